@@ -1,0 +1,139 @@
+"""Configuration: environment variables, optionally a TOML file.
+
+Precedence, highest first: environment variables, the TOML file named by
+``OUTDIAL_CONFIG`` (keys are the variable names without the ``OUTDIAL_``
+prefix, in lower case), then the defaults below. The README's configuration
+table lists every setting; ``SETTINGS`` here is its single source.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from outdial.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "./var", "Directory for the embedded database, recordings and uploads."),
+    Setting(
+        "database_url",
+        "",
+        "SQLAlchemy URL; empty means SQLite at DATA_DIR/outdial.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host:5432/db",
+    ),
+    Setting("host", "127.0.0.1", "Address `outdial serve` listens on."),
+    Setting("port", "8080", "Port `outdial serve` listens on."),
+    Setting("log_format", "auto", "`console`, `json`, or `auto` (console on a terminal)."),
+    Setting("log_level", "info", "debug, info, warning, error."),
+    Setting("admin_password", "", "Password of the first admin (else generated and printed once)."),
+    Setting("session_hours", "12", "Lifetime of a login session cookie, in hours."),
+    Setting("secure_cookies", "false", "Mark cookies Secure (set true behind HTTPS)."),
+    Setting("max_upload_mb", "200", "Largest accepted upload (call lists, prompts), in MB."),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings. Build with :func:`load`."""
+
+    data_dir: Path
+    database_url: str
+    host: str
+    port: int
+    log_format: str
+    log_level: str
+    admin_password: str
+    session_hours: float
+    secure_cookies: bool
+    max_upload_mb: int
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """Read the configuration; raise :class:`ConfigError` naming a bad value."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {s.name: s.default for s in SETTINGS}
+    config_file = env.get("OUTDIAL_CONFIG")
+    if config_file:
+        raw.update(_read_toml(Path(config_file)))
+    for s in SETTINGS:
+        value = env.get("OUTDIAL_" + s.name.upper())
+        if value is not None:
+            raw[s.name] = value
+    raw.update({k: str(v) for k, v in overrides.items() if v is not None})
+    return _validate(raw)
+
+
+def _read_toml(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}", path=str(path)) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}", path=str(path)) from exc
+    known = {s.name for s in SETTINGS}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}", path=str(path))
+    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.items()}
+
+
+def _validate(raw: dict[str, str]) -> Config:
+    data_dir = Path(raw["data_dir"]).expanduser()
+    port = _int(raw, "port", 1, 65535)
+    log_format = raw["log_format"].lower()
+    if log_format not in {"auto", "console", "json"}:
+        raise ConfigError(f"OUTDIAL_LOG_FORMAT must be auto, console or json, not {log_format!r}")
+    log_level = raw["log_level"].lower()
+    if log_level not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(f"OUTDIAL_LOG_LEVEL must be debug, info, warning or error: {log_level!r}")
+    try:
+        session_hours = float(raw["session_hours"])
+    except ValueError as exc:
+        raise ConfigError(f"OUTDIAL_SESSION_HOURS is not a number: {raw['session_hours']!r}") from exc
+    if session_hours <= 0:
+        raise ConfigError("OUTDIAL_SESSION_HOURS must be positive")
+    secure = raw["secure_cookies"].lower()
+    if secure not in {"true", "false", "1", "0", "yes", "no"}:
+        raise ConfigError(f"OUTDIAL_SECURE_COOKIES must be true or false, not {secure!r}")
+    cfg = Config(
+        data_dir=data_dir,
+        database_url=raw["database_url"].strip(),
+        host=raw["host"],
+        port=port,
+        log_format=log_format,
+        log_level=log_level,
+        admin_password=raw["admin_password"],
+        session_hours=session_hours,
+        secure_cookies=secure in {"true", "1", "yes"},
+        max_upload_mb=_int(raw, "max_upload_mb", 1, 100_000),
+    )
+    assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}
+    return cfg
+
+
+def _int(raw: dict[str, str], name: str, low: int, high: int) -> int:
+    try:
+        value = int(raw[name])
+    except ValueError as exc:
+        raise ConfigError(f"OUTDIAL_{name.upper()} is not a whole number: {raw[name]!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"OUTDIAL_{name.upper()} must be between {low} and {high}, not {value}")
+    return value

@@ -1,0 +1,111 @@
+"""Logging with structlog: console lines on a terminal, JSON lines otherwise.
+
+Every line — ours and the standard library's (aiohttp's access log, SQLAlchemy,
+Alembic) — passes :func:`mask_phone_numbers`, which keeps only the last four
+digits of anything that looks like a phone number. Call-centre logs are read
+by many people; a customer's number is personal data (compliance rule 30/31).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+# A run of 7+ digits, possibly with a leading + and single spaces, dots, dashes
+# or parentheses between digit groups: +86 138-1234-5678, (212) 555-1234, 13812345678.
+_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\d\s().-]?\d){6,}(?![\w])")
+
+
+def mask_text(text: str) -> str:
+    """Mask every phone-number-like run in ``text``, keeping its last 4 digits."""
+    return _PHONE.sub(_mask_match, text)
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    s = m.group(0)
+    digits = sum(c.isdigit() for c in s)
+    keep_from = digits - 4
+    out, seen = [], 0
+    for c in s:
+        if c.isdigit():
+            out.append(c if seen >= keep_from else "*")
+            seen += 1
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return type(value)(_mask_value(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1_000_000:
+        return mask_text(str(value))
+    return value
+
+
+def mask_phone_numbers(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: mask numbers in every value, the event text included."""
+    for key, value in list(event_dict.items()):
+        if key in {"timestamp", "level", "logger", "_record", "_from_structlog"}:
+            continue
+        if key == "exc_info":
+            continue
+        event_dict[key] = _mask_value(value)
+    return event_dict
+
+
+def _mask_exception(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    exc = event_dict.get("exception")
+    if isinstance(exc, str):
+        event_dict["exception"] = mask_text(exc)
+    return event_dict
+
+
+def configure(log_format: str = "auto", level: str = "info", stream: Any = None) -> None:
+    """Set up structlog and the standard library to write through the same processors."""
+    stream = stream or sys.stderr
+    as_json = log_format == "json" or (log_format == "auto" and not stream.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        mask_phone_numbers,
+    ]
+    renderer: Any
+    if as_json:
+        renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
+        final = [structlog.processors.format_exc_info, _mask_exception, renderer]
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        final = [renderer]
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,17 @@
+"""The four roles of outdial's users (issue 2) and what each is for."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A user's role. Every HTTP route names the roles it admits; the default is deny."""
+
+    ADMIN = "admin"  # users, tokens, system settings; everything a manager can do
+    MANAGER = "manager"  # campaigns, lists, reports
+    AGENT = "agent"  # own calls only
+    SURVEYOR = "surveyor"  # survey design and results
+
+
+ALL_ROLES: frozenset[Role] = frozenset(Role)

@@ -1,0 +1,60 @@
+"""Run the aiohttp application until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+
+import structlog
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from outdial.config import Config
+from outdial.errors import ConfigError
+from web.app import create_app
+
+log = structlog.get_logger(__name__)
+
+
+class PortUnavailable(ConfigError):
+    """The listen address or port cannot be bound."""
+
+    code = "port_unavailable"
+
+
+async def serve(cfg: Config, engine: Engine, stop: asyncio.Event | None = None) -> None:
+    app = create_app(cfg, engine)
+    runner = web.AppRunner(app, access_log=log_access())
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.host, cfg.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        raise PortUnavailable(f"{cfg.host}:{cfg.port} {why}", host=cfg.host, port=cfg.port) from exc
+    log.info("outdial listening", url=f"http://{cfg.host}:{cfg.port}")
+    print(f"outdial: listening on http://{cfg.host}:{cfg.port}", flush=True)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("outdial stopping")
+        await runner.cleanup()
+        engine.dispose()
+
+
+def log_access() -> object:
+    import logging
+
+    return logging.getLogger("aiohttp.access")
+
+
+def run(cfg: Config, engine: Engine) -> None:
+    asyncio.run(serve(cfg, engine))

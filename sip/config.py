@@ -1,0 +1,92 @@
+"""SIP settings: trunk, caller identity defaults, codecs, RTP ports and pool bounds.
+
+Plain frozen dataclasses so they pickle into spawned worker processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from sip.errors import SipConfigError
+
+#: The PyPI pjsua2 wheel is built with PJSUA_MAX_CALLS = 4 (issue 5).
+PJSUA_MAX_CALLS = 4
+_CODECS = {"PCMU/8000", "PCMA/8000"}
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkConfig:
+    """Where E.164 numbers are sent, and how we authenticate there."""
+
+    host: str
+    port: int = 5060
+    transport: str = "udp"  # "udp" or "tcp"
+    username: str = ""
+    password: str = ""
+    realm: str = "*"
+    register: bool = False
+    outbound_proxy: str = ""  # a SIP URI, e.g. "sip:proxy.example.net;lr"
+
+
+@dataclass(frozen=True, slots=True)
+class SipConfig:
+    """Settings for one worker's endpoint; the pool gives each worker its own RTP range."""
+
+    bind_host: str = "127.0.0.1"
+    sip_port: int = 0  # 0 = ephemeral; each worker needs its own
+    transport: str = "udp"
+    user: str = "outdial"
+    trunk: TrunkConfig | None = None
+    codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
+    rtp_port_start: int = 20000
+    rtp_ports_per_worker: int = 40  # RTP+RTCP pairs, so 20 media sessions
+    agent_ring_timeout: float = 10.0
+    frame_port_count: int = 2  # AMD ports per worker, created once, never destroyed while running
+    poll_ms: int = 5  # libHandleEvents timeout; bounds command latency
+    log_level: int = 1  # pjsip log level, 0-6
+
+    def __post_init__(self) -> None:
+        bad = set(self.codecs) - _CODECS
+        if bad or not self.codecs:
+            raise SipConfigError(f"unsupported codecs {sorted(bad)}; use PCMU/8000, PCMA/8000")
+        if self.transport not in ("udp", "tcp"):
+            raise SipConfigError(f"transport must be udp or tcp, not {self.transport!r}")
+        if not 1024 <= self.rtp_port_start <= 65000 or self.rtp_ports_per_worker < 8:
+            raise SipConfigError("RTP port range must start in 1024..65000 with >= 8 ports")
+        if self.trunk is not None and self.trunk.transport not in ("udp", "tcp"):
+            raise SipConfigError(f"trunk transport must be udp or tcp: {self.trunk.transport!r}")
+
+    def for_worker(self, slot: int) -> SipConfig:
+        """This config with the RTP range of pool slot ``slot``."""
+        start = self.rtp_port_start + slot * self.rtp_ports_per_worker
+        if start + self.rtp_ports_per_worker > 65535:
+            raise SipConfigError(f"RTP range exhausted at worker slot {slot}")
+        return replace(self, rtp_port_start=start)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    """Bounds of the worker pool and how each worker's 4 call slots are split.
+
+    One slot is kept spare (issue 5): a Call counts against PJSUA_MAX_CALLS until
+    its DISCONNECTED callback, so a spare keeps makeCall clear of PJ_ETOOMANY.
+    """
+
+    sip: SipConfig = field(default_factory=SipConfig)
+    min_workers: int = 1
+    max_workers: int = 8
+    customer_lines: int = 2
+    agent_legs: int = 1
+    spare_slots: int = 1
+    restart_backoff: float = 0.5  # seconds, doubled per consecutive crash, capped at 10 s
+    idle_shrink_after: float = 30.0  # a worker with no calls above min_workers is stopped
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_workers <= self.max_workers or self.max_workers < 1:
+            raise SipConfigError("pool bounds need 0 <= min_workers <= max_workers, max >= 1")
+        used = self.customer_lines + self.agent_legs + self.spare_slots
+        if self.customer_lines < 1 or self.agent_legs < 0 or used > PJSUA_MAX_CALLS:
+            raise SipConfigError(
+                f"customer_lines + agent_legs + spare_slots = {used} exceeds the "
+                f"{PJSUA_MAX_CALLS} calls a pjsua2 wheel process can hold"
+            )

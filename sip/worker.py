@@ -1,0 +1,540 @@
+"""One SIP worker process: one pjsua2 Endpoint, at most 4 calls, one thread.
+
+The process's main thread owns the endpoint from ``libCreate`` to ``libDestroy``
+(``threadCnt=0``; media without its own ioqueue or threads), polls
+``libHandleEvents`` and, between polls, applies commands from the pool's pipe,
+enforces ring timeouts and feeds AMD. Every pjsua2 callback lands on this thread
+(except the null sound device's clock, which only touches ``FramePort``), and
+every callback body is wrapped so no exception escapes into SWIG.
+
+A ``Call`` object lives in ``self.legs`` until its DISCONNECTED callback; it is
+dropped later in the main loop, never inside its own callback. Exactly one
+``CallEnded`` leaves for each Originate (``Leg.ended`` guards it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+import pjsua2 as pj
+
+from sip import events as ev
+from sip.commands import (
+    ConnectAgent,
+    Hangup,
+    Originate,
+    PlayPrompt,
+    SipCommand,
+    Shutdown,
+    StartRecording,
+    is_e164,
+)
+from sip.config import PJSUA_MAX_CALLS, SipConfig
+from sip.legs import Leg, classify_end
+from sip.media import FramePort, Player
+from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
+
+_AUTO_ANSWER = (("Call-Info", "answer-after=0"), ("Alert-Info", "auto answer"))
+_DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "sip_info"}
+
+
+class _PjCall(pj.Call):
+    """Forwards callbacks to the worker by leg key; never lets an exception out."""
+
+    def __init__(self, worker: Worker, key: str) -> None:
+        super().__init__(worker.account)
+        self._worker = worker
+        self._key = key
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        try:
+            self._worker.on_call_state(self._key)
+        except Exception:
+            self._worker.log_exc("onCallState")
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        try:
+            self._worker.on_media_state(self._key)
+        except Exception:
+            self._worker.log_exc("onCallMediaState")
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        try:
+            self._worker.on_dtmf(self._key, prm.digit, int(prm.method))
+        except Exception:
+            self._worker.log_exc("onDtmfDigit")
+
+
+class Worker:
+    """State of one worker process; every method runs on the endpoint's thread."""
+
+    def __init__(self, worker_id: int, cfg: SipConfig, cmds: Connection, out: Connection):
+        self.worker_id = worker_id
+        self.cfg = cfg
+        self.cmds = cmds
+        self.out = out
+        self.ep = pj.Endpoint()
+        self.account: pj.Account | None = None
+        self.legs: dict[str, Leg] = {}
+        self.ports: list[FramePort] = []
+        self.players: list[Player] = []
+        self.to_release: list[str] = []
+        self.stopping = False
+        self.sip_port = 0
+
+    # ----- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        ep, cfg = self.ep, self.cfg
+        ep.libCreate()
+        epc = pj.EpConfig()
+        epc.uaConfig.threadCnt = 0
+        epc.uaConfig.mainThreadOnly = False
+        epc.uaConfig.maxCalls = PJSUA_MAX_CALLS
+        epc.uaConfig.userAgent = "outdial"
+        epc.medConfig.hasIoqueue = False  # RTP and DTMF arrive through libHandleEvents
+        epc.medConfig.threadCnt = 0
+        epc.medConfig.clockRate = 8000
+        epc.medConfig.sndClockRate = 8000
+        epc.medConfig.channelCount = 1
+        epc.medConfig.ecTailLen = 0  # echo canceller off
+        epc.medConfig.noVad = True
+        epc.logConfig.level = cfg.log_level
+        epc.logConfig.consoleLevel = cfg.log_level
+        ep.libInit(epc)
+        tcfg = pj.TransportConfig()
+        tcfg.port = cfg.sip_port
+        tcfg.boundAddress = cfg.bind_host
+        kind = pj.PJSIP_TRANSPORT_TCP if cfg.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+        tid = ep.transportCreate(kind, tcfg)
+        self.sip_port = int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+        ep.libStart()
+        ep.audDevManager().setNullDev()  # the null device's clock drives the bridge
+        self._set_codecs()
+        self.account = pj.Account()
+        self.account.create(self._account_config(tid))
+        self.ports = [FramePort(f"amd{i}") for i in range(cfg.frame_port_count)]
+
+    def _set_codecs(self) -> None:
+        wanted = list(self.cfg.codecs)
+        for info in self.ep.codecEnum2():
+            base = info.codecId.rsplit("/", 1)[0]  # "PCMU/8000/1" -> "PCMU/8000"
+            prio = 250 - wanted.index(base) if base in wanted else 0
+            self.ep.codecSetPriority(info.codecId, prio)
+
+    def _account_config(self, tid: int) -> pj.AccountConfig:
+        cfg, trunk = self.cfg, self.cfg.trunk
+        acfg = pj.AccountConfig()
+        acfg.idUri = f"sip:{cfg.user}@{cfg.bind_host}:{self.sip_port}"
+        acfg.sipConfig.transportId = tid
+        acfg.regConfig.registerOnAdd = False
+        acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
+        acfg.mediaConfig.transportConfig.port = cfg.rtp_port_start
+        acfg.mediaConfig.transportConfig.portRange = cfg.rtp_ports_per_worker
+        acfg.mediaConfig.transportConfig.boundAddress = cfg.bind_host
+        if trunk is not None:
+            if trunk.username:
+                cred = pj.AuthCredInfo("digest", trunk.realm, trunk.username, 0, trunk.password)
+                acfg.sipConfig.authCreds.append(cred)
+            if trunk.outbound_proxy:
+                acfg.sipConfig.proxies.append(trunk.outbound_proxy)
+            if trunk.register:
+                acfg.regConfig.registrarUri = f"sip:{trunk.host}:{trunk.port}"
+                acfg.regConfig.registerOnAdd = True
+        return acfg
+
+    def run(self) -> None:
+        self.send(WorkerReady(self.worker_id, self.sip_port))
+        last_amd = 0.0
+        while not self.stopping:
+            self.ep.libHandleEvents(self.cfg.poll_ms)
+            self._drain_commands()
+            now = time.monotonic()
+            self._check_ring_timeouts(now)
+            self._finish_players()
+            if now - last_amd >= 0.1:  # AMD results are handed off at a low rate
+                last_amd = now
+                self._pump_amd(now)
+            self._release()
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Hang up all -> setNoDev -> release ports, players, calls, account -> libDestroy."""
+        for leg in list(self.legs.values()):
+            self._hangup(leg, by_us=True)
+        deadline = time.monotonic() + 3.0
+        while any(not leg.disconnected for leg in self.legs.values()):
+            if time.monotonic() > deadline:
+                break
+            self.ep.libHandleEvents(10)
+        self._release()
+        self.ep.audDevManager().setNoDev()
+        self.ports.clear()
+        self.players.clear()
+        for leg in self.legs.values():
+            leg.recorder = None
+        self.legs.clear()
+        if self.account is not None:
+            self.account.shutdown()
+            self.account = None
+        self.ep.libDestroy()
+        self.send(WorkerStopped(self.worker_id))
+
+    # ----- plumbing --------------------------------------------------------------------
+    def send(self, msg: object) -> None:
+        try:
+            self.out.send(msg)
+        except (OSError, EOFError, ValueError):
+            self.stopping = True  # the pool is gone; hang up and leave
+
+    def log_exc(self, where: str) -> None:
+        sys.stderr.write(f"outdial sip worker {self.worker_id}: error in {where}\n")
+        traceback.print_exc(file=sys.stderr)
+        sys.last_traceback = None  # a kept traceback would keep a Call alive (issue 5)
+
+    def _drain_commands(self) -> None:
+        try:
+            while self.cmds.poll():
+                self._apply(self.cmds.recv())
+        except (EOFError, OSError):
+            self.stopping = True
+
+    def _apply(self, cmd: SipCommand) -> None:
+        try:
+            if isinstance(cmd, Originate):
+                self._originate(cmd)
+            elif isinstance(cmd, Hangup):
+                leg = self.legs.get(cmd.call_id)
+                if leg is not None:
+                    leg.cancel_requested = leg.answered_at is None
+                    self._hangup(leg, by_us=True, status=cmd.status_code)
+            elif isinstance(cmd, ConnectAgent):
+                self._connect_agent(cmd)
+            elif isinstance(cmd, PlayPrompt):
+                self._play(cmd)
+            elif isinstance(cmd, StartRecording):
+                self._record(cmd)
+            elif isinstance(cmd, Shutdown):
+                self.stopping = True
+        except pj.Error as exc:
+            name = type(cmd).__name__
+            call_id = getattr(cmd, "call_id", "")
+            self.send(ev.CommandFailed(call_id, name, "sip_stack_error", exc.info()))
+        except Exception as exc:
+            self.log_exc(type(cmd).__name__)
+            call_id = getattr(cmd, "call_id", "")
+            self.send(ev.CommandFailed(call_id, type(cmd).__name__, "internal", repr(exc)))
+
+    # ----- commands --------------------------------------------------------------------
+    def _target_uri(self, target: str) -> str | None:
+        if not is_e164(target):
+            return target
+        trunk = self.cfg.trunk
+        if trunk is None:
+            return None
+        tp = ";transport=tcp" if trunk.transport == "tcp" else ""
+        return f"sip:{target}@{trunk.host}:{trunk.port}{tp}"
+
+    def _originate(self, cmd: Originate) -> None:
+        if cmd.call_id in self.legs:
+            self.send(ev.CommandFailed(cmd.call_id, "Originate", "duplicate", "call id in use"))
+            return
+        now = time.monotonic()
+        leg = Leg(key=cmd.call_id, call_id=cmd.call_id, kind="customer", target=cmd.target,
+                  started=now, ring_deadline=now + cmd.ring_timeout)
+        leg.amd_wanted = cmd.amd
+        leg.amd_deadline = cmd.amd_deadline
+        leg.record_path = cmd.record_path
+        uri = self._target_uri(cmd.target)
+        if uri is None:
+            self._fail_before_call(leg, "no SIP trunk configured for E.164 targets")
+            return
+        host = self.cfg.trunk.host if self.cfg.trunk else self.cfg.bind_host
+        local = f"sip:{cmd.caller_id}@{host}"
+        if cmd.display_name:
+            local = f'"{cmd.display_name}" <{local}>'
+        self._make_call(leg, uri, cmd.headers, local)
+
+    def _make_call(self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...],
+                   local_uri: str = "") -> None:
+        call = _PjCall(self, leg.key)
+        prm = pj.CallOpParam(True)
+        prm.opt.audioCount = 1
+        prm.opt.videoCount = 0
+        if local_uri:
+            prm.txOption.localUri = local_uri
+        for name, value in headers:
+            hdr = pj.SipHeader()
+            hdr.hName, hdr.hValue = name, value
+            prm.txOption.headers.append(hdr)
+        leg.call = call
+        self.legs[leg.key] = leg
+        try:
+            call.makeCall(uri, prm)
+        except pj.Error as exc:
+            leg.call = None
+            del self.legs[leg.key]
+            self._fail_before_call(leg, f"makeCall refused: {exc.reason}")
+
+    def _fail_before_call(self, leg: Leg, reason: str) -> None:
+        if leg.kind == "customer":
+            self.send(ev.CallEnded(leg.call_id, ev.Outcome.FAILED, 500, reason,
+                                   ev.HungUpBy.NONE, 0.0))
+        else:
+            self.send(ev.AgentLegEnded(leg.call_id, leg.target, 500, reason, False))
+        self.send(SlotReleased(leg.call_id, leg.kind))
+
+    def _connect_agent(self, cmd: ConnectAgent) -> None:
+        cust = self.legs.get(cmd.call_id)
+        if cust is None or cust.answered_at is None or cust.disconnected:
+            self.send(ev.CommandFailed(cmd.call_id, "ConnectAgent", "not_answered",
+                                       "customer call is not up"))
+            self.send(SlotReleased(cmd.call_id, "agent"))
+            return
+        now = time.monotonic()
+        leg = Leg(key=cmd.call_id + "#agent", call_id=cmd.call_id, kind="agent",
+                  target=cmd.agent_uri, started=now,
+                  ring_deadline=now + self.cfg.agent_ring_timeout)
+        cust.agent_key = leg.key
+        self._make_call(leg, cmd.agent_uri, _AUTO_ANSWER)
+
+    def _play(self, cmd: PlayPrompt) -> None:
+        leg = self.legs.get(cmd.call_id)
+        if leg is None or leg.media is None:
+            self.send(ev.CommandFailed(cmd.call_id, "PlayPrompt", "no_media", "no audio yet"))
+            return
+        player = Player(cmd.call_id, cmd.wav)
+        player.startTransmit(leg.media)
+        if leg.recorder is not None:
+            player.startTransmit(leg.recorder)
+        self.players.append(player)
+
+    def _record(self, cmd: StartRecording) -> None:
+        leg = self.legs.get(cmd.call_id)
+        if leg is None:
+            self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "unknown_call", ""))
+            return
+        leg.record_path = cmd.path
+        self._attach_media(leg)
+
+    def _hangup(self, leg: Leg, *, by_us: bool, status: int = 603) -> None:
+        if leg.disconnected or leg.call is None:
+            return
+        if by_us and leg.answered_at is not None:
+            leg.hangup_by_us = True
+        if leg.kind == "customer" and leg.cancel_requested and not leg.provisional:
+            # PJSIP cannot CANCEL before a provisional response (RFC 3261 9.1); report now.
+            self._end_customer(leg, ev.Outcome.CANCELLED, 0, "cancelled before any response")
+        prm = pj.CallOpParam()
+        if leg.answered_at is None:
+            prm.statusCode = status
+        try:
+            leg.call.hangup(prm)
+        except pj.Error:
+            pass  # already disconnecting
+
+    # ----- timers ----------------------------------------------------------------------
+    def _check_ring_timeouts(self, now: float) -> None:
+        for leg in list(self.legs.values()):
+            if leg.answered_at is not None or leg.disconnected or now < leg.ring_deadline:
+                continue
+            leg.ring_deadline = float("inf")
+            leg.timed_out = True
+            if leg.kind == "customer" and not leg.provisional:
+                # No 1xx: PJSIP will not send CANCEL until one arrives (or Timer B, 32 s).
+                self._end_customer(leg, ev.Outcome.FAILED, 408,
+                                   "no provisional response within ring timeout")
+            self._hangup(leg, by_us=True, status=487)
+
+    def _finish_players(self) -> None:
+        for player in [p for p in self.players if p.finished]:
+            self.players.remove(player)
+            self.send(ev.PromptFinished(player.call_id, player.wav))
+
+    def _pump_amd(self, now: float) -> None:
+        for leg in self.legs.values():
+            if leg.amd is None or leg.amd_port is None:
+                continue
+            verdict = leg.amd.feed(leg.amd_port.take_levels())
+            if verdict is None and leg.answered_at is not None:
+                if now - leg.answered_at >= leg.amd_deadline:
+                    verdict = leg.amd.finish()
+            if verdict is not None:
+                self.send(ev.AmdResult(leg.call_id, verdict, leg.amd.elapsed_ms / 1000.0))
+                self._free_amd_port(leg)
+
+    def _free_amd_port(self, leg: Leg) -> None:
+        port = leg.amd_port
+        if port is None:
+            return
+        port.detach()
+        if leg.media is not None and not leg.disconnected:
+            try:
+                leg.media.stopTransmit(port)
+            except pj.Error:
+                pass
+        leg.amd_port = None
+        leg.amd = None
+
+    def _release(self) -> None:
+        """Drop Call objects whose DISCONNECTED callback has returned."""
+        while self.to_release:
+            key = self.to_release.pop()
+            leg = self.legs.pop(key, None)
+            if leg is None:
+                continue
+            recorder, leg.recorder, leg.media, leg.call = leg.recorder, None, None, None
+            if recorder is not None:
+                del recorder  # the WAV header is finalised when the recorder is destroyed
+                self.send(ev.RecordingSaved(leg.call_id, leg.record_path or ""))
+            self.send(SlotReleased(leg.call_id, leg.kind))
+
+    # ----- callbacks (called from _PjCall) ---------------------------------------------
+    def on_call_state(self, key: str) -> None:
+        leg = self.legs.get(key)
+        if leg is None or leg.call is None:
+            return
+        info = leg.call.getInfo()
+        state, status = info.state, int(info.lastStatusCode)
+        if state == pj.PJSIP_INV_STATE_EARLY and status != leg.last_progress:
+            leg.provisional = True
+            leg.last_progress = status
+            if leg.kind == "customer" and not leg.ended:
+                self.send(ev.CallProgress(leg.call_id, status, leg.early_media or
+                                          self._has_active_audio(info)))
+        elif state == pj.PJSIP_INV_STATE_CONFIRMED and leg.answered_at is None:
+            self._on_answered(leg)
+        elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self._on_disconnected(leg, status, str(info.lastReason), info)
+
+    def _on_answered(self, leg: Leg) -> None:
+        now = time.monotonic()
+        leg.answered_at = now
+        leg.ring_deadline = float("inf")
+        if leg.kind == "customer":
+            if leg.ended:  # already reported (ring timeout without 1xx); drop the late answer
+                self._hangup(leg, by_us=True)
+                return
+            self.send(ev.CallAnswered(leg.call_id, now - leg.started, leg.early_media))
+            return
+        cust = self.legs.get(leg.call_id)
+        base = cust.answered_at if cust and cust.answered_at else leg.started
+        self.send(ev.AgentLegAnswered(leg.call_id, leg.target, (now - base) * 1000.0))
+        self._bridge(leg)
+
+    def _on_disconnected(self, leg: Leg, status: int, reason: str, info: pj.CallInfo) -> None:
+        if leg.disconnected:
+            return
+        leg.disconnected = True
+        self._free_amd_port(leg)
+        if leg.kind == "customer":
+            duration = float(info.connectDuration.sec) + info.connectDuration.msec / 1000.0
+            outcome, who = classify_end(leg, status)
+            self._end_customer(leg, outcome, status, reason, who, duration)
+            agent = self.legs.get(leg.agent_key or "")
+            if agent is not None:
+                self._hangup(agent, by_us=True)
+        else:
+            cust = self.legs.get(leg.call_id)
+            if cust is not None and cust.agent_key == leg.key:
+                cust.agent_key = None
+            self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
+        self.to_release.append(leg.key)
+
+    def _end_customer(self, leg: Leg, outcome: ev.Outcome, status: int, reason: str,
+                      who: ev.HungUpBy = ev.HungUpBy.NONE, duration: float = 0.0) -> None:
+        if leg.ended:
+            return
+        leg.ended = True
+        self.send(ev.CallEnded(leg.call_id, outcome, status, reason, who, duration))
+
+    def on_media_state(self, key: str) -> None:
+        leg = self.legs.get(key)
+        if leg is None or leg.call is None:
+            return
+        info = leg.call.getInfo()
+        for mi in info.media:
+            if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                leg.media = leg.call.getAudioMedia(mi.index)
+                if info.state == pj.PJSIP_INV_STATE_EARLY:
+                    leg.early_media = True
+                self._attach_media(leg)
+                return
+
+    def _has_active_audio(self, info: pj.CallInfo) -> bool:
+        return any(mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+                   for mi in info.media)
+
+    def _attach_media(self, leg: Leg) -> None:
+        """(Re)connect AMD, recorder and agent bridge once the leg has audio."""
+        if leg.media is None or leg.disconnected:
+            return
+        if leg.kind == "agent":
+            if leg.answered_at is not None:
+                self._bridge(leg)
+            return
+        if leg.amd_wanted and leg.amd is None and not leg.amd_done:
+            self._start_amd(leg)
+        if leg.record_path and leg.recorder is None:
+            rec = pj.AudioMediaRecorder()
+            rec.createRecorder(leg.record_path)
+            leg.media.startTransmit(rec)
+            leg.recorder = rec
+
+    def _start_amd(self, leg: Leg) -> None:
+        from sip.amd import AmdClassifier, AmdParams
+
+        free = [p for p in self.ports if p.owner is None]
+        leg.amd_done = True
+        if not free:
+            self.send(ev.AmdResult(leg.call_id, ev.Verdict.UNKNOWN, 0.0))
+            return
+        port = free[0]
+        port.attach(leg.call_id)
+        leg.amd_port = port
+        leg.amd = AmdClassifier(AmdParams(deadline_ms=int(leg.amd_deadline * 1000)))
+        leg.media.startTransmit(port)  # type: ignore[union-attr]
+
+    def _bridge(self, agent: Leg) -> None:
+        cust = self.legs.get(agent.call_id)
+        if agent.bridged or agent.media is None or cust is None or cust.media is None:
+            return
+        cust.media.startTransmit(agent.media)
+        agent.media.startTransmit(cust.media)
+        if cust.recorder is not None:
+            agent.media.startTransmit(cust.recorder)
+        agent.bridged = True
+        base = cust.answered_at or agent.started
+        self.send(ev.AgentLegBridged(agent.call_id, (time.monotonic() - base) * 1000.0))
+
+    def on_dtmf(self, key: str, digit: str, method: int) -> None:
+        leg = self.legs.get(key)
+        if leg is None or leg.kind != "customer":
+            return
+        self.send(ev.DtmfReceived(leg.call_id, digit, _DTMF_METHODS.get(method, "unknown")))
+
+
+def main(worker_id: int, cfg: SipConfig, cmds: Connection, out: Connection) -> None:
+    """Process entry: start, serve until Shutdown or the pool goes away, exit hard.
+
+    ``os._exit`` skips interpreter teardown, where SWIG destructors would run
+    after ``libDestroy`` and abort the process.
+    """
+    worker = Worker(worker_id, cfg, cmds, out)
+    code = 0
+    try:
+        worker.start()
+    except Exception as exc:
+        worker.send(WorkerStartFailed(worker_id, repr(exc)))
+        code = 3
+    else:
+        try:
+            worker.run()
+        except Exception:
+            worker.log_exc("run")
+            code = 4
+    sys.stderr.flush()
+    os._exit(code)

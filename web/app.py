@@ -1,0 +1,41 @@
+"""The aiohttp application: middlewares, then each package's routes."""
+
+from __future__ import annotations
+
+import importlib
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from outdial.config import Config
+from web import api_auth, health
+from web.keys import CONFIG, ENGINE
+from web.middleware import auth_middleware, error_middleware
+from web.routing import Routes
+
+#: optional route modules added by later packages; each exposes ``routes: Routes``
+ROUTE_MODULES = ("web.api_lists", "web.api_compliance", "web.api_campaigns", "web.api_agents")
+
+
+def create_app(config: Config, engine: Engine) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=config.max_upload_bytes,
+    )
+    app[CONFIG] = config
+    app[ENGINE] = engine
+    app.add_routes(health.routes)
+    app.add_routes(api_auth.routes)
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        routes: Routes = module.routes
+        app.add_routes(routes)
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            setup(app)
+    return app

@@ -1,0 +1,89 @@
+"""Route declarations: every handler names the roles it admits; the default is deny.
+
+    routes = Routes()
+
+    @routes.get("/api/users", roles={Role.ADMIN})
+    async def list_users(request): ...
+
+    @routes.post("/api/login", public=True)
+    async def login(request): ...
+
+The auth middleware (web/middleware.py) refuses a request whose handler has
+no declaration at all, so forgetting to declare is a 403, never an open door.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from outdial.roles import ALL_ROLES, Role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ACCESS_ATTR = "__outdial_access__"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a handler."""
+
+    roles: frozenset[Role]
+    public: bool = False
+
+    def admits(self, role: Role | None) -> bool:
+        return self.public or (role is not None and role in self.roles)
+
+
+ANY_USER = ALL_ROLES
+
+
+def access_of(handler: object) -> Access | None:
+    return getattr(handler, ACCESS_ATTR, None)
+
+
+class Routes(web.RouteTableDef):
+    """aiohttp's RouteTableDef whose verbs require ``roles=`` or ``public=True``."""
+
+    def _declare(
+        self,
+        method: str,
+        path: str,
+        roles: Iterable[Role] | None,
+        public: bool,
+    ) -> Callable[[Handler], Handler]:
+        if not public and not roles:
+            raise ValueError(f"{method} {path}: declare roles=... or public=True")
+        access = Access(frozenset(roles or ()), public)
+
+        def wrap(handler: Handler) -> Handler:
+            setattr(handler, ACCESS_ATTR, access)
+            return self.route(method, path)(handler)  # type: ignore[return-value]
+
+        return wrap
+
+    def get(  # type: ignore[override]
+        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+    ) -> Callable[[Handler], Handler]:
+        return self._declare("GET", path, roles, public)
+
+    def post(  # type: ignore[override]
+        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+    ) -> Callable[[Handler], Handler]:
+        return self._declare("POST", path, roles, public)
+
+    def put(  # type: ignore[override]
+        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+    ) -> Callable[[Handler], Handler]:
+        return self._declare("PUT", path, roles, public)
+
+    def patch(  # type: ignore[override]
+        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+    ) -> Callable[[Handler], Handler]:
+        return self._declare("PATCH", path, roles, public)
+
+    def delete(  # type: ignore[override]
+        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+    ) -> Callable[[Handler], Handler]:
+        return self._declare("DELETE", path, roles, public)
