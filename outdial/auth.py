@@ -59,9 +59,7 @@ def create_user(
     sip_uri: str = "",
 ) -> User:
     if not _USERNAME.match(username):
-        raise InvalidInput(
-            "username must be 1-64 letters, digits or . _ @ -", field="username"
-        )
+        raise InvalidInput("username must be 1-64 letters, digits or . _ @ -", field="username")
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters", field="password")
     try:
@@ -142,7 +140,9 @@ def authenticate(engine: Engine, username: str, password: str) -> User:
 # --- sessions ----------------------------------------------------------------------------
 
 
-def create_session(engine: Engine, user: User, hours: float, now: datetime | None = None) -> tuple[str, str]:
+def create_session(
+    engine: Engine, user: User, hours: float, now: datetime | None = None
+) -> tuple[str, str]:
     """Start a login session; return (cookie secret, csrf token)."""
     now = now or utcnow()
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

@@ -71,7 +71,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, database_url: str | None, data_dir: str | None) -> None:
     """outdial: outbound dialer and callback campaign engine."""
-    ctx.obj = Ctx(debug=debug, config_overrides={"database_url": database_url, "data_dir": data_dir})
+    ctx.obj = Ctx(
+        debug=debug, config_overrides={"database_url": database_url, "data_dir": data_dir}
+    )
 
 
 # --- serve ----------------------------------------------------------------------------------
@@ -119,10 +121,20 @@ def db_upgrade(ctx: Ctx, as_json: bool) -> None:
     """Create or migrate the schema to this version (creates the embedded data directory)."""
     engine = ctx.engine(create_dir=True)
     before, after = migrate.upgrade(engine)
-    data = {"url": engine.url.render_as_string(hide_password=True), "before": sorted(before),
-            "after": sorted(after), "changed": before != after}
-    emit(as_json, data, lambda d: f"database at {', '.join(d['after'])}"
-         + (" (upgraded)" if d["changed"] else " (already current)"))
+    data = {
+        "url": engine.url.render_as_string(hide_password=True),
+        "before": sorted(before),
+        "after": sorted(after),
+        "changed": before != after,
+    }
+    emit(
+        as_json,
+        data,
+        lambda d: (
+            f"database at {', '.join(d['after'])}"
+            + (" (upgraded)" if d["changed"] else " (already current)")
+        ),
+    )
 
 
 @db.command("status")
@@ -133,8 +145,15 @@ def db_status(ctx: Ctx, as_json: bool) -> None:
     engine = ctx.engine()
     have, want = migrate.current_heads(engine), migrate.script_heads(engine)
     data = {"current": sorted(have), "expected": sorted(want), "up_to_date": have == want}
-    emit(as_json, data, lambda d: "up to date" if d["up_to_date"]
-         else f"behind: at {d['current'] or 'nothing'}, expected {d['expected']}")
+    emit(
+        as_json,
+        data,
+        lambda d: (
+            "up to date"
+            if d["up_to_date"]
+            else f"behind: at {d['current'] or 'nothing'}, expected {d['expected']}"
+        ),
+    )
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -146,8 +165,14 @@ def users() -> None:
 
 
 def _user_dict(u: Any) -> dict[str, Any]:
-    return {"id": u.id, "username": u.username, "role": u.role, "disabled": u.disabled,
-            "display_name": u.display_name, "sip_uri": u.sip_uri}
+    return {
+        "id": u.id,
+        "username": u.username,
+        "role": u.role,
+        "disabled": u.disabled,
+        "display_name": u.display_name,
+        "sip_uri": u.sip_uri,
+    }
 
 
 @users.command("add")
@@ -158,8 +183,15 @@ def _user_dict(u: Any) -> dict[str, Any]:
 @click.option("--sip-uri", default="", help="An agent's softphone, e.g. sip:1001@10.0.0.5")
 @json_option
 @pass_ctx
-def users_add(ctx: Ctx, username: str, role: str, password: str | None, display_name: str,
-              sip_uri: str, as_json: bool) -> None:
+def users_add(
+    ctx: Ctx,
+    username: str,
+    role: str,
+    password: str | None,
+    display_name: str,
+    sip_uri: str,
+    as_json: bool,
+) -> None:
     """Create a user."""
     import os
 
@@ -177,9 +209,17 @@ def users_add(ctx: Ctx, username: str, role: str, password: str | None, display_
 def users_list(ctx: Ctx, as_json: bool) -> None:
     """List users."""
     rows = [_user_dict(u) for u in auth.list_users(ctx.migrated_engine())]
-    emit(as_json, rows, lambda rs: "\n".join(
-        f"{r['username']:<20} {r['role']:<9} {'disabled' if r['disabled'] else 'active'}" for r in rs
-    ) or "no users")
+    emit(
+        as_json,
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{r['username']:<20} {r['role']:<9} {'disabled' if r['disabled'] else 'active'}"
+                for r in rs
+            )
+            or "no users"
+        ),
+    )
 
 
 @users.command("disable")
@@ -208,8 +248,11 @@ def tokens() -> None:
 def tokens_create(ctx: Ctx, username: str, name: str, as_json: bool) -> None:
     """Create a token for USERNAME; the secret is printed once."""
     token, secret = auth.create_token(ctx.migrated_engine(), username, name)
-    emit(as_json, {"id": token.id, "name": token.name, "username": username, "secret": secret},
-         lambda d: f"token {d['id']} for {d['username']}: {d['secret']}  (shown once)")
+    emit(
+        as_json,
+        {"id": token.id, "name": token.name, "username": username, "secret": secret},
+        lambda d: f"token {d['id']} for {d['username']}: {d['secret']}  (shown once)",
+    )
 
 
 @tokens.command("list")
@@ -217,11 +260,28 @@ def tokens_create(ctx: Ctx, username: str, name: str, as_json: bool) -> None:
 @pass_ctx
 def tokens_list(ctx: Ctx, as_json: bool) -> None:
     """List tokens (never their secrets)."""
-    rows = [{"id": t.id, "name": t.name, "username": u, "prefix": t.prefix,
-             "revoked": t.revoked_at is not None} for t, u in auth.list_tokens(ctx.migrated_engine())]
-    emit(as_json, rows, lambda rs: "\n".join(
-        f"{r['id']:>4} {r['username']:<16} {r['name']:<20} {r['prefix']}… "
-        f"{'revoked' if r['revoked'] else 'active'}" for r in rs) or "no tokens")
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "username": u,
+            "prefix": t.prefix,
+            "revoked": t.revoked_at is not None,
+        }
+        for t, u in auth.list_tokens(ctx.migrated_engine())
+    ]
+    emit(
+        as_json,
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{r['id']:>4} {r['username']:<16} {r['name']:<20} {r['prefix']}… "
+                f"{'revoked' if r['revoked'] else 'active'}"
+                for r in rs
+            )
+            or "no tokens"
+        ),
+    )
 
 
 @tokens.command("revoke")
@@ -268,6 +328,9 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         structlog.get_logger(__name__).error("unexpected error", error=repr(exc))
-        click.echo(f"outdial: internal error: {exc.__class__.__name__}: {exc} "
-                   "(run again with --debug for details)", err=True)
+        click.echo(
+            f"outdial: internal error: {exc.__class__.__name__}: {exc} "
+            "(run again with --debug for details)",
+            err=True,
+        )
         sys.exit(70)

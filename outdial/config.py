@@ -107,7 +107,9 @@ def _validate(raw: dict[str, str]) -> Config:
     try:
         session_hours = float(raw["session_hours"])
     except ValueError as exc:
-        raise ConfigError(f"OUTDIAL_SESSION_HOURS is not a number: {raw['session_hours']!r}") from exc
+        raise ConfigError(
+            f"OUTDIAL_SESSION_HOURS is not a number: {raw['session_hours']!r}"
+        ) from exc
     if session_hours <= 0:
         raise ConfigError("OUTDIAL_SESSION_HOURS must be positive")
     secure = raw["secure_cookies"].lower()

@@ -33,7 +33,11 @@ async def serve(cfg: Config, engine: Engine, stop: asyncio.Event | None = None) 
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        why = (
+            "is already in use"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot be used ({exc.strerror})"
+        )
         raise PortUnavailable(f"{cfg.host}:{cfg.port} {why}", host=cfg.host, port=cfg.port) from exc
     log.info("outdial listening", url=f"http://{cfg.host}:{cfg.port}")
     print(f"outdial: listening on http://{cfg.host}:{cfg.port}", flush=True)

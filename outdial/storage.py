@@ -61,7 +61,9 @@ def make_engine(url: str) -> Engine:
         else:
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+            engine = sa.create_engine(
+                parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+            )
     except (NoSuchModuleError, ImportError) as exc:
         raise DatabaseUrlInvalid(f"no driver for {parsed.drivername!r}: {exc}") from exc
     return engine

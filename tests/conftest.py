@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support import pgserver  # noqa: E402
+from support import pgserver
 
-from outdial import migrate, storage  # noqa: E402
+from outdial import migrate, storage
 
 
 @pytest.fixture(scope="session")

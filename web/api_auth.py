@@ -67,7 +67,9 @@ async def login(request: web.Request) -> web.Response:
     """JSON only: a cross-site HTML form cannot send application/json, so no login CSRF."""
     body = await json_body(request)
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
-    user = await run_db(auth.authenticate, engine, _field(body, "username"), _field(body, "password"))
+    user = await run_db(
+        auth.authenticate, engine, _field(body, "username"), _field(body, "password")
+    )
     secret, csrf = await run_db(auth.create_session, engine, user, cfg.session_hours)
     resp = web.json_response({"user": user_json(user), "csrf_token": csrf})
     resp.set_cookie(
@@ -96,7 +98,9 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     ident = current_identity(request)
     user = await run_db(auth.get_user, request.app[ENGINE], ident.username)
-    return web.json_response({"user": user_json(user), "via": ident.via, "csrf_token": ident.csrf_token})
+    return web.json_response(
+        {"user": user_json(user), "via": ident.via, "csrf_token": ident.csrf_token}
+    )
 
 
 @routes.get("/api/users", roles={Role.ADMIN})
@@ -122,7 +126,9 @@ async def users_add(request: web.Request) -> web.Response:
 
 @routes.post("/api/users/{username}/disable", roles={Role.ADMIN})
 async def users_disable(request: web.Request) -> web.Response:
-    user = await run_db(auth.set_disabled, request.app[ENGINE], request.match_info["username"], True)
+    user = await run_db(
+        auth.set_disabled, request.app[ENGINE], request.match_info["username"], True
+    )
     return web.json_response({"user": user_json(user)})
 
 

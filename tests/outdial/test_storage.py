@@ -9,7 +9,12 @@ import sqlalchemy as sa
 
 from outdial import migrate, storage
 from outdial.config import load
-from outdial.errors import DatabaseNotMigrated, DatabaseUnreachable, DatabaseUrlInvalid, DataDirMissing
+from outdial.errors import (
+    DatabaseNotMigrated,
+    DatabaseUnreachable,
+    DatabaseUrlInvalid,
+    DataDirMissing,
+)
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(db_url: str) -> None:

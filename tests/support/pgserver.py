@@ -65,7 +65,15 @@ class PgServer:
 
     def stop(self) -> None:
         subprocess.run(
-            [*self._run_as, _bin("pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"],
+            [
+                *self._run_as,
+                _bin("pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
             capture_output=True,
             check=False,
         )
@@ -86,13 +94,34 @@ def start() -> PgServer:
     data, sock = root / "data", root / "sock"
     port = free_port()
     steps = [
-        [*run_as, _bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-         "--encoding=UTF8", "--locale=C", "-N"],
+        [
+            *run_as,
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "-N",
+        ],
         [*run_as, "mkdir", "-p", str(sock)],
-        [*run_as, _bin("pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(root / "log"),
-         "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-         "start"],
+        [
+            *run_as,
+            _bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "start",
+        ],
     ]
     for cmd in steps:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -100,7 +129,7 @@ def start() -> PgServer:
             log = (root / "log").read_text() if (root / "log").exists() else ""
             shutil.rmtree(root, ignore_errors=True)
             raise PostgresUnavailable(
-                f"{' '.join(cmd[len(run_as):][:2])} failed ({proc.returncode}): "
+                f"{' '.join(cmd[len(run_as) :][:2])} failed ({proc.returncode}): "
                 f"{(proc.stderr or proc.stdout).strip()[-800:]} {log[-800:]}"
             )
     server = PgServer(root=root, port=port, _run_as=run_as)
@@ -115,7 +144,8 @@ def _wait_ready(server: PgServer, timeout: float = 30.0) -> None:
     while True:
         try:
             with psycopg.connect(
-                f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", connect_timeout=2
+                f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
+                connect_timeout=2,
             ):
                 return
         except psycopg.OperationalError as exc:

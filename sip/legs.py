@@ -1,0 +1,59 @@
+"""Per-call bookkeeping inside a worker, and the pure mapping of an end to an outcome.
+
+``Leg`` holds pjsua2 objects (typed ``Any`` so this module imports no pjsua2 and
+``classify_end`` can be tested without a SIP stack); it never leaves the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sip.events import HungUpBy, Outcome
+
+_BUSY = {486, 600}  # issue 5: busy = 486/600
+
+
+@dataclass(eq=False)
+class Leg:
+    key: str  # call_id, or call_id + "#agent"
+    call_id: str
+    kind: str  # "customer" or "agent"
+    target: str
+    started: float  # worker monotonic time of makeCall
+    ring_deadline: float
+    call: Any = None  # the pjsua2 Call; dropped only after DISCONNECTED
+    media: Any = None  # pjsua2 AudioMedia once audio is active
+    recorder: Any = None
+    amd_port: Any = None
+    amd: Any = None  # sip.amd.AmdClassifier
+    amd_wanted: bool = False
+    amd_done: bool = False
+    amd_deadline: float = 3.0
+    record_path: str | None = None
+    agent_key: str | None = None
+    provisional: bool = False
+    last_progress: int = 0
+    early_media: bool = False
+    answered_at: float | None = None
+    timed_out: bool = False
+    cancel_requested: bool = False
+    hangup_by_us: bool = False
+    bridged: bool = False
+    ended: bool = False  # CallEnded sent
+    disconnected: bool = False
+
+
+def classify_end(leg: Leg, status: int) -> tuple[Outcome, HungUpBy]:
+    """Outcome of a customer leg at DISCONNECTED (shared/domain.md dispositions)."""
+    if leg.answered_at is not None:
+        return Outcome.ANSWERED, HungUpBy.US if leg.hangup_by_us else HungUpBy.REMOTE
+    if leg.timed_out:
+        return Outcome.NO_ANSWER, HungUpBy.NONE  # our CANCEL at ring timeout
+    if leg.cancel_requested:
+        return Outcome.CANCELLED, HungUpBy.NONE
+    if status in _BUSY:
+        return Outcome.BUSY, HungUpBy.NONE
+    if status == 408 and leg.provisional:
+        return Outcome.NO_ANSWER, HungUpBy.NONE  # it rang, the far end gave up
+    return Outcome.FAILED, HungUpBy.NONE
