@@ -116,9 +116,8 @@ async def auth_middleware(request: web.Request, handler: NextHandler) -> web.Str
     if ident is None:
         raise AuthError("log in first (session cookie or Authorization: Bearer token)")
     if not access.admits(ident.role):
-        raise Forbidden(
-            f"role {ident.role.value!r} may not {request.method} {match.route.resource.canonical if match.route.resource else request.path}"
-        )
+        where = match.route.resource.canonical if match.route.resource else request.path
+        raise Forbidden(f"role {ident.role.value!r} may not {request.method} {where}")
     if ident.via == "session" and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not ident.csrf_token or not hmac.compare_digest(sent, ident.csrf_token):
