@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
 from compliance.windows import zone
@@ -188,7 +188,7 @@ def _local_day_end(at: datetime, days: int, zones: Sequence[str]) -> datetime | 
         if tz is None:
             return None
         day = at.astimezone(tz).date() + timedelta(days=days)
-        ends.append(datetime.combine(day, time(0), tzinfo=tz))
+        ends.append(datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC))
     return max(ends) if ends else None
 
 
@@ -221,7 +221,7 @@ def check_cooldowns(
                 if until is None:  # unknown zone: cannot tell when the day ends, so block
                     out.append(CapBlock(r.rule, f"after {r.after} with unknown zone", None))
                     break
-            if until > now and (latest is None or until > latest):
+            if until is not None and until > now and (latest is None or until > latest):
                 latest = until
         if latest is not None:
             out.append(CapBlock(r.rule, f"cool-down after {r.after} until {latest}", latest))

@@ -1,10 +1,10 @@
 """Errors raised by ``compliance`` (see outdial/errors.py for the tree).
 
-    LocalError
-    ├── ProfileError          a jurisdiction profile file is malformed; ``field`` names the culprit
-    ├── PolicyLooserError     a campaign policy tries to loosen a profile (``field``, ``profile``)
-    ├── NumberFormatError     a phone number is not E.164
-    └── ChainError            an audit row cannot be canonicalised (non-JSON value)
+LocalError
+├── ProfileError          a jurisdiction profile file is malformed; ``field`` names the culprit
+├── PolicyLooserError     a campaign policy tries to loosen a profile (``field``, ``profile``)
+├── NumberFormatError     a phone number is not E.164
+└── ChainError            an audit row cannot be canonicalised (non-JSON value)
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ campaign's events (or, for rule 18's second view, one call centre's) per gauge.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -91,11 +92,18 @@ def us_readings(
     )
 
 
+def amd_estimate(fp_rate: float, machines: int) -> int:
+    """Rule 19 estimate of live people classed as machines, rounded half up (not to even)."""
+    return math.floor(fp_rate * machines + 0.5)
+
+
 def uk_day_bounds(day: date) -> tuple[datetime, datetime]:
     """Midnight to midnight in Europe/London (23 or 25 hours on clock-change days)."""
     start = datetime(day.year, day.month, day.day, tzinfo=LONDON)
     nxt = day + timedelta(days=1)
-    return start, datetime(nxt.year, nxt.month, nxt.day, tzinfo=LONDON)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=LONDON)
+    # in UTC: arithmetic between two London datetimes would be wall-clock (24 h every day)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def uk_reading(
@@ -104,59 +112,83 @@ def uk_reading(
     """Today's (Europe/London) gauge with the rule 19 AMD false-positive estimate added."""
     start, end = uk_day_bounds(now.astimezone(LONDON).date())
     ab, live, machines = _counts(e for e in events if start <= e.at < end)
-    return AbandonReading(UK_DAY, ab + round(amd_false_positive_rate * machines), live, start, end)
+    return AbandonReading(
+        UK_DAY, ab + amd_estimate(amd_false_positive_rate, machines), live, start, end
+    )
 
 
 class UsGauge:
     """Incremental form of ``us_readings``: add events as they happen, read at any instant.
 
-    Keeps the last 30 days of answered calls sorted, plus running totals for the current
-    bucket; memory is bounded by one month of answered calls.
+    Keeps answered-live and abandoned instants sorted (appends when events arrive in
+    order); ``readings`` drops what no gauge can see any more, so memory stays bounded by
+    about a month of answered calls.
     """
 
     def __init__(self, campaign_start: datetime) -> None:
         self.campaign_start = campaign_start
-        self._times: list[float] = []  # answered-live instants, sorted
-        self._abandoned: list[int] = []  # prefix sums of abandoned flags, aligned with _times
-        self._bucket_start = campaign_start
-        self._bucket: list[tuple[float, bool]] = []
+        self._live: list[float] = []
+        self._abandoned: list[float] = []
 
     def add(self, event: CallEvent) -> None:
         if event.result not in (CallResult.LIVE, CallResult.ABANDONED):
             return
         t = event.at.timestamp()
-        i = bisect.bisect_right(self._times, t)
-        self._times.insert(i, t)
-        flag = 1 if event.result is CallResult.ABANDONED else 0
-        before = self._abandoned[i - 1] if i else 0
-        self._abandoned.insert(i, before + flag)
-        for j in range(i + 1, len(self._abandoned)):
-            self._abandoned[j] += flag
+        bisect.insort(self._live, t)
+        if event.result is CallResult.ABANDONED:
+            bisect.insort(self._abandoned, t)
 
-    def _range(self, lo: float, hi: float, lo_open: bool) -> tuple[int, int]:
-        a = (bisect.bisect_right if lo_open else bisect.bisect_left)(self._times, lo)
-        b = bisect.bisect_right(self._times, hi)
-        if b <= a:
-            return 0, 0
-        ab = self._abandoned[b - 1] - (self._abandoned[a - 1] if a else 0)
-        return ab, b - a
+    @staticmethod
+    def _count(xs: list[float], lo: float, hi: float, lo_open: bool) -> int:
+        left = bisect.bisect_right(xs, lo) if lo_open else bisect.bisect_left(xs, lo)
+        return max(0, bisect.bisect_right(xs, hi) - left)
 
     def readings(self, now: datetime) -> tuple[AbandonReading, AbandonReading]:
         b0, b1 = us_bucket_bounds(self.campaign_start, now)
-        n = now.timestamp()
-        ab, live = self._range(b0.timestamp(), min(n, b1.timestamp() - 1e-6), lo_open=False)
         r0 = now - THIRTY_DAYS
-        rab, rlive = self._range(r0.timestamp(), n, lo_open=True)
-        self._prune(min(b0, r0).timestamp())
-        return (
-            AbandonReading(US_BUCKET, ab, live, b0, b1),
-            AbandonReading(US_ROLLING, rab, rlive, r0, now),
+        n, lo, hi = now.timestamp(), b0.timestamp(), b1.timestamp()
+        end = n if n < hi else hi - 1e-6  # bucket is [b0, b1), never past now
+        bucket = AbandonReading(
+            US_BUCKET,
+            self._count(self._abandoned, lo, end, False),
+            self._count(self._live, lo, end, False),
+            b0,
+            b1,
         )
+        r = r0.timestamp()
+        rolling = AbandonReading(
+            US_ROLLING,
+            self._count(self._abandoned, r, n, True),
+            self._count(self._live, r, n, True),
+            r0,
+            now,
+        )
+        keep = min(lo, r)
+        for xs in (self._live, self._abandoned):
+            del xs[: bisect.bisect_left(xs, keep)]
+        return bucket, rolling
 
-    def _prune(self, before: float) -> None:
-        k = bisect.bisect_left(self._times, before)
-        if k:
-            drop = self._abandoned[k - 1]
-            del self._times[:k]
-            del self._abandoned[:k]
-            self._abandoned = [x - drop for x in self._abandoned]
+
+class UkGauge:
+    """Incremental form of ``uk_reading``: per Europe/London day (abandoned, live, machines)."""
+
+    def __init__(self, amd_false_positive_rate: float = 0.0) -> None:
+        self.amd_false_positive_rate = amd_false_positive_rate
+        self._days: dict[date, list[int]] = {}
+
+    def add(self, event: CallEvent) -> None:
+        c = self._days.setdefault(event.at.astimezone(LONDON).date(), [0, 0, 0])
+        if event.result is CallResult.ABANDONED:
+            c[0] += 1
+            c[1] += 1
+        elif event.result is CallResult.LIVE:
+            c[1] += 1
+        elif event.result is CallResult.MACHINE:
+            c[2] += 1
+
+    def reading(self, now: datetime) -> AbandonReading:
+        day = now.astimezone(LONDON).date()
+        ab, live, machines = self._days.get(day, [0, 0, 0])
+        start, end = uk_day_bounds(day)
+        fp = amd_estimate(self.amd_false_positive_rate, machines)
+        return AbandonReading(UK_DAY, ab + fp, live, start, end)

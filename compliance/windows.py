@@ -28,8 +28,13 @@ import holidays as holidays_pkg
 Window = tuple[int, int]
 #: Monday..Sunday; ``None`` means closed all day.
 WeeklyWindows = tuple[
-    Window | None, Window | None, Window | None, Window | None,
-    Window | None, Window | None, Window | None,
+    Window | None,
+    Window | None,
+    Window | None,
+    Window | None,
+    Window | None,
+    Window | None,
+    Window | None,
 ]
 
 UNKNOWN_ZONE = "Etc/Unknown"
@@ -183,7 +188,7 @@ def evaluate(rules: tuple[HoursRule, ...], zones: Sequence[str], at: datetime) -
             if rw is None or not rw[0] <= tod < rw[1]:
                 code = r.holidays.rule if by_holiday and r.holidays else r.rule
                 blocks.append(HoursBlock(code, by_holiday, key))
-    if blocks and len(zones) > 1:
+    if blocks and (len(zones) > 1 or any(b.rule == "rule-32" for b in blocks)):
         blocks.append(HoursBlock("rule-33", False, ""))
     return WindowResult(not blocks, tuple(blocks), tuple(local_times))
 

@@ -76,11 +76,13 @@ class AttemptModel:
     def answered(self, age: float) -> None:
         self._live[min(self.max_age, max(1, math.ceil(age - 1e-9)))] += 1.0
 
-    def tick(self, ages: Iterable[float]) -> None:
-        """Once a second: dials made since the last tick are now one second old."""
+    def tick(self, ages: Iterable[float], seconds: int = 1) -> None:
+        """Once a second: dials made at the last tick are now ``seconds`` old."""
         self._history.appendleft(self._pending)
+        for _ in range(seconds - 1):
+            self._history.appendleft(0)
         self._pending = 0
-        den, inflight, live, d = self._den, self._inflight, self._live, self._decay
+        den, inflight, live, d = self._den, self._inflight, self._live, self._decay**seconds
         for i in range(len(den)):
             den[i] *= d
             inflight[i] *= d

@@ -133,8 +133,8 @@ class PacerConfig:
     min_agents: int = 2  # fewer logged in: progressive
     warmup_resolved: int = 30  # attempts to see before predicting
     max_lines: int | None = None  # calls in flight the trunk allows
-    threshold: float = 0.15  # initial marginal abandon threshold
-    gain: float = 0.08  # feedback gain on the log-threshold, per live answer
+    threshold: float = 0.006  # initial bound on the in-flight pool's expected abandon share
+    gain: float = 0.25  # feedback gain on the log-threshold, per live answer
 
 
 @dataclass(frozen=True)
@@ -178,3 +178,288 @@ def _expected_excess(mu: float, var: float) -> float:
     return mu * 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))) + sd * math.exp(
         -0.5 * z * z
     ) / math.sqrt(2.0 * math.pi)
+
+
+_CHECKPOINTS = (1, 2, 3, 4, 6, 8, 10, 13, 16, 20, 25, 31, 38, 46, 55, 65, 80)
+
+
+class Pacer:
+    """Decides, once a second, how many calls to place; see the module docstring."""
+
+    def __init__(self, config: PacerConfig | None = None) -> None:
+        self.config = config or PacerConfig()
+        self.attempts = AttemptModel()
+        # Priors lean long on talk, so that an unknown team is not assumed to free up soon.
+        self.talk = DurationModel(prior_mean=240.0, prior_cv=1.0)
+        self.wrap = DurationModel(prior_mean=30.0, prior_cv=0.5, width=2.0, max_age=1800.0)
+        self.theta = self.config.threshold
+        self.abandoned = 0
+        self.answered = 0
+        self.connected = 0
+        self._gauge: tuple[int, int] | None = None
+        self._outcomes = {"live": 0.0, "machine": 0.0, "other": 0.0}
+        self.resolved = 0
+        self._last_now: float | None = None
+        self._saw_dialed = False
+        self._last_calls = 0
+        self._next_fit = 0.0
+        self._next_slow_fit = 0.0
+        self._ks: tuple[int, ...] = _CHECKPOINTS[:11]
+        self._free_cache: dict[tuple[bool, int], list[float]] = {}
+        self._live_cache: dict[int, list[float]] = {}
+        self.last_decision: Decision | None = None
+
+    # --- inputs -------------------------------------------------------------------------
+    def observe(self, event: Event) -> None:
+        """Learn from one event (any order between two views)."""
+        cfg = self.config
+        if isinstance(event, Dialed):
+            self._saw_dialed = True
+            self.attempts.dialed()
+        elif isinstance(event, Answered):
+            self.answered += 1
+            self.attempts.answered(event.seconds_since_dial)
+            self._resolve("live")
+        elif isinstance(event, Machine):
+            self._resolve("machine")
+        elif isinstance(event, Busy | NoAnswer | Failed):
+            self._resolve("other")
+        elif isinstance(event, Connected):
+            self.connected += 1
+            self.theta = min(0.05, self.theta * math.exp(cfg.gain * cfg.target))
+        elif isinstance(event, Abandoned):
+            self.abandoned += 1
+            self.theta = max(0.0005, self.theta * math.exp(-cfg.gain * (1.0 - cfg.target)))
+        elif isinstance(event, TalkEnded):
+            self.talk.ended(event.seconds)
+        elif isinstance(event, WrapEnded):
+            self.wrap.ended(event.seconds)
+
+    def set_abandon_gauge(self, abandoned: int, live_answers: int) -> None:
+        """Use the campaign's legal abandon gauge (from compliance) instead of own counts."""
+        self._gauge = (abandoned, live_answers)
+
+    def _resolve(self, kind: str) -> None:
+        self.resolved += 1
+        for key in self._outcomes:
+            self._outcomes[key] *= 0.995
+        self._outcomes[kind] += 1.0
+
+    @property
+    def gauge(self) -> tuple[int, int]:
+        """(abandoned, live answers) the fallback rules judge by."""
+        if self._gauge is not None:
+            return self._gauge
+        return self.abandoned, max(self.answered, self.connected + self.abandoned)
+
+    # --- the decision -------------------------------------------------------------------
+    def calls_to_place(self, view: View) -> int:
+        """How many new calls to place now, given what the dialer sees."""
+        self._learn(view)
+        decision = self._decide(view)
+        self.last_decision = decision
+        self._last_calls = decision.calls
+        return decision.calls
+
+    def explain(self) -> str:
+        """The last decision and its reason, in words ("why is it (not) dialing?")."""
+        if self.last_decision is None:
+            return "No decision yet."
+        return self.last_decision.explain()
+
+    def _learn(self, view: View) -> None:
+        steps = 1
+        if self._last_now is not None:
+            steps = max(1, round(view.now - self._last_now))
+        self._last_now = view.now
+        if not self._saw_dialed:  # the driver sends no Dialed events: trust our answer
+            self.attempts.dialed(self._last_calls)
+        self.attempts.tick(view.ringing, steps)
+        talk_ages = [age for state, age in view.busy if state == "talk"]
+        self.talk.at_risk(talk_ages, steps)
+        self.wrap.at_risk((age for state, age in view.busy if state != "talk"), steps)
+        if view.now >= self._next_fit:
+            self._next_fit = view.now + 30.0
+            self.attempts.refit()
+            self._live_cache.clear()
+        if view.now >= self._next_slow_fit:
+            self._next_slow_fit = view.now + 300.0
+            for model in (self.talk, self.wrap):
+                model.decay(300.0)
+                model.refit()
+            horizon = self.attempts.horizon()
+            self._ks = tuple(k for k in _CHECKPOINTS if k < horizon) + (horizon,)
+            self._free_cache.clear()
+            self._live_cache.clear()
+
+    def _decide(self, view: View) -> Decision:
+        cfg = self.config
+        logged = view.ready + len(view.busy)
+        progressive = max(0, math.floor(cfg.ratio * view.ready) - len(view.ringing) - view.waiting)
+        if cfg.mode == "progressive":
+            return self._decision(view, "progressive", progressive, "Progressive mode: "
+                                  f"{cfg.ratio:g} line(s) per ready agent.")
+        if logged < cfg.min_agents:
+            return self._decision(view, "progressive", progressive, f"Only {logged} agent(s) "
+                                  f"logged in (< {cfg.min_agents}): too few to predict safely.")
+        if self.resolved < cfg.warmup_resolved:
+            return self._decision(view, "progressive", progressive, f"Still learning: only "
+                                  f"{self.resolved} attempts resolved so far.")
+        return self._predictive(view, progressive)
+
+    def _decision(
+        self, view: View, mode: str, calls: int, reason: str, **extra: float
+    ) -> Decision:
+        if self.config.max_lines is not None:
+            calls = max(0, min(calls, self.config.max_lines - len(view.ringing)))
+        total = sum(self._outcomes.values())
+        answers = self._outcomes["live"] + self._outcomes["machine"]
+        abandoned, live = self.gauge
+        return Decision(
+            at=view.now,
+            mode=mode,
+            calls=calls,
+            ready=view.ready,
+            busy=len(view.busy),
+            ringing=len(view.ringing),
+            waiting=view.waiting,
+            hit_rate=self._outcomes["live"] / total if total else 0.0,
+            machine_share=self._outcomes["machine"] / answers if answers else 0.0,
+            expected_live=extra.pop("expected_live", 0.0),
+            expected_free=extra.pop("expected_free", float(view.ready)),
+            abandon_gauge=abandoned / live if live else 0.0,
+            threshold=extra.pop("threshold", 0.0),
+            reason=reason,
+            extra=dict(extra),
+        )
+
+    def _predictive(self, view: View, progressive: int) -> Decision:
+        """Largest n whose marginal call keeps P(abandon | live) under the threshold.
+
+        For each checkpoint k seconds ahead: live answers by then D(k) = waiting + Σ over
+        ringing attempts of P(live within k | age) + n · P(live within k | new), against
+        agents free by k + connect limit S(k) = ready + Σ over busy agents of P(free by then |
+        state, seconds in state).  Both are sums of independent Bernoullis, taken as normal;
+        expected abandons ≈ max_k E[(D(k) - S(k))⁺].  The marginal call's risk is the
+        increase in expected abandons divided by its chance of a live answer.
+        """
+        cfg = self.config
+        ks = self._ks
+        nk = len(ks)
+        sup_m = [float(view.ready)] * nk
+        sup_v = [0.0] * nk
+        groups: dict[tuple[bool, int], int] = {}
+        for state, age in view.busy:
+            key = (state == "talk", int(age / 5.0) if state == "talk" else int(age))
+            groups[key] = groups.get(key, 0) + 1
+        for key, count in groups.items():
+            probs = self._free_probs(*key)
+            for i in range(nk):
+                p = probs[i]
+                sup_m[i] += count * p
+                sup_v[i] += count * p * (1.0 - p)
+        dem_m = [float(view.waiting)] * nk
+        var = [sup_v[i] for i in range(nk)]
+        ages: dict[int, int] = {}
+        for age in view.ringing:
+            a = int(age + 0.5)
+            ages[a] = ages.get(a, 0) + 1
+        for a, count in ages.items():
+            probs = self._live_probs(a)
+            for i in range(nk):
+                q = probs[i]
+                dem_m[i] += count * q
+                var[i] += count * q * (1.0 - q)
+        base = [dem_m[i] - sup_m[i] for i in range(nk)]
+        q_new = self._live_probs(0)
+        q_var = [q * (1.0 - q) for q in q_new]
+
+        most = len(view.ringing) + view.waiting - view.ready  # answers beyond ready agents
+
+        def expected_abandons(n: int) -> float:
+            if most + n <= 0:  # every possible answer has a ready agent: no risk at all
+                return 0.0
+            return max(
+                _expected_excess(base[i] + n * q_new[i], var[i] + n * q_var[i])
+                for i in range(nk)
+            )
+
+        pending = expected_abandons(0)
+        abandoned, live = self.gauge
+        guard = cfg.target + 0.8 * (cfg.cap - cfg.target)
+        facts = {
+            "expected_live": dem_m[-1] - view.waiting,
+            "expected_free": sup_m[-1],
+            "pending_abandons": pending,
+        }
+        if (abandoned + pending + 1.0) / (live + 1.0) > guard:
+            return self._decision(
+                view, "progressive", progressive,
+                f"Abandon gauge too close to the {cfg.cap:.0%} cap ({abandoned} of {live} "
+                f"live answers, {pending:.2f} more expected from calls in flight): "
+                "falling back to progressive.", **facts)
+        smoothed = (abandoned + cfg.target * 50.0) / (live + 50.0)
+        factor = min(2.0, max(0.0, (guard - smoothed) / (guard - cfg.target)))
+        theta = self.theta * factor
+        p_live = q_new[-1]
+        limit = 4 * (view.ready + len(view.busy)) / max(p_live, 0.02) + 10
+        if cfg.max_lines is not None:
+            limit = min(limit, cfg.max_lines - len(view.ringing))
+        n_max = max(0, int(limit))
+        live_now = dem_m[-1]
+
+        def ok(n: int) -> bool:  # do n new calls keep the pool's abandon share under theta?
+            return expected_abandons(n) <= theta * (live_now + n * p_live)
+
+        lo, step = 0, 1  # lo: largest n known acceptable; the marginal risk grows with n
+        while lo + step <= n_max and ok(lo + step):
+            lo += step
+            step *= 2
+        hi = min(lo + step, n_max + 1)  # first n known (or assumed) unacceptable
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid
+        calls = max(lo, progressive)  # progressive calls carry no abandon risk
+        reason = (
+            f"Predictive: {calls} more call(s) keep the last call's abandon risk under "
+            f"{theta:.1%}; {pending:.2f} abandons expected from calls already in flight."
+        )
+        if calls == 0 and dem_m[-1] >= sup_m[-1]:
+            reason = "Predictive: calls in flight already cover every agent expected free."
+        return self._decision(view, "predictive", calls, reason, threshold=theta, **facts)
+
+    def _live_probs(self, age: int) -> list[float]:
+        probs = self._live_cache.get(age)
+        if probs is None:
+            within = self.attempts.live_within
+            probs = [within(age, k) for k in self._ks]
+            self._live_cache[age] = probs
+        return probs
+
+    def _free_probs(self, talking: bool, bucket: int) -> list[float]:
+        """P(agent free by k + connect limit) per checkpoint, for one (state, age bucket)."""
+        key = (talking, bucket)
+        probs = self._free_cache.get(key)
+        if probs is not None:
+            return probs
+        grace = self.config.connect_limit
+        if not talking:
+            age = bucket + 0.5
+            probs = [self.wrap.end_within(age, k + grace) for k in self._ks]
+        else:
+            # free = rest of talk, then a whole wrap: convolve the two (1 s steps)
+            age = bucket * 5.0 + 2.5
+            top = int(self._ks[-1] + grace) + 1
+            h0 = self.talk.cum_hazard(age)
+            surv = [math.exp(h0 - self.talk.cum_hazard(age + s)) for s in range(top + 1)]
+            ends = [surv[s] - surv[s + 1] for s in range(top)]
+            wrap_cdf = [1.0 - self.wrap.survival(m + 0.5) for m in range(top)]
+            probs = []
+            for k in self._ks:
+                x = int(k + grace)
+                probs.append(sum(ends[s] * wrap_cdf[x - s - 1] for s in range(x)))
+        self._free_cache[key] = probs
+        return probs

@@ -18,7 +18,8 @@ from typing import Any
 import click
 import structlog
 
-from outdial import __version__, auth, config, logs, migrate, storage
+from outdial import __version__, auth, logs, migrate, storage
+from outdial.config import Config, load
 from outdial.errors import OutdialError
 from outdial.roles import Role
 
@@ -31,10 +32,10 @@ class Ctx:
     debug: bool
     config_overrides: dict[str, Any]
 
-    def config(self, **extra: Any) -> config.Config:
-        return config.load(**{**self.config_overrides, **extra})
+    def config(self, **extra: Any) -> Config:
+        return load(**{**self.config_overrides, **extra})
 
-    def engine(self, cfg: config.Config | None = None, create_dir: bool = False) -> Any:
+    def engine(self, cfg: Config | None = None, create_dir: bool = False) -> Any:
         cfg = cfg or self.config()
         if not cfg.database_url:
             storage.ensure_data_dir(cfg, create=create_dir)
@@ -42,7 +43,7 @@ class Ctx:
         storage.check_reachable(engine)
         return engine
 
-    def migrated_engine(self, cfg: config.Config | None = None) -> Any:
+    def migrated_engine(self, cfg: Config | None = None) -> Any:
         """An engine on a database whose schema is current; nothing is written otherwise."""
         engine = self.engine(cfg)
         migrate.require_current(engine)
@@ -94,7 +95,7 @@ def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
     server.run(cfg, engine)
 
 
-def _bootstrap_admin(engine: Any, cfg: config.Config) -> None:
+def _bootstrap_admin(engine: Any, cfg: Config) -> None:
     """The first start creates user `admin`; a generated password is printed this once."""
     if auth.count_users(engine):
         return

@@ -16,9 +16,9 @@ from typing import Any
 
 import structlog
 
-# A run of 7+ digits, possibly with a leading + and single spaces, dots, dashes
-# or parentheses between digit groups: +86 138-1234-5678, (212) 555-1234, 13812345678.
-_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\d\s().-]?\d){6,}(?![\w])")
+# A run of 7+ digits, possibly with a leading + and up to two spaces, dots, dashes
+# or parentheses between digits: +86 138-1234-5678, (212) 555-1234, 13812345678.
+_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w])")
 
 
 def mask_text(text: str) -> str:

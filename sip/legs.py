@@ -34,6 +34,7 @@ class Leg:
     agent_key: str | None = None
     provisional: bool = False
     last_progress: int = 0
+    pending_progress: int = 0  # a 1xx not yet reported
     early_media: bool = False
     answered_at: float | None = None
     timed_out: bool = False

@@ -83,6 +83,7 @@ class Worker:
         self.ports: list[FramePort] = []
         self.players: list[Player] = []
         self.to_release: list[str] = []
+        self.progress_due: list[str] = []
         self.stopping = False
         self.sip_port = 0
 
@@ -151,6 +152,7 @@ class Worker:
         last_amd = 0.0
         while not self.stopping:
             self.ep.libHandleEvents(self.cfg.poll_ms)
+            self.flush_progress()
             self._drain_commands()
             now = time.monotonic()
             self._check_ring_timeouts(now)
@@ -403,8 +405,9 @@ class Worker:
             leg.provisional = True
             leg.last_progress = status
             if leg.kind == "customer" and not leg.ended:
-                self.send(ev.CallProgress(leg.call_id, status, leg.early_media or
-                                          self._has_active_audio(info)))
+                # Sent after this poll: the 183's SDP reaches onCallMediaState after us.
+                leg.pending_progress = status
+                self.progress_due.append(leg.key)
         elif state == pj.PJSIP_INV_STATE_CONFIRMED and leg.answered_at is None:
             self._on_answered(leg)
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
@@ -415,6 +418,7 @@ class Worker:
         leg.answered_at = now
         leg.ring_deadline = float("inf")
         if leg.kind == "customer":
+            self._send_progress(leg)
             if leg.ended:  # already reported (ring timeout without 1xx); drop the late answer
                 self._hangup(leg, by_us=True)
                 return
@@ -448,6 +452,7 @@ class Worker:
                       who: ev.HungUpBy = ev.HungUpBy.NONE, duration: float = 0.0) -> None:
         if leg.ended:
             return
+        self._send_progress(leg)
         leg.ended = True
         self.send(ev.CallEnded(leg.call_id, outcome, status, reason, who, duration))
 
@@ -464,9 +469,16 @@ class Worker:
                 self._attach_media(leg)
                 return
 
-    def _has_active_audio(self, info: pj.CallInfo) -> bool:
-        return any(mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE
-                   for mi in info.media)
+    def flush_progress(self) -> None:
+        while self.progress_due:
+            leg = self.legs.get(self.progress_due.pop(0))
+            if leg is not None:
+                self._send_progress(leg)
+
+    def _send_progress(self, leg: Leg) -> None:
+        if leg.pending_progress and not leg.ended:
+            self.send(ev.CallProgress(leg.call_id, leg.pending_progress, leg.early_media))
+        leg.pending_progress = 0
 
     def _attach_media(self, leg: Leg) -> None:
         """(Re)connect AMD, recorder and agent bridge once the leg has audio."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outdial.errors import Forbidden, LocalError
+from outdial.errors import Forbidden
 
 
 class CsrfRejected(Forbidden):
@@ -11,7 +11,7 @@ class CsrfRejected(Forbidden):
     code = "csrf_rejected"
 
 
-class RouteWithoutRoles(LocalError):
+class RouteWithoutRoles(Forbidden):
     """A handler was registered without declaring who may call it (default deny)."""
 
     code = "route_without_roles"

@@ -14,5 +14,5 @@ if TYPE_CHECKING:
 
 ENGINE = web.AppKey("engine", Engine)
 CONFIG = web.AppKey("config", Config)
-IDENTITY = "outdial.identity"  # request key: Identity | None
+IDENTITY = web.RequestKey("identity", object)  # holds Identity | None
 __all__ = ["CONFIG", "ENGINE", "IDENTITY", "Identity"]

@@ -90,13 +90,14 @@ async def identify(request: web.Request) -> auth.Identity | None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthError("Authorization must be 'Bearer <token>'")
-        ident = await run_db(auth.resolve_token, engine, secret.strip())
+        ident: auth.Identity | None = await run_db(auth.resolve_token, engine, secret.strip())
         if ident is None:
             raise AuthError("unknown or revoked API token")
         return ident
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return await run_db(auth.resolve_session, engine, cookie)
+        session: auth.Identity | None = await run_db(auth.resolve_session, engine, cookie)
+        return session
     return None
 
 
@@ -133,7 +134,7 @@ async def run_db(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 def current_identity(request: web.Request) -> auth.Identity:
     ident = request.get(IDENTITY)
-    if ident is None:
+    if not isinstance(ident, auth.Identity):
         raise AuthError("log in first")
     return ident
 

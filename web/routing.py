@@ -59,7 +59,7 @@ class Routes(web.RouteTableDef):
 
         def wrap(handler: Handler) -> Handler:
             setattr(handler, ACCESS_ATTR, access)
-            return self.route(method, path)(handler)  # type: ignore[return-value]
+            return self.route(method, path)(handler)
 
         return wrap
 

@@ -1,0 +1,98 @@
+"""Pacing benchmark: shared/pacing/scenarios.json (3 seeds each) beside targets.json, plus
+scenarios of our own (team sizes 2-100, hit rates 0.05-0.6, machines, phase changes).
+
+    .venv/bin/python bench/pacing_bench.py [SCENARIOS.json] [--seeds 3] [--no-extra]
+
+Prints, per scenario, the worst and mean abandon rate over the seeds and the mean talk
+share, with targets.json's figures where it has them.  Timing is printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dialer.scenario import Scenario, load_scenarios, parse_scenarios  # noqa: E402
+from dialer.simulator import SimResult, simulate  # noqa: E402
+
+H = 14400
+EXTRA: list[dict[str, object]] = [
+    {"name": "X1-team2-hit60-talk60",
+     "phases": [{"until": H, "agents": 2, "p_human": 0.6, "talk_mean": 60}]},
+    {"name": "X2-team100-hit05-talk400",
+     "phases": [{"until": H, "agents": 100, "p_human": 0.05, "talk_mean": 400}]},
+    {"name": "X3-team50-hit30-machines",
+     "phases": [{"until": H, "agents": 50, "p_human": 0.3, "p_machine": 0.2,
+                 "talk_mean": 90}]},
+    {"name": "X4-phases-team-and-hit",
+     "phases": [{"until": 4800, "agents": 20, "p_human": 0.1},
+                {"until": 9600, "agents": 60, "p_human": 0.4},
+                {"until": H, "agents": 10, "p_human": 0.2}]},
+    {"name": "X5-team5-hit15-talk300",
+     "phases": [{"until": H, "agents": 5, "p_human": 0.15, "talk_mean": 300,
+                 "wrap_mean": 40}]},
+    {"name": "X6-team100-hit60-talk60",
+     "phases": [{"until": H, "agents": 100, "p_human": 0.6, "talk_mean": 60}]},
+    {"name": "X7-phases-talk-and-hit",
+     "phases": [{"until": 7200, "agents": 8, "p_human": 0.5, "talk_mean": 100},
+                {"until": H, "agents": 8, "p_human": 0.2, "talk_mean": 300}]},
+    {"name": "X8-hit-jump-up",
+     "phases": [{"until": 5400, "agents": 15, "p_human": 0.1},
+                {"until": H, "agents": 15, "p_human": 0.5, "ring_mean": 5}]},
+]
+
+
+def run(scenarios: list[Scenario], seeds: int, targets: dict[str, dict[str, float]]) -> bool:
+    head = (f"{'scenario':28s} {'ab worst':>8s} {'ab mean':>8s} {'talk':>6s} {'c/ah':>6s} "
+            f"{'best':>6s} {'vici':>6s} {'prog':>6s} {'sec/run':>7s}")
+    print(head)
+    print("-" * len(head))
+    ok = True
+    for scenario in scenarios:
+        started = time.perf_counter()
+        results: list[SimResult] = [simulate(scenario, "predictive", s) for s in range(seeds)]
+        per_run = (time.perf_counter() - started) / seeds
+        worst = max(r.abandon_rate for r in results)
+        talk = statistics.mean(r.talk_share for r in results)
+        cph = statistics.mean(r.contacts_per_agent_hour for r in results)
+        t = targets.get(scenario.name, {})
+
+        def fig(key: str, t: dict[str, float] = t) -> str:
+            return f"{t[key]:6.4f}" if key in t else f"{'-':>6s}"
+
+        print(f"{scenario.name:28s} {worst:8.4f} "
+              f"{statistics.mean(r.abandon_rate for r in results):8.4f} {talk:6.4f} "
+              f"{cph:6.2f} {fig('best_static_talk_share')} {fig('vicidial_style_talk_share')} "
+              f"{fig('progressive_talk_share')} {per_run:7.1f}", flush=True)
+        ok = ok and worst <= 0.03
+        if "vicidial_style_talk_share" in t:
+            ok = ok and talk > t["vicidial_style_talk_share"]
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="?",
+                        default=str(ROOT.parent / "shared" / "pacing" / "scenarios.json"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--no-extra", action="store_true")
+    args = parser.parse_args()
+    path = Path(args.scenarios)
+    targets_path = path.with_name("targets.json")
+    targets = json.loads(targets_path.read_text()) if targets_path.exists() else {}
+    scenarios = load_scenarios(path)
+    if not args.no_extra:
+        scenarios += parse_scenarios(EXTRA)
+    ok = run(scenarios, args.seeds, targets)
+    print("all abandon rates <= 3% and above VICIdial-style:", "yes" if ok else "NO")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Call-list tables: lists, their contacts, import jobs and the rows an import did not take.
+
+A contact row is what the dialing engine reads: the hopper picks rows by
+``(campaign_id, status, next_due_at)``; dedupe looks rows up by
+``(campaign_id, primary_number)`` and ``(list_id, primary_number)``. Numbers are
+E.164 and carry their candidate time zones (compliance rules 32–33).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from outdial.models import utcnow
+
+
+def _ts(nullable: bool = False) -> Any:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
+
+
+def _json(nullable: bool = False) -> Any:
+    return sa.Column(sa.JSON, nullable=nullable)
+
+
+class ListStatus(StrEnum):
+    IMPORTING = "importing"  # created by its first import, which has not finished
+    READY = "ready"  # has taken at least one import; contacts are dialable
+    FAILED = "failed"  # its first import failed; it holds no contacts
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ContactStatus(StrEnum):
+    NEW = "new"  # dialable, never attempted
+    SUPPRESSED = "suppressed"  # on the do-not-call list at import (rule 8): never dialed
+
+
+class CallList(SQLModel, table=True):
+    __tablename__ = "call_lists"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "name", name="uq_call_lists_campaign_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", index=True)
+    name: str = Field(max_length=128)
+    source_file: str = Field(default="", max_length=255)  # file name of the first import
+    encoding: str = Field(default="", max_length=16)  # of the first import; xlsx for workbooks
+    region: str = Field(default="CN", max_length=2)  # default region for numbers without +cc
+    status: str = Field(default=ListStatus.IMPORTING, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        sa.Index("ix_contacts_hopper", "campaign_id", "status", "next_due_at"),
+        sa.Index("ix_contacts_campaign_number", "campaign_id", "primary_number"),
+        sa.Index("ix_contacts_list_number", "list_id", "primary_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="call_lists.id")
+    campaign_id: int = Field(foreign_key="campaigns.id")
+    job_id: int = Field(foreign_key="import_jobs.id")  # the import that added it
+    row_number: int  # 1-based data row in its source file
+    primary_number: str = Field(max_length=20)  # E.164
+    alternates: list[str] = Field(default_factory=list, sa_column=_json())  # E.164, in file order
+    number_type: str = Field(max_length=24)  # mobile, fixed_line, fixed_line_or_mobile, voip, ...
+    timezones: list[str] = Field(default_factory=list, sa_column=_json())  # IANA, rule 32
+    name: str = Field(default="", max_length=255)
+    order_id: str = Field(default="", max_length=128)
+    address: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    custom: dict[str, str] = Field(default_factory=dict, sa_column=_json())
+    suppressed: bool = Field(default=False)
+    status: str = Field(default=ContactStatus.NEW, max_length=16)
+    attempts: int = Field(default=0)
+    next_due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_outcome: str = Field(default="", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ImportJob(SQLModel, table=True):
+    """One import of one file into one list. ``content_sha256`` makes a re-import a no-op."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (sa.Index("ix_import_jobs_list_hash", "list_id", "content_sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="call_lists.id", index=True)
+    status: str = Field(default=JobStatus.QUEUED, max_length=16)
+    file_name: str = Field(default="", max_length=255)
+    content_sha256: str = Field(max_length=64)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    rows_total: int = Field(default=0)
+    rows_done: int = Field(default=0)
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class RejectedRow(SQLModel, table=True):
+    """A row an import did not turn into a contact, with why (reject reason or duplicate).
+
+    One row per rejected source row, raw values as JSON: rejects are a few percent of
+    a file, and managers download them to fix and re-import (``rejects.csv``).
+    """
+
+    __tablename__ = "rejected_rows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="import_jobs.id", index=True)
+    list_id: int = Field(foreign_key="call_lists.id", index=True)
+    row_number: int
+    reason: str = Field(max_length=32)
+    raw: dict[str, str] = Field(default_factory=dict, sa_column=_json())

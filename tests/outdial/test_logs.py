@@ -1,0 +1,84 @@
+"""Phone numbers never reach a log line unmasked, wherever they are logged from."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+from hypothesis import given
+from hypothesis import strategies as st
+
+from outdial import logs
+
+
+@pytest.fixture
+def stream() -> io.StringIO:
+    out = io.StringIO()
+    logs.configure("json", "debug", stream=out)
+    yield out
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("+8613812345678", "+*********5678"),
+        ("13812345678", "*******5678"),
+        ("+1 (212) 555-1234", "+* (***) ***-1234"),
+        ("010-6552-9988", "***-****-9988"),
+        ("call 0755 8888 1234 now", "call **** **** 1234 now"),
+    ],
+)
+def test_mask_text_keeps_last_four_digits(raw: str, masked: str) -> None:
+    assert logs.mask_text(raw) == masked
+
+
+def test_short_numbers_and_words_are_untouched() -> None:
+    assert (
+        logs.mask_text("attempt 42 of campaign 7, port 8080")
+        == "attempt 42 of campaign 7, port 8080"
+    )
+
+
+def test_structlog_event_fields_and_nested_values_are_masked(stream: io.StringIO) -> None:
+    log = structlog.get_logger("t")
+    log.info(
+        "dialing +8613812345678", to="+12125551234", extra={"alt": ["13912345678"]}, n=13812345678
+    )
+    out = stream.getvalue()
+    for full in ("8613812345678", "2125551234", "13912345678", "13812345678"):
+        assert full not in out
+    (line,) = lines(stream)
+    assert line["to"] == "+*******1234"
+    assert str(line["event"]).endswith("5678")
+
+
+def test_stdlib_and_third_party_log_lines_are_masked(stream: io.StringIO) -> None:
+    logging.getLogger("aiohttp.access").info('"GET /api/contacts?phone=13812345678 HTTP/1.1" 200')
+    logging.getLogger("other").warning("peer %s hung up", "sip:+442071234567@127.0.0.1")
+    out = stream.getvalue()
+    assert "13812345678" not in out and "442071234567" not in out
+    assert "*******5678" in out and "4567@127.0.0.1" in out
+
+
+def test_exceptions_are_masked(stream: io.StringIO) -> None:
+    try:
+        raise RuntimeError("cannot dial 13812345678")
+    except RuntimeError:
+        structlog.get_logger("t").exception("failed")
+    assert "13812345678" not in stream.getvalue()
+
+
+@given(st.from_regex(r"\+?[1-9][0-9]{6,14}", fullmatch=True))
+def test_any_number_keeps_only_last_four(number: str) -> None:
+    masked = logs.mask_text(f"to {number}.")
+    digits = [c for c in masked if c.isdigit()]
+    assert "".join(digits) == number[-4:]

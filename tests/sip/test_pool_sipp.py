@@ -1,0 +1,183 @@
+"""The real pool (worker processes + pjsua2) against SIPp peers on loopback.
+
+Each test asserts what outdial emitted and what SIPp saw (exit code, counters).
+Ring timeouts below 15 s use the explicit test-only override of ``Originate``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+
+import pytest
+
+from sip import events as ev
+from sip.commands import Originate
+from sip.config import PoolConfig, SipConfig
+from sip.pool import SipPool
+
+pytestmark = pytest.mark.sip
+
+
+def originate(call_id: str, target: str, ring: float = 5.0, **kw: object) -> Originate:
+    return Originate(call_id, target, "15550001", "Outdial Test", ring_timeout=ring,
+                     allow_short_ring_timeout_for_tests=True, **kw)  # type: ignore[arg-type]
+
+
+async def until_ended(pool: SipPool, call_id: str, timeout: float = 20.0,
+                      linger: float = 0.0) -> list[ev.SipEvent]:
+    """Events of ``call_id`` up to its CallEnded (plus ``linger`` seconds after)."""
+    seen: list[ev.SipEvent] = []
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    ended_at: float | None = None
+    while True:
+        now = loop.time()
+        stop = min(end, ended_at + linger) if ended_at is not None else end
+        if now >= stop:
+            break
+        try:
+            event = await asyncio.wait_for(pool.events.get(), stop - now)
+        except TimeoutError:
+            break
+        if getattr(event, "call_id", call_id) == call_id:
+            seen.append(event)
+        if isinstance(event, ev.CallEnded) and event.call_id == call_id and ended_at is None:
+            ended_at = loop.time()
+    return seen
+
+
+async def wait_for(pool: SipPool, kind: type, call_id: str, timeout: float = 10.0) -> list:
+    seen = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await pool.events.get()
+            seen.append(event)
+            if isinstance(event, kind) and getattr(event, "call_id", None) == call_id:
+                return seen
+
+
+def ended(events: list[ev.SipEvent]) -> list[ev.CallEnded]:
+    return [e for e in events if isinstance(e, ev.CallEnded)]
+
+
+@pytest.fixture
+async def pool():
+    async with SipPool(PoolConfig(SipConfig(rtp_port_start=24000), min_workers=1,
+                                  max_workers=4)) as p:
+        yield p
+
+
+async def test_answer_with_rtp_then_we_hang_up(pool: SipPool, sipp, tmp_path: Path) -> None:
+    peer = sipp("uas_answer.xml")
+    rec = tmp_path / "attempt-1.wav"
+    await pool.originate(originate("a1", peer.uri(), record_path=str(rec)))
+    seen = await wait_for(pool, ev.CallAnswered, "a1")
+    await asyncio.sleep(2.0)  # let the tone flow
+    await pool.hangup("a1")
+    seen += await until_ended(pool, "a1", linger=1.0)
+    progress = [e for e in seen if isinstance(e, ev.CallProgress)]
+    answered = [e for e in seen if isinstance(e, ev.CallAnswered)]
+    assert progress and progress[0].status_code == 180
+    assert answered[0].time_to_answer >= 0.9 and not answered[0].early_media
+    [end] = ended(seen)
+    assert end.outcome is ev.Outcome.ANSWERED and end.who_hung_up is ev.HungUpBy.US
+    assert 1.5 < end.duration < 5
+    assert ev.RecordingSaved("a1", str(rec)) in seen
+    with wave.open(str(rec)) as w:  # the peer's tone reached us over RTP
+        frames = w.readframes(w.getnframes())
+    assert w.getframerate() == 8000 and max(abs(int.from_bytes(frames[i:i + 2], "little",
+                                                               signed=True))
+                                            for i in range(0, len(frames), 2)) > 3000
+    result = peer.wait()
+    assert (result.returncode, result.successful, result.failed) == (0, 1, 0), result.stderr
+
+
+@pytest.mark.parametrize(("code", "reason", "outcome"), [
+    ("486", "Busy Here", ev.Outcome.BUSY),
+    ("480", "Temporarily Unavailable", ev.Outcome.FAILED),
+    ("503", "Service Unavailable", ev.Outcome.FAILED),
+    ("404", "Not Found", ev.Outcome.FAILED),
+])
+async def test_rejected(pool: SipPool, sipp, code: str, reason: str,
+                        outcome: ev.Outcome) -> None:
+    peer = sipp(f"uas_{code}.xml")
+    await pool.originate(originate("r1", peer.uri()))
+    [end] = ended(await until_ended(pool, "r1"))
+    assert (end.outcome, end.sip_status, end.reason) == (outcome, int(code), reason)
+    assert end.who_hung_up is ev.HungUpBy.NONE and end.duration == 0.0
+    result = peer.wait()
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+
+async def test_never_answers_ring_timeout_sends_cancel(pool: SipPool, sipp) -> None:
+    peer = sipp("uas_ring.xml")
+    await pool.originate(originate("n1", peer.uri(), ring=1.5))
+    seen = await until_ended(pool, "n1")
+    [end] = ended(seen)
+    assert end.outcome is ev.Outcome.NO_ANSWER and end.sip_status == 487
+    result = peer.wait()  # the scenario only succeeds if our CANCEL arrived
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+
+async def test_no_reply_at_all_reports_at_ring_timeout(pool: SipPool, sipp) -> None:
+    peer = sipp("uas_silent.xml")
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await pool.originate(originate("s1", peer.uri(), ring=1.0))
+    seen = await until_ended(pool, "s1", linger=0.5)
+    [end] = ended(seen)
+    assert end.outcome is ev.Outcome.FAILED and end.sip_status == 408
+    assert loop.time() - t0 < 3.0  # our timer, not PJSIP's 32 s Timer B
+    assert not [e for e in seen if isinstance(e, ev.CallProgress)]
+    result = peer.wait()
+    assert result.returncode == 0, result.stderr
+
+
+async def test_early_media_then_answer(pool: SipPool, sipp) -> None:
+    peer = sipp("uas_early.xml")
+    await pool.originate(originate("e1", peer.uri()))
+    seen = await wait_for(pool, ev.CallAnswered, "e1")
+    await pool.hangup("e1")
+    seen += await until_ended(pool, "e1")
+    [progress] = [e for e in seen if isinstance(e, ev.CallProgress)]
+    [answered] = [e for e in seen if isinstance(e, ev.CallAnswered)]
+    assert progress.status_code == 183 and progress.early_media
+    assert answered.early_media and answered.time_to_answer >= 1.4
+    assert ended(seen)[0].outcome is ev.Outcome.ANSWERED
+    result = peer.wait()
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+
+async def test_remote_bye_after_answer(pool: SipPool, sipp) -> None:
+    peer = sipp("uas_bye.xml")
+    await pool.originate(originate("b1", peer.uri()))
+    seen = await until_ended(pool, "b1")
+    [end] = ended(seen)
+    assert end.outcome is ev.Outcome.ANSWERED and end.who_hung_up is ev.HungUpBy.REMOTE
+    assert 1.2 < end.duration < 3.0
+    result = peer.wait()
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+
+async def test_dtmf_rfc4733_pt120_and_sip_info(pool: SipPool, sipp) -> None:
+    peer = sipp("uas_dtmf.xml")
+    await pool.originate(originate("d1", peer.uri()))
+    seen = await until_ended(pool, "d1")
+    digits = [(e.digit, e.method) for e in seen if isinstance(e, ev.DtmfReceived)]
+    assert digits == [("1", "rfc4733"), ("2", "rfc4733"), ("#", "rfc4733"), ("5", "sip_info")]
+    assert ended(seen)[0].who_hung_up is ev.HungUpBy.REMOTE
+    result = peer.wait()
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+
+async def test_malformed_then_unusable_answer(pool: SipPool, sipp) -> None:
+    peer = sipp("uas_malformed.xml")
+    await pool.originate(originate("m1", peer.uri()))
+    seen = await until_ended(pool, "m1", linger=0.5)
+    [end] = ended(seen)  # exactly one final event whatever the peer sends
+    assert end.outcome in (ev.Outcome.FAILED, ev.Outcome.ANSWERED)
+    result = peer.wait()
+    assert result.returncode in (0, 1)
+    assert (result.successful + result.failed) == 1
