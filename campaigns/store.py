@@ -1,13 +1,18 @@
-"""Campaign rows: create, find by name."""
+"""Campaign rows and definitions: create, find, save a validated spec, record dispositions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from campaigns.models import Campaign
+from campaigns import rules
+from campaigns.models import Campaign, CampaignSettings, Disposition, DispositionRecord
 from outdial.errors import Conflict, InvalidInput, NotFound
+from outdial.models import utcnow
 from outdial.storage import session_scope
 
 KINDS = ("generic", "return_visit", "order_verification", "satisfaction_survey")
@@ -66,3 +71,148 @@ def get_or_create(engine: Engine, name: str, region: str = "CN") -> Campaign:
 def all_campaigns(engine: Engine) -> list[Campaign]:
     with session_scope(engine) as s:
         return list(s.exec(select(Campaign).order_by(col(Campaign.id))))
+
+
+# --- issue 7: definitions, settings and dispositions -----------------------------------------
+
+
+def get(engine: Engine, campaign_id: int) -> Campaign:
+    with session_scope(engine) as s:
+        row = s.get(Campaign, campaign_id)
+    if row is None:
+        raise NotFound(f"no campaign {campaign_id}", campaign_id=campaign_id)
+    return row
+
+
+def resolve(engine: Engine, ref: int | str) -> Campaign:
+    """A campaign by id (an int or all digits) or by name."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        return get(engine, int(ref))
+    return by_name(engine, str(ref))
+
+
+def save_spec(
+    engine: Engine, spec: rules.CampaignSpec, webhook_secret: str | None = None
+) -> tuple[Campaign, int]:
+    """Create or update a campaign from a validated definition; returns (row, version).
+
+    The definition, its dispositions and the campaign row change in one transaction.
+    """
+    try:
+        with session_scope(engine) as s:
+            row = s.exec(select(Campaign).where(Campaign.name == spec.name)).first()
+            if row is None:
+                row = Campaign(name=spec.name)
+            row.kind, row.mode, row.region = spec.kind.value, spec.mode.value, spec.region
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            settings = s.get(CampaignSettings, row.id)
+            if settings is None:
+                settings = CampaignSettings(campaign_id=row.id, version=0)
+            settings.spec = rules.spec_to_dict(spec)
+            settings.version += 1
+            settings.updated_at = utcnow()
+            if webhook_secret is not None:
+                settings.webhook_secret = webhook_secret
+            s.add(settings)
+            _sync_dispositions(s, row.id, spec.dispositions)
+            s.flush()
+            s.refresh(row)
+            version = settings.version
+    except IntegrityError as exc:
+        raise Conflict(f"campaign {spec.name!r} changed meanwhile; retry", name=spec.name) from exc
+    return row, version
+
+
+def _sync_dispositions(s: Session, campaign_id: int, wanted: Sequence[rules.Disposition]) -> None:
+    have = {
+        d.code: d for d in s.exec(select(Disposition).where(Disposition.campaign_id == campaign_id))
+    }
+    for d in wanted:
+        row = have.pop(d.code, None) or Disposition(campaign_id=campaign_id, code=d.code)
+        row.label, row.contact, row.success = d.label, d.contact, d.success
+        row.callback, row.do_not_call, row.final = d.callback, d.do_not_call, d.final
+        s.add(row)
+    for gone in have.values():
+        s.delete(gone)
+
+
+def spec_of(engine: Engine, campaign: Campaign) -> rules.CampaignSpec:
+    """The campaign's definition; a campaign made without one (e.g. by a list upload) gets
+    the defaults for its kind and mode."""
+    with session_scope(engine) as s:
+        settings = s.get(CampaignSettings, campaign.id)
+    if settings is None or not settings.spec:
+        return rules.CampaignSpec(
+            name=campaign.name,
+            kind=rules.Kind(campaign.kind),
+            mode=rules.Mode(campaign.mode),
+            region=campaign.region,
+        )
+    return rules.parse_campaign(settings.spec)
+
+
+def settings_of(engine: Engine, campaign_id: int) -> CampaignSettings | None:
+    with session_scope(engine) as s:
+        return s.get(CampaignSettings, campaign_id)
+
+
+def campaign_json(engine: Engine, campaign: Campaign) -> dict[str, Any]:
+    """What the API and ``--json`` show: the row plus its definition (never the secret)."""
+    settings = settings_of(engine, campaign.id or 0)
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "kind": campaign.kind,
+        "mode": campaign.mode,
+        "status": campaign.status,
+        "region": campaign.region,
+        "created_at": campaign.created_at.isoformat(),
+        "version": settings.version if settings else 0,
+        "webhook_secret_set": bool(settings and settings.webhook_secret),
+        "definition": rules.spec_to_dict(spec_of(engine, campaign)),
+    }
+
+
+def record_disposition(
+    engine: Engine,
+    campaign_id: int,
+    idempotency_key: str,
+    code: str,
+    agent_id: int | None = None,
+    contact_ref: str = "",
+    note: str = "",
+) -> tuple[DispositionRecord, bool]:
+    """Commit a disposition before the call moves on; a retry with the same key is a no-op.
+
+    Returns (row, created). The same key with a different code is a :class:`Conflict`.
+    """
+    campaign = get(engine, campaign_id)
+    if spec_of(engine, campaign).disposition(code) is None:
+        raise InvalidInput(f"campaign {campaign.name!r} has no disposition {code!r}", field="code")
+    row = DispositionRecord(
+        idempotency_key=idempotency_key,
+        campaign_id=campaign_id,
+        code=code,
+        agent_id=agent_id,
+        contact_ref=contact_ref,
+        note=note,
+    )
+    try:
+        with session_scope(engine) as s:
+            s.add(row)
+        return row, True
+    except IntegrityError:
+        with session_scope(engine) as s:
+            old = s.exec(
+                select(DispositionRecord).where(
+                    DispositionRecord.idempotency_key == idempotency_key
+                )
+            ).one()
+        if old.code != code or old.campaign_id != campaign_id:
+            raise Conflict(
+                f"idempotency key {idempotency_key!r} already recorded {old.code!r}",
+                existing=old.code,
+            ) from None
+        return old, False

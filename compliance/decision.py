@@ -33,7 +33,7 @@ from compliance.profiles import (
     combine,
     validate_policy,
 )
-from compliance.windows import evaluate, next_allowed, zone
+from compliance.windows import evaluate, local_times, next_allowed
 
 
 class Category(StrEnum):
@@ -140,9 +140,14 @@ class Decision:
     reasons: tuple[Reason, ...]
     next_allowed_at: datetime | None
     zones: tuple[str, ...]
-    local_times: tuple[tuple[str, str], ...]
     ruleset_version: str
+    at: datetime  # the dial instant the decision was made for
     slots: tuple[Slot, ...] = ()  # the adapter takes these atomically before originate
+
+    @property
+    def local_times(self) -> tuple[tuple[str, str], ...]:
+        """(zone, ISO local time) of the dial instant per zone; computed on demand (rule 36)."""
+        return local_times(self.zones, self.at)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form for the CLI and the audit row (rule 36)."""
@@ -162,7 +167,7 @@ class Decision:
 
 @lru_cache(maxsize=4096)
 def _effective(
-    rulesets: tuple[Ruleset, ...], policy: CampaignPolicy | None, *states: str | None
+    rulesets: tuple[Ruleset, ...], policy: CampaignPolicy | None, states: tuple[str | None, ...]
 ) -> Effective:
     profiles: tuple[Profile, ...] = tuple(p for r in rulesets for p in r.profiles_for(*states))
     return combine(profiles, policy)
@@ -170,10 +175,8 @@ def _effective(
 
 def effective_for(request: Request, context: Context) -> Effective:
     """Profiles for this number: base profiles plus area-code and address states (rule 14)."""
-    states = {r.state_of(request.number) for r in context.rulesets}
-    states.add(request.address_state)
-    key = tuple(sorted(s for s in states if s))
-    return _effective(context.rulesets, context.policy, *key)
+    states = (*(r.state_of(request.number) for r in context.rulesets), request.address_state)
+    return _effective(context.rulesets, context.policy, states)
 
 
 def _zones(request: Request) -> tuple[str, ...]:
@@ -193,9 +196,11 @@ def check(request: Request, context: Context, now: datetime) -> Decision:
     if not is_e164(request.number):
         hard.append(Reason("rule-32", Category.BLOCK_HOURS, "number is not E.164"))
     win = evaluate(eff.hours, zones, now)
-    zones_known = all(zone(z) is not None for z in zones) and bool(zones)
+    # an unknown zone (rule 32) or an empty zone set (rule 33) cannot heal by waiting
+    zones_known = bool(zones) and not any(b.rule == "rule-32" for b in win.blocks)
     for b in win.blocks:
-        reason = Reason(b.rule, Category.HOLIDAY if b.holiday else Category.BLOCK_HOURS, b.zone)
+        cat = Category.HOLIDAY if b.holiday else Category.BLOCK_HOURS
+        reason = Reason(b.rule, cat, ",".join(b.zones))
         (timed if zones_known else hard).append(reason)
     hard += _dnc(request, context)
     hard += _registry(request, context, eff, now)
@@ -221,7 +226,7 @@ def check(request: Request, context: Context, now: datetime) -> Decision:
         nxt = now
     elif not hard:
         nxt = next_allowed(eff.hours, zones, free_at)
-    return Decision(not reasons, reasons, nxt, zones, win.local_times, eff.version, slots)
+    return Decision(not reasons, reasons, nxt, zones, eff.version, now, slots)
 
 
 def _cap_blocks(
@@ -316,13 +321,16 @@ def _objected(request: Request, context: Context, now: datetime) -> bool:
 
 
 def _needs(rule: ConsentRule, request: Request) -> bool:
-    mobile = request.line_type is not LineType.FIXED  # unknown counts as mobile
-    return {
-        ConsentWhen.ALWAYS: True,
-        ConsentWhen.AUTOMATED: request.automated,
-        ConsentWhen.AUTOMATED_MOBILE: request.automated and mobile,
-        ConsentWhen.AUTOMATED_TELEMARKETING: request.automated and request.telemarketing,
-    }[rule.when]
+    when = rule.when
+    if when is ConsentWhen.ALWAYS:
+        return True
+    if not request.automated:
+        return False
+    if when is ConsentWhen.AUTOMATED_MOBILE:
+        return request.line_type is not LineType.FIXED  # unknown counts as mobile
+    if when is ConsentWhen.AUTOMATED_TELEMARKETING:
+        return request.telemarketing
+    return True  # AUTOMATED
 
 
 def _consent(request: Request, context: Context, eff: Effective, now: datetime) -> list[Reason]:
@@ -356,7 +364,7 @@ def _abandon(request: Request, context: Context, eff: Effective) -> list[Reason]
     ):
         return []
     out: list[Reason] = []
-    cap = min((a.cap for a in eff.abandon), default=1.0)
+    cap = eff.abandon_cap
     for a in eff.abandon:
         for g in a.gauges:
             reading = context.abandon.get(g) if context.abandon is not None else None

@@ -51,3 +51,9 @@ class ChainError(LocalError):
     """An audit row holds a value canonical JSON cannot represent."""
 
     code = "audit_row_invalid"
+
+
+class InvalidNumberInput(RemoteError):
+    """A phone number given by a user or a file cannot be read as a number."""
+
+    code = "invalid_number"

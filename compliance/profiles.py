@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -97,9 +98,13 @@ class Ruleset:
 
     def state_of(self, e164: str) -> str | None:
         """Area-code state of a NANP number (rules 14-16 presume residence by area code)."""
-        if len(e164) == 12 and e164.startswith("+1") and e164[2:5].isdigit():
-            return self.area_codes.get(int(e164[2:5]))
+        if len(e164) == 12 and e164[:2] == "+1":
+            return self._npa.get(e164[2:5])
         return None
+
+    @cached_property
+    def _npa(self) -> dict[str, str]:
+        return {str(k): v for k, v in self.area_codes.items()}
 
     def profiles_for(self, *states: str | None) -> tuple[Profile, ...]:
         extra = [self.states[s] for s in dict.fromkeys(states) if s and s in self.states]
@@ -131,6 +136,11 @@ class Effective:
     abandon: tuple[AbandonRule, ...]
     objection_rules: tuple[str, ...]
     version: str
+
+    @cached_property
+    def abandon_cap(self) -> float:
+        """The lowest abandon cap of all profiles and the campaign (rules 2, 18)."""
+        return min((a.cap for a in self.abandon), default=1.0)
 
 
 def combine(profiles: tuple[Profile, ...], policy: CampaignPolicy | None) -> Effective:

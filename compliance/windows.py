@@ -17,7 +17,7 @@ found by ``next_allowed``; it then answers a later opening, which is safe.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -149,91 +149,149 @@ def combined_window(rules: tuple[HoursRule, ...], day: date) -> Window | None:
 
 @dataclass(frozen=True)
 class HoursBlock:
+    """One rule that forbids the instant, with the zones where it does."""
+
     rule: str
     holiday: bool
-    zone: str
+    zones: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class WindowResult:
     allowed: bool
     blocks: tuple[HoursBlock, ...]
-    local_times: tuple[tuple[str, str], ...] = field(default=())
 
 
-def _tod(local: datetime) -> int:
-    return local.hour * 3600 + local.minute * 60 + local.second
+def local_times(zones: Sequence[str], at: datetime) -> tuple[tuple[str, str], ...]:
+    """ISO local time of ``at`` in each zone ("" when the zone is unknown), for audit rows."""
+    out: list[tuple[str, str]] = []
+    for key in zones:
+        tz = zone(key)
+        out.append((key, at.astimezone(tz).isoformat() if tz is not None else ""))
+    return tuple(out)
+
+
+# Hot-path caches. Window tables are per (rule set, local day); UTC offsets per (zone, UTC
+# hour), kept only for hours without a transition, so wall time = UTC + offset is exact.
+_EPOCH = date(1970, 1, 1)
+_OFFSETS: dict[tuple[str, int], int | None] = {}
+_DAY_WINDOWS: dict[tuple[tuple[HoursRule, ...], int], Window | None] = {}
+_CACHE_LIMIT = 500_000
+
+
+def _hour_offset(tz: ZoneInfo, hour: int) -> int | None:
+    a = datetime.fromtimestamp(hour * 3600, tz).utcoffset()
+    b = datetime.fromtimestamp(hour * 3600 + 3599, tz).utcoffset()
+    return int(a.total_seconds()) if a is not None and a == b else None
+
+
+def _wall(key: str, tz: ZoneInfo, ts: float) -> tuple[int, int]:
+    """(local day number since 1970-01-01, local second of day) of instant ``ts``."""
+    hour = int(ts // 3600)
+    k = (key, hour)
+    try:
+        off = _OFFSETS[k]
+    except KeyError:
+        if len(_OFFSETS) > _CACHE_LIMIT:
+            _OFFSETS.clear()
+        off = _OFFSETS[k] = _hour_offset(tz, hour)
+    if off is None:  # a transition inside this hour: ask zoneinfo for this very instant
+        delta = datetime.fromtimestamp(ts, tz).utcoffset()
+        off = int(delta.total_seconds()) if delta is not None else 0
+    return divmod(int(ts // 1) + off, 86_400)
+
+
+def _day_window(rules: tuple[HoursRule, ...], day: int) -> Window | None:
+    k = (rules, day)
+    try:
+        return _DAY_WINDOWS[k]
+    except KeyError:
+        if len(_DAY_WINDOWS) > _CACHE_LIMIT:
+            _DAY_WINDOWS.clear()
+        w = _DAY_WINDOWS[k] = combined_window(rules, _EPOCH + timedelta(days=day))
+        return w
 
 
 def evaluate(rules: tuple[HoursRule, ...], zones: Sequence[str], at: datetime) -> WindowResult:
-    """Is ``at`` inside every rule's window in every zone? Reasons per rule and zone."""
+    """Is ``at`` inside every rule's window in every zone? Reasons per rule, with zones."""
     if not zones:
-        return WindowResult(False, (HoursBlock("rule-33", False, ""),))
-    blocks: list[HoursBlock] = []
-    local_times: list[tuple[str, str]] = []
+        return WindowResult(False, (HoursBlock("rule-33", False, ()),))
+    found: dict[tuple[str, bool], list[str]] = {}
+    ts = at.timestamp()
     for key in zones:
         tz = zone(key)
         if tz is None:
-            blocks.append(HoursBlock("rule-32", False, key))
-            local_times.append((key, ""))
+            found.setdefault(("rule-32", False), []).append(key)
             continue
-        local = at.astimezone(tz)
-        local_times.append((key, local.isoformat()))
-        day, tod = local.date(), _tod(local)
-        w = combined_window(rules, day)
+        day, tod = _wall(key, tz, ts)
+        w = _day_window(rules, day)
         if w is not None and w[0] <= tod < w[1]:
             continue
+        local_day = _EPOCH + timedelta(days=day)
         for r in rules:  # slow path only when blocked: name every rule that objects
-            rw, by_holiday = r.window_on(day)
+            rw, by_holiday = r.window_on(local_day)
             if rw is None or not rw[0] <= tod < rw[1]:
                 code = r.holidays.rule if by_holiday and r.holidays else r.rule
-                blocks.append(HoursBlock(code, by_holiday, key))
-    if blocks and (len(zones) > 1 or any(b.rule == "rule-32" for b in blocks)):
-        blocks.append(HoursBlock("rule-33", False, ""))
-    return WindowResult(not blocks, tuple(blocks), tuple(local_times))
+                found.setdefault((code, by_holiday), []).append(key)
+    if not found:
+        return WindowResult(True, ())
+    blocks = [HoursBlock(code, hol, tuple(zs)) for (code, hol), zs in found.items()]
+    if len(zones) > 1 or ("rule-32", False) in found:
+        blocks.append(HoursBlock("rule-33", False, ()))
+    return WindowResult(False, tuple(blocks))
 
 
-def _allowed_in(rules: tuple[HoursRule, ...], tz: ZoneInfo, u: datetime) -> bool:
-    local = u.astimezone(tz)
-    w = combined_window(rules, local.date())
-    return w is not None and w[0] <= _tod(local) < w[1]
+def _allowed_at(rules: tuple[HoursRule, ...], key: str, tz: ZoneInfo, ts: float) -> bool:
+    day, tod = _wall(key, tz, ts)
+    w = _day_window(rules, day)
+    return w is not None and w[0] <= tod < w[1]
 
 
-def _opening_on(
-    rules: tuple[HoursRule, ...], tz: ZoneInfo, day: date, start: int, after: datetime
-) -> datetime | None:
-    """Earliest instant > ``after`` on local ``day`` when the wall clock reaches ``start``."""
-    wall = datetime.combine(day, time(start // 3600, start % 3600 // 60, start % 60))
-    u0 = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    u1 = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    if u0 > u1:  # start falls in a spring-forward gap: opening is the transition itself
-        lo, hi = int(u1.timestamp()), int(u0.timestamp())
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if _allowed_in(rules, tz, datetime.fromtimestamp(mid, UTC)):
-                hi = mid
-            else:
-                lo = mid + 1
-        u0 = u1 = datetime.fromtimestamp(lo, UTC)
-    for cand in sorted((u0, u1)):
-        if cand > after and _allowed_in(rules, tz, cand):
-            return cand
-    return None
+_OPENINGS: dict[tuple[tuple[HoursRule, ...], str, int], tuple[float, ...]] = {}
+
+
+def _openings(rules: tuple[HoursRule, ...], key: str, tz: ZoneInfo, day: int) -> tuple[float, ...]:
+    """Instants (UTC seconds) on local ``day`` at which the zone's window opens; cached.
+
+    Usually one; two when the start wall time repeats at a fall-back; a start inside a
+    spring-forward gap opens at the transition itself (first instant with wall >= start).
+    """
+    k = (rules, key, day)
+    cached = _OPENINGS.get(k)
+    if cached is not None:
+        return cached
+    if len(_OPENINGS) > _CACHE_LIMIT:
+        _OPENINGS.clear()
+    w = _day_window(rules, day)
+    out: tuple[float, ...] = ()
+    if w is not None:
+        local_day = _EPOCH + timedelta(days=day)
+        wall = datetime.combine(local_day, time(w[0] // 3600, w[0] % 3600 // 60, w[0] % 60))
+        u0 = wall.replace(tzinfo=tz, fold=0).timestamp()
+        u1 = wall.replace(tzinfo=tz, fold=1).timestamp()
+        if u0 > u1:  # in a gap: bisect for the transition
+            lo, hi = int(u1), int(u0)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if _allowed_at(rules, key, tz, mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            u0 = u1 = float(lo)
+        out = tuple(sorted({u for u in (u0, u1) if _allowed_at(rules, key, tz, u)}))
+    _OPENINGS[k] = out
+    return out
 
 
 def next_opening(
-    rules: tuple[HoursRule, ...], tz: ZoneInfo, after: datetime, horizon_days: int
-) -> datetime | None:
-    """Earliest instant > ``after`` at which this zone allows a call."""
-    first = after.astimezone(tz).date()
-    for i in range(horizon_days + 1):
-        day = first + timedelta(days=i)
-        w = combined_window(rules, day)
-        if w is None:
-            continue
-        cand = _opening_on(rules, tz, day, w[0], after)
-        if cand is not None:
-            return cand
+    rules: tuple[HoursRule, ...], key: str, tz: ZoneInfo, after: float, horizon_days: int
+) -> float | None:
+    """Earliest instant > ``after`` (UTC seconds) at which this zone allows a call."""
+    first, _ = _wall(key, tz, after)
+    for day in range(first, first + horizon_days + 1):
+        for cand in _openings(rules, key, tz, day):
+            if cand > after:
+                return cand
     return None
 
 
@@ -242,25 +300,29 @@ def next_allowed(
 ) -> datetime | None:
     """First instant >= ``start`` allowed in every zone, or ``None`` (unknown zone, none soon).
 
-    Each step jumps to the next opening of a zone that blocks; everything skipped was
-    blocked by that zone, so the first instant every zone allows is never passed over.
+    Each step jumps to the latest of the blocking zones' next openings: every zone that
+    blocks at ``u`` blocks until its own next opening, so no common instant is passed over.
     """
-    tzs: list[ZoneInfo] = []
+    tzs: list[tuple[str, ZoneInfo]] = []
     for key in zones:
         tz = zone(key)
         if tz is None:
             return None
-        tzs.append(tz)
+        tzs.append((key, tz))
     if not tzs:
         return None
-    u = start.astimezone(UTC)
-    limit = u + timedelta(days=horizon_days)
+    u = start.timestamp()
+    limit = u + horizon_days * 86_400
+    moved = False
     while u <= limit:
-        blocker = next((tz for tz in tzs if not _allowed_in(rules, tz, u)), None)
-        if blocker is None:
-            return u
-        nxt = next_opening(rules, blocker, u, horizon_days)
-        if nxt is None:
-            return None
-        u = nxt
+        jump = u
+        for key, tz in tzs:
+            if not _allowed_at(rules, key, tz, u):
+                nxt = next_opening(rules, key, tz, u, horizon_days)
+                if nxt is None:
+                    return None
+                jump = max(jump, nxt)
+        if jump == u:
+            return datetime.fromtimestamp(u, UTC) if moved else start.astimezone(UTC)
+        u, moved = jump, True
     return None

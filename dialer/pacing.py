@@ -208,6 +208,8 @@ class Pacer:
         self._free_cache: dict[tuple[bool, int], list[float]] = {}
         self._live_cache: dict[int, list[float]] = {}
         self.last_decision: Decision | None = None
+        self._last_logged = 0
+        self._shrinking_until = -math.inf
 
     # --- inputs -------------------------------------------------------------------------
     def observe(self, event: Event) -> None:
@@ -272,6 +274,10 @@ class Pacer:
         if self._last_now is not None:
             steps = max(1, round(view.now - self._last_now))
         self._last_now = view.now
+        logged = view.ready + len(view.busy)
+        if logged < self._last_logged:  # agents leaving: the busy ones may not come back
+            self._shrinking_until = view.now + 120.0
+        self._last_logged = logged
         if not self._saw_dialed:  # the driver sends no Dialed events: trust our answer
             self.attempts.dialed(self._last_calls)
         self.attempts.tick(view.ringing, steps)
@@ -288,7 +294,7 @@ class Pacer:
                 model.decay(300.0)
                 model.refit()
             horizon = self.attempts.horizon()
-            self._ks = tuple(k for k in _CHECKPOINTS if k < horizon) + (horizon,)
+            self._ks = (*(k for k in _CHECKPOINTS if k < horizon), horizon)
             self._free_cache.clear()
             self._live_cache.clear()
 
@@ -302,6 +308,9 @@ class Pacer:
         if logged < cfg.min_agents:
             return self._decision(view, "progressive", progressive, f"Only {logged} agent(s) "
                                   f"logged in (< {cfg.min_agents}): too few to predict safely.")
+        if view.now < self._shrinking_until:
+            return self._decision(view, "progressive", progressive, "The team is shrinking: "
+                                  "busy agents may log out after their call.")
         if self.resolved < cfg.warmup_resolved:
             return self._decision(view, "progressive", progressive, f"Still learning: only "
                                   f"{self.resolved} attempts resolved so far.")

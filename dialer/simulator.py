@@ -104,7 +104,7 @@ class Simulator:
         self._seq = 0
         self._agents = 0
         self.ready: deque[_Agent] = deque()  # longest idle first
-        self.busy: set[_Agent] = set()
+        self.busy: dict[_Agent, None] = {}  # insertion-ordered set: runs repeat exactly
         self.ringing: dict[_Call, None] = {}  # insertion-ordered set
         self.waiting: deque[_Call] = deque()  # oldest answer first
         self.counts = dict.fromkeys(("dials", "human", "machine", "busy", "fail", "no_answer",
@@ -235,7 +235,7 @@ class Simulator:
         agent.machine.fire(AgentEvent.RESERVE, at)
         agent.machine.fire(AgentEvent.CONNECT, at)
         agent.talk_started = at
-        self.busy.add(agent)
+        self.busy[agent] = None
         self.counts["connected"] += 1
         self.pacer.observe(p.Connected(at - call.answered_at))
         phase = self.scenario.phase_at(at)
@@ -253,7 +253,7 @@ class Simulator:
 
     def _wrap_end(self, agent: _Agent, at: float) -> None:
         self.pacer.observe(p.WrapEnded(at - agent.machine.since))
-        self.busy.discard(agent)
+        self.busy.pop(agent, None)
         if agent.leaving:
             agent.machine.fire(AgentEvent.LOGOUT, at)
             self.agent_seconds += at - agent.login_at

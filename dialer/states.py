@@ -179,7 +179,7 @@ class _Machine(Generic[S, E]):
         at: float,
     ) -> None:
         self.entity = entity
-        self._table = table
+        self._table: dict[tuple[S, E], S] = table
         self.state: S = initial
         #: time of the last transition (or creation): "seconds in state" = now - since
         self.since = at

@@ -1,19 +1,19 @@
 """Errors raised by ``lists`` (see outdial/errors.py for the tree).
 
-    OutdialError
-    ├── LocalError
-    │   └── ImportCancelled         the job was cancelled; nothing was written
-    └── RemoteError
-        └── ListFileError           the uploaded file cannot be used (nothing written)
-            ├── EmptyFile           no bytes, or a header and no rows
-            ├── BinaryFile          NUL bytes / not text, or an .xls (BIFF) workbook
-            ├── EncodingUnreadable  not UTF-8/GBK/GB18030, or not the encoding asked for
-            ├── LineTooLong         one line is longer than the limit
-            ├── NoHeader            the first row is data, not column names
-            ├── NoPhoneColumn       no column is, or is mapped to, a phone number
-            ├── ColumnNotFound      a --map names a column the file does not have
-            ├── SheetNotFound       --sheet names a sheet the workbook does not have
-            └── BadMapping          a --map field or value cannot be understood
+OutdialError
+├── LocalError
+│   └── ImportCancelled         the job was cancelled; nothing was written
+└── RemoteError
+    └── ListFileError           the uploaded file cannot be used (nothing written)
+        ├── EmptyFile           no bytes, or a header and no rows
+        ├── BinaryFile          NUL bytes / not text, or an .xls (BIFF) workbook
+        ├── EncodingUnreadable  not UTF-8/GBK/GB18030, or not the encoding asked for
+        ├── LineTooLong         one line is longer than the limit
+        ├── NoHeader            the first row is data, not column names
+        ├── NoPhoneColumn       no column is, or is mapped to, a phone number
+        ├── ColumnNotFound      a --map names a column the file does not have
+        ├── SheetNotFound       --sheet names a sheet the workbook does not have
+        └── BadMapping          a --map field or value cannot be understood
 """
 
 from __future__ import annotations

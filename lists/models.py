@@ -58,6 +58,10 @@ class CallList(SQLModel, table=True):
     encoding: str = Field(default="", max_length=16)  # of the first import; xlsx for workbooks
     region: str = Field(default="CN", max_length=2)  # default region for numbers without +cc
     status: str = Field(default=ListStatus.IMPORTING, max_length=16)
+    # rule 30 (PIPL): why these people may be called; recorded now, required by compliance later
+    purpose: str = Field(default="", max_length=128)
+    lawful_basis: str = Field(default="", max_length=32)  # consent, contract, legitimate_interest
+    source: str = Field(default="", max_length=128)  # where the data came from (CRM, web form)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

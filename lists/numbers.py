@@ -61,8 +61,11 @@ class Normalized:
 
 def clean(values: pd.Series) -> pd.Series:
     """Strip blanks and separators; full-width digits become ASCII (NFKC)."""
-    out = values.astype("str").str.replace(_SEPARATORS, "", regex=True)
-    wide = ~out.str.isascii()
+    out = values.astype("str")
+    messy = ~out.str.fullmatch(r"\+?[0-9]+").fillna(False)
+    if messy.any():
+        out = out.where(~messy, out[messy].str.replace(_SEPARATORS, "", regex=True))
+    wide = ~out.str.isascii().fillna(True)
     if wide.any():
         out = out.where(~wide, out[wide].str.normalize("NFKC"))
     return out
@@ -89,7 +92,8 @@ def normalize(values: pd.Series, region: str, progress: Progress | None = None) 
         e164[idx] = ("+" + str(cc) + good_nsn).to_numpy(dtype=object)
         kind[idx] = types[good]
         zones[idx] = _zones(cc, good_nsn, types[good])
-        slow_mask[idx] = False
+        reason[fast_idx[~good]] = _invalid_reasons(cc, nsn[~good].str.len().to_numpy())
+        slow_mask[fast_idx] = False
     slow_idx = np.flatnonzero(slow_mask)
     slow_raw = uniq_s.to_numpy(dtype=object)[slow_idx].tolist()
     for i, res in zip(slow_idx, _reference(slow_raw, region, progress), strict=True):
@@ -171,6 +175,17 @@ def _matches(
         sub = nsn.iloc[idx].str.fullmatch(desc.national_number_pattern)
         hit[idx] = sub.fillna(False).to_numpy(dtype=bool)
     return hit
+
+
+def _invalid_reasons(cc: int, lengths: np.ndarray) -> np.ndarray:
+    """Why a valid-shaped but invalid number is rejected: ``is_possible_number_with_reason``
+    looks only at the national number's length, so ask it once per length."""
+    out = np.empty(len(lengths), dtype=object)
+    for length in np.unique(lengths):
+        num = pn.PhoneNumber(country_code=cc, national_number=int("5" * int(length)))
+        why = pn.is_possible_number_with_reason(num)
+        out[lengths == length] = phone.POSSIBLE_REASON.get(why, phone.INVALID_FOR_REGION)
+    return out
 
 
 def _zones(cc: int, nsn: pd.Series, types: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ _PARSE_REASON = {
     pn.NumberParseException.TOO_SHORT_NSN: TOO_SHORT,
     pn.NumberParseException.TOO_LONG: TOO_LONG,
 }
-_POSSIBLE_REASON = {
+POSSIBLE_REASON = {
     pn.ValidationResult.TOO_SHORT: TOO_SHORT,
     pn.ValidationResult.TOO_LONG: TOO_LONG,
     pn.ValidationResult.INVALID_LENGTH: INVALID_LENGTH,
@@ -75,7 +75,7 @@ def analyze(raw: str, region: str) -> Result:
         return _PARSE_REASON.get(exc.error_type, NOT_A_NUMBER)
     if not pn.is_valid_number(num):
         reason = pn.is_possible_number_with_reason(num)
-        return _POSSIBLE_REASON.get(reason, INVALID_FOR_REGION)
+        return POSSIBLE_REASON.get(reason, INVALID_FOR_REGION)
     kind = TYPE_NAMES.get(pn.number_type(num), "unknown")
     # rule 32: libphonenumber's candidate zones; "Etc/Unknown" is kept and means BLOCK (rule 33)
     zones = tuple(pn_tz.time_zones_for_number(num))

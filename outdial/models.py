@@ -63,3 +63,12 @@ class WebSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     expires_at: datetime = Field(sa_column=_ts())
+
+
+class NamedLock(SQLModel, table=True):
+    """Rows whose update serializes writers across processes (see storage.lock)."""
+
+    __tablename__ = "named_locks"
+
+    name: str = Field(primary_key=True, max_length=128)
+    n: int = Field(default=0)

@@ -103,6 +103,22 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def lock(session: Session, name: str) -> None:
+    """Serialize this transaction with every other one that locks ``name``, across processes.
+
+    An upsert on a row of ``named_locks``: PostgreSQL holds the row lock until commit, and on
+    SQLite the write takes the database's write lock at once — so a read that follows (the
+    last audit hash, the attempts counted under a cap) cannot be made stale by another writer.
+    """
+    session.execute(
+        sa.text(
+            "INSERT INTO named_locks (name, n) VALUES (:name, 1) "
+            "ON CONFLICT (name) DO UPDATE SET n = named_locks.n + 1"
+        ),
+        {"name": name},
+    )
+
+
 def _redact(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)

@@ -33,9 +33,9 @@ def main() -> None:
         engine = storage.make_engine(f"sqlite:///{tmp}/gen.db")
         migrate.upgrade(engine)
         cfg = migrate._config(engine)
-        extra: dict[str, str] = {}
+        extra: dict[str, object] = {}
         if args.branch:
-            extra = {"head": "0001_foundation", "branch_label": args.branch}
+            extra = {"head": "0001_foundation", "branch_label": args.branch, "splice": True}
         elif args.head:
             extra = {"head": args.head}
         with engine.begin() as conn:

@@ -48,6 +48,10 @@ class Leg:
 def classify_end(leg: Leg, status: int) -> tuple[Outcome, HungUpBy]:
     """Outcome of a customer leg at DISCONNECTED (shared/domain.md dispositions)."""
     if leg.answered_at is not None:
+        if status >= 400 and not leg.hangup_by_us:
+            # The stack itself hung up after the 200 OK (e.g. 415: SDP negotiation failed);
+            # no conversation was possible, so it is not counted as a live connect.
+            return Outcome.FAILED, HungUpBy.US
         return Outcome.ANSWERED, HungUpBy.US if leg.hangup_by_us else HungUpBy.REMOTE
     if leg.timed_out:
         return Outcome.NO_ANSWER, HungUpBy.NONE  # our CANCEL at ring timeout

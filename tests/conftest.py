@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-sys.path.insert(0, str(Path(__file__).parent))
+# Only tests/support goes on the path: tests/<package> folders mirror the source tree and
+# must never shadow the real packages.
+sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from support import pgserver
+import pgserver  # noqa: E402
 
 from outdial import migrate, storage
 

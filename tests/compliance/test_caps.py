@@ -24,14 +24,26 @@ FL_CAP = CapRule("rule-14", KeyKind.NUMBER_SELLER_SUBJECT, DAY, 3)
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
-def att(hours: float, *, number: str = N, seller: str = "acme", subject: str | None = "loans",
-        outcome: Outcome = Outcome.NO_ANSWER) -> Attempt:
+def att(
+    hours: float,
+    *,
+    number: str = N,
+    seller: str = "acme",
+    subject: str | None = "loans",
+    outcome: Outcome = Outcome.NO_ANSWER,
+) -> Attempt:
     return Attempt(T0 + timedelta(hours=hours), number, seller, subject, outcome)
 
 
-def blocks(rules: list[CapRule], history: list[Attempt], now: datetime, *,
-           seller: str = "acme", subject: str | None = "loans", kind: str = "telemarketing"
-           ) -> list[tuple[str, datetime | None]]:
+def blocks(
+    rules: list[CapRule],
+    history: list[Attempt],
+    now: datetime,
+    *,
+    seller: str = "acme",
+    subject: str | None = "loans",
+    kind: str = "telemarketing",
+) -> list[tuple[str, datetime | None]]:
     slots = slots_for(rules, N, seller, subject, kind)
     return [(b.rule, b.free_at) for b in check_slots(slots, history, N, seller, subject, now)]
 
@@ -64,8 +76,10 @@ def test_rule_34_missing_subject_counts_every_subject() -> None:
 
 
 def test_rule_29_number_key_counts_across_sellers_and_30_day_cap() -> None:
-    rules = [CapRule("rule-29", KeyKind.NUMBER, DAY, 3), CapRule("rule-29", KeyKind.NUMBER,
-                                                                  30 * DAY, 10)]
+    rules = [
+        CapRule("rule-29", KeyKind.NUMBER, DAY, 3),
+        CapRule("rule-29", KeyKind.NUMBER, 30 * DAY, 10),
+    ]
     history = [att(0, seller="a"), att(1, seller="b"), att(2, seller="c")]
     assert blocks(rules, history, T0 + timedelta(hours=3))
     spread = [att(26 * i, seller=f"s{i}") for i in range(10)]  # one per ~day, 10 in 30 days
@@ -91,16 +105,36 @@ def test_rule_13_seven_in_seven_days_applies_to_collections_only() -> None:
     assert blocks([regf], history, now, kind="telemarketing") == []
 
 
-def cooldown(rules: list[CooldownRule], history: list[Attempt], now: datetime, *,
-             guaranteed: bool = False, kind: str = "collections",
-             zones: tuple[str, ...] = ("America/New_York",)) -> list[tuple[str, datetime | None]]:
-    out = check_cooldowns(rules, history, number=N, seller="acme", subject="loans",
-                          campaign_kind=kind, agent_guaranteed=guaranteed, zones=zones, now=now)
+def cooldown(
+    rules: list[CooldownRule],
+    history: list[Attempt],
+    now: datetime,
+    *,
+    guaranteed: bool = False,
+    kind: str = "collections",
+    zones: tuple[str, ...] = ("America/New_York",),
+) -> list[tuple[str, datetime | None]]:
+    out = check_cooldowns(
+        rules,
+        history,
+        number=N,
+        seller="acme",
+        subject="loans",
+        campaign_kind=kind,
+        agent_guaranteed=guaranteed,
+        zones=zones,
+        now=now,
+    )
     return [(b.rule, b.free_at) for b in out]
 
 
-REGF_TALK = CooldownRule("rule-13", Outcome.CONVERSATION, KeyKind.NUMBER_SELLER_SUBJECT,
-                         local_days=7, campaign_kinds=frozenset({"collections"}))
+REGF_TALK = CooldownRule(
+    "rule-13",
+    Outcome.CONVERSATION,
+    KeyKind.NUMBER_SELLER_SUBJECT,
+    local_days=7,
+    campaign_kinds=frozenset({"collections"}),
+)
 
 
 def test_rule_13_no_call_for_seven_days_after_a_conversation_day_one_is_the_call_day() -> None:
@@ -117,8 +151,7 @@ def test_rule_13_unknown_zone_blocks_without_a_free_time() -> None:
 
 
 UK72 = CooldownRule("rule-21", Outcome.ABANDONED, hours=72, exempt_if_agent_guaranteed=True)
-UK_MACHINE = CooldownRule("rule-21", Outcome.MACHINE, local_days=1,
-                          exempt_if_agent_guaranteed=True)
+UK_MACHINE = CooldownRule("rule-21", Outcome.MACHINE, local_days=1, exempt_if_agent_guaranteed=True)
 
 
 def test_rule_21_predictive_redial_at_71h59m_after_abandon_is_blocked_preview_allowed() -> None:
@@ -132,14 +165,14 @@ def test_rule_21_predictive_redial_at_71h59m_after_abandon_is_blocked_preview_al
 def test_rule_21_no_same_day_repeat_after_a_machine_without_an_agent() -> None:
     history = [att(0, outcome=Outcome.MACHINE)]  # 15:00 London
     midnight = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
-    assert cooldown([UK_MACHINE], history, T0 + timedelta(hours=2),
-                    zones=("Europe/London",)) == [("rule-21", midnight)]
+    assert cooldown([UK_MACHINE], history, T0 + timedelta(hours=2), zones=("Europe/London",)) == [
+        ("rule-21", midnight)
+    ]
     assert cooldown([UK_MACHINE], history, midnight, zones=("Europe/London",)) == []
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 72 * 60), max_size=12), st.integers(0, 72 * 60),
-       st.integers(1, 5))
+@given(st.lists(st.integers(0, 72 * 60), max_size=12), st.integers(0, 72 * 60), st.integers(1, 5))
 def test_rule_34_a_lower_limit_never_frees_a_full_slot(
     minutes: list[int], now_min: int, limit: int
 ) -> None:

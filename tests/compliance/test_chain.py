@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -14,8 +15,13 @@ from compliance.errors import ChainError
 
 def rows(n: int) -> list[dict[str, Any]]:
     return seal_all(
-        {"seq": i, "kind": "decision", "number": "+12125551234", "reasons": ["rule-1"],
-         "at": f"2026-11-23T13:{i % 60:02d}:00Z"}
+        {
+            "seq": i,
+            "kind": "decision",
+            "number": "+12125551234",
+            "reasons": ["rule-1"],
+            "at": f"2026-11-23T13:{i % 60:02d}:00Z",
+        }
         for i in range(n)
     )
 
@@ -23,7 +29,7 @@ def rows(n: int) -> list[dict[str, Any]]:
 def test_rule_36_intact_chain_verifies() -> None:
     chain = rows(5)
     assert chain[0]["prev_hash"] == GENESIS
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(chain, chain[1:], strict=False))
+    assert all(b["prev_hash"] == a["hash"] for a, b in pairwise(chain))
     assert verify(chain) is None
     assert verify([]) is None
 

@@ -26,7 +26,7 @@ from compliance.decision import (
 )
 from compliance.gauges import US_BUCKET, US_ROLLING, AbandonReading
 from compliance.numbers import LineType, candidate_zones, describe
-from compliance.profiles import CampaignPolicy, load_ruleset
+from compliance.profiles import CampaignPolicy, Ruleset, load_ruleset
 from compliance.windows import daily, hhmm
 
 US, UK, CN, EU = (load_ruleset(n) for n in ("us", "uk", "cn", "eu"))
@@ -47,9 +47,8 @@ def req(number: str = NYC, **kw: object) -> Request:
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-def ctx(*rulesets: object, **kw: object) -> Context:
-    base = Context(rulesets=tuple(rulesets) or (US,), registry_snapshots=SNAP,  # type: ignore[arg-type]
-                   abandon=gauges())
+def ctx(*rulesets: Ruleset, **kw: object) -> Context:
+    base = Context(rulesets=tuple(rulesets) or (US,), registry_snapshots=SNAP, abandon=gauges())
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -117,8 +116,14 @@ def test_rule_7_stale_registry_snapshot_blocks_all_telemarketing() -> None:
 def test_rule_7_registry_hit_blocks_unless_an_exemption_record_exists() -> None:
     hit = ctx(registry_hits=frozenset({"us-national"}))
     assert rules_of(check(req(), hit, NOON_ET)) == {"rule-7"}
-    ebr = ConsentRecord(NYC, "acme", ConsentStatus.GRANTED, NOON_ET - timedelta(days=30),
-                        expires_at=NOON_ET + timedelta(days=60), evidence="purchase 123")
+    ebr = ConsentRecord(
+        NYC,
+        "acme",
+        ConsentStatus.GRANTED,
+        NOON_ET - timedelta(days=30),
+        expires_at=NOON_ET + timedelta(days=60),
+        evidence="purchase 123",
+    )
     assert check(req(), replace(hit, consents=(ebr,)), NOON_ET).allowed
     expired = replace(ebr, expires_at=NOON_ET)
     assert not check(req(), replace(hit, consents=(expired,)), NOON_ET).allowed
@@ -147,8 +152,9 @@ def test_rule_10_automated_call_to_a_us_mobile_needs_written_consent_if_telemark
 
 
 def test_rule_9_revocation_ends_consent_at_once() -> None:
-    grant = ConsentRecord(NYC, "acme", ConsentStatus.GRANTED, NOON_ET - timedelta(days=9),
-                          written=True)
+    grant = ConsentRecord(
+        NYC, "acme", ConsentStatus.GRANTED, NOON_ET - timedelta(days=9), written=True
+    )
     revoke = ConsentRecord(NYC, "acme", ConsentStatus.REVOKED, NOON_ET - timedelta(seconds=1))
     auto = req(automated=True, line_type=LineType.MOBILE)
     assert check(auto, ctx(consents=(grant,)), NOON_ET).allowed
@@ -191,15 +197,20 @@ def test_rule_2_abandon_gate_stops_predictive_at_3_percent_on_either_gauge() -> 
     d = check(pred, ctx(abandon=gauges(0.01, 0.03)), NOON_ET)
     assert rules_of(d) == {"rule-2"} and d.reasons[0].category is Category.ABANDON_GATE
     assert check(req(mode=Mode.PREVIEW), ctx(abandon=gauges(0.5, 0.5)), NOON_ET).allowed
-    assert check(req(mode=Mode.PROGRESSIVE, agent_reserved=True),
-                 ctx(abandon=gauges(0.5, 0.5)), NOON_ET).allowed
+    assert check(
+        req(mode=Mode.PROGRESSIVE, agent_reserved=True), ctx(abandon=gauges(0.5, 0.5)), NOON_ET
+    ).allowed
     assert not check(pred, ctx(abandon=None), NOON_ET).allowed  # no gauge reading
 
 
 @pytest.mark.parametrize(
     ("field", "rule"),
-    [("internal_dnc", "rule-8"), ("registry_hits", "rule-7"), ("consents", "rule-9"),
-     ("attempts", "rule-34")],
+    [
+        ("internal_dnc", "rule-8"),
+        ("registry_hits", "rule-7"),
+        ("consents", "rule-9"),
+        ("attempts", "rule-34"),
+    ],
 )
 def test_a_failed_lookup_blocks(field: str, rule: str) -> None:
     d = check(req(), ctx(**{field: None}), NOON_ET)
@@ -212,9 +223,12 @@ def test_campaign_policy_can_tighten_and_a_looser_setting_is_clamped() -> None:
     d = check(req(), ctx(policy=narrow), at)
     assert rules_of(d) == {"campaign-hours"}
     assert d.ruleset_version == f"{US.version}+camp-1"
-    wide = CampaignPolicy("camp-2", hours=daily(0, 86_400),
-                          caps=(CapRule("campaign-cap", KeyKind.NUMBER, 86_400, 50),),
-                          abandon_cap=0.5)
+    wide = CampaignPolicy(
+        "camp-2",
+        hours=daily(0, 86_400),
+        caps=(CapRule("campaign-cap", KeyKind.NUMBER, 86_400, 50),),
+        abandon_cap=0.5,
+    )
     late = datetime(2026, 11, 24, 3, tzinfo=UTC)  # 22:00 ET
     assert rules_of(check(req(), ctx(policy=wide), late)) == {"rule-1"}
     pred = req(mode=Mode.PREDICTIVE)
@@ -229,8 +243,14 @@ def test_describe_gives_zones_line_type_and_area_code() -> None:
 
 
 def settings_(**kw: object) -> CampaignSettings:
-    base = CampaignSettings("+12125550100", frozenset({"+12125550100"}), Mode.PREDICTIVE, 20,
-                            "asset:safe-harbor-v1", jurisdictions=("us",))
+    base = CampaignSettings(
+        "+12125550100",
+        frozenset({"+12125550100"}),
+        Mode.PREDICTIVE,
+        20,
+        "asset:safe-harbor-v1",
+        jurisdictions=("us",),
+    )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -253,12 +273,17 @@ def test_rules_5_22_ring_timeout_at_least_15_seconds() -> None:
 
 def test_rules_4_20_safe_harbor_recording_for_modes_that_can_abandon() -> None:
     for mode in (Mode.PREDICTIVE, Mode.AGENTLESS, Mode.PROGRESSIVE):
-        problems = launch_checks(settings_(mode=mode, safe_harbor_recording=None,
-                                           jurisdictions=("uk",)))
+        problems = launch_checks(
+            settings_(mode=mode, safe_harbor_recording=None, jurisdictions=("uk",))
+        )
         assert [p.rules for p in problems] == [("rule-20",)]
     assert launch_checks(settings_(mode=Mode.PREVIEW, safe_harbor_recording=None)) == []
-    assert launch_checks(settings_(mode=Mode.PROGRESSIVE, agent_reserved=True,
-                                   safe_harbor_recording=None)) == []
+    assert (
+        launch_checks(
+            settings_(mode=Mode.PROGRESSIVE, agent_reserved=True, safe_harbor_recording=None)
+        )
+        == []
+    )
 
 
 def test_launch_checks_report_a_policy_looser_than_its_profiles() -> None:
@@ -269,8 +294,16 @@ def test_launch_checks_report_a_policy_looser_than_its_profiles() -> None:
 
 # --- invariants -----------------------------------------------------------------------------
 
-NUMBERS = [NYC, MIAMI, "+14055551234", "+14105551234", LONDON, BEIJING, "+33612345678",
-           "+18005551234"]
+NUMBERS = [
+    NYC,
+    MIAMI,
+    "+14055551234",
+    "+14105551234",
+    LONDON,
+    BEIJING,
+    "+33612345678",
+    "+18005551234",
+]
 request_st = st.builds(
     Request,
     number=st.sampled_from(NUMBERS),
@@ -285,39 +318,61 @@ request_st = st.builds(
     address_state=st.sampled_from([None, "FL", "MD"]),
     agent_reserved=st.booleans(),
 )
-instant_st = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                          timezones=st.just(UTC))
+instant_st = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
 attempts_st = st.lists(
-    st.builds(Attempt, at=instant_st, number=st.sampled_from(NUMBERS),
-              seller=st.sampled_from(["acme", "globex"]),
-              subject=st.sampled_from([None, "loans"]), outcome=st.sampled_from(list(Outcome))),
+    st.builds(
+        Attempt,
+        at=instant_st,
+        number=st.sampled_from(NUMBERS),
+        seller=st.sampled_from(["acme", "globex"]),
+        subject=st.sampled_from([None, "loans"]),
+        outcome=st.sampled_from(list(Outcome)),
+    ),
     max_size=8,
 )
 RULESETS = [US, UK, CN, EU]
 
 
 @settings(max_examples=200, deadline=None)
-@given(request_st, instant_st, attempts_st, st.sampled_from(RULESETS),
-       st.sampled_from(RULESETS))
+@given(request_st, instant_st, attempts_st, st.sampled_from(RULESETS), st.sampled_from(RULESETS))
 def test_adding_a_profile_never_turns_a_block_into_an_allow(
-    request: Request, at: datetime, attempts: list[Attempt], a: object, b: object
+    request: Request, at: datetime, attempts: list[Attempt], a: Ruleset, b: Ruleset
 ) -> None:
-    one = ctx(a, attempts=tuple(attempts), abandon=gauges(0.01, 0.01) | {"uk-day": gauges()[
-        US_BUCKET]})
-    two = replace(one, rulesets=(a, b))  # type: ignore[arg-type]
+    one = ctx(
+        a, attempts=tuple(attempts), abandon=gauges(0.01, 0.01) | {"uk-day": gauges()[US_BUCKET]}
+    )
+    two = replace(one, rulesets=(a, b))
     if not check(request, one, at).allowed:
         assert not check(request, two, at).allowed
 
 
 @settings(max_examples=200, deadline=None)
-@given(request_st, instant_st, attempts_st, st.integers(0, 23), st.integers(1, 24),
-       st.integers(1, 5), st.floats(0.0, 0.05))
+@given(
+    request_st,
+    instant_st,
+    attempts_st,
+    st.integers(0, 23),
+    st.integers(1, 24),
+    st.integers(1, 5),
+    st.floats(0.0, 0.05),
+)
 def test_a_stricter_campaign_setting_never_turns_a_block_into_an_allow(
-    request: Request, at: datetime, attempts: list[Attempt], start: int, length: int,
-    limit: int, cap: float
+    request: Request,
+    at: datetime,
+    attempts: list[Attempt],
+    start: int,
+    length: int,
+    limit: int,
+    cap: float,
 ) -> None:
-    base = ctx(US, UK, attempts=tuple(attempts), abandon=gauges(0.02, 0.025) | {
-        "uk-day": gauges(0.02)[US_BUCKET]})
+    base = ctx(
+        US,
+        UK,
+        attempts=tuple(attempts),
+        abandon=gauges(0.02, 0.025) | {"uk-day": gauges(0.02)[US_BUCKET]},
+    )
     policy = CampaignPolicy(
         "strict",
         hours=daily(start * 3600, min(86_400, (start + length) * 3600)),

@@ -2,7 +2,7 @@
 
 Revision ID: 0002_lists
 Revises: 0001_foundation
-Create Date: 2026-11-23 13:39:57.651394
+Create Date: 2026-11-23 13:50:04.264288
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ def upgrade() -> None:
         sa.Column("encoding", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("region", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("lawful_basis", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],

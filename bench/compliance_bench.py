@@ -1,0 +1,250 @@
+"""Benchmark the compliance core (issue 4): decisions/s and a 10 M-number registry.
+
+    .venv/bin/python bench/compliance_bench.py                 # 1 M decisions, 10 M registry
+    .venv/bin/python bench/compliance_bench.py --contacts 100000 --registry 1000000
+
+Decisions: ``decision.check`` over mixed contacts (US federal + FL/OK/MD states, collections,
+UK, CN, EU; preview/progressive/predictive/agentless; attempt histories, DNC and registry
+hits, consents; instants spread over a week so many calls fall outside the window and need
+``next_allowed_at``). Zones are fed in as the adapter would (derived once per contact at list
+import); the bench derives them once per number prefix, and separately reports the uncached
+libphonenumber rate, which is the import-time cost.
+
+Registry: writes 10 M random numbers to a text file (unsorted), then in a fresh child
+process builds the sorted ``array('q')`` (load time), saves/loads the binary form, reports
+resident memory and lookups/s. Goals: >= 20,000 decisions/s on one core; registry <= 300 MB
+resident and >= 200,000 lookups/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from compliance.caps import Attempt, Outcome
+from compliance.decision import (
+    ConsentRecord,
+    ConsentStatus,
+    Context,
+    DncEntry,
+    Mode,
+    Request,
+    check,
+)
+from compliance.gauges import UK_DAY, US_BUCKET, US_ROLLING, AbandonReading
+from compliance.numbers import LineType, describe
+from compliance.profiles import load_ruleset
+
+PREFIXES = {
+    "us": [
+        "+1212555",
+        "+1305555",
+        "+1405555",
+        "+1410555",
+        "+1312555",
+        "+1213555",
+        "+1808555",
+        "+1907555",
+        "+1617555",
+        "+1713555",
+        "+1800555",
+        "+1954555",
+        "+1918555",
+    ],
+    "uk": ["+4420791", "+4412134", "+4479112"],
+    "cn": ["+86138001", "+86139101", "+8610123"],
+    "eu": ["+3361234", "+4915123", "+3491234"],
+}
+NOW0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class Case:
+    request: Request
+    context: Context
+    at: datetime
+
+
+def build(n: int, seed: int = 7) -> list[Case]:
+    rnd = random.Random(seed)
+    rs = {k: load_ruleset(k) for k in ("us", "uk", "cn", "eu")}
+    zones_by_prefix = {
+        p: describe(p + "0" * (12 - len(p))).zones for ps in PREFIXES.values() for p in ps
+    }
+    snaps = {"us-national": date(2026, 11, 1), "uk-tps": date(2026, 11, 10)}
+    reading = AbandonReading(US_BUCKET, 12, 1000, NOW0, NOW0)
+    gauges = {US_BUCKET: reading, US_ROLLING: reading, UK_DAY: reading}
+    cases: list[Case] = []
+    for i in range(n):
+        jur = rnd.choices(("us", "uk", "cn", "eu"), (70, 12, 10, 8))[0]
+        prefix = rnd.choice(PREFIXES[jur])
+        number = prefix + "".join(rnd.choice("0123456789") for _ in range(12 - len(prefix)))
+        kind = "collections" if jur == "us" and rnd.random() < 0.2 else "telemarketing"
+        mode = rnd.choice(list(Mode))
+        at = NOW0 + timedelta(seconds=rnd.randrange(7 * 86_400))
+        attempts: tuple[Attempt, ...] = ()
+        if rnd.random() < 0.3:
+            attempts = tuple(
+                Attempt(
+                    at - timedelta(hours=rnd.uniform(0.5, 200)),
+                    number,
+                    "acme",
+                    rnd.choice(("loans", None)),
+                    rnd.choice(list(Outcome)),
+                )
+                for _ in range(rnd.randint(1, 5))
+            )
+        consents: tuple[ConsentRecord, ...] = ()
+        if rnd.random() < (0.7 if jur == "cn" else 0.2):
+            consents = (
+                ConsentRecord(
+                    number, "acme", ConsentStatus.GRANTED, at - timedelta(days=30), written=True
+                ),
+            )
+        dnc = (DncEntry(number, None, at - timedelta(days=1)),) if rnd.random() < 0.02 else ()
+        hits = frozenset({"us-national"}) if rnd.random() < 0.05 else frozenset()
+        req = Request(
+            number,
+            f"camp-{jur}-{kind}",
+            kind,
+            mode,
+            "acme",
+            subject="loans" if rnd.random() < 0.8 else None,
+            automated=mode is Mode.AGENTLESS or rnd.random() < 0.3,
+            line_type=rnd.choice((LineType.MOBILE, LineType.FIXED, None)),
+            zones=zones_by_prefix[prefix],
+            agent_reserved=rnd.random() < 0.5,
+        )
+        ctx = Context((rs[jur],), None, dnc, snaps, hits, consents, attempts, gauges)
+        cases.append(Case(req, ctx, at))
+        if i % 200_000 == 199_999:
+            print(f"  built {i + 1:,} contacts", flush=True)
+    return cases
+
+
+def bench_decisions(n: int) -> None:
+    t0 = time.perf_counter()
+    cases = build(n)
+    print(f"built {n:,} mixed contacts in {time.perf_counter() - t0:.1f} s")
+    for c in cases[:2000]:  # warm caches (zones, window tables per zone and day)
+        check(c.request, c.context, c.at)
+    gc.collect()
+    gc.disable()
+    allowed = 0
+    t0 = time.perf_counter()
+    for c in cases:
+        if check(c.request, c.context, c.at).allowed:
+            allowed += 1
+    dt = time.perf_counter() - t0
+    gc.enable()
+    print(
+        f"decisions: {n:,} in {dt:.1f} s = {n / dt:,.0f} decisions/s "
+        f"(goal >= 20,000/s); allowed {allowed / n:.1%}"
+    )
+    distinct = [c.request.number for c in cases[:20_000]]
+    describe.cache_clear()
+    t0 = time.perf_counter()
+    for num in distinct:
+        describe(num)
+    dt = time.perf_counter() - t0
+    print(
+        f"zone derivation (libphonenumber, uncached, import-time cost): "
+        f"{len(distinct) / dt:,.0f} numbers/s"
+    )
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def registry_child(text: str, binary: str, n_lookups: int) -> None:
+    """Runs in a fresh process so resident memory is the registry's, not the bench's."""
+    from compliance.registry import Registry, from_file
+
+    base = rss_mb()
+    t0 = time.perf_counter()
+    reg = from_file("us-national", date(2026, 11, 1), Path(text))
+    load = time.perf_counter() - t0
+    gc.collect()
+    print(
+        f"registry: {len(reg):,} numbers; text load+sort {load:.1f} s; "
+        f"resident {rss_mb():.0f} MB (process; {rss_mb() - base:.0f} MB above start; "
+        f"goal <= 300 MB)"
+    )
+    with open(binary, "wb") as fh:
+        reg.save(fh)
+    del reg
+    gc.collect()
+    t0 = time.perf_counter()
+    reg = Registry.load("us-national", date(2026, 11, 1), Path(binary))
+    print(f"registry: binary load {time.perf_counter() - t0:.2f} s; resident {rss_mb():.0f} MB")
+    rnd = random.Random(3)
+    nums = reg.numbers
+    probes = [
+        f"+{nums[rnd.randrange(len(nums))]}" if i % 2 else f"+1{rnd.randrange(2 * 10**9, 10**10)}"
+        for i in range(n_lookups)
+    ]
+    t0 = time.perf_counter()
+    hits = sum(1 for p in probes if p in reg)
+    dt = time.perf_counter() - t0
+    print(
+        f"registry: {n_lookups:,} lookups in {dt:.2f} s = {n_lookups / dt:,.0f} lookups/s "
+        f"(goal >= 200,000/s); hits {hits:,}"
+    )
+
+
+def bench_registry(n: int, n_lookups: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        text, binary = os.path.join(tmp, "reg.txt"), os.path.join(tmp, "reg.bin")
+        rnd = random.Random(11)
+        t0 = time.perf_counter()
+        with open(text, "w") as fh:
+            left = n
+            while left:
+                k = min(left, 500_000)
+                fh.write(
+                    "\n".join(str(rnd.randrange(2_000_000_000, 10_000_000_000)) for _ in range(k))
+                )
+                fh.write("\n")
+                left -= k
+        print(f"registry: wrote {n:,} unsorted 10-digit lines in {time.perf_counter() - t0:.1f} s")
+        subprocess.run(
+            [sys.executable, __file__, "--registry-child", text, binary, str(n_lookups)],
+            check=True,
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--contacts", type=int, default=1_000_000)
+    ap.add_argument("--registry", type=int, default=10_000_000)
+    ap.add_argument("--lookups", type=int, default=1_000_000)
+    ap.add_argument("--registry-child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.registry_child:
+        text, binary, lookups = args.registry_child
+        registry_child(text, binary, int(lookups))
+        return
+    if args.contacts:
+        bench_decisions(args.contacts)
+    if args.registry:
+        bench_registry(args.registry, args.lookups)
+
+
+if __name__ == "__main__":
+    main()

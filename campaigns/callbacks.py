@@ -1,0 +1,229 @@
+"""Callbacks in the database: schedule, list, reschedule, cancel, hand missed ones to the team.
+
+The row owns the callback's state (issue 7): a restart loses none, and APScheduler (or the
+engine's own loop) only wakes whoever calls :func:`due` and :func:`move_missed_to_team`.
+The rules (legal hours, when a missed callback moves) live in campaigns/rules.py.
+
+``actor_id`` is the user acting; ``None`` means a manager, an admin or the CLI (all rows).
+An agent sees and changes their own callbacks and the team's; anyone else's look absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, or_, select
+
+from campaigns import rules, store
+from campaigns.errors import CallbackClosed
+from campaigns.models import Callback
+from outdial.errors import Conflict, InvalidInput, NotFound
+from outdial.models import as_utc
+from outdial.storage import session_scope
+
+OWNER_KINDS = ("agent", "team")
+
+
+def callback_json(cb: Callback) -> dict[str, Any]:
+    return {
+        "id": cb.id,
+        "campaign_id": cb.campaign_id,
+        "contact_ref": cb.contact_ref,
+        "phone": cb.phone,
+        "customer_name": cb.customer_name,
+        "customer_zone": cb.customer_zone,
+        "local_time": cb.local_time,
+        "due_at": as_utc(cb.due_at).isoformat(),
+        "owner_kind": cb.owner_kind,
+        "owner_id": cb.owner_id,
+        "status": cb.status,
+        "reschedules": cb.reschedules,
+        "note": cb.note,
+        "moved_to_team_at": as_utc(cb.moved_to_team_at).isoformat()
+        if cb.moved_to_team_at
+        else None,
+    }
+
+
+def schedule(
+    engine: Engine,
+    campaign_id: int,
+    phone: str,
+    local_time: datetime,
+    customer_zone: str,
+    now: datetime,
+    *,
+    candidate_zones: Sequence[str] = (),
+    owner_kind: str = "agent",
+    owner_id: int | None = None,
+    created_by: int | None = None,
+    note: str = "",
+    customer_name: str = "",
+    contact_ref: str = "",
+    idempotency_key: str | None = None,
+    legal: rules.NextLegal = rules.next_legal_time,
+) -> tuple[Callback, bool]:
+    """Schedule a callback at a customer-local time; (row, created). Refused outside legal
+    hours with the next legal time (rules 1, 14-16, 28, 33 via rules.plan_callback)."""
+    if owner_kind not in OWNER_KINDS:
+        raise InvalidInput("owner must be 'agent' or 'team'", field="owner")
+    if owner_kind == "agent" and owner_id is None:
+        raise InvalidInput("a personal callback needs its agent", field="owner_id")
+    if not phone.strip():
+        raise InvalidInput("a callback needs a phone number", field="phone")
+    campaign = store.get(engine, campaign_id)
+    spec = store.spec_of(engine, campaign)
+    plan = rules.plan_callback(
+        local_time, customer_zone, candidate_zones, spec.callback_hours, now, legal
+    )
+    row = Callback(
+        idempotency_key=idempotency_key,
+        campaign_id=campaign_id,
+        contact_ref=contact_ref,
+        phone=phone.strip(),
+        customer_name=customer_name,
+        customer_zone=plan.customer_zone,
+        local_time=plan.local_time,
+        due_at=plan.due_at,
+        owner_kind=owner_kind,
+        owner_id=owner_id if owner_kind == "agent" else None,
+        created_by=created_by,
+        note=note,
+    )
+    try:
+        with session_scope(engine) as s:
+            s.add(row)
+            s.flush()
+            s.refresh(row)
+        return row, True
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        with session_scope(engine) as s:
+            old = s.exec(select(Callback).where(Callback.idempotency_key == idempotency_key)).one()
+        if old.phone != row.phone or as_utc(old.due_at) != plan.due_at:
+            raise Conflict(
+                f"idempotency key {idempotency_key!r} already scheduled another callback",
+                callback_id=old.id,
+            ) from None
+        return old, False
+
+
+def _visible(actor_id: int | None) -> Any:
+    if actor_id is None:
+        return True
+    return or_(col(Callback.owner_id) == actor_id, col(Callback.owner_kind) == "team")
+
+
+def list_callbacks(
+    engine: Engine,
+    actor_id: int | None = None,
+    status: str | None = "pending",
+    campaign_id: int | None = None,
+) -> list[Callback]:
+    q = select(Callback).where(_visible(actor_id))
+    if status:
+        q = q.where(Callback.status == status)
+    if campaign_id is not None:
+        q = q.where(Callback.campaign_id == campaign_id)
+    with session_scope(engine) as s:
+        return list(s.exec(q.order_by(col(Callback.due_at), col(Callback.id))))
+
+
+def get(engine: Engine, callback_id: int, actor_id: int | None = None) -> Callback:
+    with session_scope(engine) as s:
+        row = s.exec(
+            select(Callback).where(Callback.id == callback_id).where(_visible(actor_id))
+        ).first()
+    if row is None:
+        raise NotFound(f"no callback {callback_id}", callback_id=callback_id)
+    return row
+
+
+def reschedule(
+    engine: Engine,
+    callback_id: int,
+    local_time: datetime,
+    now: datetime,
+    actor_id: int | None = None,
+    customer_zone: str | None = None,
+    candidate_zones: Sequence[str] = (),
+    legal: rules.NextLegal = rules.next_legal_time,
+) -> Callback:
+    """Move a pending callback to another customer-local time (legal hours checked again)."""
+    cb = get(engine, callback_id, actor_id)
+    if cb.status != "pending":
+        raise CallbackClosed(f"callback {callback_id} is {cb.status}", status=cb.status)
+    spec = store.spec_of(engine, store.get(engine, cb.campaign_id))
+    zone = customer_zone or cb.customer_zone
+    plan = rules.plan_callback(local_time, zone, candidate_zones, spec.callback_hours, now, legal)
+    with session_scope(engine) as s:
+        row = s.get(Callback, callback_id)
+        assert row is not None
+        row.due_at, row.local_time, row.customer_zone = plan.due_at, plan.local_time, zone
+        row.reschedules += 1
+        s.add(row)
+        s.flush()
+        s.refresh(row)
+    return row
+
+
+def close(
+    engine: Engine, callback_id: int, status: str, now: datetime, actor_id: int | None = None
+) -> Callback:
+    """Cancel (``cancelled``) or complete (``done``) a pending callback; repeating is a no-op."""
+    if status not in ("done", "cancelled"):
+        raise InvalidInput("status must be done or cancelled", field="status")
+    cb = get(engine, callback_id, actor_id)
+    if cb.status == status:
+        return cb
+    if cb.status != "pending":
+        raise CallbackClosed(f"callback {callback_id} is {cb.status}", status=cb.status)
+    with session_scope(engine) as s:
+        row = s.get(Callback, callback_id)
+        assert row is not None
+        row.status, row.closed_at = status, now
+        s.add(row)
+        s.flush()
+        s.refresh(row)
+    return row
+
+
+def due(
+    engine: Engine, now: datetime, agent_id: int | None = None, limit: int = 50
+) -> list[Callback]:
+    """Due callbacks, first in lead selection: this agent's own first, then the team's."""
+    q = select(Callback).where(Callback.status == "pending").where(col(Callback.due_at) <= now)
+    if agent_id is not None:
+        q = q.where(_visible(agent_id))
+    with session_scope(engine) as s:
+        rows = list(s.exec(q.order_by(col(Callback.due_at)).limit(limit * 2)))
+    rows.sort(key=lambda c: (c.owner_id != agent_id, as_utc(c.due_at)))
+    return rows[:limit]
+
+
+def move_missed_to_team(engine: Engine, now: datetime) -> list[int]:
+    """Hand personal callbacks missed by more than the campaign's delay to the team."""
+    moved: list[int] = []
+    delays: dict[int, int] = {}
+    with session_scope(engine) as s:
+        q = (
+            select(Callback)
+            .where(Callback.status == "pending")
+            .where(Callback.owner_kind == "agent")
+            .where(col(Callback.due_at) <= now)
+        )
+        for cb in s.exec(q):
+            if cb.campaign_id not in delays:
+                spec = store.spec_of(engine, store.get(engine, cb.campaign_id))
+                delays[cb.campaign_id] = spec.callback_team_delay_minutes
+            delay = delays[cb.campaign_id]
+            if rules.moves_to_team(cb.owner_kind, cb.status, as_utc(cb.due_at), now, delay):
+                cb.owner_kind, cb.moved_to_team_at = "team", now
+                s.add(cb)
+                moved.append(cb.id or 0)
+    return moved

@@ -1,0 +1,209 @@
+"""Surveys in the database: definitions, responses and answers, results and exports.
+
+Each answer is committed on its own, keyed by (response, question), so a response is
+partial until it finishes and nothing entered is lost (issue 7). The math is in
+campaigns/surveys.py; this module only fetches facts and writes files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from campaigns import surveys
+from campaigns.models import Campaign, Survey, SurveyAnswer, SurveyResponse
+from outdial.errors import Conflict, InvalidInput, NotFound
+from outdial.models import User, as_utc
+from outdial.storage import session_scope
+
+RESPONSE_STATUSES = ("partial", "completed", "opted_out", "hung_up")
+
+
+def save_survey(engine: Engine, survey: surveys.Survey) -> Survey:
+    """Create or replace a survey definition by name."""
+    with session_scope(engine) as s:
+        row = s.exec(select(Survey).where(Survey.name == survey.name)).first() or Survey(
+            name=survey.name
+        )
+        row.definition = surveys.survey_to_dict(survey)
+        s.add(row)
+        s.flush()
+        s.refresh(row)
+    return row
+
+
+def get_survey(engine: Engine, ref: int | str) -> tuple[Survey, surveys.Survey]:
+    """A survey by id or name, with its parsed definition."""
+    with session_scope(engine) as s:
+        if isinstance(ref, int) or str(ref).isdigit():
+            row = s.get(Survey, int(ref))
+        else:
+            row = s.exec(select(Survey).where(Survey.name == ref)).first()
+    if row is None:
+        raise NotFound(f"no survey {ref!r}", survey=str(ref))
+    return row, surveys.parse_survey(row.definition)
+
+
+def start_response(
+    engine: Engine,
+    survey_id: int,
+    idempotency_key: str,
+    *,
+    campaign_id: int | None = None,
+    agent_id: int | None = None,
+    channel: str = "agent",
+    phone: str = "",
+    contact_ref: str = "",
+) -> tuple[SurveyResponse, bool]:
+    """Open a response (once per key, e.g. the call id); (row, created)."""
+    row = SurveyResponse(
+        idempotency_key=idempotency_key,
+        survey_id=survey_id,
+        campaign_id=campaign_id,
+        agent_id=agent_id,
+        channel=channel,
+        phone=phone,
+        contact_ref=contact_ref,
+    )
+    try:
+        with session_scope(engine) as s:
+            s.add(row)
+            s.flush()
+            s.refresh(row)
+        return row, True
+    except IntegrityError:
+        with session_scope(engine) as s:
+            old = s.exec(
+                select(SurveyResponse).where(SurveyResponse.idempotency_key == idempotency_key)
+            ).one()
+        if old.survey_id != survey_id:
+            raise Conflict(f"key {idempotency_key!r} belongs to another survey") from None
+        return old, False
+
+
+def save_answer(
+    engine: Engine,
+    response_id: int,
+    question_id: str,
+    value: object,
+    now: datetime,
+    skipped: bool = False,
+) -> SurveyAnswer:
+    """Commit one answer; saving the same question again replaces it (idempotent)."""
+    with session_scope(engine) as s:
+        resp = s.get(SurveyResponse, response_id)
+        if resp is None:
+            raise NotFound(f"no survey response {response_id}")
+        sv = s.get(Survey, resp.survey_id)
+        assert sv is not None
+        q = surveys.parse_survey(sv.definition).question(question_id)
+        clean = None if skipped else _clean(q, value, resp.channel)
+        row = s.exec(
+            select(SurveyAnswer)
+            .where(SurveyAnswer.response_id == response_id)
+            .where(SurveyAnswer.question_id == question_id)
+        ).first() or SurveyAnswer(response_id=response_id, question_id=question_id)
+        row.value, row.skipped, row.answered_at = clean, skipped, now
+        s.add(row)
+        s.flush()
+        s.refresh(row)
+    return row
+
+
+def _clean(q: surveys.Question, value: object, channel: str) -> object:
+    if q.kind is surveys.QuestionKind.OPEN and channel == "ivr":
+        return str(value)  # the recording's reference
+    return surveys.validate_answer(q, value)
+
+
+def finish_response(engine: Engine, response_id: int, status: str, now: datetime) -> SurveyResponse:
+    if status not in RESPONSE_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(RESPONSE_STATUSES)}")
+    with session_scope(engine) as s:
+        resp = s.get(SurveyResponse, response_id)
+        if resp is None:
+            raise NotFound(f"no survey response {response_id}")
+        resp.status, resp.finished_at = status, now
+        s.add(resp)
+        s.flush()
+        s.refresh(resp)
+    return resp
+
+
+def _rows(engine: Engine, survey_id: int) -> list[tuple[SurveyAnswer, SurveyResponse, str, str]]:
+    with session_scope(engine) as s:
+        q = (
+            select(SurveyAnswer, SurveyResponse, Campaign.name, User.username)
+            .join(SurveyResponse, col(SurveyAnswer.response_id) == col(SurveyResponse.id))
+            .outerjoin(Campaign, col(SurveyResponse.campaign_id) == col(Campaign.id))
+            .outerjoin(User, col(SurveyResponse.agent_id) == col(User.id))
+            .where(SurveyResponse.survey_id == survey_id)
+            .order_by(col(SurveyResponse.id), col(SurveyAnswer.id))
+        )
+        return [(a, r, c or "", u or "") for a, r, c, u in s.exec(q)]
+
+
+def answer_facts(engine: Engine, survey_id: int) -> list[surveys.AnswerFact]:
+    """Every non-skipped answer with its campaign, agent and (UTC) day."""
+    return [
+        surveys.AnswerFact(a.question_id, a.value, c, u, as_utc(a.answered_at).date())
+        for a, _r, c, u in _rows(engine, survey_id)
+        if not a.skipped and a.value is not None
+    ]
+
+
+def results(engine: Engine, survey_ref: int | str, by: str | None = None) -> dict[str, Any]:
+    row, survey = get_survey(engine, survey_ref)
+    grouped = surveys.results(survey, answer_facts(engine, row.id or 0), by)
+    return {
+        "survey": {"id": row.id, "name": row.name},
+        "by": by or "all",
+        "groups": {k: [st.as_dict() for st in v] for k, v in grouped.items()},
+    }
+
+
+def export_table(engine: Engine, survey_ref: int | str) -> list[list[object]]:
+    """One row per response, one column per question (header first)."""
+    row, survey = get_survey(engine, survey_ref)
+    by_resp: dict[int, dict[str, object]] = {}
+    meta: dict[int, list[object]] = {}
+    for a, r, c, u in _rows(engine, row.id or 0):
+        rid = r.id or 0
+        meta[rid] = [rid, c, u, r.channel, r.status, as_utc(r.started_at).isoformat()]
+        by_resp.setdefault(rid, {})[a.question_id] = "" if a.skipped else a.value
+    header: list[object] = ["response", "campaign", "agent", "channel", "status", "started_at"]
+    out = [header + [q.id for q in survey.questions]]
+    for rid in sorted(meta):
+        answers = by_resp.get(rid, {})
+        out.append(meta[rid] + [_cell(answers.get(q.id, "")) for q in survey.questions])
+    return out
+
+
+def _cell(v: object) -> object:
+    return ("yes" if v else "no") if isinstance(v, bool) else v
+
+
+def to_csv(table: list[list[object]]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(table)
+    return buf.getvalue().encode("utf-8-sig")  # BOM: Excel opens Chinese text correctly
+
+
+def to_xlsx(table: list[list[object]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "responses"
+    for r in table:
+        ws.append([c if isinstance(c, int | float | str) else str(c) for c in r])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

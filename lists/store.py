@@ -1,0 +1,220 @@
+"""Reading lists, jobs and contacts back; the bulk writes of an import.
+
+Bulk writes run inside the import's one transaction: ``executemany`` on SQLite,
+``COPY`` on PostgreSQL (psycopg), in batches, so a million rows never sit in
+memory as a million tuples at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col, select
+
+from campaigns.models import Campaign
+from compliance.models import DncEntry
+from lists.models import CallList, Contact, ImportJob, RejectedRow
+from outdial.errors import NotFound
+from outdial.storage import session_scope
+
+LOOKUP_CHUNK = 5_000  # numbers per IN (...) query; far below SQLite's 32766 parameters
+
+CONTACT_COLUMNS = (
+    "list_id",
+    "campaign_id",
+    "job_id",
+    "row_number",
+    "primary_number",
+    "alternates",
+    "number_type",
+    "timezones",
+    "name",
+    "order_id",
+    "address",
+    "custom",
+    "suppressed",
+    "status",
+    "attempts",
+    "next_due_at",
+    "last_attempt_at",
+    "last_outcome",
+    "created_at",
+)
+REJECT_COLUMNS = ("job_id", "list_id", "row_number", "reason", "raw")
+
+
+def get_list(engine: Engine, list_id: int) -> CallList:
+    with session_scope(engine) as s:
+        row = s.get(CallList, list_id)
+    if row is None:
+        raise NotFound(f"no call list {list_id}", list_id=list_id)
+    return row
+
+
+def find_list(engine: Engine, campaign_id: int, name: str) -> CallList | None:
+    with session_scope(engine) as s:
+        q = select(CallList).where(CallList.campaign_id == campaign_id, CallList.name == name)
+        return s.exec(q).first()
+
+
+def lists_of(engine: Engine, campaign: str | None = None) -> list[tuple[CallList, str, int]]:
+    """(list, campaign name, contact count), newest first."""
+    counts = (
+        sa.select(Contact.list_id, sa.func.count().label("n"))
+        .group_by(Contact.list_id)  # type: ignore[arg-type]
+        .subquery()
+    )
+    q = (
+        sa.select(CallList, Campaign.name, sa.func.coalesce(counts.c.n, 0))
+        .join(Campaign, Campaign.id == CallList.campaign_id)  # type: ignore[arg-type]
+        .outerjoin(counts, counts.c.list_id == CallList.id)
+        .order_by(col(CallList.id).desc())
+    )
+    if campaign:
+        q = q.where(Campaign.name == campaign)
+    with session_scope(engine) as s:
+        return [(r[0], r[1], int(r[2])) for r in s.execute(q)]
+
+
+def get_job(engine: Engine, job_id: int) -> ImportJob:
+    with session_scope(engine) as s:
+        row = s.get(ImportJob, job_id)
+    if row is None:
+        raise NotFound(f"no import job {job_id}", job_id=job_id)
+    return row
+
+
+def latest_job(engine: Engine, list_id: int) -> ImportJob:
+    with session_scope(engine) as s:
+        q = select(ImportJob).where(ImportJob.list_id == list_id).order_by(col(ImportJob.id).desc())
+        row = s.exec(q).first()
+    if row is None:
+        raise NotFound(f"call list {list_id} has no import", list_id=list_id)
+    return row
+
+
+def done_job_for(engine: Engine, list_id: int, sha256: str) -> ImportJob | None:
+    """A finished (or still running) import of the same bytes into the same list."""
+    with session_scope(engine) as s:
+        q = (
+            select(ImportJob)
+            .where(
+                ImportJob.list_id == list_id,
+                ImportJob.content_sha256 == sha256,
+                col(ImportJob.status).in_(["done", "queued", "running"]),
+            )
+            .order_by(col(ImportJob.id))
+        )
+        return s.exec(q).first()
+
+
+def contacts_page(engine: Engine, list_id: int, offset: int, limit: int) -> tuple[int, list[Contact]]:
+    with session_scope(engine) as s:
+        total = s.execute(
+            sa.select(sa.func.count()).select_from(Contact).where(Contact.list_id == list_id)  # type: ignore[arg-type]
+        ).scalar_one()
+        q = (
+            select(Contact)
+            .where(Contact.list_id == list_id)
+            .order_by(col(Contact.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return int(total), list(s.exec(q))
+
+
+def iter_rejects(engine: Engine, list_id: int) -> Iterator[RejectedRow]:
+    with session_scope(engine) as s:
+        q = select(RejectedRow).where(RejectedRow.list_id == list_id).order_by(col(RejectedRow.id))
+        yield from s.exec(q)
+
+
+def iter_contacts(engine: Engine, list_id: int, batch: int = 5_000) -> Iterator[Contact]:
+    last = 0
+    while True:
+        with session_scope(engine) as s:
+            q = (
+                select(Contact)
+                .where(Contact.list_id == list_id, col(Contact.id) > last)
+                .order_by(col(Contact.id))
+                .limit(batch)
+            )
+            rows = list(s.exec(q))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id or 0
+
+
+# --- inside the import transaction ----------------------------------------------------------
+
+
+def lock_campaign(conn: Connection, campaign_id: int, list_id: int) -> None:
+    """Serialize imports into one campaign, so dedupe sees every committed contact.
+
+    SQLite: a first write takes the database's write lock for the transaction.
+    PostgreSQL: a transaction-scoped advisory lock keyed by the campaign.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301, :c)"), {"c": campaign_id})
+    else:
+        conn.execute(sa.text("UPDATE call_lists SET status = status WHERE id = :i"), {"i": list_id})
+
+
+def existing_numbers(
+    conn: Connection, numbers: Sequence[str], *, campaign_id: int, list_id: int | None
+) -> set[str]:
+    """Which of ``numbers`` the campaign (or only the list) already holds."""
+    found: set[str] = set()
+    for chunk in _chunks(numbers):
+        q = sa.select(Contact.primary_number).where(
+            col(Contact.primary_number).in_(chunk), Contact.campaign_id == campaign_id
+        )
+        if list_id is not None:
+            q = q.where(Contact.list_id == list_id)
+        found.update(conn.execute(q).scalars())
+    return found
+
+
+def dnc_numbers(conn: Connection, numbers: Sequence[str]) -> set[str]:
+    """Which of ``numbers`` are on the internal do-not-call list (rule 8)."""
+    found: set[str] = set()
+    for chunk in _chunks(numbers):
+        q = sa.select(DncEntry.number).where(col(DncEntry.number).in_(chunk))
+        found.update(conn.execute(q).scalars())
+    return found
+
+
+def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), LOOKUP_CHUNK):
+        yield list(items[i : i + LOOKUP_CHUNK])
+
+
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Insert tuples in ``columns`` order: COPY on PostgreSQL, executemany on SQLite."""
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            # text COPY: psycopg writes None as \\N and "" as an empty string
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
+
+
+def db_timestamp(conn: Connection, value: datetime) -> Any:
+    """A UTC timestamp as each driver stores it for SQLAlchemy's DateTime type."""
+    if conn.dialect.name == "postgresql":
+        return value
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def db_bool(conn: Connection, value: bool) -> Any:
+    return value if conn.dialect.name == "postgresql" else int(value)
