@@ -13,14 +13,14 @@ lookup) or no opening exists within the horizon.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
 
 from compliance.caps import Attempt, CapBlock, Slot, check_cooldowns, check_slots, slots_for
-from compliance.errors import PolicyLooserError
+from compliance.errors import NaiveTimeError, PolicyLooserError
 from compliance.gauges import AbandonReading
 from compliance.numbers import LineType, candidate_zones, is_e164
 from compliance.profiles import (
@@ -179,18 +179,22 @@ def effective_for(request: Request, context: Context) -> Effective:
     return _effective(context.rulesets, context.policy, states)
 
 
-def _zones(request: Request) -> tuple[str, ...]:
-    if request.zones is None:
-        return candidate_zones(request.number, request.address_zone)
-    if request.address_zone and request.address_zone not in request.zones:
-        return (*request.zones, request.address_zone)
-    return request.zones
+def _zones(request: Request, eff: Effective) -> tuple[str, ...]:
+    """Union of the number's zones, the address zone and the applicable states' zones
+    (rule 32 (a)-(c))."""
+    zones = request.zones
+    if zones is None:
+        zones = candidate_zones(request.number, request.address_zone)
+    extra = [z for z in (request.address_zone, *eff.zones) if z and z not in zones]
+    return (*zones, *dict.fromkeys(extra)) if extra else zones
 
 
 def check(request: Request, context: Context, now: datetime) -> Decision:
     """Decide one dial at ``now`` (aware). See the module docstring for the contract."""
+    if now.utcoffset() is None:
+        raise NaiveTimeError("check() needs an aware datetime", at=now.isoformat())
     eff = effective_for(request, context)
-    zones = _zones(request)
+    zones = _zones(request, eff)
     timed: list[Reason] = []  # blocks that end by themselves (hours, caps, cool-downs)
     hard: list[Reason] = []  # blocks time cannot heal
     if not is_e164(request.number):
@@ -375,6 +379,33 @@ def _abandon(request: Request, context: Context, eff: Effective) -> list[Reason]
                     Reason(a.rule, Category.ABANDON_GATE, f"{g} {reading.rate:.2%} >= {cap:.2%}")
                 )
     return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Pre-launch preview counts: dialable now, later (by ``until``), blocked by reason."""
+
+    now: int
+    later: int
+    blocked: int
+    by_reason: Mapping[str, int]
+
+
+def summarize(decisions: Iterable[Decision], until: datetime) -> Summary:
+    """Count decisions for ``outdial compliance preview`` (each reason counted once per row)."""
+    now = later = blocked = 0
+    by_reason: dict[str, int] = {}
+    for d in decisions:
+        if d.allowed:
+            now += 1
+            continue
+        if d.next_allowed_at is not None and d.next_allowed_at <= until:
+            later += 1
+        else:
+            blocked += 1
+        for code in {f"{r.rule}:{r.category}" for r in d.reasons}:
+            by_reason[code] = by_reason.get(code, 0) + 1
+    return Summary(now, later, blocked, by_reason)
 
 
 # --- launch checks --------------------------------------------------------------------------

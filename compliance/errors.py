@@ -14,6 +14,7 @@ from outdial.errors import LocalError, RemoteError
 __all__ = [
     "ChainError",
     "LocalError",
+    "NaiveTimeError",
     "NumberFormatError",
     "PolicyLooserError",
     "ProfileError",
@@ -45,6 +46,12 @@ class NumberFormatError(LocalError):
     """A number handed to the core is not in E.164 form."""
 
     code = "number_not_e164"
+
+
+class NaiveTimeError(LocalError):
+    """Instants must be aware datetimes: a naive one would be read in the host's zone."""
+
+    code = "naive_datetime"
 
 
 class ChainError(LocalError):

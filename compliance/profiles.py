@@ -36,6 +36,7 @@ from compliance.windows import (
     daily,
     hhmm,
     within,
+    zone,
 )
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
@@ -84,6 +85,10 @@ class Profile:
     registry: RegistryRule | None = None
     abandon: AbandonRule | None = None
     objection_rule: str = "rule-9"  # refusal / revocation / objection ends contact at once
+    #: zones of the jurisdiction, added to the number's candidates when the profile applies
+    #: (rule 32 (c)): e.g. Florida's 850 area code spans Eastern and Central time, while
+    #: libphonenumber answers only America/New_York for it
+    zones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,6 +141,7 @@ class Effective:
     abandon: tuple[AbandonRule, ...]
     objection_rules: tuple[str, ...]
     version: str
+    zones: tuple[str, ...] = ()
 
     @cached_property
     def abandon_cap(self) -> float:
@@ -171,6 +177,7 @@ def combine(profiles: tuple[Profile, ...], policy: CampaignPolicy | None) -> Eff
         abandon=tuple(abandon),
         objection_rules=tuple(dict.fromkeys(p.objection_rule for p in profiles)),
         version="+".join(dict.fromkeys(versions)),
+        zones=tuple(dict.fromkeys(z for p in profiles for z in p.zones)),
     )
 
 
@@ -363,7 +370,17 @@ def _profile(r: _Reader, pid: str, version: str) -> Profile:
         registry=registry,
         abandon=abandon,
         objection_rule=r.get("objection_rule", str, "rule-9"),
+        zones=_zone_list(r),
     )
+
+
+def _zone_list(r: _Reader) -> tuple[str, ...]:
+    out: list[str] = []
+    for i, key in enumerate(r.get("zones", list, [])):
+        if not isinstance(key, str) or zone(key) is None:
+            raise r.fail(f"zones[{i}]", "not an IANA time zone")
+        out.append(key)
+    return tuple(out)
 
 
 def parse_ruleset(data: Any, source: str = "<dict>") -> Ruleset:

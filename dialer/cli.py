@@ -42,10 +42,19 @@ def register(group: click.Group) -> None:
     """Add ``simulate`` to the ``outdial`` command group."""
 
     @group.command("simulate")
-    @click.option("--scenario", "scenario_path", required=True,
-                  type=click.Path(dir_okay=False), help="JSON file: one scenario or a list.")
-    @click.option("--mode", type=click.Choice(["predictive", "progressive"]),
-                  default="predictive", show_default=True)
+    @click.option(
+        "--scenario",
+        "scenario_path",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help="JSON file: one scenario or a list.",
+    )
+    @click.option(
+        "--mode",
+        type=click.Choice(["predictive", "progressive"]),
+        default="predictive",
+        show_default=True,
+    )
     @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def simulate_command(scenario_path: str, mode: str, seeds: int, as_json: bool) -> None:
@@ -61,8 +70,10 @@ def register(group: click.Group) -> None:
         if as_json:
             click.echo(json.dumps({"mode": mode, "scenarios": out}, indent=2))
             return
-        click.echo(f"{'scenario':30s} {'abandon worst':>13s} {'abandon mean':>12s} "
-                   f"{'talk share':>10s} {'contacts/agent-h':>16s}")
+        click.echo(
+            f"{'scenario':30s} {'abandon worst':>13s} {'abandon mean':>12s} "
+            f"{'talk share':>10s} {'contacts/agent-h':>16s}"
+        )
         for row in out:
             click.echo(
                 f"{row['scenario']!s:30s} {row['abandon_rate_worst']:13.2%} "

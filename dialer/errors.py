@@ -1,17 +1,25 @@
 """Errors raised by ``dialer`` (see outdial/errors.py for the tree).
 
-    OutdialError
-    ├── LocalError
-    │   ├── IllegalTransition      a state machine was asked for a move its table forbids
-    │   └── SimulationError        a scenario file or simulator argument is invalid
-    └── RemoteError
+OutdialError
+├── LocalError
+│   ├── IllegalTransition      a state machine was asked for a move its table forbids
+│   └── SimulationError        a scenario file or simulator argument is invalid
+└── RemoteError
 """
 
 from __future__ import annotations
 
 from outdial.errors import LocalError, RemoteError
 
-__all__ = ["IllegalTransition", "LocalError", "RemoteError", "SimulationError"]
+__all__ = [
+    "IllegalTransition",
+    "LocalError",
+    "NotRunning",
+    "RemoteError",
+    "SimulationError",
+    "UnknownAgent",
+    "UnknownCall",
+]
 
 
 class IllegalTransition(LocalError):
@@ -27,3 +35,21 @@ class SimulationError(LocalError):
     """A scenario for ``outdial simulate`` is malformed (field ``scenario``, ``reason``)."""
 
     code = "simulation_invalid"
+
+
+class UnknownAgent(LocalError):
+    """An agent request names an agent not logged in to the campaign (field ``agent``)."""
+
+    code = "unknown_agent"
+
+
+class UnknownCall(LocalError):
+    """An event or request names a call the engine is not tracking (field ``call_id``)."""
+
+    code = "unknown_call"
+
+
+class NotRunning(LocalError):
+    """A request needs a running campaign engine (field ``campaign``)."""
+
+    code = "campaign_not_running"

@@ -104,8 +104,16 @@ class WrapEnded:
 
 
 Event = (
-    Dialed | Answered | Machine | Busy | NoAnswer | Failed | Connected | Abandoned
-    | TalkEnded | WrapEnded
+    Dialed
+    | Answered
+    | Machine
+    | Busy
+    | NoAnswer
+    | Failed
+    | Connected
+    | Abandoned
+    | TalkEnded
+    | WrapEnded
 )
 
 
@@ -303,22 +311,37 @@ class Pacer:
         logged = view.ready + len(view.busy)
         progressive = max(0, math.floor(cfg.ratio * view.ready) - len(view.ringing) - view.waiting)
         if cfg.mode == "progressive":
-            return self._decision(view, "progressive", progressive, "Progressive mode: "
-                                  f"{cfg.ratio:g} line(s) per ready agent.")
+            return self._decision(
+                view,
+                "progressive",
+                progressive,
+                f"Progressive mode: {cfg.ratio:g} line(s) per ready agent.",
+            )
         if logged < cfg.min_agents:
-            return self._decision(view, "progressive", progressive, f"Only {logged} agent(s) "
-                                  f"logged in (< {cfg.min_agents}): too few to predict safely.")
+            return self._decision(
+                view,
+                "progressive",
+                progressive,
+                f"Only {logged} agent(s) "
+                f"logged in (< {cfg.min_agents}): too few to predict safely.",
+            )
         if view.now < self._shrinking_until:
-            return self._decision(view, "progressive", progressive, "The team is shrinking: "
-                                  "busy agents may log out after their call.")
+            return self._decision(
+                view,
+                "progressive",
+                progressive,
+                "The team is shrinking: busy agents may log out after their call.",
+            )
         if self.resolved < cfg.warmup_resolved:
-            return self._decision(view, "progressive", progressive, f"Still learning: only "
-                                  f"{self.resolved} attempts resolved so far.")
+            return self._decision(
+                view,
+                "progressive",
+                progressive,
+                f"Still learning: only {self.resolved} attempts resolved so far.",
+            )
         return self._predictive(view, progressive)
 
-    def _decision(
-        self, view: View, mode: str, calls: int, reason: str, **extra: float
-    ) -> Decision:
+    def _decision(self, view: View, mode: str, calls: int, reason: str, **extra: float) -> Decision:
         if self.config.max_lines is not None:
             calls = max(0, min(calls, self.config.max_lines - len(view.ringing)))
         total = sum(self._outcomes.values())
@@ -389,8 +412,7 @@ class Pacer:
             if most + n <= 0:  # every possible answer has a ready agent: no risk at all
                 return 0.0
             return max(
-                _expected_excess(base[i] + n * q_new[i], var[i] + n * q_var[i])
-                for i in range(nk)
+                _expected_excess(base[i] + n * q_new[i], var[i] + n * q_var[i]) for i in range(nk)
             )
 
         pending = expected_abandons(0)
@@ -403,10 +425,14 @@ class Pacer:
         }
         if (abandoned + pending + 1.0) / (live + 1.0) > guard:
             return self._decision(
-                view, "progressive", progressive,
+                view,
+                "progressive",
+                progressive,
                 f"Abandon gauge too close to the {cfg.cap:.0%} cap ({abandoned} of {live} "
                 f"live answers, {pending:.2f} more expected from calls in flight): "
-                "falling back to progressive.", **facts)
+                "falling back to progressive.",
+                **facts,
+            )
         smoothed = (abandoned + cfg.target * 50.0) / (live + 50.0)
         factor = min(2.0, max(0.0, (guard - smoothed) / (guard - cfg.target)))
         theta = self.theta * factor

@@ -53,28 +53,42 @@ class Scenario:
         name = str(data.get("name", "scenario"))
         raw = data.get("phases")
         if not isinstance(raw, list) or not raw:
-            raise SimulationError(f"scenario {name}: needs a non-empty list of phases",
-                                  scenario=name, reason="no_phases")
+            raise SimulationError(
+                f"scenario {name}: needs a non-empty list of phases",
+                scenario=name,
+                reason="no_phases",
+            )
         defaults = {k: v for k, v in data.items() if k in _PHASE_KEYS}
         phases: list[Phase] = []
         for i, item in enumerate(raw):
             if not isinstance(item, dict):
-                raise SimulationError(f"scenario {name}: phase {i} is not an object",
-                                      scenario=name, reason="bad_phase")
+                raise SimulationError(
+                    f"scenario {name}: phase {i} is not an object",
+                    scenario=name,
+                    reason="bad_phase",
+                )
             unknown = set(item) - _PHASE_KEYS
             if unknown:
                 raise SimulationError(
                     f"scenario {name}: phase {i} has unknown keys {sorted(unknown)}",
-                    scenario=name, reason="unknown_keys")
+                    scenario=name,
+                    reason="unknown_keys",
+                )
             try:
                 phase = Phase(**{**defaults, **item})
                 phase = Phase(
-                    until=float(phase.until), agents=int(phase.agents),
-                    **{f.name: float(getattr(phase, f.name)) for f in fields(Phase)
-                       if f.name not in ("until", "agents")})
+                    until=float(phase.until),
+                    agents=int(phase.agents),
+                    **{
+                        f.name: float(getattr(phase, f.name))
+                        for f in fields(Phase)
+                        if f.name not in ("until", "agents")
+                    },
+                )
             except (TypeError, ValueError) as exc:
-                raise SimulationError(f"scenario {name}: phase {i}: {exc}",
-                                      scenario=name, reason="bad_phase") from exc
+                raise SimulationError(
+                    f"scenario {name}: phase {i}: {exc}", scenario=name, reason="bad_phase"
+                ) from exc
             _check(name, i, phase, phases[-1].until if phases else 0.0)
             phases.append(phase)
         return cls(name, tuple(phases))
@@ -92,8 +106,9 @@ def _check(name: str, i: int, phase: Phase, start: float) -> None:
     if min(phase.ring_mean, phase.talk_mean, phase.wrap_mean) <= 0 or phase.talk_cv <= 0:
         problems.append("means and cv must be positive")
     if problems:
-        raise SimulationError(f"scenario {name}: phase {i}: {'; '.join(problems)}",
-                              scenario=name, reason="bad_phase")
+        raise SimulationError(
+            f"scenario {name}: phase {i}: {'; '.join(problems)}", scenario=name, reason="bad_phase"
+        )
 
 
 def parse_scenarios(data: object) -> list[Scenario]:
@@ -102,8 +117,9 @@ def parse_scenarios(data: object) -> list[Scenario]:
     out = []
     for item in items:
         if not isinstance(item, dict):
-            raise SimulationError("a scenario must be a JSON object",
-                                  scenario="?", reason="not_object")
+            raise SimulationError(
+                "a scenario must be a JSON object", scenario="?", reason="not_object"
+            )
         out.append(Scenario.from_dict(item))
     return out
 
@@ -112,6 +128,7 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise SimulationError(f"cannot read scenario file {path}: {exc}",
-                              scenario=str(path), reason="unreadable") from exc
+        raise SimulationError(
+            f"cannot read scenario file {path}: {exc}", scenario=str(path), reason="unreadable"
+        ) from exc
     return parse_scenarios(data)

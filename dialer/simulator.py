@@ -107,8 +107,9 @@ class Simulator:
         self.busy: dict[_Agent, None] = {}  # insertion-ordered set: runs repeat exactly
         self.ringing: dict[_Call, None] = {}  # insertion-ordered set
         self.waiting: deque[_Call] = deque()  # oldest answer first
-        self.counts = dict.fromkeys(("dials", "human", "machine", "busy", "fail", "no_answer",
-                                     "connected", "abandoned"), 0)
+        self.counts = dict.fromkeys(
+            ("dials", "human", "machine", "busy", "fail", "no_answer", "connected", "abandoned"), 0
+        )
         self.talk_seconds = 0.0
         self.agent_seconds = 0.0
 
@@ -132,8 +133,12 @@ class Simulator:
                 now=now,
                 ready=len(self.ready),
                 busy=tuple(
-                    ("talk" if a.machine.state is AgentState.TALK else "wrap",
-                     now - a.machine.since) for a in self.busy),
+                    (
+                        "talk" if a.machine.state is AgentState.TALK else "wrap",
+                        now - a.machine.since,
+                    )
+                    for a in self.busy
+                ),
                 ringing=tuple(now - c.dialed_at for c in self.ringing),
                 waiting=len(self.waiting),
             )
@@ -301,17 +306,28 @@ class Simulator:
                 self.talk_seconds += end - agent.talk_started
         c = self.counts
         return SimResult(
-            scenario=self.scenario.name, seed=self.seed, duration=end, dials=c["dials"],
-            live_answers=c["human"], machines=c["machine"], busy=c["busy"], failed=c["fail"],
-            no_answer=c["no_answer"], in_flight_at_end=len(self.ringing),
-            connected=c["connected"], abandoned=c["abandoned"],
-            waiting_at_end=len(self.waiting), talk_seconds=self.talk_seconds,
+            scenario=self.scenario.name,
+            seed=self.seed,
+            duration=end,
+            dials=c["dials"],
+            live_answers=c["human"],
+            machines=c["machine"],
+            busy=c["busy"],
+            failed=c["fail"],
+            no_answer=c["no_answer"],
+            in_flight_at_end=len(self.ringing),
+            connected=c["connected"],
+            abandoned=c["abandoned"],
+            waiting_at_end=len(self.waiting),
+            talk_seconds=self.talk_seconds,
             agent_seconds=self.agent_seconds,
         )
 
 
 def simulate(
-    scenario: Scenario, mode: p.Mode = "predictive", seed: int = 0,
+    scenario: Scenario,
+    mode: p.Mode = "predictive",
+    seed: int = 0,
     config: p.PacerConfig | None = None,
 ) -> SimResult:
     """Run one scenario with a fresh :class:`dialer.pacing.Pacer`."""

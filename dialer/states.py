@@ -78,6 +78,7 @@ class CallState(enum.Enum):
     ANSWERED = "answered"  # 200 OK, answering-machine detection running
     MACHINE = "machine"
     WAITING_FOR_AGENT = "waiting_for_agent"  # live person, no agent yet (≤ 2 s, rule 3)
+    IVR = "ivr"  # agentless: an IVR flow (survey, notice) has the call
     BRIDGING = "bridging"
     BRIDGED = "bridged"
     ABANDONED = "abandoned"  # safe-harbor message played (compliance rule 3)
@@ -95,6 +96,7 @@ class CallEvent(enum.Enum):
     EARLY_MEDIA = "early_media"
     ANSWER = "answer"
     HUMAN = "human"  # detection says a live person
+    TO_IVR = "to_ivr"  # agentless campaign: hand the answered call to its IVR flow
     MACHINE = "machine"
     BUSY = "busy"
     NO_ANSWER = "no_answer"
@@ -123,6 +125,9 @@ def _call_table() -> dict[tuple[CallState, CallEvent], CallState]:
         (_C.ANSWERED, _CE.HUMAN): _C.WAITING_FOR_AGENT,
         (_C.ANSWERED, _CE.MACHINE): _C.MACHINE,
         (_C.ANSWERED, _CE.CUSTOMER_HANGUP): _C.COMPLETED,
+        (_C.ANSWERED, _CE.TO_IVR): _C.IVR,
+        (_C.IVR, _CE.HANGUP): _C.COMPLETED,
+        (_C.IVR, _CE.CUSTOMER_HANGUP): _C.COMPLETED,
         (_C.MACHINE, _CE.HANGUP): _C.COMPLETED,
         (_C.WAITING_FOR_AGENT, _CE.AGENT_FOUND): _C.BRIDGING,
         (_C.WAITING_FOR_AGENT, _CE.CONNECT_TIMEOUT): _C.ABANDONED,

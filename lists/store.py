@@ -112,7 +112,9 @@ def done_job_for(engine: Engine, list_id: int, sha256: str) -> ImportJob | None:
         return s.exec(q).first()
 
 
-def contacts_page(engine: Engine, list_id: int, offset: int, limit: int) -> tuple[int, list[Contact]]:
+def contacts_page(
+    engine: Engine, list_id: int, offset: int, limit: int
+) -> tuple[int, list[Contact]]:
     with session_scope(engine) as s:
         total = s.execute(
             sa.select(sa.func.count()).select_from(Contact).where(Contact.list_id == list_id)  # type: ignore[arg-type]
@@ -194,15 +196,17 @@ def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
         yield list(items[i : i + LOOKUP_CHUNK])
 
 
-def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+def bulk_insert(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]
+) -> None:
     """Insert tuples in ``columns`` order: COPY on PostgreSQL, executemany on SQLite."""
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur:  # type: ignore[union-attr]
-            # text COPY: psycopg writes None as \\N and "" as an empty string
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        # text COPY: psycopg writes None as \N and "" as an empty string
+        with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
         return
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"

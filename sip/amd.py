@@ -30,10 +30,10 @@ class Verdict(enum.StrEnum):
 class AmdParams:
     frame_ms: int = 20
     min_level: float = 150.0  # absolute floor for voice (16-bit RMS)
-    snr: float = 3.0  # voice when level > snr x noise floor
+    snr: float = 2.5  # voice when level > snr x noise floor
     min_word_ms: int = 100  # a voiced run shorter than this is a click, not a word
     word_gap_ms: int = 300  # silence this long ends a word
-    max_greeting_ms: int = 1500  # more voice than this (gaps under word_gap) = machine
+    max_greeting_ms: int = 1800  # talking longer than this (gaps < word_gap) = machine
     after_greeting_silence_ms: int = 800  # silence after a short greeting = human
     max_words: int = 4  # more words than this before silence = machine
     initial_silence_ms: int = 2500  # nobody speaks: unknown (dead air, or a silent human)
@@ -52,7 +52,7 @@ class AmdClassifier:
         self._silent_run = 0  # current run of silent frames
         self._in_word = False
         self._words = 0
-        self._greeting_frames = 0  # voiced frames since the first word began
+        self._greeting_frames = 0  # frames spent inside words since the first one
         self._heard_voice = False
 
     @property
@@ -89,8 +89,6 @@ class AmdClassifier:
         if self._is_voice(level):
             self._voiced_run += 1
             self._silent_run = 0
-            if self._heard_voice:
-                self._greeting_frames += 1
             if not self._in_word and self._ms(self._voiced_run) >= p.min_word_ms:
                 self._in_word = True
                 self._words += 1
@@ -102,6 +100,10 @@ class AmdClassifier:
             self._voiced_run = 0
             if self._in_word and self._ms(self._silent_run) >= p.word_gap_ms:
                 self._in_word = False
+        if self._heard_voice and self._in_word:
+            # Greeting length is the span of talking (short pauses included), not the
+            # count of voiced frames: noise hides the quiet parts of speech.
+            self._greeting_frames += 1
         self._decide()
 
     def _decide(self) -> None:

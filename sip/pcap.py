@@ -82,3 +82,20 @@ def write_all(directory: Path) -> Path:
     tone_pcap(directory / "tone.pcap")
     dtmf_pcap(directory / "dtmf120.pcap")
     return directory
+
+
+def wav_pcap(wav: Path, path: Path) -> Path:
+    """Encode an 8 kHz mono 16-bit WAV as PCMU RTP (20 ms packets) in a pcap."""
+    import wave
+
+    with wave.open(str(wav)) as w:
+        if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (8000, 1, 2):
+            raise ValueError(f"{wav}: need 8 kHz mono 16-bit")
+        pcm = w.readframes(w.getnframes())
+    samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
+    packets = []
+    for i in range(len(samples) // 160):
+        chunk = bytes(_ulaw(s) for s in samples[i * 160:(i + 1) * 160])
+        packets.append((i * 0.02, _rtp(0, i, i * 160, chunk, marker=i == 0)))
+    _write_pcap(path, packets)
+    return path

@@ -20,10 +20,13 @@ from compliance.decision import (
     Context,
     DncEntry,
     Mode,
+    Reason,
     Request,
     check,
     launch_checks,
+    summarize,
 )
+from compliance.errors import NaiveTimeError
 from compliance.gauges import US_BUCKET, US_ROLLING, AbandonReading
 from compliance.numbers import LineType, candidate_zones, describe
 from compliance.profiles import CampaignPolicy, Ruleset, load_ruleset
@@ -69,14 +72,24 @@ def test_rule_14_florida_area_code_presumes_a_florida_resident() -> None:
     at = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # 20:30 ET
     assert check(req(NYC), ctx(), at).allowed
     d = check(req(MIAMI), ctx(), at)
-    assert not d.allowed and rules_of(d) == {"rule-14"}
-    assert d.reasons[0].category is Category.BLOCK_HOURS
-    assert d.next_allowed_at == datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
+    assert not d.allowed and rules_of(d) == {"rule-14", "rule-33"}
+    assert d.reasons[0] == Reason("rule-14", Category.BLOCK_HOURS, "America/New_York")
+    # Florida's zones join the candidates (rule 32 (c)): 08:00 CT = 09:00 ET
+    assert d.zones == ("America/New_York", "America/Chicago")
+    assert d.next_allowed_at == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+
+
+def test_rule_32_state_zones_cover_libphonenumber_gaps() -> None:
+    # 850 (Pensacola is on Central time) maps to America/New_York only in libphonenumber
+    at = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)  # 08:30 ET, 07:30 CT
+    d = check(req("+18505551234"), ctx(), at)
+    assert "America/Chicago" in d.zones and not d.allowed
+    assert Reason("rule-1", Category.BLOCK_HOURS, "America/Chicago") in d.reasons
 
 
 def test_rule_14_known_address_state_applies_too() -> None:
     at = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
-    assert rules_of(check(req(NYC, address_state="FL"), ctx(), at)) == {"rule-14"}
+    assert rules_of(check(req(NYC, address_state="FL"), ctx(), at)) == {"rule-14", "rule-33"}
 
 
 def test_rule_33_address_zone_joins_the_candidate_zones() -> None:
@@ -95,9 +108,8 @@ def test_rule_32_invalid_number_blocks_with_no_next_time() -> None:
 def test_rule_8_internal_dnc_effective_the_second_it_is_captured() -> None:
     captured = NOON_ET - timedelta(seconds=1)
     d = check(req(), ctx(internal_dnc=(DncEntry(NYC, None, captured, "ivr-opt-out"),)), NOON_ET)
-    assert not d.allowed and d.reasons[0] == d.reasons[0].__class__(
-        "rule-8", Category.DNC, f"internal DNC since {captured}"
-    )
+    assert not d.allowed
+    assert d.reasons == (Reason("rule-8", Category.DNC, f"internal DNC since {captured}"),)
     assert d.next_allowed_at is None
     other_seller = ctx(internal_dnc=(DncEntry(NYC, "globex", captured),))
     assert check(req(), other_seller, NOON_ET).allowed
@@ -233,6 +245,25 @@ def test_campaign_policy_can_tighten_and_a_looser_setting_is_clamped() -> None:
     assert rules_of(check(req(), ctx(policy=wide), late)) == {"rule-1"}
     pred = req(mode=Mode.PREDICTIVE)
     assert not check(pred, ctx(policy=wide, abandon=gauges(0.04, 0.04)), NOON_ET).allowed
+
+
+def test_naive_instants_are_refused() -> None:
+    with pytest.raises(NaiveTimeError):
+        check(req(), ctx(), datetime(2026, 11, 23, 12))
+
+
+def test_summarize_counts_now_later_and_blocked_by_reason() -> None:
+    dnc = ctx(internal_dnc=(DncEntry(NYC, None, NOON_ET),))
+    night = datetime(2026, 11, 24, 3, tzinfo=UTC)  # 22:00 ET
+    decisions = [
+        check(req(), ctx(), NOON_ET),
+        check(req(), ctx(), night),
+        check(req(), dnc, NOON_ET),
+    ]
+    s = summarize(decisions, until=night + timedelta(hours=12))
+    assert (s.now, s.later, s.blocked) == (1, 1, 1)
+    assert s.by_reason == {"rule-1:BLOCK_HOURS": 1, "rule-8:DNC": 1}
+    assert summarize(decisions, until=night).later == 0
 
 
 def test_describe_gives_zones_line_type_and_area_code() -> None:

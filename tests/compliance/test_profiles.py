@@ -88,6 +88,10 @@ def _broken(path: list[str | int], value: object) -> dict[str, Any]:
         (["profile", "registry", "max_age_days"], True, "profile.registry.max_age_days"),
         (["states", "FL", "hours", "days"], {"funday": None}, "states.FL.hours.days.funday"),
         (["area_codes", "FL", 0], 99, "area_codes.FL[0]"),
+        (["states", "FL", "zones"], ["America/Atlantis"], "states.FL.zones[0]"),
+        (["states", "OK", "caps", 0, "window_hours"], 0, "states.OK.caps[0].window_hours"),
+        (["profile", "cooldowns", 0, "after"], "sneezed", "profile.cooldowns[0].after"),
+        (["profile", "consent", 0, "when"], "sometimes", "profile.consent[0].when"),
     ],
 )
 def test_loader_names_the_bad_field(path: list[str | int], value: object, field: str) -> None:

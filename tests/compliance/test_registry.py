@@ -14,14 +14,16 @@ from compliance.registry import Registry, from_lines, to_int
 
 
 def test_rule_7_lookup_in_unsorted_input_with_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "CHUNK", 7)  # force several chunks and a merge
+    monkeypatch.setattr(registry, "SHIFT", 6)  # many small blocks
     nums = [f"+1212555{n:04d}" for n in random.Random(1).sample(range(10_000), 50)]
     reg = from_lines("us-national", date(2026, 11, 1), [*nums, nums[0], "", "# comment"])
     assert len(reg) == 50
     assert list(reg.numbers) == sorted(set(reg.numbers))
     assert all(n in reg for n in nums)
-    assert "+12125559999" not in reg or "+12125559999" in nums
-    assert "garbage" not in reg
+    missing = sorted(set(range(10_000)) - {int(n[-4:]) for n in nums})[:50]
+    assert not any(f"+1212555{m:04d}" in reg for m in missing)
+    assert "garbage" not in reg and 12125550000 not in reg
+    assert "+442071234567" not in reg  # outside every block
 
 
 def test_rule_7_ten_digit_us_lines_are_normalised() -> None:

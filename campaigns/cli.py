@@ -1,0 +1,247 @@
+"""`outdial campaigns|surveys|callbacks|orders|webhooks ...`: every command takes ``--json``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from campaigns import callbacks, files, orders, rules, store, survey_store, surveys
+from outdial.cli import Ctx, emit, json_option, pass_ctx
+from outdial.errors import Conflict, NotFound
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+
+@click.group("campaigns")
+def campaigns_group() -> None:
+    """Campaigns: kinds, schedules, retry rules, scripts, dispositions."""
+
+
+def _brief(d: dict[str, Any]) -> str:
+    return f"{d['id']:>4} {d['name']:<32} {d['kind']:<20} {d['mode']:<12} {d['status']}"
+
+
+@campaigns_group.command("create")
+@click.argument("name")
+@click.option("--kind", default="generic", type=click.Choice([k.value for k in rules.Kind]))
+@click.option("--mode", default="progressive", type=click.Choice([m.value for m in rules.Mode]))
+@click.option("--caller-id", required=True, help="E.164 number shown to customers (rule 11).")
+@click.option("--timezone", default="Asia/Shanghai")
+@click.option("--region", default="CN")
+@click.option("--script", default="", help="Agent script; {field} is filled from the record.")
+@click.option("--webhook-url", default="")
+@json_option
+@pass_ctx
+def campaigns_create(ctx: Ctx, /, name: str, as_json: bool, **opts: str) -> None:
+    """Create a campaign (defaults for everything a file could set)."""
+    engine = ctx.migrated_engine()
+    spec = rules.parse_campaign({"name": name, **opts})
+    try:
+        store.by_name(engine, spec.name)
+    except NotFound:
+        pass
+    else:
+        raise Conflict(f"campaign {name!r} already exists", name=name)
+    row, _ = store.save_spec(engine, spec)
+    emit(as_json, store.campaign_json(engine, row), lambda d: f"created campaign {d['id']}")
+
+
+@campaigns_group.command("list")
+@json_option
+@pass_ctx
+def campaigns_list(ctx: Ctx, as_json: bool) -> None:
+    """List campaigns."""
+    engine = ctx.migrated_engine()
+    rows = [store.campaign_json(engine, c) for c in store.all_campaigns(engine)]
+    emit(as_json, rows, lambda rs: "\n".join(map(_brief, rs)) or "no campaigns")
+
+
+@campaigns_group.command("show")
+@click.argument("campaign")
+@json_option
+@pass_ctx
+def campaigns_show(ctx: Ctx, campaign: str, as_json: bool) -> None:
+    """Show one campaign (by id or name) with its definition."""
+    engine = ctx.migrated_engine()
+    data = store.campaign_json(engine, store.resolve(engine, campaign))
+    emit(as_json, data, lambda d: _brief(d) + f"\n  version {d['version']}")
+
+
+@campaigns_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@pass_ctx
+def campaigns_load(ctx: Ctx, file: Path, as_json: bool) -> None:
+    """Create or update a campaign from a TOML or JSON file."""
+    engine = ctx.migrated_engine()
+    row, version = files.load(engine, file)
+    emit(
+        as_json,
+        store.campaign_json(engine, row),
+        lambda d: f"loaded campaign {d['name']!r} (id {d['id']}, version {version})",
+    )
+
+
+# --- surveys --------------------------------------------------------------------------------
+
+
+@click.group("surveys")
+def surveys_group() -> None:
+    """Satisfaction surveys: templates, results, exports."""
+
+
+@surveys_group.group("template")
+def template_group() -> None:
+    """Built-in survey templates."""
+
+
+@template_group.command("seed")
+@click.option("--save", is_flag=True, help="Also store it in the database as a survey.")
+@json_option
+@pass_ctx
+def template_seed(ctx: Ctx, save: bool, as_json: bool) -> None:
+    """The seeds' six questions (five 1-5 scales and one open comment), zh and en."""
+    data = surveys.survey_to_dict(surveys.SEED_TEMPLATE)
+    if save:
+        data["id"] = survey_store.save_survey(ctx.migrated_engine(), surveys.SEED_TEMPLATE).id
+
+    def human(d: dict[str, Any]) -> str:
+        return "\n".join(
+            f"{q['id']:<10} {q['kind']:<6} {q['zh']} / {q['en']}" for q in d["questions"]
+        )
+
+    emit(as_json, data, human)
+
+
+@surveys_group.command("results")
+@click.argument("survey")
+@click.option("--by", type=click.Choice(surveys.GROUPS), default=None)
+@json_option
+@pass_ctx
+def surveys_results(ctx: Ctx, survey: str, by: str | None, as_json: bool) -> None:
+    """Per-question mean, distribution, top box, CSAT and NPS."""
+    data = survey_store.results(ctx.migrated_engine(), survey, by)
+
+    def human(d: dict[str, Any]) -> str:
+        lines = []
+        for key, stats in d["groups"].items():
+            for st in stats:
+                mean = f"{st['mean']:.2f}" if "mean" in st else "-"
+                lines.append(f"{key:<16} {st['question_id']:<10} n={st['count']:<5} mean={mean}")
+        return "\n".join(lines) or "no answers yet"
+
+    emit(as_json, data, human)
+
+
+@surveys_group.command("export")
+@click.argument("survey")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_ctx
+def surveys_export(ctx: Ctx, survey: str, out: Path, as_json: bool) -> None:
+    """Write every response to OUT (.csv or .xlsx)."""
+    table = survey_store.export_table(ctx.migrated_engine(), survey)
+    blob = survey_store.to_xlsx(table) if out.suffix == ".xlsx" else survey_store.to_csv(table)
+    out.write_bytes(blob)
+    data = {"path": str(out), "responses": len(table) - 1}
+    emit(as_json, data, lambda d: f"wrote {d['responses']} responses to {d['path']}")
+
+
+# --- callbacks, orders, webhooks ------------------------------------------------------------
+
+
+@click.group("callbacks")
+def callbacks_group() -> None:
+    """Scheduled callbacks."""
+
+
+@callbacks_group.command("list")
+@click.option(
+    "--status", default="pending", type=click.Choice(["pending", "done", "cancelled", "all"])
+)
+@json_option
+@pass_ctx
+def callbacks_list(ctx: Ctx, status: str, as_json: bool) -> None:
+    """List callbacks (every owner), earliest due first."""
+    rows = callbacks.list_callbacks(
+        ctx.migrated_engine(), None, None if status == "all" else status
+    )
+    data = [callbacks.callback_json(c) for c in rows]
+    emit(
+        as_json,
+        data,
+        lambda rs: (
+            "\n".join(
+                f"{r['id']:>5} {r['due_at']} {r['local_time']} {r['customer_zone']:<16} "
+                f"{r['owner_kind']}:{r['owner_id'] or '-'} {r['status']}"
+                for r in rs
+            )
+            or "no callbacks"
+        ),
+    )
+
+
+@click.group("orders")
+def orders_group() -> None:
+    """Orders to verify."""
+
+
+@orders_group.command("show")
+@click.argument("external_id")
+@click.option("--source", default="default")
+@json_option
+@pass_ctx
+def orders_show(ctx: Ctx, external_id: str, source: str, as_json: bool) -> None:
+    """Show an order and its verdict."""
+    data = orders.order_json(orders.get_order(ctx.migrated_engine(), external_id, source))
+    emit(
+        as_json,
+        data,
+        lambda d: f"{d['external_id']} ship by {d['ship_by']}: {d['verdict'] or 'no verdict yet'}",
+    )
+
+
+@click.group("webhooks")
+def webhooks_group() -> None:
+    """Verdict webhooks: the dead-letter list and manual re-send."""
+
+
+@webhooks_group.command("dead")
+@json_option
+@pass_ctx
+def webhooks_dead(ctx: Ctx, as_json: bool) -> None:
+    """Deliveries that failed for 24 h."""
+    data = [orders.delivery_json(d) for d in orders.deliveries(ctx.migrated_engine(), "dead")]
+    emit(
+        as_json,
+        data,
+        lambda rs: (
+            "\n".join(
+                f"{r['id']:>5} {r['url']} attempts={r['attempts']} {r['last_error']}" for r in rs
+            )
+            or "no dead letters"
+        ),
+    )
+
+
+@webhooks_group.command("resend")
+@click.argument("delivery_id", type=int)
+@json_option
+@pass_ctx
+def webhooks_resend(ctx: Ctx, delivery_id: int, as_json: bool) -> None:
+    """Queue a delivery again with a fresh 24 h schedule (the server sends it)."""
+    d = orders.resend(ctx.migrated_engine(), delivery_id, _now())
+    emit(as_json, orders.delivery_json(d), lambda r: f"delivery {r['id']} queued again")
+
+
+def register(group: click.Group) -> None:
+    for g in (campaigns_group, surveys_group, callbacks_group, orders_group, webhooks_group):
+        group.add_command(g)

@@ -1,0 +1,116 @@
+"""What the dialing core asks its adapter to do: small frozen values, no I/O.
+
+The adapter (dialer/engine.py) carries them out in order: ``Persist`` writes a state
+transition, ``Originate`` places a call whose attempt row is already committed, ``ConnectAgent``
+bridges an agent's softphone, ``PlaySafeHarbor`` plays the campaign's abandoned-call message
+and hangs up (rules 3, 4, 20), ``CallFinished`` records the outcome and applies the retry
+rules, and the agent actions update the agent's screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialer.states import Transition
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A claimed record: what to dial and what to show the agent."""
+
+    contact_id: int
+    number: str  # E.164
+    attempt_no: int = 1
+    zones: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Persist:
+    transition: Transition[Any, Any]
+
+
+@dataclass(frozen=True)
+class Originate:
+    call_id: str
+    lead: Lead
+
+
+@dataclass(frozen=True)
+class ConnectAgent:
+    call_id: str
+    agent_id: str
+    agent_uri: str
+
+
+@dataclass(frozen=True)
+class PlaySafeHarbor:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StartIvr:
+    call_id: str
+    lead: Lead
+
+
+@dataclass(frozen=True)
+class AgentState:
+    agent_id: str
+    state: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AgentConnected:
+    """Push the customer's record and script to the agent: the call is bridged."""
+
+    agent_id: str
+    call_id: str
+    lead: Lead
+    answer_to_bridge: float
+
+
+@dataclass(frozen=True)
+class AgentReleased:
+    agent_id: str
+    call_id: str
+
+
+@dataclass(frozen=True)
+class CallFinished:
+    call_id: str
+    lead: Lead
+    state: str  # the call machine's final state
+    sip_outcome: str
+    sip_status: int
+    reason: str
+    abandoned: bool
+    agent_id: str | None
+    answered: bool
+    answer_to_bridge: float | None
+
+
+Action = (
+    Persist
+    | Originate
+    | ConnectAgent
+    | PlaySafeHarbor
+    | Hangup
+    | StartIvr
+    | AgentState
+    | AgentConnected
+    | AgentReleased
+    | CallFinished
+)
+
+
+def as_list(*actions: Action) -> list[Action]:
+    return list(actions)

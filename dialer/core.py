@@ -1,0 +1,463 @@
+"""The dialing engine's pure core: calls, agents, the pacer and the connect rule.
+
+Sans-I/O, like the pacer. The adapter (dialer/engine.py) turns SIP events, agent requests
+and clock ticks into method calls here; each returns a list of :mod:`dialer.actions` the
+adapter carries out (originate, bridge, play the safe-harbor message, persist, push to an
+agent's screen). Time is monotonic seconds passed in; nothing here sleeps or reads a clock.
+
+The connect rule (compliance rule 3, shared/pacing/world.md): a live answer goes at once to
+the longest-idle ready agent; with none ready it waits, oldest first, until ``connect_limit``
+seconds after the answer (never more than 2 s), then the safe-harbor message plays and the
+call is recorded as abandoned. The timer starts at the answer event, which is stricter than
+the end of the greeting. With answering-machine detection on, the agent is sought only once
+the call is judged human, but the deadline still counts from the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from dialer import actions as act
+from dialer import pacing
+from dialer.errors import IllegalTransition, UnknownAgent, UnknownCall
+from dialer.states import (
+    AgentEvent,
+    AgentMachine,
+    AgentState,
+    CallEvent,
+    CallMachine,
+    CallState,
+    Transition,
+)
+
+MAX_CONNECT_LIMIT = 2.0  # rule 3: the two-second rule is a ceiling for every campaign
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """How one campaign dials. ``mode`` is preview, progressive, predictive or agentless."""
+
+    mode: str = "progressive"
+    ratio: float = 1.0  # progressive lines per ready agent
+    connect_limit: float = 2.0  # seconds a live answer may wait for an agent (≤ 2, rule 3)
+    amd: bool = False  # wait for answering-machine detection before seeking an agent
+    max_lines: int = 100  # calls in flight the trunk (or an agentless campaign) allows
+    max_cps: float = 10.0  # new calls per second at most
+    abandon_target: float = 0.02
+    abandon_cap: float = 0.03
+
+    def __post_init__(self) -> None:
+        if self.mode not in {"preview", "progressive", "predictive", "agentless"}:
+            raise ValueError(f"unknown dialing mode {self.mode!r}")
+        if not 0 < self.connect_limit <= MAX_CONNECT_LIMIT:
+            raise ValueError("connect_limit must be within (0, 2] seconds (rule 3)")
+
+
+@dataclass
+class Call:
+    """One attempt the core is tracking."""
+
+    call_id: str
+    lead: act.Lead
+    machine: CallMachine
+    dialed_at: float
+    answered_at: float | None = None
+    agent_id: str | None = None  # reserved or bridged agent
+    preview_agent: str | None = None  # preview/progressive with a guaranteed agent
+    bridged_at: float | None = None
+    answer_to_bridge: float | None = None
+    tried_agents: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Agent:
+    agent_id: str
+    uri: str
+    machine: AgentMachine
+    call_id: str | None = None
+    talk_started: float | None = None
+    wrap_started: float | None = None
+
+
+class DialerCore:
+    """One campaign's calls and the agents working it."""
+
+    def __init__(self, config: CoreConfig, pacer: pacing.Pacer | None = None) -> None:
+        self.config = config
+        pmode: pacing.Mode = "predictive" if config.mode == "predictive" else "progressive"
+        self.pacer = pacer or pacing.Pacer(
+            pacing.PacerConfig(
+                mode=pmode,
+                ratio=config.ratio,
+                connect_limit=config.connect_limit,
+                target=config.abandon_target,
+                cap=config.abandon_cap,
+                max_lines=config.max_lines,
+            )
+        )
+        self.calls: dict[str, Call] = {}
+        self.agents: dict[str, Agent] = {}
+        self._placed_this_second: tuple[int, int] = (0, 0)  # (second, count) for max_cps
+
+    # --- agents -----------------------------------------------------------------------------
+    def agent_login(self, agent_id: str, uri: str, now: float) -> list[act.Action]:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            agent = Agent(agent_id, uri, AgentMachine(agent_id, now))
+            self.agents[agent_id] = agent
+        agent.uri = uri
+        out = self._agent(agent, AgentEvent.LOGIN, now)
+        return out + self._serve_waiting(now)
+
+    def agent_ready(self, agent_id: str, now: float) -> list[act.Action]:
+        return self._agent(self._get_agent(agent_id), AgentEvent.READY, now) + self._serve_waiting(
+            now
+        )
+
+    def agent_pause(self, agent_id: str, reason: str, now: float) -> list[act.Action]:
+        return self._agent(self._get_agent(agent_id), AgentEvent.PAUSE, now, reason)
+
+    def agent_logout(self, agent_id: str, now: float) -> list[act.Action]:
+        agent = self._get_agent(agent_id)
+        return self._agent(agent, AgentEvent.LOGOUT, now)
+
+    def agent_disposition(
+        self, agent_id: str, now: float, pause_reason: str | None = None
+    ) -> list[act.Action]:
+        """The agent set a disposition (already committed by the adapter): wrap-up ends."""
+        agent = self._get_agent(agent_id)
+        if agent.machine.state is not AgentState.WRAP:
+            raise IllegalTransition(
+                f"agent {agent_id} has no call in wrap-up",
+                entity=agent_id,
+                state=agent.machine.state.value,
+                event="disposition",
+            )
+        if agent.wrap_started is not None:
+            self.pacer.observe(pacing.WrapEnded(now - agent.wrap_started))
+        agent.wrap_started = None
+        agent.call_id = None
+        if pause_reason:
+            return self._agent(agent, AgentEvent.PAUSE, now, pause_reason)
+        return self._agent(agent, AgentEvent.DISPOSITION, now) + self._serve_waiting(now)
+
+    # --- pacing -----------------------------------------------------------------------------
+    def calls_wanted(self, now: float, dialable: int | None = None) -> int:
+        """How many new calls to place now (the adapter then claims that many leads)."""
+        cfg = self.config
+        if cfg.mode == "preview":
+            return 0  # agents dial their own previews
+        in_flight = sum(1 for c in self.calls.values() if not c.machine.final)
+        room = max(0, cfg.max_lines - in_flight)
+        if cfg.mode == "agentless":
+            wanted = room
+        else:
+            logged_in = [
+                a for a in self.agents.values() if a.machine.state is not AgentState.LOGGED_OUT
+            ]
+            if not logged_in:
+                return 0
+            wanted = self.pacer.calls_to_place(self.view(now))
+        second = int(now)
+        done = self._placed_this_second[1] if self._placed_this_second[0] == second else 0
+        wanted = min(wanted, room, max(0, int(cfg.max_cps) - done))
+        if dialable is not None:
+            wanted = min(wanted, dialable)
+        return max(0, wanted)
+
+    def view(self, now: float) -> pacing.View:
+        ready = sum(1 for a in self.agents.values() if a.machine.state is AgentState.READY)
+        busy: list[tuple[str, float]] = []
+        for a in self.agents.values():
+            st = a.machine.state
+            if st in (AgentState.RESERVED, AgentState.TALK):
+                busy.append(("talk", now - (a.talk_started or a.machine.since)))
+            elif st is AgentState.WRAP:
+                busy.append(("wrap", now - a.machine.since))
+        ringing = tuple(
+            now - c.dialed_at
+            for c in self.calls.values()
+            if c.machine.state in (CallState.DIALING, CallState.RINGING, CallState.EARLY_MEDIA)
+        )
+        waiting = sum(
+            1 for c in self.calls.values() if c.machine.state is CallState.WAITING_FOR_AGENT
+        )
+        return pacing.View(now=now, ready=ready, busy=tuple(busy), ringing=ringing, waiting=waiting)
+
+    def place(
+        self, call_id: str, lead: act.Lead, now: float, preview_agent: str | None = None
+    ) -> list[act.Action]:
+        """A claimed lead becomes a call; the adapter persists it and then originates."""
+        if call_id in self.calls:
+            raise IllegalTransition(f"call {call_id} exists already", entity=call_id)
+        call = Call(call_id, lead, CallMachine(call_id, now), now, preview_agent=preview_agent)
+        out: list[act.Action] = []
+        if preview_agent is not None:
+            agent = self._get_agent(preview_agent)
+            out += self._agent(agent, AgentEvent.RESERVE, now, call_id)
+            agent.call_id = call_id
+            call.agent_id = preview_agent
+        self.calls[call_id] = call
+        out.append(self._call(call, CallEvent.CLAIM, now))
+        out.append(self._call(call, CallEvent.DIAL, now))
+        second = int(now)
+        count = self._placed_this_second[1] if self._placed_this_second[0] == second else 0
+        self._placed_this_second = (second, count + 1)
+        self.pacer.observe(pacing.Dialed())
+        out.append(act.Originate(call_id, lead))
+        return out
+
+    # --- SIP events ---------------------------------------------------------------------------
+    def on_progress(self, call_id: str, early_media: bool, now: float) -> list[act.Action]:
+        call = self._get_call(call_id)
+        event = CallEvent.EARLY_MEDIA if early_media else CallEvent.RINGING
+        if not call.machine.can(event):
+            return []  # a repeated 180/183: nothing changes
+        return [self._call(call, event, now)]
+
+    def on_answered(self, call_id: str, now: float) -> list[act.Action]:
+        call = self._get_call(call_id)
+        call.answered_at = now
+        out: list[act.Action] = [self._call(call, CallEvent.ANSWER, now)]
+        if self.config.mode == "agentless":
+            out.append(self._call(call, CallEvent.TO_IVR, now))  # no agent: never abandoned
+            self.pacer.observe(pacing.Answered(now - call.dialed_at))
+            out.append(act.StartIvr(call_id, call.lead))
+            return out
+        if self.config.amd and call.preview_agent is None:
+            return out  # wait for the verdict (on_amd); the deadline runs from now
+        return out + self._human(call, now)
+
+    def on_amd(self, call_id: str, verdict: str, now: float) -> list[act.Action]:
+        call = self._get_call(call_id)
+        if call.machine.state is not CallState.ANSWERED:
+            return []  # already decided or ended
+        if verdict == "machine":
+            self.pacer.observe(pacing.Machine(now - call.dialed_at))
+            return [self._call(call, CallEvent.MACHINE, now), act.Hangup(call_id, "machine")]
+        return self._human(call, now)  # human or unknown: treat as a person (conservative)
+
+    def on_agent_bridged(self, call_id: str, now: float) -> list[act.Action]:
+        call = self._get_call(call_id)
+        if call.machine.state is not CallState.BRIDGING or call.agent_id is None:
+            return []
+        agent = self.agents[call.agent_id]
+        call.bridged_at = now
+        call.answer_to_bridge = now - (call.answered_at or now)
+        out: list[act.Action] = [self._call(call, CallEvent.BRIDGED, now)]
+        out += self._agent(agent, AgentEvent.CONNECT, now, call_id)
+        agent.talk_started = now
+        self.pacer.observe(pacing.Connected(call.answer_to_bridge))
+        out.append(act.AgentConnected(agent.agent_id, call_id, call.lead, call.answer_to_bridge))
+        return out
+
+    def on_agent_failed(self, call_id: str, now: float) -> list[act.Action]:
+        """The agent's softphone rejected or did not answer: pause that agent, try another."""
+        call = self.calls.get(call_id)
+        if call is None or call.agent_id is None:
+            return []
+        agent = self.agents[call.agent_id]
+        call.tried_agents.add(agent.agent_id)
+        call.agent_id = None
+        agent.call_id = None
+        out: list[act.Action] = []
+        if agent.machine.state is AgentState.RESERVED:
+            out += self._agent(agent, AgentEvent.RELEASE, now)
+            out += self._agent(agent, AgentEvent.PAUSE, now, "softphone_unreachable")
+        if call.machine.state is CallState.BRIDGING:
+            out.append(self._call(call, CallEvent.BRIDGE_FAILED, now))
+            out += self._assign(call, now)
+        elif call.machine.state is CallState.BRIDGED:
+            out.append(act.Hangup(call_id, "agent_left"))
+        return out
+
+    def on_ended(
+        self, call_id: str, outcome: str, now: float, sip_status: int = 0, reason: str = ""
+    ) -> list[act.Action]:
+        """The call's one final SIP event. ``outcome`` is sip.events.Outcome's value."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return []
+        st = call.machine.state
+        out: list[act.Action] = []
+        if st in (CallState.DIALING, CallState.RINGING, CallState.EARLY_MEDIA, CallState.CLAIMED):
+            event = {
+                "busy": CallEvent.BUSY,
+                "no_answer": CallEvent.NO_ANSWER,
+                "cancelled": CallEvent.CANCEL,
+            }.get(outcome, CallEvent.FAIL)
+            if st is CallState.CLAIMED:
+                event = CallEvent.CANCEL
+            out.append(self._call(call, event, now, reason or outcome))
+            since = now - call.dialed_at
+            self.pacer.observe(
+                pacing.Busy(since)
+                if event is CallEvent.BUSY
+                else pacing.NoAnswer(since)
+                if event is CallEvent.NO_ANSWER
+                else pacing.Failed(since)
+            )
+        elif st in (CallState.ANSWERED, CallState.WAITING_FOR_AGENT, CallState.BRIDGING):
+            if st is CallState.ANSWERED and self.config.amd:
+                self.pacer.observe(pacing.Answered(now - call.dialed_at))
+            # rule 3 [U]: a customer who hangs up before reaching an agent counts as abandoned
+            event = CallEvent.CUSTOMER_HANGUP
+            out.append(self._call(call, event, now, "customer hung up before an agent"))
+            if call.machine.state is CallState.ABANDONED:
+                self.pacer.observe(pacing.Abandoned())
+            out += self._release_agent(call, now)
+        elif st is CallState.MACHINE:
+            out.append(self._call(call, CallEvent.HANGUP, now))
+        elif st is CallState.IVR:
+            out.append(self._call(call, CallEvent.CUSTOMER_HANGUP, now))
+        elif st is CallState.BRIDGED:
+            out.append(self._call(call, CallEvent.CUSTOMER_HANGUP, now))
+            out += self._end_talk(call, now)
+        out.append(self._finished(call, outcome, sip_status, reason))
+        del self.calls[call_id]
+        return out
+
+    def expire(self, now: float) -> list[act.Action]:
+        """Abandon every live answer whose connect limit has passed (rule 3)."""
+        out: list[act.Action] = []
+        for call in list(self.calls.values()):
+            if call.answered_at is None or call.preview_agent is not None:
+                continue
+            if call.machine.state not in (
+                CallState.ANSWERED,
+                CallState.WAITING_FOR_AGENT,
+                CallState.BRIDGING,
+            ):
+                continue
+            if now - call.answered_at < self.config.connect_limit:
+                continue
+            if call.machine.state is CallState.ANSWERED:  # AMD still undecided: a person
+                self.pacer.observe(pacing.Answered(now - call.dialed_at))
+                out.append(self._call(call, CallEvent.HUMAN, now, "amd undecided at deadline"))
+            out += self._release_agent(call, now)
+            out.append(self._call(call, CallEvent.CONNECT_TIMEOUT, now, "no agent within limit"))
+            self.pacer.observe(pacing.Abandoned())
+            out.append(act.PlaySafeHarbor(call.call_id))
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`expire` next has work, for the adapter's timer."""
+        times = [
+            c.answered_at + self.config.connect_limit
+            for c in self.calls.values()
+            if c.answered_at is not None
+            and c.preview_agent is None
+            and c.machine.state
+            in (CallState.ANSWERED, CallState.WAITING_FOR_AGENT, CallState.BRIDGING)
+        ]
+        return min(times) if times else None
+
+    # --- internals --------------------------------------------------------------------------
+    def _human(self, call: Call, now: float) -> list[act.Action]:
+        self.pacer.observe(pacing.Answered(now - call.dialed_at))
+        out: list[act.Action] = [self._call(call, CallEvent.HUMAN, now)]
+        if call.preview_agent is not None:
+            out.append(self._call(call, CallEvent.AGENT_FOUND, now, "agent reserved at dial"))
+            agent = self.agents[call.preview_agent]
+            out.append(act.ConnectAgent(call.call_id, agent.agent_id, agent.uri))
+            return out
+        return out + self._assign(call, now)
+
+    def _assign(self, call: Call, now: float) -> list[act.Action]:
+        agent = self._longest_idle(exclude=call.tried_agents)
+        if agent is None:
+            return []  # waits; _serve_waiting or expire decides
+        out = self._agent(agent, AgentEvent.RESERVE, now, call.call_id)
+        agent.call_id = call.call_id
+        call.agent_id = agent.agent_id
+        out.append(self._call(call, CallEvent.AGENT_FOUND, now))
+        out.append(act.ConnectAgent(call.call_id, agent.agent_id, agent.uri))
+        return out
+
+    def _serve_waiting(self, now: float) -> list[act.Action]:
+        out: list[act.Action] = []
+        waiting = sorted(
+            (c for c in self.calls.values() if c.machine.state is CallState.WAITING_FOR_AGENT),
+            key=lambda c: c.answered_at or 0.0,
+        )
+        for call in waiting:  # oldest first (shared/pacing/world.md)
+            got = self._assign(call, now)
+            if not got:
+                break
+            out += got
+        return out
+
+    def _longest_idle(self, exclude: Iterable[str] = ()) -> Agent | None:
+        skip = set(exclude)
+        ready = [
+            a
+            for a in self.agents.values()
+            if a.machine.state is AgentState.READY and a.agent_id not in skip
+        ]
+        return min(ready, key=lambda a: a.machine.since) if ready else None
+
+    def _release_agent(self, call: Call, now: float) -> list[act.Action]:
+        if call.agent_id is None:
+            return []
+        agent = self.agents[call.agent_id]
+        call.agent_id = None
+        agent.call_id = None
+        if agent.machine.state is AgentState.RESERVED:
+            return (
+                self._agent(agent, AgentEvent.RELEASE, now)
+                + act.as_list(act.AgentReleased(agent.agent_id, call.call_id))
+                + self._serve_waiting(now)
+            )
+        return []
+
+    def _end_talk(self, call: Call, now: float) -> list[act.Action]:
+        if call.agent_id is None:
+            return []
+        agent = self.agents[call.agent_id]
+        if agent.talk_started is not None:
+            self.pacer.observe(pacing.TalkEnded(now - agent.talk_started))
+        agent.talk_started = None
+        out = self._agent(agent, AgentEvent.HANGUP, now, call.call_id)
+        agent.wrap_started = now
+        return out
+
+    def _finished(self, call: Call, outcome: str, sip_status: int, reason: str) -> act.Action:
+        st = call.machine.state
+        return act.CallFinished(
+            call_id=call.call_id,
+            lead=call.lead,
+            state=st.value,
+            sip_outcome=outcome,
+            sip_status=sip_status,
+            reason=reason,
+            abandoned=st is CallState.ABANDONED,
+            agent_id=call.agent_id if call.bridged_at is not None else None,
+            answered=call.answered_at is not None,
+            answer_to_bridge=call.answer_to_bridge,
+        )
+
+    def _call(
+        self, call: Call, event: CallEvent, now: float, reason: str | None = None
+    ) -> act.Persist:
+        return act.Persist(call.machine.fire(event, now, reason))
+
+    def _agent(
+        self, agent: Agent, event: AgentEvent, now: float, reason: str | None = None
+    ) -> list[act.Action]:
+        record: Transition[AgentState, AgentEvent] = agent.machine.fire(event, now, reason)
+        return [act.Persist(record), act.AgentState(agent.agent_id, record.target.value, reason)]
+
+    def _get_agent(self, agent_id: str) -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise UnknownAgent(
+                f"agent {agent_id} is not logged in to this campaign", agent=agent_id
+            )
+        return agent
+
+    def _get_call(self, call_id: str) -> Call:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise UnknownCall(f"no live call {call_id}", call_id=call_id)
+        return call

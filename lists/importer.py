@@ -1,0 +1,295 @@
+"""An import job end to end: read → map → normalize → dedupe → suppress → write → report.
+
+Every row read gets exactly one outcome: imported, suppressed (on the do-not-call
+list: kept, never dialed, rule 8), rejected with a reason, or a duplicate (in the
+file, in the list, in the campaign). The report counts outcomes, so
+``rows_read == imported + suppressed + rejected + duplicates`` by construction.
+
+All-or-nothing: contacts, rejected rows and the job's "done" are written in one
+transaction; a failure or a cancel rolls all of it back. Idempotent: the same
+bytes imported into the same list again find the earlier job and write nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from campaigns import store as campaigns_store
+from campaigns.models import Campaign
+from lists import columns, phone, reader, rows, store
+from lists.errors import BadMapping, ImportCancelled
+from lists.models import CallList, ContactStatus, ImportJob, JobStatus, ListStatus
+from outdial.models import utcnow
+from outdial.storage import session_scope
+
+DEDUPE_MODES = ("off", "list", "campaign")
+
+#: (phase, rows done, rows total); phases: reading, normalizing, writing, done
+ProgressFn = Callable[[str, int, int], None]
+
+_LIVE: dict[int, tuple[str, int, int]] = {}
+_CANCEL: dict[int, threading.Event] = {}
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    campaign: str
+    list_name: str | None = None  # default: the file name without its extension
+    region: str | None = None  # default: the list's, else the campaign's region
+    mapping: dict[str, list[str]] = field(default_factory=dict)
+    encoding: str | None = None
+    sheet: str | None = None
+    dedupe: str | None = None  # default: the campaign's setting
+    purpose: str = ""  # rule 30
+    lawful_basis: str = ""
+    source: str = ""
+
+
+def live_progress(job_id: int) -> tuple[str, int, int] | None:
+    """Progress of a job running in this process, or None."""
+    return _LIVE.get(job_id)
+
+
+def request_cancel(job_id: int) -> bool:
+    """Ask a running job to stop; it rolls back and ends ``cancelled``."""
+    event = _CANCEL.get(job_id)
+    if event is None:
+        return False
+    event.set()
+    return True
+
+
+def import_file(
+    engine: Engine,
+    path: Path,
+    opts: ImportOptions,
+    progress: ProgressFn | None = None,
+    file_name: str | None = None,
+) -> dict[str, Any]:
+    """Start and run one import; the report (``already_imported`` when nothing changed)."""
+    job, again = start(engine, path, opts, file_name)
+    if again:
+        return previous_report(job)
+    return run(engine, job.id or 0, path, progress)
+
+
+def previous_report(job: ImportJob) -> dict[str, Any]:
+    return {**job.report, "job_id": job.id, "status": job.status, "already_imported": True}
+
+
+def start(
+    engine: Engine, path: Path, opts: ImportOptions, file_name: str | None = None
+) -> tuple[ImportJob, bool]:
+    """Find or create the list and queue a job: ``(job, already_imported)``."""
+    if opts.dedupe is not None and opts.dedupe not in DEDUPE_MODES:
+        raise BadMapping(f"dedupe must be one of {', '.join(DEDUPE_MODES)}", dedupe=opts.dedupe)
+    file_name = file_name or path.name
+    sha = reader.file_digest(path)
+    campaign = campaigns_store.get_or_create(engine, opts.campaign, region=opts.region or "CN")
+    lst = _list_for(engine, campaign.id or 0, opts, file_name, campaign.region)
+    prior = store.done_job_for(engine, lst.id or 0, sha)
+    if prior is not None:
+        return prior, True
+    job = ImportJob(
+        list_id=lst.id or 0, file_name=file_name[:255], content_sha256=sha, options=asdict(opts)
+    )
+    with session_scope(engine) as s:
+        s.add(job)
+        s.flush()
+        s.refresh(job)
+    _CANCEL[job.id or 0] = threading.Event()
+    return job, False
+
+
+def _list_for(
+    engine: Engine, campaign_id: int, opts: ImportOptions, file_name: str, region: str
+) -> CallList:
+    name = (opts.list_name or Path(file_name).stem or "list").strip()[:128]
+    found = store.find_list(engine, campaign_id, name)
+    if found is not None:
+        return found
+    row = CallList(
+        campaign_id=campaign_id,
+        name=name,
+        source_file=file_name[:255],
+        region=(opts.region or region).upper(),
+        purpose=opts.purpose,
+        lawful_basis=opts.lawful_basis,
+        source=opts.source,
+    )
+    try:
+        with session_scope(engine) as s:
+            s.add(row)
+            s.flush()
+            s.refresh(row)
+        return row
+    except IntegrityError:  # created meanwhile by another import
+        again = store.find_list(engine, campaign_id, name)
+        assert again is not None
+        return again
+
+
+def run(
+    engine: Engine, job_id: int, path: Path, progress: ProgressFn | None = None
+) -> dict[str, Any]:
+    """Run a queued job to its end; raise what made it fail (the job records it too)."""
+    cancel = _CANCEL.setdefault(job_id, threading.Event())
+
+    def report_progress(phase: str, done: int, total: int) -> None:
+        _LIVE[job_id] = (phase, done, total)
+        if progress:
+            progress(phase, done, total)
+        if cancel.is_set():
+            raise ImportCancelled("the import was cancelled; nothing was written", job_id=job_id)
+
+    _set_job(engine, job_id, status=JobStatus.RUNNING)
+    try:
+        report = _run(engine, job_id, path, report_progress)
+    except ImportCancelled as exc:
+        _finish_failed(engine, job_id, JobStatus.CANCELLED, str(exc))
+        raise
+    except BaseException as exc:
+        _finish_failed(engine, job_id, JobStatus.FAILED, str(exc) or exc.__class__.__name__)
+        raise
+    finally:
+        _LIVE.pop(job_id, None)
+        _CANCEL.pop(job_id, None)
+    return report
+
+
+def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[str, Any]:
+    started = time.monotonic()
+    job = store.get_job(engine, job_id)
+    lst = store.get_list(engine, job.list_id)
+    campaign = _campaign(engine, lst.campaign_id)
+    opts = ImportOptions(**job.options)
+    progress("reading", 0, 0)
+    table = reader.read_table(path, opts.encoding, opts.sheet)
+    frame = table.frame
+    cmap = columns.map_columns(list(frame.columns), opts.mapping)
+    total = len(frame)
+    _set_job(engine, job_id, rows_total=total)
+    progress("normalizing", 0, total)
+    picked = rows.pick_numbers(frame, cmap.phones, lst.region)
+    mode = opts.dedupe or campaign.dedupe
+    outcome = picked.reason.copy()  # "" = import; else a reject reason or a duplicate kind
+    if mode != "off":
+        in_file = pd.Series(picked.e164).duplicated(keep="first").to_numpy() & picked.valid
+        outcome[in_file] = "duplicate_in_file"
+    progress("writing", 0, total)
+    with engine.begin() as conn:
+        store.lock_campaign(conn, lst.campaign_id, lst.id or 0)
+        todo = outcome == ""
+        uniq = pd.unique(picked.e164[todo]).tolist()
+        if mode != "off":
+            held = store.existing_numbers(
+                conn, uniq, campaign_id=lst.campaign_id, list_id=lst.id if mode == "list" else None
+            )
+            outcome[todo & pd.Series(picked.e164).isin(held).to_numpy()] = f"duplicate_in_{mode}"
+            todo = outcome == ""
+        dnc = store.dnc_numbers(conn, sorted(set(uniq) | picked.alternate_numbers()))
+        suppressed = todo & pd.Series(picked.e164).isin(dnc).to_numpy()
+        outcome[suppressed] = "suppressed"  # rule 8: kept, flagged, never dialed
+        alt_dropped = picked.drop_alternates(dnc)
+        keep = np.flatnonzero((outcome == "") | suppressed)
+        now = utcnow()
+        written = rows.write_contacts(
+            conn, frame, cmap, picked, keep, suppressed, job, lst, now, table.first_row
+        )
+        for done in written:
+            progress("writing", done, total)
+        rows.write_rejects(conn, frame, outcome, job, table.first_row)
+        report = _report(table, cmap, lst, campaign.name, mode, outcome, picked, alt_dropped)
+        report.update(job_id=job_id, list_id=lst.id, file=job.file_name)
+        report["seconds"] = round(time.monotonic() - started, 2)
+        conn.execute(
+            sa.update(ImportJob)
+            .where(ImportJob.id == job_id)  # type: ignore[arg-type]
+            .values(status=JobStatus.DONE, rows_done=total, report=report, finished_at=now)
+        )
+        conn.execute(
+            sa.update(CallList)
+            .where(CallList.id == lst.id)  # type: ignore[arg-type]
+            .values(status=ListStatus.READY, encoding=lst.encoding or table.encoding)
+        )
+    progress("done", total, total)
+    return report
+
+
+def _report(
+    table: reader.Table,
+    cmap: columns.ColumnMap,
+    lst: CallList,
+    campaign: str,
+    mode: str,
+    outcome: np.ndarray,
+    picked: rows.Picked,
+    alt_dropped: int,
+) -> dict[str, Any]:
+    counts = {str(k): int(v) for k, v in pd.Series(outcome).value_counts().items()}
+    rejected = {r: counts[r] for r in phone.REASONS if r in counts}
+    dups = {k: v for k, v in counts.items() if k.startswith("duplicate_in_")}
+    report: dict[str, Any] = {
+        "campaign": campaign,
+        "list": lst.name,
+        "region": lst.region,
+        "encoding": table.encoding,
+        "delimiter": table.delimiter,
+        "dedupe": mode,
+        "columns": cmap.as_dict(),
+        "rows_read": len(outcome),
+        "imported": counts.get("", 0),
+        "suppressed": counts.get("suppressed", 0),
+        "rejected": sum(rejected.values()),
+        "rejected_by_reason": rejected,
+        "duplicates": sum(dups.values()),
+        "duplicates_by_kind": dups,
+        "number_types": picked.type_counts(outcome),
+        "alternates": {**picked.alternate_counts(), "suppressed": alt_dropped},
+        "formula_cells": rows.formula_cells(table.frame, cmap),
+        "already_imported": False,
+    }
+    parts = report["imported"] + report["suppressed"] + report["rejected"] + report["duplicates"]
+    if parts != report["rows_read"]:  # cannot happen: every row has exactly one outcome
+        raise AssertionError(f"import report does not add up: {parts} != {len(outcome)}")
+    return report
+
+
+def _campaign(engine: Engine, campaign_id: int) -> Campaign:
+    with session_scope(engine) as s:
+        row = s.get(Campaign, campaign_id)
+    assert row is not None  # call_lists.campaign_id is a foreign key
+    return row
+
+
+def _set_job(engine: Engine, job_id: int, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(**values))  # type: ignore[arg-type]
+
+
+def _finish_failed(engine: Engine, job_id: int, status: str, error: str) -> None:
+    _set_job(engine, job_id, status=status, error=error[:2000], finished_at=utcnow())
+    with engine.begin() as conn:  # a list whose only import failed holds nothing: say so
+        conn.execute(
+            sa.update(CallList)
+            .where(
+                CallList.id
+                == sa.select(ImportJob.list_id).where(ImportJob.id == job_id).scalar_subquery(),  # type: ignore[arg-type]
+                CallList.status == ListStatus.IMPORTING,  # type: ignore[arg-type]
+            )
+            .values(status=ListStatus.FAILED)
+        )
+
+
+__all__ = ["ContactStatus", "ImportOptions", "import_file", "run", "start"]

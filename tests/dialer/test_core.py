@@ -1,0 +1,216 @@
+"""The engine core: the connect rule (rule 3), agent selection, modes; fake clock only."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dialer import actions as act
+from dialer.core import CoreConfig, DialerCore
+from dialer.states import AgentState, CallState
+
+
+def lead(i: int = 1) -> act.Lead:
+    return act.Lead(contact_id=i, number=f"+861380000{i:04d}")
+
+
+def of(kind: type, actions: list[act.Action]) -> list[act.Action]:
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def core(**kw: object) -> DialerCore:
+    c = DialerCore(CoreConfig(**kw))  # type: ignore[arg-type]
+    c.agent_login("a1", "sip:a1@127.0.0.1", 0.0)
+    c.agent_login("a2", "sip:a2@127.0.0.1", 1.0)
+    return c
+
+
+def test_no_agents_no_calls() -> None:
+    c = DialerCore(CoreConfig(mode="predictive"))
+    assert c.calls_wanted(10.0) == 0
+    c.agent_login("a1", "sip:a1@x", 10.0)
+    c.agent_pause("a1", "lunch", 11.0)
+    assert c.calls_wanted(12.0) == 0
+
+
+def test_progressive_places_one_line_per_ready_agent() -> None:
+    c = core(mode="progressive")
+    assert c.calls_wanted(5.0) == 2
+    c.place("c1", lead(1), 5.0)
+    assert c.calls_wanted(5.5) == 1
+    assert c.calls_wanted(5.5, dialable=0) == 0
+
+
+def test_answer_goes_to_the_longest_idle_agent_and_bridges() -> None:
+    c = core()
+    out = c.place("c1", lead(), 5.0)
+    assert of(act.Originate, out) == [act.Originate("c1", lead())]
+    c.on_progress("c1", False, 6.0)
+    out = c.on_answered("c1", 9.0)
+    (connect,) = of(act.ConnectAgent, out)
+    assert connect.agent_id == "a1"  # ready since 0.0, before a2
+    out = c.on_agent_bridged("c1", 9.4)
+    (pushed,) = of(act.AgentConnected, out)
+    assert pushed.agent_id == "a1" and abs(pushed.answer_to_bridge - 0.4) < 1e-9
+    assert c.agents["a1"].machine.state is AgentState.TALK
+    out = c.on_ended("c1", "answered", 100.0, 200, "bye")
+    (done,) = of(act.CallFinished, out)
+    assert done.state == "completed" and not done.abandoned and done.agent_id == "a1"
+    assert c.agents["a1"].machine.state is AgentState.WRAP
+    c.agent_disposition("a1", 110.0)
+    assert c.agents["a1"].machine.state is AgentState.READY
+
+
+def test_rule3_abandon_after_the_connect_limit_with_the_message() -> None:
+    c = core()
+    c.agent_pause("a1", "break", 2.0)
+    c.agent_pause("a2", "break", 2.0)
+    c.place("c1", lead(), 5.0)
+    assert not of(act.ConnectAgent, c.on_answered("c1", 10.0))
+    assert c.next_deadline() == 12.0
+    assert c.expire(11.99) == []
+    out = c.expire(12.0)
+    assert of(act.PlaySafeHarbor, out) == [act.PlaySafeHarbor("c1")]
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 20.0))
+    assert done.abandoned and done.state == "abandoned"
+    assert c.pacer.gauge == (1, 1)
+
+
+def test_waiting_call_is_served_when_an_agent_frees_in_time() -> None:
+    c = core()
+    c.agent_pause("a1", "break", 2.0)
+    c.agent_pause("a2", "break", 2.0)
+    c.place("c1", lead(1), 5.0)
+    c.on_answered("c1", 10.0)
+    out = c.agent_ready("a2", 11.5)
+    (connect,) = of(act.ConnectAgent, out)
+    assert connect.agent_id == "a2"
+    c.on_agent_bridged("c1", 11.7)
+    assert c.expire(12.5) == []  # bridged: the timer no longer applies
+
+
+def test_connect_limit_is_capped_at_two_seconds() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="rule 3"):
+        CoreConfig(connect_limit=2.5)
+
+
+def test_customer_hanging_up_while_waiting_counts_as_abandoned() -> None:
+    c = core()
+    for a in ("a1", "a2"):
+        c.agent_pause(a, "break", 2.0)
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 10.0)
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 11.0))
+    assert done.abandoned
+
+
+def test_softphone_failure_pauses_agent_and_tries_the_next() -> None:
+    c = core()
+    c.place("c1", lead(), 5.0)
+    out = c.on_answered("c1", 9.0)
+    assert of(act.ConnectAgent, out)[0].agent_id == "a1"
+    out = c.on_agent_failed("c1", 9.3)
+    assert of(act.ConnectAgent, out)[0].agent_id == "a2"
+    assert c.agents["a1"].machine.state is AgentState.PAUSED
+    assert c.agents["a1"].machine.pause_reason == "softphone_unreachable"
+
+
+def test_amd_machine_hangs_up_without_an_agent() -> None:
+    c = core(amd=True)
+    c.place("c1", lead(), 5.0)
+    assert not of(act.ConnectAgent, c.on_answered("c1", 9.0))
+    out = c.on_amd("c1", "machine", 11.0)
+    assert of(act.Hangup, out) == [act.Hangup("c1", "machine")]
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 11.2))
+    assert done.state == "completed" and not done.abandoned
+    assert all(a.machine.state is AgentState.READY for a in c.agents.values())
+
+
+def test_amd_human_then_agent() -> None:
+    c = core(amd=True)
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    assert of(act.ConnectAgent, c.on_amd("c1", "human", 10.0))[0].agent_id == "a1"
+
+
+def test_agentless_hands_answers_to_the_ivr_and_never_abandons() -> None:
+    c = DialerCore(CoreConfig(mode="agentless", max_lines=3, max_cps=2))
+    assert c.calls_wanted(0.0) == 2  # the calls-per-second cap
+    c.place("c1", lead(1), 0.0)
+    c.place("c2", lead(2), 0.1)
+    assert c.calls_wanted(0.5) == 0
+    assert c.calls_wanted(1.0) == 1  # the lines cap
+    out = c.on_answered("c1", 5.0)
+    assert of(act.StartIvr, out) == [act.StartIvr("c1", lead(1))]
+    assert c.expire(60.0) == []
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 70.0))
+    assert done.state == "completed" and not done.abandoned
+
+
+def test_preview_reserves_the_agent_before_dialing() -> None:
+    c = core(mode="preview")
+    assert c.calls_wanted(3.0) == 0
+    c.place("c1", lead(), 3.0, preview_agent="a2")
+    assert c.agents["a2"].machine.state is AgentState.RESERVED
+    out = c.on_answered("c1", 20.0)
+    assert of(act.ConnectAgent, out)[0].agent_id == "a2"
+    assert c.expire(30.0) == []  # an agent is guaranteed: never abandoned
+    c.on_agent_bridged("c1", 31.0)
+    assert c.calls["c1"].machine.state is CallState.BRIDGED
+
+
+def test_unanswered_outcomes_release_nothing_and_finish_once() -> None:
+    c = core()
+    for i, outcome in enumerate(["busy", "no_answer", "failed", "worker_lost"]):
+        c.place(f"c{i}", lead(i), 5.0)
+        (done,) = of(act.CallFinished, c.on_ended(f"c{i}", outcome, 9.0, 486, "x"))
+        assert done.state in {"busy", "no_answer", "failed"}
+    assert c.calls == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 4)), max_size=60))
+def test_every_call_finishes_once_and_no_agent_is_double_booked(
+    steps: list[tuple[int, int]],
+) -> None:
+    c = core(mode="predictive")
+    finished: list[str] = []
+    placed: list[str] = []
+    now = 10.0
+    for op, k in steps:
+        now += 0.7
+        live = sorted(c.calls)
+        target = live[k % len(live)] if live else None
+        if op == 0:
+            cid = f"c{len(placed)}"
+            placed.append(cid)
+            c.place(cid, lead(len(placed)), now)
+            continue
+        if target is None:
+            continue
+        call = c.calls[target]
+        if op == 1 and call.machine.state in (CallState.DIALING, CallState.RINGING):
+            c.on_answered(target, now)
+        elif op == 2 and call.machine.state is CallState.BRIDGING:
+            c.on_agent_bridged(target, now)
+        elif op == 3 and call.machine.state is CallState.BRIDGING:
+            c.on_agent_failed(target, now)
+        elif op in (4, 5):
+            finished += [
+                a.call_id for a in of(act.CallFinished, c.on_ended(target, "answered", now))
+            ]
+        elif op == 6:
+            c.expire(now)
+        elif op == 7:
+            for a in list(c.agents.values()):
+                if a.machine.state is AgentState.WRAP:
+                    c.agent_disposition(a.agent_id, now)
+                elif a.machine.state is AgentState.PAUSED:
+                    c.agent_ready(a.agent_id, now)
+        booked = [a.call_id for a in c.agents.values() if a.call_id is not None]
+        assert len(booked) == len(set(booked))
+    for cid in list(c.calls):
+        finished += [a.call_id for a in of(act.CallFinished, c.on_ended(cid, "answered", now + 1))]
+    assert sorted(finished) == sorted(placed)

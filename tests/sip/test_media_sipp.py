@@ -1,0 +1,100 @@
+"""Media against SIPp: WAV prompts, recording on command, AMD on live RTP."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import wave
+from pathlib import Path
+
+import pytest
+
+from sip import amd_corpus
+from sip import events as ev
+from sip.amd import Verdict
+from sip.commands import Originate
+from sip.config import PoolConfig, SipConfig
+from sip.pcap import wav_pcap
+from sip.pool import SipPool
+
+pytestmark = pytest.mark.sip
+
+
+@pytest.fixture
+async def pool():
+    async with SipPool(PoolConfig(SipConfig(rtp_port_start=27000), max_workers=2)) as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def greetings(sipp_workdir: Path) -> Path:
+    if not amd_corpus.tools_available():
+        pytest.skip("needs espeak-ng and sox")
+    for label, text in ((Verdict.HUMAN, "Hello?"),
+                        (Verdict.MACHINE, amd_corpus.MACHINE_LINES[0])):
+        wav = amd_corpus.make_sample(sipp_workdir / f"{label.value}.wav", text, label,
+                                     voice="en-us", speed=170, lead=0.4, noise=0.02)
+        wav_pcap(wav.path, sipp_workdir / f"{label.value}.pcap")
+    return sipp_workdir
+
+
+def call(call_id: str, target: str, **kw: object) -> Originate:
+    return Originate(call_id, target, "15550001", ring_timeout=5.0,
+                     allow_short_ring_timeout_for_tests=True, **kw)  # type: ignore[arg-type]
+
+
+async def collect(pool: SipPool, call_id: str, until: type, timeout: float = 15.0) -> list:
+    seen = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await pool.events.get()
+            if getattr(event, "call_id", None) == call_id:
+                seen.append(event)
+                if isinstance(event, until):
+                    return seen
+
+
+@pytest.mark.parametrize("label", [Verdict.HUMAN, Verdict.MACHINE])
+async def test_amd_on_live_rtp(pool: SipPool, sipp, greetings: Path, label: Verdict) -> None:
+    peer = sipp(f"uas_{label.value}.xml")
+    await pool.originate(call("amd1", peer.uri(), amd=True, amd_deadline=3.0))
+    seen = await collect(pool, "amd1", ev.AmdResult)
+    [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
+    assert result.verdict is label and 0 < result.decided_after <= 3.0
+    await pool.hangup("amd1")
+    await collect(pool, "amd1", ev.CallEnded)
+    sipp_result = peer.wait()
+    assert (sipp_result.returncode, sipp_result.successful) == (0, 1), sipp_result.stderr
+
+
+async def test_prompt_and_recording(pool: SipPool, sipp, tmp_path: Path) -> None:
+    prompt = tmp_path / "safe-harbor.wav"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(prompt),
+                    "synth", "1.0", "sine", "1000", "vol", "0.5"], check=True)
+    peer = sipp("uas_answer.xml")
+    await pool.originate(call("p1", peer.uri()))
+    await collect(pool, "p1", ev.CallAnswered)
+    rec = tmp_path / "attempt-p1.wav"
+    await pool.start_recording("p1", str(rec))
+    await pool.play_prompt("p1", str(prompt))
+    seen = await collect(pool, "p1", ev.PromptFinished)
+    assert seen[-1] == ev.PromptFinished("p1", str(prompt))
+    await pool.hangup("p1")
+    seen = await collect(pool, "p1", ev.RecordingSaved)
+    assert [type(e) for e in seen] == [ev.CallEnded, ev.RecordingSaved]
+    with wave.open(str(rec)) as w:
+        assert w.getnframes() / w.getframerate() >= 1.0
+    result = peer.wait()
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+
+async def test_play_prompt_missing_file_is_reported(pool: SipPool, sipp) -> None:
+    peer = sipp("uas_answer.xml")
+    await pool.originate(call("p2", peer.uri()))
+    await collect(pool, "p2", ev.CallAnswered)
+    await pool.play_prompt("p2", "/nonexistent/prompt.wav")
+    [failed] = await collect(pool, "p2", ev.CommandFailed)
+    assert (failed.command, failed.error_code) == ("PlayPrompt", "sip_stack_error")
+    await pool.hangup("p2")
+    await collect(pool, "p2", ev.CallEnded)
+    assert peer.wait().returncode == 0

@@ -1,0 +1,250 @@
+"""Call lists over HTTP: upload (202 + a job), progress and report, rejects, contacts.
+
+Rules live in lists/: this module streams the upload to a file, calls
+``lists.importer`` on a worker thread and reads results back through ``lists.store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import BodyPartReader, web
+from sqlalchemy.engine import Engine
+
+from lists import columns, export, importer, store
+from lists.errors import UploadTooLarge
+from lists.models import Contact, ImportJob
+from outdial.errors import InvalidInput, NotFound
+from outdial.roles import Role
+from web.keys import CONFIG, ENGINE
+from web.middleware import run_db
+from web.routing import Routes
+
+log = structlog.get_logger(__name__)
+routes = Routes()
+MANAGERS = {Role.ADMIN, Role.MANAGER}
+RUNNING = web.AppKey("lists.running", set)
+_FIELDS = {"campaign", "list", "region", "encoding", "sheet", "dedupe", "mapping"}
+_FIELDS |= {"purpose", "lawful_basis", "source"}
+MAX_PAGE = 1000
+
+
+def setup(app: web.Application) -> None:
+    app[RUNNING] = set()
+    app.on_shutdown.append(_wait_for_imports)
+
+
+async def _wait_for_imports(app: web.Application) -> None:
+    """Let running imports finish (each is one transaction) before the engine goes away."""
+    pending = list(app[RUNNING])
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def job_json(job: ImportJob, live: tuple[str, int, int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": job.id,
+        "list_id": job.list_id,
+        "status": job.status,
+        "file": job.file_name,
+        "rows_total": job.rows_total,
+        "rows_done": job.rows_done,
+        "phase": job.status,
+        "report": job.report or None,
+        "error": job.error or None,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+    if live is not None:
+        out["phase"], out["rows_done"], total = live
+        out["rows_total"] = total or job.rows_total
+    return out
+
+
+def contact_json(c: Contact) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "row": c.row_number,
+        "primary_number": c.primary_number,
+        "alternates": c.alternates,
+        "number_type": c.number_type,
+        "timezones": c.timezones,
+        "name": c.name,
+        "order_id": c.order_id,
+        "address": c.address,
+        "custom": c.custom,
+        "suppressed": c.suppressed,
+        "status": c.status,
+        "attempts": c.attempts,
+    }
+
+
+@routes.post("/api/lists", roles=MANAGERS)
+async def upload(request: web.Request) -> web.Response:
+    """multipart/form-data: ``file`` plus campaign, and optionally list, region, encoding,
+    sheet, dedupe, mapping (JSON), purpose, lawful_basis, source."""
+    engine, cfg = request.app[ENGINE], request.app[CONFIG]
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidInput("send multipart/form-data with a 'file' part")
+    folder = cfg.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    fields: dict[str, str] = {}
+    path: Path | None = None
+    file_name = ""
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or not part.name:
+                continue
+            if part.name == "file":
+                file_name = Path(part.filename or "upload").name
+                path = folder / f"{secrets.token_hex(8)}{Path(file_name).suffix[:8]}"
+                await _save(part, path, cfg.max_upload_bytes)
+            elif part.name in _FIELDS:
+                fields[part.name] = (await part.text()).strip()
+        if path is None:
+            raise InvalidInput("the upload has no 'file' part", field="file")
+        opts = _options(fields)
+        job, again = await run_db(importer.start, engine, path, opts, file_name)
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+    if again:
+        path.unlink(missing_ok=True)
+        body = {"job": job_json(job), "list_id": job.list_id, "already_imported": True}
+        return web.json_response(body, status=200)
+    task = asyncio.ensure_future(_run(engine, job.id or 0, path))
+    request.app[RUNNING].add(task)
+    task.add_done_callback(request.app[RUNNING].discard)
+    body = {
+        "job": job_json(job),
+        "list_id": job.list_id,
+        "already_imported": False,
+        "progress": f"/api/lists/{job.list_id}/import",
+    }
+    return web.json_response(body, status=202)
+
+
+async def _save(part: BodyPartReader, path: Path, limit: int) -> None:
+    """Stream a part to disk, counting bytes: a clear 413 past ``max_upload_mb``."""
+    size = 0
+    with path.open("wb") as fh:
+        while chunk := await part.read_chunk(256 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise UploadTooLarge(
+                    f"the file is larger than the {limit // (1024 * 1024)} MB upload limit",
+                    limit_bytes=limit,
+                )
+            fh.write(chunk)
+
+
+def _options(fields: dict[str, str]) -> importer.ImportOptions:
+    campaign = fields.get("campaign", "")
+    if not campaign:
+        raise InvalidInput("field 'campaign' is required", field="campaign")
+    mapping: dict[str, list[str]] = {}
+    if fields.get("mapping"):
+        try:
+            data = json.loads(fields["mapping"])
+        except ValueError as exc:
+            raise InvalidInput(f"'mapping' is not JSON: {exc}", field="mapping") from exc
+        if not isinstance(data, dict):
+            raise InvalidInput('\'mapping\' must be an object like {"phone": "手机号"}')
+        mapping = columns.mapping_from_json(data)
+    return importer.ImportOptions(
+        campaign=campaign,
+        list_name=fields.get("list") or None,
+        region=(fields.get("region") or "").upper() or None,
+        mapping=mapping,
+        encoding=fields.get("encoding") or None,
+        sheet=fields.get("sheet") or None,
+        dedupe=fields.get("dedupe") or None,
+        purpose=fields.get("purpose", ""),
+        lawful_basis=fields.get("lawful_basis", ""),
+        source=fields.get("source", ""),
+    )
+
+
+async def _run(engine: Engine, job_id: int, path: Path) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, importer.run, engine, job_id, path)
+    except Exception as exc:  # recorded on the job; GET .../import shows it
+        log.warning("import failed", job_id=job_id, error=str(exc))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _list_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["list_id"])
+    except ValueError as exc:
+        raise NotFound("no such call list") from exc
+
+
+@routes.get("/api/lists", roles=MANAGERS)
+async def lists_index(request: web.Request) -> web.Response:
+    rows = await run_db(store.lists_of, request.app[ENGINE], request.query.get("campaign"))
+    return web.json_response(
+        {
+            "lists": [
+                {"id": lst.id, "campaign": camp, "name": lst.name, "status": lst.status,
+                 "region": lst.region, "contacts": n}
+                for lst, camp, n in rows
+            ]
+        }
+    )  # fmt: skip
+
+
+@routes.get("/api/lists/{list_id}/import", roles=MANAGERS)
+async def import_status(request: web.Request) -> web.Response:
+    job = await run_db(store.latest_job, request.app[ENGINE], _list_id(request))
+    return web.json_response({"job": job_json(job, importer.live_progress(job.id or 0))})
+
+
+@routes.post("/api/lists/{list_id}/import/cancel", roles=MANAGERS)
+async def import_cancel(request: web.Request) -> web.Response:
+    job = await run_db(store.latest_job, request.app[ENGINE], _list_id(request))
+    return web.json_response({"job_id": job.id, "cancelling": importer.request_cancel(job.id or 0)})
+
+
+@routes.get("/api/lists/{list_id}/rejects.csv", roles=MANAGERS)
+async def rejects_csv(request: web.Request) -> web.Response:
+    list_id = _list_id(request)
+    text = await run_db(lambda: "".join(export.rejects_csv(request.app[ENGINE], list_id)))
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="list-{list_id}-rejects.csv"'},
+    )
+
+
+@routes.get("/api/lists/{list_id}/contacts", roles=MANAGERS)
+async def contacts(request: web.Request) -> web.Response:
+    list_id = _list_id(request)
+    try:
+        offset = int(request.query.get("offset", "0"))
+        limit = int(request.query.get("limit", "100"))
+    except ValueError as exc:
+        raise InvalidInput("offset and limit must be whole numbers") from exc
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"offset must be >= 0 and limit between 1 and {MAX_PAGE}")
+    engine = request.app[ENGINE]
+    await run_db(store.get_list, engine, list_id)
+    total, rows = await run_db(store.contacts_page, engine, list_id, offset, limit)
+    return web.json_response(
+        {
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+            "contacts": [contact_json(c) for c in rows],
+        }
+    )
