@@ -142,15 +142,16 @@ def bench_decisions(n: int) -> None:
     gc.collect()
     gc.disable()
     allowed = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for c in cases:
         if check(c.request, c.context, c.at).allowed:
             allowed += 1
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     gc.enable()
+    # CPU time is the one-core figure; wall time also counts waiting for a shared CPU
     print(
-        f"decisions: {n:,} in {dt:.1f} s = {n / dt:,.0f} decisions/s "
-        f"(goal >= 20,000/s); allowed {allowed / n:.1%}"
+        f"decisions: {n:,} in {cpu:.1f} s CPU = {n / cpu:,.0f} decisions/s per core "
+        f"(wall {dt:.1f} s = {n / dt:,.0f}/s; goal >= 20,000/s); allowed {allowed / n:.1%}"
     )
     distinct = [c.request.number for c in cases[:20_000]]
     describe.cache_clear()
@@ -200,12 +201,12 @@ def registry_child(text: str, binary: str, n_lookups: int) -> None:
         f"+{nums[rnd.randrange(len(nums))]}" if i % 2 else f"+1{rnd.randrange(2 * 10**9, 10**10)}"
         for i in range(n_lookups)
     ]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     hits = sum(1 for p in probes if p in reg)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(
-        f"registry: {n_lookups:,} lookups in {dt:.2f} s = {n_lookups / dt:,.0f} lookups/s "
-        f"(goal >= 200,000/s); hits {hits:,}"
+        f"registry: {n_lookups:,} lookups in {cpu:.2f} s CPU = {n_lookups / cpu:,.0f} lookups/s "
+        f"(wall {n_lookups / dt:,.0f}/s; goal >= 200,000/s); hits {hits:,}"
     )
 
 

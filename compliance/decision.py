@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -230,6 +230,9 @@ def check(request: Request, context: Context, now: datetime) -> Decision:
         nxt = now
     elif not hard:
         nxt = next_allowed(eff.hours, zones, free_at)
+        deadline = _valid_until(request, context, eff, now)
+        if nxt is not None and deadline is not None and nxt >= deadline:
+            nxt = None  # by then the registry copy is stale or the consent has expired
     return Decision(not reasons, reasons, nxt, zones, eff.version, now, slots)
 
 
@@ -289,6 +292,24 @@ def _registry(request: Request, context: Context, eff: Effective, now: datetime)
         elif reg.name in context.registry_hits and _grant(request, context, now) is None:
             out.append(Reason(reg.rule, Category.DNC, f"on {reg.name} (snapshot {snap})"))
     return out
+
+
+def _valid_until(
+    request: Request, context: Context, eff: Effective, now: datetime
+) -> datetime | None:
+    """When today's allow-reasons run out by themselves: the registry copy turns stale
+    (rules 7, 24) or the consent relied on expires."""
+    ends: list[datetime] = []
+    if request.telemarketing:
+        for reg in eff.registries:
+            snap = context.registry_snapshots.get(reg.name)
+            if snap is not None:
+                stale = snap + timedelta(days=reg.max_age_days + 1)
+                ends.append(datetime(stale.year, stale.month, stale.day, tzinfo=UTC))
+    grant = _grant(request, context, now)
+    if grant is not None and grant.expires_at is not None:
+        ends.append(grant.expires_at)
+    return min(ends) if ends else None
 
 
 def _grant(request: Request, context: Context, now: datetime) -> ConsentRecord | None:

@@ -41,9 +41,9 @@ _EXACT = {
 # substrings, tried in this order when no exact name matched ("订单号码" is an order id)
 _CONTAINS: list[tuple[str, re.Pattern[str]]] = [
     ("order_id", re.compile(r"订单|order")),
-    ("phone", re.compile(r"电话|手机|号码|(?<![a-z])(?:tel|phone|mobile|cell)")),
+    ("phone", re.compile(r"电话|手机|号码|phone|mobile|\b(?:tel|cell)")),
     ("address", re.compile(r"地址|address")),
-    ("name", re.compile(r"姓名|联系人|(?<![a-z])name")),
+    ("name", re.compile(r"姓名|联系人|name")),
 ]
 _PUNCT = re.compile(r"[\s_\-.:：#/()（）\[\]【】]+")
 _NUMBERISH = re.compile(r"^[+\d\s\-().]{6,}$")
@@ -79,8 +79,9 @@ def detect_field(header: str) -> str | None:
     for field, names in _EXACT.items():
         if key in names:
             return field
+    words = _PUNCT.sub(" ", unicodedata.normalize("NFKC", header).lower())
     for field, pattern in _CONTAINS:
-        if pattern.search(key):
+        if pattern.search(words):
             return field
     return None
 

@@ -92,6 +92,11 @@ class Contact(SQLModel, table=True):
     next_due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_outcome: str = Field(default="", max_length=32)
+    # lead selection (dialer/hopper.py; added by the dialer's migration): due callbacks first,
+    # then the earliest deadline (an order's ship-by), then priority, then fewest attempts
+    callback_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    deadline_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    priority: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

@@ -14,10 +14,12 @@ dropped later in the main loop, never inside its own callback. Exactly one
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
 import pjsua2 as pj
@@ -84,13 +86,15 @@ class Worker:
         self.players: list[Player] = []
         self.to_release: list[str] = []
         self.progress_due: list[str] = []
+        self.recordings_due: list[tuple[str, str, float]] = []
         self.stopping = False
         self.sip_port = 0
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         ep, cfg = self.ep, self.cfg
-        ep.libCreate()
+        with _quiet_stdout():  # libCreate logs at PJSIP's default level before libInit
+            ep.libCreate()
         epc = pj.EpConfig()
         epc.uaConfig.threadCnt = 0
         epc.uaConfig.mainThreadOnly = False
@@ -161,6 +165,8 @@ class Worker:
                 last_amd = now
                 self._pump_amd(now)
             self._release()
+            if self.recordings_due:
+                self._saved_recordings(now)
         self.shutdown()
 
     def shutdown(self) -> None:
@@ -174,7 +180,8 @@ class Worker:
             self.ep.libHandleEvents(10)
         self._release()
         self.ep.audDevManager().setNoDev()
-        self.ports.clear()
+        for port in self.ports:
+            port.detach()
         self.players.clear()
         for leg in self.legs.values():
             leg.recorder = None
@@ -182,7 +189,13 @@ class Worker:
         if self.account is not None:
             self.account.shutdown()
             self.account = None
+        # The FramePorts stay referenced through libDestroy: conference-port removal is
+        # queued (PJSIP 2.15) and the bridge's teardown still touches them; main() then
+        # leaves with os._exit, so their SWIG destructors never run.
         self.ep.libDestroy()
+        for call_id, path, _ in self.recordings_due:
+            self.send(ev.RecordingSaved(call_id, path))  # finalised by libDestroy
+        self.recordings_due.clear()
         self.send(WorkerStopped(self.worker_id))
 
     # ----- plumbing --------------------------------------------------------------------
@@ -390,9 +403,20 @@ class Worker:
                 continue
             recorder, leg.recorder, leg.media, leg.call = leg.recorder, None, None, None
             if recorder is not None:
-                del recorder  # the WAV header is finalised when the recorder is destroyed
-                self.send(ev.RecordingSaved(leg.call_id, leg.record_path or ""))
+                # PJSIP 2.15 queues conference-port removal to the next clock tick, so the
+                # WAV is finalised a few ms after this; _saved_recordings waits for it.
+                del recorder
+                self.recordings_due.append((leg.call_id, leg.record_path or "",
+                                            time.monotonic() + 2.0))
             self.send(SlotReleased(leg.call_id, leg.kind))
+
+    def _saved_recordings(self, now: float) -> None:
+        """Report recordings whose WAV header has its final sizes (or after 2 s)."""
+        for item in list(self.recordings_due):
+            call_id, path, deadline = item
+            if _wav_finalised(path) or now > deadline:
+                self.recordings_due.remove(item)
+                self.send(ev.RecordingSaved(call_id, path))
 
     # ----- callbacks (called from _PjCall) ---------------------------------------------
     def on_call_state(self, key: str) -> None:
@@ -527,6 +551,29 @@ class Worker:
         if leg is None or leg.kind != "customer":
             return
         self.send(ev.DtmfReceived(leg.call_id, digit, _DTMF_METHODS.get(method, "unknown")))
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _wav_finalised(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and int.from_bytes(head[4:8], "little") > 0
 
 
 def main(worker_id: int, cfg: SipConfig, cmds: Connection, out: Connection) -> None:

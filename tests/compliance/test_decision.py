@@ -141,6 +141,16 @@ def test_rule_7_registry_hit_blocks_unless_an_exemption_record_exists() -> None:
     assert not check(req(), replace(hit, consents=(expired,)), NOON_ET).allowed
 
 
+def test_rule_7_no_next_time_once_the_registry_copy_would_be_stale() -> None:
+    hist = tuple(Attempt(NOON_ET - timedelta(hours=h), MIAMI, "acme", "loans") for h in (3, 2, 1))
+    edge = {"us-national": date(2026, 10, 23)}  # 31 days old today, stale tomorrow
+    d = check(req(MIAMI), ctx(registry_snapshots=edge, attempts=hist), NOON_ET)
+    assert rules_of(d) == {"rule-14"} and d.next_allowed_at is None
+    fresh = {"us-national": date(2026, 10, 24)}
+    d = check(req(MIAMI), ctx(registry_snapshots=fresh, attempts=hist), NOON_ET)
+    assert d.next_allowed_at == NOON_ET + timedelta(hours=21)
+
+
 def test_rule_24_uk_tps_snapshot_older_than_28_days_blocks() -> None:
     at = datetime(2026, 11, 23, 12, tzinfo=UTC)
     ok = ctx(UK, registry_snapshots={"uk-tps": date(2026, 10, 26)}, abandon={})
@@ -412,3 +422,27 @@ def test_a_stricter_campaign_setting_never_turns_a_block_into_an_allow(
     )
     if not check(request, base, at).allowed:
         assert not check(request, replace(base, policy=policy), at).allowed
+
+
+@settings(max_examples=200, deadline=None)
+@given(request_st, instant_st, attempts_st, st.sampled_from(RULESETS))
+def test_next_allowed_at_is_really_allowed_when_nothing_else_changes(
+    request: Request, at: datetime, attempts: list[Attempt], rs: Ruleset
+) -> None:
+    grants = tuple(
+        ConsentRecord(
+            n, None, ConsentStatus.GRANTED, datetime(2025, 1, 1, tzinfo=UTC), written=True
+        )
+        for n in NUMBERS
+    )
+    c = ctx(
+        rs,
+        attempts=tuple(attempts),
+        consents=grants,
+        abandon=gauges(0.01, 0.01) | {"uk-day": gauges()[US_BUCKET]},
+    )
+    d = check(request, c, at)
+    if d.next_allowed_at is not None:
+        assert d.next_allowed_at >= at
+        later = check(request, c, d.next_allowed_at)
+        assert later.allowed, later.reasons

@@ -29,8 +29,9 @@ SCENARIO = {"name": "tiny", "phases": [{"until": 900, "agents": 3, "p_human": 0.
 
 def test_simulate_json(tmp_path: Path) -> None:
     path = _write(tmp_path, [SCENARIO, {**SCENARIO, "name": "tiny2"}])
-    result = CliRunner().invoke(_group(), ["simulate", "--scenario", path, "--seeds", "2",
-                                           "--json"])
+    result = CliRunner().invoke(
+        _group(), ["simulate", "--scenario", path, "--seeds", "2", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [s["scenario"] for s in data["scenarios"]] == ["tiny", "tiny2"]
@@ -41,8 +42,9 @@ def test_simulate_json(tmp_path: Path) -> None:
 
 def test_simulate_table_single_object_progressive(tmp_path: Path) -> None:
     path = _write(tmp_path, SCENARIO)
-    result = CliRunner().invoke(_group(), ["simulate", "--scenario", path, "--seeds", "1",
-                                           "--mode", "progressive"])
+    result = CliRunner().invoke(
+        _group(), ["simulate", "--scenario", path, "--seeds", "1", "--mode", "progressive"]
+    )
     assert result.exit_code == 0, result.output
     assert "tiny" in result.output and "talk share" in result.output
 

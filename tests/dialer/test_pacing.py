@@ -47,8 +47,9 @@ def _feed(pacer: Pacer, start: int, seconds: int, hit_every: int) -> None:
     """A synthetic timeline: 5 dials a second, each resolving after 5 s."""
     ringing: list[float] = []
     for t in range(start, start + seconds):
-        pacer.calls_to_place(View(now=float(t), ready=0, busy=(("talk", 30.0),) * 20,
-                                  ringing=tuple(ringing)))
+        pacer.calls_to_place(
+            View(now=float(t), ready=0, busy=(("talk", 30.0),) * 20, ringing=tuple(ringing))
+        )
         for i in range(5):
             pacer.observe(Dialed())
             if t - start >= 5:  # the ones dialed 5 s ago resolve now
@@ -104,8 +105,11 @@ def test_abandons_lower_the_threshold() -> None:
 
 def test_short_run_high_hit_small_team_stays_under_cap() -> None:
     scenario = Scenario.from_dict(
-        {"name": "small-hot", "phases": [{"until": 2400, "agents": 4, "p_human": 0.6,
-                                          "talk_mean": 60}]})
+        {
+            "name": "small-hot",
+            "phases": [{"until": 2400, "agents": 4, "p_human": 0.6, "talk_mean": 60}],
+        }
+    )
     for seed in range(2):
         result = Simulator(scenario, Pacer(), seed).run()
         assert result.live_answers > 50
@@ -114,7 +118,8 @@ def test_short_run_high_hit_small_team_stays_under_cap() -> None:
 
 def test_predictive_beats_progressive_on_a_low_hit_team() -> None:
     scenario = Scenario.from_dict(
-        {"name": "cold", "phases": [{"until": 3000, "agents": 20, "p_human": 0.15}]})
+        {"name": "cold", "phases": [{"until": 3000, "agents": 20, "p_human": 0.15}]}
+    )
     pred = Simulator(scenario, Pacer(), 1).run()
     prog = Simulator(scenario, Pacer(PacerConfig(mode="progressive")), 1).run()
     assert pred.talk_share > prog.talk_share + 0.05

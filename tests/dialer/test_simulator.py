@@ -8,8 +8,11 @@ from dialer.scenario import Scenario, parse_scenarios
 from dialer.simulator import SimResult, Simulator, simulate
 
 SMALL = Scenario.from_dict(
-    {"name": "s", "phases": [{"until": 1800, "agents": 6, "p_human": 0.3, "p_machine": 0.1,
-                              "talk_mean": 80}]})
+    {
+        "name": "s",
+        "phases": [{"until": 1800, "agents": 6, "p_human": 0.3, "p_machine": 0.1, "talk_mean": 80}],
+    }
+)
 
 
 def _conserved(r: SimResult) -> None:
@@ -37,9 +40,15 @@ def test_progressive_never_abandons_with_a_steady_team() -> None:
 
 
 def test_agent_seconds_follow_the_phases() -> None:
-    scenario = Scenario.from_dict({"name": "p", "phases": [
-        {"until": 600, "agents": 4, "p_human": 0.2},
-        {"until": 1200, "agents": 2, "p_human": 0.2}]})
+    scenario = Scenario.from_dict(
+        {
+            "name": "p",
+            "phases": [
+                {"until": 600, "agents": 4, "p_human": 0.2},
+                {"until": 1200, "agents": 2, "p_human": 0.2},
+            ],
+        }
+    )
     result = Simulator(scenario, Pacer(PacerConfig(mode="progressive")), 0).run()
     # 4 agents for 600 s then 2; busy ones leave after their call, so a little more
     assert 3600.0 <= result.agent_seconds <= 3600.0 + 2 * 600.0
@@ -58,8 +67,15 @@ class _Recorder(Pacer):
 
 def test_pacer_sees_only_the_observable_view_every_second() -> None:
     recorder = _Recorder()
-    scenario = Scenario.from_dict({"name": "v", "phases": [
-        {"until": 300, "agents": 3, "p_human": 0.5}, {"until": 600, "agents": 6, "p_human": 0.5}]})
+    scenario = Scenario.from_dict(
+        {
+            "name": "v",
+            "phases": [
+                {"until": 300, "agents": 3, "p_human": 0.5},
+                {"until": 600, "agents": 6, "p_human": 0.5},
+            ],
+        }
+    )
     Simulator(scenario, recorder, 0).run()
     assert [v.now for v in recorder.views] == [float(t) for t in range(600)]
     for v in recorder.views:
@@ -69,19 +85,28 @@ def test_pacer_sees_only_the_observable_view_every_second() -> None:
     assert max(v.ready + len(v.busy) for v in recorder.views[300:]) == 6
 
 
-@pytest.mark.parametrize("bad", [
-    {"name": "x"},
-    {"name": "x", "phases": [{"until": 10, "agents": 1, "p_human": 0.9, "p_busy": 0.5}]},
-    {"name": "x", "phases": [{"until": 10, "agents": 1, "p_human": 0.1, "colour": 1}]},
-    {"name": "x", "phases": [{"until": 10, "agents": 1, "p_human": 0.1},
-                             {"until": 5, "agents": 1, "p_human": 0.1}]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "x"},
+        {"name": "x", "phases": [{"until": 10, "agents": 1, "p_human": 0.9, "p_busy": 0.5}]},
+        {"name": "x", "phases": [{"until": 10, "agents": 1, "p_human": 0.1, "colour": 1}]},
+        {
+            "name": "x",
+            "phases": [
+                {"until": 10, "agents": 1, "p_human": 0.1},
+                {"until": 5, "agents": 1, "p_human": 0.1},
+            ],
+        },
+    ],
+)
 def test_bad_scenarios_raise_typed_error(bad: dict[str, object]) -> None:
     with pytest.raises(SimulationError):
         parse_scenarios(bad)
 
 
 def test_scenario_level_defaults_apply_to_phases() -> None:
-    (scenario,) = parse_scenarios({"name": "d", "talk_mean": 99,
-                                   "phases": [{"until": 10, "agents": 1, "p_human": 0.1}]})
+    (scenario,) = parse_scenarios(
+        {"name": "d", "talk_mean": 99, "phases": [{"until": 10, "agents": 1, "p_human": 0.1}]}
+    )
     assert scenario.phases[0].talk_mean == 99.0 and scenario.phases[0].wrap_mean == 20.0

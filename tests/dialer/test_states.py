@@ -29,7 +29,10 @@ def test_agent_call_cycle_returns_timestamped_records() -> None:
         agent.fire(AgentEvent.DISPOSITION, 120.0),
     ]
     assert [r.target for r in records] == [
-        AgentState.READY, AgentState.RESERVED, AgentState.TALK, AgentState.WRAP,
+        AgentState.READY,
+        AgentState.RESERVED,
+        AgentState.TALK,
+        AgentState.WRAP,
         AgentState.READY,
     ]
     assert [r.at for r in records] == [1.0, 2.0, 2.5, 100.0, 120.0]
@@ -51,15 +54,25 @@ def test_illegal_transition_is_typed_and_leaves_state() -> None:
     with pytest.raises(IllegalTransition) as info:
         call.fire(CallEvent.BRIDGED, 1.0)
     assert isinstance(info.value, LocalError)
-    assert info.value.fields == {"machine": "call", "entity": "c1", "state": "queued",
-                                 "event": "bridged"}
+    assert info.value.fields == {
+        "machine": "call",
+        "entity": "c1",
+        "state": "queued",
+        "event": "bridged",
+    }
     assert call.state is CallState.QUEUED and call.since == 0.0
 
 
 def test_answered_call_paths() -> None:
     call = CallMachine("c1", at=0.0)
-    for event in (CallEvent.CLAIM, CallEvent.DIAL, CallEvent.RINGING, CallEvent.ANSWER,
-                  CallEvent.HUMAN, CallEvent.CONNECT_TIMEOUT):
+    for event in (
+        CallEvent.CLAIM,
+        CallEvent.DIAL,
+        CallEvent.RINGING,
+        CallEvent.ANSWER,
+        CallEvent.HUMAN,
+        CallEvent.CONNECT_TIMEOUT,
+    ):
         call.fire(event, 1.0)
     assert call.state is CallState.ABANDONED and call.final
 

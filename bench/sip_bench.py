@@ -1,0 +1,79 @@
+"""Start a SIPp UAS on loopback and run ``outdial bench sip`` against it.
+
+    .venv/bin/python bench/sip_bench.py --calls 200 --cps 30 --hold 10 [--amd]
+
+Prints outdial's figures (JSON) and what SIPp saw (exit code, successful and
+failed calls). SIPp's own CPU is not counted in outdial's figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sip.bench import run_bench  # noqa: E402
+from sip.pcap import tone_pcap  # noqa: E402
+
+SCENARIO = ROOT / "tests" / "sip" / "scenarios" / "uas_bench.xml"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _sipp_counts(stat: Path) -> dict[str, int]:
+    rows = list(csv.reader(stat.open(), delimiter=";")) if stat.exists() else []
+    if len(rows) < 2:
+        return {}
+    head, last = rows[0], rows[-1]
+    return {k: int(last[head.index(f"{k}(C)")]) for k in ("SuccessfulCall", "FailedCall")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--calls", type=int, default=60)
+    ap.add_argument("--cps", type=float, default=10.0)
+    ap.add_argument("--hold", type=float, default=5.0)
+    ap.add_argument("--amd", action="store_true")
+    ap.add_argument("--lines", type=int, default=3)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sip-bench-"))
+    tone_pcap(work / "tone.pcap", seconds=args.hold + 1.0)
+    port = _free_port()
+    stat = work / "sipp.csv"
+    sipp = subprocess.Popen(
+        ["sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port),
+         "-mi", "127.0.0.1", "-mp", "46000", "-m", str(args.calls),
+         "-timeout", f"{int(args.calls / args.cps + args.hold + 60)}s", "-nostdin",
+         "-max_socket", "2000", "-trace_stat", "-stf", str(stat), "-fd", "1"],
+        cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    try:
+        figures = asyncio.run(run_bench(f"sip:bench@127.0.0.1:{port}", args.calls, args.cps,
+                                        args.hold, amd=args.amd, customer_lines=args.lines))
+    finally:
+        try:
+            _, err = sipp.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            sipp.kill()
+            _, err = sipp.communicate()
+    figures["sipp"] = {"exit_code": sipp.returncode, **_sipp_counts(stat),
+                       "stderr_tail": err.decode(errors="replace")[-300:]}
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

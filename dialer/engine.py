@@ -1,0 +1,387 @@
+"""The dialing engine's adapter: one campaign, its SIP port, its database, its agents.
+
+One path for data (shared/STYLE.md): a SIP event or an agent request becomes a call on
+:class:`dialer.core.DialerCore`; the actions it returns are carried out here, in order, by
+the storage adapter (dialer/hopper.py), the SIP port (sip/pool.py or sip/fake.py), the
+compliance gate and the agents' screens. Blocking database work runs in a thread so the
+event loop keeps serving SIP events inside the 2-second connect window.
+
+Every dial passes the compliance gate twice: when the lead is selected and again immediately
+before the INVITE (issue 6); the attempt row is committed before the INVITE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.engine import Engine as DbEngine
+
+from campaigns.rules import RetryPolicy
+from dialer import actions as act
+from dialer import hopper
+from dialer.core import CoreConfig, DialerCore
+from outdial.models import utcnow
+from sip import commands as sipcmd
+from sip import events as sipev
+
+log = structlog.get_logger(__name__)
+
+
+class SipPort(Protocol):
+    events: asyncio.Queue[sipev.SipEvent]
+
+    async def originate(self, cmd: sipcmd.Originate) -> None: ...
+    async def hangup(self, call_id: str) -> None: ...
+    async def connect_agent(self, call_id: str, agent_uri: str) -> None: ...
+    async def play_prompt(self, call_id: str, wav: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    allowed: bool
+    next_allowed_at: datetime | None = None
+    reason: str = ""
+
+
+class ComplianceGate(Protocol):
+    """Decides one dial at a wall-clock instant and audits the decision (rule 36)."""
+
+    def check(self, lead: act.Lead, at: datetime, call_id: str) -> GateVerdict: ...
+
+    def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None: ...
+
+
+@dataclass
+class EngineSettings:
+    campaign_id: int
+    core: CoreConfig
+    caller_id: str
+    display_name: str = ""
+    ring_timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    safe_harbor_wav: str | None = None  # rules 4, 20: required for modes that can abandon
+    node: str = "node-1"
+    tick: float = 0.1  # how often connect deadlines are checked (seconds)
+    pace_every: float = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
+    allow_short_ring_timeout_for_tests: bool = False
+
+
+Push = Callable[[str, dict[str, Any]], Awaitable[None] | None]
+
+
+class CampaignEngine:
+    """Runs one campaign: ``await start()``, agents come and go, ``await stop()``."""
+
+    def __init__(
+        self,
+        db: DbEngine,
+        sip: SipPort,
+        settings: EngineSettings,
+        gate: ComplianceGate,
+        push: Push | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db, self.sip, self.settings, self.gate = db, sip, settings, gate
+        self.core = DialerCore(settings.core)
+        self.push = push
+        self.clock, self.wall = clock, wall
+        self.agent_users: dict[str, int] = {}  # agent id -> users.id
+        self.leads: dict[str, act.Lead] = {}
+        self.amd: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pacing = False
+        self._stopped = asyncio.Event()
+        self.finished = 0
+        self.messages_played = 0
+        self.idle_since: float | None = None
+        self._prompts: dict[str, asyncio.Event] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self, dialing: bool = True) -> int:
+        """Recover attempts a crash left in flight, then run. Returns how many were closed."""
+        recovered = await asyncio.to_thread(
+            hopper.recover_in_flight,
+            self.db,
+            self.settings.campaign_id,
+            self.settings.retry,
+            self.wall(),
+            self.settings.node,
+        )
+        self._pacing = dialing
+        self._tasks = [
+            asyncio.create_task(self._run_events(), name="engine-events"),
+            asyncio.create_task(self._run_clock(), name="engine-clock"),
+        ]
+        return recovered
+
+    def pause(self) -> None:
+        """Stop placing new calls; calls in progress go on."""
+        self._pacing = False
+
+    def resume(self) -> None:
+        self._pacing = True
+
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop dialing, let live calls end (or hang them up), then stop the tasks."""
+        self._pacing = False
+        deadline = self.clock() + drain_timeout
+        while self.core.calls and self.clock() < deadline:
+            await asyncio.sleep(0.05)
+        for call_id in list(self.core.calls):
+            with contextlib.suppress(Exception):
+                await self.sip.hangup(call_id)
+        while self.core.calls and self.clock() < deadline + 5:
+            await asyncio.sleep(0.05)
+        self._stopped.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- agents (the web layer calls these) ---------------------------------------------------
+    async def agent_login(self, agent_id: str, user_id: int, uri: str) -> None:
+        self.agent_users[agent_id] = user_id
+        await self._do(self.core.agent_login(agent_id, uri, self.clock()))
+
+    async def agent_ready(self, agent_id: str) -> None:
+        await self._do(self.core.agent_ready(agent_id, self.clock()))
+
+    async def agent_pause(self, agent_id: str, reason: str) -> None:
+        await self._do(self.core.agent_pause(agent_id, reason, self.clock()))
+
+    async def agent_logout(self, agent_id: str) -> None:
+        await self._do(self.core.agent_logout(agent_id, self.clock()))
+
+    async def disposition(
+        self,
+        agent_id: str,
+        call_id: str,
+        code: str,
+        final: bool,
+        callback_at: datetime | None = None,
+        notes: str = "",
+        pause_reason: str | None = None,
+    ) -> None:
+        """Commit the agent's result first; only then does the agent leave wrap-up."""
+        await asyncio.to_thread(
+            hopper.record_disposition,
+            self.db,
+            call_id,
+            code,
+            final,
+            callback_at,
+            notes,
+            self.wall(),
+        )
+        await self._do(self.core.agent_disposition(agent_id, self.clock(), pause_reason))
+
+    # --- loops --------------------------------------------------------------------------------
+    async def _run_clock(self) -> None:
+        next_pace = self.clock()
+        while not self._stopped.is_set():
+            now = self.clock()
+            try:
+                await self._do(self.core.expire(now))
+                if self._pacing and now >= next_pace:
+                    next_pace = now + self.settings.pace_every
+                    await self._pace(now)
+            except Exception:  # one bad tick must not stop the campaign
+                log.exception("engine tick failed", campaign=self.settings.campaign_id)
+            deadline = self.core.next_deadline()
+            wait = (
+                self.settings.tick
+                if deadline is None
+                else min(self.settings.tick, max(0.0, deadline - self.clock()))
+            )
+            await asyncio.sleep(wait)
+
+    async def _pace(self, now: float) -> None:
+        wanted = self.core.calls_wanted(now)
+        if wanted <= 0:
+            return
+        leads = await asyncio.to_thread(
+            hopper.claim, self.db, self.settings.campaign_id, wanted, self.wall()
+        )
+        if not leads and not self.core.calls:
+            self.idle_since = self.idle_since or now
+        else:
+            self.idle_since = None
+        for lead in leads:
+            await self._dial(lead)
+
+    async def _dial(self, lead: act.Lead, preview_agent: str | None = None) -> str | None:
+        call_id = uuid.uuid4().hex
+        verdict = await asyncio.to_thread(self.gate.check, lead, self.wall(), call_id)
+        if not verdict.allowed:
+            await asyncio.to_thread(
+                hopper.defer, self.db, lead, verdict.next_allowed_at, verdict.reason or "blocked"
+            )
+            return None
+        await asyncio.to_thread(
+            hopper.open_attempt,
+            self.db,
+            call_id,
+            self.settings.campaign_id,
+            lead,
+            self.settings.node,
+            self.wall(),
+        )
+        self.leads[call_id] = lead
+        await self._do(self.core.place(call_id, lead, self.clock(), preview_agent))
+        return call_id
+
+    async def dial_preview(self, agent_id: str, lead: act.Lead) -> str | None:
+        """Preview mode: the agent chose to dial this record; they are reserved for it."""
+        return await self._dial(lead, preview_agent=agent_id)
+
+    async def _run_events(self) -> None:
+        while not self._stopped.is_set():
+            event = await self.sip.events.get()
+            try:
+                await self._on_sip(event)
+            except Exception:
+                log.exception("engine failed on a SIP event", sip_event=type(event).__name__)
+
+    async def _on_sip(self, e: sipev.SipEvent) -> None:
+        now = self.clock()
+        core = self.core
+        if isinstance(e, sipev.CallProgress) and e.call_id in core.calls:
+            await self._do(core.on_progress(e.call_id, e.early_media, now))
+        elif isinstance(e, sipev.CallAnswered) and e.call_id in core.calls:
+            await self._do(core.on_answered(e.call_id, now))
+        elif isinstance(e, sipev.AmdResult) and e.call_id in core.calls:
+            self.amd[e.call_id] = str(e.verdict)
+            await self._do(core.on_amd(e.call_id, str(e.verdict), now))
+        elif isinstance(e, sipev.AgentLegBridged) and e.call_id in core.calls:
+            await self._do(core.on_agent_bridged(e.call_id, now))
+        elif isinstance(e, sipev.AgentLegEnded) and e.call_id in core.calls:
+            await self._do(core.on_agent_failed(e.call_id, now))
+        elif isinstance(e, sipev.PromptFinished) and e.call_id in self._prompts:
+            self._prompts[e.call_id].set()
+        elif isinstance(e, sipev.CallEnded):
+            if e.call_id in self._prompts:
+                self._prompts[e.call_id].set()
+            await self._do(core.on_ended(e.call_id, str(e.outcome), now, e.sip_status, e.reason))
+
+    # --- actions ------------------------------------------------------------------------------
+    async def _do(self, actions: list[act.Action]) -> None:
+        transitions: list[tuple[Any, datetime]] = []
+        wall = self.wall()
+        for a in actions:
+            if isinstance(a, act.Persist):
+                transitions.append((a.transition, wall))
+                continue
+            if transitions:  # state reaches the database before the next effect
+                await asyncio.to_thread(
+                    hopper.persist_transitions, self.db, self.settings.campaign_id, transitions
+                )
+                transitions = []
+            await self._effect(a)
+        if transitions:
+            await asyncio.to_thread(
+                hopper.persist_transitions, self.db, self.settings.campaign_id, transitions
+            )
+
+    async def _effect(self, a: act.Action) -> None:
+        s = self.settings
+        if isinstance(a, act.Originate):
+            cmd = sipcmd.Originate(
+                call_id=a.call_id,
+                target=a.lead.number,
+                caller_id=s.caller_id,
+                display_name=s.display_name,
+                ring_timeout=s.ring_timeout,
+                amd=s.core.amd,
+                allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
+            )
+            await self.sip.originate(cmd)
+        elif isinstance(a, act.ConnectAgent):
+            await self.sip.connect_agent(a.call_id, a.agent_uri)
+        elif isinstance(a, act.PlaySafeHarbor):
+            # a task: the clock loop must keep checking other calls' deadlines meanwhile
+            self._keep(asyncio.create_task(self._safe_harbor(a.call_id)))
+        elif isinstance(a, act.Hangup):
+            with contextlib.suppress(Exception):
+                await self.sip.hangup(a.call_id)
+        elif isinstance(a, act.CallFinished):
+            await self._finished(a)
+        elif isinstance(a, act.AgentConnected):
+            await self._push(
+                a.agent_id,
+                {
+                    "type": "call_connected",
+                    "call_id": a.call_id,
+                    "number": a.lead.number,
+                    "record": a.lead.data,
+                    "answer_to_bridge_ms": round(a.answer_to_bridge * 1000, 1),
+                },
+            )
+        elif isinstance(a, act.AgentState):
+            await self._push(
+                a.agent_id, {"type": "agent_state", "state": a.state, "reason": a.reason}
+            )
+        elif isinstance(a, act.AgentReleased):
+            await self._push(a.agent_id, {"type": "call_released", "call_id": a.call_id})
+        elif isinstance(a, act.StartIvr):
+            await self._push("ivr", {"type": "ivr_start", "call_id": a.call_id})
+
+    async def _safe_harbor(self, call_id: str) -> None:
+        """Rules 3, 4, 20: the message plays within the 2 s, then the call ends."""
+        wav = self.settings.safe_harbor_wav
+        if wav:
+            done = self._prompts[call_id] = asyncio.Event()
+            try:
+                await self.sip.play_prompt(call_id, wav)
+                await asyncio.wait_for(done.wait(), timeout=30.0)
+            except Exception:  # the customer hung up, or the prompt failed: hang up anyway
+                log.warning("safe-harbor message not completed", call_id=call_id)
+            finally:
+                self._prompts.pop(call_id, None)
+        with contextlib.suppress(Exception):
+            await self.sip.hangup(call_id)
+        self.messages_played += 1 if wav else 0
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _finished(self, a: act.CallFinished) -> None:
+        agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
+        f = hopper.Finished(
+            a.call_id,
+            a.state,
+            a.sip_outcome,
+            a.sip_status,
+            a.reason,
+            a.abandoned,
+            agent_user,
+            a.answer_to_bridge,
+            self.amd.pop(a.call_id, ""),
+        )
+        now = self.wall()
+        await asyncio.to_thread(hopper.close_attempt, self.db, f, self.settings.retry, now)
+        lead = self.leads.pop(a.call_id, a.lead)
+        await asyncio.to_thread(self.gate.record_outcome, f, lead, now)
+        self.finished += 1
+        if a.agent_id:
+            await self._push(
+                a.agent_id, {"type": "call_ended", "call_id": a.call_id, "state": a.state}
+            )
+
+    async def _push(self, agent_id: str, message: dict[str, Any]) -> None:
+        if self.push is None:
+            return
+        result = self.push(agent_id, message)
+        if result is not None:
+            await result

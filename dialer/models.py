@@ -1,0 +1,87 @@
+"""The dialing engine's tables: attempts, agent sessions, and every state transition.
+
+An attempt row is committed *before* its INVITE is sent (crash safety, issue 6): after a
+crash, rows left in flight are closed on start-up and their contacts go back to the queue
+per the retry rules. The engine also adds lead-selection columns to ``contacts``
+(``priority``, ``deadline_at``, ``callback_at``) in its own migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from outdial.models import utcnow
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, index=index)
+
+
+class Attempt(SQLModel, table=True):
+    """One dial attempt of one contact (KPI 呼出量 counts these rows)."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        sa.Index("ix_attempts_campaign_state", "campaign_id", "state"),
+        sa.Index("ix_attempts_contact", "contact_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(max_length=64, unique=True)
+    campaign_id: int = Field(foreign_key="campaigns.id")
+    contact_id: int = Field(foreign_key="contacts.id")
+    number: str = Field(max_length=20)
+    attempt_no: int = 1
+    node: str = Field(default="", max_length=64)  # the engine instance that placed it
+    state: str = Field(default="claimed", max_length=24)  # dialer.states.CallState values
+    final: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=_ts())
+    bridged_at: datetime | None = Field(default=None, sa_column=_ts())
+    ended_at: datetime | None = Field(default=None, sa_column=_ts())
+    sip_outcome: str = Field(default="", max_length=24)
+    sip_status: int = 0
+    reason: str = Field(default="", max_length=255)
+    abandoned: bool = False
+    amd: str = Field(default="", max_length=16)
+    agent_user_id: int | None = Field(default=None, foreign_key="users.id")
+    answer_to_bridge_ms: float | None = None
+    ring_seconds: float | None = None
+    talk_seconds: float | None = None
+    disposition: str = Field(default="", max_length=64)
+    disposition_at: datetime | None = Field(default=None, sa_column=_ts())
+    notes: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+
+class AgentSession(SQLModel, table=True):
+    """An agent logged in to a campaign, with the softphone they receive calls on."""
+
+    __tablename__ = "agent_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", unique=True)
+    campaign_id: int = Field(foreign_key="campaigns.id")
+    sip_uri: str = Field(max_length=255)
+    state: str = Field(default="ready", max_length=16)
+    pause_reason: str = Field(default="", max_length=64)
+    since: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class StateChange(SQLModel, table=True):
+    """Every timestamped transition of an agent or call machine (issue 6)."""
+
+    __tablename__ = "state_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
+    campaign_id: int = Field(foreign_key="campaigns.id", index=True)
+    machine: str = Field(max_length=8)  # agent, call
+    entity: str = Field(max_length=64, index=True)
+    source: str = Field(max_length=24)
+    event: str = Field(max_length=24)
+    target: str = Field(max_length=24)
+    reason: str = Field(default="", max_length=255)

@@ -1,0 +1,51 @@
+"""CLI for the SIP layer: ``outdial bench sip``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+
+from sip.errors import InvalidTarget
+
+
+def _bench_group(group: click.Group) -> click.Group:
+    """The shared ``bench`` group: other packages may have created it already."""
+    existing = group.commands.get("bench")
+    if isinstance(existing, click.Group):
+        return existing
+
+    @group.group("bench")
+    def bench() -> None:
+        """Benchmarks: print figures, assert nothing."""
+
+    return bench
+
+
+def register(group: click.Group) -> None:
+    bench = _bench_group(group)
+
+    @bench.command("sip")
+    @click.option("--target", required=True, help="SIP URI of the far end, e.g. sip:HOST:PORT")
+    @click.option("--calls", default=100, show_default=True, type=click.IntRange(min=1))
+    @click.option("--cps", default=10.0, show_default=True, type=click.FloatRange(min=0.1))
+    @click.option("--hold", default=5.0, show_default=True, type=click.FloatRange(min=0))
+    @click.option("--amd", is_flag=True, help="run answering-machine detection on every call")
+    @click.option("--lines", default=3, show_default=True, type=click.IntRange(1, 3),
+                  help="customer calls per worker process (one of 4 slots stays spare)")
+    @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
+    def bench_sip(target: str, calls: int, cps: float, hold: float, amd: bool, lines: int,
+                  as_json: bool) -> None:
+        """Place CALLS calls at CPS per second, hold each HOLD s with media, hang up."""
+        from sip.bench import run_bench
+
+        if not target.startswith(("sip:", "sips:")):
+            raise InvalidTarget(f"--target must be a SIP URI, not {target!r}")
+        figures = asyncio.run(run_bench(target, calls, cps, hold, amd=amd,
+                                        customer_lines=lines))
+        if as_json:
+            click.echo(json.dumps(figures, indent=2))
+            return
+        for key, value in figures.items():
+            click.echo(f"{key:34} {value}")

@@ -1,0 +1,100 @@
+"""`outdial campaigns|surveys|callbacks|orders|webhooks` as a user runs them (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outdial.cli import main
+
+OUTDIAL = [sys.executable, "-m", "outdial"]
+
+CAMPAIGN_TOML = """
+name = "核单 spring"
+kind = "order_verification"
+mode = "preview"
+caller_id = "+861012345678"
+active_from = 2026-03-01
+script = "您好 {name}，您的订单 {order_id}"
+webhook_url = "http://127.0.0.1:9/hook"
+webhook_secret_env = "SHOP_SECRET"
+
+[schedule]
+mon = ["09:00-12:00", "14:00-20:00"]
+
+[retry]
+busy = 5
+max_attempts = 3
+"""
+
+
+@dataclass
+class Cli:
+    """Runs `outdial` in-process through ``main`` (the real entry point: exit codes and the
+    one-line errors included); one test also runs a real process."""
+
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, args: list[str], ok: bool = True) -> tuple[str, str, int]:
+        self.capsys.readouterr()
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = self.capsys.readouterr()
+        assert (code == 0) is ok, err
+        return out, err, code
+
+    def js(self, args: list[str]) -> Any:
+        return json.loads(self.run([*args, "--json"])[0])
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    monkeypatch.setenv("OUTDIAL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SHOP_SECRET", "abc")
+    c = Cli(capsys)
+    c.run(["db", "upgrade"])
+    return c
+
+
+def test_load_create_list_show(cli: Cli, tmp_path: Path) -> None:
+    f = tmp_path / "spring.toml"
+    f.write_text(CAMPAIGN_TOML, encoding="utf-8")
+    proc = subprocess.run(
+        [*OUTDIAL, "campaigns", "load", str(f), "--json"],
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout)
+    assert loaded["kind"] == "order_verification" and loaded["webhook_secret_set"] is True
+    assert loaded["definition"]["retry"]["busy"] == 5
+    assert cli.js(["campaigns", "load", str(f)])["version"] == 2  # loading again updates
+    made = js(
+        ["campaigns", "create", "rv", "--kind", "return_visit", "--caller-id", "+861099999999"], env
+    )
+    assert made["kind"] == "return_visit"
+    assert [c["name"] for c in cli.js(["campaigns", "list"])] == ["核单 spring", "rv"]
+    assert cli.js(["campaigns", "show", "rv"])["id"] == made["id"]
+    bad = cli.run(["campaigns", "create", "x", "--caller-id", "anonymous"], ok=False)
+    assert "caller ID must be an E.164 number" in bad[1] and bad[2] == 2
+
+
+def test_seed_template_and_empty_lists(cli: Cli) -> None:
+    seed = cli.js(["surveys", "template", "seed"])
+    assert [q["kind"] for q in seed["questions"]] == ["scale"] * 5 + ["open"]
+    assert cli.js(["callbacks", "list"]) == []
+    assert cli.js(["webhooks", "dead"]) == []
+    assert "no order 'NOPE'" in cli.run(["orders", "show", "NOPE"], ok=False)[1]
+    assert "no webhook delivery 7" in cli.run(["webhooks", "resend", "7"], ok=False)[1]

@@ -1,0 +1,173 @@
+"""The engine adapter over the fake SIP port and a real database (SQLite and PostgreSQL):
+attempts committed before the INVITE, every record ends in one state, retries, dispositions,
+crash recovery, and two engines on one database never dialing a record twice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+import dialdata
+from dialer import actions as act
+from dialer import hopper
+from dialer.core import CoreConfig
+from dialer.engine import CampaignEngine, EngineSettings, GateVerdict
+from outdial import auth
+from outdial.roles import Role
+from sip.fake import FakeScript, FakeSipPort, stock_script
+
+SCRIPTS = {
+    "1": FakeScript(delay=0.2, bye_after=0.6),  # answers, hangs up after 0.6 s
+    "2": FakeScript(final=486, delay=0.1),  # busy
+    "3": FakeScript(final=None),  # rings until our timeout
+    "4": FakeScript(final=503, delay=0.1),
+}
+
+
+def script_for(target: str) -> FakeScript:
+    if target.startswith("sip:"):
+        return stock_script(target)
+    return SCRIPTS[target[-1]]
+
+
+class RecordingGate:
+    """Allows every dial; records what it was asked (the real gate has its own tests)."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+        self.outcomes: list[str] = []
+
+    def check(self, lead: act.Lead, at: datetime, call_id: str) -> GateVerdict:
+        self.checked.append(lead.number)
+        return GateVerdict(True)
+
+    def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
+        self.outcomes.append(finished.state)
+
+
+def settings(campaign_id: int, **kw: Any) -> EngineSettings:
+    return EngineSettings(
+        campaign_id=campaign_id,
+        core=CoreConfig(mode=kw.pop("mode", "progressive")),
+        caller_id="+8610010000",
+        ring_timeout=1.0,
+        allow_short_ring_timeout_for_tests=True,
+        tick=0.02,
+        pace_every=0.1,
+        **kw,
+    )
+
+
+def agent_user(engine: Engine, name: str = "a1") -> int:
+    user = auth.create_user(engine, name, "password-1", Role.AGENT, sip_uri="sip:agent@127.0.0.1")
+    assert user.id is not None
+    return user.id
+
+
+def statuses(engine: Engine, campaign_id: int) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT primary_number, status FROM contacts WHERE campaign_id = :c"),
+            {"c": campaign_id},
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+async def wait_for(pred: Any, timeout: float = 15.0) -> None:
+    end = asyncio.get_running_loop().time() + timeout
+    while not pred():
+        assert asyncio.get_running_loop().time() < end, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_progressive_campaign_end_to_end(engine: Engine) -> None:
+    numbers = ["+8613800000011", "+8613800000022", "+8613800000033", "+8613800000044"]
+    cid = dialdata.campaign_with_contacts(engine, "p1", numbers)
+    pushed: list[tuple[str, dict[str, Any]]] = []
+    gate = RecordingGate()
+    async with FakeSipPort(script_for) as sip:
+        eng = CampaignEngine(
+            engine, sip, settings(cid), gate, push=lambda a, m: pushed.append((a, m))
+        )
+        await eng.start()
+        await eng.agent_login("a1", agent_user(engine), "sip:agent@127.0.0.1")
+        ended = lambda: [m for a, m in pushed if m["type"] == "call_ended"]  # noqa: E731
+        await wait_for(lambda: bool(ended()))
+        connected = [m for a, m in pushed if m["type"] == "call_connected"]
+        assert len(connected) == 1 and connected[0]["number"] == "+8613800000011"
+        assert connected[0]["record"]["name"] == "客户1"
+        assert eng.core.calls_wanted(eng.clock()) == 0  # the only agent is in wrap-up
+        await eng.disposition("a1", connected[0]["call_id"], "success", final=True)
+        await wait_for(lambda: eng.finished == 4)
+        await eng.stop()
+    st = statuses(engine, cid)
+    assert st["+8613800000011"] == "done"
+    assert {st[n] for n in numbers[1:]} == {"retry"}
+    assert sorted(gate.outcomes) == ["busy", "completed", "failed", "no_answer"]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT number, state, final, answer_to_bridge_ms, disposition FROM attempts")
+        ).all()
+    assert len(rows) == 4 and all(r[2] for r in rows)
+    answered = next(r for r in rows if r[0] == "+8613800000011")
+    assert answered[1] == "completed" and answered[3] is not None and answered[4] == "success"
+    with engine.connect() as conn:
+        changes = conn.execute(sa.text("SELECT count(*) FROM state_changes")).scalar_one()
+    assert changes >= 4 * 3  # every transition is persisted
+
+
+async def test_no_agent_means_abandoned_within_two_seconds(engine: Engine) -> None:
+    cid = dialdata.campaign_with_contacts(engine, "p2", ["+8613800000011"])
+    async with FakeSipPort(lambda t: FakeScript(delay=0.1, bye_after=5.0)) as sip:
+        eng = CampaignEngine(
+            engine, sip, settings(cid, safe_harbor_wav="/tmp/none.wav"), RecordingGate()
+        )
+        await eng.start()
+        await eng.agent_login("a1", agent_user(engine), "sip:agent@127.0.0.1")
+        await eng.agent_pause("a1", "coffee")  # before the answer: nobody is free
+        eng.resume()
+        await wait_for(lambda: eng.finished == 1 or not eng.core.calls, 10)
+        await wait_for(lambda: eng.finished == 1, 10)
+        await eng.stop()
+    with engine.connect() as conn:
+        state, abandoned = conn.execute(sa.text("SELECT state, abandoned FROM attempts")).one()
+    assert state == "abandoned" and abandoned
+    assert eng.messages_played == 1
+
+
+async def test_restart_closes_attempts_left_in_flight(engine: Engine) -> None:
+    cid = dialdata.campaign_with_contacts(engine, "p3", ["+8613800000011"])
+    (lead,) = hopper.claim(engine, cid, 5, datetime.now().astimezone())
+    hopper.open_attempt(engine, "lost-call", cid, lead, "node-1", datetime.now().astimezone())
+    async with FakeSipPort(script_for) as sip:
+        eng = CampaignEngine(engine, sip, settings(cid), RecordingGate())
+        assert await eng.start(dialing=False) == 1
+        await eng.stop()
+    with engine.connect() as conn:
+        state, final = conn.execute(sa.text("SELECT state, final FROM attempts")).one()
+    assert state == "failed" and final
+    assert statuses(engine, cid)["+8613800000011"] == "retry"
+
+
+async def test_two_engines_on_one_database_never_dial_a_record_twice(engine: Engine) -> None:
+    numbers = [f"+86138000001{i:02d}" for i in range(30)]
+    cid = dialdata.campaign_with_contacts(engine, "p4", numbers)
+    gates = [RecordingGate(), RecordingGate()]
+    quick = FakeScript(final=486, delay=0.05)
+    async with FakeSipPort(lambda t: quick) as sip1, FakeSipPort(lambda t: quick) as sip2:
+        engines = [
+            CampaignEngine(engine, sip, settings(cid, node=f"n{i}", mode="agentless"), gates[i])
+            for i, sip in enumerate((sip1, sip2))
+        ]
+        for e in engines:
+            await e.start()
+        await wait_for(lambda: sum(e.finished for e in engines) == 30, 20)
+        for e in engines:
+            await e.stop()
+    dialed = gates[0].checked + gates[1].checked
+    assert sorted(dialed) == sorted(numbers)  # each exactly once
+    assert gates[0].checked and gates[1].checked  # both engines took part
