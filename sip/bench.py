@@ -9,11 +9,13 @@ every call got exactly one final event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 
+from outdial.errors import OutdialError
 from sip import events as ev
 from sip.commands import Originate
 from sip.config import PoolConfig, SipConfig
@@ -85,7 +87,7 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
                      customer_lines=customer_lines, agent_legs=0, idle_shrink_after=3600)
     tally = _Tally()
     loop = asyncio.get_running_loop()
-    pool = SipPool(cfg)
+    pool = SipPool(cfg, on_event=lambda e: on_event(e))
     t_spawn = loop.time()
     await pool.start()
     spawn_s = loop.time() - t_spawn
@@ -118,12 +120,9 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
         asyncio.ensure_future(_safe_hangup(call_id))
 
     async def _safe_hangup(call_id: str) -> None:
-        try:
+        with contextlib.suppress(OutdialError):  # the call already ended
             await pool.hangup(call_id)
-        except Exception:  # already ended
-            pass
 
-    pool._on_event = on_event  # noqa: SLF001 - the bench is the pool's own tool
     memory = _Peak()
     sampler = asyncio.ensure_future(memory.sample(pool))
     t0 = loop.time()

@@ -63,6 +63,8 @@ class SipPool:
         self._closing = False
         self._crashes = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        #: exit code of every worker that has exited, by worker id (health, tests)
+        self.exit_codes: dict[int, int | None] = {}
 
     # ----- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -248,6 +250,7 @@ class SipPool:
     def _on_exit(self, worker: _Worker) -> None:
         worker.alive = False
         self._workers.pop(worker.worker_id, None)
+        self.exit_codes[worker.worker_id] = worker.process.exitcode
         lost: tuple[str, ...] = ()
         if worker.ready.done() and worker.ready.exception() is None:
             lost = tuple(cid for cid, w in self._calls.items() if w is worker)

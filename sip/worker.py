@@ -346,10 +346,8 @@ class Worker:
         prm = pj.CallOpParam()
         if leg.answered_at is None:
             prm.statusCode = status
-        try:
+        with contextlib.suppress(pj.Error):  # already disconnecting
             leg.call.hangup(prm)
-        except pj.Error:
-            pass  # already disconnecting
 
     # ----- timers ----------------------------------------------------------------------
     def _check_ring_timeouts(self, now: float) -> None:
@@ -387,10 +385,8 @@ class Worker:
             return
         port.detach()
         if leg.media is not None and not leg.disconnected:
-            try:
+            with contextlib.suppress(pj.Error):
                 leg.media.stopTransmit(port)
-            except pj.Error:
-                pass
         leg.amd_port = None
         leg.amd = None
 

@@ -81,8 +81,8 @@ def test_load_create_list_show(cli: Cli, tmp_path: Path) -> None:
     assert loaded["kind"] == "order_verification" and loaded["webhook_secret_set"] is True
     assert loaded["definition"]["retry"]["busy"] == 5
     assert cli.js(["campaigns", "load", str(f)])["version"] == 2  # loading again updates
-    made = js(
-        ["campaigns", "create", "rv", "--kind", "return_visit", "--caller-id", "+861099999999"], env
+    made = cli.js(
+        ["campaigns", "create", "rv", "--kind", "return_visit", "--caller-id", "+861099999999"]
     )
     assert made["kind"] == "return_visit"
     assert [c["name"] for c in cli.js(["campaigns", "list"])] == ["核单 spring", "rv"]

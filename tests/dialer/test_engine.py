@@ -8,10 +8,10 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+import dialdata
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-import dialdata
 from dialer import actions as act
 from dialer import hopper
 from dialer.core import CoreConfig
