@@ -62,13 +62,13 @@ class FramePort(pj.AudioMediaPort):
             if self.owner is None or frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO:
                 return
             self.levels.append(float(audioop.rms(_frame_bytes(frame), 2)))
-        except Exception:  # noqa: S110 - never let an exception escape a clock callback
+        except Exception:
             pass
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # clock thread
         try:
             frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
-        except Exception:  # noqa: S110
+        except Exception:
             pass
 
 
@@ -85,5 +85,5 @@ class Player(pj.AudioMediaPlayer):
     def onEof2(self) -> None:
         try:
             self.finished = True
-        except Exception:  # noqa: S110
+        except Exception:
             pass

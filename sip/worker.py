@@ -30,8 +30,8 @@ from sip.commands import (
     Hangup,
     Originate,
     PlayPrompt,
-    SipCommand,
     Shutdown,
+    SipCommand,
     StartRecording,
     is_e164,
 )

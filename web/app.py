@@ -14,7 +14,12 @@ from web.middleware import auth_middleware, error_middleware
 from web.routing import Routes
 
 #: optional route modules added by later packages; each exposes ``routes: Routes``
-ROUTE_MODULES = ("web.api_lists", "web.api_compliance", "web.api_campaigns", "web.api_agents")
+ROUTE_MODULES = (
+    "web.api_lists",
+    "web.api_compliance",
+    "web.api_campaigns",
+    "web.api_dialer",
+)
 
 
 def create_app(config: Config, engine: Engine) -> web.Application:
