@@ -212,14 +212,41 @@ def _day_window(rules: tuple[HoursRule, ...], day: int) -> Window | None:
         return w
 
 
+_RULE_WINDOWS: dict[tuple[tuple[HoursRule, ...], int], tuple[tuple[str, bool, Window | None], ...]]
+_RULE_WINDOWS = {}
+
+
+def _rule_windows(
+    rules: tuple[HoursRule, ...], day: int
+) -> tuple[tuple[str, bool, Window | None], ...]:
+    """(code, decided by a holiday, window) per rule on a local day; for naming blockers."""
+    k = (rules, day)
+    out = _RULE_WINDOWS.get(k)
+    if out is None:
+        if len(_RULE_WINDOWS) > _CACHE_LIMIT:
+            _RULE_WINDOWS.clear()
+        local_day = _EPOCH + timedelta(days=day)
+        rows = []
+        for r in rules:
+            w, by_holiday = r.window_on(local_day)
+            code = r.holidays.rule if by_holiday and r.holidays else r.rule
+            rows.append((code, by_holiday, w))
+        out = _RULE_WINDOWS[k] = tuple(rows)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _zone_list(zones: tuple[str, ...]) -> tuple[tuple[str, ZoneInfo | None], ...]:
+    return tuple((key, zone(key)) for key in zones)
+
+
 def evaluate(rules: tuple[HoursRule, ...], zones: Sequence[str], at: datetime) -> WindowResult:
     """Is ``at`` inside every rule's window in every zone? Reasons per rule, with zones."""
     if not zones:
         return WindowResult(False, (HoursBlock("rule-33", False, ()),))
     found: dict[tuple[str, bool], list[str]] = {}
     ts = at.timestamp()
-    for key in zones:
-        tz = zone(key)
+    for key, tz in _zone_list(zones if isinstance(zones, tuple) else tuple(zones)):
         if tz is None:
             found.setdefault(("rule-32", False), []).append(key)
             continue
@@ -227,11 +254,8 @@ def evaluate(rules: tuple[HoursRule, ...], zones: Sequence[str], at: datetime) -
         w = _day_window(rules, day)
         if w is not None and w[0] <= tod < w[1]:
             continue
-        local_day = _EPOCH + timedelta(days=day)
-        for r in rules:  # slow path only when blocked: name every rule that objects
-            rw, by_holiday = r.window_on(local_day)
+        for code, by_holiday, rw in _rule_windows(rules, day):  # name every rule that objects
             if rw is None or not rw[0] <= tod < rw[1]:
-                code = r.holidays.rule if by_holiday and r.holidays else r.rule
                 found.setdefault((code, by_holiday), []).append(key)
     if not found:
         return WindowResult(True, ())
@@ -295,6 +319,12 @@ def next_opening(
     return None
 
 
+#: per (rules, zones): spans [u, v) known to be blocked everywhere up to v, the answer for
+#: any start inside. Exact: next_allowed only ever skips instants some zone blocks.
+_BLOCKED: dict[tuple[tuple[HoursRule, ...], tuple[str, ...]], list[tuple[float, float]]] = {}
+_SPANS_PER_KEY = 32
+
+
 def next_allowed(
     rules: tuple[HoursRule, ...], zones: Iterable[str], start: datetime, horizon_days: int = 400
 ) -> datetime | None:
@@ -303,26 +333,34 @@ def next_allowed(
     Each step jumps to the latest of the blocking zones' next openings: every zone that
     blocks at ``u`` blocks until its own next opening, so no common instant is passed over.
     """
-    tzs: list[tuple[str, ZoneInfo]] = []
-    for key in zones:
-        tz = zone(key)
-        if tz is None:
-            return None
-        tzs.append((key, tz))
-    if not tzs:
+    zone_keys = tuple(zones)
+    tzs = _zone_list(zone_keys)
+    if not tzs or any(tz is None for _, tz in tzs):
         return None
     u = start.timestamp()
-    limit = u + horizon_days * 86_400
-    moved = False
+    cache_key = (rules, zone_keys)
+    spans = _BLOCKED.get(cache_key)
+    if spans:
+        for a, b in spans:
+            if a <= u < b:
+                return datetime.fromtimestamp(b, UTC)
+    first, limit, moved = u, u + horizon_days * 86_400, False
     while u <= limit:
         jump = u
         for key, tz in tzs:
-            if not _allowed_at(rules, key, tz, u):
+            if tz is not None and not _allowed_at(rules, key, tz, u):
                 nxt = next_opening(rules, key, tz, u, horizon_days)
                 if nxt is None:
                     return None
                 jump = max(jump, nxt)
         if jump == u:
-            return datetime.fromtimestamp(u, UTC) if moved else start.astimezone(UTC)
+            if not moved:
+                return start.astimezone(UTC)
+            if len(_BLOCKED) > _CACHE_LIMIT // _SPANS_PER_KEY:
+                _BLOCKED.clear()
+            spans = _BLOCKED.setdefault(cache_key, [])
+            spans.append((first, u))
+            del spans[:-_SPANS_PER_KEY]
+            return datetime.fromtimestamp(u, UTC)
         u, moved = jump, True
     return None

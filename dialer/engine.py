@@ -25,6 +25,7 @@ import structlog
 from sqlalchemy.engine import Engine as DbEngine
 
 from campaigns.rules import RetryPolicy
+from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper
 from dialer.core import CoreConfig, DialerCore
@@ -42,13 +43,6 @@ class SipPort(Protocol):
     async def hangup(self, call_id: str) -> None: ...
     async def connect_agent(self, call_id: str, agent_uri: str) -> None: ...
     async def play_prompt(self, call_id: str, wav: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    allowed: bool
-    next_allowed_at: datetime | None = None
-    reason: str = ""
 
 
 class ComplianceGate(Protocol):

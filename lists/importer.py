@@ -188,7 +188,7 @@ def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[
         in_file = pd.Series(picked.e164).duplicated(keep="first").to_numpy() & picked.valid
         outcome[in_file] = "duplicate_in_file"
     progress("writing", 0, total)
-    with engine.begin() as conn:
+    with engine.begin() as conn, store.big_cache(conn):
         store.lock_campaign(conn, lst.campaign_id, lst.id or 0)
         todo = outcome == ""
         uniq = pd.unique(picked.e164[todo]).tolist()

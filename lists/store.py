@@ -8,6 +8,7 @@ memory as a million tuples at once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from campaigns.models import Campaign
-from compliance.models import DncEntry
 from lists.models import CallList, Contact, ImportJob, RejectedRow
 from outdial.errors import NotFound
 from outdial.storage import session_scope
@@ -171,29 +171,47 @@ def existing_numbers(
     conn: Connection, numbers: Sequence[str], *, campaign_id: int, list_id: int | None
 ) -> set[str]:
     """Which of ``numbers`` the campaign (or only the list) already holds."""
-    found: set[str] = set()
-    for chunk in _chunks(numbers):
-        q = sa.select(Contact.primary_number).where(
-            col(Contact.primary_number).in_(chunk), Contact.campaign_id == campaign_id
-        )
-        if list_id is not None:
-            q = q.where(Contact.list_id == list_id)
-        found.update(conn.execute(q).scalars())
-    return found
+    where, params = ("list_id", list_id) if list_id is not None else ("campaign_id", campaign_id)
+    sql = f"SELECT primary_number FROM contacts WHERE {where} = {_mark(conn)} AND primary_number"
+    return _lookup(conn, sql, numbers, (params,))
 
 
 def dnc_numbers(conn: Connection, numbers: Sequence[str]) -> set[str]:
     """Which of ``numbers`` are on the internal do-not-call list (rule 8)."""
+    return _lookup(conn, "SELECT number FROM dnc_entries WHERE number", numbers, ())
+
+
+def _mark(conn: Connection) -> str:
+    return "%s" if conn.dialect.name == "postgresql" else "?"
+
+
+def _lookup(conn: Connection, sql: str, numbers: Sequence[str], params: tuple) -> set[str]:
+    """Driver-level ``IN`` lookups in chunks: SQLAlchemy's expanding IN costs ~10 µs a value
+    to compile, more than the query itself on a million numbers."""
     found: set[str] = set()
-    for chunk in _chunks(numbers):
-        q = sa.select(DncEntry.number).where(col(DncEntry.number).in_(chunk))
-        found.update(conn.execute(q).scalars())
+    pg = conn.dialect.name == "postgresql"
+    for i in range(0, len(numbers), LOOKUP_CHUNK):
+        chunk = list(numbers[i : i + LOOKUP_CHUNK])
+        if pg:
+            query, args = f"{sql} = ANY(%s)", (*params, chunk)
+        else:
+            query, args = f"{sql} IN ({', '.join('?' * len(chunk))})", (*params, *chunk)
+        found.update(r[0] for r in conn.exec_driver_sql(query, args))
     return found
 
 
-def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), LOOKUP_CHUNK):
-        yield list(items[i : i + LOOKUP_CHUNK])
+@contextmanager
+def big_cache(conn: Connection) -> Iterator[None]:
+    """SQLite: a 256 MB page cache while a million rows go into three indexes (the default
+    2 MB makes every index insert a page miss); back to the default afterwards."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA cache_size = -262144")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA cache_size = -2000")
 
 
 def bulk_insert(

@@ -71,7 +71,7 @@ def make_sample(out: Path, text: str, label: Verdict, *, voice: str, speed: int,
 
 def _duration(path: Path) -> float:
     with wave.open(str(path)) as w:
-        return w.getnframes() / w.getframerate()
+        return float(w.getnframes()) / float(w.getframerate())
 
 
 def build(directory: Path, per_class: int = 12, seed: int = 5) -> list[Sample]:

@@ -116,8 +116,12 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
             if sum(tally.finals.values()) + sum(tally.originate_errors.values()) >= calls:
                 done.set()
 
+    hangups: set[asyncio.Task[None]] = set()
+
     def _hangup(call_id: str) -> None:
-        asyncio.ensure_future(_safe_hangup(call_id))
+        task = asyncio.ensure_future(_safe_hangup(call_id))
+        hangups.add(task)
+        task.add_done_callback(hangups.discard)
 
     async def _safe_hangup(call_id: str) -> None:
         with contextlib.suppress(OutdialError):  # the call already ended

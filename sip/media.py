@@ -10,6 +10,7 @@ per worker and never destroyed while the bridge clock runs (that crashes).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import warnings
 
@@ -34,7 +35,7 @@ def _frame_bytes(frame: pj.MediaFrame) -> bytes:
     return ctypes.string_at(begin, size)
 
 
-class FramePort(pj.AudioMediaPort):
+class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
     """A sink port in the conference bridge that records per-frame RMS levels."""
 
     def __init__(self, name: str) -> None:
@@ -72,7 +73,7 @@ class FramePort(pj.AudioMediaPort):
             pass
 
 
-class Player(pj.AudioMediaPlayer):
+class Player(pj.AudioMediaPlayer):  # type: ignore[misc]
     """A one-shot WAV player; EOF is noted here and handled on the SIP thread."""
 
     def __init__(self, call_id: str, wav: str) -> None:

@@ -51,7 +51,9 @@ class SipPool:
     """A SIP port backed by worker processes. Use ``async with SipPool(cfg) as pool``."""
 
     def __init__(
-        self, config: PoolConfig | None = None, on_event: Callable[[ev.SipEvent], None] | None = None
+        self,
+        config: PoolConfig | None = None,
+        on_event: Callable[[ev.SipEvent], None] | None = None,
     ) -> None:
         self.config = config or PoolConfig()
         self.events: asyncio.Queue[ev.SipEvent] = asyncio.Queue()
@@ -167,7 +169,8 @@ class SipPool:
             return max(usable, key=lambda w: (len(w.customers), -w.worker_id))
         if len(self._workers) >= self.config.max_workers:
             raise PoolExhausted(
-                f"all {len(self._workers)} SIP workers are full", max_workers=self.config.max_workers
+                f"all {len(self._workers)} SIP workers are full",
+                max_workers=self.config.max_workers,
             )
         return self._spawn()
 

@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 import pjsua2 as pj
 
 from sip import events as ev
+from sip.amd import AmdClassifier, AmdParams, Verdict
 from sip.commands import (
     ConnectAgent,
     Hangup,
@@ -44,7 +45,7 @@ _AUTO_ANSWER = (("Call-Info", "answer-after=0"), ("Alert-Info", "auto answer"))
 _DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "sip_info"}
 
 
-class _PjCall(pj.Call):
+class _PjCall(pj.Call):  # type: ignore[misc]
     """Forwards callbacks to the worker by leg key; never lets an exception out."""
 
     def __init__(self, worker: Worker, key: str) -> None:
@@ -372,9 +373,9 @@ class Worker:
             if leg.amd is None or leg.amd_port is None:
                 continue
             verdict = leg.amd.feed(leg.amd_port.take_levels())
-            if verdict is None and leg.answered_at is not None:
-                if now - leg.answered_at >= leg.amd_deadline:
-                    verdict = leg.amd.finish()
+            late = leg.answered_at is not None and now - leg.answered_at >= leg.amd_deadline
+            if verdict is None and late:
+                verdict = leg.amd.finish()
             if verdict is not None:
                 self.send(ev.AmdResult(leg.call_id, verdict, leg.amd.elapsed_ms / 1000.0))
                 self._free_amd_port(leg)
@@ -517,18 +518,16 @@ class Worker:
             leg.recorder = rec
 
     def _start_amd(self, leg: Leg) -> None:
-        from sip.amd import AmdClassifier, AmdParams
-
         free = [p for p in self.ports if p.owner is None]
         leg.amd_done = True
         if not free:
-            self.send(ev.AmdResult(leg.call_id, ev.Verdict.UNKNOWN, 0.0))
+            self.send(ev.AmdResult(leg.call_id, Verdict.UNKNOWN, 0.0))
             return
         port = free[0]
         port.attach(leg.call_id)
         leg.amd_port = port
         leg.amd = AmdClassifier(AmdParams(deadline_ms=int(leg.amd_deadline * 1000)))
-        leg.media.startTransmit(port)  # type: ignore[union-attr]
+        leg.media.startTransmit(port)
 
     def _bridge(self, agent: Leg) -> None:
         cust = self.legs.get(agent.call_id)

@@ -1,11 +1,8 @@
-"""`outdial campaigns|surveys|callbacks|orders|webhooks` as a user runs them (real processes)."""
+"""`outdial campaigns|surveys|callbacks|orders|webhooks` through the real entry point."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +10,6 @@ from typing import Any
 import pytest
 
 from outdial.cli import main
-
-OUTDIAL = [sys.executable, "-m", "outdial"]
 
 CAMPAIGN_TOML = """
 name = "核单 spring"
@@ -38,7 +33,7 @@ max_attempts = 3
 @dataclass
 class Cli:
     """Runs `outdial` in-process through ``main`` (the real entry point: exit codes and the
-    one-line errors included); one test also runs a real process."""
+    one-line errors included); tests/outdial/test_cli.py covers the real process."""
 
     capsys: pytest.CaptureFixture[str]
 
@@ -69,15 +64,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
 def test_load_create_list_show(cli: Cli, tmp_path: Path) -> None:
     f = tmp_path / "spring.toml"
     f.write_text(CAMPAIGN_TOML, encoding="utf-8")
-    proc = subprocess.run(
-        [*OUTDIAL, "campaigns", "load", str(f), "--json"],
-        env={**os.environ},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    loaded = json.loads(proc.stdout)
+    loaded = cli.js(["campaigns", "load", str(f)])
     assert loaded["kind"] == "order_verification" and loaded["webhook_secret_set"] is True
     assert loaded["definition"]["retry"]["busy"] == 5
     assert cli.js(["campaigns", "load", str(f)])["version"] == 2  # loading again updates

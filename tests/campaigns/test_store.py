@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from campaigns import callbacks, orders, return_visits, rules, store, survey_store, surveys
 from campaigns.errors import CallbackRefused, VerdictAlreadySet
 from outdial import auth, storage
-from outdial.models import as_utc
 from outdial.errors import Conflict, NotFound
+from outdial.models import as_utc
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 Asia/Shanghai
 

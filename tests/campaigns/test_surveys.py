@@ -38,7 +38,7 @@ NPS_SURVEY = sv.parse_survey(
 
 
 def run(s: sv.Survey, events: list[sv.Event]) -> tuple[sv.IvrState, list[sv.Action]]:
-    state, out = sv.IvrState(), []
+    state, out = sv.IvrState(), list[sv.Action]()
     for ev in events:
         state, actions = sv.step(s, state, ev)
         out.extend(actions)

@@ -1,0 +1,338 @@
+"""The compliance gate the dialing engine calls before every INVITE (rules 1-36).
+
+It reads what the pure core needs from storage (internal DNC, registry snapshots, consent,
+attempt history, the campaign's abandon gauges), asks :func:`compliance.decision.check`,
+takes the cap slots atomically when the core allows (rule 34), and appends the decision to
+the hash-chained audit trail (rule 36). A failed lookup blocks (precedence rule).
+
+Choices (issue 4 is silent on them):
+- A campaign's jurisdiction profiles follow its region unless set explicitly: CN → cn,
+  US → us, GB → uk, an EU member state → eu.
+- Return visits, order verification and satisfaction surveys are service calls to the
+  company's own customers: not telemarketing, so no registry scrub; the consent rules of
+  the profile still apply. Generic campaigns are treated as telemarketing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from threading import Lock
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from compliance import store
+from compliance.caps import Attempt as CapAttempt
+from compliance.caps import Outcome as CapOutcome
+from compliance.decision import Context, Decision, Mode, Request, check
+from compliance.gauges import (
+    UK_DAY,
+    US_BUCKET,
+    US_ROLLING,
+    AbandonReading,
+    uk_day_bounds,
+    us_bucket_bounds,
+)
+from compliance.numbers import LineType
+from compliance.profiles import CampaignPolicy, Ruleset, load_ruleset
+from compliance.registry import Registry
+from outdial.models import as_utc
+from outdial.storage import session_scope
+
+EU = {
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+}
+SERVICE_KINDS = {"return_visit", "order_verification", "satisfaction_survey"}
+GAUGE_TTL = 2.0  # seconds a gauge reading is reused between dials
+HISTORY = timedelta(days=31)
+REGISTRIES = {"us": ("us-national",), "uk": ("uk-tps", "uk-ctps")}
+
+
+def profiles_for_region(region: str) -> tuple[str, ...]:
+    """The jurisdiction profiles a campaign's region implies; () when there is none."""
+    region = region.upper()
+    if region == "GB":
+        return ("uk",)
+    if region in EU:
+        return ("eu",)
+    if region in {"CN", "US"}:
+        return (region.lower(),)
+    return ()
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    allowed: bool
+    next_allowed_at: datetime | None = None
+    reason: str = ""
+    decision: Decision | None = None
+
+
+@dataclass
+class CampaignFacts:
+    """What the gate knows about the campaign it guards."""
+
+    campaign_id: int
+    kind: str
+    mode: str
+    region: str
+    started_at: datetime
+    profiles: tuple[str, ...] = ()
+    seller: str = "default"
+    automated: bool = False
+    amd_false_positive_rate: float = 0.0
+    policy: CampaignPolicy | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_registry_cache: dict[tuple[str, str], Registry] = {}
+_registry_lock = Lock()
+
+
+class DbGate:
+    """The engine's :class:`dialer.engine.ComplianceGate`, backed by the database."""
+
+    def __init__(self, db: Engine, facts: CampaignFacts) -> None:
+        self.db, self.facts = db, facts
+        names = facts.profiles or profiles_for_region(facts.region)
+        if not names:
+            from compliance.errors import ProfileError
+
+            raise ProfileError(
+                f"no jurisdiction profile for region {facts.region!r}; set the campaign's "
+                "profiles (us, uk, cn, eu)",
+                field="profiles",
+            )
+        self.rulesets: tuple[Ruleset, ...] = tuple(load_ruleset(n) for n in names)
+        self.registry_names = tuple(r for n in names for r in REGISTRIES.get(n, ()))
+        self._gauges: tuple[float, dict[str, AbandonReading]] | None = None
+
+    # --- the protocol -------------------------------------------------------------------------
+    def check(self, lead: Any, at: datetime, call_id: str) -> GateVerdict:
+        request = self.request(lead.number, lead.zones, lead.data.get("number_type", ""))
+        decision = check(request, self.context(lead.number, at), at)
+        allowed, reason = decision.allowed, ",".join(r.rule for r in decision.reasons)
+        nxt = decision.next_allowed_at
+        if allowed and decision.slots:
+            full = store.take_slots(self.db, decision.slots, at, call_id)
+            if full is not None:  # another process took the last slot meanwhile (rule 34)
+                allowed, reason, nxt = False, full.rule, at + timedelta(minutes=5)
+        body = {
+            "call_id": call_id,
+            "campaign_id": self.facts.campaign_id,
+            "number": lead.number,
+            "seller": self.facts.seller,
+            **decision.as_dict(),
+            "allowed": allowed,
+        }
+        if reason and not decision.reasons:
+            body["reasons"] = [{"rule": reason, "category": "CAP", "detail": "slot taken"}]
+        with session_scope(self.db) as s:
+            store.audit(s, "decision", _jsonable(body), at)
+        return GateVerdict(allowed, nxt, reason, decision)
+
+    def record_outcome(self, finished: Any, lead: Any, at: datetime) -> None:
+        body = {
+            "call_id": finished.call_id,
+            "campaign_id": self.facts.campaign_id,
+            "number": lead.number,
+            "state": finished.state,
+            "sip_outcome": finished.sip_outcome,
+            "sip_status": finished.sip_status,
+            "abandoned": finished.abandoned,
+            "amd": finished.amd,
+            "agent_user_id": finished.agent_user_id,
+            "answer_to_bridge_ms": None
+            if finished.answer_to_bridge is None
+            else round(finished.answer_to_bridge * 1000, 1),
+        }
+        with session_scope(self.db) as s:
+            store.audit(s, "outcome", _jsonable(body), at)
+        self._gauges = None  # an outcome may move the abandon gauge
+
+    # --- building the core's inputs -----------------------------------------------------------
+    def request(self, number: str, zones: tuple[str, ...], number_type: str) -> Request:
+        f = self.facts
+        line = {"mobile": LineType.MOBILE, "fixed_line": LineType.FIXED}.get(
+            number_type, LineType.UNKNOWN
+        )
+        return Request(
+            number=number,
+            campaign_id=str(f.campaign_id),
+            campaign_kind=f.kind,
+            mode=Mode(f.mode),
+            seller=f.seller,
+            automated=f.automated or f.mode == "agentless",
+            telemarketing=f.kind not in SERVICE_KINDS,
+            line_type=line,
+            zones=tuple(zones) or None,
+            agent_reserved=f.mode == "preview",
+        )
+
+    def context(self, number: str, at: datetime) -> Context:
+        return Context(
+            rulesets=self.rulesets,
+            policy=self.facts.policy,
+            internal_dnc=store.dnc_lookup(self.db, [number]),
+            registry_snapshots=store.registry_dates(self.db),
+            registry_hits=self._registry_hits(number),
+            consents=store.consents_for(self.db, number),
+            attempts=self._history(number, at),
+            abandon=self._abandon(at),
+        )
+
+    def _registry_hits(self, number: str) -> frozenset[str]:
+        hits = set()
+        for name in self.registry_names:
+            reg = _load_registry(self.db, name)
+            if reg is not None and number in reg:
+                hits.add(name)
+        return frozenset(hits)
+
+    def _history(self, number: str, at: datetime) -> tuple[CapAttempt, ...]:
+        from dialer.models import Attempt
+
+        with session_scope(self.db) as s:
+            rows = s.exec(
+                select(Attempt).where(
+                    Attempt.number == number, col(Attempt.created_at) > at - HISTORY
+                )
+            )
+            return tuple(
+                CapAttempt(
+                    as_utc(a.created_at),
+                    a.number,
+                    self.facts.seller,
+                    None,
+                    _cap_outcome(a),
+                    str(a.campaign_id),
+                )
+                for a in rows
+            )
+
+    def _abandon(self, at: datetime) -> dict[str, AbandonReading]:
+        cached = self._gauges
+        if cached is not None and time.monotonic() - cached[0] < GAUGE_TTL:
+            return cached[1]
+        start = as_utc(self.facts.started_at)
+        b0, b1 = us_bucket_bounds(start, at)
+        r0 = at - timedelta(days=30)
+        d0, d1 = uk_day_bounds(at.astimezone(UTC).date())
+        readings = {
+            US_BUCKET: self._reading(US_BUCKET, b0, b1),
+            US_ROLLING: self._reading(US_ROLLING, r0, at),
+            UK_DAY: self._reading(UK_DAY, d0, d1, self.facts.amd_false_positive_rate),
+        }
+        self._gauges = (time.monotonic(), readings)
+        return readings
+
+    def _reading(self, gauge: str, t0: datetime, t1: datetime, fp: float = 0.0) -> AbandonReading:
+        """Rule 2: abandoned / live answers; machines count in neither (rule 19 adds an
+        estimate of AMD false positives to the abandoned count on the UK gauge)."""
+        from dialer.models import Attempt
+
+        machine = col(Attempt.amd) == "machine"
+        in_window = sa.and_(
+            col(Attempt.campaign_id) == self.facts.campaign_id,
+            col(Attempt.answered_at) >= t0,
+            col(Attempt.answered_at) < t1,
+        )
+        with session_scope(self.db) as s:
+            live, abandoned, machines = s.exec(
+                select(
+                    sa.func.count().filter(sa.not_(machine)),
+                    sa.func.count().filter(col(Attempt.abandoned).is_(True)),
+                    sa.func.count().filter(machine),
+                ).where(in_window)
+            ).one()
+        extra = int(fp * machines + 0.5)
+        return AbandonReading(gauge, int(abandoned) + extra, int(live), t0, t1)
+
+
+def _cap_outcome(a: Any) -> CapOutcome:
+    if not a.final:
+        return CapOutcome.DIALED
+    if a.abandoned:
+        return CapOutcome.ABANDONED
+    if a.amd == "machine":
+        return CapOutcome.MACHINE
+    return {
+        "busy": CapOutcome.BUSY,
+        "no_answer": CapOutcome.NO_ANSWER,
+        "completed": CapOutcome.LIVE,
+    }.get(a.state, CapOutcome.FAILED)
+
+
+def _load_registry(db: Engine, name: str) -> Registry | None:
+    dates = store.registry_dates(db)
+    if name not in dates:
+        return None
+    key = (name, dates[name].isoformat())
+    with _registry_lock:
+        reg = _registry_cache.get(key)
+        if reg is None:
+            reg = store.registry_latest(db, name)
+            if reg is not None:
+                if len(_registry_cache) >= 4:  # old snapshots: keep memory bounded
+                    _registry_cache.clear()
+                _registry_cache[key] = reg
+        return reg
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def gate_for(db: Engine, campaign_id: int, **overrides: Any) -> DbGate:
+    """The gate for a campaign row (what dialer/runtime.py uses)."""
+    from campaigns.models import Campaign
+    from outdial.errors import NotFound
+
+    with session_scope(db) as s:
+        camp = s.get(Campaign, campaign_id)
+        if camp is None:
+            raise NotFound(f"no campaign {campaign_id}", campaign_id=campaign_id)
+        facts = CampaignFacts(
+            campaign_id, camp.kind, camp.mode, camp.region, as_utc(camp.created_at)
+        )
+    for key, value in overrides.items():
+        setattr(facts, key, value)
+    return DbGate(db, facts)
