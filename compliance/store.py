@@ -401,7 +401,9 @@ def take_slots(
             ).one()
             if used >= sl.limit:
                 return sl
-        s.add_all(DialSlot(key=sl.key, at=now, attempt_ref=attempt_ref) for sl in slots)
+        # one row per key: caps of several windows on one key count the same attempts
+        keys = dict.fromkeys(sl.key for sl in slots)
+        s.add_all(DialSlot(key=k, at=now, attempt_ref=attempt_ref) for k in keys)
     return None
 
 

@@ -3,18 +3,27 @@
 OutdialError
 ├── LocalError
 │   ├── IllegalTransition      a state machine was asked for a move its table forbids
-│   └── SimulationError        a scenario file or simulator argument is invalid
+│   ├── SimulationError        a scenario file or simulator argument is invalid
+│   ├── UnknownAgent           an agent request names an agent not logged in (409)
+│   ├── UnknownCall            a request names a call the engine does not track
+│   ├── NotRunning             the request needs a running campaign engine (409)
+│   ├── CampaignNotReady       a campaign cannot start as configured (409)
+│   ├── GateUnavailable        no compliance gate can be built: never dial without one (503)
+│   └── NotYourCall            (also outdial Forbidden) an agent named another agent's call
 └── RemoteError
 """
 
 from __future__ import annotations
 
-from outdial.errors import LocalError, RemoteError
+from outdial.errors import Forbidden, LocalError, RemoteError
 
 __all__ = [
+    "CampaignNotReady",
+    "GateUnavailable",
     "IllegalTransition",
     "LocalError",
     "NotRunning",
+    "NotYourCall",
     "RemoteError",
     "SimulationError",
     "UnknownAgent",
@@ -29,6 +38,7 @@ class IllegalTransition(LocalError):
     """
 
     code = "illegal_transition"
+    http_status = 409
 
 
 class SimulationError(LocalError):
@@ -41,6 +51,7 @@ class UnknownAgent(LocalError):
     """An agent request names an agent not logged in to the campaign (field ``agent``)."""
 
     code = "unknown_agent"
+    http_status = 409
 
 
 class UnknownCall(LocalError):
@@ -53,3 +64,27 @@ class NotRunning(LocalError):
     """A request needs a running campaign engine (field ``campaign``)."""
 
     code = "campaign_not_running"
+    http_status = 409
+
+
+class CampaignNotReady(LocalError):
+    """A campaign cannot start as configured (fields ``campaign``, ``field``, ``rules``)."""
+
+    code = "campaign_not_ready"
+    http_status = 409
+
+
+class GateUnavailable(LocalError):
+    """No compliance gate could be built for a campaign (field ``campaign``).
+
+    The runtime never falls back to allowing every dial: without a gate it refuses to start.
+    """
+
+    code = "compliance_gate_unavailable"
+    http_status = 503
+
+
+class NotYourCall(Forbidden):
+    """An agent named a call that is not theirs (field ``call_id``)."""
+
+    code = "not_your_call"

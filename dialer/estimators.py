@@ -199,3 +199,49 @@ class DurationModel:
             total += step * self.survival(t + step / 2.0)
             t += step
         return total
+
+
+class HitMonitor:
+    """Live answers seen against those the :class:`AttemptModel` expected, over short windows.
+
+    The attempt model forgets slowly (minutes), so that its estimate is steady; a jump in the
+    hit rate (a new list, a new hour) would be learned too late to save the calls already
+    placed on the old rate.  This monitor compares, over windows of tens of seconds, the live
+    answers observed with those the model predicted for the attempts actually in flight, and
+    gives a multiplier on the model's live-answer probabilities:
+
+    * up, as soon as the excess is significant (a one-sided Poisson bound on the ratio, so
+      noise alone rarely moves it), from the fastest window that shows it;
+    * down only by what an upper confidence bound on the ratio allows, on the slow window.
+    """
+
+    def __init__(self, halflives: tuple[float, ...] = (15.0, 60.0, 240.0), z: float = 2.0) -> None:
+        self._decays = [0.5 ** (1.0 / h) for h in halflives]
+        self._obs = [0.0] * len(halflives)
+        self._exp = [0.0] * len(halflives)
+        self.z = z
+
+    def answered(self) -> None:
+        for i in range(len(self._obs)):
+            self._obs[i] += 1.0
+
+    def tick(self, expected: float, seconds: int = 1) -> None:
+        """Once a second: ``expected`` live answers the model predicts in the next second."""
+        for i, d in enumerate(self._decays):
+            f = d**seconds
+            self._obs[i] *= f
+            self._exp[i] = self._exp[i] * f + expected
+
+    def ratio(self) -> float:
+        """How much to scale the model's live-answer probabilities by (1.0: trust it)."""
+        z = self.z
+        up = 1.0
+        for obs, exp in zip(self._obs, self._exp, strict=True):
+            if exp > 1e-6 and obs > 0.0:
+                up = max(up, (obs - z * math.sqrt(obs)) / exp)
+        if up > 1.0:
+            return up
+        obs, exp = self._obs[-1], self._exp[-1]
+        if exp < 1e-6:
+            return 1.0
+        return min(1.0, max(0.5, (obs + z * math.sqrt(obs + 1.0) + 1.0) / exp))

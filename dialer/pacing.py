@@ -38,143 +38,45 @@ model behind predictive mode is documented on :meth:`Pacer._predictive`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Literal
+from collections import deque
 
-from dialer.estimators import AttemptModel, DurationModel
-
-Mode = Literal["predictive", "progressive"]
-
-
-# --- events ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Dialed:
-    """One call was placed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    """A live person answered ``seconds_since_dial`` seconds after the dial."""
-
-    seconds_since_dial: float
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    """An answering machine was detected; the call ends without an agent."""
-
-    seconds_since_dial: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Busy:
-    seconds_since_dial: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NoAnswer:
-    seconds_since_dial: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    seconds_since_dial: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Connected:
-    """A live answer reached an agent after waiting ``seconds_waited``."""
-
-    seconds_waited: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Abandoned:
-    """A live answer found no agent within the connect limit (compliance rule 3)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TalkEnded:
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class WrapEnded:
-    seconds: float
-
-
-Event = (
-    Dialed
-    | Answered
-    | Machine
-    | Busy
-    | NoAnswer
-    | Failed
-    | Connected
-    | Abandoned
-    | TalkEnded
-    | WrapEnded
+from dialer.estimators import AttemptModel, DurationModel, HitMonitor
+from dialer.pacing_events import (
+    Abandoned,
+    Answered,
+    Busy,
+    Connected,
+    Decision,
+    Dialed,
+    Event,
+    Failed,
+    Machine,
+    Mode,
+    NoAnswer,
+    PacerConfig,
+    TalkEnded,
+    View,
+    WrapEnded,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """What the dialer sees at ``now`` (monotonic seconds)."""
-
-    now: float
-    ready: int
-    #: one (state, seconds in state) per busy agent; state is "talk" or "wrap"
-    busy: tuple[tuple[str, float], ...] = ()
-    #: seconds since dial of each attempt not answered yet
-    ringing: tuple[float, ...] = ()
-    #: live answers waiting for an agent
-    waiting: int = 0
-
-
-@dataclass(frozen=True)
-class PacerConfig:
-    mode: Mode = "predictive"
-    ratio: float = 1.0  # progressive lines per ready agent
-    target: float = 0.02  # abandon rate aimed at
-    cap: float = 0.03  # legal cap (compliance rule 3)
-    connect_limit: float = 2.0  # seconds a live answer may wait for an agent
-    min_agents: int = 2  # fewer logged in: progressive
-    warmup_resolved: int = 30  # attempts to see before predicting
-    max_lines: int | None = None  # calls in flight the trunk allows
-    threshold: float = 0.006  # initial bound on the in-flight pool's expected abandon share
-    gain: float = 0.25  # feedback gain on the log-threshold, per live answer
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The last answer of :meth:`Pacer.calls_to_place`, with its inputs, for "why?"."""
-
-    at: float
-    mode: str
-    calls: int
-    ready: int
-    busy: int
-    ringing: int
-    waiting: int
-    hit_rate: float
-    machine_share: float
-    expected_live: float
-    expected_free: float
-    abandon_gauge: float
-    threshold: float
-    reason: str
-    extra: dict[str, float] = field(default_factory=dict)
-
-    def explain(self) -> str:
-        return (
-            f"t={self.at:.0f}s: {self.mode}, place {self.calls} call(s). {self.reason} "
-            f"Inputs: {self.ready} ready, {self.busy} busy, {self.ringing} ringing, "
-            f"{self.waiting} waiting; learned hit rate {self.hit_rate:.1%} "
-            f"(machines {self.machine_share:.0%} of answers); expected live answers from "
-            f"calls in flight {self.expected_live:.1f} vs agents free soon "
-            f"{self.expected_free:.1f}; abandon gauge {self.abandon_gauge:.2%}; "
-            f"marginal risk threshold {self.threshold:.1%}."
-        )
+__all__ = [
+    "Abandoned",
+    "Answered",
+    "Busy",
+    "Connected",
+    "Decision",
+    "Dialed",
+    "Event",
+    "Failed",
+    "Machine",
+    "Mode",
+    "NoAnswer",
+    "Pacer",
+    "PacerConfig",
+    "TalkEnded",
+    "View",
+    "WrapEnded",
+]
 
 
 def _expected_excess(mu: float, var: float) -> float:
@@ -197,6 +99,7 @@ class Pacer:
     def __init__(self, config: PacerConfig | None = None) -> None:
         self.config = config or PacerConfig()
         self.attempts = AttemptModel()
+        self.hits = HitMonitor()
         # Priors lean long on talk, so that an unknown team is not assumed to free up soon.
         self.talk = DurationModel(prior_mean=240.0, prior_cv=1.0)
         self.wrap = DurationModel(prior_mean=30.0, prior_cv=0.5, width=2.0, max_age=1800.0)
@@ -218,6 +121,9 @@ class Pacer:
         self.last_decision: Decision | None = None
         self._last_logged = 0
         self._shrinking_until = -math.inf
+        self._tilt = 1.0
+        # calls in flight (ringing + waiting) over the last seconds, newest first: the ramp
+        self._pools: deque[int] = deque(maxlen=int(2 * self.config.ramp_window) + 1)
 
     # --- inputs -------------------------------------------------------------------------
     def observe(self, event: Event) -> None:
@@ -229,6 +135,7 @@ class Pacer:
         elif isinstance(event, Answered):
             self.answered += 1
             self.attempts.answered(event.seconds_since_dial)
+            self.hits.answered()
             self._resolve("live")
         elif isinstance(event, Machine):
             self._resolve("machine")
@@ -289,6 +196,10 @@ class Pacer:
         if not self._saw_dialed:  # the driver sends no Dialed events: trust our answer
             self.attempts.dialed(self._last_calls)
         self.attempts.tick(view.ringing, steps)
+        self.hits.tick(self._expected_next_second(view.ringing), steps)
+        self._tilt = self.hits.ratio()
+        for _ in range(min(steps, self._pools.maxlen or 1)):
+            self._pools.appendleft(len(view.ringing) + view.waiting)
         talk_ages = [age for state, age in view.busy if state == "talk"]
         self.talk.at_risk(talk_ages, steps)
         self.wrap.at_risk((age for state, age in view.busy if state != "talk"), steps)
@@ -297,9 +208,10 @@ class Pacer:
             self.attempts.refit()
             self._live_cache.clear()
         if view.now >= self._next_slow_fit:
-            self._next_slow_fit = view.now + 300.0
+            # once a minute: a change of talk time must be seen before agents are counted on
+            self._next_slow_fit = view.now + 60.0
             for model in (self.talk, self.wrap):
-                model.decay(300.0)
+                model.decay(60.0)
                 model.refit()
             horizon = self.attempts.horizon()
             self._ks = (*(k for k in _CHECKPOINTS if k < horizon), horizon)
@@ -378,6 +290,7 @@ class Pacer:
         cfg = self.config
         ks = self._ks
         nk = len(ks)
+        tilt = self._tilt
         sup_m = [float(view.ready)] * nk
         sup_v = [0.0] * nk
         groups: dict[tuple[bool, int], int] = {}
@@ -397,13 +310,13 @@ class Pacer:
             a = int(age + 0.5)
             ages[a] = ages.get(a, 0) + 1
         for a, count in ages.items():
-            probs = self._live_probs(a)
+            probs = self._live_probs(a, tilt)
             for i in range(nk):
                 q = probs[i]
                 dem_m[i] += count * q
                 var[i] += count * q * (1.0 - q)
         base = [dem_m[i] - sup_m[i] for i in range(nk)]
-        q_new = self._live_probs(0)
+        q_new = self._live_probs(0, tilt)
         q_var = [q * (1.0 - q) for q in q_new]
 
         most = len(view.ringing) + view.waiting - view.ready  # answers beyond ready agents
@@ -457,7 +370,8 @@ class Pacer:
                 lo = mid
             else:
                 hi = mid
-        calls = max(lo, progressive)  # progressive calls carry no abandon risk
+        ramp = self._ramp_room(view)
+        calls = max(min(lo, ramp), progressive)  # progressive calls carry no abandon risk
         reason = (
             f"Predictive: {calls} more call(s) keep the last call's abandon risk under "
             f"{theta:.1%}; {pending:.2f} abandons expected from calls already in flight."
@@ -466,13 +380,33 @@ class Pacer:
             reason = "Predictive: calls in flight already cover every agent expected free."
         return self._decision(view, "predictive", calls, reason, threshold=theta, **facts)
 
-    def _live_probs(self, age: int) -> list[float]:
+    def _live_probs(self, age: int, tilt: float = 1.0) -> list[float]:
         probs = self._live_cache.get(age)
         if probs is None:
             within = self.attempts.live_within
             probs = [within(age, k) for k in self._ks]
             self._live_cache[age] = probs
+        if tilt != 1.0:
+            return [min(1.0, q * tilt) for q in probs]
         return probs
+
+    def _expected_next_second(self, ringing: tuple[float, ...]) -> float:
+        """Live answers the attempt model expects from the calls in flight within 1 s."""
+        ages: dict[int, int] = {}
+        for age in ringing:
+            a = int(age + 0.5)
+            ages[a] = ages.get(a, 0) + 1
+        within = self.attempts.live_within
+        return sum(count * within(a, 1) for a, count in ages.items())
+
+    def _ramp_room(self, view: View) -> int:
+        """New calls the ramp allows now (see ``PacerConfig.ramp_window``)."""
+        cfg = self.config
+        window = int(cfg.ramp_window)
+        old = list(self._pools)[window:]
+        before = max(old) if old else 0
+        allowed = math.floor((1.0 + cfg.ramp_growth) * before) + 1
+        return max(0, allowed - len(view.ringing) - view.waiting)
 
     def _free_probs(self, talking: bool, bucket: int) -> list[float]:
         """P(agent free by k + connect limit) per checkpoint, for one (state, age bucket)."""

@@ -41,6 +41,8 @@ from sip.legs import Leg, classify_end
 from sip.media import FramePort, Player
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
 
+_PJ_ETOOMANY = 70010  # PJ_ETOOMANY: every pjsua call slot is taken
+_SLOT_WAIT = 2.0  # seconds an originate may wait for a slot still being freed
 _AUTO_ANSWER = (("Call-Info", "answer-after=0"), ("Alert-Info", "auto answer"))
 _DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "sip_info"}
 
@@ -87,6 +89,7 @@ class Worker:
         self.players: list[Player] = []
         self.to_release: list[str] = []
         self.progress_due: list[str] = []
+        self.waiting: dict[str, tuple[Leg, str, tuple[tuple[str, str], ...], str]] = {}
         self.recordings_due: list[tuple[str, str, float]] = []
         self.stopping = False
         self.sip_port = 0
@@ -156,9 +159,14 @@ class Worker:
         self.send(WorkerReady(self.worker_id, self.sip_port))
         last_amd = 0.0
         while not self.stopping:
-            self.ep.libHandleEvents(self.cfg.poll_ms)
+            # RTP and SIP wake the poll at once; the timeout only bounds how late a command
+            # or timer is seen, so an idle worker may sleep longer (issue 5: CPU per worker).
+            busy = bool(self.legs or self.waiting)
+            self.ep.libHandleEvents(self.cfg.poll_ms if busy else self.cfg.idle_poll_ms)
             self.flush_progress()
             self._drain_commands()
+            if self.waiting:
+                self._retry_waiting()
             now = time.monotonic()
             self._check_ring_timeouts(now)
             self._finish_players()
@@ -223,6 +231,11 @@ class Worker:
             if isinstance(cmd, Originate):
                 self._originate(cmd)
             elif isinstance(cmd, Hangup):
+                if cmd.call_id in self.waiting:
+                    leg = self.waiting.pop(cmd.call_id)[0]
+                    self._end_customer(leg, ev.Outcome.CANCELLED, 0, "cancelled before sending")
+                    self.send(SlotReleased(leg.call_id, leg.kind))
+                    return
                 leg = self.legs.get(cmd.call_id)
                 if leg is not None:
                     leg.cancel_requested = leg.answered_at is None
@@ -293,7 +306,17 @@ class Worker:
         except pj.Error as exc:
             leg.call = None
             del self.legs[leg.key]
+            if exc.status == _PJ_ETOOMANY and time.monotonic() - leg.started < _SLOT_WAIT:
+                # A call that reported DISCONNECTED may hold its pjsua slot until its media
+                # transport is freed (deferred by the ioqueue); retry on the next polls.
+                self.waiting[leg.key] = (leg, uri, headers, local_uri)
+                return
             self._fail_before_call(leg, f"makeCall refused: {exc.reason}")
+
+    def _retry_waiting(self) -> None:
+        for key, (leg, uri, headers, local_uri) in list(self.waiting.items()):
+            del self.waiting[key]
+            self._make_call(leg, uri, headers, local_uri)
 
     def _fail_before_call(self, leg: Leg, reason: str) -> None:
         if leg.kind == "customer":

@@ -162,3 +162,10 @@ def test_rule36_concurrent_appends_keep_one_chain(engine: Engine) -> None:
         t.join()
     verdict = store.audit_verify(engine)
     assert verdict.intact and verdict.rows == 6
+
+
+def test_rule34_caps_of_two_windows_on_one_key_count_each_attempt_once(engine: Engine) -> None:
+    day = Slot("rule-29", "n:+8613800000011", KeyKind.NUMBER, 86400, 3)
+    month = Slot("rule-29", "n:+8613800000011", KeyKind.NUMBER, 30 * 86400, 10)
+    taken = [store.take_slots(engine, [day, month], NOW + timedelta(minutes=i)) for i in range(4)]
+    assert taken[:3] == [None, None, None] and taken[3] == day

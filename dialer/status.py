@@ -1,0 +1,169 @@
+"""A campaign's dialing status as the database tells it ("why is it (not) dialing?").
+
+Read by ``outdial campaign status`` (any process) and by the runtime, which adds what only
+the running engine knows. The pacer's decisions are persisted by the runtime as
+``state_changes`` rows with ``machine = "pacer"`` (see :func:`persist_decision`): ``source``
+holds the mode, ``target`` the number of calls placed, ``reason`` the inputs as compact JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from campaigns.models import Campaign
+from dialer.models import AgentSession, Attempt, StateChange
+from dialer.pacing import Decision
+from lists.models import Contact
+from outdial.errors import NotFound
+from outdial.models import as_utc
+from outdial.storage import session_scope
+
+PACER = "pacer"
+DECISIONS_SHOWN = 5
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    """A pacer decision with its inputs (shared/domain.md names), for the API and CLI."""
+    return {
+        "mode": d.mode,
+        "calls": d.calls,
+        "reason": d.reason,
+        "ready_agents": d.ready,
+        "busy_agents": d.busy,
+        "ringing": d.ringing,
+        "waiting_for_agent": d.waiting,
+        "hit_rate": round(d.hit_rate, 4),
+        "machine_share": round(d.machine_share, 4),
+        "expected_live_answers": round(d.expected_live, 3),
+        "expected_free_agents": round(d.expected_free, 3),
+        "abandon_gauge": round(d.abandon_gauge, 4),
+        "threshold": round(d.threshold, 4),
+        "explain": d.explain(),
+    }
+
+
+def persist_decision(engine: Engine, campaign_id: int, d: Decision, at: datetime) -> None:
+    """Keep a pacer decision so another process (the CLI) can show it."""
+    inputs = {
+        k: v for k, v in decision_json(d).items() if k not in ("mode", "calls", "explain")
+    }
+    inputs["reason"] = str(inputs["reason"])[:100]
+    with session_scope(engine) as s:
+        s.add(
+            StateChange(
+                at=at,
+                campaign_id=campaign_id,
+                machine=PACER,
+                entity=f"campaign:{campaign_id}",
+                source=d.mode[:24],
+                event="decide",
+                target=str(d.calls),
+                reason=json.dumps(inputs, separators=(",", ":"))[:255],
+            )
+        )
+
+
+def _decisions(engine: Engine, campaign_id: int) -> list[dict[str, Any]]:
+    with session_scope(engine) as s:
+        rows = list(
+            s.exec(
+                select(StateChange)
+                .where(StateChange.campaign_id == campaign_id, StateChange.machine == PACER)
+                .order_by(col(StateChange.id).desc())
+                .limit(DECISIONS_SHOWN)
+            )
+        )
+    out = []
+    for r in rows:
+        try:
+            inputs = json.loads(r.reason)
+        except ValueError:  # truncated: show what we have
+            inputs = {"raw": r.reason}
+        out.append(
+            {"at": as_utc(r.at).isoformat(), "mode": r.source, "calls": int(r.target), **inputs}
+        )
+    return out
+
+
+def _counts(engine: Engine, query: Any) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {str(k): int(v) for k, v in conn.execute(query)}
+
+
+def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
+    """Attempts, agents, records and the abandon gauge of one campaign, from storage alone."""
+    with session_scope(engine) as s:
+        camp = s.get(Campaign, campaign_id)
+    if camp is None:
+        raise NotFound(f"no campaign {campaign_id}", campaign_id=campaign_id)
+    a = Attempt.__table__
+    attempts = _counts(
+        engine,
+        sa.select(a.c.state, sa.func.count())
+        .where(a.c.campaign_id == campaign_id)
+        .group_by(a.c.state),
+    )
+    in_flight = _counts(
+        engine,
+        sa.select(sa.literal("n"), sa.func.count()).where(
+            a.c.campaign_id == campaign_id, a.c.final.is_(False)
+        ),
+    ).get("n", 0)
+    ag = AgentSession.__table__
+    agents = _counts(
+        engine,
+        sa.select(ag.c.state, sa.func.count())
+        .where(ag.c.campaign_id == campaign_id)
+        .group_by(ag.c.state),
+    )
+    c = Contact.__table__
+    records = _counts(
+        engine,
+        sa.select(c.c.status, sa.func.count())
+        .where(c.c.campaign_id == campaign_id)
+        .group_by(c.c.status),
+    )
+    return {
+        "campaign_id": campaign_id,
+        "name": camp.name,
+        "mode": camp.mode,
+        "status": camp.status,
+        "attempts_by_state": attempts,
+        "calls_in_flight": in_flight,
+        "agents_by_state": agents,
+        "records_by_status": records,
+        "abandon": abandon_gauge(engine, campaign_id),
+        "decisions": _decisions(engine, campaign_id),
+    }
+
+
+def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:
+    """Rule 2 / shared/domain.md: abandoned calls over live answers since the campaign began;
+    answering machines count in neither."""
+    a = Attempt.__table__
+    machine = a.c.amd == "machine"
+    q = sa.select(
+        sa.func.count().filter(sa.and_(a.c.answered_at.is_not(None), sa.not_(machine))),
+        sa.func.count().filter(a.c.abandoned.is_(True)),
+    ).where(a.c.campaign_id == campaign_id)
+    with engine.connect() as conn:
+        live, abandoned = conn.execute(q).one()
+    live, abandoned = int(live), int(abandoned)
+    return {
+        "live_answers": live,
+        "abandoned": abandoned,
+        "rate": round(abandoned / live, 4) if live else 0.0,
+    }
+
+
+def set_campaign_status(engine: Engine, campaign_id: int, status: str) -> None:
+    with session_scope(engine) as s:
+        s.execute(
+            sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(status=status)
+        )
