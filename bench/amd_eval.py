@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sip import amd_corpus  # noqa: E402
-from sip.amd import AmdParams, Verdict, classify  # noqa: E402
+from sip import amd_corpus
+from sip.amd import AmdParams, Verdict, classify
 
 
 def main() -> None:
@@ -52,7 +52,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{'truth \\ verdict':16}" + "".join(f"{c:>9}" for c in cols))
+    corner = "truth / verdict"
+    print(f"{corner:16}" + "".join(f"{c:>9}" for c in cols))
     for t in ("human", "machine"):
         print(f"{t:16}" + "".join(f"{table[(t, c)]:9d}" for c in cols))
     print(f"accuracy {result['accuracy']:.1%} over {len(samples)} samples, "

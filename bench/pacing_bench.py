@@ -46,6 +46,31 @@ EXTRA: list[dict[str, object]] = [
     {"name": "X8-hit-jump-up",
      "phases": [{"until": 5400, "agents": 15, "p_human": 0.1},
                 {"until": H, "agents": 15, "p_human": 0.5, "ring_mean": 5}]},
+    # adversarial: sudden changes the pacer only sees through outcomes
+    {"name": "X9-hit-jump-team20",
+     "phases": [{"until": 5400, "agents": 20, "p_human": 0.1},
+                {"until": H, "agents": 20, "p_human": 0.5}]},
+    {"name": "X10-team-x3-hit-up",
+     "phases": [{"until": 4800, "agents": 10, "p_human": 0.15},
+                {"until": H, "agents": 30, "p_human": 0.45}]},
+    {"name": "X11-shrink-to-2",
+     "phases": [{"until": 5400, "agents": 25, "p_human": 0.2},
+                {"until": H, "agents": 2, "p_human": 0.2}]},
+    {"name": "X12-talk-300-to-60",
+     "phases": [{"until": 7200, "agents": 12, "p_human": 0.2, "talk_mean": 300},
+                {"until": H, "agents": 12, "p_human": 0.2, "talk_mean": 60}]},
+    {"name": "X13-talk-60-to-300",
+     "phases": [{"until": 7200, "agents": 12, "p_human": 0.2, "talk_mean": 60},
+                {"until": H, "agents": 12, "p_human": 0.2, "talk_mean": 300}]},
+    {"name": "X14-team20-machines30",
+     "phases": [{"until": H, "agents": 20, "p_human": 0.25, "p_machine": 0.3}]},
+    {"name": "X15-team3-hit50",
+     "phases": [{"until": H, "agents": 3, "p_human": 0.5}]},
+    {"name": "X16-team2-hit50-talk90",
+     "phases": [{"until": H, "agents": 2, "p_human": 0.5, "talk_mean": 90}]},
+    {"name": "X17-hit-flips-every-30min",
+     "phases": [{"until": 1800 * (i + 1), "agents": 15, "p_human": 0.5 if i % 2 else 0.1}
+                for i in range(8)]},
 ]
 
 

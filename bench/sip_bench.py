@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--hold", type=float, default=5.0)
     ap.add_argument("--amd", action="store_true")
     ap.add_argument("--lines", type=int, default=3)
+    ap.add_argument("--start-method", default="spawn", choices=["spawn", "forkserver"])
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sip-bench-"))
     tone_pcap(work / "tone.pcap", seconds=args.hold + 1.0)
@@ -57,16 +58,17 @@ def main() -> None:
     sipp = subprocess.Popen(
         ["sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port),
          "-mi", "127.0.0.1", "-mp", "46000", "-m", str(args.calls),
-         "-timeout", f"{int(args.calls / args.cps + args.hold + 60)}s", "-nostdin",
+         "-timeout", "900s", "-nostdin",  # -m ends it; the pool may take a while to spawn
          "-max_socket", "2000", "-trace_stat", "-stf", str(stat), "-fd", "1"],
         cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(0.3)
     try:
         figures = asyncio.run(run_bench(f"sip:bench@127.0.0.1:{port}", args.calls, args.cps,
-                                        args.hold, amd=args.amd, customer_lines=args.lines))
+                                        args.hold, amd=args.amd, customer_lines=args.lines,
+                                        start_method=args.start_method))
     finally:
         try:
-            _, err = sipp.communicate(timeout=30)
+            _, err = sipp.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             sipp.kill()
             _, err = sipp.communicate()

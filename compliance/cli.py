@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,110 @@ def audit_verify(ctx: Ctx, head: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+@click.group("compliance")
+def compliance_group() -> None:
+    """Explain calling decisions (rules 1-36)."""
+
+
+def _at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"--at is not an ISO date-time: {text!r}") from exc
+    if value.tzinfo is None:
+        raise InvalidInput("--at needs a time zone, e.g. 2026-11-23T13:30:00Z")
+    return value
+
+
+@compliance_group.command("check")
+@click.option("--campaign", default=None, help="Campaign name.")
+@click.option(
+    "--profile",
+    type=click.Choice(["us", "uk", "cn", "eu"]),
+    default=None,
+    help="A jurisdiction profile alone, instead of a campaign.",
+)
+@click.option("--number", required=True, help="E.164 number, e.g. +12125551234.")
+@click.option("--at", "at_text", default=None, help="Dial instant (ISO, with zone); default now.")
+@json_option
+@pass_ctx
+def compliance_check(
+    ctx: Ctx,
+    campaign: str | None,
+    profile: str | None,
+    number: str,
+    at_text: str | None,
+    as_json: bool,
+) -> None:
+    """May NUMBER be dialed at AT? Every reason as a rule code, and when it would be allowed."""
+    from campaigns import store as campaigns
+    from compliance import gate as gates
+
+    if (campaign is None) == (profile is None):
+        raise InvalidInput("give exactly one of --campaign or --profile")
+    engine = ctx.migrated_engine()
+    at = _at(at_text)
+    if campaign is not None:
+        row = campaigns.by_name(engine, campaign)
+        assert row.id is not None
+        gate = gates.gate_for(engine, row.id)
+    else:
+        gate = gates.profile_gate(engine, profile or "")
+    decision = gates.what_if(engine, gate, store.normalize(number), at)
+    data = decision.as_dict()
+    data["number"] = store.normalize(number)
+    data["at"] = at.isoformat()
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [f"{d['number']} at {d['at']}: " + ("ALLOWED" if d["allowed"] else "BLOCKED")]
+        lines += [f"  {r['rule']} {r['category']}: {r['detail']}" for r in d["reasons"]]
+        lines += [f"  local time in {z}: {t}" for z, t in d["local_times"].items()]
+        if not d["allowed"]:
+            lines.append(f"  next allowed: {d['next_allowed_at'] or 'not by waiting'}")
+        return "\n".join(lines)
+
+    emit(as_json, data, human)
+
+
+@compliance_group.command("preview")
+@click.option("--campaign", required=True, help="Campaign name.")
+@click.option("--at", "at_text", default=None, help="As of (ISO, with zone); default now.")
+@json_option
+@pass_ctx
+def compliance_preview(ctx: Ctx, campaign: str, at_text: str | None, as_json: bool) -> None:
+    """Before launch: records dialable now, later today, and blocked, by reason."""
+    from campaigns import store as campaigns
+    from compliance import gate as gates
+
+    engine = ctx.migrated_engine()
+    at = _at(at_text)
+    row = campaigns.by_name(engine, campaign)
+    assert row.id is not None
+    until = at + timedelta(hours=24)
+    summary = gates.preview(engine, row.id, at, until)
+    data = {
+        "campaign": campaign,
+        "at": at.isoformat(),
+        "until": until.isoformat(),
+        "dialable_now": summary.now,
+        "later": summary.later,
+        "blocked": summary.blocked,
+        "by_reason": dict(summary.by_reason),
+    }
+    emit(
+        as_json,
+        data,
+        lambda d: (
+            f"{d['campaign']}: {d['dialable_now']} dialable now, "
+            f"{d['later']} later (within 24 h), {d['blocked']} blocked"
+            + "".join(f"\n  {k}: {v}" for k, v in sorted(d["by_reason"].items()))
+        ),
+    )
+
+
 def register(group: click.Group) -> None:
     group.add_command(dnc)
     group.add_command(audit)
+    group.add_command(compliance_group)

@@ -241,6 +241,8 @@ class DbGate:
             )
 
     def _abandon(self, at: datetime) -> dict[str, AbandonReading]:
+        if not self.facts.campaign_id:  # a profile alone: no campaign, no calls yet
+            return {g: AbandonReading(g, 0, 0, at, at) for g in (US_BUCKET, US_ROLLING, UK_DAY)}
         cached = self._gauges
         if cached is not None and time.monotonic() - cached[0] < GAUGE_TTL:
             return cached[1]
@@ -336,3 +338,50 @@ def gate_for(db: Engine, campaign_id: int, **overrides: Any) -> DbGate:
     for key, value in overrides.items():
         setattr(facts, key, value)
     return DbGate(db, facts)
+
+
+# --- what-if checks for managers (no slots taken, nothing audited) ---------------------------
+
+
+def what_if(db: Engine, gate: DbGate, number: str, at: datetime) -> Decision:
+    """The decision a dial would get at ``at``, without taking cap slots or auditing it."""
+    from compliance.errors import NumberFormatError
+    from compliance.numbers import candidate_zones, describe
+
+    try:
+        info = describe(number)
+        kind = info.line_type.value if info.line_type is not LineType.UNKNOWN else ""
+        kind = "fixed_line" if kind == "fixed" else kind
+    except NumberFormatError:
+        kind = ""
+    request = gate.request(number, candidate_zones(number), kind)
+    return check(request, gate.context(number, at), at)
+
+
+def profile_gate(db: Engine, profile: str, mode: str = "predictive") -> DbGate:
+    """A gate for a jurisdiction profile alone (``--profile us``), no campaign."""
+    facts = CampaignFacts(0, "generic", mode, "", datetime.now(UTC), profiles=(profile,))
+    return DbGate(db, facts)
+
+
+def preview(db: Engine, campaign_id: int, at: datetime, until: datetime) -> Any:
+    """Before launch: how many of the campaign's records are dialable now, later (by
+    ``until``), and blocked, by reason (issue 4)."""
+    from compliance.decision import summarize
+    from lists.models import Contact
+
+    gate = gate_for(db, campaign_id)
+    with session_scope(db) as s:
+        rows = list(
+            s.exec(
+                select(Contact.primary_number, Contact.timezones, Contact.number_type).where(
+                    Contact.campaign_id == campaign_id,
+                    col(Contact.suppressed).is_(False),
+                    col(Contact.status).in_(("new", "retry")),
+                )
+            )
+        )
+    decisions = (
+        check(gate.request(n, tuple(z or ()), t), gate.context(n, at), at) for n, z, t in rows
+    )
+    return summarize(decisions, until)

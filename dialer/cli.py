@@ -8,6 +8,7 @@ from typing import cast
 
 import click
 
+from dialer import cli_campaign
 from dialer.errors import SimulationError
 from dialer.pacing import Mode
 from dialer.scenario import load_scenarios
@@ -40,6 +41,7 @@ def _summary(name: str, results: list[SimResult]) -> dict[str, object]:
 
 def register(group: click.Group) -> None:
     """Add ``simulate`` to the ``outdial`` command group."""
+    cli_campaign.register(group)  # `outdial campaign status` (dialer/cli_campaign.py)
 
     @group.command("simulate")
     @click.option(

@@ -253,10 +253,17 @@ class DialerCore:
         return out
 
     def on_agent_failed(self, call_id: str, now: float) -> list[act.Action]:
-        """The agent's softphone rejected or did not answer: pause that agent, try another."""
+        """The agent's softphone rejected or did not answer: pause that agent, try another.
+
+        After the bridge it means the agent hung up (or the call is being torn down): the
+        customer's leg is ended and :meth:`on_ended` moves the agent to wrap-up, so the
+        agent and the call stay linked here.
+        """
         call = self.calls.get(call_id)
         if call is None or call.agent_id is None:
             return []
+        if call.machine.state is CallState.BRIDGED:
+            return [act.Hangup(call_id, "agent_left")]
         agent = self.agents[call.agent_id]
         call.tried_agents.add(agent.agent_id)
         call.agent_id = None
@@ -268,8 +275,6 @@ class DialerCore:
         if call.machine.state is CallState.BRIDGING:
             out.append(self._call(call, CallEvent.BRIDGE_FAILED, now))
             out += self._assign(call, now)
-        elif call.machine.state is CallState.BRIDGED:
-            out.append(act.Hangup(call_id, "agent_left"))
         return out
 
     def on_ended(

@@ -111,6 +111,7 @@ class Pacer:
         self._outcomes = {"live": 0.0, "machine": 0.0, "other": 0.0}
         self.resolved = 0
         self._last_now: float | None = None
+        self._first_now: float | None = None
         self._saw_dialed = False
         self._last_calls = 0
         self._next_fit = 0.0
@@ -143,10 +144,10 @@ class Pacer:
             self._resolve("other")
         elif isinstance(event, Connected):
             self.connected += 1
-            self.theta = min(0.05, self.theta * math.exp(cfg.gain * cfg.target))
+            self.theta = min(0.05, self.theta * math.exp(cfg.gain * self.aim))
         elif isinstance(event, Abandoned):
             self.abandoned += 1
-            self.theta = max(0.0005, self.theta * math.exp(-cfg.gain * (1.0 - cfg.target)))
+            self.theta = max(0.0005, self.theta * math.exp(-cfg.gain * (1.0 - self.aim)))
         elif isinstance(event, TalkEnded):
             self.talk.ended(event.seconds)
         elif isinstance(event, WrapEnded):
@@ -161,6 +162,27 @@ class Pacer:
         for key in self._outcomes:
             self._outcomes[key] *= 0.995
         self._outcomes[kind] += 1.0
+
+    @property
+    def aim(self) -> float:
+        """The abandon rate aimed at: ``target``, lowered when live answers are few.
+
+        The whole-run rate of a small team rests on a few hundred live answers, and its count
+        of abandons is noisy (a Poisson count with a mean of a few): aiming at 2 % would cross
+        3 % on an unlucky run.  So the aim keeps ``aim_z`` standard errors of the cap's own
+        sampling noise below the cap, for the live answers seen so far plus one more hour's
+        worth at the rate seen.
+        """
+        cfg = self.config
+        _, live = self.gauge
+        elapsed = (
+            0.0
+            if self._first_now is None or self._last_now is None
+            else (self._last_now - self._first_now)
+        )
+        per_hour = live * 3600.0 / max(elapsed, 600.0)
+        count = max(1.0, live + per_hour)
+        return max(0.002, min(cfg.target, cfg.cap - cfg.aim_z * math.sqrt(cfg.cap / count)))
 
     @property
     def gauge(self) -> tuple[int, int]:
@@ -189,6 +211,8 @@ class Pacer:
         if self._last_now is not None:
             steps = max(1, round(view.now - self._last_now))
         self._last_now = view.now
+        if self._first_now is None:
+            self._first_now = view.now
         logged = view.ready + len(view.busy)
         if logged < self._last_logged:  # agents leaving: the busy ones may not come back
             self._shrinking_until = view.now + 120.0
@@ -336,7 +360,8 @@ class Pacer:
             "expected_free": sup_m[-1],
             "pending_abandons": pending,
         }
-        if (abandoned + pending + 1.0) / (live + 1.0) > guard:
+        near_cap = (abandoned + pending + 1.0) / (live + 1.0) > guard
+        if near_cap and live >= cfg.settled_live:
             return self._decision(
                 view,
                 "progressive",
@@ -346,9 +371,19 @@ class Pacer:
                 "falling back to progressive.",
                 **facts,
             )
-        smoothed = (abandoned + cfg.target * 50.0) / (live + 50.0)
-        factor = min(2.0, max(0.0, (guard - smoothed) / (guard - cfg.target)))
+        aim = self.aim
+        smoothed = (abandoned + aim * 50.0) / (live + 50.0)
+        # Below target the bound may rise, but only as far as the count of live answers makes
+        # the gauge mean something: a small team's run ends with few live answers, and a
+        # cluster of two or three abandons there moves the whole-run rate by a point.
+        room = 1.0 + min(1.0, live / 1000.0)
+        factor = min(room, max(0.0, (guard - smoothed) / (guard - aim)))
         theta = self.theta * factor
+        if near_cap:
+            # Few live answers yet: the gauge is above the guard after one or two abandons.
+            # Progressive would dilute them slowly (a live answer per ready agent); predictive
+            # with a tiny risk bound dilutes them faster and adds almost no abandons.
+            theta = min(self.theta, cfg.cautious_threshold)
         p_live = q_new[-1]
         limit = 4 * (view.ready + len(view.busy)) / max(p_live, 0.02) + 10
         if cfg.max_lines is not None:

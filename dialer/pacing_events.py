@@ -109,6 +109,11 @@ class PacerConfig:
     max_lines: int | None = None  # calls in flight the trunk allows
     threshold: float = 0.006  # initial bound on the in-flight pool's expected abandon share
     gain: float = 0.25  # feedback gain on the log-threshold, per live answer
+    #: below this many live answers the gauge is too young to mean "close to the cap":
+    #: predictive continues with ``cautious_threshold`` as its risk bound instead
+    settled_live: int = 300
+    cautious_threshold: float = 0.0005
+    aim_z: float = 1.5  # see Pacer.aim: how far below the cap a few live answers keep the aim
     #: the calls in flight may grow by at most ``ramp_growth`` times what they were
     #: ``ramp_window`` seconds before (plus progressive's lines): a burst sized on an old hit
     #: rate (new agents arriving with a new list) is seen answering before it grows further

@@ -50,9 +50,7 @@ def decision_json(d: Decision) -> dict[str, Any]:
 
 def persist_decision(engine: Engine, campaign_id: int, d: Decision, at: datetime) -> None:
     """Keep a pacer decision so another process (the CLI) can show it."""
-    inputs = {
-        k: v for k, v in decision_json(d).items() if k not in ("mode", "calls", "explain")
-    }
+    inputs = {k: v for k, v in decision_json(d).items() if k not in ("mode", "calls", "explain")}
     inputs["reason"] = str(inputs["reason"])[:100]
     with session_scope(engine) as s:
         s.add(
@@ -102,32 +100,29 @@ def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
         camp = s.get(Campaign, campaign_id)
     if camp is None:
         raise NotFound(f"no campaign {campaign_id}", campaign_id=campaign_id)
-    a = Attempt.__table__
     attempts = _counts(
         engine,
-        sa.select(a.c.state, sa.func.count())
-        .where(a.c.campaign_id == campaign_id)
-        .group_by(a.c.state),
+        sa.select(col(Attempt.state), sa.func.count())
+        .where(col(Attempt.campaign_id) == campaign_id)
+        .group_by(col(Attempt.state)),
     )
     in_flight = _counts(
         engine,
         sa.select(sa.literal("n"), sa.func.count()).where(
-            a.c.campaign_id == campaign_id, a.c.final.is_(False)
+            col(Attempt.campaign_id) == campaign_id, col(Attempt.final).is_(False)
         ),
     ).get("n", 0)
-    ag = AgentSession.__table__
     agents = _counts(
         engine,
-        sa.select(ag.c.state, sa.func.count())
-        .where(ag.c.campaign_id == campaign_id)
-        .group_by(ag.c.state),
+        sa.select(col(AgentSession.state), sa.func.count())
+        .where(col(AgentSession.campaign_id) == campaign_id)
+        .group_by(col(AgentSession.state)),
     )
-    c = Contact.__table__
     records = _counts(
         engine,
-        sa.select(c.c.status, sa.func.count())
-        .where(c.c.campaign_id == campaign_id)
-        .group_by(c.c.status),
+        sa.select(col(Contact.status), sa.func.count())
+        .where(col(Contact.campaign_id) == campaign_id)
+        .group_by(col(Contact.status)),
     )
     return {
         "campaign_id": campaign_id,
@@ -146,12 +141,11 @@ def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
 def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:
     """Rule 2 / shared/domain.md: abandoned calls over live answers since the campaign began;
     answering machines count in neither."""
-    a = Attempt.__table__
-    machine = a.c.amd == "machine"
+    machine = col(Attempt.amd) == "machine"
     q = sa.select(
-        sa.func.count().filter(sa.and_(a.c.answered_at.is_not(None), sa.not_(machine))),
-        sa.func.count().filter(a.c.abandoned.is_(True)),
-    ).where(a.c.campaign_id == campaign_id)
+        sa.func.count().filter(sa.and_(col(Attempt.answered_at).is_not(None), sa.not_(machine))),
+        sa.func.count().filter(col(Attempt.abandoned).is_(True)),
+    ).where(col(Attempt.campaign_id) == campaign_id)
     with engine.connect() as conn:
         live, abandoned = conn.execute(q).one()
     live, abandoned = int(live), int(abandoned)
@@ -164,6 +158,4 @@ def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:
 
 def set_campaign_status(engine: Engine, campaign_id: int, status: str) -> None:
     with session_scope(engine) as s:
-        s.execute(
-            sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(status=status)
-        )
+        s.execute(sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(status=status))

@@ -133,11 +133,11 @@ def map_columns(headers: list[str], explicit: Mapping[str, list[str]] | None = N
     for header in headers:
         if header in taken:
             continue
-        field = detect_field(header)
-        if field is None or field in explicit:
+        found = detect_field(header)
+        if found is None or found in explicit:
             continue
-        if field == "phone" or not chosen[field]:
-            chosen[field].append(header)
+        if found == "phone" or not chosen[found]:
+            chosen[found].append(header)
             taken.add(header)
     if not chosen["phone"]:
         _no_phone(headers)

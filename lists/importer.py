@@ -24,6 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from campaigns import store as campaigns_store
 from campaigns.models import Campaign
@@ -94,6 +95,10 @@ def start(
     """Find or create the list and queue a job: ``(job, already_imported)``."""
     if opts.dedupe is not None and opts.dedupe not in DEDUPE_MODES:
         raise BadMapping(f"dedupe must be one of {', '.join(DEDUPE_MODES)}", dedupe=opts.dedupe)
+    if opts.region is not None and not phone.known_region(opts.region):
+        raise BadMapping(
+            f"unknown region {opts.region!r} (two letters, e.g. CN)", region=opts.region
+        )
     file_name = file_name or path.name
     sha = reader.file_digest(path)
     campaign = campaigns_store.get_or_create(engine, opts.campaign, region=opts.region or "CN")
@@ -278,15 +283,18 @@ def _set_job(engine: Engine, job_id: int, **values: Any) -> None:
         conn.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(**values))  # type: ignore[arg-type]
 
 
+def _list_of_job(job_id: int) -> Any:
+    return sa.select(col(ImportJob.list_id)).where(col(ImportJob.id) == job_id).scalar_subquery()
+
+
 def _finish_failed(engine: Engine, job_id: int, status: str, error: str) -> None:
     _set_job(engine, job_id, status=status, error=error[:2000], finished_at=utcnow())
     with engine.begin() as conn:  # a list whose only import failed holds nothing: say so
         conn.execute(
             sa.update(CallList)
             .where(
-                CallList.id
-                == sa.select(ImportJob.list_id).where(ImportJob.id == job_id).scalar_subquery(),  # type: ignore[arg-type]
-                CallList.status == ListStatus.IMPORTING,  # type: ignore[arg-type]
+                col(CallList.id) == _list_of_job(job_id),
+                col(CallList.status) == ListStatus.IMPORTING,
             )
             .values(status=ListStatus.FAILED)
         )

@@ -132,6 +132,7 @@ def _fast_candidates(uniq: pd.Series, region: str) -> tuple[np.ndarray, pd.Serie
 def _types(nsn: pd.Series, region: str) -> np.ndarray:
     """``phonenumbers._number_type_helper`` column-wise; "" where the number is not valid."""
     md = pn.PhoneMetadata.metadata_for_region(region)
+    assert md is not None  # _fast_candidates returns nothing for an unknown region
     out = np.full(len(nsn), "", dtype=object)
     lengths = nsn.str.len().to_numpy()
     todo = _matches(md.general_desc, nsn, lengths, np.ones(len(nsn), dtype=bool))
@@ -198,7 +199,7 @@ def _zones(cc: int, nsn: pd.Series, types: np.ndarray) -> np.ndarray:
     for k, pos in enumerate(firsts):
         num = pn.PhoneNumber(country_code=cc, national_number=int(nsn.iloc[pos]))
         values[k] = _zones_json(tuple(pn_tz.time_zones_for_number(num)))
-    return values[kcodes]
+    return np.asarray(values[kcodes], dtype=object)
 
 
 @cache

@@ -62,6 +62,11 @@ TYPE_NAMES = {
 Result = tuple[str, str, tuple[str, ...]] | str
 
 
+def known_region(region: str) -> bool:
+    """A region phonenumbers has metadata for (CN, US, GB, ...)."""
+    return region.upper() in pn.SUPPORTED_REGIONS
+
+
 def analyze(raw: str, region: str) -> Result:
     """Parse ``raw`` against ``region``; the E.164 form, type and zones, or why not."""
     text = raw.strip()

@@ -34,7 +34,7 @@ class Picked:
 
     @property
     def valid(self) -> np.ndarray:
-        return self.e164 != ""
+        return np.asarray(self.e164 != "", dtype=bool)
 
     def alternate_numbers(self) -> set[str]:
         return {n for alts in self.alternates or [] for n in alts}
@@ -111,7 +111,7 @@ def custom_json(frame: pd.DataFrame, cols: tuple[str, ...], idx: np.ndarray) -> 
         part = ("{" if i == 0 else ", ") + json.dumps(c, ensure_ascii=False) + ": " + quoted
         out = part if out is None else out + part
     assert out is not None
-    return (out + "}").to_numpy(dtype=object)
+    return np.asarray((out + "}").to_numpy(dtype=object))
 
 
 def write_contacts(
@@ -164,7 +164,7 @@ def write_contacts(
 def _text(frame: pd.DataFrame, column: str | None, idx: np.ndarray) -> np.ndarray:
     if column is None:
         return np.full(len(idx), "", dtype=object)
-    return frame[column].iloc[idx].to_numpy(dtype=object)
+    return np.asarray(frame[column].iloc[idx].to_numpy(dtype=object))
 
 
 def write_rejects(

@@ -145,7 +145,11 @@ def db_status(ctx: Ctx, as_json: bool) -> None:
     """Show the schema revision and whether it is current."""
     engine = ctx.engine()
     have, want = migrate.current_heads(engine), migrate.script_heads(engine)
-    data = {"current": sorted(have), "expected": sorted(want), "up_to_date": have == want}
+    data = {
+        "current": sorted(have),
+        "expected": sorted(want),
+        "up_to_date": migrate.is_current(engine),
+    }
     emit(
         as_json,
         data,

@@ -69,8 +69,21 @@ def upgrade(engine: Engine) -> tuple[set[str], set[str]]:
     return before, current_heads(engine)
 
 
+def is_current(engine: Engine) -> bool:
+    try:
+        require_current(engine)
+    except DatabaseNotMigrated:
+        return False
+    return True
+
+
 def require_current(engine: Engine) -> None:
-    """Raise :class:`DatabaseNotMigrated` unless the schema is exactly at this code's heads."""
+    """Raise :class:`DatabaseNotMigrated` unless every head of this code's migrations is applied.
+
+    A package's revision may ``depends_on`` another package's; Alembic then records only the
+    dependent one as a head, so "current" means: every script head is the database's head or
+    lies below one (through down revisions or dependencies), and every database head is known.
+    """
     have, want = current_heads(engine), script_heads(engine)
     if have == want:
         return
@@ -81,9 +94,27 @@ def require_current(engine: Engine) -> None:
             f"the database schema ({', '.join(sorted(have))}) is newer than this outdial; "
             "upgrade outdial"
         )
+    elif want <= _applied(engine, have):
+        return
     else:
         msg = "the database schema is behind this outdial: run `outdial db upgrade`"
     raise DatabaseNotMigrated(msg, current=sorted(have), expected=sorted(want))
+
+
+def _applied(engine: Engine, heads: set[str]) -> set[str]:
+    """Every revision at or below ``heads``, following dependencies too."""
+    script = ScriptDirectory.from_config(_config(engine))
+    seen: set[str] = set()
+    stack = list(heads)
+    while stack:
+        rev = stack.pop()
+        if rev in seen:
+            continue
+        seen.add(rev)
+        obj = script.get_revision(rev)
+        if obj is not None:
+            stack.extend(obj._all_down_revisions)
+    return seen
 
 
 def _all_known(engine: Engine, revisions: set[str]) -> bool:

@@ -78,13 +78,15 @@ class _Tally:
 
 async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bool = False,
                     customer_lines: int = 3, max_workers: int = 120,
-                    rtp_port_start: int = 30000) -> dict[str, object]:
+                    rtp_port_start: int = 30000,
+                    start_method: str = "spawn") -> dict[str, object]:
     """Run the load and return the figures as a JSON-ready dict."""
     concurrency = min(calls, math.ceil(cps * (hold + 2.0)))
     workers = min(max_workers, math.ceil(concurrency / customer_lines))
     cfg = PoolConfig(SipConfig(rtp_port_start=rtp_port_start, rtp_ports_per_worker=16),
                      min_workers=workers, max_workers=max_workers,
-                     customer_lines=customer_lines, agent_legs=0, idle_shrink_after=3600)
+                     customer_lines=customer_lines, agent_legs=0, idle_shrink_after=3600,
+                     start_method=start_method)
     tally = _Tally()
     loop = asyncio.get_running_loop()
     pool = SipPool(cfg, on_event=lambda e: on_event(e))
@@ -164,7 +166,8 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
     await pool.close()
     missing = calls - len(tally.finals) - sum(tally.originate_errors.values())
     return {
-        "target": target, "calls": calls, "cps_requested": cps, "hold_s": hold, "amd": amd,
+        "target": target, "start_method": start_method, "calls": calls,
+        "cps_requested": cps, "hold_s": hold, "amd": amd,
         "cps_achieved": round(calls / placed_s, 2) if placed_s > 0 else None,
         "peak_concurrent_calls": tally.peak,
         "answered": len(tally.answered),

@@ -41,7 +41,7 @@ class SipConfig:
     rtp_port_start: int = 20000
     rtp_ports_per_worker: int = 40  # RTP+RTCP pairs, so 20 media sessions
     agent_ring_timeout: float = 10.0
-    frame_port_count: int = 2  # AMD ports per worker, created once, never destroyed while running
+    frame_port_count: int = 3  # AMD ports per worker (one per usable call); never destroyed
     poll_ms: int = 10  # libHandleEvents timeout with calls up; bounds command latency
     idle_poll_ms: int = 50  # without calls (a 5 ms poll costs ~2.5 % CPU per idle worker)
     log_level: int = 1  # pjsip log level, 0-6
@@ -81,10 +81,13 @@ class PoolConfig:
     spare_slots: int = 1
     restart_backoff: float = 0.5  # seconds, doubled per consecutive crash, capped at 10 s
     idle_shrink_after: float = 30.0  # a worker with no calls above min_workers is stopped
+    start_method: str = "spawn"  # or "forkserver": much cheaper worker starts (see pool.py)
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_workers <= self.max_workers or self.max_workers < 1:
             raise SipConfigError("pool bounds need 0 <= min_workers <= max_workers, max >= 1")
+        if self.start_method not in ("spawn", "forkserver"):
+            raise SipConfigError(f"start_method must be spawn or forkserver: {self.start_method}")
         used = self.customer_lines + self.agent_legs + self.spare_slots
         if self.customer_lines < 1 or self.agent_legs < 0 or used > PJSUA_MAX_CALLS:
             raise SipConfigError(

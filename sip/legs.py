@@ -41,7 +41,7 @@ class Leg:
     cancel_requested: bool = False
     hangup_by_us: bool = False
     bridged: bool = False
-    ended: bool = False  # CallEnded sent
+    ended: bool = False  # CallEnded (or AgentLegEnded) sent
     disconnected: bool = False
 
 

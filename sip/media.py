@@ -1,4 +1,4 @@
-"""pjsua2 media helpers used only inside a worker process.
+"""pjsua2 objects used only inside a worker process: the Call subclass, media ports, helpers.
 
 ``FramePort`` feeds the AMD classifier. The conference bridge calls
 ``onFrameReceived`` on the null sound device's clock thread every 20 ms, so the
@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
+import sys
 import warnings
+from collections.abc import Iterator
+from typing import Protocol
 
 import pjsua2 as pj
 
@@ -33,6 +37,42 @@ def _frame_bytes(frame: pj.MediaFrame) -> bytes:
     if begin == 0 or size != frame.size or size <= 0 or size > 4096:
         return bytes(vec)  # layout not as expected: the slow, safe copy
     return ctypes.string_at(begin, size)
+
+
+class CallSink(Protocol):
+    """What a PjCall reports to: the worker, on the endpoint's thread."""
+
+    def on_call_state(self, key: str) -> None: ...
+    def on_media_state(self, key: str) -> None: ...
+    def on_dtmf(self, key: str, digit: str, method: int) -> None: ...
+    def log_exc(self, where: str) -> None: ...
+
+
+class PjCall(pj.Call):  # type: ignore[misc]
+    """Forwards callbacks to the worker by leg key; never lets an exception out."""
+
+    def __init__(self, worker: CallSink, account: pj.Account, key: str) -> None:
+        super().__init__(account)
+        self._worker = worker
+        self._key = key
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        try:
+            self._worker.on_call_state(self._key)
+        except Exception:
+            self._worker.log_exc("onCallState")
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        try:
+            self._worker.on_media_state(self._key)
+        except Exception:
+            self._worker.log_exc("onCallMediaState")
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        try:
+            self._worker.on_dtmf(self._key, prm.digit, int(prm.method))
+        except Exception:
+            self._worker.log_exc("onDtmfDigit")
 
 
 class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
@@ -59,18 +99,14 @@ class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
         return levels
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # clock thread
-        try:
-            if self.owner is None or frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO:
-                return
-            self.levels.append(float(audioop.rms(_frame_bytes(frame), 2)))
-        except Exception:
-            pass
+        # Never let an exception escape a callback (issue 5: a kept traceback aborts at exit).
+        with contextlib.suppress(Exception):
+            if self.owner is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
+                self.levels.append(float(audioop.rms(_frame_bytes(frame), 2)))
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # clock thread
-        try:
+        with contextlib.suppress(Exception):
             frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
-        except Exception:
-            pass
 
 
 class Player(pj.AudioMediaPlayer):  # type: ignore[misc]
@@ -84,7 +120,30 @@ class Player(pj.AudioMediaPlayer):  # type: ignore[misc]
         self.createPlayer(wav, pj.PJMEDIA_FILE_NO_LOOP)
 
     def onEof2(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.finished = True
-        except Exception:
-            pass
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silence fd 1 (PJSIP logs to stdout before libInit applies our LogConfig)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def wav_finalised(path: str) -> bool:
+    """True once a recorder has written the WAV's final RIFF size (on destroy)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and int.from_bytes(head[4:8], "little") > 0

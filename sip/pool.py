@@ -30,7 +30,18 @@ from sip.errors import NoAgentSlot, PoolExhausted, PortClosed, SipStackError, Un
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped, run_worker
 
 log = structlog.get_logger(__name__)
-_CTX = mp.get_context("spawn")
+
+
+def _context(method: str) -> Any:
+    """``spawn`` (default): a clean interpreter per worker, ~0.5-1 s of CPU each.
+
+    ``forkserver``: workers fork from a server that has already imported pjsua2 (but
+    never created an endpoint, so no PJSIP state or thread is inherited).
+    """
+    ctx = mp.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["sip.worker"])
+    return ctx
 
 
 @dataclass(eq=False)
@@ -61,6 +72,7 @@ class SipPool:
         self._workers: dict[int, _Worker] = {}
         self._calls: dict[str, _Worker] = {}  # customer calls without a CallEnded yet
         self._ids = itertools.count(1)
+        self._ctx = _context(self.config.start_method)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._crashes = 0
@@ -112,10 +124,12 @@ class SipPool:
         self._calls[cmd.call_id] = worker
         try:
             await worker.ready
+            self._send(worker, cmd)
         except Exception:
+            # Never placed: the caller gets the error and no CallEnded will follow.
             self._calls.pop(cmd.call_id, None)
+            worker.customers.discard(cmd.call_id)
             raise
-        self._send(worker, cmd)
 
     async def hangup(self, call_id: str) -> None:
         self._send(self._worker_of(call_id), Hangup(call_id))
@@ -126,7 +140,11 @@ class SipPool:
         if call_id in worker.agents or len(worker.agents) >= self.config.agent_legs:
             raise NoAgentSlot("no free agent leg on the call's worker", call_id=call_id)
         worker.agents.add(call_id)
-        self._send(worker, cmd)
+        try:
+            self._send(worker, cmd)
+        except SipStackError:
+            worker.agents.discard(call_id)
+            raise
 
     async def play_prompt(self, call_id: str, wav: str) -> None:
         self._send(self._worker_of(call_id), PlayPrompt(call_id, wav))
@@ -182,10 +200,10 @@ class SipPool:
         assert self._loop is not None
         worker_id = next(self._ids)
         slot = self._free_slot_index()
-        cmd_r, cmd_w = _CTX.Pipe(duplex=False)
-        evt_r, evt_w = _CTX.Pipe(duplex=False)
+        cmd_r, cmd_w = self._ctx.Pipe(duplex=False)
+        evt_r, evt_w = self._ctx.Pipe(duplex=False)
         sip_cfg = self.config.sip.for_worker(slot)
-        proc = _CTX.Process(
+        proc = self._ctx.Process(
             target=run_worker, args=(worker_id, sip_cfg, cmd_r, evt_w),
             name=f"outdial-sip-{worker_id}", daemon=True,
         )

@@ -19,7 +19,6 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
 import pjsua2 as pj
@@ -38,40 +37,13 @@ from sip.commands import (
 )
 from sip.config import PJSUA_MAX_CALLS, SipConfig
 from sip.legs import Leg, classify_end
-from sip.media import FramePort, Player
+from sip.media import FramePort, PjCall, Player, quiet_stdout, wav_finalised
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
 
 _PJ_ETOOMANY = 70010  # PJ_ETOOMANY: every pjsua call slot is taken
 _SLOT_WAIT = 2.0  # seconds an originate may wait for a slot still being freed
 _AUTO_ANSWER = (("Call-Info", "answer-after=0"), ("Alert-Info", "auto answer"))
 _DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "sip_info"}
-
-
-class _PjCall(pj.Call):  # type: ignore[misc]
-    """Forwards callbacks to the worker by leg key; never lets an exception out."""
-
-    def __init__(self, worker: Worker, key: str) -> None:
-        super().__init__(worker.account)
-        self._worker = worker
-        self._key = key
-
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:
-        try:
-            self._worker.on_call_state(self._key)
-        except Exception:
-            self._worker.log_exc("onCallState")
-
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
-        try:
-            self._worker.on_media_state(self._key)
-        except Exception:
-            self._worker.log_exc("onCallMediaState")
-
-    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
-        try:
-            self._worker.on_dtmf(self._key, prm.digit, int(prm.method))
-        except Exception:
-            self._worker.log_exc("onDtmfDigit")
 
 
 class Worker:
@@ -97,7 +69,7 @@ class Worker:
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         ep, cfg = self.ep, self.cfg
-        with _quiet_stdout():  # libCreate logs at PJSIP's default level before libInit
+        with quiet_stdout():  # libCreate logs at PJSIP's default level before libInit
             ep.libCreate()
         epc = pj.EpConfig()
         epc.uaConfig.threadCnt = 0
@@ -231,15 +203,7 @@ class Worker:
             if isinstance(cmd, Originate):
                 self._originate(cmd)
             elif isinstance(cmd, Hangup):
-                if cmd.call_id in self.waiting:
-                    leg = self.waiting.pop(cmd.call_id)[0]
-                    self._end_customer(leg, ev.Outcome.CANCELLED, 0, "cancelled before sending")
-                    self.send(SlotReleased(leg.call_id, leg.kind))
-                    return
-                leg = self.legs.get(cmd.call_id)
-                if leg is not None:
-                    leg.cancel_requested = leg.answered_at is None
-                    self._hangup(leg, by_us=True, status=cmd.status_code)
+                self._hangup_command(cmd)
             elif isinstance(cmd, ConnectAgent):
                 self._connect_agent(cmd)
             elif isinstance(cmd, PlayPrompt):
@@ -289,7 +253,7 @@ class Worker:
 
     def _make_call(self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...],
                    local_uri: str = "") -> None:
-        call = _PjCall(self, leg.key)
+        call = PjCall(self, self.account, leg.key)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
         prm.opt.videoCount = 0
@@ -359,6 +323,17 @@ class Worker:
         leg.record_path = cmd.path
         self._attach_media(leg)
 
+    def _hangup_command(self, cmd: Hangup) -> None:
+        if cmd.call_id in self.waiting:
+            waiting = self.waiting.pop(cmd.call_id)[0]
+            self._end_customer(waiting, ev.Outcome.CANCELLED, 0, "cancelled before sending")
+            self.send(SlotReleased(waiting.call_id, waiting.kind))
+            return
+        leg = self.legs.get(cmd.call_id)
+        if leg is not None:
+            leg.cancel_requested = leg.answered_at is None
+            self._hangup(leg, by_us=True, status=cmd.status_code)
+
     def _hangup(self, leg: Leg, *, by_us: bool, status: int = 603) -> None:
         if leg.disconnected or leg.call is None:
             return
@@ -380,10 +355,14 @@ class Worker:
                 continue
             leg.ring_deadline = float("inf")
             leg.timed_out = True
-            if leg.kind == "customer" and not leg.provisional:
+            if not leg.provisional:
                 # No 1xx: PJSIP will not send CANCEL until one arrives (or Timer B, 32 s).
-                self._end_customer(leg, ev.Outcome.FAILED, 408,
-                                   "no provisional response within ring timeout")
+                reason = "no provisional response within ring timeout"
+                if leg.kind == "customer":
+                    self._end_customer(leg, ev.Outcome.FAILED, 408, reason)
+                else:
+                    leg.ended = True
+                    self.send(ev.AgentLegEnded(leg.call_id, leg.target, 408, reason, False))
             self._hangup(leg, by_us=True, status=487)
 
     def _finish_players(self) -> None:
@@ -434,11 +413,11 @@ class Worker:
         """Report recordings whose WAV header has its final sizes (or after 2 s)."""
         for item in list(self.recordings_due):
             call_id, path, deadline = item
-            if _wav_finalised(path) or now > deadline:
+            if wav_finalised(path) or now > deadline:
                 self.recordings_due.remove(item)
                 self.send(ev.RecordingSaved(call_id, path))
 
-    # ----- callbacks (called from _PjCall) ---------------------------------------------
+    # ----- callbacks (called from PjCall) ---------------------------------------------
     def on_call_state(self, key: str) -> None:
         leg = self.legs.get(key)
         if leg is None or leg.call is None:
@@ -489,7 +468,8 @@ class Worker:
             cust = self.legs.get(leg.call_id)
             if cust is not None and cust.agent_key == leg.key:
                 cust.agent_key = None
-            self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
+            if not leg.ended:
+                self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
         self.to_release.append(leg.key)
 
     def _end_customer(self, leg: Leg, outcome: ev.Outcome, status: int, reason: str,
@@ -569,29 +549,6 @@ class Worker:
         if leg is None or leg.kind != "customer":
             return
         self.send(ev.DtmfReceived(leg.call_id, digit, _DTMF_METHODS.get(method, "unknown")))
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _wav_finalised(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return False
-    return len(head) == 8 and int.from_bytes(head[4:8], "little") > 0
 
 
 def main(worker_id: int, cfg: SipConfig, cmds: Connection, out: Connection) -> None:

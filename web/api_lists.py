@@ -28,7 +28,7 @@ from web.routing import Routes
 log = structlog.get_logger(__name__)
 routes = Routes()
 MANAGERS = {Role.ADMIN, Role.MANAGER}
-RUNNING = web.AppKey("lists.running", set)
+RUNNING: web.AppKey[set[asyncio.Future[None]]] = web.AppKey("lists.running")
 _FIELDS = {"campaign", "list", "region", "encoding", "sheet", "dedupe", "mapping"}
 _FIELDS |= {"purpose", "lawful_basis", "source"}
 MAX_PAGE = 1000
@@ -41,7 +41,8 @@ def setup(app: web.Application) -> None:
 
 async def _wait_for_imports(app: web.Application) -> None:
     """Let running imports finish (each is one transaction) before the engine goes away."""
-    pending = list(app[RUNNING])
+    running: set[asyncio.Future[None]] = app[RUNNING]
+    pending = list(running)
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from campaigns import store as campaigns_store
 from compliance.models import DncEntry
 from lists import importer, rows, store
-from lists.errors import ImportCancelled, NoPhoneColumn
+from lists.errors import BadMapping, ImportCancelled, NoPhoneColumn
 from lists.importer import ImportOptions
 from outdial.storage import session_scope
 
@@ -130,6 +130,8 @@ def test_crm_export_alternates(engine: Engine, data_dir: Path) -> None:
 
 def test_errors_write_nothing_and_are_recorded(engine: Engine, tmp_path: Path) -> None:
     bad = _csv(tmp_path, "bad.csv", [["姓名", "金额"], ["张三", "1"]])
+    with pytest.raises(BadMapping, match="unknown region 'XX'"):
+        importer.import_file(engine, bad, ImportOptions("c", region="XX"))
     with pytest.raises(NoPhoneColumn):
         importer.import_file(engine, bad, ImportOptions("c"))
     job = store.get_job(engine, 1)

@@ -21,7 +21,7 @@ def test_upgrade_creates_every_table_and_is_idempotent(db_url: str) -> None:
     eng = storage.make_engine(db_url)
     before, after = migrate.upgrade(eng)
     assert before == set()
-    assert after == migrate.script_heads(eng)
+    assert migrate.is_current(eng) and after <= migrate.script_heads(eng)
     tables = set(sa.inspect(eng).get_table_names())
     assert {"users", "api_tokens", "web_sessions", "dnc_entries"} <= tables
     assert migrate.upgrade(eng) == (after, after)

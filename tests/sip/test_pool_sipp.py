@@ -14,7 +14,7 @@ import pytest
 
 from sip import events as ev
 from sip.commands import Originate
-from sip.config import PoolConfig, SipConfig
+from sip.config import PoolConfig, SipConfig, TrunkConfig
 from sip.pool import SipPool
 
 pytestmark = pytest.mark.sip
@@ -281,3 +281,26 @@ async def test_clean_shutdown_under_load(sipp) -> None:
     assert pool.exit_codes == {w: 0 for w in pids}  # libDestroy ran, no abort
     result = peer.wait()
     assert (result.returncode, result.successful) == (0, 5), result.stderr
+
+
+@pytest.mark.parametrize(("password", "outcome"), [
+    ("s3cret", ev.Outcome.ANSWERED), ("wrong", ev.Outcome.FAILED)])
+async def test_e164_via_trunk_with_digest_auth(sipp, password: str,
+                                               outcome: ev.Outcome) -> None:
+    peer = sipp("uas_auth.xml")
+    trunk = TrunkConfig("127.0.0.1", peer.port, username="outdial", password=password,
+                        realm="trunk.test")
+    cfg = PoolConfig(SipConfig(rtp_port_start=28000, trunk=trunk, codecs=("PCMA/8000",)))
+    async with SipPool(cfg) as pool:
+        await pool.originate(originate("t1", "+15551234567"))
+        seen: list[ev.SipEvent] = []
+        if outcome is ev.Outcome.ANSWERED:
+            seen += await wait_for(pool, ev.CallAnswered, "t1")
+            await pool.hangup("t1")
+        seen += await until_ended(pool, "t1")
+    [end] = ended(seen)
+    assert end.outcome is outcome
+    if outcome is ev.Outcome.FAILED:
+        assert end.sip_status == 403
+    result = peer.wait()  # the R-URI check (E.164 user part) runs on the first INVITE
+    assert (result.returncode, result.successful) == (0, 1), result.stderr

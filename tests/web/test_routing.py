@@ -55,7 +55,8 @@ def app_routes(app: web.Application) -> list[tuple[str, str, Access]]:
 
 
 def concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "1", path)
+    """Fill path parameters with ids nothing has, so admitted calls change nothing."""
+    return re.sub(r"\{[^}]+\}", "999999", path)
 
 
 @pytest.fixture

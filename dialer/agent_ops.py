@@ -1,0 +1,222 @@
+"""What agents do through the runtime: log in, go ready or paused, log out, dispose calls.
+
+An agent works one campaign at a time. Their id in the engine is their user id (as text).
+A disposition's flags (final, callback, do-not-call) come from the campaign's disposition
+set (campaigns.rules.DEFAULT_DISPOSITIONS when it has none). The disposition is committed
+before the agent leaves wrap-up (the engine does that); a do-not-call code puts the number on
+the internal DNC list at once (compliance rule 9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import select
+
+from campaigns.rules import DEFAULT_DISPOSITIONS, Disposition
+from dialer import hopper, sessions
+from dialer.errors import NotYourCall, UnknownAgent
+from dialer.models import Attempt
+from outdial.errors import Conflict, InvalidInput
+from outdial.storage import session_scope
+from sip.commands import ConnectAgent
+
+if TYPE_CHECKING:
+    from dialer.runtime import Running
+
+
+def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, ...], str]:
+    """The campaign's disposition set and region (blocking)."""
+    from campaigns import store
+
+    camp = store.get(db, campaign_id)
+    spec_of = getattr(store, "spec_of", None)
+    codes = spec_of(db, camp).dispositions if spec_of else DEFAULT_DISPOSITIONS
+    return tuple(codes), camp.region
+
+
+def campaigns_store() -> Any:
+    from campaigns import store
+
+    return store
+
+
+def attempt_by_call(db: DbEngine, call_id: str) -> Attempt | None:
+    with session_scope(db) as s:
+        return s.exec(select(Attempt).where(Attempt.call_id == call_id)).first()
+
+
+def _dnc_add(db: DbEngine, number: str, region: str, reason: str, at: datetime) -> None:
+    from compliance import store
+
+    store.dnc_add(db, number, source="disposition", reason=reason, region=region, at=at)
+
+
+class AgentOps:
+    """The agents' half of :class:`dialer.runtime.DialerRuntime`."""
+
+    db: DbEngine
+    running: dict[int, Running]
+    wall: Callable[[], datetime]
+
+    def __init__(self) -> None:
+        self.hub = sessions.AgentHub()
+        self.agent_campaign: dict[int, int] = {}  # user id -> campaign id
+
+    def _run(self, campaign_id: int) -> Running:
+        raise NotImplementedError
+
+    def agent_status(self, user_id: int) -> dict[str, Any] | None:
+        """An agent's state in their campaign, or None when not logged in here."""
+        campaign_id = self.agent_campaign.get(user_id)
+        run = self.running.get(campaign_id) if campaign_id is not None else None
+        agent = run.engine.core.agents.get(str(user_id)) if run else None
+        if agent is None:
+            return None
+        return {
+            "user_id": user_id,
+            "campaign_id": campaign_id,
+            "state": agent.machine.state.value,
+            "pause_reason": agent.machine.pause_reason,
+            "call_id": agent.call_id,
+            "sip_uri": agent.uri,
+        }
+
+    def _agent_run(self, user_id: int) -> Running:
+        campaign_id = self.agent_campaign.get(user_id)
+        if campaign_id is None or campaign_id not in self.running:
+            raise UnknownAgent("log in to a running campaign first", agent=user_id)
+        return self.running[campaign_id]
+
+    async def agent_login(
+        self, user_id: int, campaign_id: int, sip_uri: str | None = None
+    ) -> dict[str, Any]:
+        """Log in with a softphone (``sip_uri``, else the user's own); the agent is ready."""
+        run = self._run(campaign_id)
+        current = self.agent_campaign.get(user_id)
+        if current is not None and current != campaign_id and current in self.running:
+            raise Conflict(f"logged in to campaign {current}; log out first", campaign=current)
+        known = self.agent_status(user_id)
+        if current == campaign_id and known and known["state"] != "logged_out":
+            return known  # a repeated login: nothing changes
+        if not sip_uri:
+            sip_uri = await asyncio.to_thread(sessions.user_sip_uri, self.db, user_id)
+        uri = (sip_uri or "").strip()
+        if not uri:
+            raise InvalidInput("no SIP address: send sip_uri or set the user's", field="sip_uri")
+        try:
+            ConnectAgent("login", uri)  # validates the URI the way the SIP layer will
+        except Exception as exc:
+            raise InvalidInput(f"not a SIP URI: {uri!r}", field="sip_uri") from exc
+        await asyncio.to_thread(sessions.open_session, self.db, user_id, campaign_id, uri)
+        self.agent_campaign[user_id] = campaign_id
+        run.agents.add(user_id)
+        try:
+            await run.engine.agent_login(str(user_id), user_id, uri)
+        except Exception:
+            self.agent_campaign.pop(user_id, None)
+            run.agents.discard(user_id)
+            await asyncio.to_thread(sessions.close_sessions, self.db, None, user_id)
+            raise
+        return self.agent_status(user_id) or {}
+
+    async def agent_ready(self, user_id: int) -> dict[str, Any]:
+        run = self._agent_run(user_id)
+        if (self.agent_status(user_id) or {}).get("state") != "ready":
+            await run.engine.agent_ready(str(user_id))
+        return self.agent_status(user_id) or {}
+
+    async def agent_pause(self, user_id: int, reason: str) -> dict[str, Any]:
+        reason = reason.strip()
+        if not reason or len(reason) > 64:
+            raise InvalidInput("a pause needs a reason code of 1-64 characters", field="reason")
+        run = self._agent_run(user_id)
+        await run.engine.agent_pause(str(user_id), reason)
+        return self.agent_status(user_id) or {}
+
+    async def agent_logout(self, user_id: int) -> dict[str, Any]:
+        run = self._agent_run(user_id)
+        state = (self.agent_status(user_id) or {}).get("state")
+        if state == "wrap":  # the record waits for this agent's disposition
+            raise Conflict("set the call's disposition before logging out", state=state)
+        if state != "logged_out":
+            await run.engine.agent_logout(str(user_id))
+        self.agent_campaign.pop(user_id, None)
+        run.agents.discard(user_id)
+        await asyncio.to_thread(sessions.close_sessions, self.db, None, user_id)
+        return {"user_id": user_id, "state": "logged_out"}
+
+    def owns_live_call(self, user_id: int, call_id: str) -> bool:
+        return (self.agent_status(user_id) or {}).get("call_id") == call_id
+
+    async def disposition(
+        self,
+        user_id: int,
+        call_id: str,
+        code: str,
+        notes: str = "",
+        callback_at: datetime | None = None,
+        pause_reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Set the result of one of the agent's own calls (403 for anyone else's)."""
+        att = await asyncio.to_thread(attempt_by_call, self.db, call_id)
+        live = self.owns_live_call(user_id, call_id)
+        if att is None or not (live or att.agent_user_id == user_id):
+            raise NotYourCall("that call is not yours", call_id=call_id)
+        status = self.agent_status(user_id) or {}
+        if live and status.get("state") != "wrap":
+            raise Conflict(
+                "the call is still connected; set the disposition after it ends",
+                state=status.get("state"),
+            )
+        codes, region = await asyncio.to_thread(dispositions_of, self.db, att.campaign_id)
+        d = next((c for c in codes if c.code == code), None)
+        if d is None:
+            raise InvalidInput(
+                f"unknown disposition {code!r} (one of {', '.join(c.code for c in codes)})",
+                field="code",
+            )
+        if d.callback and callback_at is None:
+            raise InvalidInput(f"{code!r} needs callback_at", field="callback_at")
+        if callback_at is not None and not d.callback:
+            raise InvalidInput(f"{code!r} is not a callback code", field="callback_at")
+        if callback_at is not None and callback_at.tzinfo is None:
+            raise InvalidInput("callback_at needs a time zone", field="callback_at")
+        now = self.wall()
+        if d.do_not_call:  # rule 9: on the internal DNC list at once, before anything else
+            await asyncio.to_thread(
+                _dnc_add, self.db, att.number, region, f"disposition {code} on call {call_id}", now
+            )
+        record = getattr(campaigns_store(), "record_disposition", None)
+        if record is not None:  # the campaign's ledger; a retry with another code: 409
+            await asyncio.to_thread(
+                record,
+                self.db,
+                att.campaign_id,
+                f"call:{call_id}",
+                code,
+                agent_id=user_id,
+                contact_ref=call_id,
+                note=notes,
+            )
+        if live:
+            run = self._agent_run(user_id)
+            await run.engine.disposition(
+                str(user_id), call_id, code, d.final, callback_at, notes, pause_reason or None
+            )
+        else:  # after a stop or a restart: record it; the agent's state is not involved
+            await asyncio.to_thread(
+                hopper.record_disposition, self.db, call_id, code, d.final, callback_at, notes, now
+            )
+        return {
+            "call_id": call_id,
+            "code": code,
+            "final": d.final,
+            "callback_at": callback_at.isoformat() if callback_at else None,
+            "do_not_call": d.do_not_call,
+            "agent": self.agent_status(user_id),
+        }

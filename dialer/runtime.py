@@ -1,0 +1,361 @@
+"""The process-wide owner of running campaign engines (what the web API and CLI talk to).
+
+One :class:`DialerRuntime` per process holds a :class:`dialer.engine.CampaignEngine` per
+running campaign, each with its own SIP port (a ``sip.pool.SipPool`` by default, created
+when the campaign starts) and its own compliance gate (``compliance.gate.gate_for``). It
+keeps the campaign row's ``status`` in step, persists agents' sessions, fans the engine's
+pushes out to the agents' WebSockets, and persists the pacer's decisions so that
+``outdial campaign status`` can say why a campaign is (not) dialing.
+
+There is no allow-all fallback: if no compliance gate can be built, a campaign does not
+start (:class:`dialer.errors.GateUnavailable`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.engine import Engine as DbEngine
+
+from dialer import sessions
+from dialer import status as dbstatus
+from dialer.agent_ops import AgentOps
+from dialer.core import CoreConfig
+from dialer.engine import CampaignEngine, ComplianceGate, EngineSettings, SipPort
+from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
+from dialer.pacing import Decision
+from outdial.models import utcnow
+from sip.commands import is_e164
+
+log = structlog.get_logger(__name__)
+
+DECISION_REFRESH = 30.0  # seconds: an unchanged pacer decision is persisted again this often
+DECISION_MIN_GAP = 5.0  # seconds between persisted decisions that changed (about 17k rows/day)
+
+
+class ManagedPort(SipPort, Protocol):
+    """A SIP port the runtime starts and closes (``SipPool`` and ``FakeSipPort`` are)."""
+
+    async def start(self) -> None: ...
+    async def close(self, timeout: float = 10.0) -> None: ...
+
+
+SipFactory = Callable[[int], ManagedPort]
+GateFactory = Callable[[DbEngine, int], ComplianceGate]
+
+
+def default_gate(db: DbEngine, campaign_id: int) -> ComplianceGate:
+    """``compliance.gate.gate_for``; without it the campaign must not dial (typed error)."""
+    try:
+        module = importlib.import_module("compliance.gate")
+    except ModuleNotFoundError as exc:
+        if exc.name != "compliance.gate":
+            raise
+        raise GateUnavailable(
+            "the compliance gate (compliance/gate.py) is not installed; refusing to dial",
+            campaign=campaign_id,
+        ) from exc
+    gate_for = getattr(module, "gate_for", None)
+    if gate_for is None:
+        raise GateUnavailable(
+            "compliance.gate has no gate_for(db, campaign_id); refusing to dial",
+            campaign=campaign_id,
+        )
+    gate: ComplianceGate = gate_for(db, campaign_id)
+    return gate
+
+
+def _first(raw: Mapping[str, Any], *names: str) -> Any:
+    return next((raw[n] for n in names if raw.get(n) not in (None, "")), None)
+
+
+@dataclass
+class Running:
+    """One campaign this process dials."""
+
+    campaign_id: int
+    engine: CampaignEngine
+    port: ManagedPort
+    paused: bool = False
+    monitor: asyncio.Task[None] | None = None
+    last_decision: tuple[Decision, float] | None = None
+    agents: set[int] = field(default_factory=set)  # user ids logged in here
+
+
+class DialerRuntime(AgentOps):
+    """Starts, pauses, resumes and stops campaigns; agents work through it (see AgentOps)."""
+
+    def __init__(
+        self,
+        db: DbEngine,
+        *,
+        sip_factory: SipFactory | None = None,
+        gate_factory: GateFactory = default_gate,
+        node: str | None = None,
+        default_caller_id: str = "",
+        default_safe_harbor: str | None = None,
+        engine_options: Mapping[str, Any] | None = None,
+        stop_drain: float = 10.0,
+        decision_every: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__()
+        self.db = db
+        self.sip_factory = sip_factory or _sip_pool
+        self.gate_factory = gate_factory
+        self.node = node or socket.gethostname()[:64]
+        self.default_caller_id = default_caller_id
+        self.default_safe_harbor = default_safe_harbor
+        self.engine_options = dict(engine_options or {})
+        self.stop_drain = stop_drain
+        self.decision_every = decision_every
+        self.clock, self.wall = clock, wall
+        self.running: dict[int, Running] = {}
+        self._lock = asyncio.Lock()
+
+    # --- campaigns ------------------------------------------------------------------------
+    async def start(self, campaign_id: int) -> dict[str, Any]:
+        """Start dialing a campaign (or resume it if paused here)."""
+        async with self._lock:
+            run = self.running.get(campaign_id)
+            if run is None:
+                await self._start(campaign_id)
+            elif run.paused:
+                run.engine.resume()
+                run.paused = False
+                await asyncio.to_thread(
+                    dbstatus.set_campaign_status, self.db, campaign_id, "running"
+                )
+        return await self.status(campaign_id)
+
+    async def _start(self, campaign_id: int) -> None:
+        settings = await asyncio.to_thread(self.engine_settings, campaign_id)
+        gate = await asyncio.to_thread(self.gate_factory, self.db, campaign_id)
+        port = self.sip_factory(campaign_id)
+        await port.start()
+        try:
+            engine = CampaignEngine(
+                self.db,
+                port,
+                settings,
+                gate,
+                push=self._pusher(campaign_id),
+                clock=self.clock,
+                wall=self.wall,
+            )
+            # sessions a crash or an earlier run left behind cannot be in the new engine
+            await asyncio.to_thread(sessions.close_sessions, self.db, campaign_id)
+            recovered = await engine.start(dialing=True)
+        except BaseException:
+            await port.close()
+            raise
+        run = Running(campaign_id, engine, port)
+        run.monitor = asyncio.create_task(self._watch(run), name=f"campaign-{campaign_id}")
+        self.running[campaign_id] = run
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "running")
+        log.info(
+            "campaign started", campaign=campaign_id, mode=settings.core.mode, recovered=recovered
+        )
+
+    async def pause(self, campaign_id: int) -> dict[str, Any]:
+        """No new calls; calls in progress and agents carry on."""
+        run = self._run(campaign_id)
+        run.engine.pause()
+        run.paused = True
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "paused")
+        return await self.status(campaign_id)
+
+    async def resume(self, campaign_id: int) -> dict[str, Any]:
+        return await self.start(campaign_id)
+
+    async def stop(self, campaign_id: int, drain: float | None = None) -> dict[str, Any]:
+        """Stop dialing; calls still up after ``drain`` seconds are hung up; agents are
+        logged out (an agent in wrap-up can still set the disposition afterwards)."""
+        async with self._lock:
+            run = self.running.pop(campaign_id, None)
+            if run is None:
+                raise NotRunning(
+                    f"campaign {campaign_id} is not running here", campaign=campaign_id
+                )
+            await self._stop(run, self.stop_drain if drain is None else drain)
+        return await self.status(campaign_id)
+
+    async def _stop(self, run: Running, drain: float) -> None:
+        if run.monitor is not None:
+            run.monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run.monitor
+        try:
+            await run.engine.stop(drain_timeout=drain)
+        finally:
+            await run.port.close()
+        for user_id in list(run.agents):
+            self.agent_campaign.pop(user_id, None)
+            await self.hub.send(
+                user_id, {"type": "campaign_stopped", "campaign_id": run.campaign_id}
+            )
+        await asyncio.to_thread(sessions.close_sessions, self.db, run.campaign_id)
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, run.campaign_id, "stopped")
+        log.info("campaign stopped", campaign=run.campaign_id)
+
+    async def stop_all(self, drain: float | None = None) -> None:
+        """Stop every engine (application shutdown)."""
+        async with self._lock:
+            runs, self.running = list(self.running.values()), {}
+            for run in runs:
+                try:
+                    await self._stop(run, self.stop_drain if drain is None else drain)
+                except Exception:
+                    log.exception("stopping a campaign failed", campaign=run.campaign_id)
+        await self.hub.close_all()
+
+    async def status(self, campaign_id: int) -> dict[str, Any]:
+        """The database's view (dialer/status.py) plus what the running engine knows."""
+        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id)
+        run = self.running.get(campaign_id)
+        out["running_here"] = run is not None
+        if run is None:
+            return out
+        core = run.engine.core
+        out["status"] = "paused" if run.paused else "running"
+        out["calls_in_flight"] = len(core.calls)
+        out["calls_by_state"] = dict(Counter(c.machine.state.value for c in core.calls.values()))
+        out["agents_by_state"] = dict(
+            Counter(
+                a.machine.state.value
+                for a in core.agents.values()
+                if a.machine.state.value != "logged_out"
+            )
+        )
+        out["agents"] = [s for uid in sorted(run.agents) if (s := self.agent_status(uid))]
+        decision = core.pacer.last_decision
+        out["pacer"] = {
+            "explain": core.pacer.explain(),
+            "last_decision": dbstatus.decision_json(decision) if decision else None,
+        }
+        out["abandon"]["pacer_gauge"] = round(decision.abandon_gauge, 4) if decision else None
+        out["messages_played"] = run.engine.messages_played
+        return out
+
+    # --- building an engine ------------------------------------------------------------------
+    def engine_settings(self, campaign_id: int) -> EngineSettings:
+        """EngineSettings from the campaign row and its definition (blocking: a thread)."""
+        from campaigns import store
+
+        camp = store.get(self.db, campaign_id)
+        raw = self._raw_settings(campaign_id)
+        spec = store.spec_of(self.db, camp) if hasattr(store, "spec_of") else None
+        caller_id = str(_first(raw, "caller_id") or self.default_caller_id).strip()
+        if not is_e164(caller_id):  # rules 11, 23, 27: a real number, never anonymous
+            raise CampaignNotReady(
+                f"campaign {camp.name!r} has no E.164 caller ID; set caller_id",
+                campaign=campaign_id,
+                field="caller_id",
+                rules=["rule-11", "rule-23", "rule-27"],
+            )
+        try:
+            core = CoreConfig(
+                mode=camp.mode,
+                ratio=float(_first(raw, "lines_per_agent", "ratio") or 1.0),
+                connect_limit=float(_first(raw, "connect_limit") or 2.0),
+                amd=bool(_first(raw, "amd") or False),
+                max_lines=int(_first(raw, "max_lines") or 100),
+                max_cps=float(_first(raw, "max_cps") or 10.0),
+                abandon_target=float(_first(raw, "abandon_target") or 0.02),
+                abandon_cap=float(_first(raw, "abandon_cap") or 0.03),
+            )
+        except (TypeError, ValueError) as exc:
+            raise CampaignNotReady(f"campaign {camp.name!r}: {exc}", campaign=campaign_id) from exc
+        settings = EngineSettings(
+            campaign_id=campaign_id,
+            core=core,
+            caller_id=caller_id,
+            display_name=str(_first(raw, "display_name") or ""),
+            ring_timeout=float(_first(raw, "ring_timeout") or 30.0),
+            safe_harbor_wav=_first(
+                raw, "safe_harbor_wav", "safe_harbor_prompt", "safe_harbor_recording"
+            )
+            or self.default_safe_harbor,
+            node=self.node,
+        )
+        if spec is not None:
+            settings.retry = spec.retry
+        return replace(settings, **self.engine_options)
+
+    def _raw_settings(self, campaign_id: int) -> Mapping[str, Any]:
+        from campaigns import store
+
+        settings_of = getattr(store, "settings_of", None)
+        row = settings_of(self.db, campaign_id) if settings_of else None
+        spec = getattr(row, "spec", None)
+        return spec if isinstance(spec, Mapping) else {}
+
+    # --- the engine's side -----------------------------------------------------------------
+    def _pusher(self, campaign_id: int) -> Callable[[str, dict[str, Any]], Any]:
+        async def push(agent_id: str, message: dict[str, Any]) -> None:
+            try:
+                user_id = int(agent_id)
+            except ValueError:  # "ivr" and other non-agent channels: nobody's screen
+                return
+            if message.get("type") == "agent_state":
+                await asyncio.to_thread(
+                    sessions.set_state,
+                    self.db,
+                    user_id,
+                    str(message["state"]),
+                    str(message.get("reason") or ""),
+                    self.wall(),
+                )
+            await self.hub.send(user_id, {**message, "campaign_id": campaign_id})
+
+        return push
+
+    async def _watch(self, run: Running) -> None:
+        """Persist the pacer's decision: the first, then a changed one at most every 5 s, an
+        unchanged one every 30 s (the API shows the live one; this is for other processes)."""
+        while True:
+            await asyncio.sleep(self.decision_every)
+            try:
+                await self._persist_decision(run)
+            except Exception:
+                log.exception("persisting a pacer decision failed", campaign=run.campaign_id)
+
+    async def _persist_decision(self, run: Running) -> None:
+        d = run.engine.core.pacer.last_decision
+        if d is None:
+            return
+        now = self.clock()
+        if run.last_decision is not None:
+            prev, at = run.last_decision
+            same = (prev.mode, prev.calls, prev.reason) == (d.mode, d.calls, d.reason)
+            gap = DECISION_REFRESH if same else DECISION_MIN_GAP
+            if prev is d or now - at < gap:
+                return
+        run.last_decision = (d, now)
+        await asyncio.to_thread(dbstatus.persist_decision, self.db, run.campaign_id, d, self.wall())
+
+    def _run(self, campaign_id: int) -> Running:
+        run = self.running.get(campaign_id)
+        if run is None:
+            raise NotRunning(f"campaign {campaign_id} is not running here", campaign=campaign_id)
+        return run
+
+
+def _sip_pool(campaign_id: int) -> ManagedPort:
+    from sip.pool import SipPool
+
+    return SipPool()
+
+
+__all__ = ["DialerRuntime", "GateFactory", "ManagedPort", "SipFactory", "default_gate"]

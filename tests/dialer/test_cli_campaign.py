@@ -1,0 +1,57 @@
+"""`outdial campaign status NAME` reads attempts, agents and the pacer's persisted decisions
+from the database, through the real entry point."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dialdata
+import pytest
+from sqlalchemy.engine import Engine
+
+from dialer import hopper, sessions
+from dialer import status as dbstatus
+from dialer.pacing import Decision
+from outdial import auth
+from outdial.cli import main
+from outdial.roles import Role
+
+
+def test_campaign_status_json(
+    sqlite_engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine, now = sqlite_engine, datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    cid = dialdata.campaign_with_contacts(engine, "r5", ["+8613800000011", "+8613800000022"])
+    lead = hopper.claim(engine, cid, 1, now)[0]
+    hopper.open_attempt(engine, "c1", cid, lead, "n1", now)
+    user = auth.create_user(engine, "a1", "password-1", Role.AGENT)
+    assert user.id is not None
+    sessions.open_session(engine, user.id, cid, "sip:a1@127.0.0.1")
+    sessions.set_state(engine, user.id, "paused", "coffee", now)
+    decision = Decision(
+        at=5.0, mode="progressive", calls=0, ready=0, busy=1, ringing=1, waiting=0,
+        hit_rate=0.25, machine_share=0.1, expected_live=0.2, expected_free=0.0,
+        abandon_gauge=0.0, threshold=0.006, reason="No agent is ready.",
+    )  # fmt: skip
+    dbstatus.persist_decision(engine, cid, decision, now)
+
+    url = f"sqlite:///{tmp_path / 'outdial.db'}"
+    capsys.readouterr()
+    main(["--database-url", url, "campaign", "status", "r5", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == "r5" and data["calls_in_flight"] == 1
+    assert data["attempts_by_state"] == {"dialing": 1}
+    assert data["agents_by_state"] == {"paused": 1}
+    assert data["records_by_status"] == {"dialing": 1, "new": 1}
+    (last,) = data["decisions"]
+    assert last["calls"] == 0 and last["reason"] == "No agent is ready."
+    assert last["ready_agents"] == 0 and last["busy_agents"] == 1
+
+    main(["--database-url", url, "campaign", "status", str(cid)])
+    text = capsys.readouterr().out
+    assert "place 0. No agent is ready." in text and "agents: paused 1" in text
+    with pytest.raises(SystemExit) as failed:
+        main(["--database-url", url, "campaign", "status", "nope"])
+    assert failed.value.code == 2

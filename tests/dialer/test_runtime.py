@@ -1,0 +1,251 @@
+"""The dialer runtime over the fake SIP port and a real database (SQLite and PostgreSQL):
+start, agents, the customer's record pushed on connect, dispositions (committed before the
+agent is ready again; do-not-call reaches the DNC list at once), pause, stop, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import types
+from datetime import datetime
+from typing import Any
+
+import dialdata
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from compliance.gate import GateVerdict
+from dialer import actions as act
+from dialer import hopper
+from dialer.errors import CampaignNotReady, GateUnavailable, NotYourCall
+from dialer.runtime import DialerRuntime, default_gate
+from outdial import auth
+from outdial.errors import Conflict, InvalidInput
+from outdial.roles import Role
+from sip import events as ev
+from sip.fake import FakeScript, FakeSipPort, stock_script
+
+CALLER_ID = "+8610010000"
+TALK = FakeScript(delay=0.1, bye_after=0.4)  # answers, the customer hangs up 0.4 s later
+SCRIPTS = {"1": TALK, "2": FakeScript(final=486, delay=0.1), "9": FakeScript(bye_after=60.0)}
+
+
+def script_for(target: str) -> FakeScript:
+    return stock_script(target) if target.startswith("sip:") else SCRIPTS[target[-1]]
+
+
+class Gate:
+    """Allows every dial; records what it was asked (the real gate has its own tests)."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+
+    def check(self, lead: act.Lead, at: datetime, call_id: str) -> GateVerdict:
+        self.checked.append(lead.number)
+        return GateVerdict(True)
+
+    def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
+        pass
+
+
+class Screen:
+    """An agent's WebSocket as the hub sees it; ``on_message`` runs as each one arrives."""
+
+    def __init__(self, on_message: Any = None) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.on_message = on_message
+
+    async def send_str(self, data: str) -> None:
+        msg = json.loads(data)
+        if self.on_message is not None:
+            self.on_message(msg)
+        self.messages.append(msg)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+
+def runtime(engine: Engine, gate: Gate | None = None, **kw: Any) -> DialerRuntime:
+    the_gate = gate or Gate()
+    return DialerRuntime(
+        engine,
+        sip_factory=lambda cid: FakeSipPort(script_for),
+        gate_factory=lambda db, cid: the_gate,
+        node="test-node",
+        default_caller_id=kw.pop("caller_id", CALLER_ID),
+        default_safe_harbor="/tmp/safe-harbor.wav",
+        engine_options={
+            "ring_timeout": 1.0,
+            "allow_short_ring_timeout_for_tests": True,
+            "tick": 0.02,
+            "pace_every": 0.1,
+        },
+        stop_drain=0.0,
+        decision_every=0.05,
+        **kw,
+    )
+
+
+def agent(engine: Engine, name: str) -> int:
+    user = auth.create_user(engine, name, "password-1", Role.AGENT, sip_uri="sip:agent@127.0.0.1")
+    assert user.id is not None
+    return user.id
+
+
+def scalar(engine: Engine, sql: str, **params: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).scalar()
+
+
+async def wait_for(pred: Any, timeout: float = 10.0) -> None:
+    end = asyncio.get_running_loop().time() + timeout
+    while not pred():
+        assert asyncio.get_running_loop().time() < end, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_connect_push_disposition_then_ready(engine: Engine) -> None:
+    cid = dialdata.campaign_with_contacts(engine, "r1", ["+8613800000011"])
+    rt = runtime(engine)
+    uid = agent(engine, "a1")
+    seen: dict[str, Any] = {}
+
+    def on_message(msg: dict[str, Any]) -> None:
+        if msg["type"] == "agent_state" and msg["state"] == "ready" and "call" in seen:
+            seen["disposition_when_ready"] = scalar(
+                engine, "SELECT disposition FROM attempts WHERE call_id = :c", c=seen["call"]
+            )
+        if msg["type"] == "call_connected":
+            seen["call"] = msg["call_id"]
+
+    screen = Screen(on_message)
+    rt.hub.add(uid, screen)
+    status = await rt.start(cid)
+    assert status["status"] == "running" and status["running_here"]
+    assert scalar(engine, "SELECT status FROM campaigns WHERE id = :c", c=cid) == "running"
+    login = await rt.agent_login(uid, cid)
+    assert login["state"] == "ready" and login["sip_uri"] == "sip:agent@127.0.0.1"
+    assert (await rt.agent_ready(uid))["state"] == "ready"  # already ready: no change
+
+    await wait_for(lambda: bool(screen.of("call_ended")))
+    (connected,) = screen.of("call_connected")
+    assert connected["number"] == "+8613800000011" and connected["campaign_id"] == cid
+    assert connected["record"]["name"] == "客户1"
+    assert connected["record"]["custom"] == {"product": "kettle"}
+    await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "wrap")
+    assert scalar(engine, "SELECT state FROM agent_sessions WHERE user_id = :u", u=uid) == "wrap"
+    status = await rt.status(cid)
+    assert status["pacer"]["last_decision"]["mode"] == "progressive"
+    assert "ready" in status["pacer"]["explain"]
+    with pytest.raises(Conflict):  # the record waits for this agent's disposition
+        await rt.agent_logout(uid)
+
+    result = await rt.disposition(uid, connected["call_id"], "success", notes="ok")
+    assert result["final"] and result["agent"]["state"] == "ready"
+    assert seen["disposition_when_ready"] == "success"  # committed before the agent was ready
+    assert scalar(engine, "SELECT status FROM contacts WHERE campaign_id = :c", c=cid) == "done"
+    assert scalar(engine, "SELECT count(*) FROM state_changes WHERE machine = 'pacer'") >= 1
+
+    await rt.stop(cid)
+    assert scalar(engine, "SELECT status FROM campaigns WHERE id = :c", c=cid) == "stopped"
+    assert scalar(engine, "SELECT count(*) FROM agent_sessions") == 0
+    assert screen.of("campaign_stopped")
+
+
+async def test_do_not_call_disposition_reaches_the_dnc_list(engine: Engine) -> None:
+    cid = dialdata.campaign_with_contacts(engine, "r2", ["+8613800000021"])
+    rt = runtime(engine)
+    uid, other = agent(engine, "a1"), agent(engine, "a2")
+    screen = Screen()
+    rt.hub.add(uid, screen)
+    await rt.start(cid)
+    await rt.agent_login(uid, cid)
+    await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "wrap")
+    call_id = screen.of("call_connected")[0]["call_id"]
+    with pytest.raises(NotYourCall):
+        await rt.disposition(other, call_id, "do_not_call")
+    with pytest.raises(InvalidInput):
+        await rt.disposition(uid, call_id, "no_such_code")
+    with pytest.raises(InvalidInput):  # a callback code needs its time
+        await rt.disposition(uid, call_id, "callback")
+    assert scalar(engine, "SELECT count(*) FROM dnc_entries") == 0
+
+    result = await rt.disposition(uid, call_id, "do_not_call")
+    assert result["do_not_call"] and result["final"]
+    dnc = scalar(engine, "SELECT source FROM dnc_entries WHERE number = '+8613800000021'")
+    assert dnc == "disposition"  # rule 9
+    assert scalar(engine, "SELECT status FROM contacts WHERE campaign_id = :c", c=cid) == "done"
+    await rt.stop_all()
+
+
+async def test_pause_stops_new_calls_and_stop_hangs_up(engine: Engine) -> None:
+    numbers = ["+8613800000019", "+8613800000029", "+8613800000039"]
+    cid = dialdata.campaign_with_contacts(engine, "r3", numbers)
+    gate = Gate()
+    rt = runtime(engine, gate)
+    uid = agent(engine, "a1")
+    await rt.start(cid)
+    assert (await rt.pause(cid))["status"] == "paused"
+    assert scalar(engine, "SELECT status FROM campaigns WHERE id = :c", c=cid) == "paused"
+    await rt.agent_login(uid, cid)
+    await asyncio.sleep(0.5)  # five pacing rounds while paused
+    assert gate.checked == [] and scalar(engine, "SELECT count(*) FROM attempts") == 0
+
+    assert (await rt.resume(cid))["status"] == "running"
+    await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "talk")
+    assert len(gate.checked) == 1  # progressive, one ready agent: one line
+    started = asyncio.get_running_loop().time()
+    status = await rt.stop(cid)  # the customer would talk for 60 s: hung up now
+    assert asyncio.get_running_loop().time() - started < 5
+    assert status["status"] == "stopped" and not status["running_here"]
+    assert status["calls_in_flight"] == 0
+    assert scalar(engine, "SELECT final FROM attempts")
+    assert scalar(engine, "SELECT state FROM attempts") == "completed"
+    # after the stop the agent can still dispose of the call they had
+    call_id = scalar(engine, "SELECT call_id FROM attempts")
+    await rt.disposition(uid, call_id, "not_interested")
+    assert scalar(engine, "SELECT disposition FROM attempts") == "not_interested"
+
+
+async def test_refuses_to_start_without_caller_id_or_gate(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = dialdata.campaign_with_contacts(sqlite_engine, "r4", ["+8613800000011"])
+    with pytest.raises(CampaignNotReady):
+        await runtime(sqlite_engine, caller_id="").start(cid)
+    assert callable(default_gate(sqlite_engine, cid).check)  # the real gate, compliance/gate.py
+    monkeypatch.setitem(sys.modules, "compliance.gate", None)
+    with pytest.raises(GateUnavailable):
+        default_gate(sqlite_engine, cid)
+    monkeypatch.setitem(sys.modules, "compliance.gate", types.ModuleType("compliance.gate"))
+    with pytest.raises(GateUnavailable):
+        default_gate(sqlite_engine, cid)
+    rt = DialerRuntime(sqlite_engine, default_caller_id=CALLER_ID)  # the default gate factory
+    with pytest.raises(GateUnavailable):
+        await rt.start(cid)
+    assert not rt.running
+    assert scalar(sqlite_engine, "SELECT status FROM campaigns WHERE id = :c", c=cid) == "draft"
+
+
+async def test_agent_hanging_up_first_goes_to_wrap_up(sqlite_engine: Engine) -> None:
+    """The real pool reports the agent's leg ending (bridged) when the agent hangs up, and
+    also when the call is torn down; either way the agent must reach wrap-up, not stay in
+    talk, and the record must wait for their disposition."""
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(engine, "r6", ["+8613800000019"])
+    rt = runtime(engine)
+    uid = agent(engine, "a1")
+    await rt.start(cid)
+    await rt.agent_login(uid, cid)
+    await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "talk")
+    call_id = (rt.agent_status(uid) or {})["call_id"]
+    port = rt.running[cid].port
+    port.events.put_nowait(ev.AgentLegEnded(call_id, "sip:agent@127.0.0.1", 200, "BYE", True))
+    await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "wrap")
+    assert scalar(engine, "SELECT status FROM contacts") == "wrap"
+    assert scalar(engine, "SELECT agent_user_id FROM attempts") == uid
+    await rt.disposition(uid, call_id, "success")
+    assert (rt.agent_status(uid) or {})["state"] == "ready"
+    await rt.stop_all()

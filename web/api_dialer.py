@@ -1,0 +1,177 @@
+"""Campaign control and the agents' desk over HTTP; rules live in dialer/runtime.py.
+
+POST /api/campaigns/{id}/start|pause|stop    manager, admin   -> {"campaign": status}
+GET  /api/campaigns/{id}/status              manager, admin   -> {"campaign": status}
+POST /api/agent/login        {campaign_id, sip_uri?}   agent  -> {"agent": ...}
+POST /api/agent/ready | /api/agent/logout                agent  -> {"agent": ...}
+POST /api/agent/pause        {reason}                  agent  -> {"agent": ...}
+POST /api/agent/disposition  {call_id, code, notes?, callback_at?, pause_reason?}
+                                                       agent  -> {"disposition": ...}
+GET  /api/agent/ws           agent: a WebSocket of the engine's messages for this agent
+                             (hello, agent_state, call_connected with the customer's
+                             record, call_ended, call_released, campaign_stopped)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from dialer.runtime import DialerRuntime
+from outdial.errors import InvalidInput
+from outdial.roles import Role
+from web.api_auth import json_body
+from web.keys import ENGINE
+from web.middleware import current_identity
+from web.routing import Routes
+
+routes = Routes()
+RUNTIME = web.AppKey("dialer_runtime", DialerRuntime)
+MANAGERS = {Role.MANAGER, Role.ADMIN}
+AGENTS = {Role.AGENT}
+
+
+def setup(app: web.Application) -> None:
+    """Create the runtime when the app starts (unless one was set, e.g. by tests); stop every
+    engine when it shuts down."""
+
+    async def start(app: web.Application) -> None:
+        if RUNTIME not in app:
+            app[RUNTIME] = DialerRuntime(app[ENGINE])
+
+    async def stop(app: web.Application) -> None:
+        if RUNTIME in app:
+            await app[RUNTIME].stop_all()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)  # before cleanup: open WebSockets are closed here too
+
+
+def _runtime(request: web.Request) -> DialerRuntime:
+    return request.app[RUNTIME]
+
+
+def _campaign_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["campaign_id"])
+    except ValueError as exc:
+        raise InvalidInput("campaign id must be a number", field="id") from exc
+
+
+def _str(body: dict[str, Any], name: str, required: bool = True) -> str:
+    value = body.get(name, None if required else "")
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidInput(f"field {name!r} is required and must be a string", field=name)
+    return value
+
+
+def _when(body: dict[str, Any], name: str) -> datetime | None:
+    text = _str(body, name, required=False)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be an ISO 8601 time", field=name) from exc
+    if value.tzinfo is None:
+        raise InvalidInput(f"{name} needs a time zone offset", field=name)
+    return value
+
+
+# --- campaigns ----------------------------------------------------------------------------
+
+
+@routes.post("/api/campaigns/{campaign_id}/start", roles=MANAGERS)
+async def campaign_start(request: web.Request) -> web.Response:
+    status = await _runtime(request).start(_campaign_id(request))
+    return web.json_response({"campaign": status})
+
+
+@routes.post("/api/campaigns/{campaign_id}/pause", roles=MANAGERS)
+async def campaign_pause(request: web.Request) -> web.Response:
+    status = await _runtime(request).pause(_campaign_id(request))
+    return web.json_response({"campaign": status})
+
+
+@routes.post("/api/campaigns/{campaign_id}/stop", roles=MANAGERS)
+async def campaign_stop(request: web.Request) -> web.Response:
+    status = await _runtime(request).stop(_campaign_id(request))
+    return web.json_response({"campaign": status})
+
+
+@routes.get("/api/campaigns/{campaign_id}/status", roles=MANAGERS)
+async def campaign_status(request: web.Request) -> web.Response:
+    status = await _runtime(request).status(_campaign_id(request))
+    return web.json_response({"campaign": status})
+
+
+# --- agents -------------------------------------------------------------------------------
+
+
+@routes.post("/api/agent/login", roles=AGENTS)
+async def agent_login(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    campaign_id = body.get("campaign_id")
+    if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
+        raise InvalidInput("field 'campaign_id' is required and must be a number")
+    sip_uri = _str(body, "sip_uri", required=False) or None
+    ident = current_identity(request)
+    agent = await _runtime(request).agent_login(ident.user_id, campaign_id, sip_uri)
+    return web.json_response({"agent": agent})
+
+
+@routes.post("/api/agent/ready", roles=AGENTS)
+async def agent_ready(request: web.Request) -> web.Response:
+    agent = await _runtime(request).agent_ready(current_identity(request).user_id)
+    return web.json_response({"agent": agent})
+
+
+@routes.post("/api/agent/pause", roles=AGENTS)
+async def agent_pause(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    agent = await _runtime(request).agent_pause(
+        current_identity(request).user_id, _str(body, "reason")
+    )
+    return web.json_response({"agent": agent})
+
+
+@routes.post("/api/agent/logout", roles=AGENTS)
+async def agent_logout(request: web.Request) -> web.Response:
+    agent = await _runtime(request).agent_logout(current_identity(request).user_id)
+    return web.json_response({"agent": agent})
+
+
+@routes.post("/api/agent/disposition", roles=AGENTS)
+async def agent_disposition(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    result = await _runtime(request).disposition(
+        current_identity(request).user_id,
+        _str(body, "call_id"),
+        _str(body, "code"),
+        notes=_str(body, "notes", required=False),
+        callback_at=_when(body, "callback_at"),
+        pause_reason=_str(body, "pause_reason", required=False) or None,
+    )
+    return web.json_response({"disposition": result})
+
+
+@routes.get("/api/agent/ws", roles=AGENTS)
+async def agent_ws(request: web.Request) -> web.StreamResponse:
+    """The agent's screen: every message the engine pushes for this agent, as JSON."""
+    user_id = current_identity(request).user_id
+    runtime = _runtime(request)
+    ws = web.WebSocketResponse(heartbeat=30.0)
+    await ws.prepare(request)
+    runtime.hub.add(user_id, ws)
+    try:
+        await ws.send_json({"type": "hello", "agent": runtime.agent_status(user_id)})
+        async for msg in ws:  # the screen sends nothing we act on; commands go over HTTP
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        runtime.hub.remove(user_id, ws)
+    return ws
