@@ -1,6 +1,7 @@
 """Start a SIPp UAS on loopback and run ``outdial bench sip`` against it.
 
-    .venv/bin/python bench/sip_bench.py --calls 200 --cps 30 --hold 10 [--amd]
+    .venv/bin/python bench/sip_bench.py --calls 200 --cps 30 --hold 10 [--amd] [--agent]
+        [--start-method forkserver]
 
 Prints outdial's figures (JSON) and what SIPp saw (exit code, successful and
 failed calls). SIPp's own CPU is not counted in outdial's figures.
@@ -26,6 +27,7 @@ from sip.bench import run_bench  # noqa: E402
 from sip.pcap import tone_pcap  # noqa: E402
 
 SCENARIO = ROOT / "tests" / "sip" / "scenarios" / "uas_bench.xml"
+AGENT_SCENARIO = ROOT / "tests" / "sip" / "scenarios" / "agent_answer.xml"
 
 
 def _free_port() -> int:
@@ -49,6 +51,8 @@ def main() -> None:
     ap.add_argument("--hold", type=float, default=5.0)
     ap.add_argument("--amd", action="store_true")
     ap.add_argument("--lines", type=int, default=3)
+    ap.add_argument("--agent", action="store_true",
+                    help="bridge every answered call to a second, auto-answering SIPp")
     ap.add_argument("--start-method", default="spawn", choices=["spawn", "forkserver"])
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sip-bench-"))
@@ -61,17 +65,36 @@ def main() -> None:
          "-timeout", "900s", "-nostdin",  # -m ends it; the pool may take a while to spawn
          "-max_socket", "2000", "-trace_stat", "-stf", str(stat), "-fd", "1"],
         cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    agent_sipp, agent_uri = None, None
+    if args.agent:
+        agent_port = _free_port()
+        agent_uri = f"sip:agent@127.0.0.1:{agent_port}"
+        agent_sipp = subprocess.Popen(
+            ["sipp", "-sf", str(AGENT_SCENARIO), "-i", "127.0.0.1", "-p", str(agent_port),
+             "-mi", "127.0.0.1", "-mp", "47000", "-m", str(args.calls), "-timeout", "900s",
+             "-nostdin", "-max_socket", "2000", "-trace_stat", "-stf", str(work / "agent.csv"),
+             "-fd", "1"],
+            cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
     time.sleep(0.3)
     try:
         figures = asyncio.run(run_bench(f"sip:bench@127.0.0.1:{port}", args.calls, args.cps,
                                         args.hold, amd=args.amd, customer_lines=args.lines,
-                                        start_method=args.start_method))
+                                        start_method=args.start_method, agent=agent_uri))
     finally:
         try:
             _, err = sipp.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             sipp.kill()
             _, err = sipp.communicate()
+    if agent_sipp is not None:
+        try:
+            agent_sipp.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            agent_sipp.kill()
+            agent_sipp.wait()
+        figures["agent_sipp"] = {"exit_code": agent_sipp.returncode,
+                                 **_sipp_counts(work / "agent.csv")}
     figures["sipp"] = {"exit_code": sipp.returncode, **_sipp_counts(stat),
                        "stderr_tail": err.decode(errors="replace")[-300:]}
     print(json.dumps(figures, indent=2))

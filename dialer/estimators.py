@@ -37,7 +37,8 @@ class AttemptModel:
 
     def __init__(
         self,
-        halflife: float = 600.0,
+        halflife: float = 3600.0,
+        halflife_dials: float = 1000.0,
         max_age: int = 90,
         prior_weight: float = 20.0,
         prior_hit: float = 0.3,
@@ -45,7 +46,11 @@ class AttemptModel:
         prior_timeout: float = 25.0,
     ) -> None:
         self.max_age = max_age
+        # Forget per dial as well as per second: a small team dials a few times a minute and
+        # needs a long memory for a steady estimate; a big one relearns within minutes.  A
+        # sudden jump up is caught sooner by HitMonitor.
         self._decay = 0.5 ** (1.0 / halflife)
+        self._decay_dial = 0.5 ** (1.0 / halflife_dials)
         n = max_age + 2
         self._den = [prior_weight] * n  # dials exposed at each age
         self._inflight = [0.0] * n  # attempts seen in flight at each age
@@ -82,7 +87,9 @@ class AttemptModel:
         for _ in range(seconds - 1):
             self._history.appendleft(0)
         self._pending = 0
-        den, inflight, live, d = self._den, self._inflight, self._live, self._decay**seconds
+        dials = self._history[0] if self._history else 0
+        d = self._decay**seconds * self._decay_dial**dials
+        den, inflight, live = self._den, self._inflight, self._live
         for i in range(len(den)):
             den[i] *= d
             inflight[i] *= d

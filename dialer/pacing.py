@@ -90,6 +90,24 @@ def _expected_excess(mu: float, var: float) -> float:
     ) / math.sqrt(2.0 * math.pi)
 
 
+def _poisson_excess(lam: float, s: int) -> float:
+    """E[max(0, X - s)] for X ~ Poisson(lam): exact where the normal misses the right tail.
+
+    A handful of calls in flight for two ready agents: the normal puts almost no mass on
+    three answers at once; the Poisson (a close, slightly pessimistic stand-in for a sum of
+    Bernoullis with small probabilities) does.
+    """
+    if s <= 0:
+        return max(0.0, lam - s)
+    pmf = math.exp(-lam)
+    below = 0.0  # sum over d < s of (s - d) P(d)
+    for d in range(s):
+        below += (s - d) * pmf
+        pmf *= lam / (d + 1)
+    return max(0.0, lam - s + below)
+
+
+_SMALL_TEAM = 12  # up to this many agents logged in, tails are taken from the Poisson
 _CHECKPOINTS = (1, 2, 3, 4, 6, 8, 10, 13, 16, 20, 25, 31, 38, 46, 55, 65, 80)
 
 
@@ -345,12 +363,19 @@ class Pacer:
 
         most = len(view.ringing) + view.waiting - view.ready  # answers beyond ready agents
 
+        small = len(view.busy) + view.ready <= _SMALL_TEAM
+        floors = [int(m + 0.5) for m in sup_m]
+
         def expected_abandons(n: int) -> float:
             if most + n <= 0:  # every possible answer has a ready agent: no risk at all
                 return 0.0
-            return max(
+            worst = max(
                 _expected_excess(base[i] + n * q_new[i], var[i] + n * q_var[i]) for i in range(nk)
             )
+            if small:  # few agents: the exact right tail of the answers (see _poisson_excess)
+                for i in range(nk):
+                    worst = max(worst, _poisson_excess(dem_m[i] + n * q_new[i], floors[i]))
+            return worst
 
         pending = expected_abandons(0)
         abandoned, live = self.gauge

@@ -14,6 +14,7 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from outdial.errors import OutdialError
 from sip import events as ev
@@ -71,6 +72,8 @@ class _Tally:
     setup_ms: list[float] = field(default_factory=list)
     answer_ms: list[float] = field(default_factory=list)
     amd: Counter[str] = field(default_factory=Counter)
+    bridge_ms: list[float] = field(default_factory=list)
+    agent_failures: Counter[str] = field(default_factory=Counter)
     live: int = 0
     peak: int = 0
     originate_errors: Counter[str] = field(default_factory=Counter)
@@ -78,14 +81,21 @@ class _Tally:
 
 async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bool = False,
                     customer_lines: int = 3, max_workers: int = 120,
-                    rtp_port_start: int = 30000,
-                    start_method: str = "spawn") -> dict[str, object]:
-    """Run the load and return the figures as a JSON-ready dict."""
+                    rtp_port_start: int = 30000, start_method: str = "spawn",
+                    agent: str | None = None) -> dict[str, object]:
+    """Run the load and return the figures as a JSON-ready dict.
+
+    With ``agent`` (a SIP URI that auto-answers), every answered call is connected to
+    it and answer-to-bridge is measured; workers then hold 2 customers + 1 agent leg.
+    """
+    if agent:
+        customer_lines = min(customer_lines, 2)
     concurrency = min(calls, math.ceil(cps * (hold + 2.0)))
     workers = min(max_workers, math.ceil(concurrency / customer_lines))
     cfg = PoolConfig(SipConfig(rtp_port_start=rtp_port_start, rtp_ports_per_worker=16),
                      min_workers=workers, max_workers=max_workers,
-                     customer_lines=customer_lines, agent_legs=0, idle_shrink_after=3600,
+                     customer_lines=customer_lines, agent_legs=1 if agent else 0,
+                     idle_shrink_after=3600,
                      start_method=start_method)
     tally = _Tally()
     loop = asyncio.get_running_loop()
@@ -108,6 +118,12 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
             tally.live += 1
             tally.peak = max(tally.peak, tally.live)
             loop.call_later(hold, _hangup, event.call_id)
+            if agent:
+                _spawn_task(_connect(event.call_id))
+        elif isinstance(event, ev.AgentLegBridged):
+            tally.bridge_ms.append(event.answer_to_bridge_ms)
+        elif isinstance(event, ev.AgentLegEnded) and not event.bridged:
+            tally.agent_failures[str(event.sip_status)] += 1
         elif isinstance(event, ev.AmdResult):
             tally.amd[event.verdict.value] += 1
         elif isinstance(event, ev.CallEnded):
@@ -129,10 +145,19 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
             if sum(tally.finals.values()) + sum(tally.originate_errors.values()) >= calls:
                 done.set()
 
-    def _hangup(call_id: str) -> None:
-        task = asyncio.ensure_future(_safe_hangup(call_id))
+    def _spawn_task(coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
         hangups.add(task)
         task.add_done_callback(hangups.discard)
+
+    def _hangup(call_id: str) -> None:
+        _spawn_task(_safe_hangup(call_id))
+
+    async def _connect(call_id: str) -> None:
+        try:
+            await pool.connect_agent(call_id, agent or "")
+        except OutdialError as exc:
+            tally.agent_failures[type(exc).__name__] += 1
 
     async def _safe_hangup(call_id: str) -> None:
         with contextlib.suppress(OutdialError):  # the call already ended
@@ -148,9 +173,7 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
         call_id = f"bench-{i}"
         tally.started[call_id] = loop.time()
         # Not awaited in line: a call that must wait for a new worker must not hold the rest.
-        task = asyncio.ensure_future(_originate(call_id))
-        hangups.add(task)
-        task.add_done_callback(hangups.discard)
+        _spawn_task(_originate(call_id))
     placed_s = loop.time() - t0
     try:
         async with asyncio.timeout(hold + 30):
@@ -187,6 +210,9 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
         "invite_to_answer_ms": percentiles(tally.answer_ms),
         "originate_to_answered_event_ms": percentiles(tally.setup_ms),
         "amd_verdicts": dict(tally.amd),
+        "agent": agent,
+        "answer_to_bridge_ms": percentiles(tally.bridge_ms),
+        "agent_failures": dict(tally.agent_failures),
     }
 
 

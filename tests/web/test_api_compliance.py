@@ -1,0 +1,61 @@
+"""Compliance over HTTP: what-if check, preview, DNC capture, audit verify."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dialdata
+from sqlalchemy.engine import Engine
+
+from compliance import store
+from outdial import auth, config
+from outdial.roles import Role
+from web.app import create_app
+
+
+def bearer(engine: Engine, role: Role) -> dict[str, str]:
+    auth.create_user(engine, f"u_{role.value}", "password-1", role)
+    return {"Authorization": f"Bearer {auth.create_token(engine, f'u_{role.value}', 't')[1]}"}
+
+
+async def test_check_preview_dnc_and_audit(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    app = create_app(config.load({"OUTDIAL_DATA_DIR": str(tmp_path)}), engine)
+    client = await aiohttp_client(app)
+    manager, agent, admin = (bearer(engine, r) for r in (Role.MANAGER, Role.AGENT, Role.ADMIN))
+    resp = await client.get(
+        "/api/compliance/check",
+        params={"number": "13812345678", "profile": "cn", "at": "2026-11-23T03:00:00Z"},
+        headers=manager,
+    )
+    body = await resp.json()
+    assert resp.status == 200 and body["allowed"] is False
+    assert [r["rule"] for r in body["reasons"]] == ["rule-26"]  # no consent (CN)
+    assert body["local_times"] == {"Asia/Shanghai": "2026-11-23T11:00:00+08:00"}
+
+    resp = await client.post(
+        "/api/dnc", json={"number": "13812345678", "reason": "stop"}, headers=agent
+    )
+    assert resp.status == 201
+    assert store.dnc_lookup(engine, ["+8613812345678"])  # effective at once (rule 8)
+    listed = await (await client.get("/api/dnc", headers=manager)).json()
+    assert [e["number"] for e in listed["entries"]] == ["+8613812345678"]
+
+    dialdata.campaign_with_contacts(engine, "cn-prev", ["+8613812345678", "+8613900000001"])
+    store.consent_record(engine, "+8613900000001", "granted", at=datetime(2026, 11, 1, tzinfo=UTC))
+    resp = await client.get(
+        "/api/compliance/preview",
+        params={"campaign": "cn-prev", "at": "2026-11-23T03:00:00Z"},
+        headers=manager,
+    )
+    prev = await resp.json()
+    assert (prev["dialable_now"], prev["blocked"]) == (1, 1)
+    assert any(k.startswith("rule-8") for k in prev["by_reason"])
+
+    verdict = await (await client.get("/api/audit/verify", headers=admin)).json()
+    assert verdict["intact"] and verdict["rows"] >= 2
+    bad = await client.get("/api/compliance/check", params={"number": "x"}, headers=manager)
+    assert bad.status == 400
