@@ -24,59 +24,108 @@ from dialer.simulator import SimResult, simulate  # noqa: E402
 
 H = 14400
 EXTRA: list[dict[str, object]] = [
-    {"name": "X1-team2-hit60-talk60",
-     "phases": [{"until": H, "agents": 2, "p_human": 0.6, "talk_mean": 60}]},
-    {"name": "X2-team100-hit05-talk400",
-     "phases": [{"until": H, "agents": 100, "p_human": 0.05, "talk_mean": 400}]},
-    {"name": "X3-team50-hit30-machines",
-     "phases": [{"until": H, "agents": 50, "p_human": 0.3, "p_machine": 0.2,
-                 "talk_mean": 90}]},
-    {"name": "X4-phases-team-and-hit",
-     "phases": [{"until": 4800, "agents": 20, "p_human": 0.1},
-                {"until": 9600, "agents": 60, "p_human": 0.4},
-                {"until": H, "agents": 10, "p_human": 0.2}]},
-    {"name": "X5-team5-hit15-talk300",
-     "phases": [{"until": H, "agents": 5, "p_human": 0.15, "talk_mean": 300,
-                 "wrap_mean": 40}]},
-    {"name": "X6-team100-hit60-talk60",
-     "phases": [{"until": H, "agents": 100, "p_human": 0.6, "talk_mean": 60}]},
-    {"name": "X7-phases-talk-and-hit",
-     "phases": [{"until": 7200, "agents": 8, "p_human": 0.5, "talk_mean": 100},
-                {"until": H, "agents": 8, "p_human": 0.2, "talk_mean": 300}]},
-    {"name": "X8-hit-jump-up",
-     "phases": [{"until": 5400, "agents": 15, "p_human": 0.1},
-                {"until": H, "agents": 15, "p_human": 0.5, "ring_mean": 5}]},
+    {
+        "name": "X1-team2-hit60-talk60",
+        "phases": [{"until": H, "agents": 2, "p_human": 0.6, "talk_mean": 60}],
+    },
+    {
+        "name": "X2-team100-hit05-talk400",
+        "phases": [{"until": H, "agents": 100, "p_human": 0.05, "talk_mean": 400}],
+    },
+    {
+        "name": "X3-team50-hit30-machines",
+        "phases": [{"until": H, "agents": 50, "p_human": 0.3, "p_machine": 0.2, "talk_mean": 90}],
+    },
+    {
+        "name": "X4-phases-team-and-hit",
+        "phases": [
+            {"until": 4800, "agents": 20, "p_human": 0.1},
+            {"until": 9600, "agents": 60, "p_human": 0.4},
+            {"until": H, "agents": 10, "p_human": 0.2},
+        ],
+    },
+    {
+        "name": "X5-team5-hit15-talk300",
+        "phases": [{"until": H, "agents": 5, "p_human": 0.15, "talk_mean": 300, "wrap_mean": 40}],
+    },
+    {
+        "name": "X6-team100-hit60-talk60",
+        "phases": [{"until": H, "agents": 100, "p_human": 0.6, "talk_mean": 60}],
+    },
+    {
+        "name": "X7-phases-talk-and-hit",
+        "phases": [
+            {"until": 7200, "agents": 8, "p_human": 0.5, "talk_mean": 100},
+            {"until": H, "agents": 8, "p_human": 0.2, "talk_mean": 300},
+        ],
+    },
+    {
+        "name": "X8-hit-jump-up",
+        "phases": [
+            {"until": 5400, "agents": 15, "p_human": 0.1},
+            {"until": H, "agents": 15, "p_human": 0.5, "ring_mean": 5},
+        ],
+    },
     # adversarial: sudden changes the pacer only sees through outcomes
-    {"name": "X9-hit-jump-team20",
-     "phases": [{"until": 5400, "agents": 20, "p_human": 0.1},
-                {"until": H, "agents": 20, "p_human": 0.5}]},
-    {"name": "X10-team-x3-hit-up",
-     "phases": [{"until": 4800, "agents": 10, "p_human": 0.15},
-                {"until": H, "agents": 30, "p_human": 0.45}]},
-    {"name": "X11-shrink-to-2",
-     "phases": [{"until": 5400, "agents": 25, "p_human": 0.2},
-                {"until": H, "agents": 2, "p_human": 0.2}]},
-    {"name": "X12-talk-300-to-60",
-     "phases": [{"until": 7200, "agents": 12, "p_human": 0.2, "talk_mean": 300},
-                {"until": H, "agents": 12, "p_human": 0.2, "talk_mean": 60}]},
-    {"name": "X13-talk-60-to-300",
-     "phases": [{"until": 7200, "agents": 12, "p_human": 0.2, "talk_mean": 60},
-                {"until": H, "agents": 12, "p_human": 0.2, "talk_mean": 300}]},
-    {"name": "X14-team20-machines30",
-     "phases": [{"until": H, "agents": 20, "p_human": 0.25, "p_machine": 0.3}]},
-    {"name": "X15-team3-hit50",
-     "phases": [{"until": H, "agents": 3, "p_human": 0.5}]},
-    {"name": "X16-team2-hit50-talk90",
-     "phases": [{"until": H, "agents": 2, "p_human": 0.5, "talk_mean": 90}]},
-    {"name": "X17-hit-flips-every-30min",
-     "phases": [{"until": 1800 * (i + 1), "agents": 15, "p_human": 0.5 if i % 2 else 0.1}
-                for i in range(8)]},
+    {
+        "name": "X9-hit-jump-team20",
+        "phases": [
+            {"until": 5400, "agents": 20, "p_human": 0.1},
+            {"until": H, "agents": 20, "p_human": 0.5},
+        ],
+    },
+    {
+        "name": "X10-team-x3-hit-up",
+        "phases": [
+            {"until": 4800, "agents": 10, "p_human": 0.15},
+            {"until": H, "agents": 30, "p_human": 0.45},
+        ],
+    },
+    {
+        "name": "X11-shrink-to-2",
+        "phases": [
+            {"until": 5400, "agents": 25, "p_human": 0.2},
+            {"until": H, "agents": 2, "p_human": 0.2},
+        ],
+    },
+    {
+        "name": "X12-talk-300-to-60",
+        "phases": [
+            {"until": 7200, "agents": 12, "p_human": 0.2, "talk_mean": 300},
+            {"until": H, "agents": 12, "p_human": 0.2, "talk_mean": 60},
+        ],
+    },
+    {
+        "name": "X13-talk-60-to-300",
+        "phases": [
+            {"until": 7200, "agents": 12, "p_human": 0.2, "talk_mean": 60},
+            {"until": H, "agents": 12, "p_human": 0.2, "talk_mean": 300},
+        ],
+    },
+    {
+        "name": "X14-team20-machines30",
+        "phases": [{"until": H, "agents": 20, "p_human": 0.25, "p_machine": 0.3}],
+    },
+    {"name": "X15-team3-hit50", "phases": [{"until": H, "agents": 3, "p_human": 0.5}]},
+    {
+        "name": "X16-team2-hit50-talk90",
+        "phases": [{"until": H, "agents": 2, "p_human": 0.5, "talk_mean": 90}],
+    },
+    {
+        "name": "X17-hit-flips-every-30min",
+        "phases": [
+            {"until": 1800 * (i + 1), "agents": 15, "p_human": 0.5 if i % 2 else 0.1}
+            for i in range(8)
+        ],
+    },
 ]
 
 
 def run(scenarios: list[Scenario], seeds: int, targets: dict[str, dict[str, float]]) -> bool:
-    head = (f"{'scenario':28s} {'ab worst':>8s} {'ab mean':>8s} {'talk':>6s} {'c/ah':>6s} "
-            f"{'best':>6s} {'vici':>6s} {'prog':>6s} {'sec/run':>7s}")
+    head = (
+        f"{'scenario':28s} {'ab worst':>8s} {'ab mean':>8s} {'talk':>6s} {'c/ah':>6s} "
+        f"{'best':>6s} {'vici':>6s} {'prog':>6s} {'sec/run':>7s}"
+    )
     print(head)
     print("-" * len(head))
     ok = True
@@ -92,10 +141,13 @@ def run(scenarios: list[Scenario], seeds: int, targets: dict[str, dict[str, floa
         def fig(key: str, t: dict[str, float] = t) -> str:
             return f"{t[key]:6.4f}" if key in t else f"{'-':>6s}"
 
-        print(f"{scenario.name:28s} {worst:8.4f} "
-              f"{statistics.mean(r.abandon_rate for r in results):8.4f} {talk:6.4f} "
-              f"{cph:6.2f} {fig('best_static_talk_share')} {fig('vicidial_style_talk_share')} "
-              f"{fig('progressive_talk_share')} {per_run:7.1f}", flush=True)
+        print(
+            f"{scenario.name:28s} {worst:8.4f} "
+            f"{statistics.mean(r.abandon_rate for r in results):8.4f} {talk:6.4f} "
+            f"{cph:6.2f} {fig('best_static_talk_share')} {fig('vicidial_style_talk_share')} "
+            f"{fig('progressive_talk_share')} {per_run:7.1f}",
+            flush=True,
+        )
         ok = ok and worst <= 0.03
         if "vicidial_style_talk_share" in t:
             ok = ok and talk > t["vicidial_style_talk_share"]
@@ -104,8 +156,9 @@ def run(scenarios: list[Scenario], seeds: int, targets: dict[str, dict[str, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="?",
-                        default=str(ROOT.parent / "shared" / "pacing" / "scenarios.json"))
+    parser.add_argument(
+        "scenarios", nargs="?", default=str(ROOT.parent / "shared" / "pacing" / "scenarios.json")
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-extra", action="store_true")
     args = parser.parse_args()

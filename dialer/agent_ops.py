@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import select
@@ -21,6 +22,7 @@ from campaigns.rules import DEFAULT_DISPOSITIONS, Disposition
 from dialer import hopper, sessions
 from dialer.errors import NotYourCall, UnknownAgent
 from dialer.models import Attempt
+from lists.models import Contact
 from outdial.errors import Conflict, InvalidInput
 from outdial.storage import session_scope
 from sip.commands import ConnectAgent
@@ -37,6 +39,20 @@ def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, 
     spec_of = getattr(store, "spec_of", None)
     codes = spec_of(db, camp).dispositions if spec_of else DEFAULT_DISPOSITIONS
     return tuple(codes), camp.region
+
+
+def callback_due(db: DbEngine, att: Attempt, callback_at: datetime, now: datetime) -> datetime:
+    """The instant a requested callback is due, refused (CallbackRefused, with the next legal
+    time) outside the customer's legal calling hours (rules 1, 14-16, 28, 33)."""
+    from campaigns import rules, store
+
+    spec = store.spec_of(db, store.get(db, att.campaign_id))
+    with session_scope(db) as s:
+        contact = s.get(Contact, att.contact_id)
+    zones = [str(z) for z in (contact.timezones if contact else None) or []]
+    zone = zones[0] if zones else spec.timezone
+    local = callback_at.astimezone(ZoneInfo(zone))
+    return rules.plan_callback(local, zone, zones, spec.callback_hours, now).due_at
 
 
 def campaigns_store() -> Any:
@@ -187,6 +203,8 @@ class AgentOps:
         if callback_at is not None and callback_at.tzinfo is None:
             raise InvalidInput("callback_at needs a time zone", field="callback_at")
         now = self.wall()
+        if callback_at is not None:
+            callback_at = await asyncio.to_thread(callback_due, self.db, att, callback_at, now)
         if d.do_not_call:  # rule 9: on the internal DNC list at once, before anything else
             await asyncio.to_thread(
                 _dnc_add, self.db, att.number, region, f"disposition {code} on call {call_id}", now

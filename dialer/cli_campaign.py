@@ -21,7 +21,7 @@ def _human(d: dict[str, Any]) -> str:
         f"  calls in flight: {d['calls_in_flight']}",
         "  attempts: " + _pairs(d["attempts_by_state"]),
         "  agents: " + _pairs(d["agents_by_state"]),
-        "  records: " + _pairs(d["records_by_status"]),
+        "  records: " + _pairs(d["records_by_status"]) + f" ({d['records_remaining']} to go)",
         f"  abandon gauge: {ab['rate']:.2%} ({ab['abandoned']} of {ab['live_answers']} "
         "live answers)",
     ]

@@ -99,6 +99,7 @@ class CampaignEngine:
         self.idle_since: float | None = None
         self._prompts: dict[str, asyncio.Event] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self._handling = 0  # SIP events being carried out (stop waits for them)
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, dialing: bool = True) -> int:
@@ -134,7 +135,8 @@ class CampaignEngine:
         for call_id in list(self.core.calls):
             with contextlib.suppress(Exception):
                 await self.sip.hangup(call_id)
-        while self.core.calls and self.clock() < deadline + 5:
+        # a call leaves core.calls before its outcome is stored: wait for that too
+        while (self.core.calls or self._handling) and self.clock() < deadline + 5:
             await asyncio.sleep(0.05)
         self._stopped.set()
         for task in self._tasks:
@@ -242,10 +244,13 @@ class CampaignEngine:
     async def _run_events(self) -> None:
         while not self._stopped.is_set():
             event = await self.sip.events.get()
+            self._handling += 1
             try:
                 await self._on_sip(event)
             except Exception:
                 log.exception("engine failed on a SIP event", sip_event=type(event).__name__)
+            finally:
+                self._handling -= 1
 
     async def _on_sip(self, e: sipev.SipEvent) -> None:
         now = self.clock()
@@ -290,18 +295,28 @@ class CampaignEngine:
     async def _effect(self, a: act.Action) -> None:
         s = self.settings
         if isinstance(a, act.Originate):
-            cmd = sipcmd.Originate(
-                call_id=a.call_id,
-                target=a.lead.number,
-                caller_id=s.caller_id,
-                display_name=s.display_name,
-                ring_timeout=s.ring_timeout,
-                amd=s.core.amd,
-                allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
-            )
-            await self.sip.originate(cmd)
+            try:
+                cmd = sipcmd.Originate(
+                    call_id=a.call_id,
+                    target=a.lead.number,
+                    caller_id=s.caller_id,
+                    display_name=s.display_name,
+                    ring_timeout=s.ring_timeout,
+                    amd=s.core.amd,
+                    allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
+                )
+                await self.sip.originate(cmd)
+            except Exception as exc:  # never placed (pool full, worker gone): no CallEnded
+                log.warning("originate failed", call_id=a.call_id, error=repr(exc))
+                reason = f"not placed: {exc}"[:255]
+                await self._do(self.core.on_ended(a.call_id, "failed", self.clock(), 0, reason))
         elif isinstance(a, act.ConnectAgent):
-            await self.sip.connect_agent(a.call_id, a.agent_uri)
+            try:
+                await self.sip.connect_agent(a.call_id, a.agent_uri)
+            except Exception as exc:
+                # e.g. sip NoAgentSlot. The rest of this batch (a CallFinished, say) must still
+                # run; the connect deadline then releases the agent and plays the message.
+                log.warning("connect_agent failed", call_id=a.call_id, error=repr(exc))
         elif isinstance(a, act.PlaySafeHarbor):
             # a task: the clock loop must keep checking other calls' deadlines meanwhile
             self._keep(asyncio.create_task(self._safe_harbor(a.call_id)))

@@ -268,7 +268,8 @@ def _advance(c: Contact, att: Attempt, f: Finished, policy: RetryPolicy, now: da
     c.last_outcome = state
     c.callback_at = None if c.callback_at and c.callback_at <= now else c.callback_at
     if f.state == "completed" and f.agent_user_id is not None:
-        c.status = "wrap"  # the agent's disposition decides what happens next
+        if att.disposition_at is None:  # else the agent was quicker than this write
+            c.status = "wrap"  # the agent's disposition decides what happens next
         return
     if f.state == "completed" and state != "machine":
         c.status = "done"  # an IVR (agentless) call that completed

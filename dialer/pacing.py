@@ -58,6 +58,13 @@ from dialer.pacing_events import (
     View,
     WrapEnded,
 )
+from dialer.pacing_math import (
+    abandon_aim,
+    expected_excess,
+    free_probs,
+    live_next_second,
+    ramp_room,
+)
 
 __all__ = [
     "Abandoned",
@@ -79,35 +86,6 @@ __all__ = [
 ]
 
 
-def _expected_excess(mu: float, var: float) -> float:
-    """E[max(0, X)] for X ~ Normal(mu, var)."""
-    if var < 1e-9:
-        return max(0.0, mu)
-    sd = math.sqrt(var)
-    z = mu / sd
-    return mu * 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))) + sd * math.exp(
-        -0.5 * z * z
-    ) / math.sqrt(2.0 * math.pi)
-
-
-def _poisson_excess(lam: float, s: int) -> float:
-    """E[max(0, X - s)] for X ~ Poisson(lam): exact where the normal misses the right tail.
-
-    A handful of calls in flight for two ready agents: the normal puts almost no mass on
-    three answers at once; the Poisson (a close, slightly pessimistic stand-in for a sum of
-    Bernoullis with small probabilities) does.
-    """
-    if s <= 0:
-        return max(0.0, lam - s)
-    pmf = math.exp(-lam)
-    below = 0.0  # sum over d < s of (s - d) P(d)
-    for d in range(s):
-        below += (s - d) * pmf
-        pmf *= lam / (d + 1)
-    return max(0.0, lam - s + below)
-
-
-_SMALL_TEAM = 12  # up to this many agents logged in, tails are taken from the Poisson
 _CHECKPOINTS = (1, 2, 3, 4, 6, 8, 10, 13, 16, 20, 25, 31, 38, 46, 55, 65, 80)
 
 
@@ -183,24 +161,11 @@ class Pacer:
 
     @property
     def aim(self) -> float:
-        """The abandon rate aimed at: ``target``, lowered when live answers are few.
-
-        The whole-run rate of a small team rests on a few hundred live answers, and its count
-        of abandons is noisy (a Poisson count with a mean of a few): aiming at 2 % would cross
-        3 % on an unlucky run.  So the aim keeps ``aim_z`` standard errors of the cap's own
-        sampling noise below the cap, for the live answers seen so far plus one more hour's
-        worth at the rate seen.
-        """
+        """The abandon rate aimed at (see :func:`dialer.pacing_math.abandon_aim`)."""
         cfg = self.config
-        _, live = self.gauge
-        elapsed = (
-            0.0
-            if self._first_now is None or self._last_now is None
-            else (self._last_now - self._first_now)
-        )
-        per_hour = live * 3600.0 / max(elapsed, 600.0)
-        count = max(1.0, live + per_hour)
-        return max(0.002, min(cfg.target, cfg.cap - cfg.aim_z * math.sqrt(cfg.cap / count)))
+        first, last = self._first_now, self._last_now
+        elapsed = 0.0 if first is None or last is None else last - first
+        return abandon_aim(cfg.target, cfg.cap, cfg.aim_z, self.gauge[1], elapsed)
 
     @property
     def gauge(self) -> tuple[int, int]:
@@ -238,7 +203,7 @@ class Pacer:
         if not self._saw_dialed:  # the driver sends no Dialed events: trust our answer
             self.attempts.dialed(self._last_calls)
         self.attempts.tick(view.ringing, steps)
-        self.hits.tick(self._expected_next_second(view.ringing), steps)
+        self.hits.tick(live_next_second(self.attempts.live_within, view.ringing), steps)
         self._tilt = self.hits.ratio()
         for _ in range(min(steps, self._pools.maxlen or 1)):
             self._pools.appendleft(len(view.ringing) + view.waiting)
@@ -264,35 +229,28 @@ class Pacer:
         cfg = self.config
         logged = view.ready + len(view.busy)
         progressive = max(0, math.floor(cfg.ratio * view.ready) - len(view.ringing) - view.waiting)
-        if cfg.mode == "progressive":
-            return self._decision(
-                view,
-                "progressive",
-                progressive,
+        fallbacks = (
+            (
+                cfg.mode == "progressive",
                 f"Progressive mode: {cfg.ratio:g} line(s) per ready agent.",
-            )
-        if logged < cfg.min_agents:
-            return self._decision(
-                view,
-                "progressive",
-                progressive,
-                f"Only {logged} agent(s) "
-                f"logged in (< {cfg.min_agents}): too few to predict safely.",
-            )
-        if view.now < self._shrinking_until:
-            return self._decision(
-                view,
-                "progressive",
-                progressive,
+            ),
+            (
+                logged < cfg.min_agents,
+                f"Only {logged} agent(s) logged in (< {cfg.min_agents}): too few to predict "
+                "safely.",
+            ),
+            (
+                view.now < self._shrinking_until,
                 "The team is shrinking: busy agents may log out after their call.",
-            )
-        if self.resolved < cfg.warmup_resolved:
-            return self._decision(
-                view,
-                "progressive",
-                progressive,
+            ),
+            (
+                self.resolved < cfg.warmup_resolved,
                 f"Still learning: only {self.resolved} attempts resolved so far.",
-            )
+            ),
+        )
+        for applies, reason in fallbacks:
+            if applies:
+                return self._decision(view, "progressive", progressive, reason)
         return self._predictive(view, progressive)
 
     def _decision(self, view: View, mode: str, calls: int, reason: str, **extra: float) -> Decision:
@@ -363,19 +321,12 @@ class Pacer:
 
         most = len(view.ringing) + view.waiting - view.ready  # answers beyond ready agents
 
-        small = len(view.busy) + view.ready <= _SMALL_TEAM
-        floors = [int(m + 0.5) for m in sup_m]
-
         def expected_abandons(n: int) -> float:
             if most + n <= 0:  # every possible answer has a ready agent: no risk at all
                 return 0.0
-            worst = max(
-                _expected_excess(base[i] + n * q_new[i], var[i] + n * q_var[i]) for i in range(nk)
+            return max(
+                expected_excess(base[i] + n * q_new[i], var[i] + n * q_var[i]) for i in range(nk)
             )
-            if small:  # few agents: the exact right tail of the answers (see _poisson_excess)
-                for i in range(nk):
-                    worst = max(worst, _poisson_excess(dem_m[i] + n * q_new[i], floors[i]))
-            return worst
 
         pending = expected_abandons(0)
         abandoned, live = self.gauge
@@ -430,7 +381,8 @@ class Pacer:
                 lo = mid
             else:
                 hi = mid
-        ramp = self._ramp_room(view)
+        in_flight = len(view.ringing) + view.waiting
+        ramp = ramp_room(self._pools, int(cfg.ramp_window), cfg.ramp_growth, in_flight)
         calls = max(min(lo, ramp), progressive)  # progressive calls carry no abandon risk
         reason = (
             f"Predictive: {calls} more call(s) keep the last call's abandon risk under "
@@ -450,45 +402,14 @@ class Pacer:
             return [min(1.0, q * tilt) for q in probs]
         return probs
 
-    def _expected_next_second(self, ringing: tuple[float, ...]) -> float:
-        """Live answers the attempt model expects from the calls in flight within 1 s."""
-        ages: dict[int, int] = {}
-        for age in ringing:
-            a = int(age + 0.5)
-            ages[a] = ages.get(a, 0) + 1
-        within = self.attempts.live_within
-        return sum(count * within(a, 1) for a, count in ages.items())
-
-    def _ramp_room(self, view: View) -> int:
-        """New calls the ramp allows now (see ``PacerConfig.ramp_window``)."""
-        cfg = self.config
-        window = int(cfg.ramp_window)
-        old = list(self._pools)[window:]
-        before = max(old) if old else 0
-        allowed = math.floor((1.0 + cfg.ramp_growth) * before) + 1
-        return max(0, allowed - len(view.ringing) - view.waiting)
-
     def _free_probs(self, talking: bool, bucket: int) -> list[float]:
         """P(agent free by k + connect limit) per checkpoint, for one (state, age bucket)."""
         key = (talking, bucket)
         probs = self._free_cache.get(key)
         if probs is not None:
             return probs
-        grace = self.config.connect_limit
-        if not talking:
-            age = bucket + 0.5
-            probs = [self.wrap.end_within(age, k + grace) for k in self._ks]
-        else:
-            # free = rest of talk, then a whole wrap: convolve the two (1 s steps)
-            age = bucket * 5.0 + 2.5
-            top = int(self._ks[-1] + grace) + 1
-            h0 = self.talk.cum_hazard(age)
-            surv = [math.exp(h0 - self.talk.cum_hazard(age + s)) for s in range(top + 1)]
-            ends = [surv[s] - surv[s + 1] for s in range(top)]
-            wrap_cdf = [1.0 - self.wrap.survival(m + 0.5) for m in range(top)]
-            probs = []
-            for k in self._ks:
-                x = int(k + grace)
-                probs.append(sum(ends[s] * wrap_cdf[x - s - 1] for s in range(x)))
+        probs = free_probs(
+            self.talk, self.wrap, talking, bucket, self._ks, self.config.connect_limit
+        )
         self._free_cache[key] = probs
         return probs

@@ -36,6 +36,7 @@ from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
 from dialer.pacing import Decision
 from outdial.models import utcnow
 from sip.commands import is_e164
+from sip.config import PoolConfig
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +101,7 @@ class DialerRuntime(AgentOps):
         db: DbEngine,
         *,
         sip_factory: SipFactory | None = None,
+        pool_config: PoolConfig | None = None,
         gate_factory: GateFactory = default_gate,
         node: str | None = None,
         default_caller_id: str = "",
@@ -112,7 +114,7 @@ class DialerRuntime(AgentOps):
     ) -> None:
         super().__init__()
         self.db = db
-        self.sip_factory = sip_factory or _sip_pool
+        self.sip_factory = sip_factory or _sip_pool(pool_config)
         self.gate_factory = gate_factory
         self.node = node or socket.gethostname()[:64]
         self.default_caller_id = default_caller_id
@@ -352,10 +354,15 @@ class DialerRuntime(AgentOps):
         return run
 
 
-def _sip_pool(campaign_id: int) -> ManagedPort:
-    from sip.pool import SipPool
+def _sip_pool(config: PoolConfig | None) -> SipFactory:
+    """One ``SipPool`` per running campaign, made when the campaign starts."""
 
-    return SipPool()
+    def make(campaign_id: int) -> ManagedPort:
+        from sip.pool import SipPool
+
+        return SipPool(config)
+
+    return make
 
 
 __all__ = ["DialerRuntime", "GateFactory", "ManagedPort", "SipFactory", "default_gate"]

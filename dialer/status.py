@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from campaigns.models import Campaign
+from dialer import hopper
 from dialer.models import AgentSession, Attempt, StateChange
 from dialer.pacing import Decision
 from lists.models import Contact
@@ -133,6 +134,8 @@ def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
         "calls_in_flight": in_flight,
         "agents_by_state": agents,
         "records_by_status": records,
+        # 0: nothing can be dialed any more, now or later (the campaign is complete)
+        "records_remaining": hopper.remaining(engine, campaign_id),
         "abandon": abandon_gauge(engine, campaign_id),
         "decisions": _decisions(engine, campaign_id),
     }

@@ -203,7 +203,7 @@ def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[
             )
             outcome[todo & pd.Series(picked.e164).isin(held).to_numpy()] = f"duplicate_in_{mode}"
             todo = outcome == ""
-        dnc = store.dnc_numbers(conn, sorted(set(uniq) | picked.alternate_numbers()))
+        dnc = store.dnc_numbers(conn, list(set(uniq) | picked.alternate_numbers()))
         suppressed = todo & pd.Series(picked.e164).isin(dnc).to_numpy()
         outcome[suppressed] = "suppressed"  # rule 8: kept, flagged, never dialed
         alt_dropped = picked.drop_alternates(dnc)

@@ -70,7 +70,9 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_contacts_hopper", "campaign_id", "status", "next_due_at"),
         sa.Index("ix_contacts_campaign_number", "campaign_id", "primary_number"),
-        sa.Index("ix_contacts_list_number", "list_id", "primary_number"),
+        # by list alone: an import appends one list_id, so this index costs little to fill;
+        # dedupe within a list goes through the campaign index (0003_lists)
+        sa.Index("ix_contacts_list", "list_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -100,7 +100,7 @@ def _check_text(path: Path, head: bytes, encoding: str | None) -> str:
     else:
         candidates = ["utf-8", "gb18030"]  # GB18030 is a superset of GBK
     for enc in candidates:
-        if _decodes(path, enc, check_lines=enc == candidates[0]):
+        if _decodes(path, enc):
             return enc
     if encoding:
         raise EncodingUnreadable(
@@ -112,27 +112,28 @@ def _check_text(path: Path, head: bytes, encoding: str | None) -> str:
     )
 
 
-def _decodes(path: Path, enc: str, check_lines: bool) -> bool:
+def _decodes(path: Path, enc: str) -> bool:
+    """Does the whole file decode as ``enc``? Raises LineTooLong on the way (any encoding:
+    a GBK file with a 50 MB line is refused as surely as a UTF-8 one)."""
     decoder = codecs.getincrementaldecoder(enc)()
     run = 0  # bytes since the last newline
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
-            if check_lines:
-                first = chunk.find(b"\n")
-                if first < 0:
-                    run += len(chunk)
-                else:
+            first = chunk.find(b"\n")
+            if first < 0:
+                run += len(chunk)
+            else:
+                if run + first > MAX_LINE_BYTES:
                     run += first
-                    if run > MAX_LINE_BYTES:
-                        break
-                    run = len(chunk) - chunk.rfind(b"\n") - 1
-                if run > MAX_LINE_BYTES:
                     break
+                run = len(chunk) - chunk.rfind(b"\n") - 1
+            if run > MAX_LINE_BYTES:
+                break
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 return False
-    if check_lines and run > MAX_LINE_BYTES:
+    if run > MAX_LINE_BYTES:
         raise LineTooLong(
             f"{path.name} has a line longer than {MAX_LINE_BYTES // 1024} KiB: "
             "not a call list, or a broken export",

@@ -171,9 +171,13 @@ def existing_numbers(
     conn: Connection, numbers: Sequence[str], *, campaign_id: int, list_id: int | None
 ) -> set[str]:
     """Which of ``numbers`` the campaign (or only the list) already holds."""
-    where, params = ("list_id", list_id) if list_id is not None else ("campaign_id", campaign_id)
-    sql = f"SELECT primary_number FROM contacts WHERE {where} = {_mark(conn)} AND primary_number"
-    return _lookup(conn, sql, numbers, (params,))
+    mark = _mark(conn)
+    # (campaign_id, primary_number) is indexed; a list's rows are a subset of its campaign's
+    sql = f"SELECT primary_number FROM contacts WHERE campaign_id = {mark}"
+    params: tuple[Any, ...] = (campaign_id,)
+    if list_id is not None:
+        sql, params = f"{sql} AND list_id = {mark}", (campaign_id, list_id)
+    return _lookup(conn, f"{sql} AND primary_number", numbers, params)
 
 
 def dnc_numbers(conn: Connection, numbers: Sequence[str]) -> set[str]:

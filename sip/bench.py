@@ -86,10 +86,11 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
     """Run the load and return the figures as a JSON-ready dict.
 
     With ``agent`` (a SIP URI that auto-answers), every answered call is connected to
-    it and answer-to-bridge is measured; workers then hold 2 customers + 1 agent leg.
+    it and answer-to-bridge is measured; each worker then holds 1 customer + 1 agent
+    leg (+ the spare slot), since every customer needs an agent leg at once here.
     """
     if agent:
-        customer_lines = min(customer_lines, 2)
+        customer_lines = 1
     concurrency = min(calls, math.ceil(cps * (hold + 2.0)))
     workers = min(max_workers, math.ceil(concurrency / customer_lines))
     cfg = PoolConfig(SipConfig(rtp_port_start=rtp_port_start, rtp_ports_per_worker=16),

@@ -45,6 +45,7 @@ def test_campaign_status_json(
     assert data["attempts_by_state"] == {"dialing": 1}
     assert data["agents_by_state"] == {"paused": 1}
     assert data["records_by_status"] == {"dialing": 1, "new": 1}
+    assert data["records_remaining"] == 2
     (last,) = data["decisions"]
     assert last["calls"] == 0 and last["reason"] == "No agent is ready."
     assert last["ready_agents"] == 0 and last["busy_agents"] == 1

@@ -77,7 +77,7 @@ def statuses(engine: Engine, campaign_id: int) -> dict[str, str]:
         return {r[0]: r[1] for r in rows}
 
 
-async def wait_for(pred: Any, timeout: float = 15.0) -> None:
+async def wait_for(pred: Any, timeout: float = 30.0) -> None:
     end = asyncio.get_running_loop().time() + timeout
     while not pred():
         assert asyncio.get_running_loop().time() < end, "timed out"

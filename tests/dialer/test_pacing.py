@@ -3,6 +3,7 @@ from __future__ import annotations
 import doctest
 
 import dialer.pacing
+from dialer.estimators import HitMonitor
 from dialer.pacing import (
     Abandoned,
     Answered,
@@ -16,6 +17,7 @@ from dialer.pacing import (
     View,
     WrapEnded,
 )
+from dialer.pacing_math import abandon_aim, ramp_room
 from dialer.scenario import Scenario
 from dialer.simulator import Simulator
 
@@ -133,3 +135,67 @@ def test_shrinking_team_falls_back_to_progressive() -> None:
     decision = pacer.last_decision
     assert decision is not None and decision.mode == "progressive"
     assert "shrinking" in decision.reason
+
+
+def test_never_dials_with_nobody_logged_in_even_after_learning() -> None:
+    pacer = Pacer()
+    _feed(pacer, 0, 300, hit_every=3)
+    for t in range(300, 400):
+        assert pacer.calls_to_place(View(now=float(t), ready=0, ringing=(3.0,) * 5)) == 0
+
+
+def test_hit_monitor_reacts_to_a_jump_and_not_to_steady_noise() -> None:
+    steady, jump = HitMonitor(), HitMonitor()
+    for t in range(600):
+        steady.tick(0.2)
+        jump.tick(0.2)
+        if t % 5 == 0:
+            steady.answered()
+            jump.answered()
+    assert 0.8 <= steady.ratio() <= 1.0
+    for _ in range(20):  # five times the expected live answers for 20 s
+        jump.tick(0.2)
+        jump.answered()
+    assert jump.ratio() > 1.5
+
+
+def test_ramp_room_bounds_growth_of_calls_in_flight() -> None:
+    pools = [10] * 10 + [4] * 10  # newest first: 10 in flight now, 4 ten seconds ago
+    assert ramp_room(pools, window=10, growth=0.5, in_flight=10) == 0  # may reach 7
+    assert ramp_room([4] * 20, window=10, growth=0.5, in_flight=4) == 3
+
+
+def test_aim_is_lower_when_live_answers_are_few() -> None:
+    assert abandon_aim(0.02, 0.03, 1.5, live=5000, elapsed=14400.0) == 0.02
+    few = abandon_aim(0.02, 0.03, 1.5, live=150, elapsed=14400.0)
+    assert 0.002 <= few < 0.015
+
+
+def _run(phases: list[dict[str, float]], seed: int) -> tuple[float, int]:
+    result = Simulator(Scenario.from_dict({"name": "t", "phases": phases}), Pacer(), seed).run()
+    return result.abandon_rate, result.live_answers
+
+
+def test_hit_rate_jump_with_a_steady_team_stays_under_cap() -> None:
+    rate, live = _run(
+        [
+            {"until": 1500, "agents": 12, "p_human": 0.1},
+            {"until": 2700, "agents": 12, "p_human": 0.5, "ring_mean": 5},
+        ],
+        seed=4,
+    )
+    assert live > 120
+    assert rate <= 0.03
+
+
+def test_team_tripling_while_hit_rate_quadruples_stays_under_cap() -> None:
+    # the burst case: new agents invite a burst of calls sized on the old hit rate
+    rate, live = _run(
+        [
+            {"until": 1500, "agents": 8, "p_human": 0.1},
+            {"until": 2700, "agents": 24, "p_human": 0.4},
+        ],
+        seed=5,
+    )
+    assert live > 200
+    assert rate <= 0.03

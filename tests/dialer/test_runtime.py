@@ -8,14 +8,16 @@ import asyncio
 import json
 import sys
 import types
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dialdata
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from campaigns.errors import CallbackRefused
 from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper
@@ -28,6 +30,7 @@ from sip import events as ev
 from sip.fake import FakeScript, FakeSipPort, stock_script
 
 CALLER_ID = "+8610010000"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 TALK = FakeScript(delay=0.1, bye_after=0.4)  # answers, the customer hangs up 0.4 s later
 SCRIPTS = {"1": TALK, "2": FakeScript(final=486, delay=0.1), "9": FakeScript(bye_after=60.0)}
 
@@ -88,6 +91,10 @@ def runtime(engine: Engine, gate: Gate | None = None, **kw: Any) -> DialerRuntim
     )
 
 
+def at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), SHANGHAI)
+
+
 def agent(engine: Engine, name: str) -> int:
     user = auth.create_user(engine, name, "password-1", Role.AGENT, sip_uri="sip:agent@127.0.0.1")
     assert user.id is not None
@@ -99,7 +106,7 @@ def scalar(engine: Engine, sql: str, **params: Any) -> Any:
         return conn.execute(sa.text(sql), params).scalar()
 
 
-async def wait_for(pred: Any, timeout: float = 10.0) -> None:
+async def wait_for(pred: Any, timeout: float = 30.0) -> None:
     end = asyncio.get_running_loop().time() + timeout
     while not pred():
         assert asyncio.get_running_loop().time() < end, "timed out"
@@ -147,6 +154,7 @@ async def test_connect_push_disposition_then_ready(engine: Engine) -> None:
     assert seen["disposition_when_ready"] == "success"  # committed before the agent was ready
     assert scalar(engine, "SELECT status FROM contacts WHERE campaign_id = :c", c=cid) == "done"
     assert scalar(engine, "SELECT count(*) FROM state_changes WHERE machine = 'pacer'") >= 1
+    assert (await rt.status(cid))["records_remaining"] == 0  # complete: nothing left to dial
 
     await rt.stop(cid)
     assert scalar(engine, "SELECT status FROM campaigns WHERE id = :c", c=cid) == "stopped"
@@ -205,8 +213,16 @@ async def test_pause_stops_new_calls_and_stop_hangs_up(engine: Engine) -> None:
     assert scalar(engine, "SELECT state FROM attempts") == "completed"
     # after the stop the agent can still dispose of the call they had
     call_id = scalar(engine, "SELECT call_id FROM attempts")
-    await rt.disposition(uid, call_id, "not_interested")
-    assert scalar(engine, "SELECT disposition FROM attempts") == "not_interested"
+    day = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    with pytest.raises(CallbackRefused):  # 03:00 for the customer: outside legal hours
+        await rt.disposition(uid, call_id, "callback", callback_at=at(day, 3))
+    result = await rt.disposition(uid, call_id, "callback", callback_at=at(day, 10))
+    assert result["callback_at"] == at(day, 10).astimezone(UTC).isoformat()
+    assert scalar(engine, "SELECT disposition FROM attempts") == "callback"
+    assert scalar(engine, "SELECT status FROM contacts WHERE primary_number = :n",
+                  n=numbers[0]) == "retry"  # fmt: skip
 
 
 async def test_refuses_to_start_without_caller_id_or_gate(
@@ -244,6 +260,7 @@ async def test_agent_hanging_up_first_goes_to_wrap_up(sqlite_engine: Engine) -> 
     port = rt.running[cid].port
     port.events.put_nowait(ev.AgentLegEnded(call_id, "sip:agent@127.0.0.1", 200, "BYE", True))
     await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "wrap")
+    await wait_for(lambda: bool(scalar(engine, "SELECT final FROM attempts")))
     assert scalar(engine, "SELECT status FROM contacts") == "wrap"
     assert scalar(engine, "SELECT agent_user_id FROM attempts") == uid
     await rt.disposition(uid, call_id, "success")

@@ -84,8 +84,10 @@ def test_unusable_files_name_the_problem(
         reader.read_table(_write(tmp_path, "x.csv", data))
 
 
-def test_a_huge_line_is_refused(tmp_path: Path) -> None:
-    data = b"phone,note\n13800138000," + b"x" * (reader.MAX_LINE_BYTES + 10) + b"\n"
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_a_huge_line_is_refused(tmp_path: Path, encoding: str) -> None:
+    line = "13800138000," + "很" * (reader.MAX_LINE_BYTES // 2 + 10)
+    data = f"电话,备注\n{line}\n".encode(encoding)
     with pytest.raises(LineTooLong, match="longer than"):
         reader.read_table(_write(tmp_path, "long.csv", data))
 

@@ -86,8 +86,9 @@ async def test_roles(aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine)
 
 
 async def test_agent_ws_receives_record_and_only_disposes_own_calls(
-    aiohttp_client: Any, tmp_path: Path, engine: Engine
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
+    engine = sqlite_engine  # the runtime's tests cover PostgreSQL
     cid = dialdata.campaign_with_contacts(engine, "w2", ["+8613800000011"])
     client = await _client(aiohttp_client, tmp_path, engine)
     manager = _bearer(engine, "m1", Role.MANAGER)
