@@ -106,6 +106,7 @@ class DialerRuntime(AgentOps):
         node: str | None = None,
         default_caller_id: str = "",
         default_safe_harbor: str | None = None,
+        owned_numbers: frozenset[str] | None = None,
         engine_options: Mapping[str, Any] | None = None,
         stop_drain: float = 10.0,
         decision_every: float = 1.0,
@@ -119,6 +120,8 @@ class DialerRuntime(AgentOps):
         self.node = node or socket.gethostname()[:64]
         self.default_caller_id = default_caller_id
         self.default_safe_harbor = default_safe_harbor
+        #: company-owned caller IDs (rules 11, 23, 27); None: the campaign's own counts as owned
+        self.owned_numbers = owned_numbers
         self.engine_options = dict(engine_options or {})
         self.stop_drain = stop_drain
         self.decision_every = decision_every
@@ -293,7 +296,41 @@ class DialerRuntime(AgentOps):
         )
         if spec is not None:
             settings.retry = spec.retry
-        return replace(settings, **self.engine_options)
+        settings = replace(settings, **self.engine_options)
+        self._launch_checks(camp.name, campaign_id, settings)
+        return settings
+
+    def _launch_checks(self, name: str, campaign_id: int, settings: EngineSettings) -> None:
+        """Refuse to start what compliance forbids: an anonymous or foreign caller ID, a ring
+        timeout under 15 s, no safe-harbor message where a call can be abandoned (rules 4,
+        5, 11, 20, 22, 23, 27)."""
+        from compliance.decision import CampaignSettings, Mode, launch_checks
+
+        owned = self.owned_numbers
+        problems = launch_checks(
+            CampaignSettings(
+                caller_id=settings.caller_id,
+                owned_numbers=frozenset({settings.caller_id}) if owned is None else owned,
+                mode=Mode(settings.core.mode),
+                ring_timeout_s=None
+                if settings.allow_short_ring_timeout_for_tests
+                else settings.ring_timeout,
+                safe_harbor_recording=settings.safe_harbor_wav,
+                agent_reserved=settings.core.mode == "preview",
+            )
+        )
+        if settings.allow_short_ring_timeout_for_tests:
+            problems = [p for p in problems if p.field != "ring_timeout_s"]
+        if problems:
+            detail = "; ".join(f"{p.message} ({', '.join(p.rules)})" for p in problems)
+            raise CampaignNotReady(
+                f"campaign {name!r} cannot start: {detail}",
+                campaign=campaign_id,
+                problems=[
+                    {"field": p.field, "rules": list(p.rules), "message": p.message}
+                    for p in problems
+                ],
+            )
 
     def _raw_settings(self, campaign_id: int) -> Mapping[str, Any]:
         from campaigns import store
@@ -354,13 +391,37 @@ class DialerRuntime(AgentOps):
         return run
 
 
+def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
+    """The server's runtime: SIP trunk and owned caller IDs from outdial's configuration."""
+    from sip.config import SipConfig, TrunkConfig
+
+    trunk = None
+    if cfg.sip_trunk:
+        host, _, port = cfg.sip_trunk.partition(":")
+        trunk = TrunkConfig(
+            host=host,
+            port=int(port or 5060),
+            username=cfg.sip_trunk_user,
+            password=cfg.sip_trunk_password,
+        )
+    pool = PoolConfig(
+        SipConfig(bind_host=cfg.sip_bind_host, trunk=trunk),
+        customer_lines=1,
+        agent_legs=2,
+        max_workers=60,
+    )
+    return DialerRuntime(db, pool_config=pool, owned_numbers=frozenset(cfg.owned_numbers))
+
+
 def _sip_pool(config: PoolConfig | None) -> SipFactory:
     """One ``SipPool`` per running campaign, made when the campaign starts."""
 
     def make(campaign_id: int) -> ManagedPort:
         from sip.pool import SipPool
 
-        return SipPool(config)
+        # Each customer line needs an agent leg free the moment it is answered, plus one
+        # more for a retry while a refused leg is still disconnecting: 1 + 2 + the spare.
+        return SipPool(config or PoolConfig(customer_lines=1, agent_legs=2, max_workers=60))
 
     return make
 

@@ -43,6 +43,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_hours", "12", "Lifetime of a login session cookie, in hours."),
     Setting("secure_cookies", "false", "Mark cookies Secure (set true behind HTTPS)."),
     Setting("max_upload_mb", "200", "Largest accepted upload (call lists, prompts), in MB."),
+    Setting("sip_trunk", "", "SIP trunk for E.164 calls, host[:port] (empty: none)."),
+    Setting("sip_trunk_user", "", "Digest user name for the trunk."),
+    Setting("sip_trunk_password", "", "Digest password for the trunk."),
+    Setting("sip_bind_host", "127.0.0.1", "Address the SIP workers bind to."),
+    Setting(
+        "owned_numbers",
+        "",
+        "Comma-separated E.164 caller IDs the company owns; a campaign may only present one of "
+        "these (rules 11, 23, 27). Empty: none, so no campaign can start.",
+    ),
 )
 
 
@@ -60,6 +70,11 @@ class Config:
     session_hours: float
     secure_cookies: bool
     max_upload_mb: int
+    sip_trunk: str
+    sip_trunk_user: str
+    sip_trunk_password: str
+    sip_bind_host: str
+    owned_numbers: tuple[str, ...]
 
     @property
     def max_upload_bytes(self) -> int:
@@ -126,9 +141,22 @@ def _validate(raw: dict[str, str]) -> Config:
         session_hours=session_hours,
         secure_cookies=secure in {"true", "1", "yes"},
         max_upload_mb=_int(raw, "max_upload_mb", 1, 100_000),
+        sip_trunk=raw["sip_trunk"].strip(),
+        sip_trunk_user=raw["sip_trunk_user"],
+        sip_trunk_password=raw["sip_trunk_password"],
+        sip_bind_host=raw["sip_bind_host"].strip() or "127.0.0.1",
+        owned_numbers=_numbers(raw["owned_numbers"]),
     )
     assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}
     return cfg
+
+
+def _numbers(text: str) -> tuple[str, ...]:
+    numbers = tuple(n.strip() for n in text.split(",") if n.strip())
+    for n in numbers:
+        if not (n.startswith("+") and n[1:].isdigit() and 8 <= len(n) <= 16):
+            raise ConfigError(f"OUTDIAL_OWNED_NUMBERS: {n!r} is not an E.164 number")
+    return numbers
 
 
 def _int(raw: dict[str, str], name: str, low: int, high: int) -> int:

@@ -20,10 +20,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from dialer.runtime import DialerRuntime
+from dialer.runtime import from_config as runtime_from_config
 from outdial.errors import InvalidInput
 from outdial.roles import Role
 from web.api_auth import json_body
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity
 from web.routing import Routes
 
@@ -39,7 +40,7 @@ def setup(app: web.Application) -> None:
 
     async def start(app: web.Application) -> None:
         if RUNTIME not in app:
-            app[RUNTIME] = DialerRuntime(app[ENGINE])
+            app[RUNTIME] = runtime_from_config(app[ENGINE], app[CONFIG])
 
     async def stop(app: web.Application) -> None:
         if RUNTIME in app:

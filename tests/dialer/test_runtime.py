@@ -238,11 +238,28 @@ async def test_refuses_to_start_without_caller_id_or_gate(
     monkeypatch.setitem(sys.modules, "compliance.gate", types.ModuleType("compliance.gate"))
     with pytest.raises(GateUnavailable):
         default_gate(sqlite_engine, cid)
-    rt = DialerRuntime(sqlite_engine, default_caller_id=CALLER_ID)  # the default gate factory
+    rt = DialerRuntime(  # the default gate factory
+        sqlite_engine, default_caller_id=CALLER_ID, default_safe_harbor="/tmp/safe-harbor.wav"
+    )
     with pytest.raises(GateUnavailable):
         await rt.start(cid)
     assert not rt.running
     assert scalar(sqlite_engine, "SELECT status FROM campaigns WHERE id = :c", c=cid) == "draft"
+
+
+async def test_launch_checks_refuse_an_unlawful_campaign(sqlite_engine: Engine) -> None:
+    """Rules 4/20 (a safe-harbor message where calls can be abandoned) and 11/23/27 (a
+    company-owned caller ID) are checked before anything is dialed."""
+    cid = dialdata.campaign_with_contacts(sqlite_engine, "r5", ["+8613800000011"])
+    rt = runtime(sqlite_engine)
+    rt.default_safe_harbor = None
+    with pytest.raises(CampaignNotReady, match="safe-harbor"):
+        await rt.start(cid)
+    rt = runtime(sqlite_engine)
+    rt.owned_numbers = frozenset({"+8610000000000"})
+    with pytest.raises(CampaignNotReady, match="not company-owned"):
+        await rt.start(cid)
+    assert not rt.running
 
 
 async def test_agent_hanging_up_first_goes_to_wrap_up(sqlite_engine: Engine) -> None:
