@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 
 from dialer.runtime import DialerRuntime
 from dialer.runtime import from_config as runtime_from_config
+from dialer.scheduling import CampaignScheduler
 from outdial.errors import InvalidInput
 from outdial.roles import Role
 from web.api_auth import json_body
@@ -30,6 +31,7 @@ from web.routing import Routes
 
 routes = Routes()
 RUNTIME = web.AppKey("dialer_runtime", DialerRuntime)
+SCHEDULER = web.AppKey("campaign_scheduler", CampaignScheduler)
 MANAGERS = {Role.MANAGER, Role.ADMIN}
 AGENTS = {Role.AGENT}
 
@@ -41,8 +43,12 @@ def setup(app: web.Application) -> None:
     async def start(app: web.Application) -> None:
         if RUNTIME not in app:
             app[RUNTIME] = runtime_from_config(app[ENGINE], app[CONFIG])
+        app[SCHEDULER] = CampaignScheduler(app[RUNTIME])
+        app[SCHEDULER].start()
 
     async def stop(app: web.Application) -> None:
+        if SCHEDULER in app:
+            app[SCHEDULER].shutdown()
         if RUNTIME in app:
             await app[RUNTIME].stop_all()
 

@@ -1,0 +1,105 @@
+"""Wall-clock jobs with APScheduler: campaigns follow their weekly schedule, finish when no
+record can be called any more, and the internal DNC list drops entries past retention.
+
+APScheduler only wakes the runtime (shared/STYLE.md): what is due lives in the database
+(contacts' ``next_due_at``/``callback_at``, callbacks, webhook deliveries), and the rule of
+whether a campaign may dial now is the pure ``campaigns.rules.in_schedule``. A restart loses
+nothing: the jobs simply run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from campaigns import store as campaigns
+from campaigns.rules import in_schedule
+from compliance import store as compliance
+from dialer import hopper
+from dialer import status as dbstatus
+from dialer.runtime import DialerRuntime, Running
+from outdial.models import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+class CampaignScheduler:
+    """Owns one AsyncIOScheduler; ``start()`` inside the server's event loop."""
+
+    def __init__(
+        self,
+        runtime: DialerRuntime,
+        every: float = 15.0,
+        wall: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.runtime = runtime
+        self.wall = wall
+        self.every = every
+        self.held: set[int] = set()  # campaigns paused by their schedule, not by a manager
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self.every),
+            id="campaign-schedules",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.wall(),
+        )
+        self.scheduler.add_job(
+            self.purge_dnc,
+            CronTrigger(hour=3, minute=17, timezone=UTC),
+            id="dnc-retention",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def tick(self) -> None:
+        """Hold or release each running campaign by its schedule; complete finished ones."""
+        now = self.wall()
+        for campaign_id, run in list(self.runtime.running.items()):
+            try:
+                await self._one(campaign_id, run, now)
+            except Exception:  # one campaign's trouble must not stop the others' schedules
+                log.exception("schedule check failed", campaign=campaign_id)
+
+    async def _one(self, campaign_id: int, run: Running, now: datetime) -> None:
+        db = self.runtime.db
+        camp = await asyncio.to_thread(campaigns.get, db, campaign_id)
+        spec = await asyncio.to_thread(campaigns.spec_of, db, camp)
+        engine = run.engine
+        inside = in_schedule(spec, now)
+        if not inside and campaign_id not in self.held and not run.paused:
+            engine.pause()
+            self.held.add(campaign_id)
+            await asyncio.to_thread(dbstatus.set_campaign_status, db, campaign_id, "scheduled")
+            log.info("campaign outside its schedule: holding", campaign=campaign_id)
+        elif inside and campaign_id in self.held:
+            self.held.discard(campaign_id)
+            if not run.paused:
+                engine.resume()
+                await asyncio.to_thread(dbstatus.set_campaign_status, db, campaign_id, "running")
+                log.info("campaign inside its schedule: dialing", campaign=campaign_id)
+        remaining = await asyncio.to_thread(hopper.remaining, db, campaign_id)
+        if remaining == 0 and not engine.core.calls:
+            await self.runtime.stop(campaign_id, drain=0)
+            self.held.discard(campaign_id)
+            await asyncio.to_thread(dbstatus.set_campaign_status, db, campaign_id, "completed")
+            log.info("campaign completed: no record can be called any more", campaign=campaign_id)
+
+    async def purge_dnc(self) -> None:
+        removed = await asyncio.to_thread(compliance.dnc_purge_expired, self.runtime.db)
+        if removed:
+            log.info("DNC entries past retention removed", count=removed)
