@@ -18,7 +18,11 @@ import structlog
 
 # A run of 7+ digits, possibly with a leading + and up to two spaces, dots, dashes
 # or parentheses between digits: +86 138-1234-5678, (212) 555-1234, 13812345678.
-_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w])")
+_PHONE = re.compile(
+    # dates and times first, so "2026-11-23 14:29" is left alone; then phone-like runs
+    r"(?P<date>\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)"
+    r"|(?P<phone>(?<![\w])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w]))"
+)
 
 
 def mask_text(text: str) -> str:
@@ -27,6 +31,8 @@ def mask_text(text: str) -> str:
 
 
 def _mask_match(m: re.Match[str]) -> str:
+    if m.group("date") is not None:
+        return m.group(0)
     s = m.group(0)
     digits = sum(c.isdigit() for c in s)
     keep_from = digits - 4
@@ -103,6 +109,7 @@ def configure(log_format: str = "auto", level: str = "info", stream: Any = None)
     root.setLevel(level.upper())
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

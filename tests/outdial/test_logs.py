@@ -82,3 +82,10 @@ def test_any_number_keeps_only_last_four(number: str) -> None:
     masked = logs.mask_text(f"to {number}.")
     digits = [c for c in masked if c.isdigit()]
     assert "".join(digits) == number[-4:]
+
+
+def test_dates_and_times_are_not_taken_for_numbers() -> None:
+    text = "next run at 2026-11-23 14:29:13 UTC, 2026-11-23T14:29:13.5+00:00, to 13812345678"
+    assert logs.mask_text(text) == (
+        "next run at 2026-11-23 14:29:13 UTC, 2026-11-23T14:29:13.5+00:00, to *******5678"
+    )
