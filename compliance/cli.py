@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,18 +166,6 @@ def compliance_group() -> None:
     """Explain calling decisions (rules 1-36)."""
 
 
-def _at(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInput(f"--at is not an ISO date-time: {text!r}") from exc
-    if value.tzinfo is None:
-        raise InvalidInput("--at needs a time zone, e.g. 2026-11-23T13:30:00Z")
-    return value
-
-
 @compliance_group.command("check")
 @click.option("--campaign", default=None, help="Campaign name.")
 @click.option(
@@ -205,7 +193,7 @@ def compliance_check(
     if (campaign is None) == (profile is None):
         raise InvalidInput("give exactly one of --campaign or --profile")
     engine = ctx.migrated_engine()
-    at = _at(at_text)
+    at = gates.parse_instant(at_text)
     if campaign is not None:
         row = campaigns.by_name(engine, campaign)
         assert row.id is not None
@@ -239,7 +227,7 @@ def compliance_preview(ctx: Ctx, campaign: str, at_text: str | None, as_json: bo
     from compliance import gate as gates
 
     engine = ctx.migrated_engine()
-    at = _at(at_text)
+    at = gates.parse_instant(at_text)
     row = campaigns.by_name(engine, campaign)
     assert row.id is not None
     until = at + timedelta(hours=24)

@@ -343,6 +343,21 @@ def gate_for(db: Engine, campaign_id: int, **overrides: Any) -> DbGate:
 # --- what-if checks for managers (no slots taken, nothing audited) ---------------------------
 
 
+def parse_instant(text: str | None) -> datetime:
+    """A dial instant typed by a manager (ISO 8601 with a zone, ``Z`` allowed); now if empty."""
+    from outdial.errors import InvalidInput
+
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"not an ISO date-time: {text!r}", field="at") from exc
+    if value.tzinfo is None:
+        raise InvalidInput("the time needs a zone, e.g. 2026-11-23T13:30:00Z", field="at")
+    return value
+
+
 def what_if(db: Engine, gate: DbGate, number: str, at: datetime) -> Decision:
     """The decision a dial would get at ``at``, without taking cap slots or auditing it."""
     from compliance.errors import NumberFormatError

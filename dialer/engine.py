@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
@@ -29,6 +30,7 @@ from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper
 from dialer.core import CoreConfig, DialerCore
+from dialer.ivr import IvrRunner
 from outdial.models import utcnow
 from sip import commands as sipcmd
 from sip import events as sipev
@@ -43,6 +45,7 @@ class SipPort(Protocol):
     async def hangup(self, call_id: str) -> None: ...
     async def connect_agent(self, call_id: str, agent_uri: str) -> None: ...
     async def play_prompt(self, call_id: str, wav: str) -> None: ...
+    async def start_recording(self, call_id: str, path: str) -> None: ...
 
 
 class ComplianceGate(Protocol):
@@ -66,6 +69,7 @@ class EngineSettings:
     tick: float = 0.1  # how often connect deadlines are checked (seconds)
     pace_every: float = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
     allow_short_ring_timeout_for_tests: bool = False
+    data_dir: str | None = None  # IVR prompts and recordings; None: outdial's data_dir
 
 
 Push = Callable[[str, dict[str, Any]], Awaitable[None] | None]
@@ -83,8 +87,10 @@ class CampaignEngine:
         push: Push | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
+        ivr: IvrRunner | None = None,
     ) -> None:
         self.db, self.sip, self.settings, self.gate = db, sip, settings, gate
+        self.ivr = ivr  # agentless: made at the first StartIvr unless given
         self.core = DialerCore(settings.core)
         self.push = push
         self.clock, self.wall = clock, wall
@@ -138,6 +144,8 @@ class CampaignEngine:
         # a call leaves core.calls before its outcome is stored: wait for that too
         while (self.core.calls or self._handling) and self.clock() < deadline + 5:
             await asyncio.sleep(0.05)
+        if self.ivr is not None:  # the survey responses of ended calls are finished
+            await self.ivr.drain(timeout=5.0)
         self._stopped.set()
         for task in self._tasks:
             task.cancel()
@@ -255,6 +263,8 @@ class CampaignEngine:
     async def _on_sip(self, e: sipev.SipEvent) -> None:
         now = self.clock()
         core = self.core
+        if self.ivr is not None and self.ivr.on_event(e) and not isinstance(e, sipev.CallEnded):
+            return  # a key, prompt or recording of an IVR call: the IVR flow's alone
         if isinstance(e, sipev.CallProgress) and e.call_id in core.calls:
             await self._do(core.on_progress(e.call_id, e.early_media, now))
         elif isinstance(e, sipev.CallAnswered) and e.call_id in core.calls:
@@ -343,7 +353,20 @@ class CampaignEngine:
         elif isinstance(a, act.AgentReleased):
             await self._push(a.agent_id, {"type": "call_released", "call_id": a.call_id})
         elif isinstance(a, act.StartIvr):
+            self._ivr().start(a.call_id, a.lead)
             await self._push("ivr", {"type": "ivr_start", "call_id": a.call_id})
+
+    def _ivr(self) -> IvrRunner:
+        if self.ivr is None:
+            data_dir = self.settings.data_dir
+            if data_dir is None:
+                from outdial import config
+
+                data_dir = str(config.load().data_dir)
+            self.ivr = IvrRunner(
+                self.db, self.sip, self.settings.campaign_id, Path(data_dir), wall=self.wall
+            )
+        return self.ivr
 
     async def _safe_harbor(self, call_id: str) -> None:
         """Rules 3, 4, 20: the message plays within the 2 s, then the call ends."""

@@ -9,7 +9,8 @@ OutdialError
 │   ├── NotRunning             the request needs a running campaign engine (409)
 │   ├── CampaignNotReady       a campaign cannot start as configured (409)
 │   ├── GateUnavailable        no compliance gate can be built: never dial without one (503)
-│   └── NotYourCall            (also outdial Forbidden) an agent named another agent's call
+│   ├── NotYourCall            (also outdial Forbidden) an agent named another agent's call
+│   └── IvrPromptFailed        an IVR prompt cannot be found or made (espeak-ng, sox)
 └── RemoteError
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "CampaignNotReady",
     "GateUnavailable",
     "IllegalTransition",
+    "IvrPromptFailed",
     "LocalError",
     "NotRunning",
     "NotYourCall",
@@ -88,3 +90,9 @@ class NotYourCall(Forbidden):
     """An agent named a call that is not theirs (field ``call_id``)."""
 
     code = "not_your_call"
+
+
+class IvrPromptFailed(LocalError):
+    """An IVR prompt has no text in the survey or its WAV cannot be made (field ``path``)."""
+
+    code = "ivr_prompt_failed"

@@ -3,7 +3,7 @@ the audit chain. The rules live in compliance/; these handlers only translate.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -23,19 +23,6 @@ routes = Routes()
 MANAGERS = {Role.ADMIN, Role.MANAGER}
 
 
-def _at(request: web.Request) -> datetime:
-    text = request.query.get("at")
-    if not text:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInput(f"'at' is not an ISO date-time: {text!r}") from exc
-    if value.tzinfo is None:
-        raise InvalidInput("'at' needs a time zone, e.g. 2026-11-23T13:30:00Z")
-    return value
-
-
 def _campaign_id(engine: Any, name: str) -> int:
     row = campaigns.by_name(engine, name)
     assert row.id is not None
@@ -51,7 +38,7 @@ async def check(request: web.Request) -> web.Response:
         raise InvalidInput("give ?number=")
     if ("campaign" in q) == ("profile" in q):
         raise InvalidInput("give exactly one of ?campaign= or ?profile=")
-    at = _at(request)
+    at = gates.parse_instant(request.query.get("at"))
 
     def decide() -> dict[str, Any]:
         e164 = store.normalize(number)
@@ -71,7 +58,7 @@ async def preview(request: web.Request) -> web.Response:
     """``?campaign=NAME``: dialable now, later within 24 h, blocked by reason."""
     engine = request.app[ENGINE]
     name = request.query.get("campaign", "")
-    at = _at(request)
+    at = gates.parse_instant(request.query.get("at"))
 
     def run() -> dict[str, Any]:
         summary = gates.preview(engine, _campaign_id(engine, name), at, at + timedelta(hours=24))

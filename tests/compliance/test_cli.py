@@ -53,3 +53,49 @@ def test_dnc_and_audit_commands(tmp_path: Path) -> None:
         conn.execute(sa.text("UPDATE audit_log SET kind = 'dnc_remove' WHERE id = 2"))
     code, out = invoke(db, "audit", "verify", "--json")
     assert code == 1 and json.loads(out)["first_bad_id"] == 2
+
+
+def test_compliance_check_explains_the_decision(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    migrate.upgrade(storage.make_engine(db))
+    # rule 33: 08:30 in New York is 07:30 in Chicago; a number of both zones is blocked
+    code, out = invoke(
+        db,
+        "compliance",
+        "check",
+        "--profile",
+        "us",
+        "--number",
+        "+13125550123",
+        "--at",
+        "2026-11-23T13:45:00Z",
+        "--json",
+    )
+    body = json.loads(out)
+    assert code == 0 and body["allowed"] is False
+    assert "rule-1" in {r["rule"] for r in body["reasons"]}
+    assert body["local_times"]["America/Chicago"].startswith("2026-11-23T07:45")
+    code, out = invoke(
+        db,
+        "compliance",
+        "check",
+        "--profile",
+        "cn",
+        "--number",
+        "13812345678",
+        "--at",
+        "2026-11-23T03:00:00Z",
+    )
+    assert "BLOCKED" in out and "rule-26" in out
+    with pytest.raises(InvalidInput, match="zone"):
+        invoke(
+            db,
+            "compliance",
+            "check",
+            "--profile",
+            "cn",
+            "--number",
+            "13812345678",
+            "--at",
+            "2026-11-23T03:00:00",
+        )
