@@ -41,7 +41,9 @@ def main() -> None:
     cols = [v.value for v in Verdict]
     correct = sum(table[(v, v)] for v in ("human", "machine"))
     result = {
-        "samples": len(samples), "deadline_s": args.deadline, "seed": args.seed,
+        "samples": len(samples),
+        "deadline_s": args.deadline,
+        "seed": args.seed,
         "confusion": {t: {c: table[(t, c)] for c in cols} for t in ("human", "machine")},
         "accuracy": round(correct / len(samples), 3),
         "accuracy_by_noise": {
@@ -56,8 +58,10 @@ def main() -> None:
     print(f"{corner:16}" + "".join(f"{c:>9}" for c in cols))
     for t in ("human", "machine"):
         print(f"{t:16}" + "".join(f"{table[(t, c)]:9d}" for c in cols))
-    print(f"accuracy {result['accuracy']:.1%} over {len(samples)} samples, "
-          f"deadline {args.deadline:g} s; by noise level {result['accuracy_by_noise']}")
+    print(
+        f"accuracy {result['accuracy']:.1%} over {len(samples)} samples, "
+        f"deadline {args.deadline:g} s; by noise level {result['accuracy_by_noise']}"
+    )
 
 
 if __name__ == "__main__":

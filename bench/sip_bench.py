@@ -51,8 +51,11 @@ def main() -> None:
     ap.add_argument("--hold", type=float, default=5.0)
     ap.add_argument("--amd", action="store_true")
     ap.add_argument("--lines", type=int, default=3)
-    ap.add_argument("--agent", action="store_true",
-                    help="bridge every answered call to a second, auto-answering SIPp")
+    ap.add_argument(
+        "--agent",
+        action="store_true",
+        help="bridge every answered call to a second, auto-answering SIPp",
+    )
     ap.add_argument("--start-method", default="spawn", choices=["spawn", "forkserver"])
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sip-bench-"))
@@ -60,27 +63,85 @@ def main() -> None:
     port = _free_port()
     stat = work / "sipp.csv"
     sipp = subprocess.Popen(
-        ["sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port),
-         "-mi", "127.0.0.1", "-mp", "46000", "-m", str(args.calls),
-         "-timeout", "900s", "-nostdin",  # -m ends it; the pool may take a while to spawn
-         "-max_socket", "2000", "-trace_stat", "-stf", str(stat), "-fd", "1"],
-        cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            "sipp",
+            "-sf",
+            str(SCENARIO),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            "46000",
+            "-m",
+            str(args.calls),
+            "-timeout",
+            "900s",
+            "-nostdin",  # -m ends it; the pool may take a while to spawn
+            "-max_socket",
+            "2000",
+            "-trace_stat",
+            "-stf",
+            str(stat),
+            "-fd",
+            "1",
+        ],
+        cwd=work,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     agent_sipp, agent_uri = None, None
     if args.agent:
         agent_port = _free_port()
         agent_uri = f"sip:agent@127.0.0.1:{agent_port}"
         agent_sipp = subprocess.Popen(
-            ["sipp", "-sf", str(AGENT_SCENARIO), "-i", "127.0.0.1", "-p", str(agent_port),
-             "-mi", "127.0.0.1", "-mp", "47000", "-m", str(args.calls), "-timeout", "900s",
-             "-nostdin", "-max_socket", "2000", "-trace_stat", "-stf", str(work / "agent.csv"),
-             "-fd", "1"],
-            cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            [
+                "sipp",
+                "-sf",
+                str(AGENT_SCENARIO),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(agent_port),
+                "-mi",
+                "127.0.0.1",
+                "-mp",
+                "47000",
+                "-m",
+                str(args.calls),
+                "-timeout",
+                "900s",
+                "-nostdin",
+                "-max_socket",
+                "2000",
+                "-trace_stat",
+                "-stf",
+                str(work / "agent.csv"),
+                "-fd",
+                "1",
+            ],
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     time.sleep(0.3)
     try:
-        figures = asyncio.run(run_bench(f"sip:bench@127.0.0.1:{port}", args.calls, args.cps,
-                                        args.hold, amd=args.amd, customer_lines=args.lines,
-                                        start_method=args.start_method, agent=agent_uri))
+        figures = asyncio.run(
+            run_bench(
+                f"sip:bench@127.0.0.1:{port}",
+                args.calls,
+                args.cps,
+                args.hold,
+                amd=args.amd,
+                customer_lines=args.lines,
+                start_method=args.start_method,
+                agent=agent_uri,
+            )
+        )
     finally:
         try:
             _, err = sipp.communicate(timeout=60)
@@ -93,10 +154,15 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             agent_sipp.kill()
             agent_sipp.wait()
-        figures["agent_sipp"] = {"exit_code": agent_sipp.returncode,
-                                 **_sipp_counts(work / "agent.csv")}
-    figures["sipp"] = {"exit_code": sipp.returncode, **_sipp_counts(stat),
-                       "stderr_tail": err.decode(errors="replace")[-300:]}
+        figures["agent_sipp"] = {
+            "exit_code": agent_sipp.returncode,
+            **_sipp_counts(work / "agent.csv"),
+        }
+    figures["sipp"] = {
+        "exit_code": sipp.returncode,
+        **_sipp_counts(stat),
+        "stderr_tail": err.decode(errors="replace")[-300:],
+    }
     print(json.dumps(figures, indent=2))
 
 

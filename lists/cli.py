@@ -88,6 +88,11 @@ class _Bar:
         self.phase = ""
 
     def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase == "done":
+            if self.bar is not None:
+                self.bar.update(total - self.bar.pos)
+            self.close()
+            return
         if phase != self.phase and total:
             self.close()
             self.phase = phase

@@ -17,8 +17,15 @@ from pathlib import Path
 
 from sip.amd import Verdict
 
-HUMAN_LINES = ["Hello?", "Hello, who is this?", "Yes?", "Hi.", "Hello, this is Mark.",
-               "Speaking.", "Hello, good morning."]
+HUMAN_LINES = [
+    "Hello?",
+    "Hello, who is this?",
+    "Yes?",
+    "Hi.",
+    "Hello, this is Mark.",
+    "Speaking.",
+    "Hello, good morning.",
+]
 MACHINE_LINES = [
     "Hi, you have reached the voicemail of John Smith. I cannot take your call right now, "
     "please leave a message after the tone.",
@@ -46,20 +53,48 @@ def _run(*args: str) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
-def make_sample(out: Path, text: str, label: Verdict, *, voice: str, speed: int,
-                lead: float, noise: float) -> Sample:
+def make_sample(
+    out: Path, text: str, label: Verdict, *, voice: str, speed: int, lead: float, noise: float
+) -> Sample:
     raw = out.with_suffix(".raw.wav")
     _run("espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text)
     # Humans then wait in silence for the caller; machines go on to their beep.
     trail = 3.0 if label is Verdict.HUMAN else 0.5
     speech = out.with_suffix(".speech.wav")
-    _run("sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(speech),
-         "pad", f"{lead}", f"{trail}")
+    _run(
+        "sox",
+        str(raw),
+        "-r",
+        "8000",
+        "-c",
+        "1",
+        "-b",
+        "16",
+        str(speech),
+        "pad",
+        f"{lead}",
+        f"{trail}",
+    )
     if noise > 0:
         dur = _duration(speech)
         noisef = out.with_suffix(".noise.wav")
-        _run("sox", "-R", "-n", "-r", "8000", "-c", "1", "-b", "16", str(noisef),
-             "synth", f"{dur}", "pinknoise", "vol", f"{noise}")
+        _run(
+            "sox",
+            "-R",
+            "-n",
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(noisef),
+            "synth",
+            f"{dur}",
+            "pinknoise",
+            "vol",
+            f"{noise}",
+        )
         _run("sox", "-m", str(speech), str(noisef), str(out))
         noisef.unlink()
     else:
@@ -83,11 +118,17 @@ def build(directory: Path, per_class: int = 12, seed: int = 5) -> list[Sample]:
     for label, lines in ((Verdict.HUMAN, HUMAN_LINES), (Verdict.MACHINE, MACHINE_LINES)):
         for i in range(per_class):
             n = next(counter)
-            samples.append(make_sample(
-                directory / f"{label.value}-{n:03d}.wav", lines[i % len(lines)], label,
-                voice=rng.choice(VOICES), speed=rng.randint(140, 200),
-                lead=round(rng.uniform(0.2, 1.0), 2), noise=rng.choice([0.0, 0.02, 0.05, 0.1]),
-            ))
+            samples.append(
+                make_sample(
+                    directory / f"{label.value}-{n:03d}.wav",
+                    lines[i % len(lines)],
+                    label,
+                    voice=rng.choice(VOICES),
+                    speed=rng.randint(140, 200),
+                    lead=round(rng.uniform(0.2, 1.0), 2),
+                    noise=rng.choice([0.0, 0.02, 0.05, 0.1]),
+                )
+            )
     return samples
 
 
@@ -100,4 +141,4 @@ def frame_levels(path: Path) -> list[float]:
         import audioop
     with wave.open(str(path)) as w:
         pcm = w.readframes(w.getnframes())
-    return [float(audioop.rms(pcm[i:i + 320], 2)) for i in range(0, len(pcm) - 319, 320)]
+    return [float(audioop.rms(pcm[i : i + 320], 2)) for i in range(0, len(pcm) - 319, 320)]

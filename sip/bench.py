@@ -79,10 +79,19 @@ class _Tally:
     originate_errors: Counter[str] = field(default_factory=Counter)
 
 
-async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bool = False,
-                    customer_lines: int = 3, max_workers: int = 120,
-                    rtp_port_start: int = 30000, start_method: str = "spawn",
-                    agent: str | None = None) -> dict[str, object]:
+async def run_bench(
+    target: str,
+    calls: int,
+    cps: float,
+    hold: float,
+    *,
+    amd: bool = False,
+    customer_lines: int = 3,
+    max_workers: int = 120,
+    rtp_port_start: int = 30000,
+    start_method: str = "spawn",
+    agent: str | None = None,
+) -> dict[str, object]:
     """Run the load and return the figures as a JSON-ready dict.
 
     With ``agent`` (a SIP URI that auto-answers), every answered call is connected to
@@ -93,11 +102,15 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
         customer_lines = 1
     concurrency = min(calls, math.ceil(cps * (hold + 2.0)))
     workers = min(max_workers, math.ceil(concurrency / customer_lines))
-    cfg = PoolConfig(SipConfig(rtp_port_start=rtp_port_start, rtp_ports_per_worker=16),
-                     min_workers=workers, max_workers=max_workers,
-                     customer_lines=customer_lines, agent_legs=1 if agent else 0,
-                     idle_shrink_after=3600,
-                     start_method=start_method)
+    cfg = PoolConfig(
+        SipConfig(rtp_port_start=rtp_port_start, rtp_ports_per_worker=16),
+        min_workers=workers,
+        max_workers=max_workers,
+        customer_lines=customer_lines,
+        agent_legs=1 if agent else 0,
+        idle_shrink_after=3600,
+        start_method=start_method,
+    )
     tally = _Tally()
     loop = asyncio.get_running_loop()
     pool = SipPool(cfg, on_event=lambda e: on_event(e))
@@ -139,8 +152,7 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
 
     async def _originate(call_id: str) -> None:
         try:
-            await pool.originate(Originate(call_id, target, "15550000", ring_timeout=15.0,
-                                           amd=amd))
+            await pool.originate(Originate(call_id, target, "15550000", ring_timeout=15.0, amd=amd))
         except OutdialError as exc:
             tally.originate_errors[type(exc).__name__] += 1
             if sum(tally.finals.values()) + sum(tally.originate_errors.values()) >= calls:
@@ -190,8 +202,12 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
     await pool.close()
     missing = calls - len(tally.finals) - sum(tally.originate_errors.values())
     return {
-        "target": target, "start_method": start_method, "calls": calls,
-        "cps_requested": cps, "hold_s": hold, "amd": amd,
+        "target": target,
+        "start_method": start_method,
+        "calls": calls,
+        "cps_requested": cps,
+        "hold_s": hold,
+        "amd": amd,
         "cps_achieved": round(calls / placed_s, 2) if placed_s > 0 else None,
         "peak_concurrent_calls": tally.peak,
         "answered": len(tally.answered),
@@ -206,8 +222,7 @@ async def run_bench(target: str, calls: int, cps: float, hold: float, *, amd: bo
         "cpu_seconds": round(cpu, 2),
         "wall_s": round(wall, 2),
         "peak_pss_mb": round(peak_pss / 2**20, 1),
-        "idle_worker_pss_mb": round(sum(idle_worker_pss) / max(1, len(idle_worker_pss)) / 2**20,
-                                    1),
+        "idle_worker_pss_mb": round(sum(idle_worker_pss) / max(1, len(idle_worker_pss)) / 2**20, 1),
         "invite_to_answer_ms": percentiles(tally.answer_ms),
         "originate_to_answered_event_ms": percentiles(tally.setup_ms),
         "amd_verdicts": dict(tally.amd),

@@ -32,22 +32,50 @@ def register(group: click.Group) -> None:
     @click.option("--cps", default=10.0, show_default=True, type=click.FloatRange(min=0.1))
     @click.option("--hold", default=5.0, show_default=True, type=click.FloatRange(min=0))
     @click.option("--amd", is_flag=True, help="run answering-machine detection on every call")
-    @click.option("--lines", default=3, show_default=True, type=click.IntRange(1, 3),
-                  help="customer calls per worker process (one of 4 slots stays spare)")
+    @click.option(
+        "--lines",
+        default=3,
+        show_default=True,
+        type=click.IntRange(1, 3),
+        help="customer calls per worker process (one of 4 slots stays spare)",
+    )
     @click.option("--agent", default=None, help="auto-answering agent SIP URI to bridge to")
-    @click.option("--start-method", type=click.Choice(["spawn", "forkserver"]),
-                  default="spawn", show_default=True, help="how worker processes start")
+    @click.option(
+        "--start-method",
+        type=click.Choice(["spawn", "forkserver"]),
+        default="spawn",
+        show_default=True,
+        help="how worker processes start",
+    )
     @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
-    def bench_sip(target: str, calls: int, cps: float, hold: float, amd: bool, lines: int,
-                  agent: str | None, start_method: str, as_json: bool) -> None:
+    def bench_sip(
+        target: str,
+        calls: int,
+        cps: float,
+        hold: float,
+        amd: bool,
+        lines: int,
+        agent: str | None,
+        start_method: str,
+        as_json: bool,
+    ) -> None:
         """Place CALLS calls at CPS per second, hold each HOLD s with media, hang up."""
         from sip.bench import run_bench
 
         if not target.startswith(("sip:", "sips:")):
             raise InvalidTarget(f"--target must be a SIP URI, not {target!r}")
-        figures = asyncio.run(run_bench(target, calls, cps, hold, amd=amd,
-                                        customer_lines=lines, start_method=start_method,
-                                        agent=agent))
+        figures = asyncio.run(
+            run_bench(
+                target,
+                calls,
+                cps,
+                hold,
+                amd=amd,
+                customer_lines=lines,
+                start_method=start_method,
+                agent=agent,
+            )
+        )
         if as_json:
             click.echo(json.dumps(figures, indent=2))
             return

@@ -1,17 +1,17 @@
 """Errors raised by ``sip`` (see outdial/errors.py for the tree).
 
-    OutdialError
-    ├── LocalError
-    │   ├── ConfigError
-    │   │   └── SipConfigError          bad trunk/codec/pool settings
-    │   ├── RingTimeoutTooShort         ring timeout below 15 s (compliance rules 5, 22)
-    │   ├── InvalidTarget               not an E.164 number or a SIP URI
-    │   ├── UnknownCall                 a command names a call this port does not hold
-    │   ├── PoolExhausted               every worker is full and the pool is at its bound
-    │   ├── NoAgentSlot                 the customer's worker has no free agent leg
-    │   └── PortClosed                  a command after shutdown
-    └── RemoteError
-        └── SipStackError               PJSIP refused an operation (mapped from pjsua2.Error)
+OutdialError
+├── LocalError
+│   ├── ConfigError
+│   │   └── SipConfigError          bad trunk/codec/pool settings
+│   ├── RingTimeoutTooShort         ring timeout below 15 s (compliance rules 5, 22)
+│   ├── InvalidTarget               not an E.164 number or a SIP URI
+│   ├── UnknownCall                 a command names a call this port does not hold
+│   ├── PoolExhausted               every worker is full and the pool is at its bound
+│   ├── NoAgentSlot                 the customer's worker has no free agent leg
+│   └── PortClosed                  a command after shutdown
+└── RemoteError
+    └── SipStackError               PJSIP refused an operation (mapped from pjsua2.Error)
 """
 
 from __future__ import annotations

@@ -80,9 +80,13 @@ class FakeSipPort:
 
     async def close(self, timeout: float = 10.0) -> None:
         for call in list(self._calls.values()):
-            self._end(call, ev.Outcome.ANSWERED if call.answered_at else ev.Outcome.CANCELLED,
-                      200 if call.answered_at else 487, "shutdown",
-                      ev.HungUpBy.US if call.answered_at else ev.HungUpBy.NONE)
+            self._end(
+                call,
+                ev.Outcome.ANSWERED if call.answered_at else ev.Outcome.CANCELLED,
+                200 if call.answered_at else 487,
+                "shutdown",
+                ev.HungUpBy.US if call.answered_at else ev.HungUpBy.NONE,
+            )
         self._loop = None
 
     async def __aenter__(self) -> FakeSipPort:
@@ -147,8 +151,9 @@ class FakeSipPort:
         if call_id in self._calls:
             self._emit(event)
 
-    def _end(self, call: _FakeCall, outcome: ev.Outcome, status: int, reason: str,
-             who: ev.HungUpBy) -> None:
+    def _end(
+        self, call: _FakeCall, outcome: ev.Outcome, status: int, reason: str, who: ev.HungUpBy
+    ) -> None:
         if call.ended:
             return
         call.ended = True
@@ -170,8 +175,13 @@ class FakeSipPort:
             if call.provisional:
                 self._end(call, ev.Outcome.NO_ANSWER, 487, "Request Terminated", ev.HungUpBy.NONE)
             else:
-                self._end(call, ev.Outcome.FAILED, 408,
-                          "no provisional response within ring timeout", ev.HungUpBy.NONE)
+                self._end(
+                    call,
+                    ev.Outcome.FAILED,
+                    408,
+                    "no provisional response within ring timeout",
+                    ev.HungUpBy.NONE,
+                )
             return
         await asyncio.sleep(answer_in)
         if script.final != 200:
@@ -179,8 +189,9 @@ class FakeSipPort:
             self._end(call, outcome, script.final or 0, "scripted", ev.HungUpBy.NONE)
             return
         call.answered_at = loop.time()
-        self._emit(ev.CallAnswered(cmd.call_id, call.answered_at - call.started,
-                                   script.early_media))
+        self._emit(
+            ev.CallAnswered(cmd.call_id, call.answered_at - call.started, script.early_media)
+        )
         for digit in script.dtmf:
             await asyncio.sleep(0.05)
             self._emit(ev.DtmfReceived(cmd.call_id, digit, "rfc4733"))

@@ -26,8 +26,19 @@ def _ulaw(sample: int) -> int:
 
 def _udp_frame(payload: bytes, sport: int = 6000, dport: int = 6002) -> bytes:
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                     bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(udp),
+        0,
+        0,
+        64,
+        17,
+        0,
+        bytes([127, 0, 0, 1]),
+        bytes([127, 0, 0, 1]),
+    )
     eth = b"\x00" * 12 + b"\x08\x00"
     return eth + ip + udp
 
@@ -43,16 +54,19 @@ def _write_pcap(path: Path, packets: list[tuple[float, bytes]]) -> None:
 
 
 def _rtp(pt: int, seq: int, ts: int, payload: bytes, marker: bool = False) -> bytes:
-    return struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
-                       ts & 0xFFFFFFFF, 0x1234ABCD) + payload
+    return (
+        struct.pack(
+            "!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF, ts & 0xFFFFFFFF, 0x1234ABCD
+        )
+        + payload
+    )
 
 
 def tone_pcap(path: Path, seconds: float = 3.0, hz: float = 440.0) -> Path:
     packets = []
     for i in range(int(seconds * 50)):
         samples = bytes(
-            _ulaw(int(8000 * math.sin(2 * math.pi * hz * (i * 160 + n) / 8000)))
-            for n in range(160)
+            _ulaw(int(8000 * math.sin(2 * math.pi * hz * (i * 160 + n) / 8000))) for n in range(160)
         )
         packets.append((i * 0.02, _rtp(0, i, i * 160, samples, marker=i == 0)))
     _write_pcap(path, packets)
@@ -95,7 +109,7 @@ def wav_pcap(wav: Path, path: Path) -> Path:
     samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
     packets = []
     for i in range(len(samples) // 160):
-        chunk = bytes(_ulaw(s) for s in samples[i * 160:(i + 1) * 160])
+        chunk = bytes(_ulaw(s) for s in samples[i * 160 : (i + 1) * 160])
         packets.append((i * 0.02, _rtp(0, i, i * 160, chunk, marker=i == 0)))
     _write_pcap(path, packets)
     return path

@@ -180,7 +180,8 @@ class SipPool:
     def _pick_worker(self) -> _Worker:
         lines = self.config.customer_lines
         usable = [
-            w for w in self._workers.values()
+            w
+            for w in self._workers.values()
             if w.alive and not w.stopping and len(w.customers) < lines
         ]
         if usable:  # pack: the busiest worker with a free line
@@ -204,8 +205,10 @@ class SipPool:
         evt_r, evt_w = self._ctx.Pipe(duplex=False)
         sip_cfg = self.config.sip.for_worker(slot)
         proc = self._ctx.Process(
-            target=run_worker, args=(worker_id, sip_cfg, cmd_r, evt_w),
-            name=f"outdial-sip-{worker_id}", daemon=True,
+            target=run_worker,
+            args=(worker_id, sip_cfg, cmd_r, evt_w),
+            name=f"outdial-sip-{worker_id}",
+            daemon=True,
         )
         proc.start()
         cmd_r.close()
@@ -282,8 +285,16 @@ class SipPool:
             worker.ready.exception()  # mark retrieved: nobody may be waiting
         for call_id in lost:
             del self._calls[call_id]
-            self._emit(ev.CallEnded(call_id, ev.Outcome.WORKER_LOST, 0,
-                                    "SIP worker process died", ev.HungUpBy.NONE, 0.0))
+            self._emit(
+                ev.CallEnded(
+                    call_id,
+                    ev.Outcome.WORKER_LOST,
+                    0,
+                    "SIP worker process died",
+                    ev.HungUpBy.NONE,
+                    0.0,
+                )
+            )
         if worker.stopping:
             return
         code = worker.process.exitcode

@@ -236,8 +236,14 @@ class Worker:
             self.send(ev.CommandFailed(cmd.call_id, "Originate", "duplicate", "call id in use"))
             return
         now = time.monotonic()
-        leg = Leg(key=cmd.call_id, call_id=cmd.call_id, kind="customer", target=cmd.target,
-                  started=now, ring_deadline=now + cmd.ring_timeout)
+        leg = Leg(
+            key=cmd.call_id,
+            call_id=cmd.call_id,
+            kind="customer",
+            target=cmd.target,
+            started=now,
+            ring_deadline=now + cmd.ring_timeout,
+        )
         leg.amd_wanted = cmd.amd
         leg.amd_deadline = cmd.amd_deadline
         leg.record_path = cmd.record_path
@@ -251,8 +257,9 @@ class Worker:
             local = f'"{cmd.display_name}" <{local}>'
         self._make_call(leg, uri, cmd.headers, local)
 
-    def _make_call(self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...],
-                   local_uri: str = "") -> None:
+    def _make_call(
+        self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...], local_uri: str = ""
+    ) -> None:
         call = PjCall(self, self.account, leg.key)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
@@ -284,8 +291,9 @@ class Worker:
 
     def _fail_before_call(self, leg: Leg, reason: str) -> None:
         if leg.kind == "customer":
-            self.send(ev.CallEnded(leg.call_id, ev.Outcome.FAILED, 500, reason,
-                                   ev.HungUpBy.NONE, 0.0))
+            self.send(
+                ev.CallEnded(leg.call_id, ev.Outcome.FAILED, 500, reason, ev.HungUpBy.NONE, 0.0)
+            )
         else:
             self.send(ev.AgentLegEnded(leg.call_id, leg.target, 500, reason, False))
         self.send(SlotReleased(leg.call_id, leg.kind))
@@ -293,14 +301,22 @@ class Worker:
     def _connect_agent(self, cmd: ConnectAgent) -> None:
         cust = self.legs.get(cmd.call_id)
         if cust is None or cust.answered_at is None or cust.disconnected:
-            self.send(ev.CommandFailed(cmd.call_id, "ConnectAgent", "not_answered",
-                                       "customer call is not up"))
+            self.send(
+                ev.CommandFailed(
+                    cmd.call_id, "ConnectAgent", "not_answered", "customer call is not up"
+                )
+            )
             self.send(SlotReleased(cmd.call_id, "agent"))
             return
         now = time.monotonic()
-        leg = Leg(key=cmd.call_id + "#agent", call_id=cmd.call_id, kind="agent",
-                  target=cmd.agent_uri, started=now,
-                  ring_deadline=now + self.cfg.agent_ring_timeout)
+        leg = Leg(
+            key=cmd.call_id + "#agent",
+            call_id=cmd.call_id,
+            kind="agent",
+            target=cmd.agent_uri,
+            started=now,
+            ring_deadline=now + self.cfg.agent_ring_timeout,
+        )
         cust.agent_key = leg.key
         self._make_call(leg, cmd.agent_uri, _AUTO_ANSWER)
 
@@ -405,8 +421,9 @@ class Worker:
                 # PJSIP 2.15 queues conference-port removal to the next clock tick, so the
                 # WAV is finalised a few ms after this; _saved_recordings waits for it.
                 del recorder
-                self.recordings_due.append((leg.call_id, leg.record_path or "",
-                                            time.monotonic() + 2.0))
+                self.recordings_due.append(
+                    (leg.call_id, leg.record_path or "", time.monotonic() + 2.0)
+                )
             self.send(SlotReleased(leg.call_id, leg.kind))
 
     def _saved_recordings(self, now: float) -> None:
@@ -472,8 +489,15 @@ class Worker:
                 self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
         self.to_release.append(leg.key)
 
-    def _end_customer(self, leg: Leg, outcome: ev.Outcome, status: int, reason: str,
-                      who: ev.HungUpBy = ev.HungUpBy.NONE, duration: float = 0.0) -> None:
+    def _end_customer(
+        self,
+        leg: Leg,
+        outcome: ev.Outcome,
+        status: int,
+        reason: str,
+        who: ev.HungUpBy = ev.HungUpBy.NONE,
+        duration: float = 0.0,
+    ) -> None:
         if leg.ended:
             return
         self._send_progress(leg)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 # must never shadow the real packages.
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-import pgserver  # noqa: E402
+import pgserver
 
 from outdial import migrate, storage
 

@@ -38,7 +38,8 @@ def test_schema_of_a_newer_outdial_is_refused(engine: sa.engine.Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "UPDATE alembic_version SET version_num = 'zz_unknown' WHERE version_num = '0002_dialer'"
+                "UPDATE alembic_version SET version_num = 'zz_unknown' "
+                "WHERE version_num = '0002_dialer'"
             )
         )
     with pytest.raises(DatabaseNotMigrated, match="newer than this outdial"):

@@ -56,23 +56,60 @@ class SippResult:
 class Sipp:
     """One SIPp UAS on its own free port, bounded by ``-m`` and ``-timeout``."""
 
-    def __init__(self, scenario: str, workdir: Path, *, calls: int = 1, timeout: int = 30,
-                 keys: dict[str, str] | None = None, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: str,
+        workdir: Path,
+        *,
+        calls: int = 1,
+        timeout: int = 30,
+        keys: dict[str, str] | None = None,
+        extra: list[str] | None = None,
+    ) -> None:
         self.port = free_udp_port()
         self.workdir = workdir
         self.name = f"{Path(scenario).stem}-{self.port}"
         self.stat = workdir / f"{self.name}.csv"
         self.errfile = workdir / f"{self.name}-errors.log"
-        args = [SIPP, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(self.port),
-                "-mi", "127.0.0.1", "-mp", str(_free_media_base()), "-m", str(calls),
-                "-timeout", f"{timeout}s", "-timeout_error", "-nostdin", "-max_recv_loops", "1000",
-                "-trace_stat", "-stf", str(self.stat), "-fd", "1",
-                "-trace_err", "-error_file", str(self.errfile)]
+        args = [
+            SIPP,
+            "-sf",
+            str(SCENARIOS / scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(_free_media_base()),
+            "-m",
+            str(calls),
+            "-timeout",
+            f"{timeout}s",
+            "-timeout_error",
+            "-nostdin",
+            "-max_recv_loops",
+            "1000",
+            "-trace_stat",
+            "-stf",
+            str(self.stat),
+            "-fd",
+            "1",
+            "-trace_err",
+            "-error_file",
+            str(self.errfile),
+        ]
         for k, v in (keys or {}).items():
             args += ["-key", k, v]
         args += extra or []
-        self.proc = subprocess.Popen(args, cwd=workdir, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(0.15)  # let SIPp bind before anyone sends to it
 
     def uri(self, user: str = "svc") -> str:

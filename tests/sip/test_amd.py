@@ -51,14 +51,16 @@ def test_deadline_bounds_the_decision() -> None:
     assert clf.elapsed_ms == 1000
 
 
-@given(st.lists(st.floats(min_value=0, max_value=32768), max_size=400),
-       st.integers(min_value=1, max_value=50))
+@given(
+    st.lists(st.floats(min_value=0, max_value=32768), max_size=400),
+    st.integers(min_value=1, max_value=50),
+)
 def test_verdict_is_final_and_independent_of_chunking(levels: list[float], chunk: int) -> None:
     whole = classify(levels)
     clf = AmdClassifier()
     first = None
     for i in range(0, len(levels), chunk):
-        got = clf.feed(levels[i:i + chunk])
+        got = clf.feed(levels[i : i + chunk])
         first = first or got
         assert got == first  # once decided, it never changes
     assert (clf.verdict or clf.finish()) == whole
@@ -68,8 +70,9 @@ def test_verdict_is_final_and_independent_of_chunking(levels: list[float], chunk
 @pytest.mark.skipif(not amd_corpus.tools_available(), reason="needs espeak-ng and sox")
 def test_generated_greetings(tmp_path: Path) -> None:
     samples = amd_corpus.build(tmp_path, per_class=8, seed=11)
-    wrong = [s.path.name for s in samples
-             if classify(amd_corpus.frame_levels(s.path)) is not s.label]
+    wrong = [
+        s.path.name for s in samples if classify(amd_corpus.frame_levels(s.path)) is not s.label
+    ]
     # 16 greetings, varied voice/speed/noise (sox -R: repeatable); bench/amd_eval.py
     # reports the full confusion table on a larger set.
     assert len(wrong) <= 2, wrong

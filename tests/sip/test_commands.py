@@ -77,19 +77,23 @@ def _leg(**kw: object) -> Leg:
     return leg
 
 
-@pytest.mark.parametrize(("kw", "status", "expected"), [
-    ({}, 486, (ev.Outcome.BUSY, ev.HungUpBy.NONE)),
-    ({}, 600, (ev.Outcome.BUSY, ev.HungUpBy.NONE)),
-    ({}, 404, (ev.Outcome.FAILED, ev.HungUpBy.NONE)),
-    ({}, 480, (ev.Outcome.FAILED, ev.HungUpBy.NONE)),
-    ({"provisional": True}, 408, (ev.Outcome.NO_ANSWER, ev.HungUpBy.NONE)),
-    ({}, 408, (ev.Outcome.FAILED, ev.HungUpBy.NONE)),
-    ({"timed_out": True, "provisional": True}, 487, (ev.Outcome.NO_ANSWER, ev.HungUpBy.NONE)),
-    ({"cancel_requested": True}, 487, (ev.Outcome.CANCELLED, ev.HungUpBy.NONE)),
-    ({"answered_at": 1.0}, 200, (ev.Outcome.ANSWERED, ev.HungUpBy.REMOTE)),
-    ({"answered_at": 1.0, "hangup_by_us": True}, 200, (ev.Outcome.ANSWERED, ev.HungUpBy.US)),
-    ({"answered_at": 1.0}, 415, (ev.Outcome.FAILED, ev.HungUpBy.US)),
-])
-def test_classify_end(kw: dict[str, object], status: int,
-                      expected: tuple[ev.Outcome, ev.HungUpBy]) -> None:
+@pytest.mark.parametrize(
+    ("kw", "status", "expected"),
+    [
+        ({}, 486, (ev.Outcome.BUSY, ev.HungUpBy.NONE)),
+        ({}, 600, (ev.Outcome.BUSY, ev.HungUpBy.NONE)),
+        ({}, 404, (ev.Outcome.FAILED, ev.HungUpBy.NONE)),
+        ({}, 480, (ev.Outcome.FAILED, ev.HungUpBy.NONE)),
+        ({"provisional": True}, 408, (ev.Outcome.NO_ANSWER, ev.HungUpBy.NONE)),
+        ({}, 408, (ev.Outcome.FAILED, ev.HungUpBy.NONE)),
+        ({"timed_out": True, "provisional": True}, 487, (ev.Outcome.NO_ANSWER, ev.HungUpBy.NONE)),
+        ({"cancel_requested": True}, 487, (ev.Outcome.CANCELLED, ev.HungUpBy.NONE)),
+        ({"answered_at": 1.0}, 200, (ev.Outcome.ANSWERED, ev.HungUpBy.REMOTE)),
+        ({"answered_at": 1.0, "hangup_by_us": True}, 200, (ev.Outcome.ANSWERED, ev.HungUpBy.US)),
+        ({"answered_at": 1.0}, 415, (ev.Outcome.FAILED, ev.HungUpBy.US)),
+    ],
+)
+def test_classify_end(
+    kw: dict[str, object], status: int, expected: tuple[ev.Outcome, ev.HungUpBy]
+) -> None:
     assert classify_end(_leg(**kw), status) == expected

@@ -19,8 +19,13 @@ from sip.errors import PortClosed, RingTimeoutTooShort, UnknownCall
 from sip.fake import FakeSipPort
 from sip.pool import SipPool
 
-_SCENARIOS = {"answer": "uas_answer.xml", "busy": "uas_486.xml", "failure": "uas_503.xml",
-              "ring": "uas_ring.xml", "bye": "uas_bye.xml"}
+_SCENARIOS = {
+    "answer": "uas_answer.xml",
+    "busy": "uas_486.xml",
+    "failure": "uas_503.xml",
+    "ring": "uas_ring.xml",
+    "bye": "uas_bye.xml",
+}
 
 
 @dataclass
@@ -41,12 +46,14 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
 
 
 def call(call_id: str, target: str, ring: float = 5.0) -> Originate:
-    return Originate(call_id, target, "15550001", ring_timeout=ring,
-                     allow_short_ring_timeout_for_tests=True)
+    return Originate(
+        call_id, target, "15550001", ring_timeout=ring, allow_short_ring_timeout_for_tests=True
+    )
 
 
-async def events_until_end(port: FakeSipPort | SipPool, call_id: str,
-                           hangup_on_answer: bool = False) -> list[ev.SipEvent]:
+async def events_until_end(
+    port: FakeSipPort | SipPool, call_id: str, hangup_on_answer: bool = False
+) -> list[ev.SipEvent]:
     seen: list[ev.SipEvent] = []
     async with asyncio.timeout(20):
         while True:
@@ -80,8 +87,10 @@ async def test_answer_then_we_hang_up(harness: Harness) -> None:
     assert harness.port.active_calls() == 0
 
 
-@pytest.mark.parametrize(("kind", "outcome", "status"), [
-    ("busy", ev.Outcome.BUSY, 486), ("failure", ev.Outcome.FAILED, 503)])
+@pytest.mark.parametrize(
+    ("kind", "outcome", "status"),
+    [("busy", ev.Outcome.BUSY, 486), ("failure", ev.Outcome.FAILED, 503)],
+)
 async def test_rejections(harness: Harness, kind: str, outcome: ev.Outcome, status: int) -> None:
     await harness.port.originate(call("c2", harness.peer(kind)))
     [end] = finals(await events_until_end(harness.port, "c2"))
@@ -109,8 +118,7 @@ async def test_typed_errors(harness: Harness) -> None:
     with pytest.raises(UnknownCall):
         await harness.port.connect_agent("nope", "sip:agent@127.0.0.1")
     with pytest.raises(RingTimeoutTooShort):  # rules 5/22: no override, no short ring
-        Originate("c5", "+15551234567", "1555",
-                  ring_timeout=14.9)
+        Originate("c5", "+15551234567", "1555", ring_timeout=14.9)
     await harness.port.originate(call("c6", harness.peer("ring"), ring=1.0))
     with pytest.raises(UnknownCall):
         await harness.port.originate(call("c6", "sip:x@127.0.0.1"))

@@ -30,17 +30,24 @@ async def pool():
 def greetings(sipp_workdir: Path) -> Path:
     if not amd_corpus.tools_available():
         pytest.skip("needs espeak-ng and sox")
-    for label, text in ((Verdict.HUMAN, "Hello?"),
-                        (Verdict.MACHINE, amd_corpus.MACHINE_LINES[0])):
-        wav = amd_corpus.make_sample(sipp_workdir / f"{label.value}.wav", text, label,
-                                     voice="en-us", speed=170, lead=0.4, noise=0.02)
+    for label, text in ((Verdict.HUMAN, "Hello?"), (Verdict.MACHINE, amd_corpus.MACHINE_LINES[0])):
+        wav = amd_corpus.make_sample(
+            sipp_workdir / f"{label.value}.wav",
+            text,
+            label,
+            voice="en-us",
+            speed=170,
+            lead=0.4,
+            noise=0.02,
+        )
         wav_pcap(wav.path, sipp_workdir / f"{label.value}.pcap")
     return sipp_workdir
 
 
 def call(call_id: str, target: str, **kw: object) -> Originate:
-    return Originate(call_id, target, "15550001", ring_timeout=5.0,
-                     allow_short_ring_timeout_for_tests=True, **kw)  # type: ignore[arg-type]
+    return Originate(
+        call_id, target, "15550001", ring_timeout=5.0, allow_short_ring_timeout_for_tests=True, **kw
+    )  # type: ignore[arg-type]
 
 
 async def collect(pool: SipPool, call_id: str, until: type, timeout: float = 15.0) -> list:
@@ -69,8 +76,26 @@ async def test_amd_on_live_rtp(pool: SipPool, sipp, greetings: Path, label: Verd
 
 async def test_prompt_and_recording(pool: SipPool, sipp, tmp_path: Path) -> None:
     prompt = tmp_path / "safe-harbor.wav"
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(prompt),
-                    "synth", "1.0", "sine", "1000", "vol", "0.5"], check=True)
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(prompt),
+            "synth",
+            "1.0",
+            "sine",
+            "1000",
+            "vol",
+            "0.5",
+        ],
+        check=True,
+    )
     peer = sipp("uas_answer.xml")
     await pool.originate(call("p1", peer.uri()))
     await collect(pool, "p1", ev.CallAnswered)

@@ -21,12 +21,20 @@ pytestmark = pytest.mark.sip
 
 
 def originate(call_id: str, target: str, ring: float = 5.0, **kw: object) -> Originate:
-    return Originate(call_id, target, "15550001", "Outdial Test", ring_timeout=ring,
-                     allow_short_ring_timeout_for_tests=True, **kw)  # type: ignore[arg-type]
+    return Originate(
+        call_id,
+        target,
+        "15550001",
+        "Outdial Test",
+        ring_timeout=ring,
+        allow_short_ring_timeout_for_tests=True,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-async def until_ended(pool: SipPool, call_id: str, timeout: float = 20.0,
-                      linger: float = 0.0) -> list[ev.SipEvent]:
+async def until_ended(
+    pool: SipPool, call_id: str, timeout: float = 20.0, linger: float = 0.0
+) -> list[ev.SipEvent]:
     """Events of ``call_id`` up to its CallEnded (plus ``linger`` seconds after)."""
     seen: list[ev.SipEvent] = []
     loop = asyncio.get_running_loop()
@@ -64,8 +72,9 @@ def ended(events: list[ev.SipEvent]) -> list[ev.CallEnded]:
 
 @pytest.fixture
 async def pool():
-    async with SipPool(PoolConfig(SipConfig(rtp_port_start=24000), min_workers=1,
-                                  max_workers=4)) as p:
+    async with SipPool(
+        PoolConfig(SipConfig(rtp_port_start=24000), min_workers=1, max_workers=4)
+    ) as p:
         yield p
 
 
@@ -87,21 +96,28 @@ async def test_answer_with_rtp_then_we_hang_up(pool: SipPool, sipp, tmp_path: Pa
     assert ev.RecordingSaved("a1", str(rec)) in seen
     with wave.open(str(rec)) as w:  # the peer's tone reached us over RTP
         frames = w.readframes(w.getnframes())
-    assert w.getframerate() == 8000 and max(abs(int.from_bytes(frames[i:i + 2], "little",
-                                                               signed=True))
-                                            for i in range(0, len(frames), 2)) > 3000
+    assert (
+        w.getframerate() == 8000
+        and max(
+            abs(int.from_bytes(frames[i : i + 2], "little", signed=True))
+            for i in range(0, len(frames), 2)
+        )
+        > 3000
+    )
     result = peer.wait()
     assert (result.returncode, result.successful, result.failed) == (0, 1, 0), result.stderr
 
 
-@pytest.mark.parametrize(("code", "reason", "outcome"), [
-    ("486", "Busy Here", ev.Outcome.BUSY),
-    ("480", "Temporarily Unavailable", ev.Outcome.FAILED),
-    ("503", "Service Unavailable", ev.Outcome.FAILED),
-    ("404", "Not Found", ev.Outcome.FAILED),
-])
-async def test_rejected(pool: SipPool, sipp, code: str, reason: str,
-                        outcome: ev.Outcome) -> None:
+@pytest.mark.parametrize(
+    ("code", "reason", "outcome"),
+    [
+        ("486", "Busy Here", ev.Outcome.BUSY),
+        ("480", "Temporarily Unavailable", ev.Outcome.FAILED),
+        ("503", "Service Unavailable", ev.Outcome.FAILED),
+        ("404", "Not Found", ev.Outcome.FAILED),
+    ],
+)
+async def test_rejected(pool: SipPool, sipp, code: str, reason: str, outcome: ev.Outcome) -> None:
     peer = sipp(f"uas_{code}.xml")
     await pool.originate(originate("r1", peer.uri()))
     [end] = ended(await until_ended(pool, "r1"))
@@ -180,7 +196,10 @@ async def test_malformed_then_unusable_answer(pool: SipPool, sipp) -> None:
     assert [e.status_code for e in seen if isinstance(e, ev.CallProgress)] == [180]
     [end] = ended(seen)  # exactly one final event whatever the peer sends
     assert (end.outcome, end.sip_status, end.who_hung_up) == (
-        ev.Outcome.FAILED, 415, ev.HungUpBy.US)
+        ev.Outcome.FAILED,
+        415,
+        ev.HungUpBy.US,
+    )
     result = peer.wait()  # SIPp got our BYE after the unusable answer
     assert (result.returncode, result.successful) == (0, 1), result.stderr
 
@@ -255,8 +274,9 @@ async def test_worker_sigkill_mid_call_one_final_event_per_call(pool: SipPool, s
 
 
 async def test_clean_shutdown_under_load(sipp) -> None:
-    cfg = PoolConfig(SipConfig(rtp_port_start=25000), min_workers=1, max_workers=3,
-                     customer_lines=2)
+    cfg = PoolConfig(
+        SipConfig(rtp_port_start=25000), min_workers=1, max_workers=3, customer_lines=2
+    )
     peer = sipp("uas_answer.xml", calls=5)
     pool = SipPool(cfg)
     await pool.start()
@@ -283,13 +303,14 @@ async def test_clean_shutdown_under_load(sipp) -> None:
     assert (result.returncode, result.successful) == (0, 5), result.stderr
 
 
-@pytest.mark.parametrize(("password", "outcome"), [
-    ("s3cret", ev.Outcome.ANSWERED), ("wrong", ev.Outcome.FAILED)])
-async def test_e164_via_trunk_with_digest_auth(sipp, password: str,
-                                               outcome: ev.Outcome) -> None:
+@pytest.mark.parametrize(
+    ("password", "outcome"), [("s3cret", ev.Outcome.ANSWERED), ("wrong", ev.Outcome.FAILED)]
+)
+async def test_e164_via_trunk_with_digest_auth(sipp, password: str, outcome: ev.Outcome) -> None:
     peer = sipp("uas_auth.xml")
-    trunk = TrunkConfig("127.0.0.1", peer.port, username="outdial", password=password,
-                        realm="trunk.test")
+    trunk = TrunkConfig(
+        "127.0.0.1", peer.port, username="outdial", password=password, realm="trunk.test"
+    )
     cfg = PoolConfig(SipConfig(rtp_port_start=28000, trunk=trunk, codecs=("PCMA/8000",)))
     async with SipPool(cfg) as pool:
         await pool.originate(originate("t1", "+15551234567"))

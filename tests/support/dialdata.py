@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
@@ -16,29 +17,51 @@ def campaign_with_contacts(
 ) -> int:
     camp = campaigns.create(engine, name, mode=mode)
     assert camp.id is not None
+    add_contacts(engine, camp.id, numbers)
+    return camp.id
+
+
+def add_contacts(
+    engine: Engine,
+    campaign_id: int,
+    numbers: list[str],
+    timezones: tuple[str, ...] = ("Asia/Shanghai",),
+    custom: list[dict[str, object]] | None = None,
+) -> list[int]:
+    """A ready list of new contacts for an existing campaign; their ids, in order."""
+    ids: list[int] = []
     with session_scope(engine) as s:
-        cl = CallList(campaign_id=camp.id, name="l1", status="ready")
+        cl = CallList(campaign_id=campaign_id, name=f"l{campaign_id}", status="ready")
         s.add(cl)
         s.flush()
         assert cl.id is not None
-        job = ImportJob(
-            list_id=cl.id, status="done", content_sha256=hashlib.sha256(name.encode()).hexdigest()
-        )
+        sha = hashlib.sha256(f"{campaign_id}:{','.join(numbers)}".encode()).hexdigest()
+        job = ImportJob(list_id=cl.id, status="done", content_sha256=sha)
         s.add(job)
         s.flush()
         assert job.id is not None
         for i, n in enumerate(numbers, 1):
-            s.add(
-                Contact(
-                    list_id=cl.id,
-                    campaign_id=camp.id,
-                    job_id=job.id,
-                    row_number=i,
-                    primary_number=n,
-                    number_type="mobile",
-                    timezones=["Asia/Shanghai"],
-                    name=f"客户{i}",
-                    custom={"product": "kettle"},
-                )
+            contact = Contact(
+                list_id=cl.id,
+                campaign_id=campaign_id,
+                job_id=job.id,
+                row_number=i,
+                primary_number=n,
+                number_type="mobile",
+                timezones=list(timezones),
+                name=f"客户{i}",
+                custom=custom[i - 1] if custom else {"product": "kettle"},
             )
-    return camp.id
+            s.add(contact)
+            s.flush()
+            assert contact.id is not None
+            ids.append(contact.id)
+    return ids
+
+
+def afternoon_zone(now: datetime) -> str:
+    """The Etc/GMT zone where it is 13:xx or 14:xx now (POSIX signs: Etc/GMT-8 is UTC+8), so
+    calling hours (rule 28, 09:00-20:00) are met whenever a real-SIP test runs."""
+    offset = (13 - now.astimezone(UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"

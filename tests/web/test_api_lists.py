@@ -42,7 +42,7 @@ def _form(path: Path, **fields: str) -> FormData:
 
 
 async def _wait_done(client: Any, list_id: int) -> dict[str, Any]:
-    for _ in range(200):
+    for _ in range(1200):  # up to a minute on a loaded machine
         job = (await (await client.get(f"/api/lists/{list_id}/import")).json())["job"]
         if job["status"] not in ("queued", "running"):
             return job

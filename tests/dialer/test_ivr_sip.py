@@ -1,0 +1,263 @@
+"""The agentless IVR satisfaction survey over real SIP (issue 7, "Tests over real SIP").
+
+The real engine, the real compliance gate and the real SIP worker pool dial an agentless
+satisfaction-survey campaign; SIPp (scenarios/ivr_customer.xml) plays the customers and
+presses keys as RFC 4733 telephone-events on payload type 120. Prompts are made by
+espeak-ng + sox at setup (dialer/ivr.py caches them under the data dir).
+
+Keys are typed ahead: a customer who presses while a prompt plays has the key taken by the
+next question, so each customer's pcap holds its keys at fixed times, and which question
+takes which key does not depend on how long the prompts are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dialdata
+import pytest
+import sqlalchemy as sa
+from sippctl import SippPeer, SippResult
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from campaigns import rules, survey_store, surveys
+from campaigns import store as campaigns
+from campaigns.models import SurveyAnswer
+from compliance import store
+from compliance.gate import gate_for
+from dialer.core import CoreConfig
+from dialer.engine import CampaignEngine, EngineSettings
+from dialer.ivr import IvrRunner, wav_seconds
+from outdial.storage import session_scope
+from sip import events as ev
+from sip import pcap
+from sip.config import PoolConfig, SipConfig, TrunkConfig
+from sip.pool import SipPool
+
+pytestmark = pytest.mark.sip
+
+SCENARIO = Path(__file__).parent / "scenarios" / "ivr_customer.xml"
+RATE = 320  # espeak-ng words per minute: short prompts keep the test short
+QUICK = surveys.Survey(
+    name="quick_check",
+    title_zh="回访",
+    title_en="follow-up",
+    questions=(
+        surveys.Question("recommend", surveys.QuestionKind.SCALE, "您会推荐我们吗？", "Would you?"),
+        surveys.Question("resolved", surveys.QuestionKind.YES_NO, "问题解决了吗？", "Resolved?"),
+    ),
+)
+
+
+def dtmf_at(path: Path, presses: list[tuple[float, str]]) -> Path:
+    """One RFC 4733 stream (PT 120, as sip/pcap.py writes it) with each key at its time."""
+    packets: list[tuple[float, bytes]] = []
+    seq = 0
+    for t, digit in presses:
+        ts = int(t * 8000)
+        for n in range(1, 9):  # 5 packets growing in duration, then 3 end packets
+            end = n > 5
+            body = struct.pack("!BBH", pcap._DTMF_EVENTS[digit], (0x80 if end else 0) | 10,
+                               min(n, 5) * 160)  # fmt: skip
+            packets.append((t + n * 0.02, pcap._rtp(120, seq, ts, body, marker=n == 1)))
+            seq += 1
+    pcap._write_pcap(path, packets)
+    return path
+
+
+def rows(db: Engine, sql: str, **params: Any) -> list[Any]:
+    with db.connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+async def until(pred: Any, timeout: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not pred():
+        assert loop.time() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def survey_campaign(db: Engine, name: str, numbers: list[str], survey: str = "") -> int:
+    spec = rules.parse_campaign(
+        {
+            "name": name,
+            "kind": "satisfaction_survey",
+            "mode": "agentless",
+            "caller_id": "+8610010000",
+            "survey": survey,
+        }
+    )
+    camp, _version = campaigns.save_spec(db, spec)
+    assert camp.id is not None
+    dialdata.add_contacts(db, camp.id, numbers, (dialdata.afternoon_zone(datetime.now(UTC)),))
+    for n in numbers:  # rule 26: CN needs consent per number
+        store.consent_record(db, n, "granted", evidence="ivr", at=datetime.now(UTC) - timedelta(1))
+    return camp.id
+
+
+async def run_campaign(
+    db: Engine, cid: int, tmp: Path, numbers: list[str], survey: surveys.Survey
+) -> tuple[IvrRunner, list[ev.SipEvent], SippResult]:
+    """Dial every record of the campaign to SIPp and run the survey until all have ended."""
+    seen: list[ev.SipEvent] = []
+    peer = SippPeer(SCENARIO, tmp / "sipp", calls=len(numbers), timeout=90)
+    try:
+        await asyncio.sleep(0.3)  # let SIPp bind
+        sip_cfg = SipConfig(
+            rtp_port_start=random.randrange(30000, 38000, 400),
+            trunk=TrunkConfig("127.0.0.1", peer.port),
+        )
+        pool_cfg = PoolConfig(sip_cfg, min_workers=1, max_workers=1, customer_lines=3, agent_legs=0)
+        async with SipPool(pool_cfg, on_event=seen.append) as pool:
+            settings = EngineSettings(
+                campaign_id=cid,
+                core=CoreConfig(mode="agentless", max_lines=len(numbers)),
+                caller_id="+8610010000",
+                ring_timeout=10.0,
+                allow_short_ring_timeout_for_tests=True,
+                tick=0.02,
+                pace_every=0.2,
+                data_dir=str(tmp / "data"),
+            )
+            ivr = IvrRunner(db, pool, cid, tmp / "data", language="zh", speech_rate=RATE)
+            eng = CampaignEngine(db, pool, settings, gate_for(db, cid), ivr=ivr)
+            await eng.start(dialing=True)
+            await until(lambda: eng.finished == len(numbers) and not ivr.calls, 55, "the calls")
+            # a recording is closed when its call's media is released, just after the call
+            await until(lambda: all(ivr.recordings.values()), 10, "the recordings")
+            await eng.stop(drain_timeout=5)
+        result = peer.wait(20)
+    finally:
+        peer.kill()
+        (tmp / "sip-events.txt").write_text("\n".join(map(repr, seen)))
+    return ivr, seen, result
+
+
+def prompt_durations(db: Engine, tmp: Path, survey: surveys.Survey) -> dict[str, float]:
+    """Make the survey's prompts now (setup time), as the runner will find them."""
+    runner = IvrRunner(db, None, 0, tmp / "data", language="zh", speech_rate=RATE)  # type: ignore[arg-type]
+    pids = [pid for pid, _zh, _en in surveys.prompts(survey)]
+    return {pid: wav_seconds(runner.prompts.path(survey, pid, "zh")) for pid in pids}
+
+
+def answers(db: Engine, response_id: int) -> dict[str, tuple[Any, bool]]:
+    with session_scope(db) as s:
+        got = s.exec(select(SurveyAnswer).where(SurveyAnswer.response_id == response_id))
+        return {a.question_id: (a.value, a.skipped) for a in got}
+
+
+def responses(db: Engine) -> dict[str, Any]:
+    got = rows(db, "SELECT id, phone, status, channel, finished_at FROM survey_responses")
+    return {r.phone: r for r in got}
+
+
+def prompts_played(
+    ivr: IvrRunner, survey: surveys.Survey, seen: list[ev.SipEvent], call: str
+) -> list[str]:
+    names = {
+        str(ivr.prompts.path(survey, pid, "zh")): pid for pid, _zh, _en in surveys.prompts(survey)
+    }
+    return [names[e.wav] for e in seen if isinstance(e, ev.PromptFinished) and e.call_id == call]
+
+
+async def test_ivr_survey_answers_match_the_digits_sent(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    db = sqlite_engine
+    number = "+8613810100001"
+    cid = survey_campaign(db, "ivr-seed", [number])  # no survey named: the seeds' template
+    seed = surveys.SEED_TEMPLATE
+    durations = await asyncio.to_thread(prompt_durations, db, tmp_path, seed)
+    # the five scale answers early (typed ahead), '#' once the open answer is being recorded
+    asked = durations["intro"] + sum(durations[f"q:{q.id}"] for q in seed.questions)
+    keys = "54321"
+    presses = [(0.5 + 0.4 * i, k) for i, k in enumerate(keys)] + [(asked + 3.0, "#")]
+    sipp = tmp_path / "sipp"
+    sipp.mkdir()
+    dtmf_at(sipp / "answers.pcap", presses)
+    for name in ("invalid", "early", "optout"):
+        dtmf_at(sipp / f"{name}.pcap", [(0.5, "1")])
+
+    ivr, seen, result = await run_campaign(db, cid, tmp_path, [number], seed)
+
+    assert (result.returncode, result.successful, result.failed) == (0, 1, 0), (
+        result.stderr,
+        result.errors,
+    )
+    digits = [e for e in seen if isinstance(e, ev.DtmfReceived)]
+    assert "".join(e.digit for e in digits) == keys + "#"
+    assert {e.method for e in digits} == {"rfc4733"}
+    resp = responses(db)[number]
+    assert (resp.status, resp.channel) == ("completed", "ivr")
+    got = answers(db, resp.id)
+    scales = [q.id for q in seed.questions if q.kind is surveys.QuestionKind.SCALE]
+    want = {q: (int(k), False) for q, k in zip(scales, keys, strict=True)}
+    assert {q: got[q] for q in scales} == want
+    comment, skipped = got["comment"]
+    assert not skipped and Path(comment).name.endswith("-comment.wav")
+    (call_id,) = {e.call_id for e in digits}
+    assert ivr.recordings[call_id] == [comment] and Path(comment).stat().st_size > 44
+    played = prompts_played(ivr, seed, seen, call_id)
+    assert played == ["intro", *(f"q:{q.id}" for q in seed.questions), "thanks"]
+    (attempt,) = rows(db, "SELECT state, final, call_id FROM attempts")
+    assert (attempt.state, bool(attempt.final), attempt.call_id) == ("completed", True, call_id)
+    assert rows(db, "SELECT status FROM contacts")[0].status == "done"
+
+
+async def test_ivr_invalid_then_no_key_skips_and_hang_up_keeps_a_partial_response(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    db = sqlite_engine
+    survey_store.save_survey(db, QUICK)
+    skip, early, optout = "+8613810200001", "+8613810300001", "+8613810400001"
+    cid = survey_campaign(db, "ivr-quick", [skip, early, optout], survey=QUICK.name)
+    await asyncio.to_thread(prompt_durations, db, tmp_path, QUICK)
+    sipp = tmp_path / "sipp"
+    sipp.mkdir()
+    dtmf_at(sipp / "answers.pcap", [(0.5, "1")])
+    dtmf_at(sipp / "invalid.pcap", [(0.5, "4"), (0.9, "9")])  # 4 to q1; 9 is no yes/no key
+    dtmf_at(sipp / "early.pcap", [(0.5, "5")])  # then hangs up while q2 waits for a key
+    dtmf_at(sipp / "optout.pcap", [(0.5, "*")])
+
+    ivr, seen, result = await run_campaign(db, cid, tmp_path, [skip, early, optout], QUICK)
+
+    assert (result.returncode, result.successful, result.failed) == (0, 3, 0), (
+        result.stderr,
+        result.errors,
+    )
+    by_phone = responses(db)
+    # invalid, then nothing: re-asked after "invalid", re-asked after "no input", then skipped
+    # (QUICK.repeats == 2); the flow goes on to the end, so the response is completed
+    r = by_phone[skip]
+    assert r.status == "completed"
+    assert answers(db, r.id) == {"recommend": (4, False), "resolved": (None, True)}
+    call_ids = {a.number: a.call_id for a in rows(db, "SELECT number, call_id FROM attempts")}
+    assert prompts_played(ivr, QUICK, seen, call_ids[skip]) == [
+        "intro",
+        "q:recommend",
+        "q:resolved",
+        "invalid",
+        "q:resolved",
+        "no_input",
+        "q:resolved",
+        "thanks",
+    ]
+    # the customer hung up during q2: the response keeps q1 and says why it stopped
+    r = by_phone[early]
+    assert r.status == "hung_up" and r.finished_at is not None
+    assert answers(db, r.id) == {"recommend": (5, False)}
+    # the opt-out key: on the DNC list (rule 9), committed before our hang-up
+    r = by_phone[optout]
+    assert r.status == "opted_out" and answers(db, r.id) == {}
+    assert store.dnc_lookup(db, [optout]) and not store.dnc_lookup(db, [skip, early])
+    played = prompts_played(ivr, QUICK, seen, call_ids[optout])
+    assert played == ["intro", "q:recommend", "opt_out"]
+    states = {a.number: a.state for a in rows(db, "SELECT number, state FROM attempts")}
+    assert states == {skip: "completed", early: "completed", optout: "completed"}
