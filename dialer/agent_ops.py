@@ -22,6 +22,7 @@ from campaigns.rules import DEFAULT_DISPOSITIONS, Disposition
 from dialer import hopper, sessions
 from dialer.errors import NotYourCall, UnknownAgent
 from dialer.models import Attempt
+from dialer.preview import PreviewDesk
 from lists.models import Contact
 from outdial.errors import Conflict, InvalidInput
 from outdial.storage import session_scope
@@ -82,6 +83,27 @@ class AgentOps:
     def __init__(self) -> None:
         self.hub = sessions.AgentHub()
         self.agent_campaign: dict[int, int] = {}  # user id -> campaign id
+        self.previews = PreviewDesk()
+
+    # --- preview mode -------------------------------------------------------------------------
+    async def preview_next(self, user_id: int) -> dict[str, Any] | None:
+        run = self._agent_run(user_id)
+        raw = await asyncio.to_thread(self._raw_settings, run.campaign_id)
+        after = raw.get("preview_auto_dial_seconds")
+        return await self.previews.next(
+            run, user_id, float(after) if after else None, run.engine.push
+        )
+
+    async def preview_dial(self, user_id: int) -> dict[str, Any]:
+        call_id = await self.previews.dial(self._agent_run(user_id), user_id)
+        return {"call_id": call_id, "dialed": call_id is not None}
+
+    async def preview_skip(self, user_id: int) -> dict[str, Any]:
+        await self.previews.skip(self._agent_run(user_id), user_id)
+        return {"skipped": True}
+
+    def _raw_settings(self, campaign_id: int) -> Any:
+        raise NotImplementedError
 
     def _run(self, campaign_id: int) -> Running:
         raise NotImplementedError

@@ -130,7 +130,7 @@ def _synthesize(text: str, voice: str, rate: int, out: Path) -> None:
 
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as w:
-        return w.getnframes() / float(w.getframerate() or 8000)
+        return float(w.getnframes()) / float(w.getframerate() or 8000)
 
 
 class IvrRunner:

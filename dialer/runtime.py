@@ -201,6 +201,7 @@ class DialerRuntime(AgentOps):
             run.monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await run.monitor
+        await self.previews.release_all(run)  # records held on screens go back to the queue
         try:
             await run.engine.stop(drain_timeout=drain)
         finally:

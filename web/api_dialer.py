@@ -152,6 +152,25 @@ async def agent_logout(request: web.Request) -> web.Response:
     return web.json_response({"agent": agent})
 
 
+@routes.post("/api/agent/preview/next", roles=AGENTS)
+async def preview_next(request: web.Request) -> web.Response:
+    """Preview mode: the next record for this agent (also pushed to their screen)."""
+    offer = await _runtime(request).preview_next(current_identity(request).user_id)
+    return web.json_response({"preview": offer})
+
+
+@routes.post("/api/agent/preview/dial", roles=AGENTS)
+async def preview_dial(request: web.Request) -> web.Response:
+    result = await _runtime(request).preview_dial(current_identity(request).user_id)
+    return web.json_response(result)
+
+
+@routes.post("/api/agent/preview/skip", roles=AGENTS)
+async def preview_skip(request: web.Request) -> web.Response:
+    result = await _runtime(request).preview_skip(current_identity(request).user_id)
+    return web.json_response(result)
+
+
 @routes.post("/api/agent/disposition", roles=AGENTS)
 async def agent_disposition(request: web.Request) -> web.Response:
     body = await json_body(request)

@@ -283,3 +283,36 @@ async def test_agent_hanging_up_first_goes_to_wrap_up(sqlite_engine: Engine) -> 
     await rt.disposition(uid, call_id, "success")
     assert (rt.agent_status(uid) or {})["state"] == "ready"
     await rt.stop_all()
+
+
+async def test_preview_agent_sees_the_record_then_dials_or_skips(sqlite_engine: Engine) -> None:
+    """Preview mode (issue 6): the record comes first; dialing reserves the agent, so the
+    call is bridged to them; a skipped record goes back to the queue."""
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(
+        engine, "pv", ["+8613800000011", "+8613800000022"], mode="preview"
+    )
+    rt = runtime(engine)
+    uid = agent(engine, "pv1")
+    screen = Screen()
+    rt.hub.add(uid, screen)
+    await rt.start(cid)
+    try:
+        await rt.agent_login(uid, cid)
+        first = await rt.preview_next(uid)
+        assert first is not None and first["number"] == "+8613800000011"
+        assert screen.of("preview")[-1]["record"]["name"] == "客户1"
+        assert (await rt.preview_next(uid))["contact_id"] == first["contact_id"]  # still held
+        await rt.preview_skip(uid)
+        assert (
+            scalar(engine, "SELECT status FROM contacts WHERE id = :i", i=first["contact_id"])
+            == "new"
+        )
+        second = await rt.preview_next(uid)
+        assert second is not None
+        result = await rt.preview_dial(uid)
+        assert result["dialed"]
+        await wait_for(lambda: bool(screen.of("call_connected")))
+        assert screen.of("call_connected")[-1]["number"] == second["number"]
+    finally:
+        await rt.stop_all()
