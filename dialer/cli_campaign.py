@@ -1,4 +1,5 @@
 """``outdial campaign status NAME [--json]``: why is a campaign (not) dialing?
+``outdial campaign start|pause|stop NAME``: control the campaign in the running server.
 
 Reads the database only (dialer/status.py), so it works from any shell while ``outdial
 serve`` dials: attempts by state, agents by state, records by status, the abandon gauge, and
@@ -7,6 +8,10 @@ the pacer's last decisions with their inputs, as the running engine persisted th
 
 from __future__ import annotations
 
+import json
+import os
+import urllib.error
+import urllib.request
 from typing import Any
 
 import click
@@ -70,3 +75,55 @@ def register(group: click.Group) -> None:
             camp = store.by_name(engine, name)
         assert camp.id is not None
         emit(as_json, db_status(engine, camp.id), _human)
+
+    for action in ("start", "pause", "stop"):
+        campaign.add_command(_control_command(action))
+
+
+def _control_command(action: str) -> click.Command:
+    from outdial.cli import emit, json_option, pass_ctx
+
+    @click.command(action, help=f"{action.capitalize()} dialing in the running `outdial serve`.")
+    @click.argument("name")
+    @click.option("--server", default=None, help="Server URL (default http://OUTDIAL_HOST:PORT).")
+    @click.option("--token", default=None, help="API token of a manager (or OUTDIAL_TOKEN).")
+    @json_option
+    @pass_ctx
+    def control(ctx: Any, name: str, server: str | None, token: str | None, as_json: bool) -> None:
+        from campaigns import store
+
+        cfg = ctx.config()
+        camp = store.resolve(ctx.migrated_engine(cfg), name)
+        url = (server or f"http://{cfg.host}:{cfg.port}").rstrip("/")
+        body = _post(
+            f"{url}/api/campaigns/{camp.id}/{action}", token or os.environ.get("OUTDIAL_TOKEN", "")
+        )
+        emit(as_json, body, lambda d: f"campaign {name}: {d['campaign'].get('status', action)}")
+
+    return control
+
+
+def _post(url: str, token: str) -> dict[str, Any]:
+    """POST to the server's API; its one-line JSON error becomes ours."""
+    from outdial.errors import InvalidInput, RemoteError
+
+    if not token:
+        raise InvalidInput("give --token (an API token of a manager) or set OUTDIAL_TOKEN")
+    req = urllib.request.Request(
+        url,
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            data: dict[str, Any] = json.load(resp)
+            return data
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.load(exc).get("message", exc.reason)
+        except ValueError:
+            message = exc.reason
+        raise RemoteError(f"the server refused: {message}", status=exc.code) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise RemoteError(f"cannot reach outdial at {url}: {exc}") from exc

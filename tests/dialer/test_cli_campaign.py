@@ -56,3 +56,67 @@ def test_campaign_status_json(
     with pytest.raises(SystemExit) as failed:
         main(["--database-url", url, "campaign", "status", "nope"])
     assert failed.value.code == 2
+
+
+def test_campaign_control_goes_through_the_running_server(tmp_path: Path) -> None:
+    """`outdial campaign start|pause NAME` asks the running server over its API; the server's
+    refusal (here: no caller ID, rules 11/23/27; a campaign not running) comes back in one line."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from outdial import migrate, storage
+
+    db = tmp_path / "outdial.db"
+    engine = storage.make_engine(f"sqlite:///{db}")
+    migrate.upgrade(engine)
+    dialdata.campaign_with_contacts(engine, "ctl", ["+8613800000011"])
+    auth.create_user(engine, "boss", "password-1", Role.MANAGER)
+    token = auth.create_token(engine, "boss", "cli")[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "OUTDIAL_DATA_DIR": str(tmp_path),
+        "OUTDIAL_PORT": str(port),
+        "OUTDIAL_ADMIN_PASSWORD": "admin-pass-1",
+        "OUTDIAL_TOKEN": token,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "outdial", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        run = [sys.executable, "-m", "outdial", "campaign"]
+        started = subprocess.run(
+            [*run, "start", "ctl"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert started.returncode == 2
+        assert "the server refused" in started.stderr and "caller ID" in started.stderr
+        paused = subprocess.run(
+            [*run, "pause", "ctl", "--json"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert paused.returncode == 2 and "not running" in paused.stderr
+        bad = subprocess.run(
+            [*run, "start", "ctl", "--token", "od_wrong"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert bad.returncode == 2 and "unknown or revoked API token" in bad.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
