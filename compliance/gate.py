@@ -161,6 +161,14 @@ class DbGate:
             store.audit(s, "decision", _jsonable(body), at)
         return GateVerdict(allowed, nxt, reason, decision)
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int]:
+        """(abandoned, live answers) of the campaign's strictest gauge right now, for the
+        pacer to steer by (rules 2, 18): the legal figure survives restarts, the pacer's own
+        counts would not."""
+        readings = self._abandon(at).values()
+        worst = max(readings, key=lambda r: (r.rate, r.live))
+        return worst.abandoned, worst.live
+
     def record_outcome(self, finished: Any, lead: Any, at: datetime) -> None:
         body = {
             "call_id": finished.call_id,

@@ -211,6 +211,11 @@ class CampaignEngine:
             await asyncio.sleep(wait)
 
     async def _pace(self, now: float) -> None:
+        gauge = getattr(self.gate, "abandon_gauge", None)
+        if gauge is not None and self.settings.core.mode == "predictive":
+            # the campaign's legal gauge, from compliance (issue 6): it outlives this process
+            abandoned, live = await asyncio.to_thread(gauge, self.wall())
+            self.core.pacer.set_abandon_gauge(abandoned, live)
         wanted = self.core.calls_wanted(now)
         if wanted <= 0:
             return

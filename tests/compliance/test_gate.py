@@ -103,3 +103,21 @@ def test_rule2_abandon_gate_stops_predictive_dialing(engine: Engine) -> None:
     assert not verdict.allowed and "rule-2" in verdict.reason
     preview = gate_for(engine, cid, mode="preview").check(ld, now, "y")
     assert "rule-2" not in preview.reason  # an agent is guaranteed: no abandon risk
+
+
+def test_rule2_the_pacer_reads_the_legal_gauge(engine: Engine) -> None:
+    numbers = [f"+1212555{i:04d}" for i in range(10)]
+    cid = dialdata.campaign_with_contacts(engine, "us2", numbers, mode="predictive")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE campaigns SET region='US' WHERE id=:c"), {"c": cid})
+    now = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
+    for i, ld in enumerate(hopper.claim(engine, cid, 10, now)):
+        hopper.open_attempt(engine, f"g{i}", cid, ld, "n", now - timedelta(hours=2))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE attempts SET answered_at=:t, final=:f, abandoned=:a WHERE call_id=:c"
+                ),
+                {"t": now - timedelta(hours=2), "f": True, "a": i == 0, "c": f"g{i}"},
+            )
+    assert gate_for(engine, cid).abandon_gauge(now) == (1, 10)
