@@ -100,6 +100,8 @@ class SipPool:
             if w.process.is_alive():
                 w.process.kill()
                 await asyncio.to_thread(w.process.join, 5)
+            # the reader may have seen the pipe close before the process was reaped
+            self.exit_codes[w.worker_id] = w.process.exitcode
         # Let the reader threads' last callbacks (CallEnded, worker exit) run.
         for _ in range(50):
             if not self._workers:
@@ -274,7 +276,9 @@ class SipPool:
     def _on_exit(self, worker: _Worker) -> None:
         worker.alive = False
         self._workers.pop(worker.worker_id, None)
-        self.exit_codes[worker.worker_id] = worker.process.exitcode
+        code = worker.process.exitcode  # None if the pipe closed before the process was reaped
+        if code is not None or self.exit_codes.get(worker.worker_id) is None:
+            self.exit_codes[worker.worker_id] = code
         lost: tuple[str, ...] = ()
         if worker.ready.done() and worker.ready.exception() is None:
             lost = tuple(cid for cid, w in self._calls.items() if w is worker)
