@@ -76,8 +76,11 @@ class PoolConfig:
     sip: SipConfig = field(default_factory=SipConfig)
     min_workers: int = 1
     max_workers: int = 8
-    customer_lines: int = 2
-    agent_legs: int = 1
+    # 1 customer line + 2 agent legs + 1 spare: an answered customer always finds an agent
+    # leg free, and a second one while a refused leg is still disconnecting. Agentless (IVR)
+    # pools use customer_lines=3, agent_legs=0.
+    customer_lines: int = 1
+    agent_legs: int = 2
     spare_slots: int = 1
     restart_backoff: float = 0.5  # seconds, doubled per consecutive crash, capped at 10 s
     idle_shrink_after: float = 30.0  # a worker with no calls above min_workers is stopped
@@ -88,6 +91,12 @@ class PoolConfig:
             raise SipConfigError("pool bounds need 0 <= min_workers <= max_workers, max >= 1")
         if self.start_method not in ("spawn", "forkserver"):
             raise SipConfigError(f"start_method must be spawn or forkserver: {self.start_method}")
+        if 0 < self.agent_legs < self.customer_lines:
+            raise SipConfigError(
+                f"{self.customer_lines} customer lines but {self.agent_legs} agent leg(s) per "
+                "worker: two answers on one worker could not both reach an agent; use "
+                "agent_legs >= customer_lines, or agent_legs=0 for agentless campaigns"
+            )
         used = self.customer_lines + self.agent_legs + self.spare_slots
         if self.customer_lines < 1 or self.agent_legs < 0 or used > PJSUA_MAX_CALLS:
             raise SipConfigError(

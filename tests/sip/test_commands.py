@@ -67,6 +67,11 @@ def test_config_bounds() -> None:
     with pytest.raises(SipConfigError):
         SipConfig(trunk=TrunkConfig("h", transport="sctp"))
     assert PoolConfig(customer_lines=3, agent_legs=0).customer_lines == 3
+    # two answers on one worker must both find an agent leg
+    with pytest.raises(SipConfigError, match="agent_legs >= customer_lines"):
+        PoolConfig(customer_lines=2, agent_legs=1)
+    default = PoolConfig()
+    assert default.agent_legs >= default.customer_lines
     assert SipConfig(rtp_port_start=20000).for_worker(2).rtp_port_start == 20080
 
 

@@ -242,7 +242,19 @@ async def test_agent_rejects_customer_stays_up(pool: SipPool, sipp) -> None:
         assert (result.returncode, result.successful) == (0, 1), result.stderr
 
 
-async def test_worker_sigkill_mid_call_one_final_event_per_call(pool: SipPool, sipp) -> None:
+async def test_worker_sigkill_mid_call_one_final_event_per_call(sipp) -> None:
+    cfg = PoolConfig(
+        SipConfig(rtp_port_start=24400),
+        min_workers=1,
+        max_workers=2,
+        customer_lines=2,
+        agent_legs=0,
+    )
+    async with SipPool(cfg) as pool:
+        await _sigkill_mid_call(pool, sipp)
+
+
+async def _sigkill_mid_call(pool: SipPool, sipp) -> None:
     peers = [sipp("uas_hold.xml") for _ in range(2)]
     for i, peer in enumerate(peers):
         await pool.originate(originate(f"k{i}", peer.uri()))
@@ -275,7 +287,11 @@ async def test_worker_sigkill_mid_call_one_final_event_per_call(pool: SipPool, s
 
 async def test_clean_shutdown_under_load(sipp) -> None:
     cfg = PoolConfig(
-        SipConfig(rtp_port_start=25000), min_workers=1, max_workers=3, customer_lines=2
+        SipConfig(rtp_port_start=25000),
+        min_workers=1,
+        max_workers=3,
+        customer_lines=2,
+        agent_legs=0,
     )
     peer = sipp("uas_answer.xml", calls=5)
     pool = SipPool(cfg)
