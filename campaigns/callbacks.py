@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
-from campaigns import rules, store
+from campaigns import contacts, rules, store
 from campaigns.errors import CallbackClosed
 from campaigns.models import Callback
 from outdial.errors import Conflict, InvalidInput, NotFound
@@ -99,6 +99,8 @@ def schedule(
             s.add(row)
             s.flush()
             s.refresh(row)
+            # the hopper dials the callback's contact first once due (same transaction)
+            contacts.set_callback(s, contacts.by_ref(s, campaign_id, contact_ref), plan.due_at)
         return row, True
     except IntegrityError:
         if idempotency_key is None:
@@ -164,9 +166,12 @@ def reschedule(
     with session_scope(engine) as s:
         row = s.get(Callback, callback_id)
         assert row is not None
+        contact = contacts.by_ref(s, row.campaign_id, row.contact_ref)
+        contacts.clear_callback(s, contact, row.due_at)
         row.due_at, row.local_time, row.customer_zone = plan.due_at, plan.local_time, zone
         row.reschedules += 1
         s.add(row)
+        contacts.set_callback(s, contact, plan.due_at)
         s.flush()
         s.refresh(row)
     return row
@@ -188,6 +193,8 @@ def close(
         assert row is not None
         row.status, row.closed_at = status, now
         s.add(row)
+        # cancelled: the contact is no longer held for this time; done: it has been called
+        contacts.clear_callback(s, contacts.by_ref(s, row.campaign_id, row.contact_ref), row.due_at)
         s.flush()
         s.refresh(row)
     return row

@@ -11,7 +11,9 @@
             ├── CallbackRefused        outside legal hours, in the past, or a bad zone
             ├── VerdictInvalid         a verdict is malformed (no changes, no reason, ...)
             ├── SurveyInvalid          a survey definition or an answer is malformed
-            └── WebhookDeliveryError   the receiver refused or could not be reached
+            ├── WebhookDeliveryError   the receiver refused or could not be reached
+            └── PromptInvalid          an uploaded prompt WAV is not what the IVR can play
+                └── PromptTooLarge     the upload is over ``max_upload_mb`` (HTTP 413)
 
 Pure modules (rules.py, surveys.py) raise these too: they hold only data.
 """
@@ -53,11 +55,25 @@ class WebhookDeliveryError(RemoteError):
     code = "webhook_delivery_failed"
 
 
+class PromptInvalid(InvalidInput):
+    """An uploaded prompt is refused; ``problem`` names the check (``sample_rate``,
+    ``channels``, ``length`` ...) and ``expected`` what would pass."""
+
+    code = "prompt_invalid"
+
+
+class PromptTooLarge(PromptInvalid):
+    code = "upload_too_large"
+    http_status = 413
+
+
 __all__ = [
     "CallbackClosed",
     "CallbackRefused",
     "CampaignInvalid",
     "LocalError",
+    "PromptInvalid",
+    "PromptTooLarge",
     "RemoteError",
     "SurveyInvalid",
     "VerdictAlreadySet",

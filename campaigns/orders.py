@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from campaigns import rules
+from campaigns import contacts, rules
 from campaigns.errors import VerdictAlreadySet
 from campaigns.models import Campaign, CampaignSettings, Order, WebhookDelivery
 from outdial.errors import InvalidInput, NotFound
@@ -96,24 +96,100 @@ def _order_row(campaign_id: int, source: str, raw: Mapping[str, Any]) -> Order:
 def upsert_orders(
     engine: Engine, campaign: Campaign, orders: Sequence[Mapping[str, Any]], source: str = "default"
 ) -> list[tuple[Order, bool]]:
-    """Store orders; an external id already stored for the source is returned unchanged.
+    """Store orders, each with its dialable contact (campaigns/contacts.py) in one transaction.
 
-    Every order is validated before any is written, so a bad batch writes nothing.
+    An external id already stored for the source is returned with ``created`` False; if it
+    changed and has no verdict yet, the order and its contact take the new values. Every
+    order (and its number) is validated before any is written, so a bad batch writes nothing.
     """
     if campaign.kind != rules.Kind.ORDER_VERIFICATION:
         raise InvalidInput(f"campaign {campaign.name!r} is not an order-verification campaign")
     rows = [_order_row(campaign.id or 0, source, o) for o in orders]
+    numbers = [contacts.number(r.phone, campaign.region, f"order {r.external_id}") for r in rows]
     out: list[tuple[Order, bool]] = []
-    for row in rows:
+    for row, num in zip(rows, numbers, strict=True):
         try:
-            with session_scope(engine) as s:
-                s.add(row)
-                s.flush()
-                s.refresh(row)
-            out.append((row, True))
-        except IntegrityError:
-            out.append((get_order(engine, row.external_id, source), False))
+            out.append(_upsert(engine, row, num, campaign.region))
+        except IntegrityError:  # a concurrent push of the same order won: update it instead
+            out.append(_upsert(engine, row, num, campaign.region))
     return out
+
+
+_FIELDS = ("customer_name", "phone", "lines", "address", "payment", "ship_by")
+
+
+def _upsert(engine: Engine, new: Order, num: contacts.Number, region: str) -> tuple[Order, bool]:
+    with session_scope(engine) as s:
+        q = select(Order).where(Order.source == new.source, Order.external_id == new.external_id)
+        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            q = q.with_for_update()
+        old = s.exec(q).first()
+        if old is None:
+            row = Order(**new.model_dump())
+            s.add(row)
+            s.flush()
+            s.refresh(row)
+            _sync_contact(s, row, None, num)
+            return row, True
+        changed = [f for f in _FIELDS if _value(old, f) != _value(new, f)]
+        if old.verdict is not None or not changed:
+            return old, False
+        previous = contacts.number(old.phone, region, f"order {old.external_id}")
+        for f in changed:
+            setattr(old, f, getattr(new, f))
+        s.add(old)
+        s.flush()
+        _sync_contact(s, old, previous, num)
+        return old, False
+
+
+def _value(o: Order, field: str) -> Any:
+    v = getattr(o, field)
+    return as_utc(v) if isinstance(v, datetime) else v
+
+
+def _sync_contact(
+    s: Session, order: Order, previous: contacts.Number | None, num: contacts.Number
+) -> None:
+    """Create the order's contact, or bring it up to date (a contact in a call keeps its
+    status; the engine settles it when the call ends)."""
+    list_name = contacts.orders_list(order.source)
+    found = (
+        contacts.find(s, order.campaign_id, list_name, previous.e164, order.external_id)
+        if previous
+        else None
+    )
+    custom = contacts.order_custom(
+        order.external_id, order.source, order.lines, order.payment, order.ship_by
+    )
+    if found is None:
+        contacts.add(
+            s,
+            order.campaign_id,
+            list_name,
+            num,
+            key=order.external_id,
+            name=order.customer_name,
+            address=contacts.address_text(order.address),
+            custom=custom,
+            deadline_at=as_utc(order.ship_by),
+        )
+        return
+    found.primary_number, found.number_type, found.timezones = num.e164, num.kind, list(num.zones)
+    found.name, found.address = order.customer_name[:255], contacts.address_text(order.address)
+    found.custom, found.deadline_at = custom, as_utc(order.ship_by)
+    s.add(found)
+
+
+def _end_contact(s: Session, order: Order, region: str) -> None:
+    """An order with a verdict is not dialed again (its contact is done)."""
+    try:
+        num = contacts.number(order.phone, region, f"order {order.external_id}")
+    except InvalidInput:
+        return  # stored before orders made contacts: it has none
+    list_name = contacts.orders_list(order.source)
+    found = contacts.find(s, order.campaign_id, list_name, num.e164, order.external_id)
+    contacts.end(s, found, f"verdict_{order.verdict}")
 
 
 def get_order(engine: Engine, external_id: str, source: str = "default") -> Order:
@@ -180,6 +256,8 @@ def set_verdict(
         s.add(row)
         s.flush()
         _enqueue(s, row, now)
+        campaign = s.get(Campaign, row.campaign_id)
+        _end_contact(s, row, campaign.region if campaign else "CN")
     return row, True
 
 
@@ -188,7 +266,7 @@ def expire_overdue(engine: Engine, now: datetime) -> list[str]:
     done: list[str] = []
     with session_scope(engine) as s:
         q = select(Order).where(col(Order.verdict).is_(None)).where(col(Order.ship_by) <= now)
-        for row in s.exec(q):
+        for row in list(s.exec(q)):
             if rules.overdue(as_utc(row.ship_by), row.verdict, now):
                 row.verdict = rules.Verdict.UNREACHABLE.value
                 row.verdict_details = {"changes": {}, "reason": "deadline passed"}
@@ -196,6 +274,8 @@ def expire_overdue(engine: Engine, now: datetime) -> list[str]:
                 s.add(row)
                 s.flush()
                 _enqueue(s, row, now)
+                campaign = s.get(Campaign, row.campaign_id)
+                _end_contact(s, row, campaign.region if campaign else "CN")
                 done.append(row.external_id)
     return done
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from campaigns import rules, store
+from campaigns import contacts, rules, store
 from campaigns.models import Campaign, ReturnVisitTask
 from outdial.errors import InvalidInput, NotFound
 from outdial.models import as_utc
@@ -64,19 +64,33 @@ def _row(campaign_id: int, delay_days: int, raw: Mapping[str, Any]) -> ReturnVis
 def add_tasks(
     engine: Engine, campaign: Campaign, tasks: Sequence[Mapping[str, Any]]
 ) -> list[tuple[ReturnVisitTask, bool]]:
-    """Store tasks (all validated first); an external id already stored is returned as is."""
+    """Store tasks (all validated first), each with a contact due at the task's ``due_at``
+    in the same transaction; an external id already stored is returned as is."""
     if campaign.kind != rules.Kind.RETURN_VISIT:
         raise InvalidInput(f"campaign {campaign.name!r} is not a return-visit campaign")
     delay = store.spec_of(engine, campaign).return_visit_delay_days
     rows = [_row(campaign.id or 0, delay, t) for t in tasks]
+    nums = [contacts.number(r.phone, campaign.region, f"task {r.external_id}") for r in rows]
     out: list[tuple[ReturnVisitTask, bool]] = []
-    for row in rows:
+    for row, num in zip(rows, nums, strict=True):
         try:
             with session_scope(engine) as s:
-                s.add(row)
+                new = ReturnVisitTask(**row.model_dump())
+                s.add(new)
                 s.flush()
-                s.refresh(row)
-            out.append((row, True))
+                s.refresh(new)
+                contacts.add(
+                    s,
+                    new.campaign_id,
+                    contacts.RETURN_VISITS_LIST,
+                    num,
+                    key=new.external_id,
+                    name=new.customer_name,
+                    address="",
+                    custom=_custom(new),
+                    next_due_at=as_utc(new.due_at),
+                )
+            out.append((new, True))
         except IntegrityError:
             with session_scope(engine) as s:
                 old = s.exec(
@@ -86,6 +100,16 @@ def add_tasks(
                 ).one()
             out.append((old, False))
     return out
+
+
+def _custom(t: ReturnVisitTask) -> dict[str, str]:
+    """What the agent's screen shows of the task."""
+    return {
+        "kind": "return_visit",
+        "external_id": t.external_id,
+        "subject": t.subject,
+        "happened_at": as_utc(t.happened_at).isoformat(),
+    }
 
 
 def due_tasks(
@@ -114,6 +138,16 @@ def complete(
         t.status, t.outcome = "done", outcome
         t.survey_response_id = survey_response_id or t.survey_response_id
         s.add(t)
+        campaign = s.get(Campaign, t.campaign_id)
+        try:
+            num = contacts.number(t.phone, campaign.region if campaign else "CN", "task")
+        except InvalidInput:
+            num = None  # stored before tasks made contacts: it has none
+        if num is not None:
+            contact = contacts.find(
+                s, t.campaign_id, contacts.RETURN_VISITS_LIST, num.e164, t.external_id
+            )
+            contacts.end(s, contact, f"task_{outcome}")
         s.flush()
         s.refresh(t)
     return t

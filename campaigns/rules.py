@@ -110,6 +110,7 @@ class CampaignSpec:
     return_visit_delay_days: int = 3
     survey: str = ""  # survey name attached (return visits, satisfaction surveys)
     webhook_url: str = ""  # order verification: where verdicts go
+    safe_harbor_wav: str = ""  # rules 4, 20: the abandoned-call message (an uploaded prompt)
 
     def disposition(self, code: str) -> Disposition | None:
         return next((d for d in self.dispositions if d.code == code), None)
@@ -204,6 +205,7 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         return_visit_delay_days=_int(data, "return_visit_delay_days", 3, 0, 365, p),
         survey=str(data.get("survey", "")),
         webhook_url=str(data.get("webhook_url", "")),
+        safe_harbor_wav=str(data.get("safe_harbor_wav", "")),
     )
     if spec.webhook_url and not re.match(r"^https?://", spec.webhook_url):
         p.add("webhook_url", "webhook_url must be an http(s) URL")
@@ -354,6 +356,7 @@ def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
         "return_visit_delay_days": spec.return_visit_delay_days,
         "survey": spec.survey,
         "webhook_url": spec.webhook_url,
+        "safe_harbor_wav": spec.safe_harbor_wav,
     }
 
 

@@ -129,6 +129,7 @@ def parse_survey(data: Mapping[str, object]) -> Survey:
     repeats = data.get("repeats", 2)
     if not isinstance(repeats, int) or not 0 <= repeats <= 5:
         raise SurveyInvalid("repeats must be 0-5", field="repeats")
+    timings = {name: _seconds(data, name, default, high) for name, default, high in _TIMINGS}
     return Survey(
         name=name,
         questions=questions,
@@ -136,7 +137,19 @@ def parse_survey(data: Mapping[str, object]) -> Survey:
         title_en=str(data.get("title_en", "")),
         opt_out_key=key,
         repeats=repeats,
+        **timings,
     )
+
+
+#: (field, default, upper bound in seconds) of the IVR timings a stored survey keeps
+_TIMINGS = (("key_timeout_s", 6, 60), ("inter_digit_s", 3, 30), ("record_seconds", 60, 600))
+
+
+def _seconds(data: Mapping[str, object], name: str, default: int, high: int) -> int:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise SurveyInvalid(f"{name} must be a whole number of seconds, 1-{high}", field=name)
+    return value
 
 
 def _question(i: int, raw: object) -> Question:
@@ -179,6 +192,9 @@ def survey_to_dict(s: Survey) -> dict[str, object]:
         "title_en": s.title_en,
         "opt_out_key": s.opt_out_key,
         "repeats": s.repeats,
+        "key_timeout_s": s.key_timeout_s,
+        "inter_digit_s": s.inter_digit_s,
+        "record_seconds": s.record_seconds,
         "questions": [
             {
                 "id": q.id,

@@ -261,9 +261,20 @@ def close_attempt(
         return att
 
 
+#: ``last_outcome`` prefixes of a contact ended outside the call (campaigns/contacts.py ``end``:
+#: an order's verdict, a finished return visit), which no call outcome or disposition reopens
+ENDED_ELSEWHERE = ("verdict_", "task_")
+
+
+def _ended_elsewhere(c: Contact) -> bool:
+    return c.status == "done" and c.last_outcome.startswith(ENDED_ELSEWHERE)
+
+
 def _advance(c: Contact, att: Attempt, f: Finished, policy: RetryPolicy, now: datetime) -> None:
     c.attempts = max(c.attempts, att.attempt_no)
     c.last_attempt_at = now
+    if _ended_elsewhere(c):  # e.g. the agent entered the order's verdict during this call
+        return
     state = "machine" if f.amd == "machine" else f.state
     c.last_outcome = state
     c.callback_at = None if c.callback_at and c.callback_at <= now else c.callback_at
@@ -303,7 +314,7 @@ def record_disposition(
         att.disposition, att.disposition_at, att.notes = code, now, notes
         s.add(att)
         contact = s.get(Contact, att.contact_id)
-        if contact is not None:
+        if contact is not None and not _ended_elsewhere(contact):
             if callback_at is not None:
                 contact.status, contact.callback_at = "retry", callback_at
                 contact.next_due_at = callback_at

@@ -7,6 +7,7 @@ memory as a million tuples at once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,12 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from campaigns.models import Campaign
-from lists.models import CallList, Contact, ImportJob, RejectedRow
+from lists.models import CallList, Contact, ImportJob, JobStatus, ListStatus, RejectedRow
 from outdial.errors import NotFound
-from outdial.storage import session_scope
+from outdial.models import utcnow
+from outdial.storage import lock, session_scope
 
 LOOKUP_CHUNK = 5_000  # numbers per IN (...) query; far below SQLite's 32766 parameters
 
@@ -150,6 +152,51 @@ def iter_contacts(engine: Engine, list_id: int, batch: int = 5_000) -> Iterator[
             return
         yield from rows
         last = rows[-1].id or 0
+
+
+def api_list(session: Session, campaign_id: int, name: str = "orders") -> tuple[int, int]:
+    """(list id, job id) of the campaign's list for records pushed through the API.
+
+    Contacts need a list and an import job (foreign keys): an integration's pushes (orders,
+    return visits) go to one ready list per campaign and name, and one finished ``api`` job
+    stands for all of them. Runs inside the caller's transaction, so the contact and the
+    order or task it comes from commit together; a named lock makes get-or-create race-free.
+    """
+    lock(session, f"api-list:{campaign_id}:{name}")
+    q = select(CallList).where(CallList.campaign_id == campaign_id, CallList.name == name)
+    cl = session.exec(q).first()
+    if cl is None:
+        cl = CallList(campaign_id=campaign_id, name=name, status=ListStatus.READY, source="api")
+        session.add(cl)
+        session.flush()
+    assert cl.id is not None
+    # a marker, not a file's hash: no uploaded file hashes to it, so re-import dedupe ignores it
+    marker = hashlib.sha256(f"api-push:{campaign_id}:{name}".encode()).hexdigest()
+    jq = select(ImportJob).where(ImportJob.list_id == cl.id, ImportJob.content_sha256 == marker)
+    job = session.exec(jq).first()
+    if job is None:
+        job = ImportJob(
+            list_id=cl.id,
+            status=JobStatus.DONE,
+            file_name="api",
+            content_sha256=marker,
+            options={"source": "api"},
+            finished_at=utcnow(),
+        )
+        session.add(job)
+        session.flush()
+    assert job.id is not None
+    return cl.id, job.id
+
+
+def next_api_row(session: Session, job_id: int) -> int:
+    """Count one more pushed record on the API job; its 1-based row number."""
+    job = session.get(ImportJob, job_id)
+    assert job is not None
+    job.rows_total += 1
+    job.rows_done += 1
+    session.add(job)
+    return job.rows_done
 
 
 # --- inside the import transaction ----------------------------------------------------------

@@ -23,8 +23,15 @@ from outdial.config import Config, load
 from outdial.errors import OutdialError
 from outdial.roles import Role
 
-#: packages that add commands through ``<package>.cli.register(group)``
-COMMAND_PACKAGES = ("lists", "compliance", "dialer", "campaigns", "sip")
+#: modules that add commands through ``register(group)``
+COMMAND_MODULES = (
+    "lists.cli",
+    "compliance.cli",
+    "dialer.cli",
+    "campaigns.cli",
+    "campaigns.cli_prompts",
+    "sip.cli",
+)
 
 
 @dataclass
@@ -300,11 +307,11 @@ def tokens_revoke(ctx: Ctx, token_id: int, as_json: bool) -> None:
 
 
 def _register_packages() -> None:
-    for name in COMMAND_PACKAGES:
+    for name in COMMAND_MODULES:
         try:
-            module = importlib.import_module(f"{name}.cli")
+            module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"{name}.cli":
+            if exc.name != name:
                 raise
             continue
         module.register(cli)

@@ -19,6 +19,7 @@ ROUTE_MODULES = (
     "web.api_compliance",
     "web.api_campaigns",
     "web.api_dialer",
+    "web.api_prompts",
 )
 
 

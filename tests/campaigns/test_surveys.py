@@ -56,6 +56,19 @@ def test_seed_template_has_the_six_questions_in_both_languages() -> None:
     assert sv.parse_survey(sv.survey_to_dict(SEED)) == SEED
 
 
+def test_stored_surveys_keep_their_ivr_timings() -> None:
+    data = {**sv.survey_to_dict(SEED), "key_timeout_s": 9, "inter_digit_s": 2}
+    data["record_seconds"] = 30
+    back = sv.parse_survey(data)
+    assert (back.key_timeout_s, back.inter_digit_s, back.record_seconds) == (9, 2, 30)
+    again = sv.survey_to_dict(back)
+    assert (again["key_timeout_s"], again["inter_digit_s"], again["record_seconds"]) == (9, 2, 30)
+    assert sv.parse_survey(again) == back
+    for name, bad in (("key_timeout_s", 0), ("inter_digit_s", "3"), ("record_seconds", True)):
+        with pytest.raises(SurveyInvalid, match=name):
+            sv.parse_survey({**data, name: bad})
+
+
 def test_a_full_ivr_survey_saves_each_answer_before_the_next_prompt() -> None:
     keys = [sv.KeyPressed(k) for k in "54321"]
     state, actions = run(SEED, [sv.Started(), *keys, sv.Recorded("rec-1", 4.2)])

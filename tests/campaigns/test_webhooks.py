@@ -79,7 +79,7 @@ def verdict_for(engine: Engine, url: str, external_id: str = "SO-1") -> None:
     row, _ = store.save_spec(engine, spec, webhook_secret=SECRET)
     order = {
         "external_id": external_id,
-        "phone": "+86138",
+        "phone": "+8613800000009",
         "lines": [1],
         "ship_by": "2026-03-05T00:00:00+00:00",
     }
@@ -166,7 +166,7 @@ async def test_unreachable_receiver_and_overdue_order(
     row, _ = store.save_spec(sqlite_engine, spec, webhook_secret=SECRET)
     order = {
         "external_id": "SO-9",
-        "phone": "+86138",
+        "phone": "+8613800000009",
         "lines": [1],
         "ship_by": "2026-03-02T03:00:00+00:00",
     }

@@ -147,7 +147,7 @@ async def test_return_visits_and_survey_results_export(
     assert (await client.post("/api/campaigns", json=rv, headers=h)).status == 201
     task = {
         "external_id": "R1",
-        "phone": "+86138",
+        "phone": "+8613800000009",
         "subject": "维修",
         "happened_at": "2026-03-01T10:00:00+08:00",
     }
