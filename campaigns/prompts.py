@@ -22,6 +22,7 @@ a call playing a prompt sees the old file or the new one, never half of either.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
@@ -168,8 +169,13 @@ def check_wav(path: Path, rules: PromptRules = PromptRules()) -> WavInfo:
 
 
 def safe(name: str) -> str:
-    """The same mapping as ``dialer.ivr._safe``: the IVR looks for this file name."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    """A file-system-safe name for a survey, prompt or call id; the IVR (dialer/ivr.py) uses
+    this same mapping to find uploaded prompts. Names with non-ASCII characters (Chinese
+    survey names) get a short digest, so two names of the same length never share a folder."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    if name.isascii():
+        return cleaned
+    return f"{cleaned[:40]}_{hashlib.sha256(name.encode()).hexdigest()[:10]}"
 
 
 @dataclass(frozen=True)

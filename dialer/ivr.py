@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import re
 import subprocess
 import tempfile
 import time
@@ -36,6 +35,7 @@ from sqlalchemy.engine import Engine as DbEngine
 
 from campaigns import store as campaign_store
 from campaigns import survey_store, surveys
+from campaigns.prompts import safe
 from dialer import actions as act
 from dialer.errors import IvrPromptFailed
 from outdial.errors import NotFound
@@ -96,8 +96,7 @@ class PromptCache:
         return [self.path(survey, pid, language) for pid, _zh, _en in surveys.prompts(survey)]
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+_safe = safe  # one mapping for the uploader and the IVR (campaigns/prompts.py)
 
 
 def _synthesize(text: str, voice: str, rate: int, out: Path) -> None:

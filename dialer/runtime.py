@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
@@ -305,7 +306,7 @@ class DialerRuntime(AgentOps):
         """Refuse to start what compliance forbids: an anonymous or foreign caller ID, a ring
         timeout under 15 s, no safe-harbor message where a call can be abandoned (rules 4,
         5, 11, 20, 22, 23, 27)."""
-        from compliance.decision import CampaignSettings, Mode, launch_checks
+        from compliance.decision import CampaignSettings, Mode, Problem, launch_checks
 
         owned = self.owned_numbers
         problems = launch_checks(
@@ -322,6 +323,15 @@ class DialerRuntime(AgentOps):
         )
         if settings.allow_short_ring_timeout_for_tests:
             problems = [p for p in problems if p.field != "ring_timeout_s"]
+        wav = settings.safe_harbor_wav
+        if wav and not Path(wav).is_file():  # rules 4, 20: a message that exists, not a name
+            problems.append(
+                Problem(
+                    ("rule-4", "rule-20"),
+                    "safe_harbor_recording",
+                    f"the safe-harbor recording {wav} does not exist",
+                )
+            )
         if problems:
             detail = "; ".join(f"{p.message} ({', '.join(p.rules)})" for p in problems)
             raise CampaignNotReady(

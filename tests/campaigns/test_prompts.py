@@ -179,3 +179,11 @@ def test_resolve_owner_from_the_database(sqlite_engine: Engine) -> None:
         prompts.resolve_owner(sqlite_engine, "campaign", "nope")
     with pytest.raises(PromptInvalid, match="scope 'list'"):
         prompts.resolve_owner(sqlite_engine, "list", "x")
+
+
+def test_chinese_survey_names_of_equal_length_get_their_own_folders() -> None:
+    from campaigns.prompts import safe
+
+    assert safe("满意度调查") != safe("回访调查表")
+    assert safe("q:sat") == "q_sat"  # ASCII names map as before
+    assert all(c.isascii() for c in safe("满意度调查"))

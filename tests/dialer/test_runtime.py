@@ -78,7 +78,7 @@ def runtime(engine: Engine, gate: Gate | None = None, **kw: Any) -> DialerRuntim
         gate_factory=lambda db, cid: the_gate,
         node="test-node",
         default_caller_id=kw.pop("caller_id", CALLER_ID),
-        default_safe_harbor="/tmp/safe-harbor.wav",
+        default_safe_harbor=dialdata.safe_harbor(),
         engine_options={
             "ring_timeout": 1.0,
             "allow_short_ring_timeout_for_tests": True,
@@ -239,7 +239,7 @@ async def test_refuses_to_start_without_caller_id_or_gate(
     with pytest.raises(GateUnavailable):
         default_gate(sqlite_engine, cid)
     rt = DialerRuntime(  # the default gate factory
-        sqlite_engine, default_caller_id=CALLER_ID, default_safe_harbor="/tmp/safe-harbor.wav"
+        sqlite_engine, default_caller_id=CALLER_ID, default_safe_harbor=dialdata.safe_harbor()
     )
     with pytest.raises(GateUnavailable):
         await rt.start(cid)
@@ -254,6 +254,10 @@ async def test_launch_checks_refuse_an_unlawful_campaign(sqlite_engine: Engine) 
     rt = runtime(sqlite_engine)
     rt.default_safe_harbor = None
     with pytest.raises(CampaignNotReady, match="safe-harbor"):
+        await rt.start(cid)
+    rt = runtime(sqlite_engine)
+    rt.default_safe_harbor = "/nonexistent/safe-harbor.wav"
+    with pytest.raises(CampaignNotReady, match="does not exist"):
         await rt.start(cid)
     rt = runtime(sqlite_engine)
     rt.owned_numbers = frozenset({"+8610000000000"})

@@ -39,7 +39,7 @@ def runtime(engine: Engine) -> DialerRuntime:
         sip_factory=lambda cid: FakeSipPort(lambda t: FakeScript(final=486, delay=0.05)),
         gate_factory=lambda db, cid: Allow(),
         default_caller_id="+8610010000",
-        default_safe_harbor="/tmp/safe-harbor.wav",
+        default_safe_harbor=dialdata.safe_harbor(),
         engine_options={
             "ring_timeout": 1.0,
             "allow_short_ring_timeout_for_tests": True,

@@ -65,3 +65,28 @@ def afternoon_zone(now: datetime) -> str:
     offset = (13 - now.astimezone(UTC).hour) % 24
     offset = offset - 24 if offset > 14 else offset
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def safe_harbor() -> str:
+    """A real (silent-free, 1 s) 8 kHz mono 16-bit WAV for campaigns that can abandon."""
+    import math
+    import struct
+    import tempfile
+    import wave
+    from pathlib import Path
+
+    path = Path(tempfile.gettempdir()) / "outdial-test-safe-harbor.wav"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with wave.open(str(tmp), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(
+                b"".join(
+                    struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
+                    for i in range(8000)
+                )
+            )
+        tmp.replace(path)
+    return str(path)

@@ -42,7 +42,7 @@ async def _client(aiohttp_client: Any, tmp_path: Path, engine: Engine) -> Any:
         sip_factory=lambda cid: FakeSipPort(script_for),
         gate_factory=lambda db, cid: AllowAll(),
         default_caller_id="+8610010000",
-        default_safe_harbor="/tmp/safe-harbor.wav",
+        default_safe_harbor=dialdata.safe_harbor(),
         engine_options={
             "ring_timeout": 1.0,
             "allow_short_ring_timeout_for_tests": True,
