@@ -100,7 +100,9 @@ def schedule(
             s.flush()
             s.refresh(row)
             # the hopper dials the callback's contact first once due (same transaction)
-            contacts.set_callback(s, contacts.by_ref(s, campaign_id, contact_ref), plan.due_at)
+            # (a personal one only once its agent is ready, with that agent reserved)
+            contact = contacts.by_ref(s, campaign_id, contact_ref)
+            contacts.set_callback(s, contact, plan.due_at, row.owner_id)
         return row, True
     except IntegrityError:
         if idempotency_key is None:
@@ -171,7 +173,8 @@ def reschedule(
         row.due_at, row.local_time, row.customer_zone = plan.due_at, plan.local_time, zone
         row.reschedules += 1
         s.add(row)
-        contacts.set_callback(s, contact, plan.due_at)
+        owner = row.owner_id if row.owner_kind == "agent" else None
+        contacts.set_callback(s, contact, plan.due_at, owner)
         s.flush()
         s.refresh(row)
     return row
@@ -224,7 +227,7 @@ def move_missed_to_team(engine: Engine, now: datetime) -> list[int]:
             .where(Callback.owner_kind == "agent")
             .where(col(Callback.due_at) <= now)
         )
-        for cb in s.exec(q):
+        for cb in list(s.exec(q)):  # the loop queries contacts in this session
             if cb.campaign_id not in delays:
                 spec = store.spec_of(engine, store.get(engine, cb.campaign_id))
                 delays[cb.campaign_id] = spec.callback_team_delay_minutes
@@ -232,5 +235,8 @@ def move_missed_to_team(engine: Engine, now: datetime) -> list[int]:
             if rules.moves_to_team(cb.owner_kind, cb.status, as_utc(cb.due_at), now, delay):
                 cb.owner_kind, cb.moved_to_team_at = "team", now
                 s.add(cb)
+                # the hopper no longer waits for the agent: anyone may take the contact
+                contact = contacts.by_ref(s, cb.campaign_id, cb.contact_ref)
+                contacts.release_owner(s, contact, cb.owner_id)
                 moved.append(cb.id or 0)
     return moved

@@ -168,24 +168,45 @@ def by_ref(s: Session, campaign_id: int, ref: str) -> Contact | None:
     return row if row is not None and row.campaign_id == campaign_id else None
 
 
-def set_callback(s: Session, contact: Contact | None, due_at: datetime) -> None:
+def set_callback(
+    s: Session, contact: Contact | None, due_at: datetime, owner_id: int | None = None
+) -> None:
     """Due callbacks go first in lead selection (hopper ``claim``); a contact in a call keeps
-    its status (the call's end decides it) but keeps the callback time too."""
+    its status (the call's end decides it) but keeps the callback time too. ``owner_id``: a
+    personal callback's agent, whom the hopper waits for (issue 7); None for the team's."""
     if contact is None or contact.status in NEVER or contact.suppressed:
         return
     contact.callback_at = contact.next_due_at = due_at
+    contact.callback_owner_id = owner_id
     if contact.status not in IN_FLIGHT:
         contact.status = "retry"
     s.add(contact)
 
 
 def clear_callback(s: Session, contact: Contact | None, due_at: datetime) -> None:
-    """Undo :func:`set_callback` for this callback's time (another time set since stays)."""
-    if contact is None or contact.callback_at is None:
+    """Undo :func:`set_callback` for this callback's time (another time set since stays).
+
+    A dial clears a due ``callback_at`` (hopper ``_advance``) but the callback stays open and
+    personal until closed or handed to the team, so its owner is released here too."""
+    if contact is None:
+        return
+    if contact.callback_at is None:
+        if contact.callback_owner_id is not None:
+            contact.callback_owner_id = None
+            s.add(contact)
         return
     if as_utc(contact.callback_at) != as_utc(due_at):
         return
     contact.callback_at = None
+    contact.callback_owner_id = None
     if contact.next_due_at is not None and as_utc(contact.next_due_at) == as_utc(due_at):
         contact.next_due_at = None
+    s.add(contact)
+
+
+def release_owner(s: Session, contact: Contact | None, owner_id: int | None) -> None:
+    """A missed personal callback moved to the team: any agent may take its contact now."""
+    if contact is None or owner_id is None or contact.callback_owner_id != owner_id:
+        return
+    contact.callback_owner_id = None
     s.add(contact)

@@ -23,6 +23,8 @@ class Lead:
     number: str  # E.164
     attempt_no: int = 1
     zones: tuple[str, ...] = ()
+    #: a personal callback's agent (users.id): dialed only with that agent reserved (issue 7)
+    owner: int | None = None
     data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 

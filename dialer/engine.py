@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from campaigns.rules import RetryPolicy
 from compliance.gate import GateVerdict
 from dialer import actions as act
-from dialer import hopper
+from dialer import hopper, states
 from dialer.core import CoreConfig, DialerCore
 from dialer.ivr import IvrRunner
 from outdial.models import utcnow
@@ -220,14 +220,35 @@ class CampaignEngine:
         if wanted <= 0:
             return
         leads = await asyncio.to_thread(
-            hopper.claim, self.db, self.settings.campaign_id, wanted, self.wall()
+            hopper.claim,
+            self.db,
+            self.settings.campaign_id,
+            wanted,
+            self.wall(),
+            frozenset(self._ready_owners()),
         )
         if not leads and not self.core.calls:
             self.idle_since = self.idle_since or now
         else:
             self.idle_since = None
-        for lead in leads:
-            await self._dial(lead)
+        for lead in leads:  # a personal callback comes first: its agent is reserved for it
+            if lead.owner is None:
+                await self._dial(lead)
+                continue
+            agent_id = self._ready_owners().get(lead.owner)
+            if agent_id is None:  # busy since the claim (another call, another callback)
+                await asyncio.to_thread(hopper.unclaim, self.db, lead)
+            else:
+                await self._dial(lead, preview_agent=agent_id)
+
+    def _ready_owners(self) -> dict[int, str]:
+        """Ready agents by users.id: whose personal callbacks this engine may dial now."""
+        return {
+            user_id: agent_id
+            for agent_id, user_id in self.agent_users.items()
+            if (a := self.core.agents.get(agent_id)) is not None
+            and a.machine.state is states.AgentState.READY
+        }
 
     async def _dial(self, lead: act.Lead, preview_agent: str | None = None) -> str | None:
         call_id = uuid.uuid4().hex
@@ -246,6 +267,11 @@ class CampaignEngine:
             self.settings.node,
             self.wall(),
         )
+        if lead.owner is not None and preview_agent not in self._ready_owners().values():
+            # the owner was taken while the attempt was written: no INVITE went out, so the
+            # attempt is withdrawn and the callback waits for the agent's next ready moment
+            await asyncio.to_thread(hopper.withdraw, self.db, call_id, lead)
+            return None
         self.leads[call_id] = lead
         await self._do(self.core.place(call_id, lead, self.clock(), preview_agent))
         return call_id

@@ -25,6 +25,7 @@ from dialer.actions import Lead
 from dialer.models import Attempt, StateChange
 from dialer.states import Transition
 from lists.models import Contact
+from outdial.models import as_utc
 from outdial.storage import lock, session_scope
 
 DIALABLE = ("new", "retry")
@@ -59,6 +60,7 @@ def _lead(c: Contact) -> Lead:
         number=c.primary_number,
         attempt_no=c.attempts + 1,
         zones=tuple(c.timezones or ()),
+        owner=c.callback_owner_id,
         data={
             "name": c.name,
             "order_id": c.order_id,
@@ -72,11 +74,23 @@ def _lead(c: Contact) -> Lead:
     )
 
 
-def claim(engine: Engine, campaign_id: int, n: int, now: datetime) -> list[Lead]:
-    """Take up to ``n`` dialable contacts, marking them ``dialing`` in the same transaction."""
+def claim(
+    engine: Engine,
+    campaign_id: int,
+    n: int,
+    now: datetime,
+    ready_owners: frozenset[int] = frozenset(),
+) -> list[Lead]:
+    """Take up to ``n`` dialable contacts, marking them ``dialing`` in the same transaction.
+
+    A contact held for its personal callback's agent (``callback_owner_id``, issue 7) is taken
+    only when the claimer says that agent is ready (``ready_owners``: users.id); such a lead
+    carries ``owner`` and goes before the team's due callbacks, as its agent is waiting.
+    """
     if n <= 0:
         return []
     callback_due = sa.case((col(Contact.callback_at) <= now, 0), else_=1)
+    owner = col(Contact.callback_owner_id)
     q = (
         select(Contact)
         .where(
@@ -84,9 +98,11 @@ def claim(engine: Engine, campaign_id: int, n: int, now: datetime) -> list[Lead]
             col(Contact.status).in_(DIALABLE),
             col(Contact.suppressed).is_(False),
             sa.or_(col(Contact.next_due_at).is_(None), col(Contact.next_due_at) <= now),
+            owner.is_(None) | owner.in_(sorted(ready_owners)) if ready_owners else owner.is_(None),
         )
         .order_by(
             callback_due,
+            owner.is_(None),
             col(Contact.deadline_at).is_(None),
             col(Contact.deadline_at),
             col(Contact.priority).desc(),
@@ -146,6 +162,19 @@ def unclaim(engine: Engine, lead: Lead) -> None:
         if c is not None and c.status == "dialing":
             c.status = "retry" if c.attempts else "new"
             s.add(c)
+
+
+def withdraw(engine: Engine, call_id: str, lead: Lead) -> None:
+    """Take back an attempt whose INVITE was never sent (its reserved agent became busy)."""
+    with session_scope(engine) as s:
+        s.execute(
+            sa.delete(Attempt).where(
+                col(Attempt.call_id) == call_id,
+                col(Attempt.state) == "dialing",
+                col(Attempt.final).is_(False),
+            )
+        )
+    unclaim(engine, lead)
 
 
 def defer(engine: Engine, lead: Lead, until: datetime | None, reason: str) -> None:
@@ -277,7 +306,8 @@ def _advance(c: Contact, att: Attempt, f: Finished, policy: RetryPolicy, now: da
         return
     state = "machine" if f.amd == "machine" else f.state
     c.last_outcome = state
-    c.callback_at = None if c.callback_at and c.callback_at <= now else c.callback_at
+    # as_utc: SQLite hands timestamps back naive (UTC)
+    c.callback_at = None if c.callback_at and as_utc(c.callback_at) <= now else c.callback_at
     if f.state == "completed" and f.agent_user_id is not None:
         if att.disposition_at is None:  # else the agent was quicker than this write
             c.status = "wrap"  # the agent's disposition decides what happens next

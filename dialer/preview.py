@@ -49,7 +49,12 @@ class PreviewDesk:
         held = self.held.get(user_id)
         if held is None:
             leads = await asyncio.to_thread(
-                hopper.claim, run.engine.db, run.campaign_id, 1, run.engine.wall()
+                hopper.claim,
+                run.engine.db,
+                run.campaign_id,
+                1,
+                run.engine.wall(),
+                frozenset({user_id}),  # this agent's own personal callbacks too (issue 7)
             )
             if not leads:
                 return None

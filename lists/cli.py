@@ -32,7 +32,8 @@ def lists_group() -> None:
     "maps",
     multiple=True,
     metavar="FIELD=COLUMN",
-    help="Map a column: phone=手机号, name=客户姓名, order_id=..., address=... (repeatable).",
+    help="Map a column: phone=手机号, name=客户姓名, order_id=..., address=..., "
+    "visit_date=送货日期 (return_visit campaigns; repeatable).",
 )
 @click.option("--encoding", default=None, help="utf-8, utf-8-sig, utf-16, gbk or gb18030.")
 @click.option("--sheet", default=None, help="Workbook sheet (default: the first).")

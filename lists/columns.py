@@ -2,7 +2,10 @@
 
 Fields: ``phone`` (one or more columns; the first is the primary number, the
 others become alternates of the same contact), ``name``, ``order_id``,
-``address``. Every other column is kept as a custom field, shown to agents.
+``address``, and in a return-visit campaign ``visit_date`` (when the delivery or service
+happened: the call falls due N days later, lists/dates.py). Every other column is kept as a
+custom field, shown to agents; so is the visit date column, as the file wrote it, and the
+column saying what was delivered or serviced (商品, 服务内容, product...).
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from dataclasses import dataclass
 
 from lists.errors import BadMapping, ColumnNotFound, NoHeader, NoPhoneColumn
 
-FIELDS = ("phone", "name", "order_id", "address")
-_FIELD_ALIASES = {"mobile": "phone", "tel": "phone", "order": "order_id", "orderid": "order_id"}
+FIELDS = ("phone", "name", "order_id", "address", "visit_date")
+_FIELD_ALIASES = {
+    "mobile": "phone", "tel": "phone", "order": "order_id", "orderid": "order_id",
+    "date": "visit_date", "visitdate": "visit_date", "delivered_at": "visit_date",
+    "happened_at": "visit_date", "service_date": "visit_date",
+}  # fmt: skip
 
 # exact header names (after _key: NFKC, lower case, no blanks or punctuation)
 _EXACT = {
@@ -37,6 +44,13 @@ _EXACT = {
         "地址", "收货地址", "详细地址", "联系地址", "送货地址", "住址", "address", "addr",
         "shippingaddress", "deliveryaddress",
     },
+    "visit_date": {
+        "送货日期", "签收日期", "安装日期", "服务日期", "完成日期", "日期", "送达日期", "配送日期",
+        "交付日期", "上门日期", "维修日期", "收货日期", "送货时间", "签收时间", "安装时间",
+        "服务时间", "完成时间", "delivered", "deliveredat", "deliverydate", "servicedate",
+        "serviceddate", "servicedat", "installdate", "installationdate", "completedat",
+        "completiondate", "visitdate", "happenedat", "date",
+    },
 }  # fmt: skip
 # substrings, tried in this order when no exact name matched ("订单号码" is an order id)
 _CONTAINS: list[tuple[str, re.Pattern[str]]] = [
@@ -44,6 +58,7 @@ _CONTAINS: list[tuple[str, re.Pattern[str]]] = [
     ("phone", re.compile(r"电话|手机|号码|phone|mobile|\b(?:tel|cell)")),
     ("address", re.compile(r"地址|address")),
     ("name", re.compile(r"姓名|联系人|name")),
+    ("visit_date", re.compile(r"日期|date|delivered")),  # last: taken only when nothing else
 ]
 _PUNCT = re.compile(r"[\s_\-.:：#/()（）\[\]【】]+")
 _NUMBERISH = re.compile(r"^[+\d\s\-().]{6,}$")
@@ -58,6 +73,7 @@ class ColumnMap:
     order_id: str | None = None
     address: str | None = None
     custom: tuple[str, ...] = ()
+    visit_date: str | None = None  # also in ``custom``, as written, for the agent's screen
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -66,6 +82,7 @@ class ColumnMap:
             "order_id": self.order_id,
             "address": self.address,
             "custom": list(self.custom),
+            **({"visit_date": self.visit_date} if self.visit_date else {}),
         }
 
 
@@ -116,9 +133,22 @@ def _field(name: str) -> str:
     return field
 
 
-def map_columns(headers: list[str], explicit: Mapping[str, list[str]] | None = None) -> ColumnMap:
-    """Decide which column is which; ``explicit`` fields override detection."""
+def map_columns(
+    headers: list[str],
+    explicit: Mapping[str, list[str]] | None = None,
+    visit_dates: bool = False,
+) -> ColumnMap:
+    """Decide which column is which; ``explicit`` fields override detection.
+
+    ``visit_dates``: a return-visit list, whose date column says when each call falls due;
+    in any other list a date column is a custom field like any other.
+    """
     explicit = explicit or {}
+    if explicit.get("visit_date") and not visit_dates:
+        raise BadMapping(
+            "--map visit_date: only a return_visit campaign's list has a visit date column",
+            field="visit_date",
+        )
     for field, columns in explicit.items():
         for column in columns:
             if column not in headers:
@@ -134,20 +164,32 @@ def map_columns(headers: list[str], explicit: Mapping[str, list[str]] | None = N
         if header in taken:
             continue
         found = detect_field(header)
-        if found is None or found in explicit:
+        if found is None or found in explicit or (found == "visit_date" and not visit_dates):
             continue
         if found == "phone" or not chosen[found]:
             chosen[found].append(header)
             taken.add(header)
     if not chosen["phone"]:
         _no_phone(headers)
+    visit = _one(chosen["visit_date"]) if visit_dates else None
+    if visit is not None and "visit_date" not in explicit:
+        visit = _best_date(headers, taken, visit)
     return ColumnMap(
         phones=tuple(chosen["phone"]),
         name=_one(chosen["name"]),
         order_id=_one(chosen["order_id"]),
         address=_one(chosen["address"]),
-        custom=tuple(h for h in headers if h not in taken),
+        custom=tuple(h for h in headers if h not in taken or h in chosen["visit_date"]),
+        visit_date=visit,
     )
+
+
+def _best_date(headers: list[str], taken: set[str], detected: str) -> str:
+    """A named delivery or service date (送货日期) beats a column that only says 日期 in
+    passing (下单日期): exact names first, in file order."""
+    exact = _EXACT["visit_date"]
+    free = (h for h in headers if h == detected or h not in taken)
+    return next((h for h in free if _key(h) in exact), detected)
 
 
 def _one(columns: list[str]) -> str | None:

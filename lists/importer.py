@@ -1,8 +1,9 @@
 """An import job end to end: read → map → normalize → dedupe → suppress → write → report.
 
 Every row read gets exactly one outcome: imported, suppressed (on the do-not-call
-list: kept, never dialed, rule 8), rejected with a reason, or a duplicate (in the
-file, in the list, in the campaign). The report counts outcomes, so
+list: kept, never dialed, rule 8), rejected with a reason (a number's, or ``bad_date`` for a
+return visit whose date does not parse), or a duplicate (in the file, in the list, in the
+campaign). The report counts outcomes, so
 ``rows_read == imported + suppressed + rejected + duplicates`` by construction.
 
 All-or-nothing: contacts, rejected rows and the job's "done" are written in one
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,8 @@ from sqlmodel import col
 
 from campaigns import store as campaigns_store
 from campaigns.models import Campaign
-from lists import columns, phone, reader, rows, store
+from campaigns.rules import CampaignSpec, Kind
+from lists import columns, dates, phone, reader, rows, store
 from lists.errors import BadMapping, ImportCancelled
 from lists.models import CallList, ContactStatus, ImportJob, JobStatus, ListStatus
 from outdial.models import utcnow
@@ -102,6 +105,11 @@ def start(
     file_name = file_name or path.name
     sha = reader.file_digest(path)
     campaign = campaigns_store.get_or_create(engine, opts.campaign, region=opts.region or "CN")
+    if opts.mapping.get("visit_date") and campaign.kind != Kind.RETURN_VISIT:
+        raise BadMapping(
+            f"--map visit_date: campaign {campaign.name!r} is {campaign.kind}, not return_visit",
+            field="visit_date",
+        )
     lst = _list_for(engine, campaign.id or 0, opts, file_name, campaign.region)
     prior = store.done_job_for(engine, lst.id or 0, sha)
     if prior is not None:
@@ -182,15 +190,21 @@ def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[
     progress("reading", 0, 0)
     table = reader.read_table(path, opts.encoding, opts.sheet)
     frame = table.frame
-    cmap = columns.map_columns(list(frame.columns), opts.mapping)
+    spec = campaigns_store.spec_of(engine, campaign) if campaign.kind == Kind.RETURN_VISIT else None
+    cmap = columns.map_columns(list(frame.columns), opts.mapping, visit_dates=spec is not None)
     total = len(frame)
     _set_job(engine, job_id, rows_total=total)
     progress("normalizing", 0, total)
     picked = rows.pick_numbers(frame, cmap.phones, lst.region)
     mode = opts.dedupe or campaign.dedupe
     outcome = picked.reason.copy()  # "" = import; else a reject reason or a duplicate kind
-    if mode != "off":
-        in_file = pd.Series(picked.e164).duplicated(keep="first").to_numpy() & picked.valid
+    due = _due(frame, cmap, spec)
+    if due is not None:
+        outcome[(outcome == "") & due.bad] = dates.BAD_DATE
+    if mode != "off":  # the first row of a number that is not rejected is the one kept
+        ok = outcome == ""
+        in_file = np.zeros(total, dtype=bool)
+        in_file[ok] = pd.Series(picked.e164[ok]).duplicated(keep="first").to_numpy()
         outcome[in_file] = "duplicate_in_file"
     progress("writing", 0, total)
     with engine.begin() as conn, store.big_cache(conn):
@@ -210,13 +224,19 @@ def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[
         keep = np.flatnonzero((outcome == "") | suppressed)
         now = utcnow()
         written = rows.write_contacts(
-            conn, frame, cmap, picked, keep, suppressed, job, lst, now, table.first_row
+            conn, frame, cmap, picked, keep, suppressed, job, lst, now, table.first_row, due
         )
         for done in written:
             progress("writing", done, total)
         rows.write_rejects(conn, frame, outcome, job, table.first_row)
         report = _report(table, cmap, lst, campaign.name, mode, outcome, picked, alt_dropped)
         report.update(job_id=job_id, list_id=lst.id, file=job.file_name)
+        if spec is not None:
+            report["return_visit"] = {
+                "delay_days": spec.return_visit_delay_days,
+                "timezone": spec.timezone,
+                "due_from": "visit_date" if cmap.visit_date else "import_time",
+            }
         report["seconds"] = round(time.monotonic() - started, 2)
         conn.execute(
             sa.update(ImportJob)
@@ -243,7 +263,7 @@ def _report(
     alt_dropped: int,
 ) -> dict[str, Any]:
     counts = {str(k): int(v) for k, v in pd.Series(outcome).value_counts().items()}
-    rejected = {r: counts[r] for r in phone.REASONS if r in counts}
+    rejected = {r: counts[r] for r in (*phone.REASONS, dates.BAD_DATE) if r in counts}
     dups = {k: v for k, v in counts.items() if k.startswith("duplicate_in_")}
     report: dict[str, Any] = {
         "campaign": campaign,
@@ -269,6 +289,19 @@ def _report(
     if parts != report["rows_read"]:  # cannot happen: every row has exactly one outcome
         raise AssertionError(f"import report does not add up: {parts} != {len(outcome)}")
     return report
+
+
+def _due(
+    frame: pd.DataFrame, cmap: columns.ColumnMap, spec: CampaignSpec | None
+) -> dates.Due | None:
+    """A return visit's due time per row: its visit date (or, with no date column, the
+    import time) plus the campaign's delay; None for other kinds, whose contacts are due now."""
+    if spec is None:
+        return None
+    days = spec.return_visit_delay_days
+    if cmap.visit_date is None:
+        return dates.Due.same(len(frame), utcnow() + timedelta(days=days))
+    return dates.due_times(frame[cmap.visit_date], spec.timezone, days)
 
 
 def _campaign(engine: Engine, campaign_id: int) -> Campaign:

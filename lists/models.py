@@ -99,6 +99,9 @@ class Contact(SQLModel, table=True):
     callback_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     deadline_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     priority: int = Field(default=0)
+    # the agent (users.id) a pending personal callback waits for (issue 7): only an engine
+    # where that agent is ready claims it; None once it moves to the team (0003_dialer)
+    callback_owner_id: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

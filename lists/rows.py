@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from lists import numbers, phone, store
 from lists.columns import ColumnMap
+from lists.dates import Due
 from lists.models import CallList, ContactStatus, ImportJob
 
 WRITE_BATCH = 50_000
@@ -125,9 +126,14 @@ def write_contacts(
     lst: CallList,
     now: datetime,
     first_row: int,
+    due: Due | None = None,
 ) -> Iterator[int]:
-    """Insert the kept rows in batches; yield rows written so far."""
+    """Insert the kept rows in batches; yield rows written so far. ``due``: when each row
+    falls due (a return visit), else none is set and the row is due at once."""
     created = store.db_timestamp(conn, now)
+    values = [store.db_timestamp(conn, v) for v in due.values] if due else []
+    due_at = np.empty(len(values) + 1, dtype=object)  # filled with None
+    due_at[: len(values)] = values  # distinct due times, converted once; code -1 → None
     yes, no = store.db_bool(conn, True), store.db_bool(conn, False)
     for start in range(0, len(keep), WRITE_BATCH):
         idx = keep[start : start + WRITE_BATCH]
@@ -152,7 +158,7 @@ def write_contacts(
             np.where(sup, yes, no).tolist(),
             np.where(sup, ContactStatus.SUPPRESSED.value, ContactStatus.NEW.value).tolist(),
             repeat(0),
-            repeat(None),
+            due_at[due.codes[idx]].tolist() if due else repeat(None),
             repeat(None),
             repeat(""),
             repeat(created),

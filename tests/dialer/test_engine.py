@@ -5,19 +5,24 @@ crash recovery, and two engines on one database never dialing a record twice."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dialdata
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from campaigns import callbacks, contacts
+from campaigns.models import Callback
 from dialer import actions as act
 from dialer import hopper
 from dialer.core import CoreConfig
 from dialer.engine import CampaignEngine, EngineSettings, GateVerdict
+from lists.models import Contact
 from outdial import auth
+from outdial.models import utcnow
 from outdial.roles import Role
+from outdial.storage import session_scope
 from sip.fake import FakeScript, FakeSipPort, stock_script
 
 SCRIPTS = {
@@ -171,3 +176,102 @@ async def test_two_engines_on_one_database_never_dial_a_record_twice(engine: Eng
     dialed = gates[0].checked + gates[1].checked
     assert sorted(dialed) == sorted(numbers)  # each exactly once
     assert gates[0].checked and gates[1].checked  # both engines took part
+
+
+# --- personal callbacks (issue 7) --------------------------------------------------------------
+
+
+def personal_callback(engine: Engine, cid: int, contact_id: int, owner: int, due: datetime) -> int:
+    """A pending personal callback on a contact, as campaigns/callbacks.py ``schedule`` leaves it
+    (the callback row, and the contact due at its time and held for its agent)."""
+    with session_scope(engine) as s:
+        row = Callback(
+            campaign_id=cid,
+            contact_ref=str(contact_id),
+            phone="+8613800000011",
+            customer_zone="Asia/Shanghai",
+            local_time=due.isoformat(timespec="minutes"),
+            due_at=due,
+            owner_kind="agent",
+            owner_id=owner,
+        )
+        s.add(row)
+        contacts.set_callback(s, s.get(Contact, contact_id), due, owner)
+        s.flush()
+        assert row.id is not None
+        return row.id
+
+
+async def test_personal_callback_waits_for_its_ready_owner(engine: Engine) -> None:
+    team, mine, other = "+8613800000021", "+8613800000011", "+8613800000031"
+    cid = dialdata.campaign_with_contacts(engine, "cb1", [team, mine, other])
+    ids = dict(zip([team, mine, other], hopper_ids(engine, cid), strict=True))
+    owner, colleague = agent_user(engine, "owner"), agent_user(engine, "colleague")
+    personal_callback(engine, cid, ids[mine], owner, utcnow() - timedelta(minutes=1))
+    pushed: list[tuple[str, dict[str, Any]]] = []
+    gate = RecordingGate()
+    connected = lambda: [(a, m["number"]) for a, m in pushed if m["type"] == "call_connected"]  # noqa: E731
+    async with FakeSipPort(script_for) as sip:
+        eng = CampaignEngine(
+            engine, sip, settings(cid), gate, push=lambda a, m: pushed.append((a, m))
+        )
+        await eng.start(dialing=False)
+        await eng.agent_login("a1", owner, "sip:agent@127.0.0.1")
+        await eng.agent_pause("a1", "coffee")
+        await eng.agent_login("a2", colleague, "sip:agent@127.0.0.1")
+        eng.resume()
+        # the colleague is ready, the callback is due and first in line, yet it waits
+        await wait_for(lambda: connected() == [("a2", team)])
+        await wait_for(lambda: eng.finished == 1)
+        await asyncio.sleep(0.5)  # several pacing rounds with the colleague in wrap-up
+        assert gate.checked == [team]
+        assert statuses(engine, cid)[mine] == "retry"
+        await eng.agent_ready("a1")  # the owner is back: their callback before other records
+        await wait_for(lambda: len(connected()) == 2)
+        assert connected()[1] == ("a1", mine)
+        assert gate.checked == [team, mine]
+        await wait_for(lambda: eng.finished == 2)
+        await eng.stop()
+    with engine.connect() as conn:
+        bridged = conn.execute(
+            sa.text("SELECT agent_user_id, bridged_at FROM attempts WHERE contact_id = :c"),
+            {"c": ids[mine]},
+        ).one()
+    assert bridged[0] == owner and bridged[1] is not None
+    assert statuses(engine, cid)[other] == "new"
+
+
+async def test_missed_personal_callback_moves_to_any_agent(engine: Engine) -> None:
+    mine = "+8613800000011"
+    cid = dialdata.campaign_with_contacts(engine, "cb2", [mine])
+    (contact_id,) = hopper_ids(engine, cid)
+    owner, colleague = agent_user(engine, "owner"), agent_user(engine, "colleague")
+    cb_id = personal_callback(engine, cid, contact_id, owner, utcnow() - timedelta(hours=1))
+    pushed: list[tuple[str, dict[str, Any]]] = []
+    gate = RecordingGate()
+    async with FakeSipPort(script_for) as sip:
+        eng = CampaignEngine(
+            engine, sip, settings(cid), gate, push=lambda a, m: pushed.append((a, m))
+        )
+        await eng.start()
+        await eng.agent_login("a2", colleague, "sip:agent@127.0.0.1")  # the owner is away
+        await asyncio.sleep(0.5)
+        assert gate.checked == []
+        assert callbacks.move_missed_to_team(engine, utcnow()) == [cb_id]
+        await wait_for(lambda: any(m["type"] == "call_connected" for _, m in pushed))
+        assert [(a, m["number"]) for a, m in pushed if m["type"] == "call_connected"] == [
+            ("a2", mine)
+        ]
+        await wait_for(lambda: eng.finished == 1)
+        await eng.stop()
+    with session_scope(engine) as s:
+        contact = s.get(Contact, contact_id)
+        assert contact is not None and contact.callback_owner_id is None
+
+
+def hopper_ids(engine: Engine, cid: int) -> list[int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id FROM contacts WHERE campaign_id = :c ORDER BY id"), {"c": cid}
+        )
+        return [r[0] for r in rows]
