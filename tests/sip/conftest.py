@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import csv
-import itertools
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sippctl import free_media_base as _free_media_base
+from sippctl import free_udp_port
 
 from sip.pcap import write_all
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
-_media_ports = itertools.count(42000, 10)
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _free_media_base() -> int:
-    """An even port base with base..base+3 free (SIPp uses RTP/RTCP for audio and video)."""
-    for base in _media_ports:
-        try:
-            socks = []
-            for p in range(base, base + 4):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free media port")
 
 
 @dataclass

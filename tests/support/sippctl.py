@@ -1,7 +1,7 @@
-"""SIPp peers for tests outside tests/sip (the dialer's end-to-end test).
+"""SIPp peers for tests outside tests/sip (the dialer's end-to-end test), and the free-port
+helpers tests/sip/conftest.py shares.
 
-tests/sip/conftest.py has a similar runner, but a conftest is not importable as a module, so
-this is a small copy with what the engine's end-to-end test also needs: a graceful stop
+This runner adds what the engine's end-to-end test needs: a graceful stop
 (SIGUSR1) for peers whose call count is not known in advance, and SIPp's per-message
 counters (``-trace_counts``) so a test can check which branch of a scenario each call took.
 """
