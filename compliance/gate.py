@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from threading import Lock
 from typing import Any
 
@@ -208,21 +208,22 @@ class DbGate:
         )
 
     def context(self, number: str, at: datetime) -> Context:
+        dates = store.registry_dates(self.db)  # read once per dial, used twice
         return Context(
             rulesets=self.rulesets,
             policy=self.facts.policy,
             internal_dnc=store.dnc_lookup(self.db, [number]),
-            registry_snapshots=store.registry_dates(self.db),
-            registry_hits=self._registry_hits(number),
+            registry_snapshots=dates,
+            registry_hits=self._registry_hits(number, dates),
             consents=store.consents_for(self.db, number),
             attempts=self._history(number, at),
             abandon=self._abandon(at),
         )
 
-    def _registry_hits(self, number: str) -> frozenset[str]:
+    def _registry_hits(self, number: str, dates: dict[str, date]) -> frozenset[str]:
         hits = set()
         for name in self.registry_names:
-            reg = _load_registry(self.db, name)
+            reg = _load_registry(self.db, name, dates)
             if reg is not None and number in reg:
                 hits.add(name)
         return frozenset(hits)
@@ -303,8 +304,7 @@ def _cap_outcome(a: Any) -> CapOutcome:
     }.get(a.state, CapOutcome.FAILED)
 
 
-def _load_registry(db: Engine, name: str) -> Registry | None:
-    dates = store.registry_dates(db)
+def _load_registry(db: Engine, name: str, dates: dict[str, date]) -> Registry | None:
     if name not in dates:
         return None
     key = (name, dates[name].isoformat())
