@@ -360,6 +360,15 @@ def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
     }
 
 
+def ivr_transfer_allowed(spec: CampaignSpec) -> bool:
+    """Can an agent hand this campaign's customers to the survey IVR?
+
+    A satisfaction survey always can (its own survey, or the seeds' template); another
+    kind only when a survey is attached to it (a return visit with its survey).
+    """
+    return spec.kind is Kind.SATISFACTION_SURVEY or bool(spec.survey)
+
+
 def in_schedule(spec: CampaignSpec, now: datetime) -> bool:
     """Is the campaign inside its active dates and weekly schedule (campaign zone) at ``now``?
 

@@ -61,6 +61,14 @@ class Hangup:
 class StartIvr:
     call_id: str
     lead: Lead
+    agent_id: str | None = None  # the agent who transferred the customer, if one did
+
+
+@dataclass(frozen=True)
+class DropAgentLeg:
+    """Hang up the agent's leg only; the customer's call goes on (a transfer)."""
+
+    call_id: str
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,7 @@ Action = (
     | PlaySafeHarbor
     | Hangup
     | StartIvr
+    | DropAgentLeg
     | AgentState
     | AgentConnected
     | AgentReleased

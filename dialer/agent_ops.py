@@ -56,6 +56,12 @@ def callback_due(db: DbEngine, att: Attempt, callback_at: datetime, now: datetim
     return rules.plan_callback(local, zone, zones, spec.callback_hours, now).due_at
 
 
+def _survey_attached(db: DbEngine, campaign_id: int) -> bool:
+    from campaigns import rules, store
+
+    return rules.ivr_transfer_allowed(store.spec_of(db, store.get(db, campaign_id)))
+
+
 def campaigns_store() -> Any:
     from campaigns import store
 
@@ -187,6 +193,26 @@ class AgentOps:
         run.agents.discard(user_id)
         await asyncio.to_thread(sessions.close_sessions, self.db, None, user_id)
         return {"user_id": user_id, "state": "logged_out"}
+
+    async def transfer_to_ivr(self, user_id: int, call_id: str) -> dict[str, Any]:
+        """Hand the agent's connected customer to the campaign's survey IVR (issue 7).
+
+        The agent's leg is hung up, the customer hears the survey, and the agent is in
+        wrap-up for this call at once (their disposition is still theirs to set).
+        """
+        if not self.owns_live_call(user_id, call_id):
+            raise NotYourCall("that call is not yours", call_id=call_id)
+        status = self.agent_status(user_id) or {}
+        if status.get("state") != "talk":
+            raise Conflict("only a connected call can be transferred", state=status.get("state"))
+        run = self._agent_run(user_id)
+        if not await asyncio.to_thread(_survey_attached, self.db, run.campaign_id):
+            raise Conflict(
+                "this campaign has no survey to transfer to (attach one to the campaign)",
+                campaign_id=run.campaign_id,
+            )
+        await run.engine.transfer_to_ivr(str(user_id), call_id)
+        return {"call_id": call_id, "transferred_to": "ivr", "agent": self.agent_status(user_id)}
 
     def owns_live_call(self, user_id: int, call_id: str) -> bool:
         return (self.agent_status(user_id) or {}).get("call_id") == call_id

@@ -142,6 +142,28 @@ class DialerCore:
             return self._agent(agent, AgentEvent.PAUSE, now, pause_reason)
         return self._agent(agent, AgentEvent.DISPOSITION, now) + self._serve_waiting(now)
 
+    def transfer_to_ivr(self, agent_id: str, call_id: str, now: float) -> list[act.Action]:
+        """The agent hands the bridged customer to the campaign's IVR flow (a survey).
+
+        The agent's leg is dropped and the agent goes to wrap-up at once (talk ends now);
+        the call stays credited to the agent (its attempt and the survey response name
+        them) and ends when the IVR flow hangs up or the customer does.
+        """
+        agent = self._get_agent(agent_id)
+        call = self._get_call(call_id)
+        if call.agent_id != agent_id or call.machine.state is not CallState.BRIDGED:
+            raise IllegalTransition(
+                f"call {call_id} is not bridged to agent {agent_id}",
+                entity=call_id,
+                state=call.machine.state.value,
+                event=CallEvent.TRANSFER_IVR.value,
+            )
+        out: list[act.Action] = [self._call(call, CallEvent.TRANSFER_IVR, now, "agent transfer")]
+        out.append(act.DropAgentLeg(call_id))
+        out += self._end_talk(call, now)
+        out.append(act.StartIvr(call_id, call.lead, agent.agent_id))
+        return out
+
     # --- pacing -----------------------------------------------------------------------------
     def calls_wanted(self, now: float, dialable: int | None = None) -> int:
         """How many new calls to place now (the adapter then claims that many leads)."""
@@ -260,8 +282,8 @@ class DialerCore:
         agent and the call stay linked here.
         """
         call = self.calls.get(call_id)
-        if call is None or call.agent_id is None:
-            return []
+        if call is None or call.agent_id is None or call.machine.state is CallState.IVR:
+            return []  # in the IVR: the agent's leg was dropped on purpose (a transfer)
         if call.machine.state is CallState.BRIDGED:
             return [act.Hangup(call_id, "agent_left")]
         agent = self.agents[call.agent_id]

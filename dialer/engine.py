@@ -46,6 +46,8 @@ class SipPort(Protocol):
     async def connect_agent(self, call_id: str, agent_uri: str) -> None: ...
     async def play_prompt(self, call_id: str, wav: str) -> None: ...
     async def start_recording(self, call_id: str, path: str) -> None: ...
+    async def stop_recording(self, call_id: str, path: str) -> None: ...
+    async def drop_agent(self, call_id: str) -> None: ...
 
 
 class ComplianceGate(Protocol):
@@ -166,6 +168,10 @@ class CampaignEngine:
 
     async def agent_logout(self, agent_id: str) -> None:
         await self._do(self.core.agent_logout(agent_id, self.clock()))
+
+    async def transfer_to_ivr(self, agent_id: str, call_id: str) -> None:
+        """The agent hands the customer to the campaign's survey IVR and goes to wrap-up."""
+        await self._do(self.core.transfer_to_ivr(agent_id, call_id, self.clock()))
 
     async def disposition(
         self,
@@ -383,9 +389,19 @@ class CampaignEngine:
             )
         elif isinstance(a, act.AgentReleased):
             await self._push(a.agent_id, {"type": "call_released", "call_id": a.call_id})
+        elif isinstance(a, act.DropAgentLeg):
+            try:
+                await self.sip.drop_agent(a.call_id)
+            except Exception as exc:  # the call ended meanwhile: its CallEnded closes it
+                log.warning("drop_agent failed", call_id=a.call_id, error=repr(exc))
         elif isinstance(a, act.StartIvr):
-            self._ivr().start(a.call_id, a.lead)
+            agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
+            self._ivr().start(a.call_id, a.lead, agent_user)
             await self._push("ivr", {"type": "ivr_start", "call_id": a.call_id})
+            if a.agent_id:
+                await self._push(
+                    a.agent_id, {"type": "call_transferred", "call_id": a.call_id, "to": "ivr"}
+                )
 
     def _ivr(self) -> IvrRunner:
         if self.ivr is None:

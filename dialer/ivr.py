@@ -52,6 +52,7 @@ MIN_RECORDING_S = 1.0  # a hang-up during an open answer this long keeps the rec
 class IvrPort(Protocol):
     async def play_prompt(self, call_id: str, wav: str) -> None: ...
     async def start_recording(self, call_id: str, path: str) -> None: ...
+    async def stop_recording(self, call_id: str, path: str) -> None: ...
     async def hangup(self, call_id: str) -> None: ...
 
 
@@ -59,6 +60,7 @@ class IvrPort(Protocol):
 class _Call:
     call_id: str
     lead: act.Lead
+    agent_user: int | None = None  # the agent who transferred the customer here
     inbox: asyncio.Queue[object] = field(default_factory=asyncio.Queue)  # keys, _HUNG_UP
     prompt_done: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -157,9 +159,13 @@ class IvrRunner:
         self._survey: tuple[int, surveys.Survey, str] | None = None
 
     # --- the engine's side ------------------------------------------------------------------
-    def start(self, call_id: str, lead: act.Lead) -> None:
-        """Take over an answered call. Registered at once, so keys typed now are kept."""
-        call = self.calls[call_id] = _Call(call_id, lead)
+    def start(self, call_id: str, lead: act.Lead, agent_user: int | None = None) -> None:
+        """Take over an answered call. Registered at once, so keys typed now are kept.
+
+        ``agent_user``: the agent (users.id) who transferred the customer; the response is
+        theirs in the results "by agent".
+        """
+        call = self.calls[call_id] = _Call(call_id, lead, agent_user)
         task = asyncio.create_task(self._run(call), name=f"ivr-{call_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -179,6 +185,8 @@ class IvrRunner:
             call.prompt_done.set()
         elif isinstance(e, sipev.CommandFailed) and e.command == "PlayPrompt":
             call.prompt_done.set()  # nothing will play: do not wait for it
+        elif isinstance(e, sipev.AgentLegEnded | sipev.AgentLegBridged | sipev.AgentLegAnswered):
+            pass  # the leg of the agent who transferred the customer here: nothing to do
         elif isinstance(e, sipev.CallEnded):
             call.ended.set()
             call.prompt_done.set()
@@ -204,6 +212,7 @@ class IvrRunner:
                 survey_id,
                 f"ivr:{call.call_id}",
                 campaign_id=self.campaign_id,
+                agent_id=call.agent_user,
                 channel="ivr",
                 phone=call.lead.number,
                 contact_ref=str(call.lead.contact_id),
@@ -322,7 +331,11 @@ class IvrRunner:
                 break
             if item == "#":
                 break
-        return surveys.Recorded(str(path), round(time.monotonic() - started, 2))
+        took = round(time.monotonic() - started, 2)
+        if not call.ended.is_set():  # the flow goes on (a thank-you): close the answer now
+            with contextlib.suppress(Exception):  # gone meanwhile: closed with its call
+                await self.sip.stop_recording(call.call_id, str(path))
+        return surveys.Recorded(str(path), took)
 
     def _load_survey(self) -> tuple[int, surveys.Survey, str]:
         """The campaign's survey (its definition names one; default the seeds' template)."""

@@ -421,7 +421,13 @@ def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
         agent_legs=2,
         max_workers=60,
     )
-    return DialerRuntime(db, pool_config=pool, owned_numbers=frozenset(cfg.owned_numbers))
+    return DialerRuntime(
+        db,
+        pool_config=pool,
+        owned_numbers=frozenset(cfg.owned_numbers),
+        # IVR prompts and recordings live under the server's data directory
+        engine_options={"data_dir": str(cfg.data_dir)},
+    )
 
 
 def _sip_pool(config: PoolConfig | None) -> SipFactory:

@@ -97,6 +97,7 @@ class CallEvent(enum.Enum):
     ANSWER = "answer"
     HUMAN = "human"  # detection says a live person
     TO_IVR = "to_ivr"  # agentless campaign: hand the answered call to its IVR flow
+    TRANSFER_IVR = "transfer_ivr"  # the agent hands a bridged customer to the IVR flow
     MACHINE = "machine"
     BUSY = "busy"
     NO_ANSWER = "no_answer"
@@ -137,6 +138,7 @@ def _call_table() -> dict[tuple[CallState, CallEvent], CallState]:
         (_C.BRIDGING, _CE.CONNECT_TIMEOUT): _C.ABANDONED,
         (_C.BRIDGING, _CE.CUSTOMER_HANGUP): _C.ABANDONED,
         (_C.BRIDGED, _CE.HANGUP): _C.COMPLETED,
+        (_C.BRIDGED, _CE.TRANSFER_IVR): _C.IVR,
         (_C.BRIDGED, _CE.CUSTOMER_HANGUP): _C.COMPLETED,
     }
     # Every pre-answer state resolves the same way (a 200, a 486, a timeout, a 5xx).

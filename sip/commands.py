@@ -82,6 +82,17 @@ class ConnectAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class DropAgent:
+    """Hang up only the agent's leg of ``call_id``; the customer stays on the line.
+
+    What a transfer to the IVR does first: the agent's softphone is released and the
+    customer's audio goes on to whatever plays next. One ``AgentLegEnded`` follows.
+    """
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlayPrompt:
     """Play a WAV file (8 kHz mono 16-bit PCM is cheapest) to the customer."""
 
@@ -98,8 +109,26 @@ class StartRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class StopRecording:
+    """Close the recording of ``call_id`` at ``path``; ``RecordingSaved`` follows once the
+    WAV is complete. The call goes on. (A recording also stops when its call ends.)"""
+
+    call_id: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     """Hang up everything and stop the worker (internal to the pool)."""
 
 
-SipCommand = Originate | Hangup | ConnectAgent | PlayPrompt | StartRecording | Shutdown
+SipCommand = (
+    Originate
+    | Hangup
+    | ConnectAgent
+    | DropAgent
+    | PlayPrompt
+    | StartRecording
+    | StopRecording
+    | Shutdown
+)

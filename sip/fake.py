@@ -59,6 +59,8 @@ class _FakeCall:
         self.ended = False
         self.task: asyncio.Task[None] | None = None
         self.agent: str | None = None
+        self.agent_bridged = False
+        self.recordings: list[str] = []
 
 
 class FakeSipPort:
@@ -119,12 +121,36 @@ class FakeSipPort:
         call.agent = agent_uri
         self._open().create_task(self._run_agent(call, self.script_for(agent_uri)))
 
+    async def drop_agent(self, call_id: str) -> None:
+        call = self._call(call_id)
+        if call.agent is None:
+            self._emit(ev.CommandFailed(call_id, "DropAgent", "no_agent", "no agent leg"))
+            return
+        agent, bridged, call.agent, call.agent_bridged = call.agent, call.agent_bridged, None, False
+        self._open().call_soon(
+            self._emit_if_live,
+            call_id,
+            ev.AgentLegEnded(call_id, agent, 200, "Normal call clearing", bridged),
+        )
+
     async def play_prompt(self, call_id: str, wav: str) -> None:
         self._call(call_id)
         self._open().call_later(0.05, self._emit_if_live, call_id, ev.PromptFinished(call_id, wav))
 
     async def start_recording(self, call_id: str, path: str) -> None:
-        self._call(call_id)
+        call = self._call(call_id)
+        if path in call.recordings:
+            self._emit(ev.CommandFailed(call_id, "StartRecording", "duplicate", path))
+            return
+        call.recordings.append(path)
+
+    async def stop_recording(self, call_id: str, path: str) -> None:
+        call = self._call(call_id)
+        if path not in call.recordings:
+            self._emit(ev.CommandFailed(call_id, "StopRecording", "not_recording", path))
+            return
+        call.recordings.remove(path)
+        self._open().call_soon(self._emit, ev.RecordingSaved(call_id, path))
 
     def active_calls(self) -> int:
         return len(self._calls)
@@ -163,6 +189,9 @@ class FakeSipPort:
         loop = self._loop or asyncio.get_running_loop()
         duration = loop.time() - call.answered_at if call.answered_at else 0.0
         self._emit(ev.CallEnded(call.cmd.call_id, outcome, status, reason, who, duration))
+        for path in call.recordings:  # as the pool: a recording closes with its call
+            self._emit(ev.RecordingSaved(call.cmd.call_id, path))
+        call.recordings.clear()
 
     async def _run(self, call: _FakeCall, script: FakeScript) -> None:
         cmd, loop = call.cmd, self._open()
@@ -211,4 +240,5 @@ class FakeSipPort:
         base = call.answered_at or call.started
         ms = (self._open().time() - base) * 1000.0
         self._emit(ev.AgentLegAnswered(cid, agent, ms))
+        call.agent_bridged = True
         self._emit(ev.AgentLegBridged(cid, ms))

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sip.events import HungUpBy, Outcome
@@ -24,7 +24,8 @@ class Leg:
     ring_deadline: float
     call: Any = None  # the pjsua2 Call; dropped only after DISCONNECTED
     media: Any = None  # pjsua2 AudioMedia once audio is active
-    recorder: Any = None
+    recorder: Any = None  # the call's recording (Originate.record_path)
+    clips: dict[str, Any] = field(default_factory=dict)  # StartRecording path -> recorder
     amd_port: Any = None
     amd: Any = None  # sip.amd.AmdClassifier
     amd_wanted: bool = False

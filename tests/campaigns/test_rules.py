@@ -196,3 +196,14 @@ def test_webhook_schedule_backs_off_and_dies_within_24h(jitters: list[float]) ->
         assert nxt <= T0 + rules.WEBHOOK_GIVE_UP
         last_gap, now = gap, nxt
     assert last_gap > 0
+
+
+def test_ivr_transfer_needs_a_survey_to_transfer_to() -> None:
+    base = {"name": "t", "caller_id": "+8610010000"}
+    survey = rules.parse_campaign({**base, "kind": "satisfaction_survey"})
+    visit = rules.parse_campaign({**base, "kind": "return_visit"})
+    visit_with = rules.parse_campaign({**base, "kind": "return_visit", "survey": "after_visit"})
+    orders = rules.parse_campaign({**base, "kind": "order_verification"})
+    assert rules.ivr_transfer_allowed(survey)  # its own survey or the seeds' template
+    assert rules.ivr_transfer_allowed(visit_with)
+    assert not rules.ivr_transfer_allowed(visit) and not rules.ivr_transfer_allowed(orders)

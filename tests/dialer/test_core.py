@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialer import actions as act
 from dialer.core import CoreConfig, DialerCore
+from dialer.errors import IllegalTransition
 from dialer.states import AgentState, CallState
 
 
@@ -147,6 +149,39 @@ def test_agentless_hands_answers_to_the_ivr_and_never_abandons() -> None:
     assert c.expire(60.0) == []
     (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 70.0))
     assert done.state == "completed" and not done.abandoned
+
+
+def test_agent_transfers_a_bridged_customer_to_the_ivr() -> None:
+    c = core()
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    c.on_agent_bridged("c1", 9.4)
+    with pytest.raises(IllegalTransition):  # only the agent on the call may transfer it
+        c.transfer_to_ivr("a2", "c1", 20.0)
+    out = c.transfer_to_ivr("a1", "c1", 20.0)
+    kinds = [type(a) for a in out if not isinstance(a, act.Persist | act.AgentState)]
+    assert kinds == [act.DropAgentLeg, act.StartIvr]  # the leg goes before the IVR starts
+    (start,) = of(act.StartIvr, out)
+    assert (start.call_id, start.lead, start.agent_id) == ("c1", lead(), "a1")
+    assert c.calls["c1"].machine.state is CallState.IVR
+    assert c.agents["a1"].machine.state is AgentState.WRAP  # wrap-up starts now
+    assert c.on_agent_failed("c1", 20.1) == []  # the dropped leg's end changes nothing
+    assert c.next_deadline() is None  # an IVR call is never abandoned
+    c.agent_disposition("a1", 25.0)  # the agent may finish before the survey does
+    assert c.agents["a1"].machine.state is AgentState.READY
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 90.0, 200, "bye"))
+    assert (done.state, done.agent_id, done.abandoned) == ("completed", "a1", False)
+    assert c.agents["a1"].machine.state is AgentState.READY  # not moved to wrap twice
+
+
+def test_transfer_needs_a_bridged_call() -> None:
+    c = core()
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)  # a1 reserved, the leg not answered yet
+    with pytest.raises(IllegalTransition) as exc:
+        c.transfer_to_ivr("a1", "c1", 9.1)
+    assert exc.value.fields["state"] == "bridging"
+    assert c.calls["c1"].machine.state is CallState.BRIDGING
 
 
 def test_preview_reserves_the_agent_before_dialing() -> None:

@@ -34,6 +34,9 @@ from compliance.gate import gate_for
 from dialer.core import CoreConfig
 from dialer.engine import CampaignEngine, EngineSettings
 from dialer.ivr import IvrRunner, wav_seconds
+from dialer.states import AgentState
+from outdial import auth
+from outdial.roles import Role
 from outdial.storage import session_scope
 from sip import events as ev
 from sip import pcap
@@ -57,15 +60,18 @@ QUICK = surveys.Survey(
 
 def dtmf_at(path: Path, presses: list[tuple[float, str]]) -> Path:
     """One RFC 4733 stream (PT 120, as sip/pcap.py writes it) with each key at its time."""
-    packets: list[tuple[float, bytes]] = []
-    seq = 0
+    # SIPp replays a pcap relative to its first packet (and takes a zero time stamp for
+    # "unset"): one silent PCMU packet first makes the keys' times count from the answer
+    base = 1.0
+    packets: list[tuple[float, bytes]] = [(base, pcap._rtp(0, 0, 0, b"\xff" * 160))]
+    seq = 1
     for t, digit in presses:
         ts = int(t * 8000)
         for n in range(1, 9):  # 5 packets growing in duration, then 3 end packets
             end = n > 5
             body = struct.pack("!BBH", pcap._DTMF_EVENTS[digit], (0x80 if end else 0) | 10,
                                min(n, 5) * 160)  # fmt: skip
-            packets.append((t + n * 0.02, pcap._rtp(120, seq, ts, body, marker=n == 1)))
+            packets.append((base + t + n * 0.02, pcap._rtp(120, seq, ts, body, marker=n == 1)))
             seq += 1
     pcap._write_pcap(path, packets)
     return path
@@ -261,3 +267,114 @@ async def test_ivr_invalid_then_no_key_skips_and_hang_up_keeps_a_partial_respons
     assert played == ["intro", "q:recommend", "opt_out"]
     states = {a.number: a.state for a in rows(db, "SELECT number, state FROM attempts")}
     assert states == {skip: "completed", early: "completed", optout: "completed"}
+
+
+async def test_agent_transfers_the_customer_to_the_survey_ivr(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Agent-led, then the IVR: SIPp's agent softphone gets our BYE at the transfer, the
+    customer (SIPp) answers the survey with RFC 4733 keys, and the response is the agent's."""
+    db = sqlite_engine
+    survey_store.save_survey(db, QUICK)
+    number = "+8613810100007"
+    spec = rules.parse_campaign(
+        {
+            "name": "transfer",
+            "kind": "satisfaction_survey",
+            "mode": "progressive",
+            "caller_id": "+8610010000",
+            "survey": QUICK.name,
+        }
+    )
+    camp, _version = campaigns.save_spec(db, spec)
+    assert camp.id is not None
+    cid = camp.id
+    dialdata.add_contacts(db, cid, [number], (dialdata.afternoon_zone(datetime.now(UTC)),))
+    store.consent_record(db, number, "granted", evidence="t", at=datetime.now(UTC) - timedelta(1))
+    await asyncio.to_thread(prompt_durations, db, tmp_path, QUICK)
+    workdir = pcap.write_all(tmp_path / "sipp")  # tone.pcap for the agent's audio
+    # keys come after the transfer (the bridge takes well under a second); typed ahead of
+    # the intro's end, they are kept for the questions
+    dtmf_at(workdir / "answers.pcap", [(3.0, "4"), (3.4, "1")])
+    for name in ("invalid", "early", "optout"):
+        dtmf_at(workdir / f"{name}.pcap", [(0.5, "1")])
+    customer = SippPeer(SCENARIO, workdir, calls=1, timeout=90)
+    agent = SippPeer(Path(__file__).parent / "scenarios" / "agent.xml", workdir, calls=1)
+    user = auth.create_user(db, "agent-t", "password-1", Role.AGENT, sip_uri=agent.uri("t"))
+    assert user.id is not None
+    seen: list[ev.SipEvent] = []
+    pushed: list[dict[str, Any]] = []
+    side: set[asyncio.Task[None]] = set()
+    try:
+        await asyncio.sleep(0.3)  # let SIPp bind
+        sip_cfg = SipConfig(
+            rtp_port_start=random.randrange(30000, 38000, 400),
+            trunk=TrunkConfig("127.0.0.1", customer.port),
+        )
+        pool_cfg = PoolConfig(sip_cfg, min_workers=1, max_workers=2)
+        async with SipPool(pool_cfg, on_event=seen.append) as pool:
+            settings = EngineSettings(
+                campaign_id=cid,
+                core=CoreConfig(mode="progressive", max_lines=1),
+                caller_id="+8610010000",
+                ring_timeout=10.0,
+                allow_short_ring_timeout_for_tests=True,
+                tick=0.02,
+                pace_every=0.2,
+                data_dir=str(tmp_path / "data"),
+            )
+            ivr = IvrRunner(db, pool, cid, tmp_path / "data", language="zh", speech_rate=RATE)
+            eng: CampaignEngine
+
+            async def transfer_then_dispose(call_id: str) -> None:
+                await asyncio.sleep(0.2)
+                await eng.transfer_to_ivr("a1", call_id)
+                # wrap-up starts at the transfer: the agent disposes while the survey runs
+                await eng.disposition("a1", call_id, "sale", final=True)
+
+            def push(agent_id: str, msg: dict[str, Any]) -> None:
+                pushed.append(msg)
+                if agent_id == "a1" and msg["type"] == "call_connected":
+                    task = asyncio.create_task(transfer_then_dispose(msg["call_id"]))
+                    side.add(task)
+                    task.add_done_callback(side.discard)
+
+            eng = CampaignEngine(db, pool, settings, gate_for(db, cid), ivr=ivr, push=push)
+            await eng.start(dialing=False)
+            await eng.agent_login("a1", user.id, agent.uri("t"))
+            eng.resume()
+            await until(lambda: eng.finished == 1 and not ivr.calls and not side, 60, "the call")
+            agent_state = eng.core.agents["a1"].machine.state
+            await eng.stop(drain_timeout=5)
+        results = customer.wait(20), agent.wait(20)
+    finally:
+        customer.kill()
+        agent.kill()
+        (tmp_path / "sip-events.txt").write_text("\n".join(map(repr, seen)))
+
+    for result in results:  # the agent got our BYE at the transfer; the customer at the end
+        assert (result.returncode, result.successful, result.failed) == (0, 1, 0), result.stderr
+    (call_id,) = {e.call_id for e in seen if isinstance(e, ev.CallAnswered)}
+    kinds = [type(e) for e in seen if getattr(e, "call_id", "") == call_id]
+    assert (
+        kinds.index(ev.AgentLegBridged)
+        < kinds.index(ev.AgentLegEnded)
+        < kinds.index(ev.DtmfReceived)
+    )
+    assert [e.bridged for e in seen if isinstance(e, ev.AgentLegEnded)] == [True]
+    assert [m["type"] for m in pushed].count("call_transferred") == 1
+    resp = responses(db)[number]
+    assert (resp.status, resp.channel) == ("completed", "ivr")
+    assert rows(db, "SELECT agent_id FROM survey_responses")[0].agent_id == user.id
+    assert answers(db, resp.id) == {"recommend": (4, False), "resolved": (True, False)}
+    played = prompts_played(ivr, QUICK, seen, call_id)
+    assert played == ["intro", "q:recommend", "q:resolved", "thanks"]
+    (att,) = rows(db, "SELECT state, final, agent_user_id, disposition FROM attempts")
+    assert (att.state, bool(att.final), att.agent_user_id, att.disposition) == (
+        "completed",
+        True,
+        user.id,
+        "sale",
+    )
+    assert rows(db, "SELECT status FROM contacts")[0].status == "done"
+    assert agent_state is AgentState.READY  # disposed during the survey, ready again

@@ -25,6 +25,7 @@ _SCENARIOS = {
     "failure": "uas_503.xml",
     "ring": "uas_ring.xml",
     "bye": "uas_bye.xml",
+    "agent": "agent_answer.xml",
 }
 
 
@@ -110,6 +111,29 @@ async def test_remote_hangup(harness: Harness) -> None:
     [end] = finals(await events_until_end(harness.port, "c4"))
     assert (end.outcome, end.who_hung_up) == (ev.Outcome.ANSWERED, ev.HungUpBy.REMOTE)
     assert end.duration > 0
+
+
+async def test_drop_agent_then_the_customer_hangs_on(harness: Harness) -> None:
+    """Transfer to the IVR: the agent leg ends (bridged), the customer's call does not."""
+    port = harness.port
+    await port.originate(call("c8", harness.peer("answer")))
+    seen: list[ev.SipEvent] = []
+    async with asyncio.timeout(15):
+        while not any(isinstance(e, ev.AgentLegEnded) for e in seen):
+            event = await port.events.get()
+            if getattr(event, "call_id", None) != "c8":
+                continue
+            seen.append(event)
+            if isinstance(event, ev.CallAnswered):
+                await port.connect_agent("c8", harness.peer("agent"))
+            elif isinstance(event, ev.AgentLegBridged):
+                await port.drop_agent("c8")
+    [leg_end] = [e for e in seen if isinstance(e, ev.AgentLegEnded)]
+    assert leg_end.bridged
+    assert not finals(seen) and port.active_calls() == 1
+    await port.hangup("c8")
+    [end] = finals(await events_until_end(port, "c8"))
+    assert (end.outcome, end.who_hung_up) == (ev.Outcome.ANSWERED, ev.HungUpBy.US)
 
 
 async def test_typed_errors(harness: Harness) -> None:

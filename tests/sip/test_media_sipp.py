@@ -113,6 +113,38 @@ async def test_prompt_and_recording(pool: SipPool, sipp, tmp_path: Path) -> None
     assert (result.returncode, result.successful) == (0, 1), result.stderr
 
 
+async def test_stop_recording_closes_the_clip_and_the_call_goes_on(
+    pool: SipPool, sipp, tmp_path: Path
+) -> None:
+    """An IVR open answer: a clip of its own, closed on command while the call stays up."""
+    peer = sipp("uas_answer.xml")
+    await pool.originate(call("p3", peer.uri(), record_path=str(tmp_path / "call-p3.wav")))
+    await collect(pool, "p3", ev.CallAnswered)
+    clip = tmp_path / "p3-open.wav"
+    await pool.start_recording("p3", str(clip))
+    await asyncio.sleep(1.0)
+    await pool.stop_recording("p3", str(clip))
+    seen = await collect(pool, "p3", ev.RecordingSaved)
+    assert seen[-1] == ev.RecordingSaved("p3", str(clip))
+    assert not [e for e in seen if isinstance(e, ev.CallEnded)]
+    with wave.open(str(clip)) as w:
+        clip_s = w.getnframes() / w.getframerate()
+    assert 0.7 <= clip_s <= 1.6, clip_s
+    await pool.stop_recording("p3", str(clip))  # closed already
+    seen = await collect(pool, "p3", ev.CommandFailed)
+    [failed] = [e for e in seen if isinstance(e, ev.CommandFailed)]
+    assert (failed.command, failed.error_code) == ("StopRecording", "not_recording")
+    await asyncio.sleep(1.0)
+    await pool.hangup("p3")
+    seen = await collect(pool, "p3", ev.RecordingSaved)
+    assert seen[-1] == ev.RecordingSaved("p3", str(tmp_path / "call-p3.wav"))
+    with wave.open(str(tmp_path / "call-p3.wav")) as w:  # the call's own recording went on
+        assert w.getnframes() / w.getframerate() >= clip_s + 0.8
+    with wave.open(str(clip)) as w:  # and the clip did not grow after it was closed
+        assert w.getnframes() / w.getframerate() == clip_s
+    assert peer.wait().returncode == 0
+
+
 async def test_play_prompt_missing_file_is_reported(pool: SipPool, sipp) -> None:
     peer = sipp("uas_answer.xml")
     await pool.originate(call("p2", peer.uri()))

@@ -226,6 +226,31 @@ async def test_agent_auto_answers_and_is_bridged(pool: SipPool, sipp) -> None:
         assert (result.returncode, result.successful) == (0, 1), result.stderr
 
 
+async def test_drop_agent_keeps_the_customer_on_the_line(pool: SipPool, sipp) -> None:
+    """A transfer's first half: only the agent's leg is hung up; the customer call goes on."""
+    customer, agent = sipp("uas_answer.xml"), sipp("agent_answer.xml")
+    await pool.originate(originate("g3", customer.uri()))
+    await wait_for(pool, ev.CallAnswered, "g3")
+    await pool.connect_agent("g3", agent.uri("agent9"))
+    await wait_for(pool, ev.AgentLegBridged, "g3")
+    await pool.drop_agent("g3")
+    seen = await wait_for(pool, ev.AgentLegEnded, "g3")
+    [leg_end] = [e for e in seen if isinstance(e, ev.AgentLegEnded)]
+    assert leg_end.bridged and leg_end.agent_uri == agent.uri("agent9")
+    assert agent.wait().returncode == 0  # the agent's softphone got our BYE
+    await asyncio.sleep(0.5)
+    assert pool.active_calls() == 1  # the customer's call is still up...
+    await pool.drop_agent("g3")  # ...and a second drop has no agent leg to hang up
+    seen += await wait_for(pool, ev.CommandFailed, "g3")
+    [failed] = [e for e in seen if isinstance(e, ev.CommandFailed)]
+    assert not ended(seen)
+    assert (failed.command, failed.error_code) == ("DropAgent", "no_agent")
+    await pool.hangup("g3")
+    assert ended(await until_ended(pool, "g3"))[0].outcome is ev.Outcome.ANSWERED
+    result = customer.wait()
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+
 async def test_agent_rejects_customer_stays_up(pool: SipPool, sipp) -> None:
     customer, agent = sipp("uas_answer.xml"), sipp("agent_reject.xml")
     await pool.originate(originate("g2", customer.uri()))

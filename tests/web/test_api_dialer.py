@@ -3,13 +3,17 @@ customer's record, and an agent refused another agent's call."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import dialdata
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from campaigns import rules
+from campaigns import store as campaigns
 from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper
@@ -32,6 +36,8 @@ class AllowAll:
 def script_for(target: str) -> FakeScript:
     if target.startswith("sip:"):
         return stock_script(target)
+    if target.endswith("99"):  # stays on the line (a survey after a transfer)
+        return FakeScript(delay=0.1, bye_after=60.0)
     return FakeScript(delay=0.1, bye_after=0.3)
 
 
@@ -48,6 +54,7 @@ async def _client(aiohttp_client: Any, tmp_path: Path, engine: Engine) -> Any:
             "allow_short_ring_timeout_for_tests": True,
             "tick": 0.02,
             "pace_every": 0.1,
+            "data_dir": str(tmp_path),
         },
         stop_drain=0.0,
     )
@@ -124,3 +131,63 @@ async def test_agent_ws_receives_record_and_only_disposes_own_calls(
     resp = await client.post("/api/agent/logout", headers=a1)
     assert (await resp.json())["agent"]["state"] == "logged_out"
     await ws.close()
+
+
+async def test_agent_transfers_own_connected_call_to_the_survey_ivr(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    spec = rules.parse_campaign(
+        {
+            "name": "w3",
+            "kind": "satisfaction_survey",
+            "mode": "progressive",
+            "caller_id": "+8610010000",
+        }
+    )
+    camp, _version = campaigns.save_spec(engine, spec)
+    assert camp.id is not None
+    dialdata.add_contacts(engine, camp.id, ["+8613800000099"])
+    client = await _client(aiohttp_client, tmp_path, engine)
+    manager = _bearer(engine, "m1", Role.MANAGER)
+    a1, a2 = _bearer(engine, "a1", Role.AGENT), _bearer(engine, "a2", Role.AGENT)
+    ws = await client.ws_connect("/api/agent/ws", headers=a1)
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    assert (await client.post(f"/api/campaigns/{camp.id}/start", headers=manager)).status == 200
+    resp = await client.post("/api/agent/login", json={"campaign_id": camp.id}, headers=a1)
+    assert resp.status == 200
+    assert (await client.post("/api/agent/transfer-ivr", json={"call_id": "x"}, headers=manager)
+            ).status == 403  # fmt: skip
+
+    while (msg := await ws.receive_json(timeout=10))["type"] != "call_connected":
+        pass
+    call = {"call_id": msg["call_id"]}
+    resp = await client.post("/api/agent/transfer-ivr", json=call, headers=a2)
+    assert resp.status == 403 and (await resp.json())["error"] == "not_your_call"
+    resp = await client.post("/api/agent/transfer-ivr", json=call, headers=a1)
+    assert resp.status == 200, await resp.text()
+    body = (await resp.json())["transfer"]
+    assert (body["transferred_to"], body["agent"]["state"]) == ("ivr", "wrap")
+    while (msg := await ws.receive_json(timeout=10))["type"] != "call_transferred":
+        pass
+    assert (msg["call_id"], msg["to"], msg["campaign_id"]) == (call["call_id"], "ivr", camp.id)
+    resp = await client.post("/api/agent/transfer-ivr", json=call, headers=a1)
+    assert resp.status == 409  # in wrap-up now: nothing left to transfer
+    resp = await client.post("/api/agent/disposition", json={**call, "code": "success"}, headers=a1)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["disposition"]["agent"]["state"] == "ready"
+    # the customer is in the survey, answered as the IVR's, credited to the agent
+    rows = await _until_rows(engine, "SELECT channel, agent_id FROM survey_responses")
+    assert [(r.channel, r.agent_id) for r in rows] == [("ivr", auth.get_user(engine, "a1").id)]
+    assert (await client.post(f"/api/campaigns/{camp.id}/stop", headers=manager)).status == 200
+    await ws.close()
+
+
+async def _until_rows(engine: Engine, sql: str) -> list[Any]:
+    for _ in range(100):
+        with engine.connect() as conn:
+            got = list(conn.execute(sa.text(sql)))
+        if got:
+            return got
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no rows: {sql}")
