@@ -244,8 +244,16 @@ def test_every_call_finishes_once_and_no_agent_is_double_booked(
                     c.agent_disposition(a.agent_id, now)
                 elif a.machine.state is AgentState.PAUSED:
                     c.agent_ready(a.agent_id, now)
+        elif op == 8 and call.machine.state is CallState.BRIDGED and call.agent_id:
+            c.transfer_to_ivr(call.agent_id, target, now)
+            c.on_agent_failed(target, now)  # the dropped leg's end follows
+        elif op == 9 and call.agent_id and call.machine.state is CallState.BRIDGED:
+            c.on_agent_failed(target, now)  # the agent hung up: the customer's leg ends next
         booked = [a.call_id for a in c.agents.values() if a.call_id is not None]
         assert len(booked) == len(set(booked))
+        for call in c.calls.values():  # a connected call and its agent point at each other
+            if call.machine.state in (CallState.BRIDGING, CallState.BRIDGED):
+                assert call.agent_id and c.agents[call.agent_id].call_id == call.call_id
     for cid in list(c.calls):
         finished += [a.call_id for a in of(act.CallFinished, c.on_ended(cid, "answered", now + 1))]
     assert sorted(finished) == sorted(placed)
