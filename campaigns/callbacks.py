@@ -2,7 +2,7 @@
 
 The row owns the callback's state (issue 7): a restart loses none, and APScheduler (or the
 engine's own loop) only wakes whoever calls :func:`due` and :func:`move_missed_to_team`.
-The rules (legal hours, when a missed callback moves) live in campaigns/rules.py.
+The rules (legal hours, when a missed callback moves) live in campaigns/callback_times.py.
 
 ``actor_id`` is the user acting; ``None`` means a manager, an admin or the CLI (all rows).
 An agent sees and changes their own callbacks and the team's; anyone else's look absent.
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
-from campaigns import contacts, rules, store
+from campaigns import callback_times, contacts, store
 from campaigns.errors import CallbackClosed
 from campaigns.models import Callback
 from outdial.errors import Conflict, InvalidInput, NotFound
@@ -65,10 +65,10 @@ def schedule(
     customer_name: str = "",
     contact_ref: str = "",
     idempotency_key: str | None = None,
-    legal: rules.NextLegal = rules.next_legal_time,
+    legal: callback_times.NextLegal = callback_times.next_legal_time,
 ) -> tuple[Callback, bool]:
     """Schedule a callback at a customer-local time; (row, created). Refused outside legal
-    hours with the next legal time (rules 1, 14-16, 28, 33 via rules.plan_callback)."""
+    hours with the next legal time (rules 1, 14-16, 28, 33 via callback_times.plan_callback)."""
     if owner_kind not in OWNER_KINDS:
         raise InvalidInput("owner must be 'agent' or 'team'", field="owner")
     if owner_kind == "agent" and owner_id is None:
@@ -77,7 +77,7 @@ def schedule(
         raise InvalidInput("a callback needs a phone number", field="phone")
     campaign = store.get(engine, campaign_id)
     spec = store.spec_of(engine, campaign)
-    plan = rules.plan_callback(
+    plan = callback_times.plan_callback(
         local_time, customer_zone, candidate_zones, spec.callback_hours, now, legal
     )
     row = Callback(
@@ -156,7 +156,7 @@ def reschedule(
     actor_id: int | None = None,
     customer_zone: str | None = None,
     candidate_zones: Sequence[str] = (),
-    legal: rules.NextLegal = rules.next_legal_time,
+    legal: callback_times.NextLegal = callback_times.next_legal_time,
 ) -> Callback:
     """Move a pending callback to another customer-local time (legal hours checked again)."""
     cb = get(engine, callback_id, actor_id)
@@ -164,7 +164,9 @@ def reschedule(
         raise CallbackClosed(f"callback {callback_id} is {cb.status}", status=cb.status)
     spec = store.spec_of(engine, store.get(engine, cb.campaign_id))
     zone = customer_zone or cb.customer_zone
-    plan = rules.plan_callback(local_time, zone, candidate_zones, spec.callback_hours, now, legal)
+    plan = callback_times.plan_callback(
+        local_time, zone, candidate_zones, spec.callback_hours, now, legal
+    )
     with session_scope(engine) as s:
         row = s.get(Callback, callback_id)
         assert row is not None
@@ -232,7 +234,9 @@ def move_missed_to_team(engine: Engine, now: datetime) -> list[int]:
                 spec = store.spec_of(engine, store.get(engine, cb.campaign_id))
                 delays[cb.campaign_id] = spec.callback_team_delay_minutes
             delay = delays[cb.campaign_id]
-            if rules.moves_to_team(cb.owner_kind, cb.status, as_utc(cb.due_at), now, delay):
+            if callback_times.moves_to_team(
+                cb.owner_kind, cb.status, as_utc(cb.due_at), now, delay
+            ):
                 cb.owner_kind, cb.moved_to_team_at = "team", now
                 s.add(cb)
                 # the hopper no longer waits for the agent: anyone may take the contact

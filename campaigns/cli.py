@@ -127,11 +127,17 @@ def template_seed(ctx: Ctx, save: bool, as_json: bool) -> None:
 @json_option
 @pass_ctx
 def surveys_results(ctx: Ctx, survey: str, by: str | None, as_json: bool) -> None:
-    """Per-question mean, distribution, top box, CSAT and NPS."""
+    """Per-question mean, distribution, top box, CSAT and NPS.
+
+    Days (--by day) are calendar days in each campaign's time zone (UTC outside a campaign).
+    """
     data = survey_store.results(ctx.migrated_engine(), survey, by)
 
     def human(d: dict[str, Any]) -> str:
         lines = []
+        if d["by"] == "day" and d["day_zones"]:
+            zones = ", ".join(f"{c or '(no campaign)'}: {z}" for c, z in d["day_zones"].items())
+            lines.append(f"days in: {zones}")
         for key, stats in d["groups"].items():
             for st in stats:
                 mean = f"{st['mean']:.2f}" if "mean" in st else "-"

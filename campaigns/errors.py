@@ -15,7 +15,8 @@
             └── PromptInvalid          an uploaded prompt WAV is not what the IVR can play
                 └── PromptTooLarge     the upload is over ``max_upload_mb`` (HTTP 413)
 
-Pure modules (rules.py, surveys.py) raise these too: they hold only data.
+Pure modules (rules.py, callback_times.py, verdicts.py, surveys.py) raise these too: they
+hold only data.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from campaigns import contacts, rules
+from campaigns import contacts, rules, verdicts
 from campaigns.errors import VerdictAlreadySet
 from campaigns.models import Campaign, CampaignSettings, Order, WebhookDelivery
 from outdial.errors import InvalidInput, NotFound
@@ -238,7 +238,7 @@ def set_verdict(
 
     Sending the same verdict again is a no-op (a client retry); a different one is refused.
     """
-    verdict = rules.parse_verdict(data)
+    verdict = verdicts.parse_verdict(data)
     order = get_order(engine, external_id, source)
     with session_scope(engine) as s:
         row = s.get(Order, order.id)
@@ -267,8 +267,8 @@ def expire_overdue(engine: Engine, now: datetime) -> list[str]:
     with session_scope(engine) as s:
         q = select(Order).where(col(Order.verdict).is_(None)).where(col(Order.ship_by) <= now)
         for row in list(s.exec(q)):
-            if rules.overdue(as_utc(row.ship_by), row.verdict, now):
-                row.verdict = rules.Verdict.UNREACHABLE.value
+            if verdicts.overdue(as_utc(row.ship_by), row.verdict, now):
+                row.verdict = verdicts.Verdict.UNREACHABLE.value
                 row.verdict_details = {"changes": {}, "reason": "deadline passed"}
                 row.verdict_at = now
                 s.add(row)
@@ -298,7 +298,7 @@ def due_deliveries(engine: Engine, now: datetime, limit: int = 20) -> list[Webho
 def record_attempt(
     engine: Engine, delivery_id: int, now: datetime, error: str | None, jitter: float
 ) -> WebhookDelivery:
-    """Store one attempt's result: delivered, or the next try per rules.webhook_retry_at, or
+    """Store one attempt's result: delivered, or the next try per verdicts.webhook_retry_at, or
     dead once the 24 h schedule is spent."""
     with session_scope(engine) as s:
         d = s.get(WebhookDelivery, delivery_id)
@@ -311,7 +311,7 @@ def record_attempt(
             d.status, d.delivered_at, d.last_error = "delivered", now, ""
         else:
             d.last_error = error[:2000]
-            nxt = rules.webhook_retry_at(d.attempts, first, now, jitter)
+            nxt = verdicts.webhook_retry_at(d.attempts, first, now, jitter)
             if nxt is None:
                 d.status = "dead"
             else:

@@ -1,22 +1,24 @@
-"""Campaign rules, pure: definitions, retries, callbacks, order verdicts, webhook retries.
+"""Campaign rules, pure: definitions, schedules, scripts, retries.
 
 Nothing here reads the clock, sleeps or touches storage; every instant comes in as an aware
-datetime and every answer is data (issue 7). Adapters (campaigns/store.py, callbacks.py,
-orders.py, webhooks.py) persist and schedule what these functions decide.
+datetime and every answer is data (issue 7). Adapters (campaigns/store.py, files.py,
+dialer/hopper.py, dialer/scheduling.py) persist and schedule what these functions decide.
+Callback times live in campaigns/callback_times.py; order verdicts and the webhook retry
+schedule in campaigns/verdicts.py (both pure too).
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from campaigns.errors import CallbackRefused, CampaignInvalid, VerdictInvalid
+from campaigns.errors import CampaignInvalid
 
 
 class Kind(StrEnum):
@@ -434,179 +436,3 @@ def retry_decision(
     if attempts >= policy.max_attempts:
         return RetryDecision(True, None, "max_attempts")
     return RetryDecision(False, now + timedelta(seconds=delay), "retry")
-
-
-# --- callbacks ------------------------------------------------------------------------------
-
-#: given candidate zones, a local window and an instant: the first legal instant >= it, or None
-NextLegal = Callable[[Sequence[str], Span, datetime], datetime | None]
-
-
-def next_legal_time(zones: Sequence[str], window: Span, at: datetime) -> datetime | None:
-    """First instant >= ``at`` inside ``window`` local time in every zone (rule 33).
-
-    An empty zone set or an unknown zone answers None (rule 32: block). Implemented here with
-    zoneinfo until compliance/windows.py settles its API; same half-open window convention.
-    """
-    tzs: list[ZoneInfo] = []
-    for key in zones:
-        if not zone_ok(key) or key == "Etc/Unknown":
-            return None
-        tzs.append(ZoneInfo(key))
-    if not tzs:
-        return None
-    u = at.astimezone(UTC)
-    limit = u + timedelta(days=8)
-    while u <= limit:
-        blocker = next((tz for tz in tzs if not _inside(window, u.astimezone(tz))), None)
-        if blocker is None:
-            return u
-        u = _next_opening(window, blocker, u)
-    return None
-
-
-def _inside(window: Span, local: datetime) -> bool:
-    tod = local.hour * 3600 + local.minute * 60 + local.second
-    return window[0] <= tod < window[1]
-
-
-def _next_opening(window: Span, tz: ZoneInfo, after: datetime) -> datetime:
-    day = after.astimezone(tz).date()
-    for i in range(3):
-        start = time(window[0] // 3600, window[0] % 3600 // 60)
-        cand = datetime.combine(day + timedelta(days=i), start, tzinfo=tz).astimezone(UTC)
-        if cand > after:
-            return cand
-    return after + timedelta(days=1)  # unreachable for a valid span; keeps the loop finite
-
-
-@dataclass(frozen=True)
-class CallbackPlan:
-    due_at: datetime  # UTC
-    customer_zone: str
-    local_time: str  # as the customer asked, ISO without offset
-
-
-def plan_callback(
-    local_time: datetime,
-    customer_zone: str,
-    candidate_zones: Sequence[str],
-    window: Span,
-    now: datetime,
-    legal: NextLegal = next_legal_time,
-) -> CallbackPlan:
-    """Turn a customer-local time into a due instant, or refuse with the next legal time.
-
-    Requested callbacks still obey the hour rules (rules 1, 14-16, 35); every candidate zone of
-    the number counts (rule 33), the customer's own zone among them.
-    """
-    if not zone_ok(customer_zone):
-        raise CallbackRefused(f"unknown time zone {customer_zone!r}", field="zone")
-    tz = ZoneInfo(customer_zone)
-    naive = local_time.replace(tzinfo=None)
-    due = naive.replace(tzinfo=tz).astimezone(UTC)
-    if due.astimezone(tz).replace(tzinfo=None) != naive:
-        raise CallbackRefused(f"{naive:%Y-%m-%d %H:%M} does not exist in {customer_zone} (DST)")
-    if due <= now:
-        raise CallbackRefused("that time has already passed", due_at=due.isoformat())
-    zones = list(dict.fromkeys([customer_zone, *candidate_zones]))
-    ok = legal(zones, window, due)
-    if ok != due:
-        nxt = ok.astimezone(tz).replace(tzinfo=None).isoformat() if ok else None
-        hint = f"; the next legal time is {nxt} ({customer_zone})" if nxt else ""
-        raise CallbackRefused(
-            f"{naive:%Y-%m-%d %H:%M} is outside legal calling hours "
-            f"{format_span(window)} in {', '.join(zones)}{hint}",
-            next_legal=nxt,
-            next_legal_utc=ok.isoformat() if ok else None,
-        )
-    return CallbackPlan(due, customer_zone, naive.isoformat(timespec="minutes"))
-
-
-def moves_to_team(
-    owner_kind: str, status: str, due_at: datetime, now: datetime, delay_min: int
-) -> bool:
-    """A personal callback still open ``delay_min`` minutes after it fell due goes to the team."""
-    return (
-        owner_kind == "agent"
-        and status == "pending"
-        and now >= due_at + timedelta(minutes=delay_min)
-    )
-
-
-# --- order verification ---------------------------------------------------------------------
-
-
-class Verdict(StrEnum):
-    CONFIRMED = "confirmed"
-    CHANGED = "changed"
-    CANCELLED = "cancelled"
-    UNREACHABLE = "unreachable"
-
-
-CHANGEABLE = ("lines", "address", "payment", "delivery_time", "customer_name", "phone")
-
-
-@dataclass(frozen=True)
-class VerdictRecord:
-    verdict: Verdict
-    changes: Mapping[str, object] = field(default_factory=dict)
-    reason: str = ""
-
-    def details(self) -> dict[str, object]:
-        return {"changes": dict(self.changes), "reason": self.reason}
-
-
-def parse_verdict(data: Mapping[str, object]) -> VerdictRecord:
-    """confirmed / changed(changes: field -> new value) / cancelled(reason) / unreachable."""
-    try:
-        verdict = Verdict(str(data.get("verdict", "")))
-    except ValueError as exc:
-        raise VerdictInvalid(
-            f"verdict must be one of {', '.join(Verdict)}", field="verdict"
-        ) from exc
-    changes = data.get("changes") or {}
-    reason = str(data.get("reason", "") or "").strip()
-    if not isinstance(changes, Mapping):
-        raise VerdictInvalid("changes must map field names to new values", field="changes")
-    if verdict is Verdict.CHANGED:
-        if not changes:
-            raise VerdictInvalid("a changed verdict names the fields that changed", field="changes")
-        bad = sorted(set(map(str, changes)) - set(CHANGEABLE))
-        if bad:
-            raise VerdictInvalid(
-                f"cannot change {bad}; changeable: {', '.join(CHANGEABLE)}", field="changes"
-            )
-    elif changes:
-        raise VerdictInvalid("only a changed verdict carries changes", field="changes")
-    if verdict is Verdict.CANCELLED and not reason:
-        raise VerdictInvalid("a cancelled verdict needs a reason", field="reason")
-    return VerdictRecord(verdict, {str(k): v for k, v in changes.items()}, reason)
-
-
-def overdue(ship_by: datetime, verdict: str | None, now: datetime) -> bool:
-    """Deadline passed without a verdict: the order becomes unreachable (issue 7)."""
-    return verdict is None and now >= ship_by
-
-
-# --- webhooks -------------------------------------------------------------------------------
-
-WEBHOOK_BASE_SECONDS = 30
-WEBHOOK_CAP_SECONDS = 3600
-WEBHOOK_GIVE_UP = timedelta(hours=24)
-
-
-def webhook_retry_at(
-    attempts: int, first_at: datetime, now: datetime, jitter: float
-) -> datetime | None:
-    """After ``attempts`` failed tries: the next try, or None (dead letter) past 24 h.
-
-    Exponential backoff 30 s, 60 s, ... capped at 1 h, with "equal jitter": half the delay is
-    fixed and half scales with ``jitter`` in [0, 1), so receivers are not hit in lockstep.
-    """
-    base = min(WEBHOOK_BASE_SECONDS * 2 ** max(attempts - 1, 0), WEBHOOK_CAP_SECONDS)
-    j = min(max(jitter, 0.0), 1.0)
-    nxt = now + timedelta(seconds=base / 2 + j * base / 2)
-    if nxt > first_at + WEBHOOK_GIVE_UP:
-        return None
-    return nxt

@@ -16,13 +16,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from campaigns import surveys
+from campaigns import store, surveys
 from campaigns.models import Campaign, Survey, SurveyAnswer, SurveyResponse
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.models import User, as_utc
 from outdial.storage import session_scope
 
 RESPONSE_STATUSES = ("partial", "completed", "opted_out", "hung_up")
+#: the zone whose calendar days count answers given outside any campaign
+DAY_ZONE_DEFAULT = "UTC"
 
 
 def save_survey(engine: Engine, survey: surveys.Survey) -> Survey:
@@ -136,34 +138,61 @@ def finish_response(engine: Engine, response_id: int, status: str, now: datetime
     return resp
 
 
-def _rows(engine: Engine, survey_id: int) -> list[tuple[SurveyAnswer, SurveyResponse, str, str]]:
+Row = tuple[SurveyAnswer, SurveyResponse, Campaign | None, str]
+
+
+def _rows(engine: Engine, survey_id: int) -> list[Row]:
     with session_scope(engine) as s:
         q = (
-            select(SurveyAnswer, SurveyResponse, Campaign.name, User.username)
+            select(SurveyAnswer, SurveyResponse, Campaign, User.username)
             .join(SurveyResponse, col(SurveyAnswer.response_id) == col(SurveyResponse.id))
             .outerjoin(Campaign, col(SurveyResponse.campaign_id) == col(Campaign.id))
             .outerjoin(User, col(SurveyResponse.agent_id) == col(User.id))
             .where(SurveyResponse.survey_id == survey_id)
             .order_by(col(SurveyResponse.id), col(SurveyAnswer.id))
         )
-        return [(a, r, c or "", u or "") for a, r, c, u in s.exec(q)]
+        return [(a, r, c, u or "") for a, r, c, u in s.exec(q)]
+
+
+def _zones(engine: Engine, rows: list[Row]) -> dict[int, str]:
+    """Each campaign's time zone (its definition's ``timezone``), by campaign id."""
+    campaigns = {c.id: c for _a, _r, c, _u in rows if c is not None and c.id is not None}
+    return {cid: store.spec_of(engine, c).timezone for cid, c in campaigns.items()}
 
 
 def answer_facts(engine: Engine, survey_id: int) -> list[surveys.AnswerFact]:
-    """Every non-skipped answer with its campaign, agent and (UTC) day."""
+    """Every non-skipped answer with its campaign, agent and answer time; its day is counted
+    in the campaign's time zone (UTC for an answer outside any campaign)."""
+    rows = _rows(engine, survey_id)
+    zones = _zones(engine, rows)
     return [
-        surveys.AnswerFact(a.question_id, a.value, c, u, as_utc(a.answered_at).date())
-        for a, _r, c, u in _rows(engine, survey_id)
+        surveys.AnswerFact(
+            a.question_id,
+            a.value,
+            c.name if c else "",
+            u,
+            as_utc(a.answered_at),
+            zones.get(r.campaign_id or 0, DAY_ZONE_DEFAULT),
+        )
+        for a, r, c, u in rows
         if not a.skipped and a.value is not None
     ]
 
 
 def results(engine: Engine, survey_ref: int | str, by: str | None = None) -> dict[str, Any]:
+    """Stats per question, grouped ``by`` campaign, agent or day (see surveys.results).
+
+    ``day_zones`` names the zone each campaign's days are counted in (campaign name -> IANA
+    zone; ``""``, answers outside any campaign, counts UTC days): a day key ``2026-03-02`` of
+    an Asia/Shanghai campaign is that calendar day in Shanghai.
+    """
     row, survey = get_survey(engine, survey_ref)
-    grouped = surveys.results(survey, answer_facts(engine, row.id or 0), by)
+    facts = answer_facts(engine, row.id or 0)
+    grouped = surveys.results(survey, facts, by)
     return {
         "survey": {"id": row.id, "name": row.name},
         "by": by or "all",
+        "day_zones": {f.campaign: f.zone for f in sorted(facts, key=lambda f: f.campaign)},
         "groups": {k: [st.as_dict() for st in v] for k, v in grouped.items()},
     }
 
@@ -175,7 +204,8 @@ def export_table(engine: Engine, survey_ref: int | str) -> list[list[object]]:
     meta: dict[int, list[object]] = {}
     for a, r, c, u in _rows(engine, row.id or 0):
         rid = r.id or 0
-        meta[rid] = [rid, c, u, r.channel, r.status, as_utc(r.started_at).isoformat()]
+        name = c.name if c else ""
+        meta[rid] = [rid, name, u, r.channel, r.status, as_utc(r.started_at).isoformat()]
         by_resp.setdefault(rid, {})[a.question_id] = "" if a.skipped else a.value
     header: list[object] = ["response", "campaign", "agent", "channel", "status", "started_at"]
     out = [header + [q.id for q in survey.questions]]

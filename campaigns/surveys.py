@@ -13,8 +13,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.errors import SurveyInvalid
 
@@ -440,13 +441,34 @@ def prompts(s: Survey) -> list[tuple[str, str, str]]:
 
 @dataclass(frozen=True)
 class AnswerFact:
-    """One stored answer with what results are grouped by."""
+    """One stored answer with what results are grouped by.
+
+    Its :attr:`day` is the calendar day of ``answered_at`` in ``zone``: the campaign's time
+    zone (the call centre's own day, so 23:30 UTC is already tomorrow in Asia/Shanghai), or
+    UTC for an answer given outside any campaign.
+    """
 
     question_id: str
     value: object
     campaign: str = ""
     agent: str = ""
-    day: date | None = None
+    answered_at: datetime | None = None  # aware
+    zone: str = "UTC"  # an IANA key, e.g. the campaign's CampaignSpec.timezone
+
+    def __post_init__(self) -> None:
+        if self.answered_at is not None and self.answered_at.tzinfo is None:
+            # a naive instant would be read in the host's zone, not UTC
+            raise SurveyInvalid("answered_at must be an aware datetime", field="answered_at")
+        try:
+            ZoneInfo(self.zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SurveyInvalid(f"unknown time zone {self.zone!r}", field="zone") from exc
+
+    @property
+    def day(self) -> date | None:
+        if self.answered_at is None:
+            return None
+        return self.answered_at.astimezone(ZoneInfo(self.zone)).date()
 
 
 @dataclass(frozen=True)
@@ -508,7 +530,10 @@ GROUPS = ("campaign", "agent", "day")
 def results(
     s: Survey, facts: Iterable[AnswerFact], by: str | None = None
 ) -> dict[str, list[QuestionStats]]:
-    """Stats per question, overall (key ``"all"``) or grouped by campaign, agent or day."""
+    """Stats per question, overall (key ``"all"``) or grouped by campaign, agent or day.
+
+    Day keys are ISO dates, each answer's :attr:`AnswerFact.day` (its campaign's local day).
+    """
     if by is not None and by not in GROUPS:
         raise SurveyInvalid(f"group by one of {', '.join(GROUPS)}", field="by")
     grouped: dict[str, dict[str, list[object]]] = defaultdict(lambda: defaultdict(list))

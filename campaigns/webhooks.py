@@ -8,7 +8,7 @@ Each request carries::
 
 A receiver recomputes the HMAC with :func:`verify` and refuses timestamps older than five
 minutes, so a captured request cannot be replayed later. Any 2xx answer is a delivery;
-anything else, a timeout or a connection error is retried per rules.webhook_retry_at.
+anything else, a timeout or a connection error is retried per verdicts.webhook_retry_at.
 The clock and the jitter source are passed in, so tests drive the schedule by hand.
 """
 
@@ -110,7 +110,7 @@ class WebhookSender:
 
 
 def housekeeping(engine: Engine, now: datetime) -> None:
-    """Hand missed personal callbacks to the team (rules.moves_to_team)."""
+    """Hand missed personal callbacks to the team (callback_times.moves_to_team)."""
     callbacks.move_missed_to_team(engine, now)
 
 

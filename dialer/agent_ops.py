@@ -45,7 +45,7 @@ def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, 
 def callback_due(db: DbEngine, att: Attempt, callback_at: datetime, now: datetime) -> datetime:
     """The instant a requested callback is due, refused (CallbackRefused, with the next legal
     time) outside the customer's legal calling hours (rules 1, 14-16, 28, 33)."""
-    from campaigns import rules, store
+    from campaigns import callback_times, store
 
     spec = store.spec_of(db, store.get(db, att.campaign_id))
     with session_scope(db) as s:
@@ -53,7 +53,7 @@ def callback_due(db: DbEngine, att: Attempt, callback_at: datetime, now: datetim
     zones = [str(z) for z in (contact.timezones if contact else None) or []]
     zone = zones[0] if zones else spec.timezone
     local = callback_at.astimezone(ZoneInfo(zone))
-    return rules.plan_callback(local, zone, zones, spec.callback_hours, now).due_at
+    return callback_times.plan_callback(local, zone, zones, spec.callback_hours, now).due_at
 
 
 def _survey_attached(db: DbEngine, campaign_id: int) -> bool:

@@ -314,7 +314,8 @@ async def surveys_answer(request: web.Request) -> web.Response:
 
 @routes.get("/api/surveys/{survey_id}/results", roles=SURVEY_READERS)
 async def surveys_results(request: web.Request) -> web.Response:
-    """?by=campaign|agent|day for grouped results."""
+    """?by=campaign|agent|day for grouped results; a day is a calendar day in the answer's
+    campaign's time zone (UTC outside a campaign), named per campaign in ``day_zones``."""
     data = await run_db(
         survey_store.results,
         request.app[ENGINE],

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from campaigns import rules, store, survey_store
+from outdial import storage
 from outdial.cli import main
 
 CAMPAIGN_TOML = """
@@ -85,3 +88,21 @@ def test_seed_template_and_empty_lists(cli: Cli) -> None:
     assert cli.js(["webhooks", "dead"]) == []
     assert "no order 'NOPE'" in cli.run(["orders", "show", "NOPE"], ok=False)[1]
     assert "no webhook delivery 7" in cli.run(["webhooks", "resend", "7"], ok=False)[1]
+
+
+def test_survey_results_by_day_name_the_zone_of_their_days(cli: Cli, tmp_path: Path) -> None:
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'outdial.db'}")
+    sid = cli.js(["surveys", "template", "seed", "--save"])["id"]
+    spec = rules.parse_campaign({"name": "上海热线", "caller_id": "+861012345678"})
+    cid = store.save_spec(engine, spec)[0].id
+    resp, _ = survey_store.start_response(engine, sid, "call-1", campaign_id=cid)
+    survey_store.save_answer(
+        engine, resp.id or 0, "overall", 5, datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    )
+    engine.dispose()
+    data = cli.js(["surveys", "results", str(sid), "--by", "day"])
+    assert list(data["groups"]) == ["2026-03-02"]  # 07:30 on 2 March in Shanghai
+    assert data["day_zones"] == {"上海热线": "Asia/Shanghai"}
+    out, _, _ = cli.run(["surveys", "results", str(sid), "--by", "day"])
+    assert out.splitlines()[0] == "days in: 上海热线: Asia/Shanghai"
+    assert "2026-03-02" in out.splitlines()[1]

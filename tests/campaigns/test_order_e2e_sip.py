@@ -252,7 +252,7 @@ async def test_order_verdict_reaches_a_webhook_that_fails_twice(
         EXTERNAL_ID,
         "confirmed",
     )
-    # each retry waited out its backoff on the sender's clock (rules.webhook_retry_at with no
+    # each retry waited out its backoff on the sender's clock (verdicts.webhook_retry_at with no
     # jitter: half of 30 s, then half of 60 s)
     gaps = [(b - a).total_seconds() for a, b in zip(receiver.at, receiver.at[1:], strict=False)]
     assert gaps[0] >= 15 and gaps[1] >= 30

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -177,11 +177,12 @@ def test_results_math() -> None:
 
 
 def test_results_grouped_by_agent_and_day() -> None:
+    mon, tue = datetime(2026, 3, 2, 2, 0, tzinfo=UTC), datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
     facts = [
-        sv.AnswerFact("overall", 5, "c1", "wang", date(2026, 3, 2)),
-        sv.AnswerFact("overall", 3, "c1", "li", date(2026, 3, 2)),
-        sv.AnswerFact("overall", 4, "c2", "li", date(2026, 3, 3)),
-        sv.AnswerFact("comment", "很好", "c1", "wang", date(2026, 3, 2)),
+        sv.AnswerFact("overall", 5, "c1", "wang", mon),
+        sv.AnswerFact("overall", 3, "c1", "li", mon),
+        sv.AnswerFact("overall", 4, "c2", "li", tue),
+        sv.AnswerFact("comment", "很好", "c1", "wang", mon),
     ]
     by_agent = sv.results(SEED, facts, "agent")
     assert by_agent["li"][0].mean == pytest.approx(3.5)
@@ -189,6 +190,35 @@ def test_results_grouped_by_agent_and_day() -> None:
     assert set(sv.results(SEED, facts, "day")) == {"2026-03-02", "2026-03-03"}
     with pytest.raises(SurveyInvalid):
         sv.results(SEED, facts, "weather")
+
+
+def test_a_day_is_the_campaign_local_day_not_the_utc_day() -> None:
+    # 2026-03-01 23:30 UTC is 2026-03-02 07:30 in Shanghai; 16:00 UTC is local midnight
+    late, before, midnight = (
+        datetime(2026, 3, 1, 23, 30, tzinfo=UTC),
+        datetime(2026, 3, 1, 15, 59, tzinfo=UTC),
+        datetime(2026, 3, 1, 16, 0, tzinfo=UTC),
+    )
+    cn = "Asia/Shanghai"
+    assert sv.AnswerFact("overall", 5, "cn", answered_at=late, zone=cn).day == date(2026, 3, 2)
+    assert sv.AnswerFact("overall", 5, "cn", answered_at=before, zone=cn).day == date(2026, 3, 1)
+    assert sv.AnswerFact("overall", 5, "cn", answered_at=midnight, zone=cn).day == date(2026, 3, 2)
+    assert sv.AnswerFact("overall", 5, answered_at=late).day == date(2026, 3, 1)  # UTC
+    facts = [
+        sv.AnswerFact("overall", 5, "cn", answered_at=late, zone=cn),
+        sv.AnswerFact("overall", 3, "cn", answered_at=before, zone=cn),
+        sv.AnswerFact("overall", 1, "", answered_at=late),
+    ]
+    by_day = sv.results(SEED, facts, "day")
+    assert by_day["2026-03-01"][0].count == 2 and by_day["2026-03-01"][0].mean == 2
+    assert by_day["2026-03-02"][0].count == 1 and by_day["2026-03-02"][0].mean == 5
+
+
+def test_answer_facts_refuse_naive_instants_and_unknown_zones() -> None:
+    with pytest.raises(SurveyInvalid, match="aware"):
+        sv.AnswerFact("overall", 5, answered_at=datetime(2026, 3, 1, 23, 30))
+    with pytest.raises(SurveyInvalid, match="time zone"):
+        sv.AnswerFact("overall", 5, answered_at=datetime(2026, 3, 1, tzinfo=UTC), zone="Mars/Base")
 
 
 @given(

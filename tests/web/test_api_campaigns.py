@@ -178,6 +178,7 @@ async def test_return_visits_and_survey_results_export(
     assert (await client.get(f"/api/surveys/{sid}/results", headers=agent)).status == 403
     res = await (await client.get(f"/api/surveys/{sid}/results?by=agent", headers=qa)).json()
     assert res["groups"]["wang"][0]["mean"] == 5
+    assert res["day_zones"] == {"": "UTC"}  # no campaign: its days are UTC days
     csv_resp = await client.get(f"/api/surveys/{sid}/export", headers=qa)
     assert csv_resp.status == 200 and "好" in (await csv_resp.read()).decode("utf-8-sig")
     xlsx = await client.get(f"/api/surveys/{sid}/export?format=xlsx", headers=qa)
