@@ -1,10 +1,13 @@
 """Start a SIPp UAS on loopback and run ``outdial bench sip`` against it.
 
-    .venv/bin/python bench/sip_bench.py --calls 200 --cps 30 --hold 10 [--amd] [--agent]
-        [--start-method forkserver]
+    .venv/bin/python bench/sip_bench.py --calls 600 --cps 30 --hold 8 --agent [--json]
+        [--amd] [--prestart] [--warm N] [--start-method spawn]
 
-Prints outdial's figures (JSON) and what SIPp saw (exit code, successful and
-failed calls). SIPp's own CPU is not counted in outdial's figures.
+The customer UAS answers at once and plays RTP audio (a tone pcap); with
+``--agent`` every answered call is bridged to a second SIPp that auto-answers and
+plays audio too. Prints outdial's figures and what SIPp saw (exit code, successful
+and failed calls). SIPp's own CPU is reported apart (``other_cpu_percent``), not
+counted in outdial's figures.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sip.bench import run_bench  # noqa: E402
+from sip.bench import format_summary, run_bench  # noqa: E402
 from sip.pcap import tone_pcap  # noqa: E402
 
 SCENARIO = ROOT / "tests" / "sip" / "scenarios" / "uas_bench.xml"
@@ -56,7 +59,12 @@ def main() -> None:
         action="store_true",
         help="bridge every answered call to a second, auto-answering SIPp",
     )
-    ap.add_argument("--start-method", default="spawn", choices=["spawn", "forkserver"])
+    ap.add_argument("--start-method", default="forkserver", choices=["spawn", "forkserver"])
+    ap.add_argument("--prestart", action="store_true", help="start all workers before calling")
+    ap.add_argument("--warm", type=int, default=None, help="idle workers kept ready")
+    ap.add_argument("--max-workers", type=int, default=300)
+    ap.add_argument("--spawn-concurrency", type=int, default=4)
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sip-bench-"))
     tone_pcap(work / "tone.pcap", seconds=args.hold + 1.0)
@@ -91,7 +99,7 @@ def main() -> None:
         cwd=work,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(work / "sipp.err").open("wb"),  # a full pipe would stall SIPp
     )
     agent_sipp, agent_uri = None, None
     if args.agent:
@@ -140,14 +148,20 @@ def main() -> None:
                 customer_lines=args.lines,
                 start_method=args.start_method,
                 agent=agent_uri,
+                prestart=args.prestart,
+                warm_workers=args.warm,
+                max_workers=args.max_workers,
+                spawn_concurrency=args.spawn_concurrency,
+                other_pids=tuple(p.pid for p in (sipp, agent_sipp) if p is not None),
             )
         )
     finally:
         try:
-            _, err = sipp.communicate(timeout=60)
+            sipp.wait(timeout=60)
         except subprocess.TimeoutExpired:
             sipp.kill()
-            _, err = sipp.communicate()
+            sipp.wait()
+        err = (work / "sipp.err").read_bytes()
     if agent_sipp is not None:
         try:
             agent_sipp.wait(timeout=60)
@@ -163,7 +177,13 @@ def main() -> None:
         **_sipp_counts(stat),
         "stderr_tail": err.decode(errors="replace")[-300:],
     }
-    print(json.dumps(figures, indent=2))
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print(format_summary(figures))
+        print(f"sipp customer UAS: {figures['sipp']}")
+        if "agent_sipp" in figures:
+            print(f"sipp agent UAS: {figures['agent_sipp']}")
 
 
 if __name__ == "__main__":

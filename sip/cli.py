@@ -43,10 +43,18 @@ def register(group: click.Group) -> None:
     @click.option(
         "--start-method",
         type=click.Choice(["spawn", "forkserver"]),
-        default="spawn",
+        default="forkserver",
         show_default=True,
         help="how worker processes start",
     )
+    @click.option("--prestart", is_flag=True, help="start every worker before the first call")
+    @click.option(
+        "--warm",
+        default=None,
+        type=click.IntRange(min=0),
+        help="idle workers kept ready ahead of demand [default: one second of calls]",
+    )
+    @click.option("--max-workers", default=300, show_default=True, type=click.IntRange(min=1))
     @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
     def bench_sip(
         target: str,
@@ -57,10 +65,13 @@ def register(group: click.Group) -> None:
         lines: int,
         agent: str | None,
         start_method: str,
+        prestart: bool,
+        warm: int | None,
+        max_workers: int,
         as_json: bool,
     ) -> None:
         """Place CALLS calls at CPS per second, hold each HOLD s with media, hang up."""
-        from sip.bench import run_bench
+        from sip.bench import format_summary, run_bench
 
         if not target.startswith(("sip:", "sips:")):
             raise InvalidTarget(f"--target must be a SIP URI, not {target!r}")
@@ -74,10 +85,9 @@ def register(group: click.Group) -> None:
                 customer_lines=lines,
                 start_method=start_method,
                 agent=agent,
+                prestart=prestart,
+                warm_workers=warm,
+                max_workers=max_workers,
             )
         )
-        if as_json:
-            click.echo(json.dumps(figures, indent=2))
-            return
-        for key, value in figures.items():
-            click.echo(f"{key:34} {value}")
+        click.echo(json.dumps(figures, indent=2) if as_json else format_summary(figures))

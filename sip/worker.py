@@ -27,18 +27,21 @@ from sip import events as ev
 from sip.amd import AmdClassifier, AmdParams, Verdict
 from sip.commands import (
     ConnectAgent,
+    DropAgent,
     Hangup,
     Originate,
     PlayPrompt,
     Shutdown,
     SipCommand,
     StartRecording,
+    StopRecording,
     is_e164,
 )
 from sip.config import PJSUA_MAX_CALLS, SipConfig
 from sip.legs import Leg, classify_end
 from sip.media import FramePort, PjCall, Player, quiet_stdout, wav_finalised
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
+from sip.stats import park_bridge_clock, stream_stats
 
 _PJ_ETOOMANY = 70010  # PJ_ETOOMANY: every pjsua call slot is taken
 _SLOT_WAIT = 2.0  # seconds an originate may wait for a slot still being freed
@@ -83,6 +86,7 @@ class Worker:
         epc.medConfig.channelCount = 1
         epc.medConfig.ecTailLen = 0  # echo canceller off
         epc.medConfig.noVad = True
+        epc.medConfig.sndAutoCloseTime = 0  # stop the bridge clock once no call is left
         epc.logConfig.level = cfg.log_level
         epc.logConfig.consoleLevel = cfg.log_level
         ep.libInit(epc)
@@ -94,6 +98,7 @@ class Worker:
         self.sip_port = int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
         ep.libStart()
         ep.audDevManager().setNullDev()  # the null device's clock drives the bridge
+        park_bridge_clock(ep)  # ...but stops while no call uses it (sip/stats.py)
         self._set_codecs()
         self.account = pj.Account()
         self.account.create(self._account_config(tid))
@@ -133,8 +138,10 @@ class Worker:
         while not self.stopping:
             # RTP and SIP wake the poll at once; the timeout only bounds how late a command
             # or timer is seen, so an idle worker may sleep longer (issue 5: CPU per worker).
-            busy = bool(self.legs or self.waiting)
-            self.ep.libHandleEvents(self.cfg.poll_ms if busy else self.cfg.idle_poll_ms)
+            if self.legs or self.waiting:
+                self.ep.libHandleEvents(self.cfg.poll_ms)
+            else:
+                self._idle_wait()
             self.flush_progress()
             self._drain_commands()
             if self.waiting:
@@ -165,7 +172,10 @@ class Worker:
             port.detach()
         self.players.clear()
         for leg in self.legs.values():
+            paths = [*leg.clips, leg.record_path] if leg.recorder is not None else [*leg.clips]
+            self.recordings_due += [(leg.call_id, str(path), 0.0) for path in paths]
             leg.recorder = None
+            leg.clips.clear()
         self.legs.clear()
         if self.account is not None:
             self.account.shutdown()
@@ -210,6 +220,10 @@ class Worker:
                 self._play(cmd)
             elif isinstance(cmd, StartRecording):
                 self._record(cmd)
+            elif isinstance(cmd, StopRecording):
+                self._stop_recording(cmd)
+            elif isinstance(cmd, DropAgent):
+                self._drop_agent(cmd)
             elif isinstance(cmd, Shutdown):
                 self.stopping = True
         except pj.Error as exc:
@@ -320,6 +334,14 @@ class Worker:
         cust.agent_key = leg.key
         self._make_call(leg, cmd.agent_uri, _AUTO_ANSWER)
 
+    def _drop_agent(self, cmd: DropAgent) -> None:
+        cust = self.legs.get(cmd.call_id)
+        agent = self.legs.get(cust.agent_key or "") if cust is not None else None
+        if agent is None or agent.disconnected:
+            self.send(ev.CommandFailed(cmd.call_id, "DropAgent", "no_agent", "no agent leg"))
+            return
+        self._hangup(agent, by_us=True)
+
     def _play(self, cmd: PlayPrompt) -> None:
         leg = self.legs.get(cmd.call_id)
         if leg is None or leg.media is None:
@@ -327,17 +349,47 @@ class Worker:
             return
         player = Player(cmd.call_id, cmd.wav)
         player.startTransmit(leg.media)
-        if leg.recorder is not None:
-            player.startTransmit(leg.recorder)
+        for rec in self._recorders(leg):
+            player.startTransmit(rec)
         self.players.append(player)
 
     def _record(self, cmd: StartRecording) -> None:
+        """A recording of its own beside the call's (an IVR open answer, a agent's clip)."""
         leg = self.legs.get(cmd.call_id)
-        if leg is None:
+        if leg is None or leg.disconnected:
             self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "unknown_call", ""))
             return
-        leg.record_path = cmd.path
+        if cmd.path in leg.clips or cmd.path == leg.record_path:
+            self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "duplicate", cmd.path))
+            return
+        leg.clips[cmd.path] = None  # made when the leg has audio (now, or at media start)
         self._attach_media(leg)
+
+    def _stop_recording(self, cmd: StopRecording) -> None:
+        leg = self.legs.get(cmd.call_id)
+        if leg is None or cmd.path not in leg.clips:
+            self.send(ev.CommandFailed(cmd.call_id, "StopRecording", "not_recording", cmd.path))
+            return
+        rec = leg.clips.pop(cmd.path)
+        if rec is not None:
+            self._unfeed(leg, rec)
+            del rec  # the WAV is finalised when PJSIP removes its port (next clock tick)
+        self.recordings_due.append((leg.call_id, cmd.path, time.monotonic() + 2.0))
+
+    def _unfeed(self, leg: Leg, rec: object) -> None:
+        sources = [leg.media]
+        agent = self.legs.get(leg.agent_key or "")
+        if agent is not None and agent.bridged:
+            sources.append(agent.media)
+        for media in sources:
+            if media is not None:
+                with contextlib.suppress(pj.Error):
+                    media.stopTransmit(rec)
+
+    @staticmethod
+    def _recorders(leg: Leg) -> list[object]:
+        recs = [r for r in leg.clips.values() if r is not None]
+        return [leg.recorder, *recs] if leg.recorder is not None else recs
 
     def _hangup_command(self, cmd: Hangup) -> None:
         if cmd.call_id in self.waiting:
@@ -358,11 +410,27 @@ class Worker:
         if leg.kind == "customer" and leg.cancel_requested and not leg.provisional:
             # PJSIP cannot CANCEL before a provisional response (RFC 3261 9.1); report now.
             self._end_customer(leg, ev.Outcome.CANCELLED, 0, "cancelled before any response")
+        if self.cfg.stream_stats and leg.answered_at is not None:
+            self._send_stream_stats(leg)
         prm = pj.CallOpParam()
         if leg.answered_at is None:
             prm.statusCode = status
         with contextlib.suppress(pj.Error):  # already disconnecting
             leg.call.hangup(prm)
+
+    def _send_stream_stats(self, leg: Leg) -> None:
+        """RTP counters of a leg we are about to hang up (bench only: SipConfig.stream_stats)."""
+        seconds = time.monotonic() - (leg.answered_at or leg.started)
+        with contextlib.suppress(pj.Error):
+            stats = stream_stats(leg.call, leg.call_id, leg.kind, seconds)
+            if stats is not None:
+                self.send(stats)
+
+    def _idle_wait(self) -> None:
+        """No calls: sleep until a command arrives or idle_poll_ms passes, then poll PJSIP."""
+        with contextlib.suppress(OSError, EOFError):  # _drain_commands sees a closed pipe
+            self.cmds.poll(self.cfg.idle_poll_ms / 1000.0)
+        self.ep.libHandleEvents(0)
 
     # ----- timers ----------------------------------------------------------------------
     def _check_ring_timeouts(self, now: float) -> None:
@@ -417,13 +485,16 @@ class Worker:
             if leg is None:
                 continue
             recorder, leg.recorder, leg.media, leg.call = leg.recorder, None, None, None
+            clips, leg.clips = leg.clips, {}
+            # PJSIP 2.15 queues conference-port removal to the next clock tick, so a WAV is
+            # finalised a few ms after its recorder goes; _saved_recordings waits for it.
+            due = time.monotonic() + 2.0
             if recorder is not None:
-                # PJSIP 2.15 queues conference-port removal to the next clock tick, so the
-                # WAV is finalised a few ms after this; _saved_recordings waits for it.
                 del recorder
-                self.recordings_due.append(
-                    (leg.call_id, leg.record_path or "", time.monotonic() + 2.0)
-                )
+                self.recordings_due.append((leg.call_id, leg.record_path or "", due))
+            for path in clips:
+                self.recordings_due.append((leg.call_id, path, due))
+            del clips
             self.send(SlotReleased(leg.call_id, leg.kind))
 
     def _saved_recordings(self, now: float) -> None:
@@ -539,10 +610,20 @@ class Worker:
         if leg.amd_wanted and leg.amd is None and not leg.amd_done:
             self._start_amd(leg)
         if leg.record_path and leg.recorder is None:
-            rec = pj.AudioMediaRecorder()
-            rec.createRecorder(leg.record_path)
-            leg.media.startTransmit(rec)
-            leg.recorder = rec
+            leg.recorder = self._new_recorder(leg, leg.record_path)
+        for path, rec in list(leg.clips.items()):
+            if rec is None:
+                leg.clips[path] = self._new_recorder(leg, path)
+
+    def _new_recorder(self, leg: Leg, path: str) -> pj.AudioMediaRecorder:
+        """Both directions, mixed: the customer now, the agent's leg once bridged."""
+        rec = pj.AudioMediaRecorder()
+        rec.createRecorder(path)
+        leg.media.startTransmit(rec)
+        agent = self.legs.get(leg.agent_key or "")
+        if agent is not None and agent.bridged and agent.media is not None:
+            agent.media.startTransmit(rec)
+        return rec
 
     def _start_amd(self, leg: Leg) -> None:
         free = [p for p in self.ports if p.owner is None]
@@ -562,8 +643,8 @@ class Worker:
             return
         cust.media.startTransmit(agent.media)
         agent.media.startTransmit(cust.media)
-        if cust.recorder is not None:
-            agent.media.startTransmit(cust.recorder)
+        for rec in self._recorders(cust):
+            agent.media.startTransmit(rec)
         agent.bridged = True
         base = cust.answered_at or agent.started
         self.send(ev.AgentLegBridged(agent.call_id, (time.monotonic() - base) * 1000.0))
