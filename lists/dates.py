@@ -54,6 +54,10 @@ class Due:
     def bad(self) -> np.ndarray:
         return np.asarray(self.codes < 0, dtype=bool)
 
+    def part(self, rows: slice) -> Due:
+        """The due times of a range of rows (a chunk of the file)."""
+        return Due(self.codes[rows], self.values)
+
     @classmethod
     def same(cls, rows: int, at: datetime) -> Due:
         """Every row due at one time (a file with no date column)."""

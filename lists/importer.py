@@ -31,7 +31,7 @@ from sqlmodel import col
 from campaigns import store as campaigns_store
 from campaigns.models import Campaign
 from campaigns.rules import CampaignSpec, Kind
-from lists import columns, dates, phone, reader, rows, store
+from lists import columns, dates, outcomes, phone, picking, pipeline, reader, rows, store
 from lists.errors import BadMapping, ImportCancelled
 from lists.models import CallList, ContactStatus, ImportJob, JobStatus, ListStatus
 from outdial.models import utcnow
@@ -187,67 +187,65 @@ def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[
     lst = store.get_list(engine, job.list_id)
     campaign = _campaign(engine, lst.campaign_id)
     opts = ImportOptions(**job.options)
-    progress("reading", 0, 0)
-    table = reader.read_table(path, opts.encoding, opts.sheet)
-    frame = table.frame
-    spec = campaigns_store.spec_of(engine, campaign) if campaign.kind == Kind.RETURN_VISIT else None
-    cmap = columns.map_columns(list(frame.columns), opts.mapping, visit_dates=spec is not None)
-    total = len(frame)
-    _set_job(engine, job_id, rows_total=total)
-    progress("normalizing", 0, total)
-    picked = rows.pick_numbers(frame, cmap.phones, lst.region)
-    mode = opts.dedupe or campaign.dedupe
-    outcome = picked.reason.copy()  # "" = import; else a reject reason or a duplicate kind
-    due = _due(frame, cmap, spec)
-    if due is not None:
-        outcome[(outcome == "") & due.bad] = dates.BAD_DATE
-    if mode != "off":  # the first row of a number that is not rejected is the one kept
-        ok = outcome == ""
-        in_file = np.zeros(total, dtype=bool)
-        in_file[ok] = pd.Series(picked.e164[ok]).duplicated(keep="first").to_numpy()
-        outcome[in_file] = "duplicate_in_file"
-    progress("writing", 0, total)
-    with engine.begin() as conn, store.big_cache(conn):
-        store.lock_campaign(conn, lst.campaign_id, lst.id or 0)
-        todo = outcome == ""
-        uniq = pd.unique(picked.e164[todo]).tolist()
-        if mode != "off":
-            held = store.existing_numbers(
-                conn, uniq, campaign_id=lst.campaign_id, list_id=lst.id if mode == "list" else None
-            )
-            outcome[todo & pd.Series(picked.e164).isin(held).to_numpy()] = f"duplicate_in_{mode}"
-            todo = outcome == ""
-        dnc = store.dnc_numbers(conn, list(set(uniq) | picked.alternate_numbers()))
-        suppressed = todo & pd.Series(picked.e164).isin(dnc).to_numpy()
-        outcome[suppressed] = "suppressed"  # rule 8: kept, flagged, never dialed
-        alt_dropped = picked.drop_alternates(dnc)
-        keep = np.flatnonzero((outcome == "") | suppressed)
+    with pipeline.NumberChunks(path) as numbers:  # a big file's workers start while it is read
+        progress("reading", 0, 0)
+        table = reader.read_table(path, opts.encoding, opts.sheet)
+        frame = table.frame
+        spec = (
+            campaigns_store.spec_of(engine, campaign)
+            if campaign.kind == Kind.RETURN_VISIT
+            else None
+        )
+        cmap = columns.map_columns(list(frame.columns), opts.mapping, visit_dates=spec is not None)
+        total = len(frame)
+        _set_job(engine, job_id, rows_total=total)
+        progress("normalizing", 0, total)
+        mode = opts.dedupe or campaign.dedupe
+        due = _due(frame, cmap, spec)
+        parts: list[tuple[picking.Picked, outcomes.Decided]] = []
         now = utcnow()
-        written = rows.write_contacts(
-            conn, frame, cmap, picked, keep, suppressed, job, lst, now, table.first_row, due
-        )
-        for done in written:
-            progress("writing", done, total)
-        rows.write_rejects(conn, frame, outcome, job, table.first_row)
-        report = _report(table, cmap, lst, campaign.name, mode, outcome, picked, alt_dropped)
-        report.update(job_id=job_id, list_id=lst.id, file=job.file_name)
-        if spec is not None:
-            report["return_visit"] = {
-                "delay_days": spec.return_visit_delay_days,
-                "timezone": spec.timezone,
-                "due_from": "visit_date" if cmap.visit_date else "import_time",
-            }
-        report["seconds"] = round(time.monotonic() - started, 2)
-        conn.execute(
-            sa.update(ImportJob)
-            .where(ImportJob.id == job_id)  # type: ignore[arg-type]
-            .values(status=JobStatus.DONE, rows_done=total, report=report, finished_at=now)
-        )
-        conn.execute(
-            sa.update(CallList)
-            .where(CallList.id == lst.id)  # type: ignore[arg-type]
-            .values(status=ListStatus.READY, encoding=lst.encoding or table.encoding)
-        )
+        chunks = numbers.chunks(frame, cmap.phones, cmap.custom, lst.region)
+        formulas = rows.formula_cells(frame, cmap)  # while the workers start on the chunks
+        with engine.begin() as conn, store.big_cache(conn):
+            store.lock_campaign(conn, lst.campaign_id, lst.id or 0)
+            decide = outcomes.Outcomes.start(conn, lst.campaign_id, lst.id or 0, mode)
+            progress("writing", 0, total)
+            for chunk in chunks:
+                part, picked = frame.iloc[chunk.rows], chunk.picked
+                part_due = due.part(chunk.rows) if due else None
+                decided = decide.decide(conn, picked, part_due.bad if part_due else None)
+                first = table.first_row + chunk.start
+                rows.write_contacts(
+                    conn, part, cmap, picked, chunk.custom, decided.kept, decided.suppressed,
+                    job, lst, now, first, part_due,
+                )  # fmt: skip
+                progress("writing", chunk.rows.stop, total)  # rows done, whatever their outcome
+                parts.append((picked, decided))
+            # the rejects of all chunks at once: a few percent of the rows, column-wise
+            outcome = np.concatenate([d.outcome for _, d in parts])
+            rows.write_rejects(conn, frame, outcome, job, table.first_row)
+            picked = picking.Picked.concat([p for p, _ in parts])
+            dropped = sum(d.alternates_dropped for _, d in parts)
+            report = _report(table, cmap, lst, campaign.name, mode, outcome, picked, dropped)
+            report["formula_cells"] = formulas
+            report.update(job_id=job_id, list_id=lst.id, file=job.file_name)
+            if spec is not None:
+                report["return_visit"] = {
+                    "delay_days": spec.return_visit_delay_days,
+                    "timezone": spec.timezone,
+                    "due_from": "visit_date" if cmap.visit_date else "import_time",
+                }
+            report["seconds"] = round(time.monotonic() - started, 2)
+            conn.execute(
+                sa.update(ImportJob)
+                .where(ImportJob.id == job_id)  # type: ignore[arg-type]
+                .values(status=JobStatus.DONE, rows_done=total, report=report, finished_at=now)
+            )
+            conn.execute(
+                sa.update(CallList)
+                .where(CallList.id == lst.id)  # type: ignore[arg-type]
+                .values(status=ListStatus.READY, encoding=lst.encoding or table.encoding)
+            )
     progress("done", total, total)
     return report
 
@@ -259,10 +257,10 @@ def _report(
     campaign: str,
     mode: str,
     outcome: np.ndarray,
-    picked: rows.Picked,
+    picked: picking.Picked,
     alt_dropped: int,
 ) -> dict[str, Any]:
-    counts = {str(k): int(v) for k, v in pd.Series(outcome).value_counts().items()}
+    counts = {str(k): int(v) for k, v in pd.Series(outcome, dtype=object).value_counts().items()}
     rejected = {r: counts[r] for r in (*phone.REASONS, dates.BAD_DATE) if r in counts}
     dups = {k: v for k, v in counts.items() if k.startswith("duplicate_in_")}
     report: dict[str, Any] = {
@@ -282,7 +280,7 @@ def _report(
         "duplicates_by_kind": dups,
         "number_types": picked.type_counts(outcome),
         "alternates": {**picked.alternate_counts(), "suppressed": alt_dropped},
-        "formula_cells": rows.formula_cells(table.frame, cmap),
+        "formula_cells": 0,  # counted by the caller, while the first chunk is normalized
         "already_imported": False,
     }
     parts = report["imported"] + report["suppressed"] + report["rejected"] + report["duplicates"]

@@ -12,12 +12,19 @@ repeats numbers and shares a handful of shapes, so the work is split:
    has ``national_number == nsn``. Its type is then computed the way
    ``phonenumbers._number_type_helper`` does it, with the same metadata regexes,
    but column-wise. Only *valid* numbers leave the fast path.
+   A value that starts with a national prefix or a leading zero (``010-62345678``,
+   ``+86 0755 ...``, a carrier code) takes one more step, per value but with
+   phonenumbers' own functions (a few µs, not a whole parse): the prefix is
+   stripped exactly as ``parse`` strips it, and the value joins the fast path
+   only when what is left is the national number ``parse`` ends with and cannot
+   hold a leading zero.
 3. Time zones depend only on (type, the first digits of the E.164 number up to
    the longest prefix the zone table holds for the country): computed once per
    such key with phonenumbers itself (rule 32).
-4. Everything else, and every number the fast path found invalid, goes through
-   :func:`lists.phone.analyze` (the reference) on a pool of two processes, so
-   reject reasons always come from phonenumbers.
+4. Everything else goes through :func:`lists.phone.analyze` (the reference), on
+   a pool of two processes when there is much of it (not inside a worker of
+   lists/pipeline.py, which is one already), so values of other shapes get the
+   reasons phonenumbers gives.
 
 ``tests/lists/test_numbers.py`` checks the fast path against the reference.
 """
@@ -35,6 +42,10 @@ import numpy as np
 import pandas as pd
 import phonenumbers as pn
 from phonenumbers import timezone as pn_tz
+
+# the steps of phonenumbers' parse that strip a national prefix: reused, not rewritten
+from phonenumbers.phonenumberutil import _maybe_strip_national_prefix_carrier_code as _pn_strip
+from phonenumbers.phonenumberutil import _test_number_length as _pn_length
 from phonenumbers.tzdata import TIMEZONE_DATA
 
 from lists import phone
@@ -46,6 +57,12 @@ WORKERS = 2
 _SEPARATORS = r"[\s\-().\u00a0/\u3000]"
 
 Progress = Callable[[int, int], None]
+#: what ``_test_number_length`` says when ``parse`` keeps the national prefix after all
+_KEEPS_PREFIX = (
+    pn.ValidationResult.TOO_SHORT,
+    pn.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+    pn.ValidationResult.INVALID_LENGTH,
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +88,11 @@ def clean(values: pd.Series) -> pd.Series:
     return out
 
 
-def normalize(values: pd.Series, region: str, progress: Progress | None = None) -> Normalized:
-    """Normalize a column of raw numbers against ``region`` (e.g. ``"CN"``)."""
+def normalize(
+    values: pd.Series, region: str, progress: Progress | None = None, parallel: bool = True
+) -> Normalized:
+    """Normalize a column of raw numbers against ``region`` (e.g. ``"CN"``); ``parallel``:
+    the reference path may use a pool of its own (never inside a pool worker)."""
     region = region.upper()
     codes, uniq = pd.factorize(clean(values), sort=False)
     uniq_s = pd.Series(uniq, dtype="str")
@@ -96,7 +116,7 @@ def normalize(values: pd.Series, region: str, progress: Progress | None = None) 
         slow_mask[fast_idx] = False
     slow_idx = np.flatnonzero(slow_mask)
     slow_raw = uniq_s.to_numpy(dtype=object)[slow_idx].tolist()
-    for i, res in zip(slow_idx, _reference(slow_raw, region, progress), strict=True):
+    for i, res in zip(slow_idx, _reference(slow_raw, region, progress, parallel), strict=True):
         if isinstance(res, str):
             reason[i] = res
         else:
@@ -120,13 +140,44 @@ def _fast_candidates(uniq: pd.Series, region: str) -> tuple[np.ndarray, pd.Serie
     if md.international_prefix:
         bare &= ~uniq.str.match(md.international_prefix).fillna(False).to_numpy(dtype=bool)
     nsn = uniq.where(~plus, uniq.str.slice(len(str(cc)) + 1))
-    ok = (plus | bare) & ~nsn.str.startswith("0").fillna(False).to_numpy(dtype=bool)
-    if md.national_prefix_for_parsing:
-        ok &= ~nsn.str.match(md.national_prefix_for_parsing).fillna(False).to_numpy(dtype=bool)
     lengths = nsn.str.len().to_numpy()
-    ok &= (lengths >= 2) & (lengths <= 17)
-    idx = np.flatnonzero(ok)
-    return idx, nsn.iloc[idx].reset_index(drop=True), cc
+    shaped = (plus | bare) & (lengths >= 2)
+    # a leading zero or a national prefix (trunk "0", carrier codes): phonenumbers strips it,
+    # or keeps it, by rules run below per value; anything else is the national number as is
+    prefixed = nsn.str.startswith("0").fillna(False).to_numpy(dtype=bool)
+    if md.national_prefix_for_parsing:
+        npfp = nsn.str.match(md.national_prefix_for_parsing).fillna(False)
+        prefixed = prefixed | npfp.to_numpy(dtype=bool)
+    direct = np.flatnonzero(shaped & ~prefixed & (lengths <= 17))
+    todo = np.flatnonzero(shaped & prefixed)
+    stripped = _strip_national_prefixes(nsn.iloc[todo].tolist(), md)
+    done = np.array([s is not None for s in stripped], dtype=bool)
+    idx = np.concatenate([direct, todo[done]])
+    out = nsn.iloc[direct].tolist() + [s for s in stripped if s is not None]
+    return idx, pd.Series(out, dtype="str"), cc
+
+
+def _strip_national_prefixes(numbers: list[str], md: pn.PhoneMetadata) -> list[str | None]:
+    """Per national number (digits) that may start with a national prefix: the national
+    number phonenumbers' ``parse`` ends with, when it strips the prefix and what is left
+    cannot hold a leading zero; None otherwise (the reference path decides).
+
+    These are the steps ``_parse_helper`` takes, with its own functions: strip the prefix
+    (and carrier code, or apply the region's transform rule) unless that leaves a number
+    the region's pattern rejects, keep the stripped form only if its length is possible
+    (or too long), then refuse lengths outside 2..17.
+    """
+    out: list[str | None] = []
+    for number in numbers:
+        _, national, _ = _pn_strip(number, md)
+        keep = (
+            national != number
+            and 2 <= len(national) <= 17
+            and national[0] != "0"  # an Italian leading zero: phonenumbers decides
+            and _pn_length(national, md) not in _KEEPS_PREFIX
+        )
+        out.append(national if keep else None)
+    return out
 
 
 def _types(nsn: pd.Series, region: str) -> np.ndarray:
@@ -214,12 +265,14 @@ def _zones_json(zones: tuple[str, ...]) -> str:
     return json.dumps(list(zones))
 
 
-def _reference(raws: list[str], region: str, progress: Progress | None) -> list[phone.Result]:
+def _reference(
+    raws: list[str], region: str, progress: Progress | None, parallel: bool = True
+) -> list[phone.Result]:
     """The reference path; on two worker processes when there is enough to share."""
     total = len(raws)
     batches = [raws[i : i + BATCH] for i in range(0, total, BATCH)]
     out: list[phone.Result] = []
-    if total < POOL_MIN:
+    if total < POOL_MIN or not parallel:
         for batch in batches:
             out.extend(phone.analyze_many(batch, region))
             if progress:

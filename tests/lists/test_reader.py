@@ -13,6 +13,7 @@ from lists.errors import (
     EmptyFile,
     EncodingUnreadable,
     LineTooLong,
+    ListFileError,
     SheetNotFound,
 )
 
@@ -108,3 +109,38 @@ def test_workbook_sheet_choice(merged_xlsx: Path) -> None:
     assert table.frame.iloc[0].tolist() == ["13700137000", "Wang"]
     with pytest.raises(SheetNotFound, match="回访名单"):
         reader.read_table(merged_xlsx, sheet="Sheet9")
+
+
+CSV_SHAPES = [
+    b"phone,name\n13800138000,Li\n",
+    b"phone,name\r\n13800138000,Li\r\n\r\n13900139000,Wang\r\n",  # CRLF and a blank line
+    b'phone,note\n13800138000,"a, b"\n13900139000,"two\nlines"\n',  # quoted delimiter, newline
+    b'phone,note\n13800138000,"say ""hi"""\n',  # doubled quotes
+    b"phone,a,b\n13800138000,,\n,x,\n",  # empty cells, an empty phone
+    b"phone,v\nNA,null\nNaN,None\n#N/A,-\n",  # NA-looking text stays text
+    b"phone,v\n 13800138000 , x \n",  # blanks are kept
+    b"\xef\xbb\xbfphone,v\n013800138000,000123\n",  # BOM; leading zeros
+    "电话,备注\n13800138000,=1+2\n13900139000,很好\n".encode(),
+    b"phone,v\n13800138000,1\n13900139000\n",  # a short row: the C parser's, not arrow's
+    b"phone,v\n13800138000,1,2\n",  # a long row: the C parser refuses it
+    b'phone,v\n13800138000,"open\n',  # an unclosed quote
+    b"phone\tname\n13800138000\tLi\n",
+]
+
+
+@pytest.mark.parametrize("data", CSV_SHAPES)
+def test_fast_csv_reader_reads_what_pandas_reads(tmp_path: Path, data: bytes) -> None:
+    """The pyarrow reader takes a file only if it reads it exactly as pandas' C parser does
+    (every cell as text); anything else it hands back (None) to the C parser."""
+    path = _write(tmp_path, "s.csv", data)
+    delim = "\t" if b"\t" in data else ","
+    enc = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    fast = reader._read_csv_arrow(path, enc, delim)
+    try:
+        slow = reader._read_csv_pandas(path, enc, delim)
+    except ListFileError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast.fillna("").to_numpy().tolist() == slow.fillna("").to_numpy().tolist()
+        assert [str(t) for t in fast.dtypes] == [str(t) for t in slow.dtypes]
