@@ -90,6 +90,19 @@ async def until(pred: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+def engine_settings(cid: int, mode: str, lines: int, data_dir: Path) -> EngineSettings:
+    return EngineSettings(
+        campaign_id=cid,
+        core=CoreConfig(mode=mode, max_lines=lines),
+        caller_id="+8610010000",
+        ring_timeout=10.0,
+        allow_short_ring_timeout_for_tests=True,
+        tick=0.02,
+        pace_every=0.2,
+        data_dir=str(data_dir),
+    )
+
+
 def survey_campaign(db: Engine, name: str, numbers: list[str], survey: str = "") -> int:
     spec = rules.parse_campaign(
         {
@@ -122,16 +135,7 @@ async def run_campaign(
         )
         pool_cfg = PoolConfig(sip_cfg, min_workers=1, max_workers=1, customer_lines=3, agent_legs=0)
         async with SipPool(pool_cfg, on_event=seen.append) as pool:
-            settings = EngineSettings(
-                campaign_id=cid,
-                core=CoreConfig(mode="agentless", max_lines=len(numbers)),
-                caller_id="+8610010000",
-                ring_timeout=10.0,
-                allow_short_ring_timeout_for_tests=True,
-                tick=0.02,
-                pace_every=0.2,
-                data_dir=str(tmp / "data"),
-            )
+            settings = engine_settings(cid, "agentless", len(numbers), tmp / "data")
             ivr = IvrRunner(db, pool, cid, tmp / "data", language="zh", speech_rate=RATE)
             eng = CampaignEngine(db, pool, settings, gate_for(db, cid), ivr=ivr)
             await eng.start(dialing=True)
@@ -313,16 +317,7 @@ async def test_agent_transfers_the_customer_to_the_survey_ivr(
         )
         pool_cfg = PoolConfig(sip_cfg, min_workers=1, max_workers=2)
         async with SipPool(pool_cfg, on_event=seen.append) as pool:
-            settings = EngineSettings(
-                campaign_id=cid,
-                core=CoreConfig(mode="progressive", max_lines=1),
-                caller_id="+8610010000",
-                ring_timeout=10.0,
-                allow_short_ring_timeout_for_tests=True,
-                tick=0.02,
-                pace_every=0.2,
-                data_dir=str(tmp_path / "data"),
-            )
+            settings = engine_settings(cid, "progressive", 1, tmp_path / "data")
             ivr = IvrRunner(db, pool, cid, tmp_path / "data", language="zh", speech_rate=RATE)
             eng: CampaignEngine
 
