@@ -232,6 +232,7 @@ class CampaignEngine:
             wanted,
             self.wall(),
             frozenset(self._ready_owners()),
+            self.settings.node,
         )
         if not leads and not self.core.calls:
             self.idle_since = self.idle_since or now

@@ -80,8 +80,10 @@ def claim(
     n: int,
     now: datetime,
     ready_owners: frozenset[int] = frozenset(),
+    node: str = "",
 ) -> list[Lead]:
-    """Take up to ``n`` dialable contacts, marking them ``dialing`` in the same transaction.
+    """Take up to ``n`` dialable contacts, marking them ``dialing`` (claimed by ``node``) in
+    the same transaction.
 
     A contact held for its personal callback's agent (``callback_owner_id``, issue 7) is taken
     only when the claimer says that agent is ready (``ready_owners``: users.id); such a lead
@@ -118,7 +120,7 @@ def claim(
             lock(s, f"hopper:{campaign_id}")
         rows = list(s.exec(q))
         for c in rows:
-            c.status = "dialing"
+            c.status, c.claimed_by = "dialing", node
             s.add(c)
         return [_lead(c) for c in rows]
 
@@ -386,10 +388,13 @@ def recover_in_flight(
             policy,
             now,
         )
-    with session_scope(engine) as s:  # claimed but never dialed
-        for c in s.exec(
-            select(Contact).where(Contact.campaign_id == campaign_id, Contact.status == "dialing")
-        ):
+    with session_scope(engine) as s:  # claimed (by this node) but never dialed
+        claimed = select(Contact).where(
+            Contact.campaign_id == campaign_id, Contact.status == "dialing"
+        )
+        if node is not None:  # another node's fresh claim is about to become its attempt
+            claimed = claimed.where(col(Contact.claimed_by).in_((node, "")))
+        for c in s.exec(claimed):
             open_att = s.exec(
                 select(Attempt).where(Attempt.contact_id == c.id, col(Attempt.final).is_(False))
             ).first()

@@ -55,6 +55,7 @@ class PreviewDesk:
                 1,
                 run.engine.wall(),
                 frozenset({user_id}),  # this agent's own personal callbacks too (issue 7)
+                run.engine.settings.node,
             )
             if not leads:
                 return None
