@@ -247,7 +247,7 @@ class SipPool:
 
     def worker_count(self) -> int:
         """Live workers, including those still starting and not yet stopping."""
-        return sum(1 for w in self._workers.values() if w.alive and not w.stopping)
+        return len(self._live_workers())
 
     def worker_pid_of(self, call_id: str) -> int:
         """Pid of the worker holding ``call_id`` (tests, diagnostics)."""
@@ -273,11 +273,7 @@ class SipPool:
 
     def _pick_worker(self) -> _Worker:
         lines = self.config.customer_lines
-        usable = [
-            w
-            for w in self._workers.values()
-            if w.alive and not w.stopping and len(w.customers) < lines
-        ]
+        usable = [w for w in self._live_workers() if len(w.customers) < lines]
         ready = [w for w in usable if w.ready.done()]
         if ready:  # pack: the busiest ready worker with a free line
             worker = max(ready, key=lambda w: (len(w.customers), -w.worker_id))
@@ -296,12 +292,12 @@ class SipPool:
         self._loop.call_soon(self._refill)
         return worker
 
+    def _live_workers(self) -> list[_Worker]:
+        """Workers alive and not told to stop (ready or still starting)."""
+        return [w for w in self._workers.values() if w.alive and not w.stopping]
+
     def _idle_workers(self) -> list[_Worker]:
-        return [
-            w
-            for w in self._workers.values()
-            if w.alive and not w.stopping and not w.customers and not w.agents
-        ]
+        return [w for w in self._live_workers() if not w.customers and not w.agents]
 
     def _refill(self, *, raise_errors: bool = False) -> None:
         """Start workers (in the background) up to min_workers and the warm reserve.
@@ -316,7 +312,7 @@ class SipPool:
         if now < self._respawn_after:  # crash backoff: _restart_later calls us again
             return
         while True:
-            live = [w for w in self._workers.values() if w.alive and not w.stopping]
+            live = self._live_workers()
             starting = sum(1 for w in live if not w.ready.done())
             short = len(live) < cfg.min_workers or len(self._idle_workers()) < cfg.warm_workers
             if not short or starting >= cfg.spawn_concurrency:
@@ -470,7 +466,7 @@ class SipPool:
         while True:
             await asyncio.sleep(min(1.0, max(0.1, cfg.idle_shrink_after / 2)))
             now = self._loop.time()
-            live = sum(1 for w in self._workers.values() if w.alive and not w.stopping)
+            live = len(self._live_workers())
             idle = sorted(
                 (w for w in self._idle_workers() if w.ready.done()), key=lambda w: w.idle_since
             )

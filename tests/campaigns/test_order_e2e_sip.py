@@ -24,6 +24,7 @@ import dialdata
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
+from dialdata import rows, until
 from sippctl import SippPeer
 from sqlalchemy.engine import Engine
 
@@ -68,19 +69,6 @@ class Receiver:
         if len(self.seen) <= self.failures:
             return web.Response(status=500, text="order system busy")
         return web.json_response({"ok": True})
-
-
-async def until(pred: Any, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-def rows(db: Engine, sql: str, **params: Any) -> list[Any]:
-    with db.connect() as conn:
-        return list(conn.execute(sa.text(sql), params))
 
 
 async def test_order_verdict_reaches_a_webhook_that_fails_twice(

@@ -31,6 +31,7 @@ from typing import Any
 import dialdata
 import pytest
 import sqlalchemy as sa
+from dialdata import rows, until
 from sippctl import SippPeer
 from sqlalchemy.engine import Engine
 
@@ -106,19 +107,6 @@ def safe_harbor_wav(path: Path) -> str:
             timeout=30,
         )
     return str(path)
-
-
-def rows(db: Engine, sql: str, **params: Any) -> list[Any]:
-    with db.connect() as conn:
-        return list(conn.execute(sa.text(sql), params))
-
-
-async def until(pred: Any, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_predictive_campaign_over_real_sip(sqlite_engine: Engine, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import dialdata
 import pytest
-import sqlalchemy as sa
+from dialdata import rows, until
 from sippctl import SippPeer, SippResult
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -75,19 +75,6 @@ def dtmf_at(path: Path, presses: list[tuple[float, str]]) -> Path:
             seq += 1
     pcap._write_pcap(path, packets)
     return path
-
-
-def rows(db: Engine, sql: str, **params: Any) -> list[Any]:
-    with db.connect() as conn:
-        return list(conn.execute(sa.text(sql), params))
-
-
-async def until(pred: Any, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def engine_settings(cid: int, mode: str, lines: int, data_dir: Path) -> EngineSettings:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from campaigns import store as campaigns
@@ -90,3 +93,18 @@ def safe_harbor() -> str:
             )
         tmp.replace(path)
     return str(path)
+
+
+def rows(db: Engine, sql: str, **params: Any) -> list[Any]:
+    """The rows a raw SQL query returns (assertions over what the engine wrote)."""
+    with db.connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+async def until(pred: Any, timeout: float, what: str) -> None:
+    """Wait for ``pred()`` to hold; fail naming ``what`` after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not pred():
+        assert loop.time() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
