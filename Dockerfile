@@ -1,4 +1,22 @@
 # outdial: SQLite in the /data volume by default; set OUTDIAL_DATABASE_URL for PostgreSQL.
+#
+# pjsua2 is built from the pjproject source tarball with outdial's config_site.h (issue 12)
+# in a builder stage; the runtime image gets only the wheel. The tarball comes in as a named
+# build context (it is not in the repository):
+#   docker build --build-context vendor=../shared/vendor -t outdial .
+# (any directory holding pjproject-2.15.1.tar.xz; its sha256 is checked).
+
+FROM python:3.11-slim AS builder
+RUN apt-get update -q \
+    && apt-get install -y -q --no-install-recommends build-essential swig libssl-dev uuid-dev xz-utils \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY scripts/build_pjsua2.py ./scripts/
+COPY sip/pjproject/config_site.h ./sip/pjproject/
+COPY --from=vendor pjproject-2.15.1.tar.xz /vendor/
+RUN OUTDIAL_PJPROJECT_TARBALL=/vendor/pjproject-2.15.1.tar.xz OUTDIAL_BUILD_CACHE=/tmp/cache \
+    python scripts/build_pjsua2.py --out /wheels
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,6 +27,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OUTDIAL_LOG_FORMAT=json
 
 WORKDIR /app
+COPY --from=builder /wheels /wheels
 COPY pyproject.toml README.md ./
 COPY outdial ./outdial
 COPY dialer ./dialer
@@ -17,7 +36,9 @@ COPY lists ./lists
 COPY compliance ./compliance
 COPY sip ./sip
 COPY web ./web
-RUN pip install --no-cache-dir . \
+# The wheel links the system's OpenSSL 3 (libssl3) and libuuid1, both in the slim base.
+RUN pip install --no-cache-dir /wheels/pjsua2-*.whl . \
+    && rm -rf /wheels \
     && useradd --system --home /data outdial \
     && mkdir -p /data && chown outdial /data
 

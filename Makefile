@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check sysdeps install install-test clean
+.PHONY: run test check sysdeps install install-test pjsua2 clean
 
 run: install  ## create the venv, install outdial, create the embedded database, start the server
 	$(BIN)/outdial db upgrade
@@ -22,8 +22,14 @@ check:  ## lint, format, types, import contracts
 sysdeps:  ## Debian packages the tests use (SIPp, PostgreSQL, espeak-ng, sox)
 	scripts/install-system-deps.sh
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed pjsua2
+install-test: $(VENV)/.installed-test pjsua2
+
+# pjsua2 built from the pjproject tarball with sip/pjproject/config_site.h (issue 12); cached in
+# ~/.cache/outdial (OUTDIAL_BUILD_CACHE), so only the first run compiles (a few minutes).
+pjsua2: | $(VENV)/bin/python
+	PYTHON=$(BIN)/python scripts/install-system-deps.sh --build
+	$(BIN)/python scripts/build_pjsua2.py --install
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

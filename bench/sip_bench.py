@@ -1,7 +1,7 @@
 """Start a SIPp UAS on loopback and run ``outdial bench sip`` against it.
 
-    .venv/bin/python bench/sip_bench.py --calls 600 --cps 30 --hold 8 --agent [--json]
-        [--amd] [--prestart] [--warm N] [--start-method spawn]
+    .venv/bin/python bench/sip_bench.py --calls 200 --cps 30 --hold 15 --agent --record
+        [--lines K] [--json] [--amd] [--prestart] [--warm N] [--start-method spawn]
 
 The customer UAS answers at once and plays RTP audio (a tone pcap); with
 ``--agent`` every answered call is bridged to a second SIPp that auto-answers and
@@ -53,7 +53,8 @@ def main() -> None:
     ap.add_argument("--cps", type=float, default=10.0)
     ap.add_argument("--hold", type=float, default=5.0)
     ap.add_argument("--amd", action="store_true")
-    ap.add_argument("--lines", type=int, default=3)
+    ap.add_argument("--lines", type=int, default=32, help="customer calls per worker (K)")
+    ap.add_argument("--record", action="store_true", help="record every call (both ways)")
     ap.add_argument(
         "--agent",
         action="store_true",
@@ -67,6 +68,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sip-bench-"))
+    (work / "rec").mkdir()
     tone_pcap(work / "tone.pcap", seconds=args.hold + 1.0)
     port = _free_port()
     stat = work / "sipp.csv"
@@ -153,6 +155,7 @@ def main() -> None:
                 max_workers=args.max_workers,
                 spawn_concurrency=args.spawn_concurrency,
                 other_pids=tuple(p.pid for p in (sipp, agent_sipp) if p is not None),
+                record_dir=str(work / "rec") if args.record else None,
             )
         )
     finally:

@@ -253,6 +253,9 @@ class DialerRuntime(AgentOps):
         }
         out["abandon"]["pacer_gauge"] = round(decision.abandon_gauge, 4) if decision else None
         out["messages_played"] = run.engine.messages_played
+        sip_status = getattr(run.port, "status", None)  # SipPool: capacity, module limits
+        if callable(sip_status):
+            out["sip"] = sip_status()
         return out
 
     # --- building an engine ------------------------------------------------------------------
@@ -416,9 +419,8 @@ def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
             password=cfg.sip_trunk_password,
         )
     pool = PoolConfig(
-        SipConfig(bind_host=cfg.sip_bind_host, trunk=trunk),
-        customer_lines=1,
-        agent_legs=2,
+        SipConfig(bind_host=cfg.sip_bind_host, trunk=trunk, auto_answer=cfg.sip_auto_answer),
+        customer_lines=cfg.sip_calls_per_worker,
         max_workers=60,
     )
     return DialerRuntime(
@@ -436,9 +438,8 @@ def _sip_pool(config: PoolConfig | None) -> SipFactory:
     def make(campaign_id: int) -> ManagedPort:
         from sip.pool import SipPool
 
-        # Each customer line needs an agent leg free the moment it is answered, plus one
-        # more for a retry while a refused leg is still disconnecting: 1 + 2 + the spare.
-        return SipPool(config or PoolConfig(customer_lines=1, agent_legs=2, max_workers=60))
+        # K customer lines per worker, each with an agent leg reserved (sip/limits.py).
+        return SipPool(config or PoolConfig(max_workers=60))
 
     return make
 

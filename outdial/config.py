@@ -48,6 +48,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sip_trunk_password", "", "Digest password for the trunk."),
     Setting("sip_bind_host", "127.0.0.1", "Address the SIP workers bind to."),
     Setting(
+        "sip_calls_per_worker",
+        "32",
+        "Customer calls per SIP worker process, each with its agent leg (lowered to what the "
+        "pjsua2 module holds).",
+    ),
+    Setting(
+        "sip_auto_answer",
+        "call-info,alert-info",
+        "Auto-answer hints on agent-leg INVITEs: comma-separated call-info, alert-info, "
+        "alert-info-intercom, answer-mode, or none.",
+    ),
+    Setting(
+        "pjproject_tarball",
+        "",
+        "Path or URL of pjproject-2.15.1.tar.xz for the pjsua2 build (scripts/build_pjsua2.py);"
+        " empty: ../shared/vendor/ beside the project, then /work/shared/vendor/.",
+    ),
+    Setting("build_cache", "", "Where the pjsua2 build caches its wheel (empty: ~/.cache/outdial)"),
+    Setting(
         "owned_numbers",
         "",
         "Comma-separated E.164 caller IDs the company owns; a campaign may only present one of "
@@ -74,6 +93,10 @@ class Config:
     sip_trunk_user: str
     sip_trunk_password: str
     sip_bind_host: str
+    sip_calls_per_worker: int
+    sip_auto_answer: tuple[str, ...]
+    pjproject_tarball: str
+    build_cache: str
     owned_numbers: tuple[str, ...]
 
     @property
@@ -145,10 +168,30 @@ def _validate(raw: dict[str, str]) -> Config:
         sip_trunk_user=raw["sip_trunk_user"],
         sip_trunk_password=raw["sip_trunk_password"],
         sip_bind_host=raw["sip_bind_host"].strip() or "127.0.0.1",
+        sip_calls_per_worker=_int(raw, "sip_calls_per_worker", 1, 1000),
+        sip_auto_answer=_auto_answer(raw["sip_auto_answer"]),
+        pjproject_tarball=raw["pjproject_tarball"].strip(),
+        build_cache=raw["build_cache"].strip(),
         owned_numbers=_numbers(raw["owned_numbers"]),
     )
     assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}
     return cfg
+
+
+AUTO_ANSWER_FORMS = ("call-info", "alert-info", "alert-info-intercom", "answer-mode")
+
+
+def _auto_answer(text: str) -> tuple[str, ...]:
+    forms = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    if forms in {(), ("none",)}:
+        return ()
+    bad = [f for f in forms if f not in AUTO_ANSWER_FORMS]
+    if bad:
+        raise ConfigError(
+            f"OUTDIAL_SIP_AUTO_ANSWER: unknown form(s) {bad}; use {', '.join(AUTO_ANSWER_FORMS)}"
+            " or none"
+        )
+    return forms
 
 
 def _numbers(text: str) -> tuple[str, ...]:

@@ -2,13 +2,26 @@
 # Install the Debian packages outdial's tests talk to, when they are missing:
 # SIPp (sip-tester) plays the far end of real SIP calls, PostgreSQL is the
 # production database, espeak-ng and sox make test prompts and recordings.
+# The pjsua2 build (scripts/build_pjsua2.py) needs a C/C++ toolchain, SWIG, OpenSSL and
+# libuuid headers; `--build` installs only those (what `make run` needs).
 set -euo pipefail
 
 need=()
-command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
-{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
-command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
-command -v sox >/dev/null 2>&1 || need+=(sox)
+command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || need+=(build-essential)
+command -v swig >/dev/null 2>&1 || need+=(swig)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+dpkg -s uuid-dev >/dev/null 2>&1 || need+=(uuid-dev)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+# Python.h of the interpreter the wheel is built for (Debian's python3.11 needs -dev)
+"${PYTHON:-python3}" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+  || need+=(python3.11-dev)
+if [ "${1:-}" != "--build" ]; then
+  command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+  { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
+  command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+  command -v sox >/dev/null 2>&1 || need+=(sox)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"

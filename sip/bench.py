@@ -25,7 +25,7 @@ from typing import Any
 from outdial.errors import OutdialError
 from sip import events as ev
 from sip.commands import Originate
-from sip.config import PoolConfig, SipConfig
+from sip.config import DEFAULT_CALLS_PER_WORKER, PoolConfig, SipConfig
 from sip.pool import SipPool
 from sip.stats import StreamStats
 
@@ -151,9 +151,9 @@ async def run_bench(
     hold: float,
     *,
     amd: bool = False,
-    customer_lines: int = 3,
+    customer_lines: int = DEFAULT_CALLS_PER_WORKER,
     max_workers: int = 300,
-    rtp_port_start: int = 10000,  # 300 workers x 16 ports stay below the ephemeral range
+    rtp_port_start: int = 10000,  # the pool widens each worker's range to fit its plan
     start_method: str = "forkserver",
     agent: str | None = None,
     prestart: bool = False,
@@ -161,16 +161,16 @@ async def run_bench(
     min_workers: int = 1,
     spawn_concurrency: int = 4,
     other_pids: tuple[int, ...] = (),
+    record_dir: str | None = None,
 ) -> dict[str, object]:
     """Run the load and return the figures as a JSON-ready dict.
 
     With ``agent`` (a SIP URI that auto-answers), every answered call is connected to
-    it and answer-to-bridge is measured; each worker then holds 1 customer + 1 agent
-    leg (+ the spare slot), since every customer needs an agent leg at once here.
+    it and answer-to-bridge is measured; each worker holds up to ``customer_lines`` (K)
+    customer calls, each with its agent leg in the same process (sip/limits.py).
+    ``record_dir``: record every call there (both directions mixed).
     ``other_pids`` (e.g. the SIPp peers) are sampled for CPU but not counted as outdial.
     """
-    if agent:
-        customer_lines = 1
     concurrency = min(calls, math.ceil(cps * (hold + 2.0)))
     workers = min(max_workers, math.ceil(concurrency / customer_lines))
     if warm_workers is None:  # one second of demand (a worker start takes well under that)
@@ -182,12 +182,12 @@ async def run_bench(
             stream_stats=True,
             # AMD frame ports cost their bridge clock ~0.6 % of a core per busy worker
             # even when unused (PJSUA calls their Python callbacks every 20 ms)
-            frame_port_count=3 if amd else 0,
+            frame_port_count=None if amd else 0,
         ),
         min_workers=workers if prestart else min(min_workers, max_workers),
         max_workers=max_workers,
         customer_lines=customer_lines,
-        agent_legs=1 if agent else 0,
+        agent_legs=None if agent else 0,
         warm_workers=warm_workers,
         spawn_concurrency=spawn_concurrency,
         idle_shrink_after=3600,
@@ -199,6 +199,7 @@ async def run_bench(
     t_spawn = loop.time()
     await pool.start()
     spawn_s = loop.time() - t_spawn
+    plan = pool.status()
     idle = await _idle_overhead(pool)
     cpu0 = {pid: _cpu_seconds(pid) for pid in _outdial_pids(other_pids)}
     other0 = {pid: _cpu_seconds(pid) for pid in other_pids}
@@ -236,7 +237,10 @@ async def run_bench(
     async def _originate(call_id: str) -> None:
         t = loop.time()
         try:
-            await pool.originate(Originate(call_id, target, "15550000", ring_timeout=15.0, amd=amd))
+            rec = os.path.join(record_dir, f"{call_id}.wav") if record_dir else None
+            await pool.originate(
+                Originate(call_id, target, "15550000", ring_timeout=15.0, amd=amd, record_path=rec)
+            )
             tally.originate_ms.append((loop.time() - t) * 1000)
         except OutdialError as exc:
             tally.originate_errors[type(exc).__name__] += 1
@@ -328,6 +332,12 @@ async def run_bench(
         "rtp_agent_legs": rtp_summary(tally.streams, "agent"),
         "amd_verdicts": dict(tally.amd),
         "agent": agent,
+        "recording": bool(record_dir),
+        "calls_per_worker": plan["calls_per_worker"],
+        "module_max_calls": plan["module_max_calls"],
+        "pool_note": plan["note"],
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "bridged": len(tally.bridge_ms),
         "answer_to_bridge_ms": percentiles(tally.bridge_ms),
         "agent_failures": dict(tally.agent_failures),
     }
@@ -396,7 +406,10 @@ def format_summary(f: dict[str, Any]) -> str:
         f"agent={'yes' if f.get('agent') else 'no'}, start={f['start_method']}, "
         f"prestart={f['prestart']}, warm={f['warm_workers']}",
         f"achieved originate CPS {f['cps_achieved']}, answers/s {f['answers_per_second']}",
-        f"peak concurrent customer calls {f['peak_concurrent_calls']}",
+        f"peak concurrent customer calls {f['peak_concurrent_calls']}, bridged {f['bridged']}, "
+        f"{f['calls_per_worker']} calls per worker (module: {f['module_max_calls']} calls)"
+        + (f" [{f['pool_note']}]" if f["pool_note"] else ""),
+        f"load average at end {f['load_average_at_end']} (a shared machine: CPU is noisy)",
         f"answered {f['answered']}, outcomes {f['outcomes']}, "
         f"originate errors {f['originate_errors']}, agent failures {f['agent_failures']}",
         f"final events: missing {f['calls_without_final_event']}, "

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import sys
+from collections.abc import Iterator
 
 import click
 
@@ -23,6 +27,25 @@ def _bench_group(group: click.Group) -> click.Group:
     return bench
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """With --json, stdout carries only the JSON: everything else written to fd 1 during
+    the run (log lines, PJSIP's own output, worker processes started meanwhile) goes to
+    stderr instead."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def register(group: click.Group) -> None:
     bench = _bench_group(group)
 
@@ -34,11 +57,12 @@ def register(group: click.Group) -> None:
     @click.option("--amd", is_flag=True, help="run answering-machine detection on every call")
     @click.option(
         "--lines",
-        default=3,
+        default=32,
         show_default=True,
-        type=click.IntRange(1, 3),
-        help="customer calls per worker process (one of 4 slots stays spare)",
+        type=click.IntRange(min=1),
+        help="customer calls per worker process, K (lowered to what the pjsua2 module holds)",
     )
+    @click.option("--record", "record_dir", default=None, help="record every call in this dir")
     @click.option("--agent", default=None, help="auto-answering agent SIP URI to bridge to")
     @click.option(
         "--start-method",
@@ -68,6 +92,7 @@ def register(group: click.Group) -> None:
         prestart: bool,
         warm: int | None,
         max_workers: int,
+        record_dir: str | None,
         as_json: bool,
     ) -> None:
         """Place CALLS calls at CPS per second, hold each HOLD s with media, hang up."""
@@ -75,19 +100,21 @@ def register(group: click.Group) -> None:
 
         if not target.startswith(("sip:", "sips:")):
             raise InvalidTarget(f"--target must be a SIP URI, not {target!r}")
-        figures = asyncio.run(
-            run_bench(
-                target,
-                calls,
-                cps,
-                hold,
-                amd=amd,
-                customer_lines=lines,
-                start_method=start_method,
-                agent=agent,
-                prestart=prestart,
-                warm_workers=warm,
-                max_workers=max_workers,
+        with _stdout_to_stderr(as_json):
+            figures = asyncio.run(
+                run_bench(
+                    target,
+                    calls,
+                    cps,
+                    hold,
+                    amd=amd,
+                    customer_lines=lines,
+                    start_method=start_method,
+                    agent=agent,
+                    prestart=prestart,
+                    warm_workers=warm,
+                    max_workers=max_workers,
+                    record_dir=record_dir,
+                )
             )
-        )
         click.echo(json.dumps(figures, indent=2) if as_json else format_summary(figures))

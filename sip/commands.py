@@ -75,6 +75,8 @@ class ConnectAgent:
 
     call_id: str
     agent_uri: str
+    #: this agent's auto-answer hint forms (sip.agent_headers); None: the worker's default
+    auto_answer: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not _SIP_URI.match(self.agent_uri):

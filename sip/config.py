@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from sip.agent_headers import AUTO_ANSWER_HEADERS, DEFAULT_AUTO_ANSWER
 from sip.errors import SipConfigError
+from sip.limits import ModuleLimits, WorkerPlan
 
-#: The PyPI pjsua2 wheel is built with PJSUA_MAX_CALLS = 4 (issue 5).
-PJSUA_MAX_CALLS = 4
+#: Customer calls per worker process (K) unless configured: each holds its agent leg too,
+#: so 32 use 69 of the 128 call slots outdial's pjsua2 build has (sip/pjproject/config_site.h);
+#: a crash ends at most this many calls. A smaller module lowers it (sip/limits.py).
+DEFAULT_CALLS_PER_WORKER = 32
 _CODECS = {"PCMU/8000", "PCMA/8000"}
 
 
@@ -39,20 +43,35 @@ class SipConfig:
     trunk: TrunkConfig | None = None
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
     rtp_port_start: int = 20000
-    rtp_ports_per_worker: int = 40  # RTP+RTCP pairs, so 20 media sessions
+    # At least this many ports (RTP+RTCP pairs); the pool widens it to fit the worker plan.
+    rtp_ports_per_worker: int = 40
     agent_ring_timeout: float = 10.0
-    frame_port_count: int = 3  # AMD ports per worker (one per usable call); never destroyed
+    # Auto-answer hint forms on agent legs (sip/agent_headers.py); ConnectAgent may override.
+    auto_answer: tuple[str, ...] = DEFAULT_AUTO_ANSWER
+    # The agent hanging up a bridged call ends the customer's leg in the worker at once (the
+    # engine's rule for a bridged call, without the round trip). A transfer (DropAgent) is
+    # ours and does not.
+    end_customer_on_agent_hangup: bool = True
+    # AMD ports per worker, made at first use and never destroyed; None: the plan's (one
+    # per customer line), 0: no AMD.
+    frame_port_count: int | None = None
     poll_ms: int = 10  # libHandleEvents timeout with calls up; bounds command latency
     # Without calls the worker waits on its command pipe (a command wakes it at once) and
     # polls PJSIP at this period: 50 ms cost ~0.4 % of a core per idle worker, 200 ms ~0.1 %.
     idle_poll_ms: int = 200
     stream_stats: bool = False  # send a StreamStats event (RTP counters) per leg we hang up
     log_level: int = 1  # pjsip log level, 0-6
+    # Set by the pool before a worker starts: the module's limits (the worker caps pjsua's
+    # maxCalls at limits.max_calls) and how the worker splits them (sip/limits.py).
+    limits: ModuleLimits | None = None
+    plan: WorkerPlan | None = None
 
     def __post_init__(self) -> None:
         bad = set(self.codecs) - _CODECS
         if bad or not self.codecs:
             raise SipConfigError(f"unsupported codecs {sorted(bad)}; use PCMU/8000, PCMA/8000")
+        if set(self.auto_answer) - set(AUTO_ANSWER_HEADERS):
+            raise SipConfigError(f"unknown auto-answer forms: {self.auto_answer}")
         if self.transport not in ("udp", "tcp"):
             raise SipConfigError(f"transport must be udp or tcp, not {self.transport!r}")
         if not 1024 <= self.rtp_port_start <= 65000 or self.rtp_ports_per_worker < 8:
@@ -70,20 +89,22 @@ class SipConfig:
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
-    """Bounds of the worker pool and how each worker's 4 call slots are split.
+    """Bounds of the worker pool and how many calls each worker holds.
 
-    One slot is kept spare (issue 5): a Call counts against PJSUA_MAX_CALLS until
-    its DISCONNECTED callback, so a spare keeps makeCall clear of PJ_ETOOMANY.
+    ``customer_lines`` is K, the customer calls per worker; the pool lowers it (once, with
+    a log line and a note in ``SipPool.status()``) when the pjsua2 module at hand holds
+    fewer calls (sip/limits.py). One slot is kept spare (issue 5): a Call counts against
+    PJSUA_MAX_CALLS until its DISCONNECTED callback, so a spare keeps makeCall clear of
+    PJ_ETOOMANY.
     """
 
     sip: SipConfig = field(default_factory=SipConfig)
     min_workers: int = 1
     max_workers: int = 8
-    # 1 customer line + 2 agent legs + 1 spare: an answered customer always finds an agent
-    # leg free, and a second one while a refused leg is still disconnecting. Agentless (IVR)
-    # pools use customer_lines=3, agent_legs=0.
-    customer_lines: int = 1
-    agent_legs: int = 2
+    customer_lines: int = DEFAULT_CALLS_PER_WORKER
+    # None: each customer line has its agent leg reserved, plus one per 8 lines for a retry
+    # while a refused leg is still disconnecting. 0: agentless (IVR) pools.
+    agent_legs: int | None = None
     spare_slots: int = 1
     # Idle, ready workers kept in reserve ahead of demand, started in the background, so a
     # call does not wait for a worker start (tens of ms idle, seconds on a loaded machine).
@@ -102,15 +123,12 @@ class PoolConfig:
             raise SipConfigError(f"start_method must be spawn or forkserver: {self.start_method}")
         if self.warm_workers < 0 or self.spawn_concurrency < 1:
             raise SipConfigError("warm_workers must be >= 0 and spawn_concurrency >= 1")
-        if 0 < self.agent_legs < self.customer_lines:
+        agents = self.agent_legs
+        if self.customer_lines < 1 or self.spare_slots < 0 or (agents is not None and agents < 0):
+            raise SipConfigError("customer_lines must be >= 1, agent_legs and spare_slots >= 0")
+        if agents is not None and 0 < agents < self.customer_lines:
             raise SipConfigError(
-                f"{self.customer_lines} customer lines but {self.agent_legs} agent leg(s) per "
+                f"{self.customer_lines} customer lines but {agents} agent leg(s) per "
                 "worker: two answers on one worker could not both reach an agent; use "
                 "agent_legs >= customer_lines, or agent_legs=0 for agentless campaigns"
-            )
-        used = self.customer_lines + self.agent_legs + self.spare_slots
-        if self.customer_lines < 1 or self.agent_legs < 0 or used > PJSUA_MAX_CALLS:
-            raise SipConfigError(
-                f"customer_lines + agent_legs + spare_slots = {used} exceeds the "
-                f"{PJSUA_MAX_CALLS} calls a pjsua2 wheel process can hold"
             )

@@ -32,6 +32,7 @@ class Leg:
     amd_done: bool = False
     amd_deadline: float = 3.0
     record_path: str | None = None
+    display_name: str = ""  # the customer leg's From display name (Originate)
     agent_key: str | None = None
     provisional: bool = False
     last_progress: int = 0
@@ -44,6 +45,7 @@ class Leg:
     bridged: bool = False
     ended: bool = False  # CallEnded (or AgentLegEnded) sent
     disconnected: bool = False
+    stats_sent: bool = False  # StreamStats sent (bench only)
 
 
 def classify_end(leg: Leg, status: int) -> tuple[Outcome, HungUpBy]:

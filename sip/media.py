@@ -45,6 +45,7 @@ class CallSink(Protocol):
     def on_call_state(self, key: str) -> None: ...
     def on_media_state(self, key: str) -> None: ...
     def on_dtmf(self, key: str, digit: str, method: int) -> None: ...
+    def on_stream_destroyed(self, key: str, index: int) -> None: ...
     def log_exc(self, where: str) -> None: ...
 
 
@@ -73,6 +74,12 @@ class PjCall(pj.Call):  # type: ignore[misc]
             self._worker.on_dtmf(self._key, prm.digit, int(prm.method))
         except Exception:
             self._worker.log_exc("onDtmfDigit")
+
+    def onStreamDestroyed(self, prm: pj.OnStreamDestroyedParam) -> None:
+        try:
+            self._worker.on_stream_destroyed(self._key, int(prm.streamIdx))
+        except Exception:
+            self._worker.log_exc("onStreamDestroyed")
 
 
 class FramePort(pj.AudioMediaPort):  # type: ignore[misc]

@@ -1,8 +1,11 @@
 """The asyncio side of the SIP layer: a supervised pool of worker processes.
 
 Each worker (``sip/worker.py``, a separate process) owns one pjsua2 endpoint and
-at most 4 calls. The pool places each call on a ready worker with a free customer
-line (packing, so idle workers can be stopped), reserves agent-leg slots on the
+up to K customer calls, each with its agent-leg slot reserved; K and the media budgets
+come from the pjsua2 module's compiled limits (``sip/limits.py``, read once at start).
+The pool places each call on the least-loaded ready worker that already carries calls
+(an idle one only when those are full, so the warm reserve stays idle and the pool's
+size follows the calls in flight), reserves agent-leg slots on the
 same worker, reads every worker's events on a small thread per worker and hands
 them to the loop with ``loop.call_soon_threadsafe``. When a worker dies, each of
 its calls that has not ended gets ``CallEnded(outcome=worker_lost)`` — still
@@ -24,7 +27,7 @@ import multiprocessing as mp
 import multiprocessing.spawn as mp_spawn
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -41,7 +44,7 @@ from sip.commands import (
     StartRecording,
     StopRecording,
 )
-from sip.config import PoolConfig
+from sip.config import PoolConfig, SipConfig
 from sip.errors import (
     NoAgentSlot,
     PoolExhausted,
@@ -50,6 +53,7 @@ from sip.errors import (
     SipStackError,
     UnknownCall,
 )
+from sip.limits import ModuleLimits, WorkerPlan, plan_worker, probe_limits
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped, run_worker
 
 log = structlog.get_logger(__name__)
@@ -132,8 +136,14 @@ class SipPool:
         self,
         config: PoolConfig | None = None,
         on_event: Callable[[ev.SipEvent], None] | None = None,
+        limits: ModuleLimits | None = None,
     ) -> None:
+        """``limits``: the module's compiled limits; None reads them at ``start()``. Given
+        smaller than the module's, the workers enforce them (pjsua's maxCalls): tests use
+        this to run a pool as on a stock 4-call module."""
         self.config = config or PoolConfig()
+        self._limits = limits
+        self.plan: WorkerPlan | None = None
         self.events: asyncio.Queue[ev.SipEvent] = asyncio.Queue()
         self._on_event = on_event
         self._workers: dict[int, _Worker] = {}
@@ -153,6 +163,7 @@ class SipPool:
         """Start ``min_workers`` plus the warm reserve; return when all of them are ready."""
         self._loop = asyncio.get_running_loop()
         try:
+            await self._make_plan()
             while True:
                 self._refill(raise_errors=True)
                 starting = [w for w in self._workers.values() if not w.ready.done()]
@@ -188,6 +199,39 @@ class SipPool:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def _make_plan(self) -> None:
+        cfg = self.config
+        if self._limits is None:  # a child interpreter reads them; cached per process
+            self._limits = await asyncio.to_thread(probe_limits)
+        self.plan = plan_worker(self._limits, cfg.customer_lines, cfg.agent_legs, cfg.spare_slots)
+        if self.plan.note:  # said once per pool, and kept in status()
+            log.warning("sip_calls_per_worker_lowered", note=self.plan.note)
+        log.info(
+            "sip_worker_plan",
+            calls_per_worker=self.plan.lines,
+            agent_legs=self.plan.agent_legs,
+            max_calls=self._limits.max_calls,
+            built_by_outdial=self._limits.built_by_outdial,
+        )
+
+    def status(self) -> dict[str, Any]:
+        """The pool's capacity and load (health pages, tests)."""
+        plan, limits = self.plan, self._limits
+        return {
+            "workers": self.worker_count(),
+            "calls": self.active_calls(),
+            "calls_per_worker": plan.lines if plan else None,
+            "agent_legs_per_worker": plan.agent_legs if plan else None,
+            "module_max_calls": limits.max_calls if limits else None,
+            "module_built_by_outdial": limits.built_by_outdial if limits else None,
+            "note": plan.note if plan else "",
+        }
+
+    def _plan(self) -> WorkerPlan:
+        if self.plan is None:
+            raise PortClosed("the SIP pool is not running")
+        return self.plan
+
     # ----- commands --------------------------------------------------------------------
     async def originate(self, cmd: Originate) -> None:
         """Place a call; its outcome arrives later as exactly one ``CallEnded``."""
@@ -212,7 +256,7 @@ class SipPool:
     async def connect_agent(self, call_id: str, agent_uri: str) -> None:
         cmd = ConnectAgent(call_id, agent_uri)
         worker = self._worker_of(call_id)
-        if call_id in worker.agents or len(worker.agents) >= self.config.agent_legs:
+        if call_id in worker.agents or len(worker.agents) >= self._plan().agent_legs:
             raise NoAgentSlot("no free agent leg on the call's worker", call_id=call_id)
         worker.agents.add(call_id)
         try:
@@ -272,11 +316,14 @@ class SipPool:
         return worker
 
     def _pick_worker(self) -> _Worker:
-        lines = self.config.customer_lines
+        lines = self._plan().lines
         usable = [w for w in self._live_workers() if len(w.customers) < lines]
         ready = [w for w in usable if w.ready.done()]
-        if ready:  # pack: the busiest ready worker with a free line
-            worker = max(ready, key=lambda w: (len(w.customers), -w.worker_id))
+        busy = [w for w in ready if w.customers or w.agents]
+        if busy:  # least-loaded of the workers already carrying calls
+            worker = min(busy, key=lambda w: (len(w.customers) + len(w.agents), w.worker_id))
+        elif ready:  # all of those are full: take one from the warm reserve
+            worker = min(ready, key=lambda w: w.worker_id)
         elif usable:  # the reserve ran dry: the worker that started first
             worker = min(usable, key=lambda w: w.worker_id)
         elif len(self._workers) >= self.config.max_workers:
@@ -337,7 +384,7 @@ class SipPool:
         slot = self._free_slot_index()
         cmd_r, cmd_w = self._ctx.Pipe(duplex=False)
         evt_r, evt_w = self._ctx.Pipe(duplex=False)
-        sip_cfg = self.config.sip.for_worker(slot)
+        sip_cfg = self._worker_config().for_worker(slot)
         proc = self._ctx.Process(
             target=run_worker,
             args=(worker_id, sip_cfg, cmd_r, evt_w),
@@ -356,6 +403,13 @@ class SipPool:
         ).start()
         log.info("sip_worker_started", worker_id=worker_id, pid=proc.pid)
         return worker
+
+    def _worker_config(self) -> SipConfig:
+        """The SIP settings a worker gets: limits, plan, and an RTP range that fits them."""
+        plan, sip = self._plan(), self.config.sip
+        # RTP+RTCP per call slot in each half (customer and agent accounts, sip/worker.py)
+        ports = max(sip.rtp_ports_per_worker, 4 * plan.calls + 16)
+        return replace(sip, limits=self._limits, plan=plan, rtp_ports_per_worker=ports)
 
     def _reader(self, worker: _Worker, conn: Connection) -> None:
         """Reader thread: forward each message to the loop; report the worker's exit."""

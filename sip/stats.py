@@ -34,19 +34,23 @@ class StreamStats:
     rx_jitter_max_us: int
 
 
-def stream_stats(call: Any, call_id: str, kind: str, seconds: float) -> StreamStats | None:
-    """Read ``pjsua2.Call.getStreamStat`` of the call's active audio stream, if any."""
+def stream_stats(
+    call: Any, call_id: str, kind: str, seconds: float, index: int | None = None
+) -> StreamStats | None:
+    """Read ``pjsua2.Call.getStreamStat`` of the call's active audio stream (or of stream
+    ``index``, from onStreamDestroyed: the far end hung up), if any."""
     import pjsua2 as pj  # only ever called inside a worker
 
-    info = call.getInfo()  # keep it referenced: info.media points into it (SWIG)
-    index = next(
-        (
-            mi.index
-            for mi in info.media
-            if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE
-        ),
-        None,
-    )
+    if index is None:
+        info = call.getInfo()  # keep it referenced: info.media points into it (SWIG)
+        index = next(
+            (
+                mi.index
+                for mi in info.media
+                if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+            ),
+            None,
+        )
     if index is None:
         return None
     st = call.getStreamStat(index)

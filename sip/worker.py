@@ -1,4 +1,4 @@
-"""One SIP worker process: one pjsua2 Endpoint, at most 4 calls, one thread.
+"""One SIP worker process: one pjsua2 Endpoint, K customer calls with their agent legs, one thread.
 
 The process's main thread owns the endpoint from ``libCreate`` to ``libDestroy``
 (``threadCnt=0``; media without its own ioqueue or threads), polls
@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 import pjsua2 as pj
 
 from sip import events as ev
+from sip.agent_headers import agent_from, auto_answer_headers
 from sip.amd import AmdClassifier, AmdParams, Verdict
 from sip.commands import (
     ConnectAgent,
@@ -37,7 +38,7 @@ from sip.commands import (
     StopRecording,
     is_e164,
 )
-from sip.config import PJSUA_MAX_CALLS, SipConfig
+from sip.config import SipConfig
 from sip.legs import Leg, classify_end
 from sip.media import FramePort, PjCall, Player, quiet_stdout, wav_finalised
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
@@ -45,7 +46,6 @@ from sip.stats import park_bridge_clock, stream_stats
 
 _PJ_ETOOMANY = 70010  # PJ_ETOOMANY: every pjsua call slot is taken
 _SLOT_WAIT = 2.0  # seconds an originate may wait for a slot still being freed
-_AUTO_ANSWER = (("Call-Info", "answer-after=0"), ("Alert-Info", "auto answer"))
 _DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "sip_info"}
 
 
@@ -59,6 +59,7 @@ class Worker:
         self.out = out
         self.ep = pj.Endpoint()
         self.account: pj.Account | None = None
+        self.agent_account: pj.Account | None = None  # agent legs: no codec-locking re-offer
         self.legs: dict[str, Leg] = {}
         # AMD frame ports, made at first use (the bridge calls into each one every 20 ms,
         # ~0.6 % of a core per worker, used or not) and never destroyed (issue 5)
@@ -70,6 +71,13 @@ class Worker:
         self.recordings_due: list[tuple[str, str, float]] = []
         self.stopping = False
         self.sip_port = 0
+        plan = cfg.plan
+        # Budgets from the compiled limits (sip/limits.py): past them a command fails with a
+        # reason instead of PJSIP's PJ_ETOOMANY.
+        self.max_players = plan.players if plan else 8
+        self.max_recorders = plan.recorders if plan else 8
+        amd = cfg.frame_port_count
+        self.max_amd_ports = amd if amd is not None else (plan.amd_ports if plan else 3)
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -79,7 +87,8 @@ class Worker:
         epc = pj.EpConfig()
         epc.uaConfig.threadCnt = 0
         epc.uaConfig.mainThreadOnly = False
-        epc.uaConfig.maxCalls = PJSUA_MAX_CALLS
+        if cfg.limits is not None:  # the pool's reading of the module (or a test's cap)
+            epc.uaConfig.maxCalls = cfg.limits.max_calls
         epc.uaConfig.userAgent = "outdial"
         epc.medConfig.hasIoqueue = False  # RTP and DTMF arrive through libHandleEvents
         epc.medConfig.threadCnt = 0
@@ -104,6 +113,12 @@ class Worker:
         self._set_codecs()
         self.account = pj.Account()
         self.account.create(self._account_config(tid))
+        # PJSUA re-offers (re-INVITE/UPDATE) after an answer with several codecs to lock one;
+        # phones as agent legs do not need it (issue 12), so they get an account without it.
+        acfg = self._account_config(tid, trunk=False)
+        acfg.mediaConfig.lockCodecEnabled = False
+        self.agent_account = pj.Account()
+        self.agent_account.create(acfg)
 
     def _set_codecs(self) -> None:
         wanted = list(self.cfg.codecs)
@@ -112,25 +127,33 @@ class Worker:
             prio = 250 - wanted.index(base) if base in wanted else 0
             self.ep.codecSetPriority(info.codecId, prio)
 
-    def _account_config(self, tid: int) -> pj.AccountConfig:
-        cfg, trunk = self.cfg, self.cfg.trunk
+    def _account_config(self, tid: int, trunk: bool = True) -> pj.AccountConfig:
+        cfg = self.cfg
+        trunk_cfg = cfg.trunk if trunk else None
         acfg = pj.AccountConfig()
         acfg.idUri = f"sip:{cfg.user}@{cfg.bind_host}:{self.sip_port}"
         acfg.sipConfig.transportId = tid
         acfg.regConfig.registerOnAdd = False
         acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
-        acfg.mediaConfig.transportConfig.port = cfg.rtp_port_start
-        acfg.mediaConfig.transportConfig.portRange = cfg.rtp_ports_per_worker
+        # The two accounts take one half of the worker's RTP range each: a shared range would
+        # make each account's port search step over the other's bound ports.
+        half = cfg.rtp_ports_per_worker // 4 * 2
+        acfg.mediaConfig.transportConfig.port = cfg.rtp_port_start + (0 if trunk else half)
+        acfg.mediaConfig.transportConfig.portRange = half
         acfg.mediaConfig.transportConfig.boundAddress = cfg.bind_host
-        if trunk is not None:
-            if trunk.username:
-                cred = pj.AuthCredInfo("digest", trunk.realm, trunk.username, 0, trunk.password)
+        if trunk_cfg is not None:
+            t = trunk_cfg
+            if t.username:
+                cred = pj.AuthCredInfo("digest", t.realm, t.username, 0, t.password)
                 acfg.sipConfig.authCreds.append(cred)
-            if trunk.outbound_proxy:
-                acfg.sipConfig.proxies.append(trunk.outbound_proxy)
-            if trunk.register:
-                acfg.regConfig.registrarUri = f"sip:{trunk.host}:{trunk.port}"
+            if t.outbound_proxy:
+                acfg.sipConfig.proxies.append(t.outbound_proxy)
+            if t.register:
+                acfg.regConfig.registrarUri = f"sip:{t.host}:{t.port}"
                 acfg.regConfig.registerOnAdd = True
+        if not trunk:
+            acfg.idUri = f"sip:{cfg.user}-agent@{cfg.bind_host}:{self.sip_port}"
+            acfg.priority = -1  # never picked for incoming requests
         return acfg
 
     def run(self) -> None:
@@ -178,9 +201,10 @@ class Worker:
             leg.recorder = None
             leg.clips.clear()
         self.legs.clear()
-        if self.account is not None:
-            self.account.shutdown()
-            self.account = None
+        for account in (self.account, self.agent_account):
+            if account is not None:
+                account.shutdown()
+        self.account = self.agent_account = None
         # The FramePorts stay referenced through libDestroy: conference-port removal is
         # queued (PJSIP 2.15) and the bridge's teardown still touches them; main() then
         # leaves with os._exit, so their SWIG destructors never run.
@@ -262,6 +286,7 @@ class Worker:
         leg.amd_wanted = cmd.amd
         leg.amd_deadline = cmd.amd_deadline
         leg.record_path = cmd.record_path
+        leg.display_name = cmd.display_name
         uri = self._target_uri(cmd.target)
         if uri is None:
             self._fail_before_call(leg, "no SIP trunk configured for E.164 targets")
@@ -275,7 +300,8 @@ class Worker:
     def _make_call(
         self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...], local_uri: str = ""
     ) -> None:
-        call = PjCall(self, self.account, leg.key)
+        account = self.agent_account if leg.kind == "agent" else self.account
+        call = PjCall(self, account, leg.key)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
         prm.opt.videoCount = 0
@@ -333,7 +359,10 @@ class Worker:
             ring_deadline=now + self.cfg.agent_ring_timeout,
         )
         cust.agent_key = leg.key
-        self._make_call(leg, cmd.agent_uri, _AUTO_ANSWER)
+        host = f"{self.cfg.bind_host}:{self.sip_port}"
+        forms = cmd.auto_answer if cmd.auto_answer is not None else self.cfg.auto_answer
+        local = agent_from(cmd.call_id, cust.target, cust.display_name, self.cfg.bind_host)
+        self._make_call(leg, cmd.agent_uri, auto_answer_headers(forms, host), local)
 
     def _drop_agent(self, cmd: DropAgent) -> None:
         cust = self.legs.get(cmd.call_id)
@@ -347,6 +376,9 @@ class Worker:
         leg = self.legs.get(cmd.call_id)
         if leg is None or leg.media is None:
             self.send(ev.CommandFailed(cmd.call_id, "PlayPrompt", "no_media", "no audio yet"))
+            return
+        if len(self.players) >= self.max_players:
+            self.send(ev.CommandFailed(cmd.call_id, "PlayPrompt", "no_player", "all players busy"))
             return
         player = Player(cmd.call_id, cmd.wav)
         player.startTransmit(leg.media)
@@ -362,6 +394,9 @@ class Worker:
             return
         if cmd.path in leg.clips or cmd.path == leg.record_path:
             self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "duplicate", cmd.path))
+            return
+        if self._recorder_count() >= self.max_recorders:
+            self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "no_recorder", cmd.path))
             return
         leg.clips[cmd.path] = None  # made when the leg has audio (now, or at media start)
         self._attach_media(leg)
@@ -386,6 +421,10 @@ class Worker:
             if media is not None:
                 with contextlib.suppress(pj.Error):
                     media.stopTransmit(rec)
+
+    def _recorder_count(self) -> int:
+        """Recorders held or due (a clip waiting for the leg's audio counts too)."""
+        return sum(len(leg.clips) + (1 if leg.record_path else 0) for leg in self.legs.values())
 
     @staticmethod
     def _recorders(leg: Leg) -> list[object]:
@@ -419,13 +458,24 @@ class Worker:
         with contextlib.suppress(pj.Error):  # already disconnecting
             leg.call.hangup(prm)
 
-    def _send_stream_stats(self, leg: Leg) -> None:
-        """RTP counters of a leg we are about to hang up (bench only: SipConfig.stream_stats)."""
+    def _send_stream_stats(self, leg: Leg, index: int | None = None) -> None:
+        """RTP counters of a leg we are about to hang up, or whose stream is going away
+        because the far end hung up (bench only: SipConfig.stream_stats); once per leg."""
+        if leg.stats_sent:
+            return
         seconds = time.monotonic() - (leg.answered_at or leg.started)
         with contextlib.suppress(pj.Error):
-            stats = stream_stats(leg.call, leg.call_id, leg.kind, seconds)
+            stats = stream_stats(leg.call, leg.call_id, leg.kind, seconds, index)
             if stats is not None:
+                leg.stats_sent = True
                 self.send(stats)
+
+    def on_stream_destroyed(self, key: str, index: int) -> None:
+        leg = self.legs.get(key)
+        if not self.cfg.stream_stats or leg is None or leg.call is None:
+            return
+        if leg.answered_at is not None:
+            self._send_stream_stats(leg, index)
 
     def _idle_wait(self) -> None:
         """No calls: sleep until a command arrives or idle_poll_ms passes, then poll PJSIP."""
@@ -557,6 +607,8 @@ class Worker:
             cust = self.legs.get(leg.call_id)
             if cust is not None and cust.agent_key == leg.key:
                 cust.agent_key = None
+                if leg.bridged and not leg.hangup_by_us and self.cfg.end_customer_on_agent_hangup:
+                    self._hangup(cust, by_us=True)  # the agent hung up: end the call now
             if not leg.ended:
                 self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
         self.to_release.append(leg.key)
@@ -628,7 +680,7 @@ class Worker:
 
     def _start_amd(self, leg: Leg) -> None:
         free = [p for p in self.ports if p.owner is None]
-        if not free and len(self.ports) < self.cfg.frame_port_count:
+        if not free and len(self.ports) < self.max_amd_ports:
             self.ports.append(FramePort(f"amd{len(self.ports)}"))
             free = self.ports[-1:]
         leg.amd_done = True

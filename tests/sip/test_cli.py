@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import click
+import pytest
 from click.testing import CliRunner
 
 from sip.cli import register
@@ -45,3 +51,22 @@ def test_bad_target_is_a_typed_error() -> None:
     result = CliRunner().invoke(_root(), ["bench", "sip", "--target", "127.0.0.1:5060"])
     assert result.exit_code != 0
     assert result.exception is not None and "SIP URI" in str(result.exception)
+
+
+@pytest.mark.sip
+def test_bench_json_prints_only_json_with_agent_legs(sipp) -> None:
+    """A real run (the installed ``outdial`` console script, so fd 1 is a real pipe):
+    stdout parses as one JSON document; log lines and PJSIP's output go to stderr."""
+    customer = sipp("uas_answer.xml", calls=2)
+    agent = sipp("agent_answer.xml", calls=2)
+    outdial = Path(sys.executable).with_name("outdial")
+    args = ["bench", "sip", "--target", customer.uri(), "--calls", "2", "--cps", "2"]
+    args += ["--hold", "1", "--lines", "2", "--agent", agent.uri("agent"), "--json"]
+    done = subprocess.run(
+        [str(outdial), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout)
+    assert figures["answered"] == 2 and figures["bridged"] == 2
+    assert figures["calls_per_worker"] == 2 and figures["workers_at_start"] >= 1
+    assert figures["rtp_agent_legs"]["legs"] == 2  # stats kept for every leg

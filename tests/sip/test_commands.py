@@ -61,7 +61,9 @@ def test_messages_are_frozen_and_pickle() -> None:
 
 def test_config_bounds() -> None:
     with pytest.raises(SipConfigError):
-        PoolConfig(customer_lines=2, agent_legs=2, spare_slots=1)  # 5 > 4 calls per process
+        PoolConfig(customer_lines=0)
+    with pytest.raises(SipConfigError):
+        SipConfig(auto_answer=("ring-twice",))
     with pytest.raises(SipConfigError):
         SipConfig(codecs=("G729/8000",))
     with pytest.raises(SipConfigError):
@@ -71,7 +73,8 @@ def test_config_bounds() -> None:
     with pytest.raises(SipConfigError, match="agent_legs >= customer_lines"):
         PoolConfig(customer_lines=2, agent_legs=1)
     default = PoolConfig()
-    assert default.agent_legs >= default.customer_lines
+    assert default.agent_legs is None  # derived: every line's agent leg reserved (test_limits)
+    assert default.customer_lines == 32
     assert SipConfig(rtp_port_start=20000).for_worker(2).rtp_port_start == 20080
 
 
