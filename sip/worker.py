@@ -605,12 +605,12 @@ class Worker:
                 self._hangup(agent, by_us=True)
         else:
             cust = self.legs.get(leg.call_id)
+            if not leg.ended:
+                self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
             if cust is not None and cust.agent_key == leg.key:
                 cust.agent_key = None
                 if leg.bridged and not leg.hangup_by_us and self.cfg.end_customer_on_agent_hangup:
                     self._hangup(cust, by_us=True)  # the agent hung up: end the call now
-            if not leg.ended:
-                self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
         self.to_release.append(leg.key)
 
     def _end_customer(
