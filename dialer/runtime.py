@@ -149,6 +149,9 @@ class DialerRuntime(AgentOps):
         settings = await asyncio.to_thread(self.engine_settings, campaign_id)
         gate = await asyncio.to_thread(self.gate_factory, self.db, campaign_id)
         port = self.sip_factory(campaign_id)
+        size_for = getattr(port, "set_max_lines", None)  # SipPool: workers follow the lines
+        if callable(size_for):
+            size_for(settings.core.max_lines)
         await port.start()
         try:
             engine = CampaignEngine(

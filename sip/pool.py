@@ -144,6 +144,7 @@ class SipPool:
         self.config = config or PoolConfig()
         self._limits = limits
         self.plan: WorkerPlan | None = None
+        self._max_lines: int | None = None
         self.events: asyncio.Queue[ev.SipEvent] = asyncio.Queue()
         self._on_event = on_event
         self._workers: dict[int, _Worker] = {}
@@ -214,11 +215,24 @@ class SipPool:
             built_by_outdial=self._limits.built_by_outdial,
         )
 
+    def set_max_lines(self, lines: int | None) -> None:
+        """Size the pool for a campaign's lines in flight: at most enough workers for
+        ``lines`` customer calls plus the warm reserve (and never above ``max_workers``)."""
+        self._max_lines = lines
+
+    def max_workers(self) -> int:
+        cfg = self.config
+        if self._max_lines is None or self.plan is None:
+            return cfg.max_workers
+        needed = -(-self._max_lines // self.plan.lines) + cfg.warm_workers
+        return max(1, min(cfg.max_workers, needed))
+
     def status(self) -> dict[str, Any]:
         """The pool's capacity and load (health pages, tests)."""
         plan, limits = self.plan, self._limits
         return {
             "workers": self.worker_count(),
+            "max_workers": self.max_workers(),
             "calls": self.active_calls(),
             "calls_per_worker": plan.lines if plan else None,
             "agent_legs_per_worker": plan.agent_legs if plan else None,
@@ -326,10 +340,10 @@ class SipPool:
             worker = min(ready, key=lambda w: w.worker_id)
         elif usable:  # the reserve ran dry: the worker that started first
             worker = min(usable, key=lambda w: w.worker_id)
-        elif len(self._workers) >= self.config.max_workers:
+        elif len(self._workers) >= self.max_workers():
             raise PoolExhausted(
                 f"all {len(self._workers)} SIP workers are full",
-                max_workers=self.config.max_workers,
+                max_workers=self.max_workers(),
             )
         else:  # on demand, beyond spawn_concurrency: this call is waiting for it
             worker = self._spawn()
@@ -364,7 +378,7 @@ class SipPool:
             short = len(live) < cfg.min_workers or len(self._idle_workers()) < cfg.warm_workers
             if not short or starting >= cfg.spawn_concurrency:
                 return
-            if len(self._workers) >= cfg.max_workers:
+            if len(self._workers) >= self.max_workers():
                 return
             try:
                 self._spawn()

@@ -20,6 +20,7 @@ import structlog
 from sip import events as ev
 from sip.commands import Originate
 from sip.config import PoolConfig, SipConfig
+from sip.errors import PoolExhausted
 from sip.limits import ModuleLimits
 from sip.pcap import tone_pcap
 from sip.pool import SipPool
@@ -186,3 +187,30 @@ async def test_a_stock_4_call_module_gets_one_line_per_worker(sipp) -> None:
     notes = [e for e in logs if e["event"] == "sip_calls_per_worker_lowered"]
     assert len(notes) == 1 and "instead of 32" in notes[0]["note"]
     assert agent.wait().returncode == 0
+
+
+async def test_pool_size_follows_the_lines_in_flight(sipp) -> None:
+    """Two lines at one call per worker and no reserve: two workers, a third call is refused."""
+    cfg = PoolConfig(
+        SipConfig(rtp_port_start=38600),
+        min_workers=1,
+        warm_workers=0,
+        max_workers=10,
+        customer_lines=1,
+        agent_legs=0,
+    )
+    peer = sipp("uas_answer.xml", calls=2)
+    pool = SipPool(cfg)
+    pool.set_max_lines(2)
+    async with pool:
+        assert pool.status()["max_workers"] == 2
+        for i in range(2):
+            await pool.originate(originate(f"f{i}", peer.uri()))
+        await collect(pool, lambda s: len(of(s, ev.CallAnswered)) == 2)
+        with pytest.raises(PoolExhausted):
+            await pool.originate(originate("f2", peer.uri()))
+        assert pool.worker_count() == 2
+        for i in range(2):
+            await pool.hangup(f"f{i}")
+        await collect(pool, lambda s: len(of(s, ev.CallEnded)) == 2)
+    assert peer.wait().returncode == 0
