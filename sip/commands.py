@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from sip.agent_headers import AUTO_ANSWER_HEADERS
 from sip.errors import InvalidTarget, RingTimeoutTooShort
 
 #: Compliance rules 5 (TSR 310.4(b)(4)(ii)) and 22 (UK): ring at least 15 s.
@@ -81,6 +82,8 @@ class ConnectAgent:
     def __post_init__(self) -> None:
         if not _SIP_URI.match(self.agent_uri):
             raise InvalidTarget(f"agent URI is not a SIP URI: {self.agent_uri!r}")
+        if self.auto_answer is not None and set(self.auto_answer) - set(AUTO_ANSWER_HEADERS):
+            raise InvalidTarget(f"unknown auto-answer forms: {self.auto_answer}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,8 +267,12 @@ class SipPool:
     async def hangup(self, call_id: str) -> None:
         self._send(self._worker_of(call_id), Hangup(call_id))
 
-    async def connect_agent(self, call_id: str, agent_uri: str) -> None:
-        cmd = ConnectAgent(call_id, agent_uri)
+    async def connect_agent(
+        self, call_id: str, agent_uri: str, auto_answer: tuple[str, ...] | None = None
+    ) -> None:
+        """Call the agent's phone and bridge it; ``auto_answer``: this agent's hint forms
+        (sip/agent_headers.py), None for the pool's ``SipConfig.auto_answer``."""
+        cmd = ConnectAgent(call_id, agent_uri, auto_answer)
         worker = self._worker_of(call_id)
         if call_id in worker.agents or len(worker.agents) >= self._plan().agent_legs:
             raise NoAgentSlot("no free agent leg on the call's worker", call_id=call_id)

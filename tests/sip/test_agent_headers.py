@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sip.agent_headers import agent_from, auto_answer_headers, mask_number
+from sip.commands import ConnectAgent
+from sip.errors import InvalidTarget
 
 
 def test_auto_answer_hints_carry_a_uri() -> None:
@@ -29,3 +33,9 @@ def test_from_survives_odd_call_ids_and_names() -> None:
     assert user == "outdial-x-y-z--"
     assert got.count('"') == 2
     assert mask_number("+15551234567") == "…4567"
+
+
+def test_per_agent_forms_are_checked() -> None:
+    assert ConnectAgent("c", "sip:a@h", ("answer-mode",)).auto_answer == ("answer-mode",)
+    with pytest.raises(InvalidTarget):
+        ConnectAgent("c", "sip:a@h", ("ring-twice",))
