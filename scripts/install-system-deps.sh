@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages outdial's tests talk to, when they are missing:
 # SIPp (sip-tester) plays the far end of real SIP calls, PostgreSQL is the
-# production database, espeak-ng and sox make test prompts and recordings.
+# production database, espeak-ng and sox make test prompts and recordings, baresip is a
+# real softphone as the agent.
 # The pjsua2 build (scripts/build_pjsua2.py) needs a C/C++ toolchain, SWIG, OpenSSL and
 # libuuid headers; `--build` installs only those (what `make run` needs).
 set -euo pipefail
@@ -21,6 +22,7 @@ if [ "${1:-}" != "--build" ]; then
   { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
   command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || need+=(sox)
+  command -v baresip >/dev/null 2>&1 || need+=(baresip-core)  # a real agent phone (tests/sip)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
