@@ -26,7 +26,9 @@ def dockerfile() -> list[tuple[str, str]]:
 
 def test_dockerfile_is_python311_slim_and_copies_every_package() -> None:
     instructions = dockerfile()
-    assert instructions[0] == ("FROM", "python:3.11-slim")
+    froms = [rest for word, rest in instructions if word == "FROM"]
+    # the pjsua2 builder stage and the runtime stage share the base image (issue 12)
+    assert froms and all(f.split()[0] == "python:3.11-slim" for f in froms)
     copied = {rest.split()[0] for word, rest in instructions if word == "COPY"}
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
         "packages"
@@ -34,6 +36,16 @@ def test_dockerfile_is_python311_slim_and_copies_every_package() -> None:
     for pkg in packages:
         assert pkg.rstrip("*") in copied, pkg
     assert any(w == "VOLUME" and "/data" in r for w, r in instructions)
+
+
+def test_dockerfile_runtime_installs_only_the_built_wheel() -> None:
+    instructions = dockerfile()
+    last = max(i for i, (word, _) in enumerate(instructions) if word == "FROM")
+    builder, runtime = instructions[:last], instructions[last:]
+    assert any(w == "RUN" and "scripts/build_pjsua2.py" in r for w, r in builder)
+    runs = " ".join(r for w, r in runtime if w == "RUN")
+    assert "/wheels/pjsua2-" in runs and "apt-get" not in runs and "swig" not in runs
+    assert ("COPY", "--from=builder /wheels /wheels") in runtime
 
 
 def test_dockerfile_command_exists() -> None:
