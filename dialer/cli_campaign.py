@@ -30,7 +30,10 @@ def _human(d: dict[str, Any]) -> str:
         f"  abandon gauge: {ab['rate']:.2%} ({ab['abandoned']} of {ab['live_answers']} "
         "live answers)",
     ]
-    if not d["decisions"]:
+    idle = d.get("idle")
+    if idle:  # before the pacer's words: the schedule or the records stop it first
+        lines.insert(1, f"  not dialing: {idle['message']}")
+    elif not d["decisions"]:
         lines.append("  pacer: no decision recorded yet")
     for dec in d["decisions"]:
         lines.append(

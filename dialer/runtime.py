@@ -229,7 +229,7 @@ class DialerRuntime(AgentOps):
 
     async def status(self, campaign_id: int) -> dict[str, Any]:
         """The database's view (dialer/status.py) plus what the running engine knows."""
-        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id)
+        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id, self.wall())
         run = self.running.get(campaign_id)
         out["running_here"] = run is not None
         if run is None:

@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from campaigns.models import Campaign
-from dialer import hopper
+from dialer import hopper, why
 from dialer.models import AgentSession, Attempt, StateChange
 from dialer.pacing import Decision
 from lists.models import Contact
 from outdial.errors import NotFound
-from outdial.models import as_utc
+from outdial.models import as_utc, utcnow
 from outdial.storage import session_scope
 
 PACER = "pacer"
@@ -95,8 +95,9 @@ def _counts(engine: Engine, query: Any) -> dict[str, int]:
         return {str(k): int(v) for k, v in conn.execute(query)}
 
 
-def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
-    """Attempts, agents, records and the abandon gauge of one campaign, from storage alone."""
+def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Attempts, agents, records and the abandon gauge of one campaign, from storage alone,
+    and ``idle``: why it is not dialing when its schedule or its records say so."""
     with session_scope(engine) as s:
         camp = s.get(Campaign, campaign_id)
     if camp is None:
@@ -138,7 +139,52 @@ def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
         "records_remaining": hopper.remaining(engine, campaign_id),
         "abandon": abandon_gauge(engine, campaign_id),
         "decisions": _decisions(engine, campaign_id),
+        "idle": why_json(engine, camp, now or utcnow()),
     }
+
+
+def next_due(engine: Engine, campaign_id: int, now: datetime) -> why.NextDue | None:
+    """The earliest record that becomes due after ``now`` (a callback, a retry, or a new
+    record compliance deferred)."""
+    with session_scope(engine) as s:
+        c = s.exec(
+            select(Contact)
+            .where(
+                Contact.campaign_id == campaign_id,
+                col(Contact.status).in_(hopper.DIALABLE),
+                col(Contact.suppressed).is_(False),
+                col(Contact.next_due_at) > now,
+            )
+            .order_by(col(Contact.next_due_at), col(Contact.id))
+            .limit(1)
+        ).first()
+    if c is None or c.next_due_at is None:
+        return None
+    if c.callback_at is not None:
+        kind = "callback"
+    elif c.attempts:
+        kind = f"retry after {c.last_outcome}" if c.last_outcome else "retry"
+    else:
+        kind = f"new, held: {c.last_outcome}" if c.last_outcome else "new"
+    return why.NextDue(as_utc(c.next_due_at), kind)
+
+
+def idle_of(engine: Engine, camp: Campaign, now: datetime) -> why.Idle | None:
+    """Why ``camp`` is not dialing at ``now`` (outside its schedule, nothing due), or None."""
+    from campaigns import store
+
+    assert camp.id is not None
+    return why.idle_reason(
+        store.spec_of(engine, camp),
+        now,
+        due_now=hopper.dialable_count(engine, camp.id, now),
+        remaining=hopper.remaining(engine, camp.id),
+        next_due=next_due(engine, camp.id, now),
+    )
+
+
+def why_json(engine: Engine, camp: Campaign, now: datetime) -> dict[str, Any] | None:
+    return why.idle_json(idle_of(engine, camp, now))
 
 
 def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:
