@@ -30,6 +30,14 @@ def _human(d: dict[str, Any]) -> str:
         f"  abandon gauge: {ab['rate']:.2%} ({ab['abandoned']} of {ab['live_answers']} "
         "live answers)",
     ]
+    if d.get("interrupted"):  # its server is gone: nothing below is live (issue 16)
+        lines.insert(1, f"  {d['interrupted']}")
+        if d.get("unresolved_calls") or d.get("agents_to_resume"):
+            lines.insert(
+                2,
+                f"  left by the stop: {d.get('unresolved_calls', 0)} call(s) to close, "
+                f"{d.get('agents_to_resume', 0)} agent session(s) to resume",
+            )
     idle = d.get("idle")
     if idle:  # before the pacer's words: the schedule or the records stop it first
         lines.insert(1, f"  not dialing: {idle['message']}")

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from campaigns.models import Campaign
-from dialer import hopper, why
+from dialer import hopper, recovery, why
 from dialer.models import AgentSession, Attempt, StateChange
 from dialer.pacing import Decision
 from lists.models import Contact
@@ -126,7 +126,8 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         .where(col(Contact.campaign_id) == campaign_id)
         .group_by(col(Contact.status)),
     )
-    return {
+    now = now or utcnow()
+    out = {
         "campaign_id": campaign_id,
         "name": camp.name,
         "mode": camp.mode,
@@ -139,8 +140,42 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         "records_remaining": hopper.remaining(engine, campaign_id),
         "abandon": abandon_gauge(engine, campaign_id),
         "decisions": _decisions(engine, campaign_id),
-        "idle": why_json(engine, camp, now or utcnow()),
+        "idle": why_json(engine, camp, now),
     }
+    return _true_now(engine, out, now)
+
+
+LIVE_STATUSES = ("running", "paused", "scheduled")
+
+
+def _true_now(engine: Engine, out: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A campaign said to run whose engine has no fresh heartbeat is not running: its server
+    stopped or died. Say so, and do not count calls or agents from before (issue 16 item 5);
+    ``resume`` tells what happens next."""
+    run = recovery.run_of(engine, out["campaign_id"])
+    out["resume"] = None
+    if run is not None and (run.desired != "stopped" or run.refusal):
+        out["resume"] = {
+            "desired": run.desired,
+            "last_heartbeat": as_utc(run.heartbeat_at).isoformat() if run.heartbeat_at else None,
+            "refused": run.refusal or None,
+            "refused_at": as_utc(run.refused_at).isoformat() if run.refused_at else None,
+        }
+    if out["status"] not in LIVE_STATUSES or recovery.alive(run, now):
+        return out
+    out["status"] = "interrupted"
+    out["unresolved_calls"] = out["calls_in_flight"]  # closed when the campaign runs again
+    out["calls_in_flight"] = 0
+    out["agents_to_resume"] = sum(out["agents_by_state"].values())
+    out["agents_by_state"] = {}
+    desired = run.desired if run is not None else "running"
+    out["interrupted"] = (
+        f"not running: the server that ran it stopped; it resumes ({desired}) when "
+        "`outdial serve` starts"
+        if not (run and run.refusal)
+        else f"not running: resuming it after a restart was refused: {run.refusal}"
+    )
+    return out
 
 
 def next_due(engine: Engine, campaign_id: int, now: datetime) -> why.NextDue | None:

@@ -18,6 +18,8 @@ GET  /api/agent/ws           agent: a WebSocket of the engine's messages for thi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +38,7 @@ from web.routing import Routes
 routes = Routes()
 RUNTIME = web.AppKey("dialer_runtime", DialerRuntime)
 SCHEDULER = web.AppKey("campaign_scheduler", CampaignScheduler)
+RESUMING = web.AppKey("resuming_campaigns", asyncio.Task[list[int]])
 MANAGERS = {Role.MANAGER, Role.ADMIN}
 AGENTS = {Role.AGENT}
 
@@ -49,8 +52,14 @@ def setup(app: web.Application) -> None:
             app[RUNTIME] = runtime_from_config(app[ENGINE], app[CONFIG])
         app[SCHEDULER] = CampaignScheduler(app[RUNTIME])
         app[SCHEDULER].start()
+        # campaigns meant to run resume by themselves (issue 16); the server answers meanwhile
+        app[RESUMING] = asyncio.create_task(app[RUNTIME].resume_all(), name="resume-campaigns")
 
     async def stop(app: web.Application) -> None:
+        if RESUMING in app and not app[RESUMING].done():
+            app[RESUMING].cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await app[RESUMING]
         if SCHEDULER in app:
             app[SCHEDULER].shutdown()
         if RUNTIME in app:
