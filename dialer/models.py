@@ -96,6 +96,7 @@ class CampaignRun(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaigns.id", primary_key=True)
     desired: str = Field(default="stopped", max_length=16)  # running, paused, stopped
     node: str = Field(default="", max_length=64)  # the engine instance that runs it
+    pid: int = 0  # its server process on that node
     started_at: datetime | None = Field(default=None, sa_column=_ts())
     heartbeat_at: datetime | None = Field(default=None, sa_column=_ts())
     refusal: str = Field(

@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -60,6 +62,7 @@ def started(engine: Engine, campaign_id: int, node: str, at: datetime) -> None:
     with session_scope(engine) as s:
         row = s.get(CampaignRun, campaign_id) or CampaignRun(campaign_id=campaign_id)
         row.node, row.started_at, row.heartbeat_at, row.updated_at = node[:64], at, at, at
+        row.pid = os.getpid()
         row.refusal, row.refused_at = "", None
         s.add(row)
 
@@ -102,7 +105,7 @@ def to_resume(engine: Engine, node: str) -> list[CampaignRun]:
     """Campaigns this node should run again: desired running or paused, last run here (or
     on no recorded node)."""
     with session_scope(engine) as s:
-        return list(
+        rows = list(
             s.exec(
                 select(CampaignRun)
                 .where(
@@ -112,15 +115,32 @@ def to_resume(engine: Engine, node: str) -> list[CampaignRun]:
                 .order_by(col(CampaignRun.campaign_id))
             )
         )
+    # another live server process of this host runs it: not ours to take over
+    mine = os.getpid()
+    return [r for r in rows if r.pid in (0, mine) or not _process_exists(r.pid)]
 
 
 def alive(run: CampaignRun | None, now: datetime) -> bool:
-    """Is an engine running this campaign now (a fresh heartbeat)?"""
-    return (
-        run is not None
-        and run.heartbeat_at is not None
-        and now - as_utc(run.heartbeat_at) <= STALE_AFTER
-    )
+    """Is an engine running this campaign now? A fresh heartbeat, and, read on the engine's
+    own host, its server process still there (a killed server is known gone at once)."""
+    if run is None or run.heartbeat_at is None or now - as_utc(run.heartbeat_at) > STALE_AFTER:
+        return False
+    return not (run.node == local_node() and run.pid and not _process_exists(run.pid))
+
+
+def local_node() -> str:
+    """The default node name of an engine on this host (dialer/runtime.py)."""
+    return socket.gethostname()[:64]
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
 
 
 # --- crash recovery -------------------------------------------------------------------------

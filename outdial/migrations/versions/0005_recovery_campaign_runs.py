@@ -5,7 +5,8 @@ serve` restarts, campaigns meant to run resume by themselves (issue 16 item 5). 
 that runs a campaign writes ``heartbeat_at`` every few seconds, so a status read from any
 process can tell a live campaign from one whose server died (no stale ``running``), and
 start-up recovery dates a call that was up when the server died by its last heartbeat.
-``refusal`` keeps why an automatic resumption was refused (its launch checks failed).
+``pid`` is the server process on ``node``: a status read on that host knows at once that a
+killed server is gone. ``refusal`` keeps why an automatic resumption was refused (its launch checks failed).
 
 Revision ID: 0005_recovery_campaign_runs
 Revises: 0004_dialer
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("campaigns.id"), primary_key=True),
         sa.Column("desired", sa.String(length=16), nullable=False, server_default="stopped"),
         sa.Column("node", sa.String(length=64), nullable=False, server_default=""),
+        sa.Column("pid", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("refusal", sa.Text(), nullable=False, server_default=""),
