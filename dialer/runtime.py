@@ -249,7 +249,7 @@ class DialerRuntime(AgentOps):
         for row in left:
             try:
                 await self.agent_login(row.user_id, run.campaign_id, row.sip_uri)
-                if row.user_id in owners:
+                if row.user_id in owners or row.state == "wrap":  # a disposition is due
                     await self.agent_pause(row.user_id, WRAP_AFTER_RESTART)
                 elif row.state == "paused":
                     await self.agent_pause(row.user_id, row.pause_reason or "paused")
@@ -284,7 +284,9 @@ class DialerRuntime(AgentOps):
             await self._desire(campaign_id, "stopped")
         return await self.status(campaign_id)
 
-    async def _stop(self, run: Running, drain: float) -> None:
+    async def _stop(self, run: Running, drain: float, shutdown: bool = False) -> None:
+        """Stop one engine. At a server shutdown (``shutdown``) the campaign stays desired and
+        its agents' sessions are kept: both come back when the server starts again."""
         if run.monitor is not None:
             run.monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -294,13 +296,14 @@ class DialerRuntime(AgentOps):
             await run.engine.stop(drain_timeout=drain)
         finally:
             await run.port.close()
+        kind = "server_stopping" if shutdown else "campaign_stopped"
         for user_id in list(run.agents):
             self.agent_campaign.pop(user_id, None)
-            await self.hub.send(
-                user_id, {"type": "campaign_stopped", "campaign_id": run.campaign_id}
-            )
-        await asyncio.to_thread(sessions.close_sessions, self.db, run.campaign_id)
-        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, run.campaign_id, "stopped")
+            await self.hub.send(user_id, {"type": kind, "campaign_id": run.campaign_id})
+        if not shutdown:
+            await asyncio.to_thread(sessions.close_sessions, self.db, run.campaign_id)
+        status = "interrupted" if shutdown else "stopped"
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, run.campaign_id, status)
         await asyncio.to_thread(recovery.stopped, self.db, run.campaign_id)
         log.info("campaign stopped", campaign=run.campaign_id)
 
@@ -310,7 +313,9 @@ class DialerRuntime(AgentOps):
             runs, self.running = list(self.running.values()), {}
             for run in runs:
                 try:
-                    await self._stop(run, self.stop_drain if drain is None else drain)
+                    await self._stop(
+                        run, self.stop_drain if drain is None else drain, shutdown=True
+                    )
                 except Exception:
                     log.exception("stopping a campaign failed", campaign=run.campaign_id)
         await self.hub.close_all()

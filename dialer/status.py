@@ -161,7 +161,8 @@ def _true_now(engine: Engine, out: dict[str, Any], now: datetime) -> dict[str, A
             "refused": run.refusal or None,
             "refused_at": as_utc(run.refused_at).isoformat() if run.refused_at else None,
         }
-    if out["status"] not in LIVE_STATUSES or recovery.alive(run, now):
+    stale = out["status"] in LIVE_STATUSES and not recovery.alive(run, now)
+    if not stale and out["status"] != "interrupted":
         return out
     out["status"] = "interrupted"
     out["unresolved_calls"] = out["calls_in_flight"]  # closed when the campaign runs again

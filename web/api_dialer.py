@@ -13,7 +13,8 @@ POST /api/agent/transfer-ivr {call_id}                  agent  -> {"transfer": .
 GET  /api/agent/ws           agent: a WebSocket of the engine's messages for this agent
                              (hello, agent_state, call_connected with the customer's
                              record, call_ended, call_released, call_transferred,
-                             campaign_stopped)
+                             campaign_stopped, server_stopping: the server shuts down;
+                             the session comes back when it starts again)
 """
 
 from __future__ import annotations
