@@ -363,7 +363,12 @@ def decisions_without_outcome(
             closed.add(call_id)
         elif data.get("campaign_id") == campaign_id and data.get("allowed"):
             decided[call_id] = (str(data.get("number") or ""), as_utc(at))
-    return [(c, n, at) for c, (n, at) in decided.items() if c and c not in closed]
+    missing = [c for c in decided if c and c not in closed]
+    if missing:  # a call with an attempt row is closed by its own engine, here or elsewhere
+        with session_scope(engine) as s:
+            placed = set(s.exec(select(Attempt.call_id).where(col(Attempt.call_id).in_(missing))))
+        missing = [c for c in missing if c not in placed]
+    return [(c, *decided[c]) for c in missing]
 
 
 __all__ = [

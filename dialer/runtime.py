@@ -187,8 +187,7 @@ class DialerRuntime(AgentOps):
                 self.wall(),
                 self.node,
             )
-            await asyncio.to_thread(sessions.close_sessions, self.db, campaign_id)
-        except Exception:
+        except Exception:  # agents' sessions stay: they come back when it is started
             log.exception("closing calls left by a crash failed", campaign=campaign_id)
 
     def _retry_policy(self, campaign_id: int) -> RetryPolicy:

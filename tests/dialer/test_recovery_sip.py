@@ -191,13 +191,6 @@ def test_sigkill_mid_call_then_restart(engine: Engine, db_url: str, tmp_path: Pa
         second = Server(env, tmp_path / "second.log")
         servers.append(second)
 
-        def resumed() -> Any:  # running here, with its agent logged back in
-            code, data = second.call("GET", f"/api/campaigns/{cid}/status", boss)
-            camp = data["campaign"] if code == 200 else {}
-            return camp if camp.get("running_here") and camp.get("agents") else None
-
-        now = wait_for("the campaign to resume", resumed, timeout=60)
-        assert now["status"] == "running"
         lines = wait_for(
             "the log of what was resumed",
             lambda: (
@@ -209,10 +202,14 @@ def test_sigkill_mid_call_then_restart(engine: Engine, db_url: str, tmp_path: Pa
                 if "campaign resumed after a restart" in (tmp_path / "second.log").read_text()
                 else None
             ),
+            timeout=60,
         )
         started, said = lines
         assert said["event"] == "campaign resumed after a restart" and said["campaign"] == cid
         assert started["dropped_calls"] == [call_id] and started["agents_resumed"] == [agent.id]
+        code, data = second.call("GET", f"/api/campaigns/{cid}/status", boss)
+        now = data["campaign"]
+        assert code == 200 and now["status"] == "running" and now["running_here"]
 
         att = rows(
             db,
