@@ -341,6 +341,7 @@ class DialerRuntime(AgentOps):
         decision = core.pacer.last_decision
         out["pacer"] = {
             "explain": core.pacer.explain(),
+            "relearned_at_start": run.engine.relearned,  # past attempts learned from again
             "last_decision": dbstatus.decision_json(decision) if decision else None,
         }
         out["abandon"]["pacer_gauge"] = round(decision.abandon_gauge, 4) if decision else None
