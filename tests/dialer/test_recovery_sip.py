@@ -2,8 +2,9 @@
 (issue 16 item 5), over real SIP: SIPp is the carrier behind the trunk (the customer answers,
 tests/dialer/scenarios/carrier.xml) and the agent's auto-answering softphone.
 
-The SIP workers of the killed server exit by themselves. After the kill, before the restart, `outdial campaign status` says the campaign is not running
-(no stale ``running``, no call in flight, no agent talking). After the restart the campaign runs
+The SIP workers of the killed server exit by themselves. After the kill, before the restart,
+`outdial campaign status` says the campaign is not running (no stale ``running``, no call in
+flight, no agent talking). After the restart the campaign runs
 again by itself, the log says what was resumed, the bridged call is recorded as connected then
 dropped, owned by its agent, ended no later than the kill (not at the restart), has its audit
 outcome, its record waits for the agent's disposition (not redialed), and the agent, logged back
