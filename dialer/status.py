@@ -21,7 +21,7 @@ from dialer import hopper, recovery, why
 from dialer.models import AgentSession, Attempt, StateChange
 from dialer.pacing import Decision
 from lists.models import Contact
-from outdial.errors import NotFound
+from outdial.errors import NotFound, OutdialError
 from outdial.models import as_utc, utcnow
 from outdial.storage import session_scope
 
@@ -220,7 +220,10 @@ def idle_of(engine: Engine, camp: Campaign, now: datetime) -> why.Idle | None:
 
 
 def why_json(engine: Engine, camp: Campaign, now: datetime) -> dict[str, Any] | None:
-    return why.idle_json(idle_of(engine, camp, now))
+    try:
+        return why.idle_json(idle_of(engine, camp, now))
+    except OutdialError as exc:  # e.g. a stored definition this version cannot read
+        return {"code": "definition_invalid", "message": exc.message, "until": None}
 
 
 def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:

@@ -66,3 +66,14 @@ def test_outside_the_schedule_and_nothing_due(engine: Engine) -> None:
     assert (
         idle["message"] == "nothing due — next record due 2026-12-08 09:00 Asia/Shanghai (callback)"
     )
+
+
+def test_a_definition_it_cannot_read_is_named_not_a_crash(engine: Engine) -> None:
+    cid = weekday_campaign(engine, ["+8613800000033"])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE campaign_settings SET spec = :s WHERE campaign_id = :c"),
+            {"s": '{"name": "why", "timezone": "Mars/Base"}', "c": cid},
+        )
+    idle = dbstatus.db_status(engine, cid, MONDAY)["idle"]
+    assert idle["code"] == "definition_invalid" and "Mars/Base" in idle["message"]
