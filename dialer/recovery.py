@@ -52,8 +52,7 @@ def desire(engine: Engine, campaign_id: int, desired: str, node: str, at: dateti
     with session_scope(engine) as s:
         row = s.get(CampaignRun, campaign_id) or CampaignRun(campaign_id=campaign_id)
         row.desired, row.node, row.updated_at = desired, node[:64], at
-        if desired == "running":
-            row.refusal, row.refused_at = "", None
+        row.refusal, row.refused_at = "", None  # a new wish: an old refusal is moot
         s.add(row)
 
 

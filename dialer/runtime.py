@@ -147,6 +147,15 @@ class DialerRuntime(AgentOps):
             await self._desire(campaign_id, "running")
         return await self.status(campaign_id)
 
+    async def _forget(self, campaign_id: int) -> None:
+        """Stop a campaign that is meant to run but does not (its resumption was refused, or
+        its server is gone): it will not resume at the next start."""
+        row = await asyncio.to_thread(recovery.run_of, self.db, campaign_id)
+        if row is None or row.desired == "stopped":
+            raise NotRunning(f"campaign {campaign_id} is not running here", campaign=campaign_id)
+        await self._desire(campaign_id, "stopped")
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "stopped")
+
     async def _desire(self, campaign_id: int, desired: str) -> None:
         """What the manager wants survives a restart (issue 16 item 5)."""
         await asyncio.to_thread(
@@ -276,9 +285,8 @@ class DialerRuntime(AgentOps):
         async with self._lock:
             run = self.running.pop(campaign_id, None)
             if run is None:
-                raise NotRunning(
-                    f"campaign {campaign_id} is not running here", campaign=campaign_id
-                )
+                await self._forget(campaign_id)
+                return await self.status(campaign_id)
             await self._stop(run, self.stop_drain if drain is None else drain)
             await self._desire(campaign_id, "stopped")
         return await self.status(campaign_id)

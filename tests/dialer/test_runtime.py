@@ -326,6 +326,8 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
     """Issue 16 item 5: desired state survives the server; launch checks run again."""
     from campaigns import rules
     from campaigns import store as campaigns
+    from dialer import recovery
+    from dialer.errors import NotRunning
 
     ids = {
         name: dialdata.campaign_with_contacts(engine, name, [f"+86138000005{i}2"])
@@ -368,5 +370,14 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
         assert held["status"] == "paused" and held["resume"]["desired"] == "paused"
         off = await second.status(ids["off"])
         assert off["status"] == "stopped" and off["resume"] is None
+        # the manager gives up on the refused one: it will not be tried at the next start
+        gave_up = await second.stop(ids["bad"])
+        assert gave_up["status"] == "stopped" and gave_up["resume"] is None
+        assert [r.campaign_id for r in recovery.to_resume(engine, "test-node")] == [
+            ids["run"],
+            ids["held"],
+        ]
+        with pytest.raises(NotRunning):
+            await second.stop(ids["bad"])
     finally:
         await second.stop_all()
