@@ -201,3 +201,37 @@ def test_the_pacer_relearns_from_recent_attempts(engine: Engine) -> None:
     assert "Still learning" not in pacer.last_decision.reason
     assert abs(pacer.attempts.hit_rate - 12 / 34) < 0.12  # the prior's weight is 20 dials
     _ = PastCall  # the type recent_calls returns
+
+
+def test_campaigns_running_before_the_upgrade_are_meant_to_run(db_url: str) -> None:
+    """Migration 0005_recovery_campaign_runs: what ran before it resumes after it."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from outdial import migrate, storage
+
+    eng = storage.make_engine(db_url)
+    try:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
+        with eng.begin() as conn:  # every head but this one
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0004_dialer")
+            for head in migrate.script_heads(eng) - {"0005_recovery_campaign_runs"}:
+                command.upgrade(cfg, head)
+        with eng.begin() as conn:
+            for name, status in (("a", "running"), ("b", "paused"), ("c", "stopped")):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO campaigns (name, kind, mode, status, region, dedupe,"
+                        " created_at) VALUES (:n, 'generic', 'progressive', :s, 'CN',"
+                        " 'campaign', CURRENT_TIMESTAMP)"
+                    ),
+                    {"n": name, "s": status},
+                )
+        migrate.upgrade(eng)
+        wanted = [(r.campaign_id, r.desired) for r in recovery.to_resume(eng, "any-node")]
+        assert [d for _, d in wanted] == ["running", "paused"]
+    finally:
+        eng.dispose()

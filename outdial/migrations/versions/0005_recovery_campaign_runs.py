@@ -37,6 +37,12 @@ def upgrade() -> None:
         sa.Column("refused_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
+    # campaigns running before this revision are meant to run: they resume at the next start
+    op.execute(
+        "INSERT INTO campaign_runs (campaign_id, desired, node, pid, refusal, updated_at) "
+        "SELECT id, CASE WHEN status = 'paused' THEN 'paused' ELSE 'running' END, '', 0, '', "
+        "CURRENT_TIMESTAMP FROM campaigns WHERE status IN ('running', 'paused', 'scheduled')"
+    )
 
 
 def downgrade() -> None:
