@@ -31,6 +31,10 @@ from sip.commands import ConnectAgent
 if TYPE_CHECKING:
     from dialer.runtime import Running
 
+#: the pause an agent comes back in after a restart cut their call: it ends with that call's
+#: disposition, as wrap-up would have
+WRAP_AFTER_RESTART = "wrap_after_restart"
+
 
 def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, ...], str]:
     """The campaign's disposition set and region (blocking)."""
@@ -278,6 +282,11 @@ class AgentOps:
             await asyncio.to_thread(
                 hopper.record_disposition, self.db, call_id, code, d.final, callback_at, notes, now
             )
+            if status.get("pause_reason") == WRAP_AFTER_RESTART:  # wrap-up of a cut call ends
+                if pause_reason:
+                    await self.agent_pause(user_id, pause_reason)
+                else:
+                    await self.agent_ready(user_id)
         return {
             "call_id": call_id,
             "code": code,

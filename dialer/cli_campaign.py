@@ -21,8 +21,18 @@ from dialer.status import db_status
 
 def _human(d: dict[str, Any]) -> str:
     ab = d["abandon"]
-    lines = [
-        f"campaign {d['campaign_id']} {d['name']}: {d['status']} ({d['mode']})",
+    lines = [f"campaign {d['campaign_id']} {d['name']}: {d['status']} ({d['mode']})"]
+    if d.get("interrupted"):  # its server is gone: nothing below is live (issue 16)
+        lines.append(f"  {d['interrupted']}")
+        if d.get("unresolved_calls") or d.get("agents_to_resume"):
+            lines.append(
+                f"  left by the stop: {d.get('unresolved_calls', 0)} call(s) to close, "
+                f"{d.get('agents_to_resume', 0)} agent session(s) to resume"
+            )
+    idle = d.get("idle")
+    if idle:  # before the pacer's words: the schedule or the records stop it first
+        lines.append(f"  not dialing: {idle['message']}")
+    lines += [
         f"  calls in flight: {d['calls_in_flight']}",
         "  attempts: " + _pairs(d["attempts_by_state"]),
         "  agents: " + _pairs(d["agents_by_state"]),
@@ -30,7 +40,7 @@ def _human(d: dict[str, Any]) -> str:
         f"  abandon gauge: {ab['rate']:.2%} ({ab['abandoned']} of {ab['live_answers']} "
         "live answers)",
     ]
-    if not d["decisions"]:
+    if not idle and not d["decisions"]:
         lines.append("  pacer: no decision recorded yet")
     for dec in d["decisions"]:
         lines.append(

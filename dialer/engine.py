@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from campaigns.rules import RetryPolicy
 from compliance.gate import GateVerdict
 from dialer import actions as act
-from dialer import hopper, states
+from dialer import hopper, recovery, states
 from dialer.core import CoreConfig, DialerCore
 from dialer.ivr import IvrRunner
 from outdial.models import utcnow
@@ -108,23 +108,36 @@ class CampaignEngine:
         self._prompts: dict[str, asyncio.Event] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._handling = 0  # SIP events being carried out (stop waits for them)
+        self.recovered: list[recovery.Recovered] = []  # calls closed at start-up
+        self.relearned = 0  # past attempts the pacer learned from at start-up
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, dialing: bool = True) -> int:
         """Recover attempts a crash left in flight, then run. Returns how many were closed."""
-        recovered = await asyncio.to_thread(
-            hopper.recover_in_flight,
-            self.db,
-            self.settings.campaign_id,
-            self.settings.retry,
-            self.wall(),
-            self.settings.node,
-        )
+        recovered = await self._recover()
         self._pacing = dialing
         self._tasks = [
             asyncio.create_task(self._run_events(), name="engine-events"),
             asyncio.create_task(self._run_clock(), name="engine-clock"),
         ]
+        return len(recovered)
+
+    async def _recover(self) -> list[recovery.Recovered]:
+        """Close what a crash left open (dialer/recovery.py), every audited decision with its
+        outcome (rule 36); the pacer relearns from the campaign's recent calls."""
+        cid, wall = self.settings.campaign_id, self.wall()
+        recovered = await asyncio.to_thread(
+            recovery.close_after_crash,
+            self.db,
+            self.gate,
+            cid,
+            self.settings.retry,
+            wall,
+            self.settings.node,
+        )
+        self.recovered = recovered
+        past = await asyncio.to_thread(recovery.recent_calls, self.db, cid, wall)
+        self.relearned = self.core.pacer.replay(past)
         return recovered
 
     def pause(self) -> None:
@@ -278,6 +291,9 @@ class CampaignEngine:
             # the owner was taken while the attempt was written: no INVITE went out, so the
             # attempt is withdrawn and the callback waits for the agent's next ready moment
             await asyncio.to_thread(hopper.withdraw, self.db, call_id, lead)
+            why = "withdrawn: its agent became busy"
+            gone = hopper.Finished(call_id, "cancelled", "not_placed", 0, why, False, None, None)
+            await asyncio.to_thread(self.gate.record_outcome, gone, lead, self.wall())
             return None
         self.leads[call_id] = lead
         await self._do(self.core.place(call_id, lead, self.clock(), preview_agent))
@@ -374,6 +390,9 @@ class CampaignEngine:
         elif isinstance(a, act.CallFinished):
             await self._finished(a)
         elif isinstance(a, act.AgentConnected):
+            user_id = self.agent_users.get(a.agent_id)
+            if user_id is not None:  # the call is this agent's, even if the server dies now
+                await asyncio.to_thread(recovery.own, self.db, a.call_id, user_id)
             await self._push(
                 a.agent_id,
                 {

@@ -81,6 +81,18 @@ class AttemptModel:
     def answered(self, age: float) -> None:
         self._live[min(self.max_age, max(1, math.ceil(age - 1e-9)))] += 1.0
 
+    def replayed(self, resolved_after: float, live: bool) -> None:
+        """An attempt that ended ``resolved_after`` s after its dial before this model existed
+        (a restart): exposed at every age, in flight until then, a live answer then if
+        ``live``. Call :meth:`refit` after a batch."""
+        for a in range(1, len(self._den)):
+            self._den[a] += 1.0
+            if a < resolved_after and a <= self.max_age:
+                self._inflight[a] += 1.0
+        if live:
+            self.answered(resolved_after)
+        self.dials_seen += 1
+
     def tick(self, ages: Iterable[float], seconds: int = 1) -> None:
         """Once a second: dials made at the last tick are now ``seconds`` old."""
         self._history.appendleft(self._pending)
@@ -169,6 +181,15 @@ class DurationModel:
     def ended(self, seconds: float) -> None:
         self._ends[min(self.bins - 1, int(max(0.0, seconds) / self.width))] += 1.0
         self.observed += 1
+
+    def replayed(self, seconds: float) -> None:
+        """A duration that ended before this model existed: its end, and its time at risk in
+        every bin it lived through. Call :meth:`refit` after a batch."""
+        self.ended(seconds)
+        full, top = int(max(0.0, seconds) / self.width), self.bins - 1
+        for b in range(min(full, top)):
+            self._risk[b] += self.width
+        self._risk[min(full, top)] += max(0.0, seconds) - full * self.width
 
     def at_risk(self, ages: Iterable[float], seconds: float = 1.0) -> None:
         risk, width, top = self._risk, self.width, self.bins - 1

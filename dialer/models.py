@@ -85,3 +85,22 @@ class StateChange(SQLModel, table=True):
     event: str = Field(max_length=24)
     target: str = Field(max_length=24)
     reason: str = Field(default="", max_length=255)
+
+
+class CampaignRun(SQLModel, table=True):
+    """A campaign's desired state, durable across restarts (issue 16 item 5), and the
+    heartbeat of the engine running it (what is true now, read from any process)."""
+
+    __tablename__ = "campaign_runs"
+
+    campaign_id: int = Field(foreign_key="campaigns.id", primary_key=True)
+    desired: str = Field(default="stopped", max_length=16)  # running, paused, stopped
+    node: str = Field(default="", max_length=64)  # the engine instance that runs it
+    pid: int = 0  # its server process on that node
+    started_at: datetime | None = Field(default=None, sa_column=_ts())
+    heartbeat_at: datetime | None = Field(default=None, sa_column=_ts())
+    refusal: str = Field(
+        default="", sa_column=sa.Column(sa.Text, nullable=False, server_default="")
+    )
+    refused_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

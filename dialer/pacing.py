@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 
 from dialer.estimators import AttemptModel, DurationModel, HitMonitor
 from dialer.pacing_events import (
@@ -54,6 +55,7 @@ from dialer.pacing_events import (
     Mode,
     NoAnswer,
     PacerConfig,
+    PastCall,
     TalkEnded,
     View,
     WrapEnded,
@@ -80,6 +82,7 @@ __all__ = [
     "NoAnswer",
     "Pacer",
     "PacerConfig",
+    "PastCall",
     "TalkEnded",
     "View",
     "WrapEnded",
@@ -148,6 +151,30 @@ class Pacer:
             self.talk.ended(event.seconds)
         elif isinstance(event, WrapEnded):
             self.wrap.ended(event.seconds)
+
+    def replay(self, past: Iterable[PastCall]) -> int:
+        """Learn again from attempts that ended before a restart (oldest first), so the pacer
+        does not start from zero; returns how many. The short-window hit monitor is left
+        alone: it compares answers with live expectations, which past calls have none of."""
+        count = 0
+        for call in past:
+            count += 1
+            live = call.outcome == "live"
+            self.attempts.replayed(call.seconds_since_dial, live)
+            if live:
+                self.answered += 1
+                self._resolve("live")
+                if call.waited is not None:
+                    self.observe(Connected(call.waited))
+                if call.abandoned:
+                    self.observe(Abandoned())
+            else:
+                self._resolve("machine" if call.outcome == "machine" else "other")
+            if call.talk_seconds is not None:
+                self.talk.replayed(call.talk_seconds)
+        self.attempts.refit()
+        self.talk.refit()
+        return count
 
     def set_abandon_gauge(self, abandoned: int, live_answers: int) -> None:
         """Use the campaign's legal abandon gauge (from compliance) instead of own counts."""

@@ -60,6 +60,22 @@ class Abandoned:
 
 
 @dataclass(frozen=True, slots=True)
+class PastCall:
+    """An attempt that ended before this pacer existed (a restart), to learn from again.
+
+    ``outcome``: live, machine, busy, no_answer or failed; ``seconds_since_dial``: to the
+    answer, or to the end when unanswered; ``waited``: answer to bridge when an agent took it;
+    ``talk_seconds``: the conversation's length when it ended normally.
+    """
+
+    outcome: str
+    seconds_since_dial: float
+    waited: float | None = None
+    abandoned: bool = False
+    talk_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TalkEnded:
     seconds: float
 

@@ -28,9 +28,10 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.engine import Engine as DbEngine
 
-from dialer import sessions
+from campaigns.rules import RetryPolicy
+from dialer import recovery, sessions
 from dialer import status as dbstatus
-from dialer.agent_ops import AgentOps
+from dialer.agent_ops import WRAP_AFTER_RESTART, AgentOps
 from dialer.core import CoreConfig
 from dialer.engine import CampaignEngine, ComplianceGate, EngineSettings, SipPort
 from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
@@ -143,7 +144,65 @@ class DialerRuntime(AgentOps):
                 await asyncio.to_thread(
                     dbstatus.set_campaign_status, self.db, campaign_id, "running"
                 )
+            await self._desire(campaign_id, "running")
         return await self.status(campaign_id)
+
+    async def _forget(self, campaign_id: int) -> None:
+        """Stop a campaign that is meant to run but does not (its resumption was refused, or
+        its server is gone): it will not resume at the next start."""
+        row = await asyncio.to_thread(recovery.run_of, self.db, campaign_id)
+        if row is None or row.desired == "stopped":
+            raise NotRunning(f"campaign {campaign_id} is not running here", campaign=campaign_id)
+        await self._desire(campaign_id, "stopped")
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "stopped")
+
+    async def _desire(self, campaign_id: int, desired: str) -> None:
+        """What the manager wants survives a restart (issue 16 item 5)."""
+        await asyncio.to_thread(
+            recovery.desire, self.db, campaign_id, desired, self.node, self.wall()
+        )
+
+    async def resume_all(self) -> list[int]:
+        """At server start: run again every campaign meant to run (or be paused) here. Launch
+        checks run again; a refusal is logged and kept for the status. Returns those resumed."""
+        resumed: list[int] = []
+        for row in await asyncio.to_thread(recovery.to_resume, self.db, self.node):
+            cid = row.campaign_id
+            try:
+                await self.start(cid)
+                if row.desired == "paused":
+                    await self.pause(cid)
+            except Exception as exc:
+                await self._refused(cid, exc)
+                continue
+            resumed.append(cid)
+            log.info("campaign resumed after a restart", campaign=cid, desired=row.desired)
+        return resumed
+
+    async def _refused(self, campaign_id: int, exc: Exception) -> None:
+        message = str(exc) or type(exc).__name__
+        log.warning("campaign not resumed after a restart", campaign=campaign_id, why=message)
+        await asyncio.to_thread(recovery.refuse, self.db, campaign_id, message, self.wall())
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "interrupted")
+        try:  # what the dead engine left open is closed all the same (and audited)
+            settings_retry = await asyncio.to_thread(self._retry_policy, campaign_id)
+            gate = await asyncio.to_thread(self.gate_factory, self.db, campaign_id)
+            await asyncio.to_thread(
+                recovery.close_after_crash,
+                self.db,
+                gate,
+                campaign_id,
+                settings_retry,
+                self.wall(),
+                self.node,
+            )
+        except Exception:  # agents' sessions stay: they come back when it is started
+            log.exception("closing calls left by a crash failed", campaign=campaign_id)
+
+    def _retry_policy(self, campaign_id: int) -> RetryPolicy:
+        from campaigns import store
+
+        return store.spec_of(self.db, store.get(self.db, campaign_id)).retry
 
     async def _start(self, campaign_id: int) -> None:
         settings = await asyncio.to_thread(self.engine_settings, campaign_id)
@@ -163,19 +222,53 @@ class DialerRuntime(AgentOps):
                 clock=self.clock,
                 wall=self.wall,
             )
-            # sessions a crash or an earlier run left behind cannot be in the new engine
+            # agents a crash (or a shutdown) left logged in come back once the engine runs
+            left = await asyncio.to_thread(sessions.sessions_of, self.db, campaign_id)
             await asyncio.to_thread(sessions.close_sessions, self.db, campaign_id)
             recovered = await engine.start(dialing=True)
         except BaseException:
             await port.close()
             raise
         run = Running(campaign_id, engine, port)
-        run.monitor = asyncio.create_task(self._watch(run), name=f"campaign-{campaign_id}")
         self.running[campaign_id] = run
+        await asyncio.to_thread(recovery.started, self.db, campaign_id, self.node, self.wall())
+        run.monitor = asyncio.create_task(self._watch(run), name=f"campaign-{campaign_id}")
         await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "running")
+        agents = await self._restore_agents(run, left)
+        dropped = [
+            r.finished.call_id for r in engine.recovered if r.finished.sip_outcome == "dropped"
+        ]
         log.info(
-            "campaign started", campaign=campaign_id, mode=settings.core.mode, recovered=recovered
+            "campaign started",
+            campaign=campaign_id,
+            mode=settings.core.mode,
+            recovered=recovered,
+            dropped_calls=dropped,
+            agents_resumed=agents,
+            pacer_relearned=engine.relearned,
         )
+
+    async def _restore_agents(self, run: Running, left: list[sessions.SessionRow]) -> list[int]:
+        """Log the agents back in as they were: ready, paused (same reason), or, if their call
+        was cut by the crash, paused for its wrap-up until they set its disposition."""
+        owners = {
+            r.finished.agent_user_id
+            for r in run.engine.recovered
+            if r.finished.agent_user_id is not None
+        }
+        back: list[int] = []
+        for row in left:
+            try:
+                await self.agent_login(row.user_id, run.campaign_id, row.sip_uri)
+                if row.user_id in owners or row.state == "wrap":  # a disposition is due
+                    await self.agent_pause(row.user_id, WRAP_AFTER_RESTART)
+                elif row.state == "paused":
+                    await self.agent_pause(row.user_id, row.pause_reason or "paused")
+            except Exception:
+                log.exception("an agent's session could not be resumed", user_id=row.user_id)
+                continue
+            back.append(row.user_id)
+        return back
 
     async def pause(self, campaign_id: int) -> dict[str, Any]:
         """No new calls; calls in progress and agents carry on."""
@@ -183,6 +276,7 @@ class DialerRuntime(AgentOps):
         run.engine.pause()
         run.paused = True
         await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "paused")
+        await self._desire(campaign_id, "paused")
         return await self.status(campaign_id)
 
     async def resume(self, campaign_id: int) -> dict[str, Any]:
@@ -194,13 +288,15 @@ class DialerRuntime(AgentOps):
         async with self._lock:
             run = self.running.pop(campaign_id, None)
             if run is None:
-                raise NotRunning(
-                    f"campaign {campaign_id} is not running here", campaign=campaign_id
-                )
+                await self._forget(campaign_id)
+                return await self.status(campaign_id)
             await self._stop(run, self.stop_drain if drain is None else drain)
+            await self._desire(campaign_id, "stopped")
         return await self.status(campaign_id)
 
-    async def _stop(self, run: Running, drain: float) -> None:
+    async def _stop(self, run: Running, drain: float, shutdown: bool = False) -> None:
+        """Stop one engine. At a server shutdown (``shutdown``) the campaign stays desired and
+        its agents' sessions are kept: both come back when the server starts again."""
         if run.monitor is not None:
             run.monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -210,13 +306,15 @@ class DialerRuntime(AgentOps):
             await run.engine.stop(drain_timeout=drain)
         finally:
             await run.port.close()
+        kind = "server_stopping" if shutdown else "campaign_stopped"
         for user_id in list(run.agents):
             self.agent_campaign.pop(user_id, None)
-            await self.hub.send(
-                user_id, {"type": "campaign_stopped", "campaign_id": run.campaign_id}
-            )
-        await asyncio.to_thread(sessions.close_sessions, self.db, run.campaign_id)
-        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, run.campaign_id, "stopped")
+            await self.hub.send(user_id, {"type": kind, "campaign_id": run.campaign_id})
+        if not shutdown:
+            await asyncio.to_thread(sessions.close_sessions, self.db, run.campaign_id)
+        status = "interrupted" if shutdown else "stopped"
+        await asyncio.to_thread(dbstatus.set_campaign_status, self.db, run.campaign_id, status)
+        await asyncio.to_thread(recovery.stopped, self.db, run.campaign_id)
         log.info("campaign stopped", campaign=run.campaign_id)
 
     async def stop_all(self, drain: float | None = None) -> None:
@@ -225,14 +323,16 @@ class DialerRuntime(AgentOps):
             runs, self.running = list(self.running.values()), {}
             for run in runs:
                 try:
-                    await self._stop(run, self.stop_drain if drain is None else drain)
+                    await self._stop(
+                        run, self.stop_drain if drain is None else drain, shutdown=True
+                    )
                 except Exception:
                     log.exception("stopping a campaign failed", campaign=run.campaign_id)
         await self.hub.close_all()
 
     async def status(self, campaign_id: int) -> dict[str, Any]:
         """The database's view (dialer/status.py) plus what the running engine knows."""
-        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id)
+        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id, self.wall())
         run = self.running.get(campaign_id)
         out["running_here"] = run is not None
         if run is None:
@@ -252,6 +352,7 @@ class DialerRuntime(AgentOps):
         decision = core.pacer.last_decision
         out["pacer"] = {
             "explain": core.pacer.explain(),
+            "relearned_at_start": run.engine.relearned,  # past attempts learned from again
             "last_decision": dbstatus.decision_json(decision) if decision else None,
         }
         out["abandon"]["pacer_gauge"] = round(decision.abandon_gauge, 4) if decision else None
@@ -380,10 +481,14 @@ class DialerRuntime(AgentOps):
     async def _watch(self, run: Running) -> None:
         """Persist the pacer's decision: the first, then a changed one at most every 5 s, an
         unchanged one every 30 s (the API shows the live one; this is for other processes)."""
+        next_beat = self.clock() + recovery.HEARTBEAT
         while True:
             await asyncio.sleep(self.decision_every)
             try:
                 await self._persist_decision(run)
+                if self.clock() >= next_beat:  # the engine is alive (dialer/recovery.py)
+                    next_beat = self.clock() + recovery.HEARTBEAT
+                    await asyncio.to_thread(recovery.beat, self.db, [run.campaign_id], self.wall())
             except Exception:
                 log.exception("persisting a pacer decision failed", campaign=run.campaign_id)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -109,6 +110,25 @@ def set_state(engine: Engine, user_id: int, state: str, reason: str, at: datetim
             return
         row.state, row.pause_reason, row.since = state, reason[:64], at
         s.add(row)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    user_id: int
+    sip_uri: str
+    state: str
+    pause_reason: str
+
+
+def sessions_of(engine: Engine, campaign_id: int) -> list[SessionRow]:
+    """The agents logged in to a campaign when its engine last ran (oldest login first)."""
+    with session_scope(engine) as s:
+        rows = s.exec(
+            select(AgentSession)
+            .where(AgentSession.campaign_id == campaign_id)
+            .order_by(col(AgentSession.id))
+        )
+        return [SessionRow(r.user_id, r.sip_uri, r.state, r.pause_reason) for r in rows]
 
 
 def close_sessions(

@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from campaigns.models import Campaign
-from dialer import hopper
+from dialer import hopper, recovery, why
 from dialer.models import AgentSession, Attempt, StateChange
 from dialer.pacing import Decision
 from lists.models import Contact
-from outdial.errors import NotFound
-from outdial.models import as_utc
+from outdial.errors import NotFound, OutdialError
+from outdial.models import as_utc, utcnow
 from outdial.storage import session_scope
 
 PACER = "pacer"
@@ -95,8 +95,9 @@ def _counts(engine: Engine, query: Any) -> dict[str, int]:
         return {str(k): int(v) for k, v in conn.execute(query)}
 
 
-def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
-    """Attempts, agents, records and the abandon gauge of one campaign, from storage alone."""
+def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Attempts, agents, records and the abandon gauge of one campaign, from storage alone,
+    and ``idle``: why it is not dialing when its schedule or its records say so."""
     with session_scope(engine) as s:
         camp = s.get(Campaign, campaign_id)
     if camp is None:
@@ -125,7 +126,8 @@ def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
         .where(col(Contact.campaign_id) == campaign_id)
         .group_by(col(Contact.status)),
     )
-    return {
+    now = now or utcnow()
+    out = {
         "campaign_id": campaign_id,
         "name": camp.name,
         "mode": camp.mode,
@@ -138,7 +140,90 @@ def db_status(engine: Engine, campaign_id: int) -> dict[str, Any]:
         "records_remaining": hopper.remaining(engine, campaign_id),
         "abandon": abandon_gauge(engine, campaign_id),
         "decisions": _decisions(engine, campaign_id),
+        "idle": why_json(engine, camp, now),
     }
+    return _true_now(engine, out, now)
+
+
+LIVE_STATUSES = ("running", "paused", "scheduled")
+
+
+def _true_now(engine: Engine, out: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A campaign said to run whose engine has no fresh heartbeat is not running: its server
+    stopped or died. Say so, and do not count calls or agents from before (issue 16 item 5);
+    ``resume`` tells what happens next."""
+    run = recovery.run_of(engine, out["campaign_id"])
+    out["resume"] = None
+    if run is not None and (run.desired != "stopped" or run.refusal):
+        out["resume"] = {
+            "desired": run.desired,
+            "last_heartbeat": as_utc(run.heartbeat_at).isoformat() if run.heartbeat_at else None,
+            "refused": run.refusal or None,
+            "refused_at": as_utc(run.refused_at).isoformat() if run.refused_at else None,
+        }
+    stale = out["status"] in LIVE_STATUSES and not recovery.alive(run, now)
+    if not stale and out["status"] != "interrupted":
+        return out
+    out["status"] = "interrupted"
+    out["unresolved_calls"] = out["calls_in_flight"]  # closed when the campaign runs again
+    out["calls_in_flight"] = 0
+    out["agents_to_resume"] = sum(out["agents_by_state"].values())
+    out["agents_by_state"] = {}
+    desired = run.desired if run is not None else "running"
+    out["interrupted"] = (
+        f"not running: the server that ran it stopped; it resumes ({desired}) when "
+        "`outdial serve` starts"
+        if not (run and run.refusal)
+        else f"not running: resuming it after a restart was refused: {run.refusal}"
+    )
+    return out
+
+
+def next_due(engine: Engine, campaign_id: int, now: datetime) -> why.NextDue | None:
+    """The earliest record that becomes due after ``now`` (a callback, a retry, or a new
+    record compliance deferred)."""
+    with session_scope(engine) as s:
+        c = s.exec(
+            select(Contact)
+            .where(
+                Contact.campaign_id == campaign_id,
+                col(Contact.status).in_(hopper.DIALABLE),
+                col(Contact.suppressed).is_(False),
+                col(Contact.next_due_at) > now,
+            )
+            .order_by(col(Contact.next_due_at), col(Contact.id))
+            .limit(1)
+        ).first()
+    if c is None or c.next_due_at is None:
+        return None
+    if c.callback_at is not None:
+        kind = "callback"
+    elif c.attempts:
+        kind = f"retry after {c.last_outcome}" if c.last_outcome else "retry"
+    else:
+        kind = f"new, held: {c.last_outcome}" if c.last_outcome else "new"
+    return why.NextDue(as_utc(c.next_due_at), kind)
+
+
+def idle_of(engine: Engine, camp: Campaign, now: datetime) -> why.Idle | None:
+    """Why ``camp`` is not dialing at ``now`` (outside its schedule, nothing due), or None."""
+    from campaigns import store
+
+    assert camp.id is not None
+    return why.idle_reason(
+        store.spec_of(engine, camp),
+        now,
+        due_now=hopper.dialable_count(engine, camp.id, now),
+        remaining=hopper.remaining(engine, camp.id),
+        next_due=next_due(engine, camp.id, now),
+    )
+
+
+def why_json(engine: Engine, camp: Campaign, now: datetime) -> dict[str, Any] | None:
+    try:
+        return why.idle_json(idle_of(engine, camp, now))
+    except OutdialError as exc:  # e.g. a stored definition this version cannot read
+        return {"code": "definition_invalid", "message": exc.message, "until": None}
 
 
 def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:

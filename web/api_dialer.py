@@ -13,11 +13,14 @@ POST /api/agent/transfer-ivr {call_id}                  agent  -> {"transfer": .
 GET  /api/agent/ws           agent: a WebSocket of the engine's messages for this agent
                              (hello, agent_state, call_connected with the customer's
                              record, call_ended, call_released, call_transferred,
-                             campaign_stopped)
+                             campaign_stopped, server_stopping: the server shuts down;
+                             the session comes back when it starts again)
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +39,7 @@ from web.routing import Routes
 routes = Routes()
 RUNTIME = web.AppKey("dialer_runtime", DialerRuntime)
 SCHEDULER = web.AppKey("campaign_scheduler", CampaignScheduler)
+RESUMING = web.AppKey("resuming_campaigns", asyncio.Task[list[int]])
 MANAGERS = {Role.MANAGER, Role.ADMIN}
 AGENTS = {Role.AGENT}
 
@@ -49,8 +53,14 @@ def setup(app: web.Application) -> None:
             app[RUNTIME] = runtime_from_config(app[ENGINE], app[CONFIG])
         app[SCHEDULER] = CampaignScheduler(app[RUNTIME])
         app[SCHEDULER].start()
+        # campaigns meant to run resume by themselves (issue 16); the server answers meanwhile
+        app[RESUMING] = asyncio.create_task(app[RUNTIME].resume_all(), name="resume-campaigns")
 
     async def stop(app: web.Application) -> None:
+        if RESUMING in app and not app[RESUMING].done():
+            app[RESUMING].cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await app[RESUMING]
         if SCHEDULER in app:
             app[SCHEDULER].shutdown()
         if RUNTIME in app:

@@ -120,3 +120,30 @@ def test_campaign_control_goes_through_the_running_server(tmp_path: Path) -> Non
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_campaign_status_text_says_why_and_that_its_server_is_gone(
+    sqlite_engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: the reasons come first, in words, before the counts."""
+    from campaigns import rules
+    from campaigns import store as campaigns
+    from dialer import recovery
+
+    engine, now = sqlite_engine, datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    cid = dialdata.campaign_with_contacts(engine, "later", ["+8613800000011"])
+    spec = {"name": "later", "caller_id": "+8610010000", "active_from": "2099-01-07",
+            "schedule": {"wed": ["09:00-18:00"]}}  # fmt: skip
+    campaigns.save_spec(engine, rules.parse_campaign(spec))
+    dbstatus.set_campaign_status(engine, cid, "running")
+    recovery.desire(engine, cid, "running", "n1", now)  # no heartbeat: its server is gone
+
+    capsys.readouterr()
+    main(["--database-url", f"sqlite:///{tmp_path / 'outdial.db'}", "campaign", "status", "later"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"campaign {cid} later: interrupted (progressive)"
+    assert lines[1].startswith("  not running: the server that ran it stopped")
+    assert lines[2] == (
+        "  not dialing: outside the schedule — next window Wed 2099-01-07 09:00 Asia/Shanghai"
+    )
+    assert "pacer: no decision recorded yet" not in "\n".join(lines)

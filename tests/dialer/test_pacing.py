@@ -199,3 +199,43 @@ def test_team_tripling_while_hit_rate_quadruples_stays_under_cap() -> None:
     )
     assert live > 200
     assert rate <= 0.03
+
+
+def test_replay_after_a_restart_learns_like_the_live_run() -> None:
+    """Issue 16: after a restart the pacer relearns from recent attempts instead of starting
+    from zero; what it learns matches a pacer that saw the same calls live (a fake clock)."""
+    from dialer.pacing import PastCall
+
+    past = [
+        PastCall("live", 6.0, waited=0.4, talk_seconds=120.0)
+        if i % 3 == 0
+        else PastCall("no_answer" if i % 3 == 1 else "busy", 20.0 if i % 3 == 1 else 2.0)
+        for i in range(34)
+    ]
+    live = Pacer(PacerConfig(mode="predictive"))
+    now = 0.0
+    for call in past:  # the same calls, one at a time, as the engine reports them
+        live.observe(Dialed())
+        ages = [0.0]
+        while ages[0] < call.seconds_since_dial:
+            now += 1.0
+            ages[0] += 1.0
+            live.calls_to_place(View(now=now, ready=2, ringing=tuple(ages)))
+        if call.outcome == "live":
+            live.observe(Answered(call.seconds_since_dial))
+            live.observe(Connected(call.waited or 0.0))
+            live.observe(TalkEnded(call.talk_seconds or 0.0))
+        else:
+            live.observe(NoAnswer() if call.outcome == "no_answer" else Busy())
+    cold, warm = Pacer(PacerConfig(mode="predictive")), Pacer(PacerConfig(mode="predictive"))
+    assert warm.replay(past) == 34
+    assert (warm.resolved, warm.answered, warm.connected) == (34, 12, 12)
+    view = View(now=0.0, ready=2, busy=(("talk", 30.0),))
+    cold.calls_to_place(view)
+    warm.calls_to_place(view)
+    assert cold.last_decision is not None and warm.last_decision is not None
+    assert "Still learning: only 0 attempts resolved" in cold.last_decision.reason
+    assert "Still learning" not in warm.last_decision.reason
+    live.attempts.refit()
+    assert abs(warm.attempts.hit_rate - live.attempts.hit_rate) < 0.05
+    assert warm.talk.observed == 12 and warm.talk.mean() < cold.talk.mean()

@@ -320,3 +320,64 @@ async def test_preview_agent_sees_the_record_then_dials_or_skips(sqlite_engine: 
         assert screen.of("call_connected")[-1]["number"] == second["number"]
     finally:
         await rt.stop_all()
+
+
+async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
+    """Issue 16 item 5: desired state survives the server; launch checks run again."""
+    from campaigns import rules
+    from campaigns import store as campaigns
+    from dialer import recovery
+    from dialer.errors import NotRunning
+
+    ids = {
+        name: dialdata.campaign_with_contacts(engine, name, [f"+86138000005{i}2"])
+        for i, name in enumerate(("run", "held", "off", "bad"))
+    }
+    uid = agent(engine, "a-restart")
+    first = runtime(engine)
+    for cid in ids.values():
+        await first.start(cid)
+    await first.agent_login(uid, ids["run"])
+    await first.agent_pause(uid, "coffee")
+    await first.pause(ids["held"])
+    await first.stop(ids["off"])
+    await first.stop_all()  # the server shuts down: nothing a manager asked for changes
+    assert scalar(engine, "SELECT status FROM campaigns WHERE id = :c", c=ids["run"]) == (
+        "interrupted"
+    )
+    assert scalar(engine, "SELECT count(*) FROM agent_sessions") == 1
+    # meanwhile the definition became unlawful: its safe-harbor message is gone (rules 4, 20)
+    campaigns.save_spec(
+        engine,
+        rules.parse_campaign(
+            {"name": "bad", "caller_id": CALLER_ID, "safe_harbor_wav": "/nonexistent/sh.wav"}
+        ),
+    )
+
+    second = runtime(engine)
+    try:
+        resumed = await second.resume_all()
+        assert resumed == [ids["run"], ids["held"]]
+        assert not second.running[ids["run"]].paused and second.running[ids["held"]].paused
+        assert ids["off"] not in second.running and ids["bad"] not in second.running
+        back = second.agent_status(uid)
+        assert back is not None and (back["state"], back["pause_reason"]) == ("paused", "coffee")
+        bad = await second.status(ids["bad"])
+        assert bad["status"] == "interrupted" and not bad["running_here"]
+        assert "does not exist" in bad["resume"]["refused"]
+        assert "was refused" in bad["interrupted"]
+        held = await second.status(ids["held"])
+        assert held["status"] == "paused" and held["resume"]["desired"] == "paused"
+        off = await second.status(ids["off"])
+        assert off["status"] == "stopped" and off["resume"] is None
+        # the manager gives up on the refused one: it will not be tried at the next start
+        gave_up = await second.stop(ids["bad"])
+        assert gave_up["status"] == "stopped" and gave_up["resume"] is None
+        assert [r.campaign_id for r in recovery.to_resume(engine, "test-node")] == [
+            ids["run"],
+            ids["held"],
+        ]
+        with pytest.raises(NotRunning):
+            await second.stop(ids["bad"])
+    finally:
+        await second.stop_all()

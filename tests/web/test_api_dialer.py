@@ -191,3 +191,32 @@ async def _until_rows(engine: Engine, sql: str) -> list[Any]:
             return got
         await asyncio.sleep(0.05)
     raise AssertionError(f"no rows: {sql}")
+
+
+async def test_status_says_why_it_is_not_dialing(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 16 item 6 over HTTP: outside the schedule, the next window in the campaign's
+    zone, named (a start date far ahead keeps the test independent of today)."""
+    from campaigns import rules
+    from campaigns import store as campaigns
+
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(engine, "later", ["+8613800000071"])
+    spec = {
+        "name": "later",
+        "caller_id": "+8610010000",
+        "timezone": "Asia/Shanghai",
+        "active_from": "2099-01-07",  # a Wednesday
+        "schedule": {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+    }
+    campaigns.save_spec(engine, rules.parse_campaign(spec))
+    manager = _bearer(engine, "m-why", Role.MANAGER)
+    client = await _client(aiohttp_client, tmp_path, engine)
+    resp = await client.get(f"/api/campaigns/{cid}/status", headers=manager)
+    assert resp.status == 200
+    idle = (await resp.json())["campaign"]["idle"]
+    assert idle["code"] == "outside_schedule"
+    assert idle["message"] == (
+        "outside the schedule — next window Wed 2099-01-07 09:00 Asia/Shanghai"
+    )
