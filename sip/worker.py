@@ -24,7 +24,8 @@ from multiprocessing.connection import Connection
 import pjsua2 as pj
 
 from sip import events as ev
-from sip.amd import AmdClassifier, AmdParams, Verdict
+from sip.amd import AmdParams, Verdict
+from sip.amd_vad import AmdDetector
 from sip.commands import (
     ConnectAgent,
     DropAgent,
@@ -459,7 +460,7 @@ class Worker:
         for leg in self.legs.values():
             if leg.amd is None or leg.amd_port is None:
                 continue
-            verdict = leg.amd.feed(leg.amd_port.take_levels())
+            verdict = leg.amd.feed(leg.amd_port.take_frames())
             late = leg.answered_at is not None and now - leg.answered_at >= leg.amd_deadline
             if verdict is None and late:
                 verdict = leg.amd.finish()
@@ -638,7 +639,7 @@ class Worker:
         port = free[0]
         port.attach(leg.call_id)
         leg.amd_port = port
-        leg.amd = AmdClassifier(AmdParams(deadline_ms=int(leg.amd_deadline * 1000)))
+        leg.amd = AmdDetector(AmdParams(deadline_ms=int(leg.amd_deadline * 1000)))
         leg.media.startTransmit(port)
 
     def _bridge(self, agent: Leg) -> None:

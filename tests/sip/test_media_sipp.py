@@ -30,17 +30,11 @@ async def pool():
 def greetings(sipp_workdir: Path) -> Path:
     if not amd_corpus.tools_available():
         pytest.skip("needs espeak-ng and sox")
-    for label, text in ((Verdict.HUMAN, "Hello?"), (Verdict.MACHINE, amd_corpus.MACHINE_LINES[0])):
-        wav = amd_corpus.make_sample(
-            sipp_workdir / f"{label.value}.wav",
-            text,
-            label,
-            voice="en-us",
-            speed=170,
-            lead=0.4,
-            noise=0.02,
-        )
-        wav_pcap(wav.path, sipp_workdir / f"{label.value}.pcap")
+    # A held-out person saying hello and a terse held-out machine ending in its beep.
+    for label, kind in ((Verdict.HUMAN, "greet"), (Verdict.MACHINE, "terse")):
+        clip = amd_corpus.make_clip("heldout", kind, 0, seed=1)
+        wav = clip.write(sipp_workdir / f"{label.value}.wav")
+        wav_pcap(wav, sipp_workdir / f"{label.value}.pcap")
     return sipp_workdir
 
 
