@@ -49,15 +49,17 @@ class AmdParams:
     frame_ms: int = 20
     min_level: float = 100.0  # absolute floor for voice or a beep (16-bit RMS)
     snr: float = 2.0  # voice when level > snr x noise floor (and the VAD agrees) ...
-    foreground: float = 0.3  # ... and > this x the loudest voice so far (a TV is quieter)
+    foreground: float = 0.2  # ... and its smoothed level > this x the loudest so far
     min_word_ms: int = 100  # a voiced run shorter than this is a click, not a word
     word_gap_ms: int = 200  # silence shorter than this stays inside a word
     break_ms: int = 400  # silence this long ends a stretch of talk (a machine's is shorter)
     pause_ms: int = 900  # silence this long after talk: the speaker waits for us (a person)
     turn_ms: int = 1200  # talk no longer than this, then a break, is one conversational turn
     turns: int = 2  # this many turns is a person talking on, waiting for an answer between
-    max_talk_ms: int = 3400  # talking longer than this with no pause for us: a machine ...
+    max_talk_ms: int = 4200  # talking longer than this with no pause for us: a machine ...
     talk_share: float = 0.7  # ... if words fill this share of it (a machine reads on)
+    late_start_ms: int = 1400  # first word after this much silence: a late talker ...
+    late_max_talk_ms: int = 3000  # ... who talks on this long is a machine (silent lead)
     beep_min_ms: int = 160  # a tone held this long is a beep
     beep_purity: float = 0.6  # share of energy in one filter for a tone frame
     beep_hz_tol: float = 40.0  # a beep's pitch stays within this of where it started
@@ -73,13 +75,15 @@ class AmdClassifier:
         self.reason = ""
         self.frames = 0
         self._floor: float | None = None
-        self._peak = 0.0  # loudest voiced level so far: the callee's own voice
+        self._smooth = 0.0  # level smoothed over ~60 ms: syllables, not glottal pulses
+        self._peak = 0.0  # loudest smoothed voiced level so far: the callee's own voice
         self._voiced_run = 0  # current run of voiced frames
         self._silent_run = 0  # current run of silent frames
         self._in_word = False
         self._talk = 0  # span of the current stretch of talk, gaps under break_ms included
         self._span = 0  # span since the first word, gaps under pause_ms included
         self._words = 0  # frames inside words during that span
+        self._first_word = -1  # frame of the first word, -1 before it
         self._stretches = 0
         self._turns = 0
         self._tone_run = 0
@@ -128,14 +132,16 @@ class AmdClassifier:
         # The floor falls fast and rises slowly, so it settles on the quiet parts.
         rate = 0.5 if f.level < floor else (0.002 if loud else 0.02)
         self._floor = floor + rate * (f.level - floor)
+        self._smooth += 0.3 * (f.level - self._smooth)
         if not (f.voiced and loud):
             return False
-        if f.level > 3.0 * self._peak and self._stretches:
+        if self._smooth > 3.0 * self._peak and self._stretches:
             # A voice much louder than all before: the callee; what we took for talk
             # was the background (a television, another room). Start again.
             self._talk = self._stretches = self._turns = self._span = self._words = 0
-        self._peak = max(self._peak, f.level)
-        return f.level > p.foreground * self._peak
+            self._first_word = -1
+        self._peak = max(self._peak, self._smooth)
+        return self._smooth > p.foreground * self._peak
 
     def _step(self, f: Frame) -> None:
         self.frames += 1
@@ -161,6 +167,8 @@ class AmdClassifier:
             self._words += 1 + gap
         elif self._ms(self._voiced_run) >= p.min_word_ms:
             self._in_word = True
+            if self._first_word < 0:
+                self._first_word = self.frames - self._voiced_run
             self._span += gap + self._voiced_run if self._span else self._voiced_run
             self._words += self._voiced_run
             if self._talk and self._ms(gap) < p.break_ms:
@@ -186,8 +194,10 @@ class AmdClassifier:
     def _decide(self) -> None:
         p = self.p
         span = self._ms(self._span)
-        if span > p.max_talk_ms and self._words >= p.talk_share * self._span:
-            self._set(Verdict.MACHINE, "talks through")
+        late = self._ms(self._first_word) >= p.late_start_ms
+        longest = p.late_max_talk_ms if late else p.max_talk_ms
+        if span > longest and self._words >= p.talk_share * self._span:
+            self._set(Verdict.MACHINE, "talks through" + (" after a silent lead" if late else ""))
         elif self._turns >= p.turns:
             self._set(Verdict.HUMAN, "talks in turns")
         elif self._stretches and self._ms(self._silent_run) >= p.pause_ms:

