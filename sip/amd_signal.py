@@ -33,10 +33,13 @@ _WINDOW = np.hanning(FRAME_SAMPLES)
 # A sine of amplitude A on a bank frequency: |X|^2 = (A/2 * sum w)^2, windowed energy
 # A^2/2 * sum w^2; this gain makes purity 1.0 for it.
 _PURITY_GAIN = float(np.sum(_WINDOW) ** 2 / (2.0 * np.sum(_WINDOW**2)))
-_n = np.arange(FRAME_SAMPLES)
-_BASIS = (_WINDOW[:, None] * np.exp(-2j * np.pi * np.outer(_n, BANK_HZ) / RATE)).astype(
-    np.complex128
+_PHASE = 2.0 * np.pi * np.outer(np.arange(FRAME_SAMPLES), BANK_HZ) / RATE
+# Windowed cosines then sines, one real matrix: a real product is several times
+# cheaper than a complex one for these small blocks.
+_BASIS = np.ascontiguousarray(
+    np.hstack([_WINDOW[:, None] * np.cos(_PHASE), _WINDOW[:, None] * np.sin(_PHASE)])
 )
+_K = len(BANK_HZ)
 
 
 class Vad(Protocol):
@@ -75,7 +78,8 @@ def tones(
     if len(block) == 0:
         return np.zeros(0), np.zeros(0)
     centred = block - block.mean(axis=1, keepdims=True)
-    power = np.abs(centred @ _BASIS) ** 2
+    parts = centred @ _BASIS
+    power = parts[:, :_K] ** 2 + parts[:, _K:] ** 2
     best = np.argmax(power, axis=1)
     energy = np.sum((centred * _WINDOW) ** 2, axis=1) * _PURITY_GAIN
     peak = power[np.arange(len(block)), best]
