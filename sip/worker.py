@@ -536,6 +536,7 @@ class Worker:
                 self._hangup(leg, by_us=True)
                 return
             self.send(ev.CallAnswered(leg.call_id, now - leg.started, leg.early_media))
+            self._attach_media(leg)  # AMD starts now if early media brought the audio
             return
         cust = self.legs.get(leg.call_id)
         base = cust.answered_at if cust and cust.answered_at else leg.started
@@ -609,7 +610,9 @@ class Worker:
             if leg.answered_at is not None:
                 self._bridge(leg)
             return
-        if leg.amd_wanted and leg.amd is None and not leg.amd_done:
+        # Early media (ring-back, announcements before the 200 OK) is not an answer
+        # (issue 20): AMD hears the callee only from the answer on.
+        if leg.amd_wanted and leg.amd is None and not leg.amd_done and leg.answered_at:
             self._start_amd(leg)
         if leg.record_path and leg.recorder is None:
             leg.recorder = self._new_recorder(leg, leg.record_path)

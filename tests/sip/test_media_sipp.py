@@ -14,7 +14,7 @@ from sip import events as ev
 from sip.amd import AmdParams, Verdict
 from sip.commands import Originate
 from sip.config import PoolConfig, SipConfig
-from sip.pcap import wav_pcap
+from sip.pcap import tone_pcap, wav_pcap
 from sip.pool import SipPool
 
 pytestmark = pytest.mark.sip
@@ -116,6 +116,28 @@ async def test_amd_corpus_over_live_rtp(tmp_path: Path) -> None:
     people = [c.name for c in clips if c.label is Verdict.HUMAN]
     assert all(live[n].verdict is not Verdict.MACHINE for n in people), live
     assert all(0 < r.decided_after <= 6.0 for r in live.values())
+
+
+async def test_amd_does_not_classify_early_media(tmp_path: Path) -> None:
+    """A 440 Hz ring-back in a 183 is not a voicemail beep: AMD starts at the 200 OK."""
+    from sippctl import SippPeer
+
+    tone_pcap(tmp_path / "tone.pcap", seconds=1.0, hz=440.0)  # over before the answer
+    peer = SippPeer(Path(__file__).parent / "scenarios" / "uas_early.xml", tmp_path, timeout=30)
+    cfg = PoolConfig(SipConfig(rtp_port_start=27400), max_workers=1)
+    try:
+        async with SipPool(cfg) as pool:
+            await pool.originate(call("e1", peer.uri(), amd=True, amd_deadline=1.0))
+            seen = await collect(pool, "e1", ev.AmdResult)
+            await pool.hangup("e1")
+            await collect(pool, "e1", ev.CallEnded)
+    finally:
+        peer.kill()
+    kinds = [type(e) for e in seen]
+    assert kinds.index(ev.CallAnswered) < kinds.index(ev.AmdResult), kinds
+    [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
+    assert result.verdict is Verdict.UNKNOWN  # silence after the answer, not a beep
+    assert result.decided_after == pytest.approx(1.0, abs=0.2)
 
 
 async def test_prompt_and_recording(pool: SipPool, sipp, tmp_path: Path) -> None:
