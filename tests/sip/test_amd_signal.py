@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sip.amd_signal import (
     BANK_HZ,
@@ -90,3 +92,24 @@ def test_analyzer_asks_the_vad_about_every_whole_frame_and_drops_short_ones() ->
 def test_webrtc_vad_hears_no_speech_in_silence() -> None:
     vad = WebRtcVad(2)
     assert not any(vad.is_speech(f) for f in pcm(np.zeros(len(T))))
+
+
+@given(st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=8))
+def test_features_do_not_depend_on_how_the_worker_batches_frames(sizes: list[int]) -> None:
+    """The worker drains its port every ~100 ms, but never in the same batches twice."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate(
+        [4000.0 * np.sin(2 * np.pi * 700.0 * T), 2000.0 * rng.standard_normal(len(T))]
+    )
+    frames = pcm(x)
+    whole = FrameAnalyzer(WebRtcVad(2)).features(frames)
+    batched, analyzer, i = [], FrameAnalyzer(WebRtcVad(2)), 0
+    for size in sizes * len(frames):
+        if i >= len(frames):
+            break
+        batched += analyzer.features(frames[i : i + size])
+        i += size
+    assert [(f.level, f.voiced, f.tone_hz) for f in batched] == [
+        (f.level, f.voiced, f.tone_hz) for f in whole
+    ]  # the matrix product may round the last bit differently per batch size:
+    assert [f.tone_purity for f in batched] == pytest.approx([f.tone_purity for f in whole])
