@@ -7,7 +7,8 @@ and its purity). No clock, no I/O, no pjsua2; time is the count of frames fed.
 The evidence, strongest first:
 
 * **a beep** - a steady tone (one Goertzel filter holding most of the energy at
-  one pitch for ``beep_min_ms``) is a voicemail's record tone: machine;
+  one pitch for ``beep_min_ms``) is a voicemail's record tone: machine. A tone
+  counts as neither talk nor silence, so a beep late in a pause is still heard;
 * **cadence** - a person says a short phrase and then *waits* for the caller
   (a pause of ``pause_ms``), and if nobody answers says something again; a
   machine talks straight through. A phrase that runs past ``max_phrase_ms``
@@ -150,7 +151,10 @@ class AmdClassifier:
         if self._ms(self._tone_run) >= p.beep_min_ms:
             self._set(Verdict.MACHINE, "beep")
             return
-        if self._is_voice(f) and not tone:
+        voice = self._is_voice(f)
+        if tone:
+            self._voiced_run = 0  # a tone is neither talk nor silence: it may become a beep
+        elif voice:
             self._voice()
         else:
             self._silence()

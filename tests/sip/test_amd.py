@@ -71,6 +71,12 @@ def test_a_steady_beep_is_machine_at_any_pitch() -> None:
         assert (clf.verdict, clf.reason) == (Verdict.MACHINE, "beep"), hz
 
 
+def test_a_beep_late_in_the_pause_is_still_heard() -> None:
+    """A terse prompt, 0.8 s of quiet, then the tone: the tone does not count as waiting."""
+    clf = decide(frames((SILENCE, 0.3), (SPEECH, 0.8), (SILENCE, 0.8), beep(1000.0, 0.5)))
+    assert (clf.verdict, clf.reason) == (Verdict.MACHINE, "beep")
+
+
 def test_a_beep_too_short_or_not_steady_is_not_a_beep() -> None:
     short = frames((SILENCE, 0.3), beep(1000.0, 0.1), (SILENCE, 3.0))
     assert decide(short).reason != "beep"
