@@ -10,13 +10,16 @@ The evidence, strongest first:
   one pitch for ``beep_min_ms``) is a voicemail's record tone: machine. A tone
   counts as neither talk nor silence, so a beep late in a pause is still heard;
 * **cadence** - a person says a short phrase and then *waits* for the caller
-  (a pause of ``pause_ms``), and if nobody answers says something again; a
-  machine talks straight through. A phrase that runs past ``max_phrase_ms``
-  with no pause is a machine; a pause after a phrase no longer than that is a
-  person;
-* **voice activity** - a frame counts as voice when the VAD model says so *and*
-  its level stands above a noise floor that tracks quickly down and slowly up,
-  so steady noise or a television across the room is not taken for the callee.
+  (``pause_ms`` of silence: human), or talks in short turns with breaks between
+  (``turns`` of at most ``turn_ms``, each followed by ``break_ms``: human); a
+  machine reads straight through, its sentence gaps shorter than a pause. Talk
+  spanning ``max_talk_ms`` with no pause, words filling ``talk_share`` of it, is
+  a machine - ``late_max_talk_ms`` if the first word came after a silent lead of
+  ``late_start_ms``, as voicemail systems play;
+* **voice activity** - a frame counts as voice when the VAD model says so, its
+  level stands above a noise floor that tracks quickly down and slowly up, and
+  its smoothed level is within ``foreground`` of the loudest voice so far, so
+  steady noise or a television across the room is not taken for the callee.
 
 Nothing conclusive by the deadline is ``unknown``, which the engine treats as a
 person (an agent takes it): hanging up on a person is an abandoned call (rule 19),
