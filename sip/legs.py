@@ -27,7 +27,7 @@ class Leg:
     recorder: Any = None  # the call's recording (Originate.record_path)
     clips: dict[str, Any] = field(default_factory=dict)  # StartRecording path -> recorder
     amd_port: Any = None
-    amd: Any = None  # sip.amd.AmdClassifier
+    amd: Any = None  # sip.amd_vad.AmdDetector
     amd_wanted: bool = False
     amd_done: bool = False
     amd_deadline: float = 3.0

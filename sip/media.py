@@ -3,9 +3,10 @@
 ``FramePort`` feeds the AMD classifier. The conference bridge calls
 ``onFrameReceived`` on the null sound device's clock thread every 20 ms, so the
 callback does the least it can: read the frame's bytes through a ctypes view of
-the ``std::vector`` (µs, where ``bytes(frame.buf)`` costs hundreds), compute one
-RMS value and append it to a list the SIP thread drains. Ports are created once
-per worker and never destroyed while the bridge clock runs (that crashes).
+the ``std::vector`` (µs, where ``bytes(frame.buf)`` costs hundreds) and append
+them to a list the SIP thread drains (the analysis runs there, ``sip/amd_vad.py``).
+Ports are created once per worker and never destroyed while the bridge clock
+runs (that crashes).
 """
 
 from __future__ import annotations
@@ -14,15 +15,10 @@ import contextlib
 import ctypes
 import os
 import sys
-import warnings
 from collections.abc import Iterator
 from typing import Protocol
 
 import pjsua2 as pj
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import audioop  # C RMS over 16-bit PCM; Python 3.11 still ships it
 
 _PTR = ctypes.sizeof(ctypes.c_void_p)
 
@@ -83,33 +79,33 @@ class PjCall(pj.Call):  # type: ignore[misc]
 
 
 class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
-    """A sink port in the conference bridge that records per-frame RMS levels."""
+    """A sink port in the conference bridge that keeps each 20 ms PCM frame for AMD."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
         self.owner: str | None = None  # call id while attached
-        self.levels: list[float] = []
+        self.frames: list[bytes] = []
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, 8000, 1, 20000, 16)
         self.createPort(name, fmt)
 
     def attach(self, owner: str) -> None:
-        self.levels = []
+        self.frames = []
         self.owner = owner
 
     def detach(self) -> None:
         self.owner = None
 
-    def take_levels(self) -> list[float]:
-        levels, self.levels = self.levels, []
-        return levels
+    def take_frames(self) -> list[bytes]:
+        frames, self.frames = self.frames, []
+        return frames
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # clock thread
         # Never let an exception escape a callback (issue 5: a kept traceback aborts at exit).
         with contextlib.suppress(Exception):
             if self.owner is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
-                self.levels.append(float(audioop.rms(_frame_bytes(frame), 2)))
+                self.frames.append(_frame_bytes(frame))
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # clock thread
         with contextlib.suppress(Exception):

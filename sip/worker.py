@@ -25,7 +25,8 @@ import pjsua2 as pj
 
 from sip import events as ev
 from sip.agent_headers import agent_from, auto_answer_headers
-from sip.amd import AmdClassifier, AmdParams, Verdict
+from sip.amd import AmdParams, Verdict
+from sip.amd_vad import AmdDetector
 from sip.commands import (
     ConnectAgent,
     DropAgent,
@@ -509,7 +510,7 @@ class Worker:
         for leg in self.legs.values():
             if leg.amd is None or leg.amd_port is None:
                 continue
-            verdict = leg.amd.feed(leg.amd_port.take_levels())
+            verdict = leg.amd.feed(leg.amd_port.take_frames())
             late = leg.answered_at is not None and now - leg.answered_at >= leg.amd_deadline
             if verdict is None and late:
                 verdict = leg.amd.finish()
@@ -585,6 +586,7 @@ class Worker:
                 self._hangup(leg, by_us=True)
                 return
             self.send(ev.CallAnswered(leg.call_id, now - leg.started, leg.early_media))
+            self._attach_media(leg)  # AMD starts now if early media brought the audio
             return
         cust = self.legs.get(leg.call_id)
         base = cust.answered_at if cust and cust.answered_at else leg.started
@@ -660,7 +662,9 @@ class Worker:
             if leg.answered_at is not None:
                 self._bridge(leg)
             return
-        if leg.amd_wanted and leg.amd is None and not leg.amd_done:
+        # Early media (ring-back, announcements before the 200 OK) is not an answer
+        # (issue 20): AMD hears the callee only from the answer on.
+        if leg.amd_wanted and leg.amd is None and not leg.amd_done and leg.answered_at:
             self._start_amd(leg)
         if leg.record_path and leg.recorder is None:
             leg.recorder = self._new_recorder(leg, leg.record_path)
@@ -690,7 +694,7 @@ class Worker:
         port = free[0]
         port.attach(leg.call_id)
         leg.amd_port = port
-        leg.amd = AmdClassifier(AmdParams(deadline_ms=int(leg.amd_deadline * 1000)))
+        leg.amd = AmdDetector(AmdParams(deadline_ms=int(leg.amd_deadline * 1000)))
         leg.media.startTransmit(port)
 
     def _bridge(self, agent: Leg) -> None:

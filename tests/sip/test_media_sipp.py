@@ -11,10 +11,10 @@ import pytest
 
 from sip import amd_corpus
 from sip import events as ev
-from sip.amd import Verdict
+from sip.amd import AmdParams, Verdict
 from sip.commands import Originate
 from sip.config import PoolConfig, SipConfig
-from sip.pcap import wav_pcap
+from sip.pcap import tone_pcap, wav_pcap
 from sip.pool import SipPool
 
 pytestmark = pytest.mark.sip
@@ -30,17 +30,11 @@ async def pool():
 def greetings(sipp_workdir: Path) -> Path:
     if not amd_corpus.tools_available():
         pytest.skip("needs espeak-ng and sox")
-    for label, text in ((Verdict.HUMAN, "Hello?"), (Verdict.MACHINE, amd_corpus.MACHINE_LINES[0])):
-        wav = amd_corpus.make_sample(
-            sipp_workdir / f"{label.value}.wav",
-            text,
-            label,
-            voice="en-us",
-            speed=170,
-            lead=0.4,
-            noise=0.02,
-        )
-        wav_pcap(wav.path, sipp_workdir / f"{label.value}.pcap")
+    # A held-out person saying hello and a terse held-out machine ending in its beep.
+    for label, kind in ((Verdict.HUMAN, "greet"), (Verdict.MACHINE, "terse")):
+        clip = amd_corpus.make_clip("heldout", kind, 0, seed=1)
+        wav = clip.write(sipp_workdir / f"{label.value}.wav")
+        wav_pcap(wav, sipp_workdir / f"{label.value}.pcap")
     return sipp_workdir
 
 
@@ -72,6 +66,78 @@ async def test_amd_on_live_rtp(pool: SipPool, sipp, greetings: Path, label: Verd
     await collect(pool, "amd1", ev.CallEnded)
     sipp_result = peer.wait()
     assert (sipp_result.returncode, sipp_result.successful) == (0, 1), sipp_result.stderr
+
+
+LIVE_CLIPS = [("greet", 1), ("talk_on", 1), ("tv", 1), ("terse", 1), ("voicemail", 1), ("late", 1)]
+
+
+async def test_amd_corpus_over_live_rtp(tmp_path: Path) -> None:
+    """Six held-out clips at once, as PCMU RTP from SIPp through the worker's detector.
+
+    Live verdicts match the offline run of the same clips (µ-law coding and packet
+    timing may move one), and no live person is called a machine.
+    """
+    if not amd_corpus.tools_available():
+        pytest.skip("needs espeak-ng and sox")
+    from sippctl import SippPeer  # tests/support, on the path from tests/conftest.py
+
+    scenario = Path(__file__).parent / "scenarios" / "uas_machine.xml"  # plays machine.pcap
+    clips, peers = [], []
+    for kind, index in LIVE_CLIPS:
+        clip = amd_corpus.make_clip("heldout", kind, index, seed=2)
+        workdir = tmp_path / clip.name
+        workdir.mkdir()
+        wav_pcap(clip.write(workdir / "clip.wav"), workdir / "machine.pcap")
+        clips.append(clip)
+        peers.append(SippPeer(scenario, workdir, timeout=30))
+    offline = {c.name: amd_corpus.run_clip(c, AmdParams(deadline_ms=6000)).verdict for c in clips}
+    cfg = PoolConfig(  # three lines and three AMD ports on each of two workers
+        SipConfig(rtp_port_start=27200, frame_port_count=3),
+        max_workers=2,
+        customer_lines=3,
+        agent_legs=0,
+    )
+    try:
+        async with SipPool(cfg) as pool:
+            for clip, peer in zip(clips, peers, strict=True):
+                await pool.originate(call(clip.name, peer.uri(), amd=True, amd_deadline=6.0))
+            live: dict[str, ev.AmdResult] = {}
+            async with asyncio.timeout(30):
+                while len(live) < len(clips):
+                    event = await pool.events.get()
+                    if isinstance(event, ev.AmdResult):
+                        live[event.call_id] = event
+                        await pool.hangup(event.call_id)
+    finally:
+        for peer in peers:
+            peer.kill()
+    agree = [n for n, v in offline.items() if live[n].verdict is v]
+    assert len(agree) >= len(clips) - 1, (offline, live)
+    people = [c.name for c in clips if c.label is Verdict.HUMAN]
+    assert all(live[n].verdict is not Verdict.MACHINE for n in people), live
+    assert all(0 < r.decided_after <= 6.0 for r in live.values())
+
+
+async def test_amd_does_not_classify_early_media(tmp_path: Path) -> None:
+    """A 440 Hz ring-back in a 183 is not a voicemail beep: AMD starts at the 200 OK."""
+    from sippctl import SippPeer
+
+    tone_pcap(tmp_path / "tone.pcap", seconds=1.0, hz=440.0)  # over before the answer
+    peer = SippPeer(Path(__file__).parent / "scenarios" / "uas_early.xml", tmp_path, timeout=30)
+    cfg = PoolConfig(SipConfig(rtp_port_start=27400), max_workers=1)
+    try:
+        async with SipPool(cfg) as pool:
+            await pool.originate(call("e1", peer.uri(), amd=True, amd_deadline=1.0))
+            seen = await collect(pool, "e1", ev.AmdResult)
+            await pool.hangup("e1")
+            await collect(pool, "e1", ev.CallEnded)
+    finally:
+        peer.kill()
+    kinds = [type(e) for e in seen]
+    assert kinds.index(ev.CallAnswered) < kinds.index(ev.AmdResult), kinds
+    [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
+    assert result.verdict is Verdict.UNKNOWN  # silence after the answer, not a beep
+    assert result.decided_after == pytest.approx(1.0, abs=0.2)
 
 
 async def test_prompt_and_recording(pool: SipPool, sipp, tmp_path: Path) -> None:
