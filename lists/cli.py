@@ -24,7 +24,14 @@ def lists_group() -> None:
 
 @lists_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--campaign", required=True, help="Campaign name (created if it does not exist).")
+@click.option("--campaign", required=True, help="Name of an existing campaign (see --create).")
+@click.option(
+    "--create",
+    "create_campaign",
+    is_flag=True,
+    help="Create the campaign when it does not exist (it gets no schedule or caller ID: "
+    "load a definition before starting it).",
+)
 @click.option("--list", "list_name", default=None, help="List name (default: the file name).")
 @click.option("--region", default=None, help="Default region for numbers, e.g. CN.")
 @click.option(
@@ -47,6 +54,7 @@ def lists_import(
     ctx: Ctx,
     file: Path,
     campaign: str,
+    create_campaign: bool,
     list_name: str | None,
     region: str | None,
     maps: tuple[str, ...],
@@ -70,6 +78,7 @@ def lists_import(
         purpose=purpose,
         lawful_basis=lawful_basis,
         source=source,
+        create_campaign=create_campaign,
     )
     engine = ctx.migrated_engine()
     bar = _Bar() if sys.stderr.isatty() else None

@@ -34,6 +34,7 @@ from campaigns.rules import CampaignSpec, Kind
 from lists import columns, dates, outcomes, phone, picking, pipeline, reader, rows, store
 from lists.errors import BadMapping, ImportCancelled
 from lists.models import CallList, ContactStatus, ImportJob, JobStatus, ListStatus
+from outdial.errors import NotFound
 from outdial.models import utcnow
 from outdial.storage import session_scope
 
@@ -58,6 +59,9 @@ class ImportOptions:
     purpose: str = ""  # rule 30
     lawful_basis: str = ""
     source: str = ""
+    #: make the campaign when it does not exist (issue 16 item 3); else refuse: a campaign
+    #: made by an upload has no schedule and no caller ID, and cannot dial
+    create_campaign: bool = False
 
 
 def live_progress(job_id: int) -> tuple[str, int, int] | None:
@@ -104,7 +108,7 @@ def start(
         )
     file_name = file_name or path.name
     sha = reader.file_digest(path)
-    campaign = campaigns_store.get_or_create(engine, opts.campaign, region=opts.region or "CN")
+    campaign = _target_campaign(engine, opts)
     if opts.mapping.get("visit_date") and campaign.kind != Kind.RETURN_VISIT:
         raise BadMapping(
             f"--map visit_date: campaign {campaign.name!r} is {campaign.kind}, not return_visit",
@@ -123,6 +127,21 @@ def start(
         s.refresh(job)
     _CANCEL[job.id or 0] = threading.Event()
     return job, False
+
+
+def _target_campaign(engine: Engine, opts: ImportOptions) -> Campaign:
+    """The campaign a list goes into; made only when asked (``--create``)."""
+    if opts.create_campaign:
+        return campaigns_store.get_or_create(engine, opts.campaign, region=opts.region or "CN")
+    try:
+        return campaigns_store.by_name(engine, opts.campaign)
+    except NotFound:
+        raise NotFound(
+            f"no campaign named {opts.campaign!r} — create it with `outdial campaigns new` "
+            "(and `outdial campaigns load FILE`), or import with --create",
+            campaign=opts.campaign,
+            field="campaign",
+        ) from None
 
 
 def _list_for(

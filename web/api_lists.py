@@ -30,7 +30,7 @@ routes = Routes()
 MANAGERS = {Role.ADMIN, Role.MANAGER}
 RUNNING: web.AppKey[set[asyncio.Future[None]]] = web.AppKey("lists.running")
 _FIELDS = {"campaign", "list", "region", "encoding", "sheet", "dedupe", "mapping"}
-_FIELDS |= {"purpose", "lawful_basis", "source"}
+_FIELDS |= {"purpose", "lawful_basis", "source", "create"}
 MAX_PAGE = 1000
 
 
@@ -88,7 +88,8 @@ def contact_json(c: Contact) -> dict[str, Any]:
 @routes.post("/api/lists", roles=MANAGERS)
 async def upload(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` plus campaign, and optionally list, region, encoding,
-    sheet, dedupe, mapping (JSON), purpose, lawful_basis, source."""
+    sheet, dedupe, mapping (JSON), purpose, lawful_basis, source, create (``true``: make the
+    campaign when it does not exist; else an unknown campaign is a 404)."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
     if not request.content_type.startswith("multipart/"):
         raise InvalidInput("send multipart/form-data with a 'file' part")
@@ -170,6 +171,7 @@ def _options(fields: dict[str, str]) -> importer.ImportOptions:
         purpose=fields.get("purpose", ""),
         lawful_basis=fields.get("lawful_basis", ""),
         source=fields.get("source", ""),
+        create_campaign=fields.get("create", "").lower() in ("1", "true", "yes"),
     )
 
 
