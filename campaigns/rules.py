@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import PurePath
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +59,7 @@ Span = tuple[int, int]
 Weekly = tuple[tuple[Span, ...], ...]
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_PROMPT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # campaigns/prompts.py's prompt names
 MISSING = "[missing: {}]"
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -112,7 +114,10 @@ class CampaignSpec:
     return_visit_delay_days: int = 3
     survey: str = ""  # survey name attached (return visits, satisfaction surveys)
     webhook_url: str = ""  # order verification: where verdicts go
-    safe_harbor_wav: str = ""  # rules 4, 20: the abandoned-call message (an uploaded prompt)
+    #: rules 4, 20: the abandoned-call message, by the name of a prompt uploaded for this
+    #: campaign (``outdial prompts add FILE --campaign NAME --name safe_harbor``); where the
+    #: file lives under the data directory is the runtime's business (issue 16 item 4)
+    safe_harbor_prompt: str = ""
 
     def disposition(self, code: str) -> Disposition | None:
         return next((d for d in self.dispositions if d.code == code), None)
@@ -207,7 +212,7 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         return_visit_delay_days=_int(data, "return_visit_delay_days", 3, 0, 365, p),
         survey=str(data.get("survey", "")),
         webhook_url=str(data.get("webhook_url", "")),
-        safe_harbor_wav=str(data.get("safe_harbor_wav", "")),
+        safe_harbor_prompt=_prompt_name(data, p),
     )
     if spec.webhook_url and not re.match(r"^https?://", spec.webhook_url):
         p.add("webhook_url", "webhook_url must be an http(s) URL")
@@ -215,6 +220,23 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         msg = "; ".join(f"{i['field']}: {i['message']}" for i in p.items)
         raise CampaignInvalid(f"campaign definition invalid: {msg}", problems=p.items)
     return spec
+
+
+def _prompt_name(data: Mapping[str, object], p: _Problems) -> str:
+    """``safe_harbor_prompt``: a prompt's name. A definition saved before names were used
+    holds ``safe_harbor_wav``, the uploaded file's path: its stem is that prompt's name."""
+    name = str(data.get("safe_harbor_prompt", "") or "").strip()
+    legacy = str(data.get("safe_harbor_wav", "") or "").strip()
+    if not name and legacy:
+        name = PurePath(legacy).stem
+    if name and not _PROMPT.match(name):
+        p.add(
+            "safe_harbor_prompt",
+            f"{name!r} is not a prompt name: upload the WAV with `outdial prompts add FILE "
+            '--campaign NAME --name safe_harbor` and write safe_harbor_prompt = "safe_harbor"',
+        )
+        return ""
+    return name
 
 
 def _enum(cls: type[_E], value: object, where: str, p: _Problems) -> _E | None:
@@ -358,7 +380,7 @@ def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
         "return_visit_delay_days": spec.return_visit_delay_days,
         "survey": spec.survey,
         "webhook_url": spec.webhook_url,
-        "safe_harbor_wav": spec.safe_harbor_wav,
+        "safe_harbor_prompt": spec.safe_harbor_prompt,
     }
 
 

@@ -486,8 +486,10 @@ def launch_checks(s: CampaignSettings) -> list[Problem]:
         out.append(
             Problem(
                 _codes(_MESSAGE_RULES, s.jurisdictions),
-                "safe_harbor_recording",
-                f"{s.mode} mode can abandon: a safe-harbor recording is required",
+                "safe_harbor_prompt",
+                f"{s.mode} mode can abandon: a safe-harbor recording is required (upload one "
+                "with `outdial prompts add FILE --campaign NAME --name safe_harbor` and set "
+                'safe_harbor_prompt = "safe_harbor" in the definition)',
             )
         )
     if s.policy is not None:

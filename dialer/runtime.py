@@ -290,19 +290,36 @@ class DialerRuntime(AgentOps):
             caller_id=caller_id,
             display_name=str(_first(raw, "display_name") or ""),
             ring_timeout=float(_first(raw, "ring_timeout") or 30.0),
-            safe_harbor_wav=_first(
-                raw, "safe_harbor_wav", "safe_harbor_prompt", "safe_harbor_recording"
-            )
-            or self.default_safe_harbor,
             node=self.node,
         )
         if spec is not None:
             settings.retry = spec.retry
         settings = replace(settings, **self.engine_options)
-        self._launch_checks(camp.name, campaign_id, settings)
+        # rules 4, 20: the definition names an uploaded prompt; the file is found here
+        prompt = spec.safe_harbor_prompt if spec is not None else ""
+        settings.safe_harbor_wav = (
+            str(self.prompt_path(campaign_id, prompt, settings.data_dir))
+            if prompt
+            else self.default_safe_harbor
+        )
+        self._launch_checks(camp.name, campaign_id, settings, prompt)
         return settings
 
-    def _launch_checks(self, name: str, campaign_id: int, settings: EngineSettings) -> None:
+    @staticmethod
+    def prompt_path(campaign_id: int, name: str, data_dir: str | None = None) -> Path:
+        """Where the campaign's uploaded prompt ``name`` lives (campaigns/prompts.py)."""
+        from campaigns.prompts import Owner
+
+        if data_dir is None:
+            from outdial import config
+
+            data_dir = str(config.load().data_dir)
+        folder = Owner("campaign", str(campaign_id), "").folder(Path(data_dir))
+        return folder / f"{name}.wav"
+
+    def _launch_checks(
+        self, name: str, campaign_id: int, settings: EngineSettings, prompt: str = ""
+    ) -> None:
         """Refuse to start what compliance forbids: an anonymous or foreign caller ID, a ring
         timeout under 15 s, no safe-harbor message where a call can be abandoned (rules 4,
         5, 11, 20, 22, 23, 27)."""
@@ -324,7 +341,16 @@ class DialerRuntime(AgentOps):
         if settings.allow_short_ring_timeout_for_tests:
             problems = [p for p in problems if p.field != "ring_timeout_s"]
         wav = settings.safe_harbor_wav
-        if wav and not Path(wav).is_file():  # rules 4, 20: a message that exists, not a name
+        if prompt and wav and not Path(wav).is_file():  # rules 4, 20: named, never uploaded
+            problems.append(
+                Problem(
+                    ("rule-4", "rule-20"),
+                    "safe_harbor_prompt",
+                    f"campaign {name!r} has no prompt {prompt!r}: upload it with "
+                    f"`outdial prompts add FILE --campaign {name} --name {prompt}`",
+                )
+            )
+        elif wav and not Path(wav).is_file():  # rules 4, 20: a message that exists
             problems.append(
                 Problem(
                     ("rule-4", "rule-20"),

@@ -320,3 +320,35 @@ async def test_preview_agent_sees_the_record_then_dials_or_skips(sqlite_engine: 
         assert screen.of("call_connected")[-1]["number"] == second["number"]
     finally:
         await rt.stop_all()
+
+
+async def test_safe_harbor_prompt_by_name(sqlite_engine: Engine, tmp_path: Any) -> None:
+    """Issue 16 item 4: the definition names an uploaded prompt; launch checks say how to
+    upload a missing one; once uploaded, the engine plays the file under the data directory."""
+    from campaigns import prompts, rules
+    from campaigns import store as campaigns_store
+
+    spec = rules.parse_campaign(
+        {"name": "sh", "mode": "predictive", "caller_id": CALLER_ID, "safe_harbor_prompt": "sh1"}
+    )
+    camp, _ = campaigns_store.save_spec(sqlite_engine, spec)
+    cid = camp.id or 0
+    rt = runtime(sqlite_engine)
+    rt.default_safe_harbor = None
+    rt.engine_options["data_dir"] = str(tmp_path)
+    with pytest.raises(CampaignNotReady) as err:
+        await asyncio.to_thread(rt.engine_settings, cid)
+    assert "has no prompt 'sh1'" in err.value.message
+    assert "outdial prompts add FILE --campaign sh --name sh1" in err.value.message
+    owner = prompts.resolve_owner(sqlite_engine, "campaign", "sh")
+    stored = prompts.store(
+        tmp_path, owner, "sh1", __import__("pathlib").Path(dialdata.safe_harbor())
+    )
+    settings = await asyncio.to_thread(rt.engine_settings, cid)
+    assert settings.safe_harbor_wav == stored["path"]
+    # without a prompt named, a predictive campaign is refused with how to attach one
+    campaigns_store.save_spec(
+        sqlite_engine, rules.parse_campaign({**rules.spec_to_dict(spec), "safe_harbor_prompt": ""})
+    )
+    with pytest.raises(CampaignNotReady, match='safe_harbor_prompt = "safe_harbor"'):
+        await asyncio.to_thread(rt.engine_settings, cid)
