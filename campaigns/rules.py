@@ -53,6 +53,26 @@ DEFAULT_RETRY_SECONDS: Mapping[str, int] = {
     Outcome.FAILURE: 1800,
 }
 DEFAULT_MAX_ATTEMPTS = 5
+PURPOSES = ("service", "marketing")
+#: a campaign's purpose by kind (issue 16; rule 26 concerns commercial calls only). Verifying
+#: an order, a return visit and a promised callback serve one's own customer under the
+#: contract. A satisfaction survey asks a customer about a service they had and sells
+#: nothing, so it is a service call too (set purpose = "marketing" if it promotes). A generic
+#: campaign says nothing about what it is for: marketing, the strict choice.
+DEFAULT_PURPOSE: Mapping[str, str] = {
+    "order_verification": "service",
+    "return_visit": "service",
+    "callback": "service",
+    "satisfaction_survey": "service",
+    "generic": "marketing",
+}
+
+
+def default_purpose(kind: str) -> str:
+    """``service`` or ``marketing`` for a campaign kind; an unknown kind is marketing."""
+    return DEFAULT_PURPOSE.get(str(kind), "marketing")
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: seconds of the local day, half-open [start, end) like compliance/windows.py (rule 1)
 Span = tuple[int, int]
@@ -113,6 +133,9 @@ class CampaignSpec:
     callback_team_delay_minutes: int = 15
     return_visit_delay_days: int = 3
     survey: str = ""  # survey name attached (return visits, satisfaction surveys)
+    #: service | marketing: which lawful bases the compliance profiles accept (rule 26);
+    #: empty in a hand-made spec means the kind's default (``default_purpose``)
+    purpose: str = ""
     webhook_url: str = ""  # order verification: where verdicts go
     #: rules 4, 20: the abandoned-call message, by the name of a prompt uploaded for this
     #: campaign (``outdial prompts add FILE --campaign NAME --name safe_harbor``); where the
@@ -213,6 +236,7 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         survey=str(data.get("survey", "")),
         webhook_url=str(data.get("webhook_url", "")),
         safe_harbor_prompt=_prompt_name(data, p),
+        purpose=_purpose(data, kind or Kind.GENERIC, p),
     )
     if spec.webhook_url and not re.match(r"^https?://", spec.webhook_url):
         p.add("webhook_url", "webhook_url must be an http(s) URL")
@@ -220,6 +244,18 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         msg = "; ".join(f"{i['field']}: {i['message']}" for i in p.items)
         raise CampaignInvalid(f"campaign definition invalid: {msg}", problems=p.items)
     return spec
+
+
+def _purpose(data: Mapping[str, object], kind: Kind, p: _Problems) -> str:
+    value = str(data.get("purpose", "") or "").strip() or default_purpose(kind)
+    if value not in PURPOSES:
+        p.add(
+            "purpose",
+            f"unknown purpose {value!r}: service (calls under the customer's contract: "
+            "order verification, return visits) or marketing (needs consent, rule 26)",
+        )
+        return default_purpose(kind)
+    return value
 
 
 def _prompt_name(data: Mapping[str, object], p: _Problems) -> str:
@@ -381,6 +417,7 @@ def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
         "survey": spec.survey,
         "webhook_url": spec.webhook_url,
         "safe_harbor_prompt": spec.safe_harbor_prompt,
+        "purpose": spec.purpose or default_purpose(spec.kind),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from lists.models import Contact, ImportJob
 from outdial.errors import InvalidInput, NotFound
 from outdial.roles import Role
 from web.keys import CONFIG, ENGINE
-from web.middleware import run_db
+from web.middleware import current_identity, run_db
 from web.routing import Routes
 
 log = structlog.get_logger(__name__)
@@ -111,7 +112,7 @@ async def upload(request: web.Request) -> web.Response:
                 fields[part.name] = (await part.text()).strip()
         if path is None:
             raise InvalidInput("the upload has no 'file' part", field="file")
-        opts = _options(fields)
+        opts = replace(_options(fields), uploader=current_identity(request).username)
         job, again = await run_db(importer.start, engine, path, opts, file_name)
     except BaseException:
         if path is not None:
