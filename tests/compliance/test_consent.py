@@ -121,9 +121,7 @@ def test_a_service_campaign_rests_on_the_contract_stated_for_the_list(
     assert "(needs consent, contract or request)" in p["missing_basis"][0]["missing"]
     assert "--lawful-basis contract" in p["missing_basis"][0]["missing"]
     file = csv(tmp_path, "o2.csv", "手机号,订单号\n13800138003,O-3\n13800138004,O-4\n")
-    report = js(
-        env, ["lists", "import", file, "--campaign", "核单", "--lawful-basis", "contract"]
-    )
+    report = js(env, ["lists", "import", file, "--campaign", "核单", "--lawful-basis", "contract"])
     assert report["lawful_basis"] == "contract" and "consent" not in report
     p = preview(env, "核单")
     assert p["dialable_now"] == 2  # the new list's rows; the bare list's two still miss one
