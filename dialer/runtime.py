@@ -393,9 +393,26 @@ class DialerRuntime(AgentOps):
                     str(message.get("reason") or ""),
                     self.wall(),
                 )
+            if message.get("type") == "call_connected":  # the agent's script, filled in
+                message = {**message, **await asyncio.to_thread(self._script, campaign_id, message)}
             await self.hub.send(user_id, {**message, "campaign_id": campaign_id})
 
         return push
+
+    def _script(self, campaign_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        """``script`` (the campaign's script with the record's fields filled in) and
+        ``script_missing`` (fields the record lacks) for a ``call_connected`` message."""
+        from campaigns import rules, store
+
+        spec = store.spec_of(self.db, store.get(self.db, campaign_id))
+        record = dict(message.get("record") or {})
+        fields = {
+            **{str(k): v for k, v in dict(record.get("custom") or {}).items()},
+            **{k: v for k, v in record.items() if not isinstance(v, (dict, list))},
+            "number": message.get("number", ""),
+        }
+        text, missing = rules.render_script(spec.script, fields)
+        return {"script": text, "script_missing": missing}
 
     async def _watch(self, run: Running) -> None:
         """Persist the pacer's decision: the first, then a changed one at most every 5 s, an

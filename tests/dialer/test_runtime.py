@@ -352,3 +352,56 @@ async def test_safe_harbor_prompt_by_name(sqlite_engine: Engine, tmp_path: Any) 
     )
     with pytest.raises(CampaignNotReady, match='safe_harbor_prompt = "safe_harbor"'):
         await asyncio.to_thread(rt.engine_settings, cid)
+
+
+async def test_agent_hangs_up_sees_the_script_and_a_callback_joins_the_one_list(
+    engine: Engine,
+) -> None:
+    """Issue 16 items 7 and 8: the script arrives filled in with call_connected; the agent
+    ends the call itself; its "callback" disposition is the same callback record the API
+    makes, in the list that `outdial callbacks list` and GET /api/callbacks show."""
+    from campaigns import callbacks, rules
+    from campaigns import store as campaigns_store
+
+    cid = dialdata.campaign_with_contacts(engine, "r9", ["+8613800000019"])  # talks 60 s
+    spec = rules.parse_campaign(
+        {"name": "r9", "caller_id": CALLER_ID, "script": "您好{name}，您购买的{product}{color}"}
+    )
+    campaigns_store.save_spec(engine, spec)
+    rt = runtime(engine)
+    uid, other = agent(engine, "a1"), agent(engine, "a2")
+    screen = Screen()
+    rt.hub.add(uid, screen)
+    await rt.start(cid)
+    await rt.agent_login(uid, cid)
+    await wait_for(lambda: bool(screen.of("call_connected")))
+    (connected,) = screen.of("call_connected")
+    call_id = connected["call_id"]
+    assert (rt.agent_status(uid) or {}).get("state") == "talk"
+    assert connected["script"] == "您好客户1，您购买的kettle[missing: color]"
+    assert connected["script_missing"] == ["color"]
+
+    with pytest.raises(Conflict, match="hang it up first"):
+        await rt.disposition(uid, call_id, "success")
+    with pytest.raises(NotYourCall):
+        await rt.agent_hangup(other, call_id)
+    result = await rt.agent_hangup(uid, call_id)
+    assert result["hung_up"] and result["call_id"] == call_id
+    await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "wrap")
+    await wait_for(lambda: bool(scalar(engine, "SELECT final FROM attempts")))
+    assert scalar(engine, "SELECT state FROM attempts") == "completed"
+    with pytest.raises(Conflict):  # no longer connected
+        await rt.agent_hangup(uid, call_id)
+
+    day = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    done = await rt.disposition(uid, call_id, "callback", callback_at=at(day, 10), notes="晚点")
+    (cb,) = callbacks.list_callbacks(engine)
+    assert (cb.owner_kind, cb.owner_id, cb.status) == ("agent", uid, "pending")
+    assert (cb.phone, cb.contact_ref, cb.note) == ("+8613800000019", f"call:{call_id}", "晚点")
+    assert callbacks.callback_json(cb)["due_at"] == done["callback_at"]
+    assert cb.customer_zone == "Asia/Shanghai" and cb.local_time.startswith(f"{day}T10:00")
+    assert callbacks.list_callbacks(engine, actor_id=other) == []  # personal to the agent
+    assert scalar(engine, "SELECT callback_owner_id FROM contacts") == uid
+    await rt.stop_all()
