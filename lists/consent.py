@@ -57,6 +57,10 @@ GRANTED = frozenset(
      "consented", "optin", "optedin", "√", "✓", "ok"}
 )  # fmt: skip
 REFUSED = frozenset({"拒绝", "不同意", "已拒绝", "refused", "refuse", "revoked", "撤回", "optout"})
+#: 2026/11/2, 2026.11.02, 2026年11月2日 10:30, 2026-11-02 10:30:05
+_DATE = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
 _PUNCT = re.compile(r"[\s_\-.:：#/()（）\[\]【】]+")
 
 
@@ -106,11 +110,17 @@ def parse_when(value: object, zone: str) -> datetime | None:
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
     if not text:
         return None
-    text = re.sub(r"[年月/.]", "-", text).replace("日", " ").strip()
     try:
-        at = datetime.fromisoformat(re.sub(r"\s+", " ", text))
+        at = datetime.fromisoformat(text)  # ISO, with or without an offset
     except ValueError:
-        return None
+        m = _DATE.match(text)
+        if m is None:
+            return None
+        try:
+            y, mo, d, h, mi, sec = (int(g or 0) for g in m.groups())
+            at = datetime(y, mo, d, h, mi, sec)
+        except ValueError:
+            return None
     return at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo(zone))
 
 
