@@ -85,6 +85,13 @@ def callback_due(
     return as_utc(cb.due_at)
 
 
+def _callbacks_served(db: DbEngine, att: Attempt, now: datetime) -> None:
+    """The callback this call kept is done (campaigns/callbacks.py ``served``)."""
+    from campaigns import callbacks
+
+    callbacks.served(db, att.campaign_id, att.number, now, f"disposition:{att.call_id}")
+
+
 def _survey_attached(db: DbEngine, campaign_id: int) -> bool:
     from campaigns import rules, store
 
@@ -312,6 +319,7 @@ class AgentOps:
                 contact_ref=call_id,
                 note=notes,
             )
+        await asyncio.to_thread(_callbacks_served, self.db, att, now)
         if live:
             run = self._agent_run(user_id)
             await run.engine.disposition(
