@@ -204,6 +204,61 @@ class DbGate:
             store.audit(s, "outcome", _jsonable(body), at)
         self._gauges = None  # an outcome may move the abandon gauge
 
+    def launch_problems(self) -> list[str]:
+        """Before a start: a campaign none of whose callable records has a lawful basis its
+        profiles accept for its purpose would dial nothing (rule 26); say how to record one.
+        A cheap check (a few queries), not the preview: one record with a basis passes."""
+        from compliance.models import ConsentEvent
+        from lists.models import CallList, Contact
+
+        purpose = self.facts.call_purpose
+        accepted: set[str] = set()
+        for r in self.rulesets:
+            for rule in r.base.consent:
+                got = rule.accepts(purpose)
+                accepted |= got or set()
+        if not accepted or not self.facts.campaign_id:
+            return []
+        callable_ = sa.and_(
+            col(Contact.campaign_id) == self.facts.campaign_id,
+            col(Contact.suppressed).is_(False),
+            col(Contact.status).in_(("new", "retry")),
+        )
+        with session_scope(self.db) as s:
+            n = s.execute(sa.select(sa.func.count()).where(callable_)).scalar_one()
+            if not n:
+                return []
+            by_list = s.execute(
+                sa.select(sa.func.count())
+                .select_from(Contact)
+                .join(CallList, col(CallList.id) == col(Contact.list_id))
+                .where(callable_, col(CallList.lawful_basis).in_(sorted(accepted)))
+            ).scalar_one()
+            granted = 0
+            if not by_list and "consent" in accepted:
+                granted = s.execute(
+                    sa.select(sa.func.count())
+                    .select_from(Contact)
+                    .where(
+                        callable_,
+                        col(Contact.primary_number).in_(
+                            sa.select(col(ConsentEvent.number)).where(
+                                col(ConsentEvent.status) == "granted"
+                            )
+                        ),
+                    )
+                ).scalar_one()
+        if by_list or granted:
+            return []
+        from compliance.decision import missing_basis
+
+        name = self.facts.extra.get("name", "NAME")
+        return [
+            f"none of its {n} records can be called: "
+            + missing_basis(purpose, frozenset(accepted))
+            + f"; `outdial compliance preview --campaign {name}` lists them (rule 26)"
+        ]
+
     # --- building the core's inputs -----------------------------------------------------------
     def list_bases(self, list_id: Any) -> frozenset[str]:
         """The lawful basis the uploader stated for a whole list (issue 16), cached."""
@@ -383,6 +438,7 @@ def gate_for(db: Engine, campaign_id: int, **overrides: Any) -> DbGate:
     from campaigns import store as campaigns_store
 
     facts.purpose = campaigns_store.spec_of(db, camp).purpose
+    facts.extra["name"] = camp.name
     for key, value in overrides.items():
         setattr(facts, key, value)
     return DbGate(db, facts)

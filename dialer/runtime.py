@@ -148,6 +148,7 @@ class DialerRuntime(AgentOps):
     async def _start(self, campaign_id: int) -> None:
         settings = await asyncio.to_thread(self.engine_settings, campaign_id)
         gate = await asyncio.to_thread(self.gate_factory, self.db, campaign_id)
+        await asyncio.to_thread(_basis_checks, gate, campaign_id)
         port = self.sip_factory(campaign_id)
         await port.start()
         try:
@@ -443,6 +444,21 @@ class DialerRuntime(AgentOps):
         if run is None:
             raise NotRunning(f"campaign {campaign_id} is not running here", campaign=campaign_id)
         return run
+
+
+def _basis_checks(gate: Any, campaign_id: int) -> None:
+    """Rule 26: a campaign with no record it may lawfully call does not start, and says how
+    to record consent or a basis (the gate's ``launch_problems``; a test's gate has none)."""
+    check = getattr(gate, "launch_problems", None)
+    problems = check() if check is not None else []
+    if problems:
+        raise CampaignNotReady(
+            f"campaign {campaign_id} cannot start: {'; '.join(problems)}",
+            campaign=campaign_id,
+            problems=[
+                {"field": "lawful_basis", "rules": ["rule-26"], "message": p} for p in problems
+            ],
+        )
 
 
 def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:

@@ -405,3 +405,27 @@ async def test_agent_hangs_up_sees_the_script_and_a_callback_joins_the_one_list(
     assert callbacks.list_callbacks(engine, actor_id=other) == []  # personal to the agent
     assert scalar(engine, "SELECT callback_owner_id FROM contacts") == uid
     await rt.stop_all()
+
+
+async def test_a_marketing_campaign_without_consent_does_not_start(sqlite_engine: Engine) -> None:
+    """Issue 16 item 1, rule 26: with the real gate, a CN marketing campaign none of whose
+    records has consent is refused at start with how to record it; one consent unblocks it."""
+    from compliance import store
+
+    cid = dialdata.campaign_with_contacts(sqlite_engine, "促销", ["+8613800000011"])
+    rt = DialerRuntime(
+        sqlite_engine,
+        sip_factory=lambda cid: FakeSipPort(script_for),
+        default_caller_id=CALLER_ID,
+        default_safe_harbor=dialdata.safe_harbor(),
+        stop_drain=0.0,
+    )
+    with pytest.raises(CampaignNotReady) as err:
+        await rt.start(cid)
+    msg = err.value.message
+    assert "none of its 1 records can be called" in msg and "marketing call" in msg
+    assert "outdial consent add" in msg and "compliance preview --campaign 促销" in msg
+    assert not rt.running
+    store.consent_record(sqlite_engine, "+8613800000011", "granted", evidence="form")
+    assert (await rt.start(cid))["status"] == "running"
+    await rt.stop_all()
