@@ -473,8 +473,23 @@ def what_if(db: Engine, gate: DbGate, number: str, at: datetime) -> Decision:
         kind = "fixed_line" if kind == "fixed" else kind
     except NumberFormatError:
         kind = ""
-    request = gate.request(number, candidate_zones(number), kind)
+    request = gate.request(number, candidate_zones(number), kind, _bases_of(gate, number))
     return check(request, gate.context(number, at), at)
+
+
+def _bases_of(gate: DbGate, number: str) -> frozenset[str]:
+    """The lawful bases the campaign's lists state for this number (issue 16)."""
+    if not gate.facts.campaign_id:
+        return frozenset()
+    from lists.models import Contact
+
+    with session_scope(gate.db) as s:
+        list_ids = s.exec(
+            select(Contact.list_id).where(
+                Contact.campaign_id == gate.facts.campaign_id, Contact.primary_number == number
+            )
+        ).all()
+    return frozenset(b for i in set(list_ids) for b in gate.list_bases(i))
 
 
 def profile_gate(db: Engine, profile: str, mode: str = "predictive") -> DbGate:

@@ -127,6 +127,9 @@ def test_a_service_campaign_rests_on_the_contract_stated_for_the_list(
     assert p["dialable_now"] == 2  # the new list's rows; the bare list's two still miss one
     assert p["missing_basis_total"] == 2
     assert "lawful_basis" in audit_kinds(db_url)
+    check = ["compliance", "check", "--campaign", "核单", "--at", AT, "--number"]
+    assert js(env, [*check, "13800138003"])["allowed"]  # its list states the contract
+    assert not js(env, [*check, "13800138001"])["allowed"]
     # the same definition as marketing: the contract no longer does (rule 26)
     define(env, tmp_path, "核单", "order_verification", purpose="marketing")
     assert preview(env, "核单")["dialable_now"] == 0
