@@ -405,7 +405,11 @@ class DialerRuntime(AgentOps):
         ``script_missing`` (fields the record lacks) for a ``call_connected`` message."""
         from campaigns import rules, store
 
-        spec = store.spec_of(self.db, store.get(self.db, campaign_id))
+        try:
+            spec = store.spec_of(self.db, store.get(self.db, campaign_id))
+        except Exception:  # the record must still reach the agent's screen
+            log.exception("no script for the connected call", campaign=campaign_id)
+            return {}
         record = dict(message.get("record") or {})
         fields = {
             **{str(k): v for k, v in dict(record.get("custom") or {}).items()},
