@@ -77,6 +77,7 @@ EU = {
 }
 SERVICE_KINDS = {"return_visit", "order_verification", "satisfaction_survey"}
 GAUGE_TTL = 2.0  # seconds a gauge reading is reused between dials
+BASIS_TTL = 30.0  # seconds a list's stated lawful basis is reused between dials
 HISTORY = timedelta(days=31)
 REGISTRIES = {"us": ("us-national",), "uk": ("uk-tps", "uk-ctps")}
 
@@ -146,7 +147,7 @@ class DbGate:
         self.rulesets: tuple[Ruleset, ...] = tuple(load_ruleset(n) for n in names)
         self.registry_names = tuple(r for n in names for r in REGISTRIES.get(n, ()))
         self._gauges: tuple[float, dict[str, AbandonReading]] | None = None
-        self._list_bases: dict[int, frozenset[str]] = {}
+        self._list_bases: dict[int, tuple[float, frozenset[str]]] = {}
 
     # --- the protocol -------------------------------------------------------------------------
     def check(self, lead: Any, at: datetime, call_id: str) -> GateVerdict:
@@ -261,17 +262,21 @@ class DbGate:
 
     # --- building the core's inputs -----------------------------------------------------------
     def list_bases(self, list_id: Any) -> frozenset[str]:
-        """The lawful basis the uploader stated for a whole list (issue 16), cached."""
+        """The lawful basis the uploader stated for a whole list (issue 16); read again
+        after ``BASIS_TTL`` seconds, so a re-import's new statement counts while dialing."""
         if not isinstance(list_id, int):
             return frozenset()
-        if list_id not in self._list_bases:
-            from lists.models import CallList
+        cached = self._list_bases.get(list_id)
+        if cached is not None and time.monotonic() - cached[0] < BASIS_TTL:
+            return cached[1]
+        from lists.models import CallList
 
-            with session_scope(self.db) as s:
-                row = s.get(CallList, list_id)
-            basis = row.lawful_basis if row is not None else ""
-            self._list_bases[list_id] = frozenset({basis} if basis else ())
-        return self._list_bases[list_id]
+        with session_scope(self.db) as s:
+            row = s.get(CallList, list_id)
+        basis = row.lawful_basis if row is not None else ""
+        bases = frozenset({basis} if basis else ())
+        self._list_bases[list_id] = (time.monotonic(), bases)
+        return bases
 
     def request(
         self,
