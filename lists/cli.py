@@ -47,7 +47,12 @@ def lists_group() -> None:
 @click.option("--encoding", default=None, help="utf-8, utf-8-sig, utf-16, gbk or gb18030.")
 @click.option("--sheet", default=None, help="Workbook sheet (default: the first).")
 @click.option("--dedupe", type=click.Choice(importer.DEDUPE_MODES), default=None)
-@click.option("--purpose", default="", help="Why these people are called (rule 30).")
+@click.option(
+    "--purpose",
+    default="",
+    help="Free text: why these people are called (rule 30). The campaign's purpose "
+    "(service or marketing) is set in its definition.",
+)
 @click.option(
     "--lawful-basis",
     type=click.Choice(LAWFUL_BASES),
