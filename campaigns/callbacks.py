@@ -205,6 +205,28 @@ def close(
     return row
 
 
+def served(
+    engine: Engine, campaign_id: int, phone: str, now: datetime, keep_key: str | None = None
+) -> list[int]:
+    """An agent reached the customer and set a disposition: the campaign's pending callbacks
+    to that number that were due by ``now`` are done (else they would stay in the list for
+    ever). ``keep_key``: the callback this very disposition asked for stays pending."""
+    closed: list[int] = []
+    with session_scope(engine) as s:
+        q = (
+            select(Callback)
+            .where(Callback.campaign_id == campaign_id, Callback.phone == phone)
+            .where(Callback.status == "pending", col(Callback.due_at) <= now)
+        )
+        for cb in list(s.exec(q)):
+            if keep_key is not None and cb.idempotency_key == keep_key:
+                continue
+            cb.status, cb.closed_at = "done", now
+            s.add(cb)
+            closed.append(cb.id or 0)
+    return closed
+
+
 def due(
     engine: Engine, now: datetime, agent_id: int | None = None, limit: int = 50
 ) -> list[Callback]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import PurePath
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,12 +53,33 @@ DEFAULT_RETRY_SECONDS: Mapping[str, int] = {
     Outcome.FAILURE: 1800,
 }
 DEFAULT_MAX_ATTEMPTS = 5
+PURPOSES = ("service", "marketing")
+#: a campaign's purpose by kind (issue 16; rule 26 concerns commercial calls only). Verifying
+#: an order, a return visit and a promised callback serve one's own customer under the
+#: contract. A satisfaction survey asks a customer about a service they had and sells
+#: nothing, so it is a service call too (set purpose = "marketing" if it promotes). A generic
+#: campaign says nothing about what it is for: marketing, the strict choice.
+DEFAULT_PURPOSE: Mapping[str, str] = {
+    "order_verification": "service",
+    "return_visit": "service",
+    "callback": "service",
+    "satisfaction_survey": "service",
+    "generic": "marketing",
+}
+
+
+def default_purpose(kind: str) -> str:
+    """``service`` or ``marketing`` for a campaign kind; an unknown kind is marketing."""
+    return DEFAULT_PURPOSE.get(str(kind), "marketing")
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: seconds of the local day, half-open [start, end) like compliance/windows.py (rule 1)
 Span = tuple[int, int]
 Weekly = tuple[tuple[Span, ...], ...]
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_PROMPT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # campaigns/prompts.py's prompt names
 MISSING = "[missing: {}]"
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -111,8 +133,14 @@ class CampaignSpec:
     callback_team_delay_minutes: int = 15
     return_visit_delay_days: int = 3
     survey: str = ""  # survey name attached (return visits, satisfaction surveys)
+    #: service | marketing: which lawful bases the compliance profiles accept (rule 26);
+    #: empty in a hand-made spec means the kind's default (``default_purpose``)
+    purpose: str = ""
     webhook_url: str = ""  # order verification: where verdicts go
-    safe_harbor_wav: str = ""  # rules 4, 20: the abandoned-call message (an uploaded prompt)
+    #: rules 4, 20: the abandoned-call message, by the name of a prompt uploaded for this
+    #: campaign (``outdial prompts add FILE --campaign NAME --name safe_harbor``); where the
+    #: file lives under the data directory is the runtime's business (issue 16 item 4)
+    safe_harbor_prompt: str = ""
 
     def disposition(self, code: str) -> Disposition | None:
         return next((d for d in self.dispositions if d.code == code), None)
@@ -207,7 +235,8 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         return_visit_delay_days=_int(data, "return_visit_delay_days", 3, 0, 365, p),
         survey=str(data.get("survey", "")),
         webhook_url=str(data.get("webhook_url", "")),
-        safe_harbor_wav=str(data.get("safe_harbor_wav", "")),
+        safe_harbor_prompt=_prompt_name(data, p),
+        purpose=_purpose(data, kind or Kind.GENERIC, p),
     )
     if spec.webhook_url and not re.match(r"^https?://", spec.webhook_url):
         p.add("webhook_url", "webhook_url must be an http(s) URL")
@@ -215,6 +244,35 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         msg = "; ".join(f"{i['field']}: {i['message']}" for i in p.items)
         raise CampaignInvalid(f"campaign definition invalid: {msg}", problems=p.items)
     return spec
+
+
+def _purpose(data: Mapping[str, object], kind: Kind, p: _Problems) -> str:
+    value = str(data.get("purpose", "") or "").strip() or default_purpose(kind)
+    if value not in PURPOSES:
+        p.add(
+            "purpose",
+            f"unknown purpose {value!r}: service (calls under the customer's contract: "
+            "order verification, return visits) or marketing (needs consent, rule 26)",
+        )
+        return default_purpose(kind)
+    return value
+
+
+def _prompt_name(data: Mapping[str, object], p: _Problems) -> str:
+    """``safe_harbor_prompt``: a prompt's name. A definition saved before names were used
+    holds ``safe_harbor_wav``, the uploaded file's path: its stem is that prompt's name."""
+    name = str(data.get("safe_harbor_prompt", "") or "").strip()
+    legacy = str(data.get("safe_harbor_wav", "") or "").strip()
+    if not name and legacy:
+        name = PurePath(legacy).stem
+    if name and not _PROMPT.match(name):
+        p.add(
+            "safe_harbor_prompt",
+            f"{name!r} is not a prompt name: upload the WAV with `outdial prompts add FILE "
+            '--campaign NAME --name safe_harbor` and write safe_harbor_prompt = "safe_harbor"',
+        )
+        return ""
+    return name
 
 
 def _enum(cls: type[_E], value: object, where: str, p: _Problems) -> _E | None:
@@ -358,7 +416,8 @@ def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
         "return_visit_delay_days": spec.return_visit_delay_days,
         "survey": spec.survey,
         "webhook_url": spec.webhook_url,
-        "safe_harbor_wav": spec.safe_harbor_wav,
+        "safe_harbor_prompt": spec.safe_harbor_prompt,
+        "purpose": spec.purpose or default_purpose(spec.kind),
     }
 
 

@@ -149,6 +149,7 @@ def spec_of(engine: Engine, campaign: Campaign) -> rules.CampaignSpec:
             kind=rules.Kind(campaign.kind),
             mode=rules.Mode(campaign.mode),
             region=campaign.region,
+            purpose=rules.default_purpose(campaign.kind),
         )
     return rules.parse_campaign(settings.spec)
 

@@ -231,7 +231,7 @@ def compliance_preview(ctx: Ctx, campaign: str, at_text: str | None, as_json: bo
     row = campaigns.by_name(engine, campaign)
     assert row.id is not None
     until = at + timedelta(hours=24)
-    summary = gates.preview(engine, row.id, at, until)
+    summary, extra = gates.preview_report(engine, row.id, at, until)
     data = {
         "campaign": campaign,
         "at": at.isoformat(),
@@ -240,19 +240,32 @@ def compliance_preview(ctx: Ctx, campaign: str, at_text: str | None, as_json: bo
         "later": summary.later,
         "blocked": summary.blocked,
         "by_reason": dict(summary.by_reason),
+        **extra,
     }
-    emit(
-        as_json,
-        data,
-        lambda d: (
-            f"{d['campaign']}: {d['dialable_now']} dialable now, "
-            f"{d['later']} later (within 24 h), {d['blocked']} blocked"
-            + "".join(f"\n  {k}: {v}" for k, v in sorted(d["by_reason"].items()))
-        ),
-    )
+    emit(as_json, data, _preview_text)
+
+
+def _preview_text(d: dict[str, Any]) -> str:
+    lines = [
+        f"{d['campaign']} ({d['purpose']}): {d['dialable_now']} dialable now, "
+        f"{d['later']} later (within 24 h), {d['blocked']} blocked"
+    ]
+    lines += [f"  {k}: {v}" for k, v in sorted(d["by_reason"].items())]
+    if d["missing_basis_total"]:
+        lines.append(f"{d['missing_basis_total']} records have no lawful basis:")
+        lines += [
+            f"  {m['list']} row {m['row']} {m['number']}: {m['missing']}"
+            for m in d["missing_basis"][:20]
+        ]
+        if d["missing_basis_total"] > 20:
+            lines.append(f"  ... and {d['missing_basis_total'] - 20} more (--json lists them)")
+    return "\n".join(lines)
 
 
 def register(group: click.Group) -> None:
+    from compliance.cli_consent import consent_group
+
+    group.add_command(consent_group)
     group.add_command(dnc)
     group.add_command(audit)
     group.add_command(compliance_group)

@@ -24,11 +24,13 @@ from compliance.errors import NaiveTimeError, PolicyLooserError
 from compliance.gauges import AbandonReading
 from compliance.numbers import LineType, candidate_zones, is_e164
 from compliance.profiles import (
+    LAWFUL_BASES,
     CampaignPolicy,
     ConsentRule,
     ConsentWhen,
     Effective,
     Profile,
+    Purpose,
     Ruleset,
     combine,
     validate_policy,
@@ -111,6 +113,10 @@ class Request:
     zones: tuple[str, ...] | None = None  # from the contact row; derived here if None
     agent_reserved: bool = False
     purpose: str | None = None  # consent scope needed; defaults to campaign_kind
+    #: the campaign's purpose (issue 16); None: marketing if telemarketing, else service
+    call_purpose: Purpose | None = None
+    #: bases the record carries besides a consent grant: its list's, stated by the uploader
+    lawful_bases: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -369,17 +375,49 @@ def _consent(request: Request, context: Context, eff: Effective, now: datetime) 
             )
         ]
     out: list[Reason] = []
-    if _objected(request, context, now):
+    objected = _objected(request, context, now)
+    if objected:
         out += [Reason(r, Category.CONSENT, "refused or revoked") for r in eff.objection_rules]
     grant = _grant(request, context, now)
+    purpose = call_purpose(request)
     for rule in eff.consent:
         if not _needs(rule, request):
+            continue
+        accepted = rule.accepts(purpose)
+        if accepted is not None:  # rule 26: which bases do depends on the call's purpose
+            have = request.lawful_bases | ({"consent"} if grant is not None else frozenset())
+            if not objected and not have & accepted:  # a refusal is reason enough
+                out.append(Reason(rule.rule, Category.CONSENT, missing_basis(purpose, accepted)))
             continue
         if grant is None:
             out.append(Reason(rule.rule, Category.CONSENT, "no consent in scope"))
         elif rule.written_if_telemarketing and request.telemarketing and not grant.written:
             out.append(Reason(rule.rule, Category.CONSENT, "written consent required"))
     return out
+
+
+def call_purpose(request: Request) -> Purpose:
+    if request.call_purpose is not None:
+        return request.call_purpose
+    return Purpose.MARKETING if request.telemarketing else Purpose.SERVICE
+
+
+#: how to record each basis, for the message of a blocked record (issue 16)
+HOW_TO_RECORD = {
+    "consent": "record consent with `outdial consent add NUMBER --evidence TEXT`, "
+    "`outdial consent import FILE` or a 同意/consent column in the list",
+    "contract": "import the list with `--lawful-basis contract`",
+}
+
+
+def missing_basis(purpose: Purpose, accepted: frozenset[str]) -> str:
+    """``no lawful basis for a marketing call (needs consent or request): record ...``"""
+    names = [b for b in LAWFUL_BASES if b in accepted]
+    how = "; or ".join(HOW_TO_RECORD[b] for b in ("contract", "consent") if b in accepted)
+    needs = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    return f"no lawful basis for a {purpose.value} call (needs {needs})" + (
+        f": {how}" if how else ""
+    )
 
 
 def _abandon(request: Request, context: Context, eff: Effective) -> list[Reason]:
@@ -486,8 +524,10 @@ def launch_checks(s: CampaignSettings) -> list[Problem]:
         out.append(
             Problem(
                 _codes(_MESSAGE_RULES, s.jurisdictions),
-                "safe_harbor_recording",
-                f"{s.mode} mode can abandon: a safe-harbor recording is required",
+                "safe_harbor_prompt",
+                f"{s.mode} mode can abandon: a safe-harbor recording is required (upload one "
+                "with `outdial prompts add FILE --campaign NAME --name safe_harbor` and set "
+                'safe_harbor_prompt = "safe_harbor" in the definition)',
             )
         )
     if s.policy is not None:

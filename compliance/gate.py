@@ -8,9 +8,12 @@ the hash-chained audit trail (rule 36). A failed lookup blocks (precedence rule)
 Choices (issue 4 is silent on them):
 - A campaign's jurisdiction profiles follow its region unless set explicitly: CN → cn,
   US → us, GB → uk, an EU member state → eu.
-- Return visits, order verification and satisfaction surveys are service calls to the
-  company's own customers: not telemarketing, so no registry scrub; the consent rules of
-  the profile still apply. Generic campaigns are treated as telemarketing.
+- A campaign's **purpose** (issue 16; campaigns/rules.py ``default_purpose``) decides: a
+  service call (return visits, order verification, surveys by default) is not
+  telemarketing, so no registry scrub, and the CN profile accepts the contract as its
+  lawful basis; a marketing call (generic campaigns by default) is telemarketing and needs
+  consent or the person's request (rule 26). A record's bases are its list's (stated by the
+  uploader, ``lists import --lawful-basis``) plus a live consent grant (consent_events).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from compliance.gauges import (
     us_bucket_bounds,
 )
 from compliance.numbers import LineType
-from compliance.profiles import CampaignPolicy, Ruleset, load_ruleset
+from compliance.profiles import CampaignPolicy, Purpose, Ruleset, load_ruleset
 from compliance.registry import Registry
 from outdial.models import as_utc
 from outdial.storage import session_scope
@@ -74,6 +77,7 @@ EU = {
 }
 SERVICE_KINDS = {"return_visit", "order_verification", "satisfaction_survey"}
 GAUGE_TTL = 2.0  # seconds a gauge reading is reused between dials
+BASIS_TTL = 30.0  # seconds a list's stated lawful basis is reused between dials
 HISTORY = timedelta(days=31)
 REGISTRIES = {"us": ("us-national",), "uk": ("uk-tps", "uk-ctps")}
 
@@ -113,6 +117,13 @@ class CampaignFacts:
     amd_false_positive_rate: float = 0.0
     policy: CampaignPolicy | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    purpose: str = ""  # service | marketing; empty: by kind (SERVICE_KINDS are service)
+
+    @property
+    def call_purpose(self) -> Purpose:
+        if self.purpose:
+            return Purpose(self.purpose)
+        return Purpose.SERVICE if self.kind in SERVICE_KINDS else Purpose.MARKETING
 
 
 _registry_cache: dict[tuple[str, str], Registry] = {}
@@ -136,10 +147,16 @@ class DbGate:
         self.rulesets: tuple[Ruleset, ...] = tuple(load_ruleset(n) for n in names)
         self.registry_names = tuple(r for n in names for r in REGISTRIES.get(n, ()))
         self._gauges: tuple[float, dict[str, AbandonReading]] | None = None
+        self._list_bases: dict[int, tuple[float, frozenset[str]]] = {}
 
     # --- the protocol -------------------------------------------------------------------------
     def check(self, lead: Any, at: datetime, call_id: str) -> GateVerdict:
-        request = self.request(lead.number, lead.zones, lead.data.get("number_type", ""))
+        request = self.request(
+            lead.number,
+            lead.zones,
+            lead.data.get("number_type", ""),
+            self.list_bases(lead.data.get("list_id")),
+        )
         decision = check(request, self.context(lead.number, at), at)
         allowed, reason = decision.allowed, ",".join(r.rule for r in decision.reasons)
         nxt = decision.next_allowed_at
@@ -188,8 +205,86 @@ class DbGate:
             store.audit(s, "outcome", _jsonable(body), at)
         self._gauges = None  # an outcome may move the abandon gauge
 
+    def launch_problems(self) -> list[str]:
+        """Before a start: a campaign none of whose callable records has a lawful basis its
+        profiles accept for its purpose would dial nothing (rule 26); say how to record one.
+        A cheap check (a few queries), not the preview: one record with a basis passes."""
+        from compliance.models import ConsentEvent
+        from lists.models import CallList, Contact
+
+        purpose = self.facts.call_purpose
+        accepted: set[str] = set()
+        for r in self.rulesets:
+            for rule in r.base.consent:
+                got = rule.accepts(purpose)
+                accepted |= got or set()
+        if not accepted or not self.facts.campaign_id:
+            return []
+        callable_ = sa.and_(
+            col(Contact.campaign_id) == self.facts.campaign_id,
+            col(Contact.suppressed).is_(False),
+            col(Contact.status).in_(("new", "retry")),
+        )
+        with session_scope(self.db) as s:
+            n = s.execute(sa.select(sa.func.count()).where(callable_)).scalar_one()
+            if not n:
+                return []
+            by_list = s.execute(
+                sa.select(sa.func.count())
+                .select_from(Contact)
+                .join(CallList, col(CallList.id) == col(Contact.list_id))
+                .where(callable_, col(CallList.lawful_basis).in_(sorted(accepted)))
+            ).scalar_one()
+            granted = 0
+            if not by_list and "consent" in accepted:
+                granted = s.execute(
+                    sa.select(sa.func.count())
+                    .select_from(Contact)
+                    .where(
+                        callable_,
+                        col(Contact.primary_number).in_(
+                            sa.select(col(ConsentEvent.number)).where(
+                                col(ConsentEvent.status) == "granted"
+                            )
+                        ),
+                    )
+                ).scalar_one()
+        if by_list or granted:
+            return []
+        from compliance.decision import missing_basis
+
+        name = self.facts.extra.get("name", "NAME")
+        return [
+            f"none of its {n} records can be called: "
+            + missing_basis(purpose, frozenset(accepted))
+            + f"; `outdial compliance preview --campaign {name}` lists them (rule 26)"
+        ]
+
     # --- building the core's inputs -----------------------------------------------------------
-    def request(self, number: str, zones: tuple[str, ...], number_type: str) -> Request:
+    def list_bases(self, list_id: Any) -> frozenset[str]:
+        """The lawful basis the uploader stated for a whole list (issue 16); read again
+        after ``BASIS_TTL`` seconds, so a re-import's new statement counts while dialing."""
+        if not isinstance(list_id, int):
+            return frozenset()
+        cached = self._list_bases.get(list_id)
+        if cached is not None and time.monotonic() - cached[0] < BASIS_TTL:
+            return cached[1]
+        from lists.models import CallList
+
+        with session_scope(self.db) as s:
+            row = s.get(CallList, list_id)
+        basis = row.lawful_basis if row is not None else ""
+        bases = frozenset({basis} if basis else ())
+        self._list_bases[list_id] = (time.monotonic(), bases)
+        return bases
+
+    def request(
+        self,
+        number: str,
+        zones: tuple[str, ...],
+        number_type: str,
+        bases: frozenset[str] = frozenset(),
+    ) -> Request:
         f = self.facts
         line = {"mobile": LineType.MOBILE, "fixed_line": LineType.FIXED}.get(
             number_type, LineType.UNKNOWN
@@ -201,7 +296,9 @@ class DbGate:
             mode=Mode(f.mode),
             seller=f.seller,
             automated=f.automated or f.mode == "agentless",
-            telemarketing=f.kind not in SERVICE_KINDS,
+            telemarketing=f.call_purpose is Purpose.MARKETING,
+            call_purpose=f.call_purpose,
+            lawful_bases=bases,
             line_type=line,
             zones=tuple(zones) or None,
             agent_reserved=f.mode == "preview",
@@ -343,6 +440,10 @@ def gate_for(db: Engine, campaign_id: int, **overrides: Any) -> DbGate:
         facts = CampaignFacts(
             campaign_id, camp.kind, camp.mode, camp.region, as_utc(camp.created_at)
         )
+    from campaigns import store as campaigns_store
+
+    facts.purpose = campaigns_store.spec_of(db, camp).purpose
+    facts.extra["name"] = camp.name
     for key, value in overrides.items():
         setattr(facts, key, value)
     return DbGate(db, facts)
@@ -377,8 +478,23 @@ def what_if(db: Engine, gate: DbGate, number: str, at: datetime) -> Decision:
         kind = "fixed_line" if kind == "fixed" else kind
     except NumberFormatError:
         kind = ""
-    request = gate.request(number, candidate_zones(number), kind)
+    request = gate.request(number, candidate_zones(number), kind, _bases_of(gate, number))
     return check(request, gate.context(number, at), at)
+
+
+def _bases_of(gate: DbGate, number: str) -> frozenset[str]:
+    """The lawful bases the campaign's lists state for this number (issue 16)."""
+    if not gate.facts.campaign_id:
+        return frozenset()
+    from lists.models import Contact
+
+    with session_scope(gate.db) as s:
+        list_ids = s.exec(
+            select(Contact.list_id).where(
+                Contact.campaign_id == gate.facts.campaign_id, Contact.primary_number == number
+            )
+        ).all()
+    return frozenset(b for i in set(list_ids) for b in gate.list_bases(i))
 
 
 def profile_gate(db: Engine, profile: str, mode: str = "predictive") -> DbGate:
@@ -390,21 +506,75 @@ def profile_gate(db: Engine, profile: str, mode: str = "predictive") -> DbGate:
 def preview(db: Engine, campaign_id: int, at: datetime, until: datetime) -> Any:
     """Before launch: how many of the campaign's records are dialable now, later (by
     ``until``), and blocked, by reason (issue 4)."""
-    from compliance.decision import summarize
-    from lists.models import Contact
+    return preview_report(db, campaign_id, at, until)[0]
+
+
+#: records listed by name in a preview's ``missing_basis`` (all of them are counted)
+MISSING_BASIS_SHOWN = 200
+
+
+def preview_report(
+    db: Engine, campaign_id: int, at: datetime, until: datetime
+) -> tuple[Any, dict[str, Any]]:
+    """The preview's summary, plus the campaign's purpose and the records blocked for want
+    of a lawful basis, each with the basis it misses and how to record it (issue 16)."""
+    from compliance.decision import Category, summarize
+    from lists.models import CallList, Contact
 
     gate = gate_for(db, campaign_id)
     with session_scope(db) as s:
         rows = list(
-            s.exec(
-                select(Contact.primary_number, Contact.timezones, Contact.number_type).where(
-                    Contact.campaign_id == campaign_id,
+            s.execute(
+                sa.select(
+                    col(Contact.id),
+                    col(Contact.row_number),
+                    col(CallList.name),
+                    col(Contact.list_id),
+                    col(Contact.primary_number),
+                    col(Contact.timezones),
+                    col(Contact.number_type),
+                )
+                .join(CallList, col(CallList.id) == col(Contact.list_id))
+                .where(
+                    col(Contact.campaign_id) == campaign_id,
                     col(Contact.suppressed).is_(False),
                     col(Contact.status).in_(("new", "retry")),
                 )
+                .order_by(col(Contact.id))
             )
         )
-    decisions = (
-        check(gate.request(n, tuple(z or ()), t), gate.context(n, at), at) for n, z, t in rows
-    )
-    return summarize(decisions, until)
+    missing: list[dict[str, Any]] = []
+    total = 0
+
+    def decisions() -> Any:
+        nonlocal total
+        for cid, row_no, list_name, list_id, n, z, t in rows:
+            request = gate.request(n, tuple(z or ()), t, gate.list_bases(list_id))
+            d = check(request, gate.context(n, at), at)
+            basis = [
+                r
+                for r in d.reasons
+                if r.category is Category.CONSENT and "lawful basis" in r.detail
+            ]
+            if basis:
+                total += 1
+                if len(missing) < MISSING_BASIS_SHOWN:
+                    missing.append(
+                        {
+                            "contact_id": cid,
+                            "list": list_name,
+                            "row": row_no,
+                            "number": n,
+                            "rule": basis[0].rule,
+                            "missing": basis[0].detail,
+                        }
+                    )
+            yield d
+
+    summary = summarize(decisions(), until)
+    extra = {
+        "purpose": gate.facts.call_purpose.value,
+        "missing_basis_total": total,
+        "missing_basis": missing,
+    }
+    return summary, extra

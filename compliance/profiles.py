@@ -50,11 +50,33 @@ class ConsentWhen(StrEnum):
     AUTOMATED_TELEMARKETING = "automated_telemarketing"  # rule 24 (UK recorded marketing)
 
 
+class Purpose(StrEnum):
+    """Why a campaign calls (issue 16): rule 26 concerns commercial calls only; an order
+    verification or a return visit to one's own customer rests on the contract."""
+
+    SERVICE = "service"
+    MARKETING = "marketing"
+
+
+#: lawful bases a contact may carry (rules 26, 30, 31; PIPL art. 13, GDPR art. 6(1))
+LAWFUL_BASES = ("consent", "contract", "request", "legitimate_interest", "legal_obligation")
+
+
 @dataclass(frozen=True)
 class ConsentRule:
     rule: str
     when: ConsentWhen
     written_if_telemarketing: bool = False  # PEWC (rule 10)
+    #: per call purpose, the lawful bases that satisfy this rule (rule 26: a commercial call
+    #: needs consent or the person's request; a service call may rest on the contract).
+    #: Empty: only a live consent grant does (rules 10, 24).
+    bases: tuple[tuple[Purpose, frozenset[str]], ...] = ()
+
+    def accepts(self, purpose: Purpose) -> frozenset[str] | None:
+        """The bases accepted for ``purpose``; None when the rule knows no bases."""
+        if not self.bases:
+            return None
+        return next((b for p, b in self.bases if p is purpose), frozenset())
 
 
 @dataclass(frozen=True)
@@ -260,6 +282,21 @@ class _Reader:
             raise self.fail(key, f"unknown value {raw!r}") from None
 
 
+def _bases(c: _Reader) -> tuple[tuple[Purpose, frozenset[str]], ...]:
+    """``"bases": {"service": ["consent", "contract"], "marketing": ["consent"]}``."""
+    raw = c.get("bases", dict, {})
+    out: list[tuple[Purpose, frozenset[str]]] = []
+    for purpose, bases in raw.items():
+        try:
+            p = Purpose(purpose)
+        except ValueError:
+            raise c.fail("bases", f"unknown purpose {purpose!r}") from None
+        if not isinstance(bases, list) or not set(bases) <= set(LAWFUL_BASES):
+            raise c.fail(f"bases.{purpose}", f"expected a list of {', '.join(LAWFUL_BASES)}")
+        out.append((p, frozenset(bases)))
+    return tuple(out)
+
+
 def _window(r: _Reader, key: str, raw: Any) -> Window | None:
     if raw is None:
         return None
@@ -345,7 +382,10 @@ def _profile(r: _Reader, pid: str, version: str) -> Profile:
         )
     consent = tuple(
         ConsentRule(
-            c.rule(), c.enum("when", ConsentWhen), c.get("written_if_telemarketing", bool, False)
+            c.rule(),
+            c.enum("when", ConsentWhen),
+            c.get("written_if_telemarketing", bool, False),
+            _bases(c),
         )
         for c in r.items("consent")
     )

@@ -252,7 +252,7 @@ def consent_record(
     number at once (rule 9: an opt-out clears consent and adds the number to internal DNC)."""
     e164 = normalize(number, region)
     status = ConsentStatus(status)
-    at = at or utcnow()
+    at = (at or utcnow()).astimezone(UTC)  # SQLite keeps no offset: store UTC
     event = ConsentEvent(
         number=e164,
         seller=seller,
@@ -290,6 +290,29 @@ def consent_record(
         s.flush()
         s.refresh(event)
     return event
+
+
+def consent_add(
+    s: Session, number: str, status: str, channel: str, evidence: str, at: datetime, now: datetime
+) -> None:
+    """One grant or refusal of a bulk import (lists, consent files), in the caller's
+    transaction; a refusal suppresses the number at once (rule 9). The caller audits the
+    batch once."""
+    at = at.astimezone(UTC)  # SQLite keeps no offset: store UTC
+    s.add(
+        ConsentEvent(
+            number=number,
+            status=ConsentStatus(status).value,
+            channel=channel,
+            evidence=evidence[:1024],
+            at=at,
+        )
+    )
+    if status == ConsentStatus.GRANTED:
+        return
+    if s.exec(select(DncEntry).where(DncEntry.number == number)).first() is None:
+        s.add(DncEntry(number=number, source=channel, reason=status, captured_at=at))
+        audit(s, "dnc_add", {"number": number, "source": channel, "reason": status}, now)
 
 
 def consents_for(engine: Engine, number: str) -> tuple[ConsentRecord, ...]:

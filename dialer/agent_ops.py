@@ -25,6 +25,7 @@ from dialer.models import Attempt
 from dialer.preview import PreviewDesk
 from lists.models import Contact
 from outdial.errors import Conflict, InvalidInput
+from outdial.models import as_utc
 from outdial.storage import session_scope
 from sip.commands import ConnectAgent
 
@@ -46,10 +47,22 @@ def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, 
     return tuple(codes), camp.region
 
 
-def callback_due(db: DbEngine, att: Attempt, callback_at: datetime, now: datetime) -> datetime:
-    """The instant a requested callback is due, refused (CallbackRefused, with the next legal
-    time) outside the customer's legal calling hours (rules 1, 14-16, 28, 33)."""
-    from campaigns import callback_times, store
+def callback_due(
+    db: DbEngine,
+    att: Attempt,
+    callback_at: datetime,
+    now: datetime,
+    agent_id: int | None = None,
+    note: str = "",
+) -> datetime:
+    """Schedule the callback an agent's disposition asks for and return when it is due;
+    refused (CallbackRefused, with the next legal time) outside the customer's legal calling
+    hours (rules 1, 14-16, 28, 33).
+
+    One callback model (issue 16 item 7): this is the same ``callbacks`` row that
+    ``POST /api/callbacks`` makes, personal to the agent, so ``outdial callbacks list`` and
+    ``GET /api/callbacks`` show it; a retried disposition finds it by its key."""
+    from campaigns import callbacks, store
 
     spec = store.spec_of(db, store.get(db, att.campaign_id))
     with session_scope(db) as s:
@@ -57,7 +70,30 @@ def callback_due(db: DbEngine, att: Attempt, callback_at: datetime, now: datetim
     zones = [str(z) for z in (contact.timezones if contact else None) or []]
     zone = zones[0] if zones else spec.timezone
     local = callback_at.astimezone(ZoneInfo(zone))
-    return callback_times.plan_callback(local, zone, zones, spec.callback_hours, now).due_at
+    cb, _created = callbacks.schedule(
+        db,
+        att.campaign_id,
+        att.number,
+        local,
+        zone,
+        now,
+        candidate_zones=zones,
+        owner_kind="agent" if agent_id is not None else "team",
+        owner_id=agent_id,
+        created_by=agent_id,
+        note=note,
+        customer_name=contact.name if contact else "",
+        contact_ref=f"call:{att.call_id}",
+        idempotency_key=f"disposition:{att.call_id}",
+    )
+    return as_utc(cb.due_at)
+
+
+def _callbacks_served(db: DbEngine, att: Attempt, now: datetime) -> None:
+    """The callback this call kept is done (campaigns/callbacks.py ``served``)."""
+    from campaigns import callbacks
+
+    callbacks.served(db, att.campaign_id, att.number, now, f"disposition:{att.call_id}")
 
 
 def _survey_attached(db: DbEngine, campaign_id: int) -> bool:
@@ -218,6 +254,17 @@ class AgentOps:
         await run.engine.transfer_to_ivr(str(user_id), call_id)
         return {"call_id": call_id, "transferred_to": "ivr", "agent": self.agent_status(user_id)}
 
+    async def agent_hangup(self, user_id: int, call_id: str) -> dict[str, Any]:
+        """The agent ends their own connected call (issue 16 item 8): the customer's leg is
+        hung up; its end moves the agent to wrap-up, where the disposition is set."""
+        if not self.owns_live_call(user_id, call_id):
+            raise NotYourCall("that call is not yours", call_id=call_id)
+        status = self.agent_status(user_id) or {}
+        if status.get("state") != "talk":
+            raise Conflict("only a connected call can be hung up", state=status.get("state"))
+        await self._agent_run(user_id).port.hangup(call_id)
+        return {"call_id": call_id, "hung_up": True, "agent": self.agent_status(user_id)}
+
     def owns_live_call(self, user_id: int, call_id: str) -> bool:
         return (self.agent_status(user_id) or {}).get("call_id") == call_id
 
@@ -238,7 +285,8 @@ class AgentOps:
         status = self.agent_status(user_id) or {}
         if live and status.get("state") != "wrap":
             raise Conflict(
-                "the call is still connected; set the disposition after it ends",
+                "the call is still connected; hang it up first (POST /api/agent/hangup) "
+                "and set the disposition in wrap-up",
                 state=status.get("state"),
             )
         codes, region = await asyncio.to_thread(dispositions_of, self.db, att.campaign_id)
@@ -256,7 +304,9 @@ class AgentOps:
             raise InvalidInput("callback_at needs a time zone", field="callback_at")
         now = self.wall()
         if callback_at is not None:
-            callback_at = await asyncio.to_thread(callback_due, self.db, att, callback_at, now)
+            callback_at = await asyncio.to_thread(
+                callback_due, self.db, att, callback_at, now, user_id, notes
+            )
         if d.do_not_call:  # rule 9: on the internal DNC list at once, before anything else
             await asyncio.to_thread(
                 _dnc_add, self.db, att.number, region, f"disposition {code} on call {call_id}", now
@@ -273,6 +323,7 @@ class AgentOps:
                 contact_ref=call_id,
                 note=notes,
             )
+        await asyncio.to_thread(_callbacks_served, self.db, att, now)
         if live:
             run = self._agent_run(user_id)
             await run.engine.disposition(

@@ -207,6 +207,7 @@ class DialerRuntime(AgentOps):
     async def _start(self, campaign_id: int) -> None:
         settings = await asyncio.to_thread(self.engine_settings, campaign_id)
         gate = await asyncio.to_thread(self.gate_factory, self.db, campaign_id)
+        await asyncio.to_thread(_basis_checks, gate, campaign_id)
         port = self.sip_factory(campaign_id)
         size_for = getattr(port, "set_max_lines", None)  # SipPool: workers follow the lines
         if callable(size_for):
@@ -397,19 +398,36 @@ class DialerRuntime(AgentOps):
             caller_id=caller_id,
             display_name=str(_first(raw, "display_name") or ""),
             ring_timeout=float(_first(raw, "ring_timeout") or 30.0),
-            safe_harbor_wav=_first(
-                raw, "safe_harbor_wav", "safe_harbor_prompt", "safe_harbor_recording"
-            )
-            or self.default_safe_harbor,
             node=self.node,
         )
         if spec is not None:
             settings.retry = spec.retry
         settings = replace(settings, **self.engine_options)
-        self._launch_checks(camp.name, campaign_id, settings)
+        # rules 4, 20: the definition names an uploaded prompt; the file is found here
+        prompt = spec.safe_harbor_prompt if spec is not None else ""
+        settings.safe_harbor_wav = (
+            str(self.prompt_path(campaign_id, prompt, settings.data_dir))
+            if prompt
+            else self.default_safe_harbor
+        )
+        self._launch_checks(camp.name, campaign_id, settings, prompt)
         return settings
 
-    def _launch_checks(self, name: str, campaign_id: int, settings: EngineSettings) -> None:
+    @staticmethod
+    def prompt_path(campaign_id: int, name: str, data_dir: str | None = None) -> Path:
+        """Where the campaign's uploaded prompt ``name`` lives (campaigns/prompts.py)."""
+        from campaigns.prompts import Owner
+
+        if data_dir is None:
+            from outdial import config
+
+            data_dir = str(config.load().data_dir)
+        folder = Owner("campaign", str(campaign_id), "").folder(Path(data_dir))
+        return folder / f"{name}.wav"
+
+    def _launch_checks(
+        self, name: str, campaign_id: int, settings: EngineSettings, prompt: str = ""
+    ) -> None:
         """Refuse to start what compliance forbids: an anonymous or foreign caller ID, a ring
         timeout under 15 s, no safe-harbor message where a call can be abandoned (rules 4,
         5, 11, 20, 22, 23, 27)."""
@@ -431,7 +449,16 @@ class DialerRuntime(AgentOps):
         if settings.allow_short_ring_timeout_for_tests:
             problems = [p for p in problems if p.field != "ring_timeout_s"]
         wav = settings.safe_harbor_wav
-        if wav and not Path(wav).is_file():  # rules 4, 20: a message that exists, not a name
+        if prompt and wav and not Path(wav).is_file():  # rules 4, 20: named, never uploaded
+            problems.append(
+                Problem(
+                    ("rule-4", "rule-20"),
+                    "safe_harbor_prompt",
+                    f"campaign {name!r} has no prompt {prompt!r}: upload it with "
+                    f"`outdial prompts add FILE --campaign {name} --name {prompt}`",
+                )
+            )
+        elif wav and not Path(wav).is_file():  # rules 4, 20: a message that exists
             problems.append(
                 Problem(
                     ("rule-4", "rule-20"),
@@ -474,9 +501,30 @@ class DialerRuntime(AgentOps):
                     str(message.get("reason") or ""),
                     self.wall(),
                 )
+            if message.get("type") == "call_connected":  # the agent's script, filled in
+                message = {**message, **await asyncio.to_thread(self._script, campaign_id, message)}
             await self.hub.send(user_id, {**message, "campaign_id": campaign_id})
 
         return push
+
+    def _script(self, campaign_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        """``script`` (the campaign's script with the record's fields filled in) and
+        ``script_missing`` (fields the record lacks) for a ``call_connected`` message."""
+        from campaigns import rules, store
+
+        try:
+            spec = store.spec_of(self.db, store.get(self.db, campaign_id))
+        except Exception:  # the record must still reach the agent's screen
+            log.exception("no script for the connected call", campaign=campaign_id)
+            return {}
+        record = dict(message.get("record") or {})
+        fields = {
+            **{str(k): v for k, v in dict(record.get("custom") or {}).items()},
+            **{k: v for k, v in record.items() if not isinstance(v, (dict, list))},
+            "number": message.get("number", ""),
+        }
+        text, missing = rules.render_script(spec.script, fields)
+        return {"script": text, "script_missing": missing}
 
     async def _watch(self, run: Running) -> None:
         """Persist the pacer's decision: the first, then a changed one at most every 5 s, an
@@ -511,6 +559,21 @@ class DialerRuntime(AgentOps):
         if run is None:
             raise NotRunning(f"campaign {campaign_id} is not running here", campaign=campaign_id)
         return run
+
+
+def _basis_checks(gate: Any, campaign_id: int) -> None:
+    """Rule 26: a campaign with no record it may lawfully call does not start, and says how
+    to record consent or a basis (the gate's ``launch_problems``; a test's gate has none)."""
+    check = getattr(gate, "launch_problems", None)
+    problems = check() if check is not None else []
+    if problems:
+        raise CampaignNotReady(
+            f"campaign {campaign_id} cannot start: {'; '.join(problems)}",
+            campaign=campaign_id,
+            problems=[
+                {"field": "lawful_basis", "rules": ["rule-26"], "message": p} for p in problems
+            ],
+        )
 
 
 def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:

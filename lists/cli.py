@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import click
 
+from compliance.profiles import LAWFUL_BASES
 from lists import columns, export, importer, store
 from outdial.cli import Ctx, emit, json_option, pass_ctx
 
@@ -24,7 +26,14 @@ def lists_group() -> None:
 
 @lists_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--campaign", required=True, help="Campaign name (created if it does not exist).")
+@click.option("--campaign", required=True, help="Name of an existing campaign (see --create).")
+@click.option(
+    "--create",
+    "create_campaign",
+    is_flag=True,
+    help="Create the campaign when it does not exist (it gets no schedule or caller ID: "
+    "load a definition before starting it).",
+)
 @click.option("--list", "list_name", default=None, help="List name (default: the file name).")
 @click.option("--region", default=None, help="Default region for numbers, e.g. CN.")
 @click.option(
@@ -38,8 +47,20 @@ def lists_group() -> None:
 @click.option("--encoding", default=None, help="utf-8, utf-8-sig, utf-16, gbk or gb18030.")
 @click.option("--sheet", default=None, help="Workbook sheet (default: the first).")
 @click.option("--dedupe", type=click.Choice(importer.DEDUPE_MODES), default=None)
-@click.option("--purpose", default="", help="Why these people are called (rule 30).")
-@click.option("--lawful-basis", default="", help="consent, contract, legitimate_interest, ...")
+@click.option(
+    "--purpose",
+    default="",
+    help="Free text: why these people are called (rule 30). The campaign's purpose "
+    "(service or marketing) is set in its definition.",
+)
+@click.option(
+    "--lawful-basis",
+    type=click.Choice(LAWFUL_BASES),
+    default=None,
+    help="One basis for every row, stated by you and written to the audit trail (a service "
+    "campaign may rest on contract; marketing needs consent). Per-row consent: a column "
+    "同意/consent (yes/是), with 同意日期/consent_date and 同意凭证/evidence.",
+)
 @click.option("--source", default="", help="Where the data came from (CRM, web form, ...).")
 @json_option
 @pass_ctx
@@ -47,6 +68,7 @@ def lists_import(
     ctx: Ctx,
     file: Path,
     campaign: str,
+    create_campaign: bool,
     list_name: str | None,
     region: str | None,
     maps: tuple[str, ...],
@@ -54,7 +76,7 @@ def lists_import(
     sheet: str | None,
     dedupe: str | None,
     purpose: str,
-    lawful_basis: str,
+    lawful_basis: str | None,
     source: str,
     as_json: bool,
 ) -> None:
@@ -68,8 +90,10 @@ def lists_import(
         sheet=sheet,
         dedupe=dedupe,
         purpose=purpose,
-        lawful_basis=lawful_basis,
+        lawful_basis=lawful_basis or "",
+        uploader=f"cli:{getpass.getuser()}",
         source=source,
+        create_campaign=create_campaign,
     )
     engine = ctx.migrated_engine()
     bar = _Bar() if sys.stderr.isatty() else None
@@ -133,6 +157,15 @@ def format_report(r: dict[str, Any]) -> str:
     )
     if r.get("formula_cells"):
         lines.append(f"  {r['formula_cells']} formula-like cells kept as text")
+    if r.get("lawful_basis"):
+        lines.append(f"  lawful basis: {r['lawful_basis']} (every row; in the audit trail)")
+    c = r.get("consent")
+    if c:
+        lines.append(
+            f"  consent ({c['column']}): {c['granted']} granted, {c['refused']} refused, "
+            f"{c['none']} not given"
+            + (f", {c['bad_date']} unreadable dates" if c["bad_date"] else "")
+        )
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from lists import consent
 from lists.errors import BadMapping, ColumnNotFound, NoHeader, NoPhoneColumn
 
 FIELDS = ("phone", "name", "order_id", "address", "visit_date")
@@ -161,8 +162,8 @@ def map_columns(
     chosen: dict[str, list[str]] = {f: list(explicit.get(f, [])) for f in FIELDS}
     taken = {c for cols in chosen.values() for c in cols}
     for header in headers:
-        if header in taken:
-            continue
+        if header in taken or consent.is_consent_header(header):
+            continue  # consent columns (同意日期 ...) stay custom fields: lists/consent.py
         found = detect_field(header)
         if found is None or found in explicit or (found == "visit_date" and not visit_dates):
             continue

@@ -31,9 +31,11 @@ from sqlmodel import col
 from campaigns import store as campaigns_store
 from campaigns.models import Campaign
 from campaigns.rules import CampaignSpec, Kind
-from lists import columns, dates, outcomes, phone, picking, pipeline, reader, rows, store
+from compliance.profiles import LAWFUL_BASES
+from lists import columns, consent, dates, outcomes, phone, picking, pipeline, reader, rows, store
 from lists.errors import BadMapping, ImportCancelled
 from lists.models import CallList, ContactStatus, ImportJob, JobStatus, ListStatus
+from outdial.errors import NotFound
 from outdial.models import utcnow
 from outdial.storage import session_scope
 
@@ -58,6 +60,10 @@ class ImportOptions:
     purpose: str = ""  # rule 30
     lawful_basis: str = ""
     source: str = ""
+    #: make the campaign when it does not exist (issue 16 item 3); else refuse: a campaign
+    #: made by an upload has no schedule and no caller ID, and cannot dial
+    create_campaign: bool = False
+    uploader: str = ""  # who stated the lawful basis (audit trail, rule 30)
 
 
 def live_progress(job_id: int) -> tuple[str, int, int] | None:
@@ -102,9 +108,14 @@ def start(
         raise BadMapping(
             f"unknown region {opts.region!r} (two letters, e.g. CN)", region=opts.region
         )
+    if opts.lawful_basis and opts.lawful_basis not in LAWFUL_BASES:
+        raise BadMapping(
+            f"unknown lawful basis {opts.lawful_basis!r} (one of {', '.join(LAWFUL_BASES)})",
+            field="lawful_basis",
+        )
     file_name = file_name or path.name
     sha = reader.file_digest(path)
-    campaign = campaigns_store.get_or_create(engine, opts.campaign, region=opts.region or "CN")
+    campaign = _target_campaign(engine, opts)
     if opts.mapping.get("visit_date") and campaign.kind != Kind.RETURN_VISIT:
         raise BadMapping(
             f"--map visit_date: campaign {campaign.name!r} is {campaign.kind}, not return_visit",
@@ -125,11 +136,35 @@ def start(
     return job, False
 
 
+def _target_campaign(engine: Engine, opts: ImportOptions) -> Campaign:
+    """The campaign a list goes into; made only when asked (``--create``)."""
+    if opts.create_campaign:
+        return campaigns_store.get_or_create(engine, opts.campaign, region=opts.region or "CN")
+    try:
+        return campaigns_store.by_name(engine, opts.campaign)
+    except NotFound:
+        raise NotFound(
+            f"no campaign named {opts.campaign!r} — create it with `outdial campaigns new` "
+            "(and `outdial campaigns load FILE`), or import with --create",
+            campaign=opts.campaign,
+            field="campaign",
+        ) from None
+
+
 def _list_for(
     engine: Engine, campaign_id: int, opts: ImportOptions, file_name: str, region: str
 ) -> CallList:
     name = (opts.list_name or Path(file_name).stem or "list").strip()[:128]
     found = store.find_list(engine, campaign_id, name)
+    if found is not None and opts.lawful_basis and found.lawful_basis != opts.lawful_basis:
+        with session_scope(engine) as s:  # the uploader's latest statement covers the list
+            row = s.get(CallList, found.id)
+            assert row is not None
+            row.lawful_basis = opts.lawful_basis
+            s.add(row)
+            s.flush()
+            s.refresh(row)
+            return row
     if found is not None:
         return found
     row = CallList(
@@ -246,8 +281,45 @@ def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[
                 .where(CallList.id == lst.id)  # type: ignore[arg-type]
                 .values(status=ListStatus.READY, encoding=lst.encoding or table.encoding)
             )
+    report.update(_consent(engine, job_id, list(frame.columns), lst, campaign, opts, report))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(ImportJob).where(ImportJob.id == job_id).values(report=report)  # type: ignore[arg-type]
+        )
     progress("done", total, total)
     return report
+
+
+def _consent(
+    engine: Engine,
+    job_id: int,
+    headers: list[str],
+    lst: CallList,
+    campaign: Campaign,
+    opts: ImportOptions,
+    report: dict[str, Any],
+) -> dict[str, Any]:
+    """Consent from the list's consent column and the uploader's lawful basis (issue 16)."""
+    spec = campaigns_store.spec_of(engine, campaign)
+    info = {
+        "campaign": campaign.name,
+        "campaign_id": campaign.id,
+        "list": lst.name,
+        "list_id": lst.id,
+        "job_id": job_id,
+        "file": report.get("file"),
+        "contacts": report.get("imported", 0) + report.get("suppressed", 0),
+    }
+    return consent.record_import(
+        engine,
+        job_id=job_id,
+        headers=headers,
+        list_info=info,
+        lawful_basis=opts.lawful_basis,
+        stated_by=opts.uploader,
+        zone=spec.timezone,
+        now=utcnow(),
+    )
 
 
 def _report(

@@ -142,9 +142,17 @@ async def callbacks_list(request: web.Request) -> web.Response:
 
 @routes.post("/api/callbacks", roles=CALLERS)
 async def callbacks_create(request: web.Request) -> web.Response:
-    """Body: campaign_id, phone, local_time (customer-local, no offset), zone,
-    candidate_zones?, owner ("agent" | "team"), owner_id? (managers), note?, idempotency_key?"""
+    """The one way to make a callback besides an agent's "callback" disposition (the same
+    record, the same list; README "Callbacks" documents every field). Body: campaign_id,
+    phone, local_time (customer-local, no offset), zone, candidate_zones?, owner ("agent" |
+    "team"), owner_id? (managers), contact_ref?, customer_name?, note?, idempotency_key?"""
     body = await json_body(request)
+    campaign_id = body.get("campaign_id")
+    if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
+        raise InvalidInput("field 'campaign_id' is required and must be a number")
+    for name in ("phone", "local_time", "zone"):
+        if not isinstance(body.get(name), str) or not body[name].strip():
+            raise InvalidInput(f"field {name!r} is required (README: Callbacks)", field=name)
     ident = current_identity(request)
     owner = str(body.get("owner", "agent"))
     owner_id = ident.user_id
@@ -156,7 +164,7 @@ async def callbacks_create(request: web.Request) -> web.Response:
     cb, created = await run_db(
         lambda: callbacks.schedule(
             request.app[ENGINE],
-            int(body.get("campaign_id") or 0),
+            campaign_id,
             str(body.get("phone", "")),
             _local(body.get("local_time", "")),
             str(body.get("zone", "")),

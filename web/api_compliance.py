@@ -3,19 +3,21 @@ the audit chain. The rules live in compliance/; these handlers only translate.""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from campaigns import store as campaigns
+from compliance import consent, store
 from compliance import gate as gates
-from compliance import store
 from outdial.errors import InvalidInput
 from outdial.models import as_utc
 from outdial.roles import Role
 from web.api_auth import json_body
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
 
@@ -61,13 +63,16 @@ async def preview(request: web.Request) -> web.Response:
     at = gates.parse_instant(request.query.get("at"))
 
     def run() -> dict[str, Any]:
-        summary = gates.preview(engine, _campaign_id(engine, name), at, at + timedelta(hours=24))
+        summary, extra = gates.preview_report(
+            engine, _campaign_id(engine, name), at, at + timedelta(hours=24)
+        )
         return {
             "campaign": name,
             "dialable_now": summary.now,
             "later": summary.later,
             "blocked": summary.blocked,
             "by_reason": dict(summary.by_reason),
+            **extra,  # purpose, missing_basis_total, missing_basis: [{list, row, number, ...}]
         }
 
     return web.json_response(await run_db(run))
@@ -124,6 +129,100 @@ async def dnc_remove(request: web.Request) -> web.Response:
     if not removed:
         raise web.HTTPNotFound(text="number not on the list")
     return web.json_response({"removed": True})
+
+
+# --- consent (issue 16; rules 9, 26, 30) -------------------------------------------------
+
+
+@routes.get("/api/consent", roles=MANAGERS)
+async def consent_show(request: web.Request) -> web.Response:
+    """``?number=N``: that number's consent events, oldest first (else the latest 1000)."""
+    rows = await run_db(
+        consent.history, request.app[ENGINE], request.query.get("number") or None, "CN"
+    )
+    return web.json_response({"consent": rows})
+
+
+@routes.post("/api/consent", roles=MANAGERS)
+async def consent_add(request: web.Request) -> web.Response:
+    """Body: number, evidence (required), at? (ISO with zone), written?, region? → 201."""
+    body = await json_body(request)
+    event = await run_db(
+        consent.add,
+        request.app[ENGINE],
+        _text(body, "number"),
+        str(body.get("evidence", "")),
+        consent.parse_time(body.get("at") or None),
+        str(body.get("region", "CN")),
+        bool(body.get("written", False)),
+        "api",
+    )
+    return web.json_response({"consent": event}, status=201)
+
+
+@routes.post("/api/consent/revoke", roles={Role.ADMIN, Role.MANAGER, Role.AGENT})
+async def consent_revoke(request: web.Request) -> web.Response:
+    """Body: number, reason?, region? → the revocation; the number is on the DNC list."""
+    body = await json_body(request)
+    ident = current_identity(request)
+    event = await run_db(
+        consent.revoke,
+        request.app[ENGINE],
+        _text(body, "number"),
+        str(body.get("reason", "")),
+        None,
+        str(body.get("region", "CN")),
+        "agent" if ident.role is Role.AGENT else "api",
+    )
+    return web.json_response({"consent": event}, status=201)
+
+
+@routes.post("/api/consent/import", roles=MANAGERS)
+async def consent_import(request: web.Request) -> web.Response:
+    """multipart/form-data: ``file`` (phone + 同意/consent [+ 同意日期, 同意凭证] columns),
+    and optionally evidence, region, timezone → the counts and rejected rows."""
+    cfg = request.app[CONFIG]
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidInput("send multipart/form-data with a 'file' part")
+    fields: dict[str, str] = {}
+    folder = cfg.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"consent-{secrets.token_hex(8)}"
+    name = ""
+    try:
+        async for part in await request.multipart():
+            if not isinstance(part, BodyPartReader) or not part.name:
+                continue
+            if part.name == "file":
+                name = Path(part.filename or "upload").name
+                path = path.with_suffix(Path(name).suffix[:8])
+                data = await part.read()
+                if len(data) > cfg.max_upload_bytes:
+                    raise InvalidInput("the file is larger than the upload limit", field="file")
+                path.write_bytes(data)
+            else:
+                fields[part.name] = (await part.text()).strip()
+        if not name:
+            raise InvalidInput("the upload has no 'file' part", field="file")
+        report = await run_db(
+            consent.import_file,
+            request.app[ENGINE],
+            path,
+            fields.get("evidence", ""),
+            fields.get("region") or "CN",
+            fields.get("timezone") or "Asia/Shanghai",
+            name,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return web.json_response(report)
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"field {name!r} is required", field=name)
+    return value
 
 
 @routes.get("/api/audit/verify", roles={Role.ADMIN})

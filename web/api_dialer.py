@@ -7,14 +7,17 @@ POST /api/agent/ready | /api/agent/logout                agent  -> {"agent": ...
 POST /api/agent/pause        {reason}                  agent  -> {"agent": ...}
 POST /api/agent/disposition  {call_id, code, notes?, callback_at?, pause_reason?}
                                                        agent  -> {"disposition": ...}
+POST /api/agent/hangup      {call_id}                  agent  -> {"hangup": ...}
+                             (the agent ends their own connected call; wrap-up follows)
 POST /api/agent/transfer-ivr {call_id}                  agent  -> {"transfer": ...}
                              (the connected customer goes to the campaign's survey IVR;
                              the agent's leg is hung up and the agent is in wrap-up)
 GET  /api/agent/ws           agent: a WebSocket of the engine's messages for this agent
                              (hello, agent_state, call_connected with the customer's
-                             record, call_ended, call_released, call_transferred,
-                             campaign_stopped, server_stopping: the server shuts down;
-                             the session comes back when it starts again)
+                             record and the campaign's script filled in from it
+                             (script, script_missing), call_ended, call_released,
+                             call_transferred, campaign_stopped, server_stopping: the server
+                             shuts down; the session comes back when it starts again)
 """
 
 from __future__ import annotations
@@ -197,6 +200,16 @@ async def agent_disposition(request: web.Request) -> web.Response:
         pause_reason=_str(body, "pause_reason", required=False) or None,
     )
     return web.json_response({"disposition": result})
+
+
+@routes.post("/api/agent/hangup", roles=AGENTS)
+async def agent_hangup(request: web.Request) -> web.Response:
+    """The agent ends their own connected call; wrap-up follows (then the disposition)."""
+    body = await json_body(request)
+    result = await _runtime(request).agent_hangup(
+        current_identity(request).user_id, _str(body, "call_id")
+    )
+    return web.json_response({"hangup": result})
 
 
 @routes.post("/api/agent/transfer-ivr", roles=AGENTS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from lists.models import Contact, ImportJob
 from outdial.errors import InvalidInput, NotFound
 from outdial.roles import Role
 from web.keys import CONFIG, ENGINE
-from web.middleware import run_db
+from web.middleware import current_identity, run_db
 from web.routing import Routes
 
 log = structlog.get_logger(__name__)
@@ -30,7 +31,7 @@ routes = Routes()
 MANAGERS = {Role.ADMIN, Role.MANAGER}
 RUNNING: web.AppKey[set[asyncio.Future[None]]] = web.AppKey("lists.running")
 _FIELDS = {"campaign", "list", "region", "encoding", "sheet", "dedupe", "mapping"}
-_FIELDS |= {"purpose", "lawful_basis", "source"}
+_FIELDS |= {"purpose", "lawful_basis", "source", "create"}
 MAX_PAGE = 1000
 
 
@@ -88,7 +89,8 @@ def contact_json(c: Contact) -> dict[str, Any]:
 @routes.post("/api/lists", roles=MANAGERS)
 async def upload(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` plus campaign, and optionally list, region, encoding,
-    sheet, dedupe, mapping (JSON), purpose, lawful_basis, source."""
+    sheet, dedupe, mapping (JSON), purpose, lawful_basis, source, create (``true``: make the
+    campaign when it does not exist; else an unknown campaign is a 404)."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
     if not request.content_type.startswith("multipart/"):
         raise InvalidInput("send multipart/form-data with a 'file' part")
@@ -110,7 +112,7 @@ async def upload(request: web.Request) -> web.Response:
                 fields[part.name] = (await part.text()).strip()
         if path is None:
             raise InvalidInput("the upload has no 'file' part", field="file")
-        opts = _options(fields)
+        opts = replace(_options(fields), uploader=current_identity(request).username)
         job, again = await run_db(importer.start, engine, path, opts, file_name)
     except BaseException:
         if path is not None:
@@ -170,6 +172,7 @@ def _options(fields: dict[str, str]) -> importer.ImportOptions:
         purpose=fields.get("purpose", ""),
         lawful_basis=fields.get("lawful_basis", ""),
         source=fields.get("source", ""),
+        create_campaign=fields.get("create", "").lower() in ("1", "true", "yes"),
     )
 
 

@@ -105,3 +105,19 @@ def test_ivr_transfer_needs_a_survey_to_transfer_to() -> None:
     assert rules.ivr_transfer_allowed(survey)  # its own survey or the seeds' template
     assert rules.ivr_transfer_allowed(visit_with)
     assert not rules.ivr_transfer_allowed(visit) and not rules.ivr_transfer_allowed(orders)
+
+
+def test_safe_harbor_prompt_is_a_name() -> None:
+    """Issue 16 item 4: prompts by name; an old definition's path gives its prompt's name."""
+    base = {"name": "x", "caller_id": "+8610010000"}
+    spec = rules.parse_campaign({**base, "safe_harbor_prompt": "safe_harbor"})
+    assert spec.safe_harbor_prompt == "safe_harbor"
+    assert rules.spec_to_dict(spec)["safe_harbor_prompt"] == "safe_harbor"
+    assert "safe_harbor_wav" not in rules.spec_to_dict(spec)
+    assert rules.parse_campaign(rules.spec_to_dict(spec)) == spec
+    old = rules.parse_campaign({**base, "safe_harbor_wav": "/srv/var/prompts/campaign.3/sh.wav"})
+    assert old.safe_harbor_prompt == "sh"
+    with pytest.raises(CampaignInvalid) as err:
+        rules.parse_campaign({**base, "safe_harbor_prompt": "/tmp/a b.wav"})
+    assert err.value.fields["problems"][0]["field"] == "safe_harbor_prompt"
+    assert "outdial prompts add FILE" in err.value.message

@@ -29,7 +29,7 @@ from compliance.decision import (
 from compliance.errors import NaiveTimeError
 from compliance.gauges import US_BUCKET, US_ROLLING, AbandonReading
 from compliance.numbers import LineType, candidate_zones, describe
-from compliance.profiles import CampaignPolicy, Ruleset, load_ruleset
+from compliance.profiles import CampaignPolicy, Purpose, Ruleset, load_ruleset
 from compliance.windows import daily, hhmm
 
 US, UK, CN, EU = (load_ruleset(n) for n in ("us", "uk", "cn", "eu"))
@@ -194,6 +194,34 @@ def test_rule_26_china_needs_consent_and_a_refusal_stops_calls() -> None:
     assert check(req(BEIJING), replace(c, consents=(grant,)), at).allowed
     refuse = replace(grant, status=ConsentStatus.REFUSED, at=at - timedelta(minutes=1))
     assert not check(req(BEIJING), replace(c, consents=(grant, refuse)), at).allowed
+
+
+def test_rule_26_the_purpose_decides_which_lawful_bases_do() -> None:
+    """Issue 16: a service call (核单, 回访) may rest on the contract; a marketing call needs
+    consent or the person's request, and the reason says what is missing and how to record it."""
+    at = datetime(2026, 11, 24, 3, tzinfo=UTC)  # 11:00 Asia/Shanghai
+    c = ctx(CN, abandon={})
+    service = req(BEIJING, call_purpose=Purpose.SERVICE)
+    marketing = req(BEIJING, call_purpose=Purpose.MARKETING)
+    contract = frozenset({"contract"})
+    assert check(replace(service, lawful_bases=contract), c, at).allowed
+    blocked = check(replace(marketing, lawful_bases=contract), c, at)
+    assert [(r.rule, r.category) for r in blocked.reasons] == [("rule-26", Category.CONSENT)]
+    detail = blocked.reasons[0].detail
+    assert detail.startswith("no lawful basis for a marketing call (needs consent or request)")
+    assert "outdial consent add" in detail and "--lawful-basis" not in detail
+    none = check(service, c, at).reasons[0].detail
+    assert "(needs consent, contract or request)" in none and "--lawful-basis contract" in none
+    assert check(replace(marketing, lawful_bases=frozenset({"request"})), c, at).allowed
+    grant = ConsentRecord(BEIJING, None, ConsentStatus.GRANTED, at - timedelta(days=1))
+    assert check(marketing, replace(c, consents=(grant,)), at).allowed
+    # a refusal beats every basis, the contract included (rules 9, 26)
+    refuse = ConsentRecord(BEIJING, None, ConsentStatus.REFUSED, at - timedelta(minutes=1))
+    d = check(replace(service, lawful_bases=contract), replace(c, consents=(refuse,)), at)
+    assert not d.allowed and d.reasons[0].detail == "refused or revoked"
+    # no purpose given: telemarketing is marketing
+    assert not check(replace(req(BEIJING), lawful_bases=contract), c, at).allowed
+    assert check(replace(req(BEIJING, telemarketing=False), lawful_bases=contract), c, at).allowed
 
 
 def test_rule_31_eu_objection_is_absolute() -> None:

@@ -381,3 +381,111 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
             await second.stop(ids["bad"])
     finally:
         await second.stop_all()
+
+async def test_safe_harbor_prompt_by_name(sqlite_engine: Engine, tmp_path: Any) -> None:
+    """Issue 16 item 4: the definition names an uploaded prompt; launch checks say how to
+    upload a missing one; once uploaded, the engine plays the file under the data directory."""
+    from campaigns import prompts, rules
+    from campaigns import store as campaigns_store
+
+    spec = rules.parse_campaign(
+        {"name": "sh", "mode": "predictive", "caller_id": CALLER_ID, "safe_harbor_prompt": "sh1"}
+    )
+    camp, _ = campaigns_store.save_spec(sqlite_engine, spec)
+    cid = camp.id or 0
+    rt = runtime(sqlite_engine)
+    rt.default_safe_harbor = None
+    rt.engine_options["data_dir"] = str(tmp_path)
+    with pytest.raises(CampaignNotReady) as err:
+        await asyncio.to_thread(rt.engine_settings, cid)
+    assert "has no prompt 'sh1'" in err.value.message
+    assert "outdial prompts add FILE --campaign sh --name sh1" in err.value.message
+    owner = prompts.resolve_owner(sqlite_engine, "campaign", "sh")
+    stored = prompts.store(
+        tmp_path, owner, "sh1", __import__("pathlib").Path(dialdata.safe_harbor())
+    )
+    settings = await asyncio.to_thread(rt.engine_settings, cid)
+    assert settings.safe_harbor_wav == stored["path"]
+    # without a prompt named, a predictive campaign is refused with how to attach one
+    campaigns_store.save_spec(
+        sqlite_engine, rules.parse_campaign({**rules.spec_to_dict(spec), "safe_harbor_prompt": ""})
+    )
+    with pytest.raises(CampaignNotReady, match='safe_harbor_prompt = "safe_harbor"'):
+        await asyncio.to_thread(rt.engine_settings, cid)
+
+
+async def test_agent_hangs_up_sees_the_script_and_a_callback_joins_the_one_list(
+    engine: Engine,
+) -> None:
+    """Issue 16 items 7 and 8: the script arrives filled in with call_connected; the agent
+    ends the call itself; its "callback" disposition is the same callback record the API
+    makes, in the list that `outdial callbacks list` and GET /api/callbacks show."""
+    from campaigns import callbacks, rules
+    from campaigns import store as campaigns_store
+
+    cid = dialdata.campaign_with_contacts(engine, "r9", ["+8613800000019"])  # talks 60 s
+    spec = rules.parse_campaign(
+        {"name": "r9", "caller_id": CALLER_ID, "script": "您好{name}，您购买的{product}{color}"}
+    )
+    campaigns_store.save_spec(engine, spec)
+    rt = runtime(engine)
+    uid, other = agent(engine, "a1"), agent(engine, "a2")
+    screen = Screen()
+    rt.hub.add(uid, screen)
+    await rt.start(cid)
+    await rt.agent_login(uid, cid)
+    await wait_for(lambda: bool(screen.of("call_connected")))
+    (connected,) = screen.of("call_connected")
+    call_id = connected["call_id"]
+    assert (rt.agent_status(uid) or {}).get("state") == "talk"
+    assert connected["script"] == "您好客户1，您购买的kettle[missing: color]"
+    assert connected["script_missing"] == ["color"]
+
+    with pytest.raises(Conflict, match="hang it up first"):
+        await rt.disposition(uid, call_id, "success")
+    with pytest.raises(NotYourCall):
+        await rt.agent_hangup(other, call_id)
+    result = await rt.agent_hangup(uid, call_id)
+    assert result["hung_up"] and result["call_id"] == call_id
+    await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "wrap")
+    await wait_for(lambda: bool(scalar(engine, "SELECT final FROM attempts")))
+    assert scalar(engine, "SELECT state FROM attempts") == "completed"
+    with pytest.raises(Conflict):  # no longer connected
+        await rt.agent_hangup(uid, call_id)
+
+    day = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    done = await rt.disposition(uid, call_id, "callback", callback_at=at(day, 10), notes="晚点")
+    (cb,) = callbacks.list_callbacks(engine)
+    assert (cb.owner_kind, cb.owner_id, cb.status) == ("agent", uid, "pending")
+    assert (cb.phone, cb.contact_ref, cb.note) == ("+8613800000019", f"call:{call_id}", "晚点")
+    assert callbacks.callback_json(cb)["due_at"] == done["callback_at"]
+    assert cb.customer_zone == "Asia/Shanghai" and cb.local_time.startswith(f"{day}T10:00")
+    assert callbacks.list_callbacks(engine, actor_id=other) == []  # personal to the agent
+    assert scalar(engine, "SELECT callback_owner_id FROM contacts") == uid
+    await rt.stop_all()
+
+
+async def test_a_marketing_campaign_without_consent_does_not_start(sqlite_engine: Engine) -> None:
+    """Issue 16 item 1, rule 26: with the real gate, a CN marketing campaign none of whose
+    records has consent is refused at start with how to record it; one consent unblocks it."""
+    from compliance import store
+
+    cid = dialdata.campaign_with_contacts(sqlite_engine, "促销", ["+8613800000011"])
+    rt = DialerRuntime(
+        sqlite_engine,
+        sip_factory=lambda cid: FakeSipPort(script_for),
+        default_caller_id=CALLER_ID,
+        default_safe_harbor=dialdata.safe_harbor(),
+        stop_drain=0.0,
+    )
+    with pytest.raises(CampaignNotReady) as err:
+        await rt.start(cid)
+    msg = err.value.message
+    assert "none of its 1 records can be called" in msg and "marketing call" in msg
+    assert "outdial consent add" in msg and "compliance preview --campaign 促销" in msg
+    assert not rt.running
+    store.consent_record(sqlite_engine, "+8613800000011", "granted", evidence="form")
+    assert (await rt.start(cid))["status"] == "running"
+    await rt.stop_all()

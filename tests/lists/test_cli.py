@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from outdial.cli import cli
+from outdial.errors import NotFound
 
 OUTDIAL = [sys.executable, "-m", "outdial"]
 
@@ -38,7 +39,7 @@ def env(db_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def test_import_report_show_and_exports(env: dict[str, str], data_dir: Path) -> None:
-    args = ["lists", "import", str(data_dir / "excel_gbk.csv"), "--campaign", "回访"]
+    args = ["lists", "import", str(data_dir / "excel_gbk.csv"), "--campaign", "回访", "--create"]
     result = invoke([*args, "--map", "phone=手机号", "--map", "name=客户姓名", "--json"], env)
     report = json.loads(result.stdout)
     assert (report["rows_read"], report["imported"], report["rejected"]) == (10, 5, 4)
@@ -57,7 +58,9 @@ def test_import_report_show_and_exports(env: dict[str, str], data_dir: Path) -> 
 
 
 def test_human_report(env: dict[str, str], data_dir: Path) -> None:
-    out = invoke(["lists", "import", str(data_dir / "excel_gbk.csv"), "--campaign", "c"], env)
+    out = invoke(
+        ["lists", "import", str(data_dir / "excel_gbk.csv"), "--campaign", "c", "--create"], env
+    )
     assert "imported    5" in out.stdout and "suppressed  0" in out.stdout
     assert "not_a_number          2" in out.stdout
     assert "duplicates  1  (dedupe: campaign)" in out.stdout
@@ -69,8 +72,28 @@ def test_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("姓名,金额\n张三,1\n", encoding="utf-8")
     proc = run(["lists", "import", str(bad), "--campaign", "c"], env)
+    assert proc.returncode == 2  # issue 16 item 3: no silent campaign
+    assert proc.stderr.strip() == (
+        "outdial: error: no campaign named 'c' — create it with `outdial campaigns new` "
+        "(and `outdial campaigns load FILE`), or import with --create"
+    )
+    proc = run(["lists", "import", str(bad), "--campaign", "c", "--create"], env)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("outdial: error: no phone column found among: 姓名")
     assert len(proc.stderr.strip().splitlines()) == 1
-    proc = run(["lists", "import", str(bad), "--campaign", "c", "--map", "phone=电话"], env)
+    proc = run(
+        ["lists", "import", str(bad), "--campaign", "c", "--create", "--map", "phone=电话"], env
+    )
     assert proc.returncode == 2 and "no such column" in proc.stderr
+
+
+def test_import_into_a_missing_campaign_creates_nothing(
+    env: dict[str, str], data_dir: Path
+) -> None:
+    result = CliRunner().invoke(
+        cli, ["lists", "import", str(data_dir / "excel_gbk.csv"), "--campaign", "nope"], env=env
+    )
+    assert isinstance(result.exception, NotFound)  # main() prints it in one line, exit 2
+    assert "no campaign named 'nope'" in str(result.exception)
+    assert json.loads(invoke(["campaigns", "list", "--json"], env).stdout) == []
+    assert json.loads(invoke(["lists", "show", "--json"], env).stdout) == []

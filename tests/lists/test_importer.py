@@ -46,7 +46,7 @@ def test_gbk_excel_export(engine: Engine, data_dir: Path) -> None:
     r = importer.import_file(
         engine,
         data_dir / "excel_gbk.csv",
-        ImportOptions(campaign="回访"),
+        ImportOptions(campaign="回访", create_campaign=True),
         progress=lambda *a: seen.append(a),
     )
     assert (r["rows_read"], r["imported"], r["suppressed"]) == (10, 4, 1)
@@ -76,7 +76,7 @@ def test_gbk_excel_export(engine: Engine, data_dir: Path) -> None:
 
 
 def test_same_file_twice_changes_nothing(engine: Engine, data_dir: Path) -> None:
-    opts = ImportOptions(campaign="c")
+    opts = ImportOptions(campaign="c", create_campaign=True)
     first = importer.import_file(engine, data_dir / "excel_gbk.csv", opts)
     before = (_count(engine, "contacts"), _count(engine, "rejected_rows"))
     again = importer.import_file(engine, data_dir / "excel_gbk.csv", opts)
@@ -97,15 +97,21 @@ def test_append_and_dedupe_modes(
     engine: Engine, tmp_path: Path, mode: str, imported: int, dups: dict[str, int]
 ) -> None:
     importer.import_file(
-        engine, _csv(tmp_path, "a.csv", [["phone"], ["13800138000"]]), ImportOptions("c", "A")
+        engine,
+        _csv(tmp_path, "a.csv", [["phone"], ["13800138000"]]),
+        ImportOptions("c", "A", create_campaign=True),
     )
     importer.import_file(
-        engine, _csv(tmp_path, "b.csv", [["phone"], ["13900139000"]]), ImportOptions("c", "B")
+        engine,
+        _csv(tmp_path, "b.csv", [["phone"], ["13900139000"]]),
+        ImportOptions("c", "B", create_campaign=True),
     )
     more = _csv(
         tmp_path, "more.csv", [["phone"], ["13800138000"], ["13900139000"], ["13700137000"]]
     )
-    r = importer.import_file(engine, more, ImportOptions("c", "B", dedupe=mode))
+    r = importer.import_file(
+        engine, more, ImportOptions("c", "B", dedupe=mode, create_campaign=True)
+    )
     assert r["imported"] == imported and r["duplicates_by_kind"] == dups and _adds_up(r)
     total, contacts = store.contacts_page(engine, r["list_id"], 0, 10)
     assert total == 1 + imported and all(c.status == "new" for c in contacts)
@@ -114,7 +120,9 @@ def test_append_and_dedupe_modes(
 def test_crm_export_alternates(engine: Engine, data_dir: Path) -> None:
     with session_scope(engine) as s:
         s.add(DncEntry(number="+862164370000"))
-    r = importer.import_file(engine, data_dir / "crm_export.csv", ImportOptions("crm"))
+    r = importer.import_file(
+        engine, data_dir / "crm_export.csv", ImportOptions("crm", create_campaign=True)
+    )
     assert r["columns"]["phone"] == ["Mobile", "Home Phone", "Work Phone"]
     assert (r["imported"], r["rejected"], r["duplicates"]) == (3, 1, 1)
     assert r["rejected_by_reason"] == {"not_a_number": 1}
@@ -131,9 +139,9 @@ def test_crm_export_alternates(engine: Engine, data_dir: Path) -> None:
 def test_errors_write_nothing_and_are_recorded(engine: Engine, tmp_path: Path) -> None:
     bad = _csv(tmp_path, "bad.csv", [["姓名", "金额"], ["张三", "1"]])
     with pytest.raises(BadMapping, match="unknown region 'XX'"):
-        importer.import_file(engine, bad, ImportOptions("c", region="XX"))
+        importer.import_file(engine, bad, ImportOptions("c", region="XX", create_campaign=True))
     with pytest.raises(NoPhoneColumn):
-        importer.import_file(engine, bad, ImportOptions("c"))
+        importer.import_file(engine, bad, ImportOptions("c", create_campaign=True))
     job = store.get_job(engine, 1)
     assert job.status == "failed" and "no phone column" in job.error
     assert store.get_list(engine, job.list_id).status == "failed"
@@ -148,18 +156,22 @@ def test_a_failure_while_writing_rolls_everything_back(
 
     monkeypatch.setattr(rows, "write_rejects", boom)
     with pytest.raises(RuntimeError):
-        importer.import_file(engine, data_dir / "excel_gbk.csv", ImportOptions("c"))
+        importer.import_file(
+            engine, data_dir / "excel_gbk.csv", ImportOptions("c", create_campaign=True)
+        )
     assert _count(engine, "contacts") == 0 and _count(engine, "rejected_rows") == 0
     assert store.get_job(engine, 1).status == "failed"
     monkeypatch.undo()  # the same file imports fine afterwards: a failed job is no "done"
-    r = importer.import_file(engine, data_dir / "excel_gbk.csv", ImportOptions("c"))
+    r = importer.import_file(
+        engine, data_dir / "excel_gbk.csv", ImportOptions("c", create_campaign=True)
+    )
     assert r["imported"] == 5 and not r["already_imported"]
 
 
 def test_cancel_leaves_no_half_list(engine: Engine, tmp_path: Path) -> None:
     table = [["phone"]] + [[f"1380013{n:04d}"] for n in range(120)]
     path = _csv(tmp_path, "big.csv", table)
-    job, again = importer.start(engine, path, ImportOptions("c"))
+    job, again = importer.start(engine, path, ImportOptions("c", create_campaign=True))
     assert not again
 
     def cancel_when_writing(phase: str, done: int, total: int) -> None:
@@ -199,7 +211,9 @@ def test_counts_always_add_up(
     path.write_text(buf.getvalue(), encoding="utf-8")
     campaigns_store.get_or_create(sqlite_engine, "prop")
     name = f"l{_count(sqlite_engine, 'import_jobs')}"
-    r = importer.import_file(sqlite_engine, path, ImportOptions("prop", name, dedupe=mode))
+    r = importer.import_file(
+        sqlite_engine, path, ImportOptions("prop", name, dedupe=mode, create_campaign=True)
+    )
     if r["already_imported"]:
         return
     assert r["rows_read"] == len(table) and _adds_up(r)

@@ -35,7 +35,10 @@ def _import(
 ) -> tuple[dict[str, Any], list[Any]]:
     seen: list[tuple[str, int, int]] = []
     r = importer.import_file(
-        engine, path, ImportOptions(campaign, "l", dedupe=mode), lambda *a: seen.append(a)
+        engine,
+        path,
+        ImportOptions(campaign, "l", dedupe=mode, create_campaign=True),
+        lambda *a: seen.append(a),
     )
     assert len([s for s in seen if s[0] == "writing"]) == 1 + chunks
     _, contacts = store.contacts_page(engine, r["list_id"], 0, 1000)
@@ -82,7 +85,7 @@ def test_second_import_into_a_campaign_looks_numbers_up(engine: Engine, tmp_path
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_text("phone\n13800138000\n13900139000\n", encoding="utf-8")
     b.write_text("phone\n13900139000\n13700137000\n13700137000\n", encoding="utf-8")
-    importer.import_file(engine, a, ImportOptions("c", "A"))
-    r = importer.import_file(engine, b, ImportOptions("c", "B"))
+    importer.import_file(engine, a, ImportOptions("c", "A", create_campaign=True))
+    r = importer.import_file(engine, b, ImportOptions("c", "B", create_campaign=True))
     assert r["imported"] == 1
     assert r["duplicates_by_kind"] == {"duplicate_in_campaign": 1, "duplicate_in_file": 1}

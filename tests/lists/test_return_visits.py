@@ -76,7 +76,7 @@ def test_gbk_list_falls_due_after_delivery_in_campaign_zone(engine: Engine, tmp_
         ],
         encoding="gbk",
     )
-    r = importer.import_file(engine, path, ImportOptions(campaign="回访"))
+    r = importer.import_file(engine, path, ImportOptions(campaign="回访", create_campaign=True))
     assert r["encoding"] == "gb18030" and _adds_up(r)
     assert (r["rows_read"], r["imported"], r["rejected"], r["duplicates"]) == (7, 4, 2, 1)
     assert r["rejected_by_reason"] == {"bad_date": 2}
@@ -104,7 +104,7 @@ def test_without_a_date_column_due_counts_from_the_import(engine: Engine, tmp_pa
     _return_visit(engine, delay=3)
     path = _csv(tmp_path / "a.csv", [["phone", "product"], ["13800138000", "sofa"]])
     before = datetime.now(UTC)
-    r = importer.import_file(engine, path, ImportOptions(campaign="回访"))
+    r = importer.import_file(engine, path, ImportOptions(campaign="回访", create_campaign=True))
     after = datetime.now(UTC)
     assert r["imported"] == 1 and r["return_visit"]["due_from"] == "import_time"
     (contact,) = _contacts(engine, r).values()
@@ -119,7 +119,7 @@ def test_generic_campaign_is_unchanged(engine: Engine, tmp_path: Path) -> None:
         tmp_path / "g.csv",
         [["手机", "送货日期"], ["13800138000", "2026-11-20"], ["13900139000", "garbage"]],
     )
-    r = importer.import_file(engine, path, ImportOptions(campaign="普通"))
+    r = importer.import_file(engine, path, ImportOptions(campaign="普通", create_campaign=True))
     assert (r["imported"], r["rejected"]) == (2, 0) and "return_visit" not in r
     assert "visit_date" not in r["columns"] and r["columns"]["custom"] == ["送货日期"]
     contacts = _contacts(engine, r)
@@ -127,7 +127,11 @@ def test_generic_campaign_is_unchanged(engine: Engine, tmp_path: Path) -> None:
     assert contacts[3].custom == {"送货日期": "garbage"}
     with pytest.raises(BadMapping, match="visit_date"):
         importer.import_file(
-            engine, path, ImportOptions(campaign="普通", mapping={"visit_date": ["送货日期"]})
+            engine,
+            path,
+            ImportOptions(
+                campaign="普通", mapping={"visit_date": ["送货日期"]}, create_campaign=True
+            ),
         )
 
 
@@ -138,7 +142,9 @@ def test_explicit_visit_date_column(engine: Engine, tmp_path: Path) -> None:
         [["手机", "送货日期", "回访基准"], ["13800138000", "2026-11-01", "2026-11-20 08:00"]],
     )
     mapping = columns.parse_mapping(["visit_date=回访基准"])
-    r = importer.import_file(engine, path, ImportOptions(campaign="回访", mapping=mapping))
+    r = importer.import_file(
+        engine, path, ImportOptions(campaign="回访", mapping=mapping, create_campaign=True)
+    )
     assert r["columns"]["visit_date"] == "回访基准"
     (contact,) = _contacts(engine, r).values()
     assert contact.next_due_at is not None
@@ -212,7 +218,9 @@ def test_counts_add_up_with_bad_dates(
         _return_visit(sqlite_engine, name="prop")
     path = _csv(tmp_path / "p.csv", [["手机", "送货日期"], *[list(t) for t in table]])
     jobs = len(store.lists_of(sqlite_engine))
-    r = importer.import_file(sqlite_engine, path, ImportOptions("prop", f"l{jobs}", dedupe="off"))
+    r = importer.import_file(
+        sqlite_engine, path, ImportOptions("prop", f"l{jobs}", dedupe="off", create_campaign=True)
+    )
     assert r["rows_read"] == len(table) and _adds_up(r)
     assert sum(r["rejected_by_reason"].values()) == r["rejected"]
     contacts = _contacts(sqlite_engine, r)

@@ -108,6 +108,11 @@ async def test_callbacks_agents_own_theirs_managers_see_all(
     assert made.status == 201, await made.text()
     cb_id = (await made.json())["callback"]["id"]
     assert (await client.post("/api/callbacks", json=body, headers=wang)).status == 200  # retry
+    for missing in ("campaign_id", "phone", "local_time", "zone"):  # documented, required
+        bad = await client.post(
+            "/api/callbacks", json={k: v for k, v in body.items() if k != missing}, headers=wang
+        )
+        assert bad.status == 400 and missing in (await bad.json())["message"]
 
     late = await client.post(
         "/api/callbacks",

@@ -59,3 +59,49 @@ async def test_check_preview_dnc_and_audit(
     assert verdict["intact"] and verdict["rows"] >= 2
     bad = await client.get("/api/compliance/check", params={"number": "x"}, headers=manager)
     assert bad.status == 400
+
+
+async def test_consent_over_http_and_the_preview_names_the_missing_basis(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    """Issue 16 item 1: add, import, revoke consent; the preview lists what a record lacks."""
+    from aiohttp import FormData
+
+    app = create_app(config.load({"OUTDIAL_DATA_DIR": str(tmp_path)}), engine)
+    client = await aiohttp_client(app)
+    manager, agent = (bearer(engine, r) for r in (Role.MANAGER, Role.AGENT))
+    dialdata.campaign_with_contacts(engine, "cn-mkt", ["+8613900000002", "+8613900000003"])
+    params = {"campaign": "cn-mkt", "at": "2026-11-23T03:00:00Z"}
+    prev = await (
+        await client.get("/api/compliance/preview", params=params, headers=manager)
+    ).json()
+    assert prev["purpose"] == "marketing" and prev["missing_basis_total"] == 2
+    assert {m["number"] for m in prev["missing_basis"]} == {"+8613900000002", "+8613900000003"}
+    assert "outdial consent add" in prev["missing_basis"][0]["missing"]
+
+    resp = await client.post("/api/consent", json={"number": "13900000002"}, headers=manager)
+    assert resp.status == 400 and (await resp.json())["field"] == "evidence"
+    body = {"number": "13900000002", "evidence": "web form", "at": "2026-11-01T10:00:00+08:00"}
+    resp = await client.post("/api/consent", json=body, headers=manager)
+    made = (await resp.json())["consent"]
+    assert resp.status == 201 and made["at"] == "2026-11-01T02:00:00+00:00"
+    assert (await client.post("/api/consent", json=body, headers=agent)).status == 403
+    form = FormData()
+    text = "手机号,同意,同意日期\n13900000003,是,2026年11月2日\n"
+    form.add_field("file", text.encode(), filename="c.csv")
+    got = await (await client.post("/api/consent/import", data=form, headers=manager)).json()
+    assert got["granted"] == 1
+    prev = await (
+        await client.get("/api/compliance/preview", params=params, headers=manager)
+    ).json()
+    assert (prev["dialable_now"], prev["missing_basis_total"]) == (2, 0)
+
+    resp = await client.post(
+        "/api/consent/revoke", json={"number": "13900000003", "reason": "asked"}, headers=agent
+    )
+    assert resp.status == 201  # an agent captures a revocation on the call (rule 9)
+    shown = await (
+        await client.get("/api/consent", params={"number": "13900000003"}, headers=manager)
+    ).json()
+    assert [e["status"] for e in shown["consent"]] == ["granted", "revoked"]
+    assert store.dnc_lookup(engine, ["+8613900000003"])

@@ -4,7 +4,7 @@ customer's record, and an agent refused another agent's call."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +220,49 @@ async def test_status_says_why_it_is_not_dialing(
     assert idle["message"] == (
         "outside the schedule — next window Wed 2099-01-07 09:00 Asia/Shanghai"
     )
+
+async def test_agent_hangs_up_over_http_and_the_script_arrives_filled_in(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 16 item 8: POST /api/agent/hangup; the script in call_connected; item 7: the
+    callback disposition appears in GET /api/callbacks."""
+    engine = sqlite_engine
+    spec = rules.parse_campaign(
+        {"name": "w4", "caller_id": "+8610010000", "script": "{name}您好，关于{product}"}
+    )
+    camp, _version = campaigns.save_spec(engine, spec)
+    assert camp.id is not None
+    dialdata.add_contacts(engine, camp.id, ["+8613800000099"])  # stays on the line
+    client = await _client(aiohttp_client, tmp_path, engine)
+    manager = _bearer(engine, "m1", Role.MANAGER)
+    a1, a2 = _bearer(engine, "a1", Role.AGENT), _bearer(engine, "a2", Role.AGENT)
+    ws = await client.ws_connect("/api/agent/ws", headers=a1)
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    assert (await client.post(f"/api/campaigns/{camp.id}/start", headers=manager)).status == 200
+    assert (await client.post("/api/agent/login", json={"campaign_id": camp.id}, headers=a1)
+            ).status == 200  # fmt: skip
+    while (msg := await ws.receive_json(timeout=10))["type"] != "call_connected":
+        pass
+    assert (msg["script"], msg["script_missing"]) == ("客户1您好，关于kettle", [])
+    call = {"call_id": msg["call_id"]}
+    resp = await client.post("/api/agent/disposition", json={**call, "code": "success"}, headers=a1)
+    assert resp.status == 409 and "/api/agent/hangup" in (await resp.json())["message"]
+    assert (await client.post("/api/agent/hangup", json=call, headers=manager)).status == 403
+    resp = await client.post("/api/agent/hangup", json=call, headers=a2)
+    assert resp.status == 403 and (await resp.json())["error"] == "not_your_call"
+    resp = await client.post("/api/agent/hangup", json=call, headers=a1)
+    assert resp.status == 200 and (await resp.json())["hangup"]["hung_up"]
+    while (await ws.receive_json(timeout=10))["type"] != "call_ended":
+        pass
+    day = datetime.now().date() + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    body = {**call, "code": "callback", "callback_at": f"{day}T10:00:00+08:00"}
+    resp = await client.post("/api/agent/disposition", json=body, headers=a1)
+    assert resp.status == 200, await resp.text()
+    listed = (await (await client.get("/api/callbacks", headers=a1)).json())["callbacks"]
+    assert [(c["phone"], c["owner_kind"], c["local_time"][:16]) for c in listed] == [
+        ("+8613800000099", "agent", f"{day}T10:00")
+    ]
+    assert (await client.post(f"/api/campaigns/{camp.id}/stop", headers=manager)).status == 200
+    await ws.close()

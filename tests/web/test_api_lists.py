@@ -58,7 +58,9 @@ async def test_upload_progress_report_rejects_contacts(
     mapping = json.dumps({"phone": "手机号", "name": "客户姓名"})
     resp = await client.post(
         "/api/lists",
-        data=_form(DATA / "excel_gbk.csv", campaign="回访", mapping=mapping, list="十一月"),
+        data=_form(
+            DATA / "excel_gbk.csv", campaign="回访", create="true", mapping=mapping, list="十一月"
+        ),
         headers=headers,
     )
     assert resp.status == 202, await resp.text()
@@ -91,7 +93,9 @@ async def test_upload_progress_report_rejects_contacts(
 
     again = await client.post(
         "/api/lists",
-        data=_form(DATA / "excel_gbk.csv", campaign="回访", mapping=mapping, list="十一月"),
+        data=_form(
+            DATA / "excel_gbk.csv", campaign="回访", create="true", mapping=mapping, list="十一月"
+        ),
         headers=headers,
     )
     assert again.status == 200 and (await again.json())["already_imported"] is True
@@ -104,7 +108,9 @@ async def test_a_bad_file_fails_its_job_with_the_reason(
     headers = await _login(client, engine)
     bad = tmp_path / "bad.csv"
     bad.write_text("姓名,金额\n张三,1\n", encoding="utf-8")
-    resp = await client.post("/api/lists", data=_form(bad, campaign="c"), headers=headers)
+    resp = await client.post(
+        "/api/lists", data=_form(bad, campaign="c", create="true"), headers=headers
+    )
     assert resp.status == 202
     job = await _wait_done(client, (await resp.json())["list_id"])
     assert job["status"] == "failed" and "no phone column" in job["error"]
@@ -117,7 +123,9 @@ async def test_limits_roles_and_bad_requests(
     headers = await _login(client, engine)
     big = tmp_path / "big.csv"
     big.write_bytes(b"phone\n" + b"13800138000\n" * 100_000)  # 1.2 MB
-    resp = await client.post("/api/lists", data=_form(big, campaign="c"), headers=headers)
+    resp = await client.post(
+        "/api/lists", data=_form(big, campaign="c", create="true"), headers=headers
+    )
     assert resp.status == 413
     assert (await resp.json())["error"] == "upload_too_large"
     assert list((tmp_path / "uploads").iterdir()) == []
@@ -126,6 +134,9 @@ async def test_limits_roles_and_bad_requests(
     small.write_text("phone\n13800138000\n")
     resp = await client.post("/api/lists", data=_form(small), headers=headers)
     assert resp.status == 400 and "campaign" in (await resp.json())["message"]
+    resp = await client.post("/api/lists", data=_form(small, campaign="c"), headers=headers)
+    assert resp.status == 404  # issue 16 item 3: no campaign made by an upload
+    assert "outdial campaigns new" in (await resp.json())["message"]
     resp = await client.post("/api/lists", data=_form(small, campaign="c"))
     assert resp.status == 403  # no CSRF token
     resp = await client.get("/api/lists/999/contacts")
