@@ -8,7 +8,17 @@ from typing import Any
 
 import click
 
-from campaigns import callbacks, files, orders, rules, store, survey_store, surveys
+from campaigns import (
+    callbacks,
+    files,
+    orders,
+    rules,
+    schema,
+    store,
+    survey_store,
+    surveys,
+    templates,
+)
 from outdial.cli import Ctx, emit, json_option, pass_ctx
 from outdial.errors import Conflict, NotFound
 
@@ -72,7 +82,53 @@ def campaigns_show(ctx: Ctx, campaign: str, as_json: bool) -> None:
     """Show one campaign (by id or name) with its definition."""
     engine = ctx.migrated_engine()
     data = store.campaign_json(engine, store.resolve(engine, campaign))
-    emit(as_json, data, lambda d: _brief(d) + f"\n  version {d['version']}")
+    emit(as_json, data, _show)
+
+
+def _show(d: dict[str, Any]) -> str:
+    spec = d["definition"]
+    lines = [_brief(d), f"  version {d['version']}, purpose {spec.get('purpose', '')}"]
+    dialing = spec.get("dialing", {})
+    lines.append("  dialing:")
+    for key, value in dialing.items():
+        lines.append(f"    {key:<26} {value}")
+    if "max_lines" not in dialing:
+        lines.append(f"    {'max_lines':<26} the trunk's (OUTDIAL_SIP_MAX_LINES)")
+    return "\n".join(lines)
+
+
+@campaigns_group.command("new")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(list(templates.KINDS)),
+    help="What the campaign is for; sets the dispositions, script and default mode.",
+)
+@click.option(
+    "--mode",
+    default=None,
+    type=click.Choice([m.value for m in rules.Mode]),
+    help="Dialing mode (default: progressive; survey: agentless; callback: preview).",
+)
+@json_option
+def campaigns_new(kind: str, mode: str | None, as_json: bool) -> None:
+    """Print a complete, commented campaign definition (TOML) to edit and load.
+
+    \b
+    outdial campaigns new --kind return_visit > spring.toml
+    $EDITOR spring.toml && outdial campaigns load spring.toml
+    """
+    text = templates.render(kind, mode)
+    spec, _ = files.definition(files.parse_text(text, ".toml"))  # never print a bad template
+    data = {"kind": kind, "mode": spec.mode.value, "toml": text}
+    emit(as_json, data, lambda d: d["toml"].rstrip("\n"))
+
+
+@campaigns_group.command("schema")
+@json_option
+def campaigns_schema(as_json: bool) -> None:
+    """Print the JSON Schema of a campaign definition (also GET /api/schemas/campaign.json)."""
+    emit(True, schema.campaign_schema(), "")
 
 
 @campaigns_group.command("load")

@@ -72,6 +72,11 @@ class EngineSettings:
     pace_every: float = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
     allow_short_ring_timeout_for_tests: bool = False
     data_dir: str | None = None  # IVR prompts and recordings; None: outdial's data_dir
+    # issue 11.3, from the campaign's [dialing] table (campaigns/dialing.py)
+    machine_action: str = "hang_up"  # or "leave_message" (plays machine_prompt)
+    machine_prompt: str = ""
+    preview_auto_dial_seconds: float = 0.0  # 0: only the agent dials
+    wrap_up_limit: float = 0.0  # seconds; 0: no limit
 
 
 Push = Callable[[str, dict[str, Any]], Awaitable[None] | None]

@@ -48,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sip_trunk_password", "", "Digest password for the trunk."),
     Setting("sip_bind_host", "127.0.0.1", "Address the SIP workers bind to."),
     Setting(
+        "sip_max_lines",
+        "100",
+        "Calls in flight the trunk carries; a campaign without its own dialing.max_lines "
+        "dials up to this many.",
+    ),
+    Setting(
         "owned_numbers",
         "",
         "Comma-separated E.164 caller IDs the company owns; a campaign may only present one of "
@@ -74,6 +80,7 @@ class Config:
     sip_trunk_user: str
     sip_trunk_password: str
     sip_bind_host: str
+    sip_max_lines: int
     owned_numbers: tuple[str, ...]
 
     @property
@@ -145,6 +152,7 @@ def _validate(raw: dict[str, str]) -> Config:
         sip_trunk_user=raw["sip_trunk_user"],
         sip_trunk_password=raw["sip_trunk_password"],
         sip_bind_host=raw["sip_bind_host"].strip() or "127.0.0.1",
+        sip_max_lines=_int(raw, "sip_max_lines", 1, 10_000),
         owned_numbers=_numbers(raw["owned_numbers"]),
     )
     assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}

@@ -106,3 +106,21 @@ def test_survey_results_by_day_name_the_zone_of_their_days(cli: Cli, tmp_path: P
     out, _, _ = cli.run(["surveys", "results", str(sid), "--by", "day"])
     assert out.splitlines()[0] == "days in: 上海热线: Asia/Shanghai"
     assert "2026-03-02" in out.splitlines()[1]
+
+
+def test_campaigns_new_prints_a_loadable_definition(cli: Cli, tmp_path: Path) -> None:
+    out, _, _ = cli.run(["campaigns", "new", "--kind", "order_verification"])
+    assert out.startswith("# outdial campaign: order_verification")
+    f = tmp_path / "ov.toml"
+    f.write_text(out, encoding="utf-8")
+    loaded = cli.js(["campaigns", "load", str(f)])
+    assert loaded["kind"] == "order_verification"
+    assert loaded["definition"]["dialing"]["ring_timeout"] == 30
+    assert cli.js(["campaigns", "new", "--kind", "survey"])["mode"] == "agentless"
+    err = cli.run(["campaigns", "new", "--kind", "callback", "--mode", "agentless"], ok=False)
+    assert "mode:" in err[1] and "e.g." in err[1] and err[2] == 2
+    f.write_text(out.replace("ring_timeout = 30", "ring_timout = 30"), encoding="utf-8")
+    err = cli.run(["campaigns", "load", str(f)], ok=False)
+    assert "dialing.ring_timout: unknown dialing setting" in err[1]
+    schema = cli.js(["campaigns", "schema"])
+    assert schema["properties"]["dialing"]["additionalProperties"] is False

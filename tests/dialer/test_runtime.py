@@ -320,3 +320,39 @@ async def test_preview_agent_sees_the_record_then_dials_or_skips(sqlite_engine: 
         assert screen.of("call_connected")[-1]["number"] == second["number"]
     finally:
         await rt.stop_all()
+
+
+def test_engine_settings_come_from_the_typed_dialing_spec(engine: Engine) -> None:
+    """Issue 11.3: every dialing field reaches the engine; no max_lines means the trunk's."""
+    from campaigns import rules, store
+
+    def settings_for(dialing: dict[str, Any]) -> Any:
+        spec = rules.parse_campaign(
+            {"name": "rv", "mode": "predictive", "caller_id": CALLER_ID, "dialing": dialing}
+        )
+        cid = store.save_spec(engine, spec)[0].id
+        rt = DialerRuntime(
+            engine, node="n", default_safe_harbor=dialdata.safe_harbor(), trunk_lines=240
+        )
+        return rt.engine_settings(cid or 0)
+
+    s = settings_for(
+        {
+            "lines_per_agent": 2.0,
+            "abandon_target": 0.01,
+            "abandon_cap": 0.02,
+            "max_cps": 4.5,
+            "ring_timeout": 22,
+            "amd": True,
+            "machine_action": "leave_message",
+            "machine_prompt": "vm",
+            "preview_auto_dial_seconds": 12,
+            "wrap_up_limit": 45,
+        }
+    )
+    core = s.core
+    assert (core.mode, core.ratio, core.max_lines, core.max_cps) == ("predictive", 2.0, 240, 4.5)
+    assert (core.amd, core.abandon_target, core.abandon_cap) == (True, 0.01, 0.02)
+    assert (s.ring_timeout, s.machine_action, s.machine_prompt) == (22.0, "leave_message", "vm")
+    assert (s.preview_auto_dial_seconds, s.wrap_up_limit) == (12.0, 45.0)
+    assert settings_for({"max_lines": 30}).core.max_lines == 30
