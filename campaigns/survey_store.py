@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -134,6 +135,32 @@ def finish_response(engine: Engine, response_id: int, status: str, now: datetime
         resp.status, resp.finished_at = status, now
         s.add(resp)
         s.flush()
+        s.refresh(resp)
+    return resp
+
+
+def save_answers(
+    engine: Engine, response_id: int, answers: Mapping[str, object], now: datetime
+) -> SurveyResponse:
+    """Commit each answer alone (nothing entered is lost); a partial response whose every
+    question now has an answer becomes completed (issue 16.9)."""
+    for qid, value in answers.items():
+        save_answer(engine, response_id, str(qid), value, now)
+    with session_scope(engine) as s:
+        resp = s.get(SurveyResponse, response_id)
+        if resp is None:
+            raise NotFound(f"no survey response {response_id}")
+        sv = s.get(Survey, resp.survey_id)
+        assert sv is not None
+        answered = s.exec(
+            select(SurveyAnswer.question_id).where(SurveyAnswer.response_id == response_id)
+        ).all()
+        if resp.status == "partial" and surveys.all_answered(
+            surveys.parse_survey(sv.definition), answered
+        ):
+            resp.status, resp.finished_at = "completed", now
+            s.add(resp)
+            s.flush()
         s.refresh(resp)
     return resp
 

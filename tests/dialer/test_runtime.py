@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dialdata
+import jsonschema
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,6 +29,7 @@ from outdial.errors import Conflict, InvalidInput
 from outdial.roles import Role
 from sip import events as ev
 from sip.fake import FakeScript, FakeSipPort, stock_script
+from web import ws_schema
 
 CALLER_ID = "+8610010000"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -62,6 +64,8 @@ class Screen:
 
     async def send_str(self, data: str) -> None:
         msg = json.loads(data)
+        # every message a screen gets is one the OpenAPI description documents (issue 16.9)
+        jsonschema.validate(msg, ws_schema.MESSAGES[msg["type"]])
         if self.on_message is not None:
             self.on_message(msg)
         self.messages.append(msg)
