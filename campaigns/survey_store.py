@@ -140,12 +140,19 @@ def finish_response(engine: Engine, response_id: int, status: str, now: datetime
 
 
 def save_answers(
-    engine: Engine, response_id: int, answers: Mapping[str, object], now: datetime
+    engine: Engine,
+    response_id: int,
+    answers: Mapping[str, object],
+    now: datetime,
+    status: str | None = None,
 ) -> SurveyResponse:
-    """Commit each answer alone (nothing entered is lost); a partial response whose every
-    question now has an answer becomes completed (issue 16.9)."""
+    """Commit each answer alone (nothing entered is lost), then finish with ``status`` if one
+    is given; a response whose every question has an answer is completed, never left
+    partial (issue 16.9)."""
     for qid, value in answers.items():
         save_answer(engine, response_id, str(qid), value, now)
+    if status is not None and status != "partial":
+        return finish_response(engine, response_id, status, now)
     with session_scope(engine) as s:
         resp = s.get(SurveyResponse, response_id)
         if resp is None:

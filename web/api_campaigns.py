@@ -453,9 +453,8 @@ async def surveys_answer(request: web.Request) -> web.Response:
             agent_id=ident.user_id,
             phone=str(body.get("phone", "")),
         )
-        resp = survey_store.save_answers(engine, resp.id or 0, answers, _now())
-        if body.get("status"):
-            resp = survey_store.finish_response(engine, resp.id or 0, str(body["status"]), _now())
+        status = str(body["status"]) if body.get("status") else None
+        resp = survey_store.save_answers(engine, resp.id or 0, answers, _now(), status)
         return {"id": resp.id, "status": resp.status, "saved": sorted(answers)}
 
     return web.json_response({"response": await run_db(save)})

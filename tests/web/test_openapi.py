@@ -160,5 +160,7 @@ def test_survey_with_every_question_answered_is_completed(sqlite_engine: Engine)
     resp, _ = survey_store.start_response(sqlite_engine, sid, "call-1")
     some = dict(list(answers.items())[:2])
     assert survey_store.save_answers(sqlite_engine, resp.id or 0, some, now).status == "partial"
-    done = survey_store.save_answers(sqlite_engine, resp.id or 0, answers, now)
+    done = survey_store.save_answers(sqlite_engine, resp.id or 0, answers, now, "partial")
     assert done.status == "completed" and done.finished_at is not None
+    again = survey_store.save_answers(sqlite_engine, resp.id or 0, {}, now, "opted_out")
+    assert again.status == "opted_out"  # an explicit ending is kept
