@@ -41,6 +41,26 @@ def save_survey(engine: Engine, survey: surveys.Survey) -> Survey:
     return row
 
 
+def list_surveys(engine: Engine) -> list[dict[str, Any]]:
+    """Every survey: id, name, questions and how many responses (completed and all)."""
+    with session_scope(engine) as s:
+        rows = list(s.exec(select(Survey).order_by(col(Survey.id))))
+        counts: dict[tuple[int, str], int] = {}
+        for sid, status in s.exec(select(SurveyResponse.survey_id, SurveyResponse.status)):
+            counts[(sid, status)] = counts.get((sid, status), 0) + 1
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "questions": len(r.definition.get("questions", [])),
+            "responses": sum(n for (sid, _), n in counts.items() if sid == r.id),
+            "completed": counts.get((r.id or 0, "completed"), 0),
+            "created_at": as_utc(r.created_at).isoformat(),
+        }
+        for r in rows
+    ]
+
+
 def get_survey(engine: Engine, ref: int | str) -> tuple[Survey, surveys.Survey]:
     """A survey by id or name, with its parsed definition."""
     with session_scope(engine) as s:
