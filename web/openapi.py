@@ -119,7 +119,7 @@ def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
         "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
         "summary": d.summary,
         "description": (d.description + "\n\n" if d.description else "") + f"Roles: {who}.",
-        "tags": [path.split("/")[2] if path.startswith("/api/") else "health"],
+        "tags": [_tag(path)],
         "x-roles": [] if access is None or access.public else sorted(r.value for r in access.roles),
         "parameters": [
             {"name": p, "in": "path", "required": True, "schema": STR} for p in _PARAM.findall(path)
@@ -152,6 +152,30 @@ def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
             "content": {"multipart/form-data": {"schema": d.form}},
         }
     return op
+
+
+_TAGS = {
+    "login": "auth",
+    "logout": "auth",
+    "me": "auth",
+    "users": "auth",
+    "tokens": "auth",
+    "openapi.json": "api",
+    "docs": "api",
+    "schemas": "api",
+    "dispositions": "campaigns",
+    "return-visits": "orders",
+    "audit": "compliance",
+    "dnc": "compliance",
+}
+
+
+def _tag(path: str) -> str:
+    """Group operations for the page: by the path's first segment, auth and API together."""
+    if not path.startswith("/api/"):
+        return "health"
+    first = path.split("/")[2]
+    return _TAGS.get(first, first)
 
 
 def describe(app: web.Application) -> dict[str, Any]:
@@ -213,7 +237,8 @@ _CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem a
 h2{border-bottom:1px solid #ccc;margin-top:2.5rem}h3{margin:1.5rem 0 .3rem}
 code,pre{background:#f5f5f5;font-size:13px}pre{padding:.6rem;overflow:auto}
 .m{display:inline-block;min-width:4.2rem;font-weight:bold}.roles{color:#555}
-nav a{margin-right:.8rem}"""
+nav a{margin-right:.8rem}table{border-collapse:collapse;margin:.3rem 0}
+td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}"""
 
 
 def _e(text: object) -> str:
@@ -222,6 +247,35 @@ def _e(text: object) -> str:
 
 def _pre(schema: Any) -> str:
     return f"<pre>{_e(json.dumps(schema, ensure_ascii=False, indent=2))}</pre>"
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return f'<a href="#schema-{_e(name)}">{_e(name)}</a>'
+    if "enum" in schema:
+        return " | ".join(_e(json.dumps(v, ensure_ascii=False)) for v in schema["enum"])
+    if schema.get("type") == "array":
+        return f"array of {_type(schema.get('items', {}))}"
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return " or ".join(_type(x) for x in schema[key])
+    kind = schema.get("type", "any")
+    return _e("/".join(kind) if isinstance(kind, list) else kind)
+
+
+def _fields(schema: dict[str, Any]) -> str:
+    """An object schema as a table of its fields; anything else as its type or JSON."""
+    props = schema.get("properties")
+    if not isinstance(props, dict) or not props:
+        return f"<p>{_type(schema)}</p>" if "$ref" in schema else _pre(schema)
+    required = set(schema.get("required", []))
+    rows = "".join(
+        f"<tr><td><code>{_e(k)}</code>{' <b>*</b>' if k in required else ''}</td>"
+        f"<td>{_type(v)}</td><td>{_e(v.get('description', ''))}</td></tr>"
+        for k, v in props.items()
+    )
+    return f"<table><tr><th>field</th><th>type</th><th>meaning</th></tr>{rows}</table>"
 
 
 def render_html(spec: dict[str, Any]) -> str:
@@ -248,11 +302,11 @@ def render_html(spec: dict[str, Any]) -> str:
                 )
             if "requestBody" in op:
                 (kind, content), *_ = op["requestBody"]["content"].items()
-                parts.append(f"<p>Body ({_e(kind)}):</p>" + _pre(content["schema"]))
+                parts.append(f"<p>Body ({_e(kind)}; * required):</p>" + _fields(content["schema"]))
             for status, resp in op["responses"].items():
                 if status != "default":
                     (ctype, content), *_ = resp["content"].items()
-                    parts.append(f"<p>{_e(status)} ({_e(ctype)}):</p>" + _pre(content["schema"]))
+                    parts.append(f"<p>{_e(status)} ({_e(ctype)}):</p>" + _fields(content["schema"]))
             by_tag.setdefault(op["tags"][0], []).append("\n".join(parts))
     nav = " ".join(f'<a href="#tag-{_e(t)}">{_e(t)}</a>' for t in sorted(by_tag))
     body = "".join(
@@ -260,9 +314,15 @@ def render_html(spec: dict[str, Any]) -> str:
     )
     ws = spec["components"]["schemas"]
     messages = "".join(
-        f"<h3><code>{_e(k[3:])}</code></h3><p>{_e(v.get('description', ''))}</p>{_pre(v)}"
+        f'<h3 id="schema-{_e(k)}"><code>{_e(k[3:])}</code></h3>'
+        f"<p>{_e(v.get('description', ''))}</p>{_fields(v)}"
         for k, v in ws.items()
         if k.startswith("ws.")
+    )
+    others = "".join(
+        f'<h3 id="schema-{_e(k)}">{_e(k)}</h3>{_fields(v)}'
+        for k, v in ws.items()
+        if not k.startswith("ws.") and k != "CampaignDefinition"
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -272,5 +332,6 @@ def render_html(spec: dict[str, Any]) -> str:
         'definitions: <a href="/api/schemas/campaign.json">/api/schemas/campaign.json</a>.</p>'
         f'<nav>{nav} <a href="#ws">WebSocket</a></nav>{body}'
         f'<h2 id="ws">WebSocket messages (GET /api/agent/ws)</h2>{messages}'
-        f"<h2>Campaign definition</h2>{_pre(ws['CampaignDefinition'])}</body></html>"
+        f'<h2>Schemas</h2>{others}<h3 id="schema-CampaignDefinition">CampaignDefinition</h3>'
+        f"{_pre(ws['CampaignDefinition'])}</body></html>"
     )
