@@ -76,8 +76,8 @@ FIELDS: tuple[Field, ...] = (
           "(outdial prompts add ... --name NAME)", "voicemail_notice"),
     Field("preview_auto_dial_seconds", "integer", 0, "preview: seconds before the record on "
           "screen is dialed by itself (0: only the agent dials)", 0, minimum=0, maximum=600),
-    Field("wrap_up_limit", "integer", 0, "seconds of wrap-up allowed after a call "
-          "(0: no limit)", 120, minimum=0, maximum=3600),
+    Field("wrap_up_limit", "integer", 0, "seconds of wrap-up after which the agent's screen "
+          "gets wrap_up_overdue (0: no limit)", 120, minimum=0, maximum=3600),
 )  # fmt: skip
 BY_KEY: Mapping[str, Field] = {f.key: f for f in FIELDS}
 

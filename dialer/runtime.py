@@ -300,8 +300,28 @@ class DialerRuntime(AgentOps):
             wrap_up_limit=float(dialing.wrap_up_limit),
         )
         settings = replace(settings, **self.engine_options)
+        if dialing.machine_action.value == "leave_message" and settings.machine_wav is None:
+            settings.machine_wav = self._machine_wav(campaign_id, camp.name, settings)
         self._launch_checks(camp.name, campaign_id, settings)
         return settings
+
+    def _machine_wav(self, campaign_id: int, name: str, settings: EngineSettings) -> str:
+        """The campaign's ``dialing.machine_prompt`` as a file (``outdial prompts add``)."""
+        from campaigns import prompts
+        from outdial.config import load
+
+        owner = prompts.resolve_owner(self.db, "campaign", str(campaign_id))
+        data_dir = Path(settings.data_dir or load().data_dir)
+        path = owner.folder(data_dir) / f"{prompts.file_name(owner, settings.machine_prompt)}.wav"
+        if not path.is_file():
+            raise CampaignNotReady(
+                f"campaign {name!r} leaves a message on machines, but its prompt "
+                f"{settings.machine_prompt!r} is not uploaded (outdial prompts add FILE "
+                f"--campaign {name!r} --name {settings.machine_prompt})",
+                campaign=campaign_id,
+                field="dialing.machine_prompt",
+            )
+        return str(path)
 
     def _launch_checks(self, name: str, campaign_id: int, settings: EngineSettings) -> None:
         """Refuse to start what compliance forbids: an anonymous or foreign caller ID, a ring

@@ -75,6 +75,12 @@ MESSAGES: dict[str, Schema] = {
         call_id=STR,
         state=STR,
     ),
+    "wrap_up_overdue": _msg(
+        "wrap_up_overdue",
+        "wrap-up has run past the campaign's dialing.wrap_up_limit; set the disposition",
+        call_id=_NULL_STR,
+        limit_seconds=NUM,
+    ),
     "campaign_stopped": _msg(
         "campaign_stopped", "the campaign stopped; the agent is logged out of it"
     ),
