@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def _show(d: dict[str, Any]) -> str:
     dialing = spec.get("dialing", {})
     lines.append("  dialing:")
     for key, value in dialing.items():
-        lines.append(f"    {key:<26} {value}")
+        lines.append(f"    {key:<26} {json.dumps(value, ensure_ascii=False)}")
     if "max_lines" not in dialing:
         lines.append(f"    {'max_lines':<26} the trunk's (OUTDIAL_SIP_MAX_LINES)")
     return "\n".join(lines)
