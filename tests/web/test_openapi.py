@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import openapi_spec_validator
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -65,6 +66,7 @@ def test_roles_come_from_the_route_table(app: web.Application) -> None:
 def test_every_schema_is_json_schema_2020_12(app: web.Application) -> None:
     spec = describe(app)
     assert spec["openapi"] == "3.1.0"
+    openapi_spec_validator.validate(spec)  # the whole document, against OpenAPI 3.1's schema
     schemas: list[Any] = list(spec["components"]["schemas"].values())
     for ops in spec["paths"].values():
         for op in ops.values():
