@@ -33,7 +33,11 @@ def _now() -> datetime:
 
 @click.group("campaigns")
 def campaigns_group() -> None:
-    """Campaigns: kinds, schedules, retry rules, scripts, dispositions."""
+    """Campaigns: kinds, schedules, retry rules, scripts, dispositions, dialing.
+
+    Start from a complete definition: outdial campaigns new --kind return_visit > FILE,
+    edit it, then outdial campaigns load FILE. Every key: outdial campaigns schema.
+    """
 
 
 def _brief(d: dict[str, Any]) -> str:
