@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from campaigns import callbacks, files, orders, rules, store, survey_store, surveys
+from campaigns import (
+    callbacks,
+    files,
+    orders,
+    rules,
+    schema,
+    store,
+    survey_store,
+    surveys,
+    templates,
+)
 from outdial.cli import Ctx, emit, json_option, pass_ctx
 from outdial.errors import Conflict, NotFound
 
@@ -22,7 +33,11 @@ def _now() -> datetime:
 
 @click.group("campaigns")
 def campaigns_group() -> None:
-    """Campaigns: kinds, schedules, retry rules, scripts, dispositions."""
+    """Campaigns: kinds, schedules, retry rules, scripts, dispositions, dialing.
+
+    Start from a complete definition: outdial campaigns new --kind return_visit > FILE,
+    edit it, then outdial campaigns load FILE. Every key: outdial campaigns schema.
+    """
 
 
 def _brief(d: dict[str, Any]) -> str:
@@ -72,7 +87,53 @@ def campaigns_show(ctx: Ctx, campaign: str, as_json: bool) -> None:
     """Show one campaign (by id or name) with its definition."""
     engine = ctx.migrated_engine()
     data = store.campaign_json(engine, store.resolve(engine, campaign))
-    emit(as_json, data, lambda d: _brief(d) + f"\n  version {d['version']}")
+    emit(as_json, data, _show)
+
+
+def _show(d: dict[str, Any]) -> str:
+    spec = d["definition"]
+    lines = [_brief(d), f"  version {d['version']}, purpose {spec.get('purpose', '')}"]
+    dialing = spec.get("dialing", {})
+    lines.append("  dialing:")
+    for key, value in dialing.items():
+        lines.append(f"    {key:<26} {json.dumps(value, ensure_ascii=False)}")
+    if "max_lines" not in dialing:
+        lines.append(f"    {'max_lines':<26} the trunk's (OUTDIAL_SIP_MAX_LINES)")
+    return "\n".join(lines)
+
+
+@campaigns_group.command("new")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(list(templates.KINDS)),
+    help="What the campaign is for; sets the dispositions, script and default mode.",
+)
+@click.option(
+    "--mode",
+    default=None,
+    type=click.Choice([m.value for m in rules.Mode]),
+    help="Dialing mode (default: progressive; survey: agentless; callback: preview).",
+)
+@json_option
+def campaigns_new(kind: str, mode: str | None, as_json: bool) -> None:
+    """Print a complete, commented campaign definition (TOML) to edit and load.
+
+    \b
+    outdial campaigns new --kind return_visit > spring.toml
+    $EDITOR spring.toml && outdial campaigns load spring.toml
+    """
+    text = templates.render(kind, mode)
+    spec, _ = files.definition(files.parse_text(text, ".toml"))  # never print a bad template
+    data = {"kind": kind, "mode": spec.mode.value, "toml": text}
+    emit(as_json, data, lambda d: d["toml"].rstrip("\n"))
+
+
+@campaigns_group.command("schema")
+@json_option
+def campaigns_schema(as_json: bool) -> None:
+    """Print the JSON Schema of a campaign definition (also GET /api/schemas/campaign.json)."""
+    emit(True, schema.campaign_schema(), "")
 
 
 @campaigns_group.command("load")
@@ -108,17 +169,42 @@ def template_group() -> None:
 @json_option
 @pass_ctx
 def template_seed(ctx: Ctx, save: bool, as_json: bool) -> None:
-    """The seeds' six questions (five 1-5 scales and one open comment), zh and en."""
+    """The seeds' six questions (five 1-5 scales and one open comment), zh and en.
+
+    With --save it is stored, and its name and id are printed: use either wherever a
+    survey is named (a campaign's `survey = "..."`, `outdial surveys results NAME`).
+    """
     data = surveys.survey_to_dict(surveys.SEED_TEMPLATE)
     if save:
         data["id"] = survey_store.save_survey(ctx.migrated_engine(), surveys.SEED_TEMPLATE).id
 
     def human(d: dict[str, Any]) -> str:
+        head = [f"saved survey {d['name']!r} (id {d['id']})"] if "id" in d else []
         return "\n".join(
-            f"{q['id']:<10} {q['kind']:<6} {q['zh']} / {q['en']}" for q in d["questions"]
+            head + [f"{q['id']:<10} {q['kind']:<6} {q['zh']} / {q['en']}" for q in d["questions"]]
         )
 
     emit(as_json, data, human)
+
+
+@surveys_group.command("list")
+@json_option
+@pass_ctx
+def surveys_list(ctx: Ctx, as_json: bool) -> None:
+    """Stored surveys: id, name, questions, responses (completed of all)."""
+    rows = survey_store.list_surveys(ctx.migrated_engine())
+    emit(
+        as_json,
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{r['id']:>4} {r['name']:<32} {r['questions']} questions, "
+                f"{r['completed']} of {r['responses']} responses completed"
+                for r in rs
+            )
+            or "no surveys (outdial surveys template seed --save stores the seeds' one)"
+        ),
+    )
 
 
 @surveys_group.command("results")
@@ -132,19 +218,35 @@ def surveys_results(ctx: Ctx, survey: str, by: str | None, as_json: bool) -> Non
     Days (--by day) are calendar days in each campaign's time zone (UTC outside a campaign).
     """
     data = survey_store.results(ctx.migrated_engine(), survey, by)
+    emit(as_json, data, _results_text)
 
-    def human(d: dict[str, Any]) -> str:
-        lines = []
-        if d["by"] == "day" and d["day_zones"]:
-            zones = ", ".join(f"{c or '(no campaign)'}: {z}" for c, z in d["day_zones"].items())
-            lines.append(f"days in: {zones}")
-        for key, stats in d["groups"].items():
-            for st in stats:
-                mean = f"{st['mean']:.2f}" if "mean" in st else "-"
-                lines.append(f"{key:<16} {st['question_id']:<10} n={st['count']:<5} mean={mean}")
-        return "\n".join(lines) or "no answers yet"
 
-    emit(as_json, data, human)
+def _results_text(d: dict[str, Any]) -> str:
+    """One line per question and group: n, mean, top box, CSAT/NPS and the distribution."""
+    lines = []
+    if d["by"] == "day" and d["day_zones"]:
+        zones = ", ".join(f"{c or '(no campaign)'}: {z}" for c, z in d["day_zones"].items())
+        lines.append(f"days in: {zones}")
+    for key, stats in d["groups"].items():
+        for st in stats:
+            parts = [f"{key:<16} {st['question_id']:<10} n={st['count']:<5}"]
+            if "mean" in st:
+                parts.append(f"mean={st['mean']:.2f}")
+            for name, label in (("top_box_share", "top box"), ("csat", "CSAT")):
+                if name in st:
+                    parts.append(f"{label} {st[name]:.0%}")
+            if "nps" in st:
+                parts.append(f"NPS {st['nps']:+.0f}")
+            if "yes_share" in st:
+                parts.append(f"yes {st['yes_share']:.0%}")
+            if st.get("distribution"):
+                parts.append(
+                    "[" + " ".join(f"{k}:{v}" for k, v in st["distribution"].items()) + "]"
+                )
+            if st.get("open_answers"):
+                parts.append(f"{len(st['open_answers'])} comments")
+            lines.append(" ".join(parts))
+    return "\n".join(lines) or "no answers yet"
 
 
 @surveys_group.command("export")

@@ -19,11 +19,16 @@
     busy = 10          # minutes
     max_attempts = 5
 
+    [dialing]          # campaigns/dialing.py; every key optional
+    ring_timeout = 30
+    amd = true
+
     [[dispositions]]
     code = "success"
     success = true
 
-Loading validates everything (campaigns/rules.py) before anything is written.
+Loading validates everything (campaigns/rules.py) before anything is written; an unknown key
+is refused by name. ``outdial campaigns new --kind KIND`` prints a complete one to start from.
 """
 
 from __future__ import annotations

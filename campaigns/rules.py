@@ -19,6 +19,7 @@ from pathlib import PurePath
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from campaigns.dialing import DialingSpec, dialing_to_dict, parse_dialing
 from campaigns.errors import CampaignInvalid
 
 
@@ -141,12 +142,55 @@ class CampaignSpec:
     #: campaign (``outdial prompts add FILE --campaign NAME --name safe_harbor``); where the
     #: file lives under the data directory is the runtime's business (issue 16 item 4)
     safe_harbor_prompt: str = ""
+    dialing: DialingSpec = field(default_factory=DialingSpec)  # issue 11.3
 
     def disposition(self, code: str) -> Disposition | None:
         return next((d for d in self.dispositions if d.code == code), None)
 
 
 # --- campaign definition --------------------------------------------------------------------
+
+#: every key a definition may hold; anything else is refused by name (issue 11.3).
+#: campaigns/schema.py describes exactly these (a test holds the two together).
+TOP_KEYS: tuple[str, ...] = (
+    "name", "kind", "mode", "purpose", "region", "timezone", "active_from", "active_until",
+    "schedule", "retry", "caller_id", "script", "dispositions", "callback_hours",
+    "callback_team_delay_minutes", "return_visit_delay_days", "survey", "webhook_url",
+    "safe_harbor_wav", "safe_harbor_prompt", "dialing",
+)  # fmt: skip
+#: keys an older outdial wrote into stored definitions and this one no longer knows: dropped
+#: when a stored definition is read (campaigns/store.py), refused in a file or a request
+RETIRED_KEYS: frozenset[str] = frozenset()
+DISPOSITION_KEYS = ("code", "label", "contact", "success", "callback", "do_not_call", "final")
+#: whole-number settings: (default, lowest, highest); the parser and the schema read these
+INT_FIELDS: Mapping[str, tuple[int, int, int]] = {
+    "callback_team_delay_minutes": (15, 0, 10_080),
+    "return_visit_delay_days": (3, 0, 365),
+    "max_attempts": (DEFAULT_MAX_ATTEMPTS, 1, 50),
+}
+SPAN_PATTERN = r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$"
+CODE_PATTERN = _CODE.pattern
+E164_PATTERN = _E164.pattern
+#: what a correct value looks like, shown with the error (issue 16.2)
+EXAMPLES: Mapping[str, str] = {
+    "name": 'name = "Spring return visits"',
+    "kind": 'kind = "return_visit"',
+    "mode": 'mode = "progressive"',
+    "purpose": 'purpose = "service"',
+    "timezone": 'timezone = "Asia/Shanghai"',
+    "active_from": "active_from = 2026-03-01",
+    "active_until": "active_until = 2026-06-30",
+    "schedule": 'schedule.mon = ["09:00-12:00", "14:00-18:00"]',
+    "retry": "retry.busy = 10   # minutes; retry.max_attempts = 5",
+    "caller_id": 'caller_id = "+861012345678"',
+    "script": 'script = "您好 {name}，……"',
+    "dispositions": '[[dispositions]] code = "success"  label = "成功"  success = true',
+    "callback_hours": 'callback_hours = "09:00-20:00"',
+    "callback_team_delay_minutes": "callback_team_delay_minutes = 15",
+    "return_visit_delay_days": "return_visit_delay_days = 3",
+    "webhook_url": 'webhook_url = "https://orders.example.com/hooks/outdial"',
+    "dialing": "[dialing] ring_timeout = 30",
+}
 
 
 def _hhmm(text: str) -> int:
@@ -198,6 +242,9 @@ class _Problems:
 def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
     """Validate a campaign definition; raise :class:`CampaignInvalid` naming every problem."""
     p = _Problems()
+    for key in data:
+        if str(key) not in TOP_KEYS:
+            p.add(str(key), f"unknown key {key!r} (known: {', '.join(TOP_KEYS)})")
     name = str(data.get("name", "")).strip()
     if not name:
         p.add("name", "a campaign needs a name")
@@ -214,6 +261,9 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         p.add("caller_id", "caller ID must be an E.164 number such as +8610xxxxxxx")
     if mode is Mode.AGENTLESS and kind not in (Kind.SATISFACTION_SURVEY, None):
         p.add("mode", "agentless mode is only for satisfaction surveys (an IVR asks)")
+    dialing, dialing_problems = parse_dialing(data.get("dialing"))
+    for where, message in dialing_problems:
+        p.add(where, message)
     script = str(data.get("script", ""))
     if template_fields(script) is None:
         p.add("script", "the script template has unbalanced { } (write {{ for a brace)")
@@ -231,17 +281,25 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         script=script,
         dispositions=_dispositions(data.get("dispositions"), p),
         callback_hours=_span_field(data, "callback_hours", "09:00-20:00", p),
-        callback_team_delay_minutes=_int(data, "callback_team_delay_minutes", 15, 0, 10_080, p),
-        return_visit_delay_days=_int(data, "return_visit_delay_days", 3, 0, 365, p),
+        callback_team_delay_minutes=_int(data, "callback_team_delay_minutes", p),
+        return_visit_delay_days=_int(data, "return_visit_delay_days", p),
         survey=str(data.get("survey", "")),
         webhook_url=str(data.get("webhook_url", "")),
         safe_harbor_prompt=_prompt_name(data, p),
         purpose=_purpose(data, kind or Kind.GENERIC, p),
+        dialing=dialing,
     )
     if spec.webhook_url and not re.match(r"^https?://", spec.webhook_url):
         p.add("webhook_url", "webhook_url must be an http(s) URL")
     if p.items:
-        msg = "; ".join(f"{i['field']}: {i['message']}" for i in p.items)
+        for item in p.items:
+            example = EXAMPLES.get(re.split(r"[.\[]", item["field"])[0])
+            if example and "e.g." not in item["message"]:
+                item["example"] = example
+        msg = "; ".join(
+            f"{i['field']}: {i['message']}" + (f" (e.g. {i['example']})" if "example" in i else "")
+            for i in p.items
+        )
         raise CampaignInvalid(f"campaign definition invalid: {msg}", problems=p.items)
     return spec
 
@@ -294,7 +352,8 @@ def _opt_date(data: Mapping[str, object], key: str, p: _Problems) -> date | None
         return None
 
 
-def _int(data: Mapping[str, object], key: str, default: int, lo: int, hi: int, p: _Problems) -> int:
+def _int(data: Mapping[str, object], key: str, p: _Problems) -> int:
+    default, lo, hi = INT_FIELDS[key]
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         p.add(key, f"{key} must be a whole number from {lo} to {hi}")
@@ -314,9 +373,8 @@ def _schedule(value: object, p: _Problems) -> Weekly:
     if not isinstance(value, Mapping):
         p.add("schedule", "schedule maps mon..sun to lists like ['09:00-12:00']")
         return ((),) * 7
-    unknown = set(map(str, value)) - set(DAYS)
-    if unknown:
-        p.add("schedule", f"unknown day(s) {sorted(unknown)}; use {', '.join(DAYS)}")
+    for day in sorted(set(map(str, value)) - set(DAYS)):
+        p.add(f"schedule.{day}", f"unknown day {day!r}; use {', '.join(DAYS)}")
     out: list[tuple[Span, ...]] = []
     for day in DAYS:
         spans: list[Span] = []
@@ -344,7 +402,7 @@ def _retry(value: object, p: _Problems) -> RetryPolicy:
             p.add(f"retry.{key}", "minutes must be a whole number of at least 1")
         else:
             delays[str(key)] = minutes * 60
-    max_attempts = _int(value, "max_attempts", DEFAULT_MAX_ATTEMPTS, 1, 50, p)
+    max_attempts = _int(value, "max_attempts", p)
     return RetryPolicy(delays, max_attempts)
 
 
@@ -360,6 +418,12 @@ def _dispositions(value: object, p: _Problems) -> tuple[Disposition, ...]:
         if not isinstance(raw, Mapping) or not _CODE.match(str(raw.get("code", ""))):
             p.add(where, "each disposition needs a code of lower-case letters, digits, _")
             continue
+        for key in raw:
+            if str(key) not in DISPOSITION_KEYS:
+                p.add(
+                    f"{where}.{key}",
+                    f"unknown disposition key (known: {', '.join(DISPOSITION_KEYS)})",
+                )
         flags = {k: bool(raw.get(k, False)) for k in ("success", "callback", "do_not_call")}
         d = Disposition(
             code=str(raw["code"]),
@@ -418,6 +482,7 @@ def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
         "webhook_url": spec.webhook_url,
         "safe_harbor_prompt": spec.safe_harbor_prompt,
         "purpose": spec.purpose or default_purpose(spec.kind),
+        "dialing": dialing_to_dict(spec.dialing),
     }
 
 

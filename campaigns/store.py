@@ -151,7 +151,8 @@ def spec_of(engine: Engine, campaign: Campaign) -> rules.CampaignSpec:
             region=campaign.region,
             purpose=rules.default_purpose(campaign.kind),
         )
-    return rules.parse_campaign(settings.spec)
+    stored = {k: v for k, v in settings.spec.items() if k not in rules.RETIRED_KEYS}
+    return rules.parse_campaign(stored)
 
 
 def settings_of(engine: Engine, campaign_id: int) -> CampaignSettings | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,26 @@ def save_survey(engine: Engine, survey: surveys.Survey) -> Survey:
         s.flush()
         s.refresh(row)
     return row
+
+
+def list_surveys(engine: Engine) -> list[dict[str, Any]]:
+    """Every survey: id, name, questions and how many responses (completed and all)."""
+    with session_scope(engine) as s:
+        rows = list(s.exec(select(Survey).order_by(col(Survey.id))))
+        counts: dict[tuple[int, str], int] = {}
+        for sid, status in s.exec(select(SurveyResponse.survey_id, SurveyResponse.status)):
+            counts[(sid, status)] = counts.get((sid, status), 0) + 1
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "questions": len(r.definition.get("questions", [])),
+            "responses": sum(n for (sid, _), n in counts.items() if sid == r.id),
+            "completed": counts.get((r.id or 0, "completed"), 0),
+            "created_at": as_utc(r.created_at).isoformat(),
+        }
+        for r in rows
+    ]
 
 
 def get_survey(engine: Engine, ref: int | str) -> tuple[Survey, surveys.Survey]:
@@ -134,6 +155,39 @@ def finish_response(engine: Engine, response_id: int, status: str, now: datetime
         resp.status, resp.finished_at = status, now
         s.add(resp)
         s.flush()
+        s.refresh(resp)
+    return resp
+
+
+def save_answers(
+    engine: Engine,
+    response_id: int,
+    answers: Mapping[str, object],
+    now: datetime,
+    status: str | None = None,
+) -> SurveyResponse:
+    """Commit each answer alone (nothing entered is lost), then finish with ``status`` if one
+    is given; a response whose every question has an answer is completed, never left
+    partial (issue 16.9)."""
+    for qid, value in answers.items():
+        save_answer(engine, response_id, str(qid), value, now)
+    if status is not None and status != "partial":
+        return finish_response(engine, response_id, status, now)
+    with session_scope(engine) as s:
+        resp = s.get(SurveyResponse, response_id)
+        if resp is None:
+            raise NotFound(f"no survey response {response_id}")
+        sv = s.get(Survey, resp.survey_id)
+        assert sv is not None
+        answered = s.exec(
+            select(SurveyAnswer.question_id).where(SurveyAnswer.response_id == response_id)
+        ).all()
+        if resp.status == "partial" and surveys.all_answered(
+            surveys.parse_survey(sv.definition), answered
+        ):
+            resp.status, resp.finished_at = "completed", now
+            s.add(resp)
+            s.flush()
         s.refresh(resp)
     return resp
 

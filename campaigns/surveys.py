@@ -214,6 +214,12 @@ def survey_to_dict(s: Survey) -> dict[str, object]:
     }
 
 
+def all_answered(s: Survey, answered: Iterable[str]) -> bool:
+    """Has every question of ``s`` an answer (or an explicit skip)? Then the response is
+    complete, whether or not the caller said so (issue 16.9)."""
+    return {q.id for q in s.questions} <= set(answered)
+
+
 def validate_answer(q: Question, value: object) -> int | bool | str:
     """An agent-entered answer, normalised (scale/choice -> int, yes/no -> bool, open -> str)."""
     if q.kind is QuestionKind.OPEN:

@@ -134,11 +134,8 @@ class AgentOps:
     # --- preview mode -------------------------------------------------------------------------
     async def preview_next(self, user_id: int) -> dict[str, Any] | None:
         run = self._agent_run(user_id)
-        raw = await asyncio.to_thread(self._raw_settings, run.campaign_id)
-        after = raw.get("preview_auto_dial_seconds")
-        return await self.previews.next(
-            run, user_id, float(after) if after else None, run.engine.push
-        )
+        after = run.engine.settings.preview_auto_dial_seconds
+        return await self.previews.next(run, user_id, after or None, run.engine.push)
 
     async def preview_dial(self, user_id: int) -> dict[str, Any]:
         call_id = await self.previews.dial(self._agent_run(user_id), user_id)
@@ -147,9 +144,6 @@ class AgentOps:
     async def preview_skip(self, user_id: int) -> dict[str, Any]:
         await self.previews.skip(self._agent_run(user_id), user_id)
         return {"skipped": True}
-
-    def _raw_settings(self, campaign_id: int) -> Any:
-        raise NotImplementedError
 
     def _run(self, campaign_id: int) -> Running:
         raise NotImplementedError

@@ -93,32 +93,73 @@ def register(group: click.Group) -> None:
 def _control_command(action: str) -> click.Command:
     from outdial.cli import emit, json_option, pass_ctx
 
-    @click.command(action, help=f"{action.capitalize()} dialing in the running `outdial serve`.")
+    @click.command(
+        action,
+        help=f"""{action.capitalize()} dialing in the running `outdial serve`.
+
+        Like every other command, this needs only the database (the data directory or
+        OUTDIAL_DATABASE_URL), no API token: the engine lives in the server, so the command
+        makes a one-use API token for an admin (--as USER), calls the server with it and
+        revokes it at once. --token (or OUTDIAL_TOKEN) uses your own token instead, e.g.
+        from a machine without access to the database.""",
+    )
     @click.argument("name")
     @click.option("--server", default=None, help="Server URL (default http://OUTDIAL_HOST:PORT).")
-    @click.option("--token", default=None, help="API token of a manager (or OUTDIAL_TOKEN).")
+    @click.option("--token", default=None, help="Use this API token (or OUTDIAL_TOKEN).")
+    @click.option(
+        "--as", "as_user", default=None, help="Admin or manager to act as (default: an admin)."
+    )
     @json_option
     @pass_ctx
-    def control(ctx: Any, name: str, server: str | None, token: str | None, as_json: bool) -> None:
+    def control(
+        ctx: Any,
+        name: str,
+        server: str | None,
+        token: str | None,
+        as_user: str | None,
+        as_json: bool,
+    ) -> None:
         from campaigns import store
 
         cfg = ctx.config()
-        camp = store.resolve(ctx.migrated_engine(cfg), name)
+        engine = ctx.migrated_engine(cfg)
+        camp = store.resolve(engine, name)
         url = (server or f"http://{cfg.host}:{cfg.port}").rstrip("/")
-        body = _post(
-            f"{url}/api/campaigns/{camp.id}/{action}", token or os.environ.get("OUTDIAL_TOKEN", "")
-        )
+        target = f"{url}/api/campaigns/{camp.id}/{action}"
+        given = token or os.environ.get("OUTDIAL_TOKEN", "")
+        body = _post(target, given) if given else _post_as(engine, as_user, target, action)
         emit(as_json, body, lambda d: f"campaign {name}: {d['campaign'].get('status', action)}")
 
     return control
 
 
+def _post_as(engine: Any, as_user: str | None, url: str, action: str) -> dict[str, Any]:
+    """POST with a token made for this one call and revoked right after (issue 16.10)."""
+    from outdial import auth
+    from outdial.errors import NotFound
+    from outdial.roles import Role
+
+    allowed = {Role.ADMIN.value, Role.MANAGER.value}
+    users = [u for u in auth.list_users(engine) if not u.disabled and u.role in allowed]
+    if as_user is not None:
+        users = [u for u in users if u.username == as_user]
+    users.sort(key=lambda u: (u.role != Role.ADMIN.value, u.id))
+    if not users:
+        raise NotFound(
+            f"no enabled admin or manager {as_user or ''} to act as; give --as USER or --token",
+            user=as_user,
+        )
+    row, secret = auth.create_token(engine, users[0].username, f"cli: campaign {action}")
+    try:
+        return _post(url, secret)
+    finally:
+        auth.revoke_token(engine, row.id or 0)
+
+
 def _post(url: str, token: str) -> dict[str, Any]:
     """POST to the server's API; its one-line JSON error becomes ours."""
-    from outdial.errors import InvalidInput, RemoteError
+    from outdial.errors import RemoteError
 
-    if not token:
-        raise InvalidInput("give --token (an API token of a manager) or set OUTDIAL_TOKEN")
     req = urllib.request.Request(
         url,
         data=b"{}",

@@ -72,6 +72,12 @@ class EngineSettings:
     pace_every: float = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
     allow_short_ring_timeout_for_tests: bool = False
     data_dir: str | None = None  # IVR prompts and recordings; None: outdial's data_dir
+    # issue 11.3, from the campaign's [dialing] table (campaigns/dialing.py)
+    machine_action: str = "hang_up"  # or "leave_message" (plays machine_prompt)
+    machine_prompt: str = ""
+    machine_wav: str | None = None  # the machine_prompt's file, resolved by the runtime
+    preview_auto_dial_seconds: float = 0.0  # 0: only the agent dials
+    wrap_up_limit: float = 0.0  # seconds; 0: no limit
 
 
 Push = Callable[[str, dict[str, Any]], Awaitable[None] | None]
@@ -106,6 +112,7 @@ class CampaignEngine:
         self.messages_played = 0
         self.idle_since: float | None = None
         self._prompts: dict[str, asyncio.Event] = {}
+        self.machine_messages_left = 0  # [dialing] machine_action = "leave_message"
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._handling = 0  # SIP events being carried out (stop waits for them)
         self.recovered: list[recovery.Recovered] = []  # calls closed at start-up
@@ -385,8 +392,12 @@ class CampaignEngine:
             # a task: the clock loop must keep checking other calls' deadlines meanwhile
             self._keep(asyncio.create_task(self._safe_harbor(a.call_id)))
         elif isinstance(a, act.Hangup):
-            with contextlib.suppress(Exception):
-                await self.sip.hangup(a.call_id)
+            if a.reason == "machine" and self.settings.machine_wav:
+                # [dialing] machine_action = "leave_message": the message, then hang up
+                self._keep(asyncio.create_task(self._play_then_hang_up(a.call_id, "machine")))
+            else:
+                with contextlib.suppress(Exception):
+                    await self.sip.hangup(a.call_id)
         elif isinstance(a, act.CallFinished):
             await self._finished(a)
         elif isinstance(a, act.AgentConnected):
@@ -407,6 +418,10 @@ class CampaignEngine:
             await self._push(
                 a.agent_id, {"type": "agent_state", "state": a.state, "reason": a.reason}
             )
+            agent = self.core.agents.get(a.agent_id)
+            if a.state == "wrap" and self.settings.wrap_up_limit > 0 and agent is not None:
+                since = agent.machine.since
+                self._keep(asyncio.create_task(self._wrap_reminder(a.agent_id, since)))
         elif isinstance(a, act.AgentReleased):
             await self._push(a.agent_id, {"type": "call_released", "call_id": a.call_id})
         elif isinstance(a, act.DropAgentLeg):
@@ -437,19 +452,45 @@ class CampaignEngine:
 
     async def _safe_harbor(self, call_id: str) -> None:
         """Rules 3, 4, 20: the message plays within the 2 s, then the call ends."""
-        wav = self.settings.safe_harbor_wav
+        await self._play_then_hang_up(call_id, "safe_harbor")
+
+    async def _play_then_hang_up(self, call_id: str, what: str) -> None:
+        """Play the safe-harbor message (or, on a machine, the campaign's message), hang up."""
+        wav = self.settings.safe_harbor_wav if what == "safe_harbor" else self.settings.machine_wav
         if wav:
             done = self._prompts[call_id] = asyncio.Event()
             try:
                 await self.sip.play_prompt(call_id, wav)
                 await asyncio.wait_for(done.wait(), timeout=30.0)
             except Exception:  # the customer hung up, or the prompt failed: hang up anyway
-                log.warning("safe-harbor message not completed", call_id=call_id)
+                log.warning(f"{what} message not completed", call_id=call_id)
             finally:
                 self._prompts.pop(call_id, None)
         with contextlib.suppress(Exception):
             await self.sip.hangup(call_id)
-        self.messages_played += 1 if wav else 0
+        if what == "safe_harbor":
+            self.messages_played += 1 if wav else 0
+        else:
+            self.machine_messages_left += 1 if wav else 0
+
+    async def _wrap_reminder(self, agent_id: str, since: float) -> None:
+        """[dialing] wrap_up_limit: tell the agent's screen when wrap-up runs over. The
+        disposition is still theirs to set (it is committed before the next call)."""
+        await asyncio.sleep(self.settings.wrap_up_limit)
+        agent = self.core.agents.get(agent_id)
+        if agent is None or agent.machine.state is not states.AgentState.WRAP:
+            return
+        if agent.machine.since != since:  # a later wrap-up has its own reminder
+            return
+        log.info("wrap-up over its limit", agent=agent_id, limit=self.settings.wrap_up_limit)
+        await self._push(
+            agent_id,
+            {
+                "type": "wrap_up_overdue",
+                "call_id": agent.call_id,
+                "limit_seconds": self.settings.wrap_up_limit,
+            },
+        )
 
     def _keep(self, task: asyncio.Task[None]) -> None:
         self._side_tasks.add(task)

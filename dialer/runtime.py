@@ -78,10 +78,6 @@ def default_gate(db: DbEngine, campaign_id: int) -> ComplianceGate:
     return gate
 
 
-def _first(raw: Mapping[str, Any], *names: str) -> Any:
-    return next((raw[n] for n in names if raw.get(n) not in (None, "")), None)
-
-
 @dataclass
 class Running:
     """One campaign this process dials."""
@@ -109,6 +105,7 @@ class DialerRuntime(AgentOps):
         default_caller_id: str = "",
         default_safe_harbor: str | None = None,
         owned_numbers: frozenset[str] | None = None,
+        trunk_lines: int = 100,
         engine_options: Mapping[str, Any] | None = None,
         stop_drain: float = 10.0,
         decision_every: float = 1.0,
@@ -124,6 +121,8 @@ class DialerRuntime(AgentOps):
         self.default_safe_harbor = default_safe_harbor
         #: company-owned caller IDs (rules 11, 23, 27); None: the campaign's own counts as owned
         self.owned_numbers = owned_numbers
+        #: calls in flight the trunk carries; a campaign without its own max_lines gets this
+        self.trunk_lines = trunk_lines
         self.engine_options = dict(engine_options or {})
         self.stop_drain = stop_drain
         self.decision_every = decision_every
@@ -365,13 +364,17 @@ class DialerRuntime(AgentOps):
 
     # --- building an engine ------------------------------------------------------------------
     def engine_settings(self, campaign_id: int) -> EngineSettings:
-        """EngineSettings from the campaign row and its definition (blocking: a thread)."""
+        """EngineSettings from the campaign's typed definition (blocking: a thread).
+
+        Every dialing setting comes from ``spec.dialing`` (campaigns/dialing.py, issue 11.3);
+        ``max_lines`` absent there means the trunk's capacity (``OUTDIAL_SIP_MAX_LINES``).
+        """
         from campaigns import store
 
         camp = store.get(self.db, campaign_id)
-        raw = self._raw_settings(campaign_id)
-        spec = store.spec_of(self.db, camp) if hasattr(store, "spec_of") else None
-        caller_id = str(_first(raw, "caller_id") or self.default_caller_id).strip()
+        spec = store.spec_of(self.db, camp)
+        dialing = spec.dialing
+        caller_id = (spec.caller_id or self.default_caller_id).strip()
         if not is_e164(caller_id):  # rules 11, 23, 27: a real number, never anonymous
             raise CampaignNotReady(
                 f"campaign {camp.name!r} has no E.164 caller ID; set caller_id",
@@ -381,14 +384,13 @@ class DialerRuntime(AgentOps):
             )
         try:
             core = CoreConfig(
-                mode=camp.mode,
-                ratio=float(_first(raw, "lines_per_agent", "ratio") or 1.0),
-                connect_limit=float(_first(raw, "connect_limit") or 2.0),
-                amd=bool(_first(raw, "amd") or False),
-                max_lines=int(_first(raw, "max_lines") or 100),
-                max_cps=float(_first(raw, "max_cps") or 10.0),
-                abandon_target=float(_first(raw, "abandon_target") or 0.02),
-                abandon_cap=float(_first(raw, "abandon_cap") or 0.03),
+                mode=spec.mode.value,
+                ratio=dialing.lines_per_agent,
+                amd=dialing.amd,
+                max_lines=dialing.lines(self.trunk_lines),
+                max_cps=dialing.max_cps,
+                abandon_target=dialing.abandon_target,
+                abandon_cap=dialing.abandon_cap,
             )
         except (TypeError, ValueError) as exc:
             raise CampaignNotReady(f"campaign {camp.name!r}: {exc}", campaign=campaign_id) from exc
@@ -396,12 +398,14 @@ class DialerRuntime(AgentOps):
             campaign_id=campaign_id,
             core=core,
             caller_id=caller_id,
-            display_name=str(_first(raw, "display_name") or ""),
-            ring_timeout=float(_first(raw, "ring_timeout") or 30.0),
+            ring_timeout=float(dialing.ring_timeout),
+            retry=spec.retry,
             node=self.node,
+            machine_action=dialing.machine_action.value,
+            machine_prompt=dialing.machine_prompt,
+            preview_auto_dial_seconds=float(dialing.preview_auto_dial_seconds),
+            wrap_up_limit=float(dialing.wrap_up_limit),
         )
-        if spec is not None:
-            settings.retry = spec.retry
         settings = replace(settings, **self.engine_options)
         # rules 4, 20: the definition names an uploaded prompt; the file is found here
         prompt = spec.safe_harbor_prompt if spec is not None else ""
@@ -410,8 +414,28 @@ class DialerRuntime(AgentOps):
             if prompt
             else self.default_safe_harbor
         )
+        if dialing.machine_action.value == "leave_message" and settings.machine_wav is None:
+            settings.machine_wav = self._machine_wav(campaign_id, camp.name, settings)
         self._launch_checks(camp.name, campaign_id, settings, prompt)
         return settings
+
+    def _machine_wav(self, campaign_id: int, name: str, settings: EngineSettings) -> str:
+        """The campaign's ``dialing.machine_prompt`` as a file (``outdial prompts add``)."""
+        from campaigns import prompts
+        from outdial.config import load
+
+        owner = prompts.resolve_owner(self.db, "campaign", str(campaign_id))
+        data_dir = Path(settings.data_dir or load().data_dir)
+        path = owner.folder(data_dir) / f"{prompts.file_name(owner, settings.machine_prompt)}.wav"
+        if not path.is_file():
+            raise CampaignNotReady(
+                f"campaign {name!r} leaves a message on machines, but its prompt "
+                f"{settings.machine_prompt!r} is not uploaded (outdial prompts add FILE "
+                f"--campaign {name!r} --name {settings.machine_prompt})",
+                campaign=campaign_id,
+                field="dialing.machine_prompt",
+            )
+        return str(path)
 
     @staticmethod
     def prompt_path(campaign_id: int, name: str, data_dir: str | None = None) -> Path:
@@ -476,14 +500,6 @@ class DialerRuntime(AgentOps):
                     for p in problems
                 ],
             )
-
-    def _raw_settings(self, campaign_id: int) -> Mapping[str, Any]:
-        from campaigns import store
-
-        settings_of = getattr(store, "settings_of", None)
-        row = settings_of(self.db, campaign_id) if settings_of else None
-        spec = getattr(row, "spec", None)
-        return spec if isinstance(spec, Mapping) else {}
 
     # --- the engine's side -----------------------------------------------------------------
     def _pusher(self, campaign_id: int) -> Callable[[str, dict[str, Any]], Any]:
@@ -598,6 +614,7 @@ def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
         db,
         pool_config=pool,
         owned_numbers=frozenset(cfg.owned_numbers),
+        trunk_lines=cfg.sip_max_lines,
         # IVR prompts and recordings live under the server's data directory
         engine_options={"data_dir": str(cfg.data_dir)},
     )

@@ -19,8 +19,8 @@ import click
 import structlog
 
 from outdial import __version__, auth, logs, migrate, storage
-from outdial.config import Config, load
-from outdial.errors import OutdialError
+from outdial.config import Config, DataDirChoice, load, locate
+from outdial.errors import DataDirMissing, OutdialError
 from outdial.roles import Role
 
 #: modules that add commands through ``register(group)``
@@ -45,10 +45,24 @@ class Ctx:
     def engine(self, cfg: Config | None = None, create_dir: bool = False) -> Any:
         cfg = cfg or self.config()
         if not cfg.database_url:
-            storage.ensure_data_dir(cfg, create=create_dir)
+            try:
+                storage.ensure_data_dir(cfg, create=create_dir)
+            except DataDirMissing as exc:  # issue 16.10: say where we looked, as git does
+                where = self.where()
+                raise DataDirMissing(
+                    f"no data directory: {cfg.data_dir} ({where.how}) does not exist; looked at "
+                    f"{', '.join(where.looked) or 'nothing else'}. Run `outdial db upgrade` to "
+                    "create ./var here, or give --data-dir or OUTDIAL_DATA_DIR",
+                    path=str(cfg.data_dir),
+                    looked=list(where.looked),
+                ) from exc
         engine = storage.make_engine(storage.database_url(cfg))
         storage.check_reachable(engine)
         return engine
+
+    def where(self) -> DataDirChoice:
+        """The data directory these commands use and how it was found."""
+        return locate(data_dir=self.config_overrides.get("data_dir"))
 
     def migrated_engine(self, cfg: Config | None = None) -> Any:
         """An engine on a database whose schema is current; nothing is written otherwise."""
@@ -75,7 +89,13 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.version_option(__version__, prog_name="outdial")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for unexpected errors.")
 @click.option("--database-url", default=None, help="Override OUTDIAL_DATABASE_URL.")
-@click.option("--data-dir", default=None, help="Override OUTDIAL_DATA_DIR.")
+@click.option(
+    "--data-dir",
+    default=None,
+    help="Override OUTDIAL_DATA_DIR. Without either, the nearest var/outdial.db in this "
+    "directory or a parent is used (as git finds its repository), else data_dir in "
+    "~/.config/outdial/config.toml, else ./var; `outdial db status` says which.",
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, database_url: str | None, data_dir: str | None) -> None:
     """outdial: outbound dialer and callback campaign engine."""
@@ -152,18 +172,25 @@ def db_status(ctx: Ctx, as_json: bool) -> None:
     """Show the schema revision and whether it is current."""
     engine = ctx.engine()
     have, want = migrate.current_heads(engine), migrate.script_heads(engine)
+    where = ctx.where()
     data = {
         "current": sorted(have),
         "expected": sorted(want),
         "up_to_date": migrate.is_current(engine),
+        "url": engine.url.render_as_string(hide_password=True),
+        "data_dir": str(where.path.absolute()),
+        "data_dir_from": where.how,
     }
     emit(
         as_json,
         data,
         lambda d: (
-            "up to date"
-            if d["up_to_date"]
-            else f"behind: at {d['current'] or 'nothing'}, expected {d['expected']}"
+            (
+                "up to date"
+                if d["up_to_date"]
+                else f"behind: at {d['current'] or 'nothing'}, expected {d['expected']}"
+            )
+            + f"\ndata directory {d['data_dir']} ({d['data_dir_from']})"
         ),
     )
 

@@ -2,8 +2,15 @@
 
 Precedence, highest first: environment variables, the TOML file named by
 ``OUTDIAL_CONFIG`` (keys are the variable names without the ``OUTDIAL_``
-prefix, in lower case), then the defaults below. The README's configuration
-table lists every setting; ``SETTINGS`` here is its single source.
+prefix, in lower case), the user's own file (``~/.config/outdial/config.toml``,
+``$XDG_CONFIG_HOME`` honoured), then the defaults below. The README's
+configuration table lists every setting; ``SETTINGS`` here is its single source.
+
+The data directory is found the way git finds its repository (issue 16.10): unless
+it is given (``--data-dir``, ``OUTDIAL_DATA_DIR``, ``data_dir`` in ``OUTDIAL_CONFIG``),
+the current directory and each parent are searched for ``var/outdial.db``; then the
+user's file's ``data_dir``; then ``./var``. :func:`locate` says what was chosen and
+where it looked.
 """
 
 from __future__ import annotations
@@ -67,6 +74,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("build_cache", "", "Where the pjsua2 build caches its wheel (empty: ~/.cache/outdial)"),
     Setting(
+        "sip_max_lines",
+        "100",
+        "Calls in flight the trunk carries; a campaign without its own dialing.max_lines "
+        "dials up to this many.",
+    ),
+    Setting(
         "owned_numbers",
         "",
         "Comma-separated E.164 caller IDs the company owns; a campaign may only present one of "
@@ -97,6 +110,7 @@ class Config:
     sip_auto_answer: tuple[str, ...]
     pjproject_tarball: str
     build_cache: str
+    sip_max_lines: int
     owned_numbers: tuple[str, ...]
 
     @property
@@ -104,18 +118,86 @@ class Config:
         return self.max_upload_mb * 1024 * 1024
 
 
-def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+DB_MARKER = Path("var") / "outdial.db"
+
+
+@dataclass(frozen=True)
+class DataDirChoice:
+    """Which data directory, why, and every place looked at before choosing it."""
+
+    path: Path
+    how: str
+    looked: tuple[str, ...]
+
+    def explain(self) -> str:
+        return f"data directory {self.path} ({self.how}); looked at: {', '.join(self.looked)}"
+
+
+def user_config_path(env: Mapping[str, str]) -> Path | None:
+    """``$XDG_CONFIG_HOME/outdial/config.toml``, else ``$HOME/.config/outdial/config.toml``."""
+    base = env.get("XDG_CONFIG_HOME") or (
+        str(Path(env["HOME"]) / ".config") if env.get("HOME") else ""
+    )
+    return Path(base) / "outdial" / "config.toml" if base else None
+
+
+def _layers(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(user file's settings, OUTDIAL_CONFIG's settings, what was looked at)."""
+    looked: list[str] = []
+    user: dict[str, str] = {}
+    path = user_config_path(env)
+    if path is not None:
+        looked.append(f"{path} ({'read' if path.is_file() else 'absent'})")
+        if path.is_file():
+            user = _read_toml(path)
+    named = env.get("OUTDIAL_CONFIG")
+    return user, _read_toml(Path(named)) if named else {}, looked
+
+
+def locate(
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    data_dir: str | None = None,
+) -> DataDirChoice:
+    """The data directory the commands use, and where it was looked for (issue 16.10)."""
+    env = os.environ if environ is None else environ
+    user, named, looked = _layers(env)
+    if data_dir is not None:
+        return DataDirChoice(Path(data_dir).expanduser(), "--data-dir", ())
+    if env.get("OUTDIAL_DATA_DIR") is not None:
+        return DataDirChoice(Path(env["OUTDIAL_DATA_DIR"]).expanduser(), "OUTDIAL_DATA_DIR", ())
+    if "data_dir" in named:
+        how = f"data_dir in {env['OUTDIAL_CONFIG']}"
+        return DataDirChoice(Path(named["data_dir"]).expanduser(), how, ())
+    start = (cwd or Path.cwd()).absolute()
+    walked = []
+    for folder in (start, *start.parents):
+        walked.append(str(folder / DB_MARKER))
+        if (folder / DB_MARKER).is_file():
+            found = Path("./var") if folder == start else folder / "var"
+            return DataDirChoice(found, f"found {folder / DB_MARKER}", tuple(walked))
+    looked = walked + looked
+    if "data_dir" in user:
+        how = f"data_dir in {user_config_path(env)}"
+        return DataDirChoice(Path(user["data_dir"]).expanduser(), how, tuple(looked))
+    return DataDirChoice(Path("./var"), "the default, ./var", tuple(looked))
+
+
+def load(
+    environ: Mapping[str, str] | None = None, cwd: Path | None = None, **overrides: Any
+) -> Config:
     """Read the configuration; raise :class:`ConfigError` naming a bad value."""
     env = os.environ if environ is None else environ
     raw: dict[str, str] = {s.name: s.default for s in SETTINGS}
-    config_file = env.get("OUTDIAL_CONFIG")
-    if config_file:
-        raw.update(_read_toml(Path(config_file)))
+    user, named, _ = _layers(env)
+    raw.update(user)
+    raw.update(named)
     for s in SETTINGS:
         value = env.get("OUTDIAL_" + s.name.upper())
         if value is not None:
             raw[s.name] = value
     raw.update({k: str(v) for k, v in overrides.items() if v is not None})
+    raw["data_dir"] = str(locate(env, cwd, overrides.get("data_dir")).path)
     return _validate(raw)
 
 
@@ -172,6 +254,7 @@ def _validate(raw: dict[str, str]) -> Config:
         sip_auto_answer=_auto_answer(raw["sip_auto_answer"]),
         pjproject_tarball=raw["pjproject_tarball"].strip(),
         build_cache=raw["build_cache"].strip(),
+        sip_max_lines=_int(raw, "sip_max_lines", 1, 10_000),
         owned_numbers=_numbers(raw["owned_numbers"]),
     )
     assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}

@@ -18,11 +18,19 @@ import structlog
 
 # A run of 7+ digits, possibly with a leading + and up to two spaces, dots, dashes
 # or parentheses between digits: +86 138-1234-5678, (212) 555-1234, 13812345678.
+# Not every run of digits is a number (issue 16.10): the status code and size that follow
+# an access log's request line ("GET / HTTP/1.1" 200 2086) are skipped, and digits split by
+# spaces only count as one number from 10 digits on (0755 8888 1234, 138 1234 5678) —
+# "200 2086" is two numbers; each piece is still masked alone if it is 7+ digits long.
+_AFTER_REQUEST_LINE = (
+    r'(?<!HTTP/1\.[01]" )(?<!HTTP/2\.0" )(?<!HTTP/1\.[01]" \d{3} )(?<!HTTP/2\.0" \d{3} )'
+)
 _PHONE = re.compile(
     # dates and times first, so "2026-11-23 14:29" is left alone; then phone-like runs
     r"(?P<date>\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)"
-    r"|(?P<phone>(?<![\w])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w]))"
+    r"|(?P<phone>(?<![\w])" + _AFTER_REQUEST_LINE + r"\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w]))"
 )
+_SPACED_MIN_DIGITS = 10
 
 
 def mask_text(text: str) -> str:
@@ -34,6 +42,17 @@ def _mask_match(m: re.Match[str]) -> str:
     if m.group("date") is not None:
         return m.group(0)
     s = m.group(0)
+    digits = sum(c.isdigit() for c in s)
+    spaced_only = not s.startswith("+") and not any(c in "().-" for c in s)
+    if spaced_only and digits < _SPACED_MIN_DIGITS and not s.isdigit():
+        # several short numbers side by side: mask only a piece that is a number by itself
+        return re.sub(
+            r"\d+", lambda p: _mask_digits(p.group(0)) if len(p.group(0)) >= 7 else p.group(0), s
+        )
+    return _mask_digits(s)
+
+
+def _mask_digits(s: str) -> str:
     digits = sum(c.isdigit() for c in s)
     keep_from = digits - 4
     out, seen = [], 0

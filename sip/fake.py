@@ -28,6 +28,7 @@ class FakeScript:
     delay: float = 0.1
     bye_after: float | None = None  # remote hangs up this long after answer
     dtmf: str = ""  # digits sent after answer (RFC 4733)
+    amd: str | None = None  # an AMD verdict (human, machine) sent 50 ms after answer
 
 
 STOCK_SCRIPTS: dict[str, FakeScript] = {
@@ -76,6 +77,7 @@ class FakeSipPort:
         self._on_event = on_event
         self._calls: dict[str, _FakeCall] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.played: list[tuple[str, str]] = []  # (call id, wav) of every prompt played
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -135,6 +137,7 @@ class FakeSipPort:
 
     async def play_prompt(self, call_id: str, wav: str) -> None:
         self._call(call_id)
+        self.played.append((call_id, wav))
         self._open().call_later(0.05, self._emit_if_live, call_id, ev.PromptFinished(call_id, wav))
 
     async def start_recording(self, call_id: str, path: str) -> None:
@@ -221,6 +224,11 @@ class FakeSipPort:
         self._emit(
             ev.CallAnswered(cmd.call_id, call.answered_at - call.started, script.early_media)
         )
+        if script.amd is not None:
+            await asyncio.sleep(0.05)
+            self._emit_if_live(
+                cmd.call_id, ev.AmdResult(cmd.call_id, ev.AmdVerdict(script.amd), 0.05)
+            )
         for digit in script.dtmf:
             await asyncio.sleep(0.05)
             self._emit(ev.DtmfReceived(cmd.call_id, digit, "rfc4733"))

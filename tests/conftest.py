@@ -61,8 +61,9 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_outdial_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read the developer's own OUTDIAL_* settings."""
+def _clean_outdial_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the developer's own OUTDIAL_* settings or ~/.config/outdial."""
     for key in list(os.environ):
         if key.startswith("OUTDIAL_") and key != "OUTDIAL_TEST_PG_URL":
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))

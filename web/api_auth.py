@@ -10,11 +10,13 @@ from outdial import auth
 from outdial.errors import InvalidInput
 from outdial.models import ApiToken, User
 from outdial.roles import Role
+from web.apidoc import ANY_OBJ, BOOL, STR, Doc, arr, desc, enum, obj, ref
 from web.keys import CONFIG, ENGINE
 from web.middleware import SESSION_COOKIE, current_identity, run_db
 from web.routing import ANY_USER, Routes
 
 routes = Routes()
+ROLE_NAMES = [r.value for r in Role]
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -62,7 +64,15 @@ def token_json(token: ApiToken, username: str | None = None) -> dict[str, Any]:
     return out
 
 
-@routes.post("/api/login", public=True)
+@routes.post(
+    "/api/login",
+    public=True,
+    doc=Doc(
+        "Log in; sets the session cookie and returns the CSRF token",
+        body=obj(required=["username", "password"], username=STR, password=STR),
+        returns=obj(user=ref("User"), csrf_token=STR),
+    ),
+)
 async def login(request: web.Request) -> web.Response:
     """JSON only: a cross-site HTML form cannot send application/json, so no login CSRF."""
     body = await json_body(request)
@@ -84,7 +94,7 @@ async def login(request: web.Request) -> web.Response:
     return resp
 
 
-@routes.post("/api/logout", roles=ANY_USER)
+@routes.post("/api/logout", roles=ANY_USER, doc=Doc("End this session", returns=obj(ok=BOOL)))
 async def logout(request: web.Request) -> web.Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -94,7 +104,14 @@ async def logout(request: web.Request) -> web.Response:
     return resp
 
 
-@routes.get("/api/me", roles=ANY_USER)
+@routes.get(
+    "/api/me",
+    roles=ANY_USER,
+    doc=Doc(
+        "Who is asking, how, and the session's CSRF token",
+        returns=obj(user=ref("User"), via=STR, csrf_token=STR),
+    ),
+)
 async def me(request: web.Request) -> web.Response:
     ident = current_identity(request)
     user = await run_db(auth.get_user, request.app[ENGINE], ident.username)
@@ -103,13 +120,31 @@ async def me(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/users", roles={Role.ADMIN})
+@routes.get(
+    "/api/users", roles={Role.ADMIN}, doc=Doc("List users", returns=obj(users=arr(ref("User"))))
+)
 async def users_list(request: web.Request) -> web.Response:
     users = await run_db(auth.list_users, request.app[ENGINE])
     return web.json_response({"users": [user_json(u) for u in users]})
 
 
-@routes.post("/api/users", roles={Role.ADMIN})
+@routes.post(
+    "/api/users",
+    roles={Role.ADMIN},
+    doc=Doc(
+        "Create a user",
+        body=obj(
+            required=["username", "password", "role"],
+            username=STR,
+            password=STR,
+            role=enum(*ROLE_NAMES),
+            display_name=STR,
+            sip_uri=desc(STR, "an agent's softphone, sip:1001@10.0.0.5"),
+        ),
+        returns=obj(user=ref("User")),
+        status=201,
+    ),
+)
 async def users_add(request: web.Request) -> web.Response:
     body = await json_body(request)
     user = await run_db(
@@ -124,7 +159,11 @@ async def users_add(request: web.Request) -> web.Response:
     return web.json_response({"user": user_json(user)}, status=201)
 
 
-@routes.post("/api/users/{username}/disable", roles={Role.ADMIN})
+@routes.post(
+    "/api/users/{username}/disable",
+    roles={Role.ADMIN},
+    doc=Doc("Disable a user; their sessions end at once", returns=obj(user=ref("User"))),
+)
 async def users_disable(request: web.Request) -> web.Response:
     user = await run_db(
         auth.set_disabled, request.app[ENGINE], request.match_info["username"], True
@@ -132,7 +171,11 @@ async def users_disable(request: web.Request) -> web.Response:
     return web.json_response({"user": user_json(user)})
 
 
-@routes.get("/api/tokens", roles=ANY_USER)
+@routes.get(
+    "/api/tokens",
+    roles=ANY_USER,
+    doc=Doc("API tokens: all for admins, one's own otherwise", returns=obj(tokens=arr(ANY_OBJ))),
+)
 async def tokens_list(request: web.Request) -> web.Response:
     """Admins see every token; everyone else their own."""
     ident = current_identity(request)
@@ -141,7 +184,16 @@ async def tokens_list(request: web.Request) -> web.Response:
     return web.json_response({"tokens": [token_json(t, u) for t, u in rows]})
 
 
-@routes.post("/api/tokens", roles=ANY_USER)
+@routes.post(
+    "/api/tokens",
+    roles=ANY_USER,
+    doc=Doc(
+        "Create an API token for yourself; the secret is shown once",
+        body=obj(name=STR),
+        returns=obj(token=ANY_OBJ, secret=STR),
+        status=201,
+    ),
+)
 async def tokens_create(request: web.Request) -> web.Response:
     """Create a token for yourself; the secret is in this answer only."""
     ident = current_identity(request)
@@ -152,7 +204,9 @@ async def tokens_create(request: web.Request) -> web.Response:
     return web.json_response({"token": token_json(token), "secret": secret}, status=201)
 
 
-@routes.delete("/api/tokens/{token_id}", roles=ANY_USER)
+@routes.delete(
+    "/api/tokens/{token_id}", roles=ANY_USER, doc=Doc("Revoke a token", returns=obj(token=ANY_OBJ))
+)
 async def tokens_revoke(request: web.Request) -> web.Response:
     ident = current_identity(request)
     try:

@@ -26,6 +26,7 @@ from campaigns import (
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
 from web.api_auth import json_body
+from web.apidoc import ANY_OBJ, INT, STR, TIME, Doc, arr, desc, enum, obj, ref
 from web.keys import ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import ANY_USER, Routes
@@ -73,7 +74,16 @@ def _batch(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
 # --- campaigns ------------------------------------------------------------------------------
 
 
-@routes.post("/api/campaigns", roles=MANAGERS)
+@routes.post(
+    "/api/campaigns",
+    roles=MANAGERS,
+    doc=Doc(
+        "Create a campaign from a definition (the campaign-file shape)",
+        body=ref("CampaignDefinition"),
+        returns=obj(campaign=ref("Campaign")),
+        status=201,
+    ),
+)
 async def campaigns_create(request: web.Request) -> web.Response:
     """Body: a campaign definition (the campaign-file shape; ``webhook_secret`` allowed)."""
     body = await json_body(request)
@@ -90,7 +100,11 @@ async def campaigns_create(request: web.Request) -> web.Response:
     return web.json_response({"campaign": await run_db(create)}, status=201)
 
 
-@routes.get("/api/campaigns", roles=ANY_USER)
+@routes.get(
+    "/api/campaigns",
+    roles=ANY_USER,
+    doc=Doc("List campaigns with their definitions", returns=obj(campaigns=arr(ref("Campaign")))),
+)
 async def campaigns_list(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
 
@@ -100,14 +114,34 @@ async def campaigns_list(request: web.Request) -> web.Response:
     return web.json_response({"campaigns": await run_db(rows)})
 
 
-@routes.get("/api/campaigns/{campaign_id}", roles=ANY_USER)
+@routes.get(
+    "/api/campaigns/{campaign_id}",
+    roles=ANY_USER,
+    doc=Doc("One campaign with its definition", returns=obj(campaign=ref("Campaign"))),
+)
 async def campaigns_show(request: web.Request) -> web.Response:
     engine, cid = request.app[ENGINE], _int(request, "campaign_id")
     data = await run_db(lambda: store.campaign_json(engine, store.get(engine, cid)))
     return web.json_response({"campaign": data})
 
 
-@routes.post("/api/dispositions", roles=CALLERS)
+@routes.post(
+    "/api/dispositions",
+    roles=CALLERS,
+    doc=Doc(
+        "Record a disposition outside a live call; a retry with the same key answers 200",
+        body=obj(
+            required=["campaign_id", "idempotency_key", "code"],
+            campaign_id=INT,
+            idempotency_key=STR,
+            code=STR,
+            contact_ref=STR,
+            note=STR,
+        ),
+        returns=obj(disposition=ANY_OBJ),
+        status=201,
+    ),
+)
 async def dispositions_record(request: web.Request) -> web.Response:
     """Body: campaign_id, idempotency_key, code, contact_ref, note. A retry answers 200."""
     body = await json_body(request)
@@ -131,7 +165,15 @@ async def dispositions_record(request: web.Request) -> web.Response:
 # --- callbacks ------------------------------------------------------------------------------
 
 
-@routes.get("/api/callbacks", roles=CALLERS)
+@routes.get(
+    "/api/callbacks",
+    roles=CALLERS,
+    doc=Doc(
+        "Callbacks: an agent sees their own and the team's",
+        query={"status": "pending (default), done, cancelled"},
+        returns=obj(callbacks=arr(ANY_OBJ)),
+    ),
+)
 async def callbacks_list(request: web.Request) -> web.Response:
     status = request.query.get("status", "pending")
     rows = await run_db(
@@ -140,7 +182,29 @@ async def callbacks_list(request: web.Request) -> web.Response:
     return web.json_response({"callbacks": [callbacks.callback_json(c) for c in rows]})
 
 
-@routes.post("/api/callbacks", roles=CALLERS)
+@routes.post(
+    "/api/callbacks",
+    roles=CALLERS,
+    doc=Doc(
+        "Schedule a callback at a customer-local time",
+        body=obj(
+            required=["campaign_id", "phone", "local_time", "zone"],
+            campaign_id=INT,
+            phone=STR,
+            local_time=desc(STR, "customer-local, no offset: 2026-05-01T10:30"),
+            zone=desc(STR, "IANA zone of local_time"),
+            candidate_zones=arr(STR),
+            owner=enum("agent", "team"),
+            owner_id=desc(INT, "managers only"),
+            note=STR,
+            customer_name=STR,
+            contact_ref=STR,
+            idempotency_key=STR,
+        ),
+        returns=obj(callback=ANY_OBJ),
+        status=201,
+    ),
+)
 async def callbacks_create(request: web.Request) -> web.Response:
     """The one way to make a callback besides an agent's "callback" disposition (the same
     record, the same list; README "Callbacks" documents every field). Body: campaign_id,
@@ -184,7 +248,15 @@ async def callbacks_create(request: web.Request) -> web.Response:
     )
 
 
-@routes.patch("/api/callbacks/{callback_id}", roles=CALLERS)
+@routes.patch(
+    "/api/callbacks/{callback_id}",
+    roles=CALLERS,
+    doc=Doc(
+        "Move a callback to a new customer-local time",
+        body=obj(required=["local_time"], local_time=STR, zone=STR),
+        returns=obj(callback=ANY_OBJ),
+    ),
+)
 async def callbacks_reschedule(request: web.Request) -> web.Response:
     """Body: local_time, zone? — a new customer-local time, checked against legal hours."""
     body = await json_body(request)
@@ -200,7 +272,11 @@ async def callbacks_reschedule(request: web.Request) -> web.Response:
     return web.json_response({"callback": callbacks.callback_json(cb)})
 
 
-@routes.delete("/api/callbacks/{callback_id}", roles=CALLERS)
+@routes.delete(
+    "/api/callbacks/{callback_id}",
+    roles=CALLERS,
+    doc=Doc("Cancel a callback", returns=obj(callback=ANY_OBJ)),
+)
 async def callbacks_cancel(request: web.Request) -> web.Response:
     cb = await run_db(
         callbacks.close,
@@ -216,7 +292,18 @@ async def callbacks_cancel(request: web.Request) -> web.Response:
 # --- orders, return visits ------------------------------------------------------------------
 
 
-@routes.post("/api/orders", roles=MANAGERS)
+@routes.post(
+    "/api/orders",
+    roles=MANAGERS,
+    doc=Doc(
+        "Push orders to verify; idempotent on (source, external_id)",
+        body=obj(
+            required=["campaign"], campaign=desc(STR, "id or name"), source=STR, orders=arr(ANY_OBJ)
+        ),
+        returns=obj(orders=arr(ANY_OBJ)),
+        status=201,
+    ),
+)
 async def orders_push(request: web.Request) -> web.Response:
     """Body: campaign (id or name), source?, and orders: [...] or one order's fields.
     Idempotent on (source, external_id): 201 if any order is new, else 200."""
@@ -233,7 +320,15 @@ async def orders_push(request: web.Request) -> web.Response:
     return web.json_response({"orders": out}, status=201 if any(c for _, c in done) else 200)
 
 
-@routes.get("/api/orders/{external_id}", roles=CALLERS)
+@routes.get(
+    "/api/orders/{external_id}",
+    roles=CALLERS,
+    doc=Doc(
+        "An order and its verdict",
+        query={"source": "the order system (default: default)"},
+        returns=obj(order=ANY_OBJ),
+    ),
+)
 async def orders_show(request: web.Request) -> web.Response:
     order = await run_db(
         orders.get_order,
@@ -244,7 +339,22 @@ async def orders_show(request: web.Request) -> web.Response:
     return web.json_response({"order": orders.order_json(order)})
 
 
-@routes.post("/api/orders/{external_id}/verdict", roles=CALLERS)
+@routes.post(
+    "/api/orders/{external_id}/verdict",
+    roles=CALLERS,
+    doc=Doc(
+        "Set an order's verdict",
+        query={"source": "the order system (default: default)"},
+        body=obj(
+            required=["verdict"],
+            verdict=enum("confirmed", "changed", "cancelled", "unreachable"),
+            changes=ANY_OBJ,
+            reason=STR,
+        ),
+        returns=obj(order=ANY_OBJ),
+        status=201,
+    ),
+)
 async def orders_verdict(request: web.Request) -> web.Response:
     """Body: verdict, changes? (changed), reason? (cancelled). The same verdict again is 200."""
     body = await json_body(request)
@@ -260,7 +370,22 @@ async def orders_verdict(request: web.Request) -> web.Response:
     return web.json_response({"order": orders.order_json(order)}, status=201 if created else 200)
 
 
-@routes.post("/api/return-visits", roles=MANAGERS)
+@routes.post(
+    "/api/return-visits",
+    roles=MANAGERS,
+    doc=Doc(
+        "Push return-visit tasks",
+        body=obj(
+            required=["campaign"],
+            campaign=desc(STR, "id or name"),
+            tasks=arr(
+                obj(external_id=STR, phone=STR, customer_name=STR, subject=STR, happened_at=TIME)
+            ),
+        ),
+        returns=obj(tasks=arr(ANY_OBJ)),
+        status=201,
+    ),
+)
 async def return_visits_push(request: web.Request) -> web.Response:
     """Body: campaign, and tasks: [{external_id, phone, customer_name, subject, happened_at}]."""
     body = await json_body(request)
@@ -280,7 +405,16 @@ async def return_visits_push(request: web.Request) -> web.Response:
 # --- surveys --------------------------------------------------------------------------------
 
 
-@routes.post("/api/surveys", roles=SURVEY_READERS)
+@routes.post(
+    "/api/surveys",
+    roles=SURVEY_READERS,
+    doc=Doc(
+        "Save a survey definition (outdial surveys template seed --json shows the shape)",
+        body=ref("SurveyDefinition"),
+        returns=obj(survey=ANY_OBJ),
+        status=201,
+    ),
+)
 async def surveys_save(request: web.Request) -> web.Response:
     """Body: a survey definition (``outdial surveys template seed --json`` shows the shape)."""
     survey = surveys.parse_survey(await json_body(request))
@@ -288,7 +422,23 @@ async def surveys_save(request: web.Request) -> web.Response:
     return web.json_response({"survey": {"id": row.id, **row.definition}}, status=201)
 
 
-@routes.post("/api/surveys/{survey_id}/responses", roles=ANY_USER)
+@routes.post(
+    "/api/surveys/{survey_id}/responses",
+    roles=ANY_USER,
+    doc=Doc(
+        "Save agent-led survey answers; each answer commits alone",
+        description="A response with every question answered is completed, whatever status says.",
+        body=obj(
+            required=["idempotency_key"],
+            idempotency_key=desc(STR, "e.g. the call id"),
+            campaign_id=INT,
+            phone=STR,
+            answers=desc(ANY_OBJ, "question id -> value"),
+            status=enum("completed", "partial"),
+        ),
+        returns=obj(response=obj(id=INT, status=STR, saved=arr(STR))),
+    ),
+)
 async def surveys_answer(request: web.Request) -> web.Response:
     """Agent-led answers. Body: idempotency_key (e.g. the call id), campaign_id?, phone?,
     answers {question: value}, status? ("completed" to finish). Each answer commits alone."""
@@ -311,16 +461,22 @@ async def surveys_answer(request: web.Request) -> web.Response:
             agent_id=ident.user_id,
             phone=str(body.get("phone", "")),
         )
-        for qid, value in answers.items():
-            survey_store.save_answer(engine, resp.id or 0, str(qid), value, _now())
-        if body.get("status"):
-            resp = survey_store.finish_response(engine, resp.id or 0, str(body["status"]), _now())
+        status = str(body["status"]) if body.get("status") else None
+        resp = survey_store.save_answers(engine, resp.id or 0, answers, _now(), status)
         return {"id": resp.id, "status": resp.status, "saved": sorted(answers)}
 
     return web.json_response({"response": await run_db(save)})
 
 
-@routes.get("/api/surveys/{survey_id}/results", roles=SURVEY_READERS)
+@routes.get(
+    "/api/surveys/{survey_id}/results",
+    roles=SURVEY_READERS,
+    doc=Doc(
+        "Per-question mean, distribution, top box, CSAT, NPS",
+        query={"by": "campaign, agent or day"},
+        returns=ANY_OBJ,
+    ),
+)
 async def surveys_results(request: web.Request) -> web.Response:
     """?by=campaign|agent|day for grouped results; a day is a calendar day in the answer's
     campaign's time zone (UTC outside a campaign), named per campaign in ``day_zones``."""
@@ -333,7 +489,16 @@ async def surveys_results(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
-@routes.get("/api/surveys/{survey_id}/export", roles=SURVEY_READERS)
+@routes.get(
+    "/api/surveys/{survey_id}/export",
+    roles=SURVEY_READERS,
+    doc=Doc(
+        "Every response as a table",
+        query={"format": "csv (default) or xlsx"},
+        content_type="text/csv",
+        returns=STR,
+    ),
+)
 async def surveys_export(request: web.Request) -> web.Response:
     """?format=csv (default) or xlsx."""
     fmt = request.query.get("format", "csv")
@@ -357,13 +522,21 @@ async def surveys_export(request: web.Request) -> web.Response:
 # --- webhooks -------------------------------------------------------------------------------
 
 
-@routes.get("/api/webhooks/dead", roles=MANAGERS)
+@routes.get(
+    "/api/webhooks/dead",
+    roles=MANAGERS,
+    doc=Doc("Verdict deliveries that failed for 24 h", returns=obj(deliveries=arr(ANY_OBJ))),
+)
 async def webhooks_dead(request: web.Request) -> web.Response:
     rows = await run_db(orders.deliveries, request.app[ENGINE], "dead")
     return web.json_response({"deliveries": [orders.delivery_json(d) for d in rows]})
 
 
-@routes.post("/api/webhooks/{delivery_id}/resend", roles=MANAGERS)
+@routes.post(
+    "/api/webhooks/{delivery_id}/resend",
+    roles=MANAGERS,
+    doc=Doc("Queue a dead delivery again", returns=obj(delivery=ANY_OBJ)),
+)
 async def webhooks_resend(request: web.Request) -> web.Response:
     d = await run_db(orders.resend, request.app[ENGINE], _int(request, "delivery_id"), _now())
     return web.json_response({"delivery": orders.delivery_json(d)})

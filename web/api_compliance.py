@@ -17,6 +17,7 @@ from outdial.errors import InvalidInput
 from outdial.models import as_utc
 from outdial.roles import Role
 from web.api_auth import json_body
+from web.apidoc import ANY_OBJ, BOOL, INT, STR, TIME, Doc, arr, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
@@ -31,7 +32,20 @@ def _campaign_id(engine: Any, name: str) -> int:
     return row.id
 
 
-@routes.get("/api/compliance/check", roles=MANAGERS)
+@routes.get(
+    "/api/compliance/check",
+    roles=MANAGERS,
+    doc=Doc(
+        "Would this number be dialed now, and why not",
+        query={
+            "number": "the number",
+            "campaign": "a campaign name (or profile)",
+            "profile": "us, uk, cn or eu (or campaign)",
+            "at": "ISO 8601 instant (default now)",
+        },
+        returns=ANY_OBJ,
+    ),
+)
 async def check(request: web.Request) -> web.Response:
     """``?number=&campaign=NAME`` or ``?number=&profile=us|uk|cn|eu``, optional ``at``."""
     engine, q = request.app[ENGINE], request.query
@@ -55,7 +69,15 @@ async def check(request: web.Request) -> web.Response:
     return web.json_response(await run_db(decide))
 
 
-@routes.get("/api/compliance/preview", roles=MANAGERS)
+@routes.get(
+    "/api/compliance/preview",
+    roles=MANAGERS,
+    doc=Doc(
+        "A campaign's records: dialable now, later within 24 h, blocked by reason",
+        query={"campaign": "the campaign name", "at": "ISO 8601 instant (default now)"},
+        returns=obj(campaign=STR, dialable_now=INT, later=INT, blocked=INT, by_reason=ANY_OBJ),
+    ),
+)
 async def preview(request: web.Request) -> web.Response:
     """``?campaign=NAME``: dialable now, later within 24 h, blocked by reason."""
     engine = request.app[ENGINE]
@@ -78,7 +100,14 @@ async def preview(request: web.Request) -> web.Response:
     return web.json_response(await run_db(run))
 
 
-@routes.get("/api/dnc", roles=MANAGERS)
+@routes.get(
+    "/api/dnc",
+    roles=MANAGERS,
+    doc=Doc(
+        "The internal do-not-call list",
+        returns=obj(entries=arr(obj(number=STR, source=STR, reason=STR, captured_at=TIME))),
+    ),
+)
 async def dnc_list(request: web.Request) -> web.Response:
     entries = await run_db(store.dnc_export, request.app[ENGINE])
     return web.json_response(
@@ -96,7 +125,16 @@ async def dnc_list(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/dnc", roles={Role.ADMIN, Role.MANAGER, Role.AGENT})
+@routes.post(
+    "/api/dnc",
+    roles={Role.ADMIN, Role.MANAGER, Role.AGENT},
+    doc=Doc(
+        "Capture a do-not-call request (rules 8, 9)",
+        body=obj(required=["number"], number=STR, reason=STR, region=STR),
+        returns=obj(number=STR, added=BOOL),
+        status=201,
+    ),
+)
 async def dnc_add(request: web.Request) -> web.Response:
     """Capture a do-not-call request (rules 8, 9): effective the moment it is committed."""
     body = await json_body(request)
@@ -120,7 +158,11 @@ async def dnc_add(request: web.Request) -> web.Response:
     )
 
 
-@routes.delete("/api/dnc/{number}", roles={Role.ADMIN})
+@routes.delete(
+    "/api/dnc/{number}",
+    roles={Role.ADMIN},
+    doc=Doc("Remove a number from the internal DNC list", returns=obj(removed=BOOL)),
+)
 async def dnc_remove(request: web.Request) -> web.Response:
     ident = current_identity(request)
     removed = await run_db(
@@ -225,7 +267,15 @@ def _text(body: dict[str, Any], name: str) -> str:
     return value
 
 
-@routes.get("/api/audit/verify", roles={Role.ADMIN})
+@routes.get(
+    "/api/audit/verify",
+    roles={Role.ADMIN},
+    doc=Doc(
+        "Verify the audit trail's hash chain",
+        query={"head": "expected head hash"},
+        returns=obj(intact=BOOL, rows=INT, first_bad_id={"type": ["integer", "null"]}, head=STR),
+    ),
+)
 async def audit_verify(request: web.Request) -> web.Response:
     verdict = await run_db(store.audit_verify, request.app[ENGINE], request.query.get("head"))
     return web.json_response(

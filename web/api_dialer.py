@@ -35,6 +35,7 @@ from dialer.scheduling import CampaignScheduler
 from outdial.errors import InvalidInput
 from outdial.roles import Role
 from web.api_auth import json_body
+from web.apidoc import ANY_OBJ, BOOL, INT, STR, TIME, Doc, desc, obj, ref
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity
 from web.routing import Routes
@@ -109,25 +110,43 @@ def _when(body: dict[str, Any], name: str) -> datetime | None:
 # --- campaigns ----------------------------------------------------------------------------
 
 
-@routes.post("/api/campaigns/{campaign_id}/start", roles=MANAGERS)
+@routes.post(
+    "/api/campaigns/{campaign_id}/start",
+    roles=MANAGERS,
+    doc=Doc("Start (or resume) dialing after the launch checks", returns=obj(campaign=ANY_OBJ)),
+)
 async def campaign_start(request: web.Request) -> web.Response:
     status = await _runtime(request).start(_campaign_id(request))
     return web.json_response({"campaign": status})
 
 
-@routes.post("/api/campaigns/{campaign_id}/pause", roles=MANAGERS)
+@routes.post(
+    "/api/campaigns/{campaign_id}/pause",
+    roles=MANAGERS,
+    doc=Doc("No new calls; calls in progress carry on", returns=obj(campaign=ANY_OBJ)),
+)
 async def campaign_pause(request: web.Request) -> web.Response:
     status = await _runtime(request).pause(_campaign_id(request))
     return web.json_response({"campaign": status})
 
 
-@routes.post("/api/campaigns/{campaign_id}/stop", roles=MANAGERS)
+@routes.post(
+    "/api/campaigns/{campaign_id}/stop",
+    roles=MANAGERS,
+    doc=Doc("Stop dialing; agents are logged out", returns=obj(campaign=ANY_OBJ)),
+)
 async def campaign_stop(request: web.Request) -> web.Response:
     status = await _runtime(request).stop(_campaign_id(request))
     return web.json_response({"campaign": status})
 
 
-@routes.get("/api/campaigns/{campaign_id}/status", roles=MANAGERS)
+@routes.get(
+    "/api/campaigns/{campaign_id}/status",
+    roles=MANAGERS,
+    doc=Doc(
+        "Why the pacer is (not) dialing, calls and agents by state", returns=obj(campaign=ANY_OBJ)
+    ),
+)
 async def campaign_status(request: web.Request) -> web.Response:
     status = await _runtime(request).status(_campaign_id(request))
     return web.json_response({"campaign": status})
@@ -136,25 +155,49 @@ async def campaign_status(request: web.Request) -> web.Response:
 # --- agents -------------------------------------------------------------------------------
 
 
-@routes.post("/api/agent/login", roles=AGENTS)
+@routes.post(
+    "/api/agent/login",
+    roles=AGENTS,
+    doc=Doc(
+        "Log in to a running campaign with a softphone; the agent is ready",
+        body=obj(
+            required=["campaign_id"], campaign_id=INT, sip_uri=desc(STR, "default: the user's own")
+        ),
+        returns=obj(agent=ref("AgentStatus")),
+    ),
+)
 async def agent_login(request: web.Request) -> web.Response:
     body = await json_body(request)
     campaign_id = body.get("campaign_id")
     if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
-        raise InvalidInput("field 'campaign_id' is required and must be a number")
+        raise InvalidInput(
+            "field 'campaign_id' is required and must be a number", field="campaign_id"
+        )
     sip_uri = _str(body, "sip_uri", required=False) or None
     ident = current_identity(request)
     agent = await _runtime(request).agent_login(ident.user_id, campaign_id, sip_uri)
     return web.json_response({"agent": agent})
 
 
-@routes.post("/api/agent/ready", roles=AGENTS)
+@routes.post(
+    "/api/agent/ready",
+    roles=AGENTS,
+    doc=Doc("Ready for calls", returns=obj(agent=ref("AgentStatus"))),
+)
 async def agent_ready(request: web.Request) -> web.Response:
     agent = await _runtime(request).agent_ready(current_identity(request).user_id)
     return web.json_response({"agent": agent})
 
 
-@routes.post("/api/agent/pause", roles=AGENTS)
+@routes.post(
+    "/api/agent/pause",
+    roles=AGENTS,
+    doc=Doc(
+        "Pause with a reason code",
+        body=obj(required=["reason"], reason=STR),
+        returns=obj(agent=ref("AgentStatus")),
+    ),
+)
 async def agent_pause(request: web.Request) -> web.Response:
     body = await json_body(request)
     agent = await _runtime(request).agent_pause(
@@ -163,32 +206,69 @@ async def agent_pause(request: web.Request) -> web.Response:
     return web.json_response({"agent": agent})
 
 
-@routes.post("/api/agent/logout", roles=AGENTS)
+@routes.post(
+    "/api/agent/logout",
+    roles=AGENTS,
+    doc=Doc("Log out of the campaign", returns=obj(agent=ANY_OBJ)),
+)
 async def agent_logout(request: web.Request) -> web.Response:
     agent = await _runtime(request).agent_logout(current_identity(request).user_id)
     return web.json_response({"agent": agent})
 
 
-@routes.post("/api/agent/preview/next", roles=AGENTS)
+@routes.post(
+    "/api/agent/preview/next",
+    roles=AGENTS,
+    doc=Doc(
+        "Preview mode: the next record (also pushed to the screen)",
+        returns=obj(preview={"anyOf": [ref("ws.preview"), {"type": "null"}]}),
+    ),
+)
 async def preview_next(request: web.Request) -> web.Response:
     """Preview mode: the next record for this agent (also pushed to their screen)."""
     offer = await _runtime(request).preview_next(current_identity(request).user_id)
     return web.json_response({"preview": offer})
 
 
-@routes.post("/api/agent/preview/dial", roles=AGENTS)
+@routes.post(
+    "/api/agent/preview/dial",
+    roles=AGENTS,
+    doc=Doc(
+        "Dial the record on screen, this agent reserved",
+        returns=obj(call_id={"type": ["string", "null"]}, dialed=BOOL),
+    ),
+)
 async def preview_dial(request: web.Request) -> web.Response:
     result = await _runtime(request).preview_dial(current_identity(request).user_id)
     return web.json_response(result)
 
 
-@routes.post("/api/agent/preview/skip", roles=AGENTS)
+@routes.post(
+    "/api/agent/preview/skip",
+    roles=AGENTS,
+    doc=Doc("Skip the record on screen", returns=obj(skipped=BOOL)),
+)
 async def preview_skip(request: web.Request) -> web.Response:
     result = await _runtime(request).preview_skip(current_identity(request).user_id)
     return web.json_response(result)
 
 
-@routes.post("/api/agent/disposition", roles=AGENTS)
+@routes.post(
+    "/api/agent/disposition",
+    roles=AGENTS,
+    doc=Doc(
+        "Set the call's disposition; committed before the next call is offered",
+        body=obj(
+            required=["call_id", "code"],
+            call_id=STR,
+            code=STR,
+            notes=STR,
+            callback_at=desc(TIME, "with an offset; for a callback code"),
+            pause_reason=desc(STR, "pause instead of ready"),
+        ),
+        returns=obj(disposition=ANY_OBJ),
+    ),
+)
 async def agent_disposition(request: web.Request) -> web.Response:
     body = await json_body(request)
     result = await _runtime(request).disposition(
@@ -202,7 +282,15 @@ async def agent_disposition(request: web.Request) -> web.Response:
     return web.json_response({"disposition": result})
 
 
-@routes.post("/api/agent/hangup", roles=AGENTS)
+@routes.post(
+    "/api/agent/hangup",
+    roles=AGENTS,
+    doc=Doc(
+        "End the agent's own connected call (wrap-up follows, then the disposition)",
+        body=obj(required=["call_id"], call_id=STR),
+        returns=obj(hangup=ANY_OBJ),
+    ),
+)
 async def agent_hangup(request: web.Request) -> web.Response:
     """The agent ends their own connected call; wrap-up follows (then the disposition)."""
     body = await json_body(request)
@@ -212,7 +300,15 @@ async def agent_hangup(request: web.Request) -> web.Response:
     return web.json_response({"hangup": result})
 
 
-@routes.post("/api/agent/transfer-ivr", roles=AGENTS)
+@routes.post(
+    "/api/agent/transfer-ivr",
+    roles=AGENTS,
+    doc=Doc(
+        "Hand the connected customer to the survey IVR",
+        body=obj(required=["call_id"], call_id=STR),
+        returns=obj(transfer=ANY_OBJ),
+    ),
+)
 async def agent_transfer_ivr(request: web.Request) -> web.Response:
     body = await json_body(request)
     result = await _runtime(request).transfer_to_ivr(
@@ -221,7 +317,16 @@ async def agent_transfer_ivr(request: web.Request) -> web.Response:
     return web.json_response({"transfer": result})
 
 
-@routes.get("/api/agent/ws", roles=AGENTS)
+@routes.get(
+    "/api/agent/ws",
+    roles=AGENTS,
+    doc=Doc(
+        "The agent's screen: a WebSocket of JSON messages (components.schemas.AgentWsMessage)",
+        description="Upgrade to a WebSocket; messages: components.schemas.AgentWsMessage.",
+        returns=ref("AgentWsMessage"),
+        status=101,
+    ),
+)
 async def agent_ws(request: web.Request) -> web.StreamResponse:
     """The agent's screen: every message the engine pushes for this agent, as JSON."""
     user_id = current_identity(request).user_id

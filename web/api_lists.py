@@ -22,6 +22,7 @@ from lists.errors import UploadTooLarge
 from lists.models import Contact, ImportJob
 from outdial.errors import InvalidInput, NotFound
 from outdial.roles import Role
+from web.apidoc import ANY_OBJ, BOOL, FILE, INT, STR, Doc, arr, desc, enum, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
@@ -86,7 +87,29 @@ def contact_json(c: Contact) -> dict[str, Any]:
     }
 
 
-@routes.post("/api/lists", roles=MANAGERS)
+@routes.post(
+    "/api/lists",
+    roles=MANAGERS,
+    doc=Doc(
+        "Upload a call list (CSV/XLSX); the import runs in the background",
+        form=obj(
+            required=["file", "campaign"],
+            file=FILE,
+            campaign=STR,
+            list=STR,
+            region=STR,
+            encoding=STR,
+            sheet=STR,
+            dedupe=enum("off", "list", "campaign"),
+            mapping=desc(STR, 'JSON: {"phone": "手机号"}'),
+            purpose=STR,
+            lawful_basis=STR,
+            source=STR,
+        ),
+        returns=obj(job=ANY_OBJ, list_id=INT, already_imported=BOOL, progress=STR),
+        status=202,
+    ),
+)
 async def upload(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` plus campaign, and optionally list, region, encoding,
     sheet, dedupe, mapping (JSON), purpose, lawful_basis, source, create (``true``: make the
@@ -193,7 +216,13 @@ def _list_id(request: web.Request) -> int:
         raise NotFound("no such call list") from exc
 
 
-@routes.get("/api/lists", roles=MANAGERS)
+@routes.get(
+    "/api/lists",
+    roles=MANAGERS,
+    doc=Doc(
+        "Call lists", query={"campaign": "only this campaign's"}, returns=obj(lists=arr(ANY_OBJ))
+    ),
+)
 async def lists_index(request: web.Request) -> web.Response:
     rows = await run_db(store.lists_of, request.app[ENGINE], request.query.get("campaign"))
     return web.json_response(
@@ -207,19 +236,31 @@ async def lists_index(request: web.Request) -> web.Response:
     )  # fmt: skip
 
 
-@routes.get("/api/lists/{list_id}/import", roles=MANAGERS)
+@routes.get(
+    "/api/lists/{list_id}/import",
+    roles=MANAGERS,
+    doc=Doc("The latest import of a list and its progress", returns=obj(job=ANY_OBJ)),
+)
 async def import_status(request: web.Request) -> web.Response:
     job = await run_db(store.latest_job, request.app[ENGINE], _list_id(request))
     return web.json_response({"job": job_json(job, importer.live_progress(job.id or 0))})
 
 
-@routes.post("/api/lists/{list_id}/import/cancel", roles=MANAGERS)
+@routes.post(
+    "/api/lists/{list_id}/import/cancel",
+    roles=MANAGERS,
+    doc=Doc("Cancel a running import", returns=obj(job_id=INT, cancelling=BOOL)),
+)
 async def import_cancel(request: web.Request) -> web.Response:
     job = await run_db(store.latest_job, request.app[ENGINE], _list_id(request))
     return web.json_response({"job_id": job.id, "cancelling": importer.request_cancel(job.id or 0)})
 
 
-@routes.get("/api/lists/{list_id}/rejects.csv", roles=MANAGERS)
+@routes.get(
+    "/api/lists/{list_id}/rejects.csv",
+    roles=MANAGERS,
+    doc=Doc("Rows the import refused, with the reason", content_type="text/csv", returns=STR),
+)
 async def rejects_csv(request: web.Request) -> web.Response:
     list_id = _list_id(request)
     text = await run_db(lambda: "".join(export.rejects_csv(request.app[ENGINE], list_id)))
@@ -231,7 +272,9 @@ async def rejects_csv(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/lists/{list_id}/contacts", roles=MANAGERS)
+@routes.get(
+    "/api/lists/{list_id}/contacts", roles=MANAGERS, doc=Doc("A list's contacts", returns=ANY_OBJ)
+)
 async def contacts(request: web.Request) -> web.Response:
     list_id = _list_id(request)
     try:

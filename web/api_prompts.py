@@ -17,6 +17,7 @@ from campaigns import prompts
 from campaigns.errors import PromptTooLarge
 from outdial.errors import Forbidden, InvalidInput
 from outdial.roles import Role
+from web.apidoc import ANY_OBJ, FILE, STR, Doc, arr, desc, enum, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
@@ -32,7 +33,23 @@ def _may(request: web.Request, scope: str) -> None:
         raise Forbidden("surveyors may manage survey prompts only", scope=scope)
 
 
-@routes.post("/api/prompts", roles=PROMPT_ROLES)
+@routes.post(
+    "/api/prompts",
+    roles=PROMPT_ROLES,
+    doc=Doc(
+        "Upload a prompt (WAV) by name",
+        form=obj(
+            required=["file", "scope", "owner", "name"],
+            file=FILE,
+            scope=enum("campaign", "survey"),
+            owner=desc(STR, "id or name"),
+            name=STR,
+            lang=enum("zh", "en"),
+        ),
+        returns=obj(prompt=ANY_OBJ),
+        status=201,
+    ),
+)
 async def upload(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` plus scope (campaign|survey), owner (id or name), name,
     and lang (zh|en, survey prompts only). 201 with the stored prompt."""
@@ -92,7 +109,15 @@ def _owner_query(request: web.Request) -> tuple[str, str, str | None]:
     return scope, owner, request.query.get("lang") or None
 
 
-@routes.get("/api/prompts", roles=PROMPT_ROLES)
+@routes.get(
+    "/api/prompts",
+    roles=PROMPT_ROLES,
+    doc=Doc(
+        "A campaign's or survey's prompts",
+        query={"scope": "campaign or survey", "owner": "id or name", "lang": "zh or en"},
+        returns=obj(prompts=arr(ANY_OBJ)),
+    ),
+)
 async def prompts_list(request: web.Request) -> web.Response:
     """``?scope=campaign|survey&owner=<id or name>[&lang=zh|en]``."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
@@ -105,7 +130,11 @@ async def prompts_list(request: web.Request) -> web.Response:
     return web.json_response({"prompts": await run_db(rows)})
 
 
-@routes.delete("/api/prompts/{scope}/{owner}/{name}", roles=PROMPT_ROLES)
+@routes.delete(
+    "/api/prompts/{scope}/{owner}/{name}",
+    roles=PROMPT_ROLES,
+    doc=Doc("Delete a prompt", query={"lang": "one language only"}, returns=obj(removed=arr(STR))),
+)
 async def prompts_delete(request: web.Request) -> web.Response:
     """A survey prompt in one language with ``?lang=``, in every language without."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]

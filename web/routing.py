@@ -10,6 +10,8 @@
 
 The auth middleware (web/middleware.py) refuses a request whose handler has
 no declaration at all, so forgetting to declare is a 403, never an open door.
+``doc=Doc(...)`` (web/apidoc.py) describes the route for ``/api/openapi.json``; a test
+fails when a route has none.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from outdial.roles import ALL_ROLES, Role
+from web.apidoc import DOC_ATTR, Doc
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ACCESS_ATTR = "__outdial_access__"
@@ -52,6 +55,7 @@ class Routes(web.RouteTableDef):
         path: str,
         roles: Iterable[Role] | None,
         public: bool,
+        doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
         if not public and not roles:
             raise ValueError(f"{method} {path}: declare roles=... or public=True")
@@ -59,31 +63,58 @@ class Routes(web.RouteTableDef):
 
         def wrap(handler: Handler) -> Handler:
             setattr(handler, ACCESS_ATTR, access)
+            if doc is not None:
+                setattr(handler, DOC_ATTR, doc)
             return self.route(method, path)(handler)
 
         return wrap
 
     def get(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._declare("GET", path, roles, public)
+        return self._declare("GET", path, roles, public, doc)
 
     def post(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._declare("POST", path, roles, public)
+        return self._declare("POST", path, roles, public, doc)
 
     def put(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._declare("PUT", path, roles, public)
+        return self._declare("PUT", path, roles, public, doc)
 
     def patch(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._declare("PATCH", path, roles, public)
+        return self._declare("PATCH", path, roles, public, doc)
 
     def delete(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._declare("DELETE", path, roles, public)
+        return self._declare("DELETE", path, roles, public, doc)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from campaigns import rules, store, survey_store
+from campaigns import rules, store, survey_store, surveys
 from outdial import storage
 from outdial.cli import main
 
@@ -106,3 +106,43 @@ def test_survey_results_by_day_name_the_zone_of_their_days(cli: Cli, tmp_path: P
     out, _, _ = cli.run(["surveys", "results", str(sid), "--by", "day"])
     assert out.splitlines()[0] == "days in: 上海热线: Asia/Shanghai"
     assert "2026-03-02" in out.splitlines()[1]
+
+
+def test_campaigns_new_prints_a_loadable_definition(cli: Cli, tmp_path: Path) -> None:
+    out, _, _ = cli.run(["campaigns", "new", "--kind", "order_verification"])
+    assert out.startswith("# outdial campaign: order_verification")
+    f = tmp_path / "ov.toml"
+    f.write_text(out, encoding="utf-8")
+    loaded = cli.js(["campaigns", "load", str(f)])
+    assert loaded["kind"] == "order_verification"
+    assert loaded["definition"]["dialing"]["ring_timeout"] == 30
+    assert cli.js(["campaigns", "new", "--kind", "survey"])["mode"] == "agentless"
+    err = cli.run(["campaigns", "new", "--kind", "callback", "--mode", "agentless"], ok=False)
+    assert "mode:" in err[1] and "e.g." in err[1] and err[2] == 2
+    f.write_text(out.replace("ring_timeout = 30", "ring_timout = 30"), encoding="utf-8")
+    err = cli.run(["campaigns", "load", str(f)], ok=False)
+    assert "dialing.ring_timout: unknown dialing setting" in err[1]
+    schema = cli.js(["campaigns", "schema"])
+    assert schema["properties"]["dialing"]["additionalProperties"] is False
+
+
+def test_surveys_seed_list_and_results_text(cli: Cli, tmp_path: Path) -> None:
+    """Issue 16.10: --save names what it stored; `surveys list`; text results show the
+    distribution and the top box, not only n and mean."""
+    assert "no surveys" in cli.run(["surveys", "list"])[0]
+    out, _, _ = cli.run(["surveys", "template", "seed", "--save"])
+    name = surveys.SEED_TEMPLATE.name
+    assert out.splitlines()[0] == f"saved survey {name!r} (id 1)"
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'outdial.db'}")
+    at = datetime(2026, 3, 1, 3, tzinfo=UTC)
+    for key, score in (("a", 5), ("b", 4), ("c", 5)):
+        resp, _ = survey_store.start_response(engine, 1, key)
+        survey_store.save_answer(engine, resp.id or 0, "overall", score, at)
+    engine.dispose()
+    (listed,) = cli.js(["surveys", "list"])
+    assert (listed["name"], listed["questions"], listed["responses"]) == (name, 6, 3)
+    assert f"{name}" in cli.run(["surveys", "list"])[0]
+    text = cli.run(["surveys", "results", name])[0]
+    overall = next(line for line in text.splitlines() if " overall " in line)
+    assert "n=3" in overall and "top box 67%" in overall and "CSAT 100%" in overall
+    assert "4:1" in overall and "5:2" in overall  # the distribution

@@ -39,7 +39,7 @@ def test_every_problem_is_reported_at_once() -> None:
         rules.parse_campaign(bad)
     problems: Any = info.value.fields["problems"]
     fields = {p["field"] for p in problems}
-    assert {"name", "kind", "caller_id", "timezone", "schedule.mon", "schedule"} <= fields
+    assert {"name", "kind", "caller_id", "timezone", "schedule.mon", "schedule.funday"} <= fields
     assert {"retry.busy", "retry.ringing", "script", "active_until"} <= fields
     assert {"dispositions[0]", "dispositions[1]"} <= fields
 

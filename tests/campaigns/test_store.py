@@ -170,3 +170,25 @@ def test_return_visits_due_after_n_days(engine: Engine) -> None:
     assert as_utc(t.due_at) == datetime(2026, 3, 4, 4, 0, tzinfo=UTC)
     assert return_visits.due_tasks(engine, cid, datetime(2026, 3, 4, 3, 59, tzinfo=UTC)) == []
     assert len(return_visits.due_tasks(engine, cid, datetime(2026, 3, 4, 4, 0, tzinfo=UTC))) == 1
+
+
+def test_a_retired_key_in_a_stored_definition_is_dropped_on_read(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key an older outdial stored (rules.RETIRED_KEYS) does not make the campaign
+    unreadable; in a new file or request it is refused like any unknown key."""
+    from campaigns.errors import CampaignInvalid
+    from campaigns.models import CampaignSettings
+    from outdial.storage import session_scope
+
+    spec = rules.parse_campaign({"name": "old", "caller_id": "+861012345678"})
+    row, _ = store.save_spec(engine, spec)
+    with session_scope(engine) as s:
+        settings = s.get(CampaignSettings, row.id)
+        assert settings is not None
+        settings.spec = {**settings.spec, "old_key": "x"}
+        s.add(settings)
+    monkeypatch.setattr(rules, "RETIRED_KEYS", frozenset({"old_key"}))
+    assert store.spec_of(engine, row) == spec
+    with pytest.raises(CampaignInvalid, match="old_key"):
+        rules.parse_campaign({"name": "new", "caller_id": "+861012345678", "old_key": "x"})

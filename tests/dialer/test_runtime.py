@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dialdata
+import jsonschema
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,6 +29,7 @@ from outdial.errors import Conflict, InvalidInput
 from outdial.roles import Role
 from sip import events as ev
 from sip.fake import FakeScript, FakeSipPort, stock_script
+from web import ws_schema
 
 CALLER_ID = "+8610010000"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -62,6 +64,8 @@ class Screen:
 
     async def send_str(self, data: str) -> None:
         msg = json.loads(data)
+        # every message a screen gets is one the OpenAPI description documents (issue 16.9)
+        jsonschema.validate(msg, ws_schema.MESSAGES[msg["type"]])
         if self.on_message is not None:
             self.on_message(msg)
         self.messages.append(msg)
@@ -74,7 +78,7 @@ def runtime(engine: Engine, gate: Gate | None = None, **kw: Any) -> DialerRuntim
     the_gate = gate or Gate()
     return DialerRuntime(
         engine,
-        sip_factory=lambda cid: FakeSipPort(script_for),
+        sip_factory=kw.pop("sip_factory", lambda cid: FakeSipPort(script_for)),
         gate_factory=lambda db, cid: the_gate,
         node="test-node",
         default_caller_id=kw.pop("caller_id", CALLER_ID),
@@ -382,6 +386,7 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
     finally:
         await second.stop_all()
 
+
 async def test_safe_harbor_prompt_by_name(sqlite_engine: Engine, tmp_path: Any) -> None:
     """Issue 16 item 4: the definition names an uploaded prompt; launch checks say how to
     upload a missing one; once uploaded, the engine plays the file under the data directory."""
@@ -489,3 +494,119 @@ async def test_a_marketing_campaign_without_consent_does_not_start(sqlite_engine
     store.consent_record(sqlite_engine, "+8613800000011", "granted", evidence="form")
     assert (await rt.start(cid))["status"] == "running"
     await rt.stop_all()
+
+
+def test_engine_settings_come_from_the_typed_dialing_spec(engine: Engine, tmp_path: Any) -> None:
+    """Issue 11.3: every dialing field reaches the engine; no max_lines means the trunk's."""
+    from pathlib import Path
+
+    from campaigns import prompts, rules, store
+
+    def settings_for(dialing: dict[str, Any]) -> Any:
+        spec = rules.parse_campaign(
+            {"name": "rv", "mode": "predictive", "caller_id": CALLER_ID, "dialing": dialing}
+        )
+        cid = store.save_spec(engine, spec)[0].id or 0
+        owner = prompts.resolve_owner(engine, "campaign", str(cid))
+        prompts.store(Path(tmp_path), owner, "vm", Path(dialdata.safe_harbor()))
+        rt = DialerRuntime(
+            engine,
+            node="n",
+            default_safe_harbor=dialdata.safe_harbor(),
+            trunk_lines=240,
+            engine_options={"data_dir": str(tmp_path)},
+        )
+        return rt.engine_settings(cid)
+
+    s = settings_for(
+        {
+            "lines_per_agent": 2.0,
+            "abandon_target": 0.01,
+            "abandon_cap": 0.02,
+            "max_cps": 4.5,
+            "ring_timeout": 22,
+            "amd": True,
+            "machine_action": "leave_message",
+            "machine_prompt": "vm",
+            "preview_auto_dial_seconds": 12,
+            "wrap_up_limit": 45,
+        }
+    )
+    core = s.core
+    assert (core.mode, core.ratio, core.max_lines, core.max_cps) == ("predictive", 2.0, 240, 4.5)
+    assert (core.amd, core.abandon_target, core.abandon_cap) == (True, 0.01, 0.02)
+    assert (s.ring_timeout, s.machine_action, s.machine_prompt) == (22.0, "leave_message", "vm")
+    assert s.machine_wav is not None and s.machine_wav.endswith("vm.wav")
+    assert (s.preview_auto_dial_seconds, s.wrap_up_limit) == (12.0, 45.0)
+    assert settings_for({"max_lines": 30}).core.max_lines == 30
+
+
+async def test_a_machine_gets_the_campaigns_message_then_a_hang_up(
+    engine: Engine, tmp_path: Any
+) -> None:
+    """[dialing] amd = true, machine_action = "leave_message": on a machine verdict the
+    engine plays the campaign's machine_prompt, then hangs up; no agent is offered it."""
+    from pathlib import Path
+
+    from campaigns import prompts, rules, store
+
+    dialing = {"amd": True, "machine_action": "leave_message", "machine_prompt": "vm"}
+    spec = rules.parse_campaign({"name": "vm", "caller_id": CALLER_ID, "dialing": dialing})
+    cid = store.save_spec(engine, spec)[0].id or 0
+    dialdata.add_contacts(engine, cid, ["+8613800000011"])
+    ports: list[FakeSipPort] = []
+
+    def port(_cid: int) -> FakeSipPort:
+        def script(target: str) -> FakeScript:
+            return stock_script(target) if target.startswith("sip:") else FakeScript(amd="machine")
+
+        ports.append(FakeSipPort(script))
+        return ports[-1]
+
+    def make() -> DialerRuntime:
+        rt = runtime(engine, sip_factory=port)
+        rt.engine_options["data_dir"] = str(tmp_path)
+        return rt
+
+    with pytest.raises(CampaignNotReady) as missing:
+        await make().start(cid)
+    assert missing.value.fields["field"] == "dialing.machine_prompt"
+
+    owner = prompts.resolve_owner(engine, "campaign", str(cid))
+    wav = prompts.store(Path(tmp_path), owner, "vm", Path(dialdata.safe_harbor()))["path"]
+    rt, uid = make(), agent(engine, "vm1")
+    await rt.start(cid)
+    try:
+        await rt.agent_login(uid, cid)
+        engine_ = rt.running[cid].engine
+        await wait_for(lambda: engine_.machine_messages_left == 1)
+        assert [w for _, w in ports[-1].played] == [wav]
+        await wait_for(
+            lambda: scalar(engine, "SELECT count(*) FROM attempts WHERE ended_at IS NOT NULL") == 1
+        )
+        assert rt.agent_status(uid)["state"] == "ready"  # never offered the machine
+    finally:
+        await rt.stop_all()
+
+
+async def test_wrap_up_past_its_limit_reminds_the_agent(engine: Engine) -> None:
+    """[dialing] wrap_up_limit: the screen gets wrap_up_overdue once; the agent stays in
+    wrap-up until the disposition is set (it must be committed first)."""
+    cid = dialdata.campaign_with_contacts(engine, "wrap", ["+8613800000011"])
+    rt = runtime(engine)
+    rt.engine_options["wrap_up_limit"] = 0.3  # the spec's whole seconds, shortened for the test
+    uid = agent(engine, "w1")
+    screen = Screen()
+    rt.hub.add(uid, screen)
+    await rt.start(cid)
+    try:
+        await rt.agent_login(uid, cid)
+        await wait_for(lambda: bool(screen.of("wrap_up_overdue")))
+        (late,) = screen.of("wrap_up_overdue")
+        assert late["limit_seconds"] == 0.3
+        assert late["call_id"] == screen.of("call_connected")[0]["call_id"]
+        assert rt.agent_status(uid)["state"] == "wrap"
+        await rt.disposition(uid, late["call_id"], "success")
+        assert rt.agent_status(uid)["state"] == "ready"
+    finally:
+        await rt.stop_all()

@@ -157,3 +157,28 @@ def test_admin_password_from_environment(tmp_path: Path) -> None:
 
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'outdial.db'}")
     assert auth.authenticate(engine, "admin", "from-the-env-1").role == "admin"
+
+
+def test_the_data_directory_is_found_from_a_subfolder(tmp_path: Path) -> None:
+    """Issue 16.10: commands work below the folder holding var/ and say where they looked."""
+    home = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+
+    def here(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            OUTDIAL + args, env={**os.environ, **home}, cwd=cwd, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+        assert (proc.returncode == 0) is check, proc.stderr
+        return proc
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "lists" / "2026").mkdir(parents=True)
+    elsewhere.mkdir()
+    here(["db", "upgrade"], project)
+    status = json.loads(here(["db", "status", "--json"], project / "lists" / "2026").stdout)
+    assert status["up_to_date"] and status["data_dir"] == str(project / "var")
+    assert status["data_dir_from"] == f"found {project / 'var' / 'outdial.db'}"
+    lost = here(["surveys", "list"], elsewhere, check=False)
+    assert lost.returncode == 2 and len(lost.stderr.strip().splitlines()) == 1
+    assert str(elsewhere / "var" / "outdial.db") in lost.stderr
+    assert "config.toml (absent)" in lost.stderr

@@ -52,3 +52,38 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     for s in config.SETTINGS:
         assert f"OUTDIAL_{s.name.upper()}" in readme, s.name
+
+
+def test_the_data_directory_is_found_walking_up(tmp_path: Path) -> None:
+    """Issue 16.10: like git, from any folder below the one holding var/outdial.db."""
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "outdial.db").write_bytes(b"")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    choice = config.locate({}, cwd=deep)
+    assert choice.path == tmp_path / "var" and "found" in choice.how
+    assert choice.looked[:3] == tuple(
+        str(d / "var" / "outdial.db") for d in (deep, deep.parent, tmp_path)
+    )
+    assert config.load({}, cwd=deep).data_dir == tmp_path / "var"
+    assert config.locate({}, cwd=tmp_path).path == Path("./var")  # here: the usual ./var
+    given = config.locate({"OUTDIAL_DATA_DIR": "/srv/od"}, cwd=deep)
+    assert (given.path, given.how) == (Path("/srv/od"), "OUTDIAL_DATA_DIR")
+
+
+def test_the_user_config_file_names_the_data_directory(tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    (xdg / "outdial").mkdir(parents=True)
+    (xdg / "outdial" / "config.toml").write_text('data_dir = "/srv/outdial"\nport = 9001\n')
+    nowhere = tmp_path / "empty"
+    nowhere.mkdir()
+    env = {"XDG_CONFIG_HOME": str(xdg)}
+    choice = config.locate(env, cwd=nowhere)
+    assert choice.path == Path("/srv/outdial") and "config.toml" in choice.how
+    assert any("config.toml (read)" in place for place in choice.looked)
+    cfg = config.load(env, cwd=nowhere)
+    assert cfg.data_dir == Path("/srv/outdial") and cfg.port == 9001
+    assert config.load({**env, "OUTDIAL_PORT": "9002"}, cwd=nowhere).port == 9002
+    home = config.locate({"HOME": str(tmp_path)}, cwd=nowhere)
+    assert home.how == "the default, ./var"
+    assert f"{tmp_path}/.config/outdial/config.toml (absent)" in home.looked

@@ -89,3 +89,26 @@ def test_dates_and_times_are_not_taken_for_numbers() -> None:
     assert logs.mask_text(text) == (
         "next run at 2026-11-23 14:29:13 UTC, 2026-11-23T14:29:13.5+00:00, to *******5678"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ('"POST /api/x HTTP/1.1" 200 2086 "-"', '"POST /api/x HTTP/1.1" 200 2086 "-"'),
+        ('"GET /?p=13812345678 HTTP/1.1" 404 123456', '"GET /?p=*******5678 HTTP/1.1" 404 123456'),
+        ("took 200 2086 ms", "took 200 2086 ms"),  # two short numbers, not one phone number
+        ("ids 1234567 9", "ids ***4567 9"),  # a 7-digit piece is still masked on its own
+        ("tel 138 1234 5678", "tel *** **** 5678"),
+    ],
+)  # fmt: skip
+def test_status_codes_and_short_numbers_are_not_phone_numbers(raw: str, masked: str) -> None:
+    """Issue 16.10: mask phone numbers, not every run of digits."""
+    assert logs.mask_text(raw) == masked
+
+
+def test_the_access_log_keeps_its_status_code(stream: io.StringIO) -> None:
+    logging.getLogger("aiohttp.access").info(
+        '127.0.0.1 [07/Dec/2026:00:10:00 +0000] "POST /api/dnc HTTP/1.1" 201 2086123 "-" "curl"'
+    )
+    (line,) = lines(stream)
+    assert '" 201 2086123 "' in str(line["event"])

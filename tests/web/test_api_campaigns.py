@@ -178,6 +178,9 @@ async def test_return_visits_and_survey_results_export(
         headers=agent,
     )
     assert bad.status == 400
+    rest = {"answers": {"skill": 4, "solution": 5, "attitude": 5}, "idempotency_key": "call-1"}
+    done = await client.post(f"/api/surveys/{sid}/responses", json=rest, headers=agent)
+    assert (await done.json())["response"]["status"] == "completed"  # every question answered
 
     qa = bearer(sqlite_engine, "qa")
     assert (await client.get(f"/api/surveys/{sid}/results", headers=agent)).status == 403

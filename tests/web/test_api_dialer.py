@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dialdata
+import jsonschema
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -21,6 +22,7 @@ from dialer.runtime import DialerRuntime
 from outdial import auth, config
 from outdial.roles import Role
 from sip.fake import FakeScript, FakeSipPort, stock_script
+from web import ws_schema
 from web.api_dialer import RUNTIME
 from web.app import create_app
 
@@ -105,6 +107,7 @@ async def test_agent_ws_receives_record_and_only_disposes_own_calls(
     ws = await client.ws_connect("/api/agent/ws", headers=a1)
     hello = await ws.receive_json(timeout=5)
     assert hello == {"type": "hello", "agent": None}
+    jsonschema.validate(hello, ws_schema.MESSAGES["hello"])
 
     assert (await client.post(f"/api/campaigns/{cid}/start", headers=manager)).status == 200
     resp = await client.post("/api/agent/login", json={"campaign_id": cid}, headers=a1)
@@ -220,6 +223,7 @@ async def test_status_says_why_it_is_not_dialing(
     assert idle["message"] == (
         "outside the schedule — next window Wed 2099-01-07 09:00 Asia/Shanghai"
     )
+
 
 async def test_agent_hangs_up_over_http_and_the_script_arrives_filled_in(
     aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
