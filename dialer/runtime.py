@@ -532,7 +532,7 @@ class DialerRuntime(AgentOps):
             spec = store.spec_of(self.db, store.get(self.db, campaign_id))
         except Exception:  # the record must still reach the agent's screen
             log.exception("no script for the connected call", campaign=campaign_id)
-            return {}
+            return {"script": "", "script_missing": []}
         record = dict(message.get("record") or {})
         fields = {
             **{str(k): v for k, v in dict(record.get("custom") or {}).items()},

@@ -176,7 +176,15 @@ async def dnc_remove(request: web.Request) -> web.Response:
 # --- consent (issue 16; rules 9, 26, 30) -------------------------------------------------
 
 
-@routes.get("/api/consent", roles=MANAGERS)
+@routes.get(
+    "/api/consent",
+    roles=MANAGERS,
+    doc=Doc(
+        "A number's consent events, oldest first (without a number: the latest 1000)",
+        query={"number": "the phone number (any format the list import accepts)"},
+        returns=obj(consent=arr(ANY_OBJ)),
+    ),
+)
 async def consent_show(request: web.Request) -> web.Response:
     """``?number=N``: that number's consent events, oldest first (else the latest 1000)."""
     rows = await run_db(
@@ -185,7 +193,23 @@ async def consent_show(request: web.Request) -> web.Response:
     return web.json_response({"consent": rows})
 
 
-@routes.post("/api/consent", roles=MANAGERS)
+@routes.post(
+    "/api/consent",
+    roles=MANAGERS,
+    doc=Doc(
+        "Record a number's consent (rule 26), with its evidence",
+        body=obj(
+            required=["number", "evidence"],
+            number=STR,
+            evidence=STR,
+            at=TIME,
+            written=BOOL,
+            region=STR,
+        ),
+        returns=obj(consent=ANY_OBJ),
+        status=201,
+    ),
+)
 async def consent_add(request: web.Request) -> web.Response:
     """Body: number, evidence (required), at? (ISO with zone), written?, region? → 201."""
     body = await json_body(request)
@@ -202,7 +226,16 @@ async def consent_add(request: web.Request) -> web.Response:
     return web.json_response({"consent": event}, status=201)
 
 
-@routes.post("/api/consent/revoke", roles={Role.ADMIN, Role.MANAGER, Role.AGENT})
+@routes.post(
+    "/api/consent/revoke",
+    roles={Role.ADMIN, Role.MANAGER, Role.AGENT},
+    doc=Doc(
+        "Revoke a number's consent; the number goes on the do-not-call list (rule 9)",
+        body=obj(required=["number"], number=STR, reason=STR, region=STR),
+        returns=obj(consent=ANY_OBJ),
+        status=201,
+    ),
+)
 async def consent_revoke(request: web.Request) -> web.Response:
     """Body: number, reason?, region? → the revocation; the number is on the DNC list."""
     body = await json_body(request)
@@ -219,7 +252,21 @@ async def consent_revoke(request: web.Request) -> web.Response:
     return web.json_response({"consent": event}, status=201)
 
 
-@routes.post("/api/consent/import", roles=MANAGERS)
+@routes.post(
+    "/api/consent/import",
+    roles=MANAGERS,
+    doc=Doc(
+        "Import consents from a file: phone + 同意/consent [+ 同意日期, 同意凭证] columns",
+        form=obj(
+            required=["file"],
+            file={"type": "string", "format": "binary"},
+            evidence=STR,
+            region=STR,
+            timezone=STR,
+        ),
+        returns=ANY_OBJ,
+    ),
+)
 async def consent_import(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` (phone + 同意/consent [+ 同意日期, 同意凭证] columns),
     and optionally evidence, region, timezone → the counts and rejected rows."""

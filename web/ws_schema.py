@@ -57,6 +57,10 @@ MESSAGES: dict[str, Schema] = {
         number=STR,
         record=RECORD,
         answer_to_bridge_ms=desc(NUM, "answer to bridge, ms (rule 3: ≤ 2000)"),
+        script=desc(STR, "the campaign's script with the record's fields filled in"),
+        script_missing=desc(
+            {"type": "array", "items": STR}, "fields the script names that the record lacks"
+        ),
     ),
     "call_released": _msg(
         "call_released",
@@ -83,6 +87,10 @@ MESSAGES: dict[str, Schema] = {
     ),
     "campaign_stopped": _msg(
         "campaign_stopped", "the campaign stopped; the agent is logged out of it"
+    ),
+    "server_stopping": _msg(
+        "server_stopping",
+        "the server is shutting down; the agent's session comes back when it starts again",
     ),
     "preview": _msg(
         "preview",

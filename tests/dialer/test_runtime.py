@@ -350,12 +350,10 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
         "interrupted"
     )
     assert scalar(engine, "SELECT count(*) FROM agent_sessions") == 1
-    # meanwhile the definition became unlawful: its safe-harbor message is gone (rules 4, 20)
+    # meanwhile the definition became unlawful: it names a safe-harbor prompt never uploaded
     campaigns.save_spec(
         engine,
-        rules.parse_campaign(
-            {"name": "bad", "caller_id": CALLER_ID, "safe_harbor_wav": "/nonexistent/sh.wav"}
-        ),
+        rules.parse_campaign({"name": "bad", "caller_id": CALLER_ID, "safe_harbor_prompt": "sh"}),
     )
 
     second = runtime(engine)
@@ -368,7 +366,7 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
         assert back is not None and (back["state"], back["pause_reason"]) == ("paused", "coffee")
         bad = await second.status(ids["bad"])
         assert bad["status"] == "interrupted" and not bad["running_here"]
-        assert "does not exist" in bad["resume"]["refused"]
+        assert "has no prompt 'sh'" in bad["resume"]["refused"]
         assert "was refused" in bad["interrupted"]
         held = await second.status(ids["held"])
         assert held["status"] == "paused" and held["resume"]["desired"] == "paused"
