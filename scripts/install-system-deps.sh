@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages outdial's tests talk to, when they are missing:
 # SIPp (sip-tester) plays the far end of real SIP calls, PostgreSQL is the
-# production database, espeak-ng and sox make test prompts and recordings.
+# production database, espeak-ng and sox make test prompts and recordings,
+# Chromium (with a Chinese font) renders the web console's pages.
 set -euo pipefail
 
 need=()
@@ -9,6 +10,9 @@ command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
+# the web console's browser tests: Debian's Chromium, and a CJK font for the zh-CN pages
+[ -x /usr/bin/chromium ] || need+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
