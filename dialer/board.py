@@ -162,4 +162,31 @@ def skip_reasons(engine: Engine, campaign_id: int) -> list[dict[str, Any]]:
     return sorted(out, key=lambda x: -x["count"])
 
 
-__all__ = ["agents_on_floor", "board", "day_start", "skip_reasons", "today_figures"]
+def attempts_of(engine: Engine, contact_id: int) -> list[dict[str, Any]]:
+    """A contact's attempt history, newest first (the contact browser)."""
+    q = (
+        sa.select(
+            col(Attempt.attempt_no),
+            col(Attempt.created_at),
+            col(Attempt.state),
+            col(Attempt.sip_outcome),
+            col(Attempt.talk_seconds),
+            col(Attempt.disposition),
+            col(Attempt.abandoned),
+        )
+        .where(col(Attempt.contact_id) == contact_id)
+        .order_by(col(Attempt.id).desc())
+    )
+    with engine.connect() as conn:
+        return [
+            {
+                "attempt_no": n,
+                "at": as_utc(at).isoformat(),
+                "state": state,
+                "outcome": outcome,
+                "talk_seconds": talk,
+                "disposition": dispo,
+                "abandoned": bool(ab),
+            }
+            for n, at, state, outcome, talk, dispo, ab in conn.execute(q)
+        ]

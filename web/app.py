@@ -25,6 +25,7 @@ ROUTE_MODULES = (
     "web.shell",
     "web.pages_board",
     "web.pages_live",
+    "web.pages_lists",
 )
 
 

@@ -60,6 +60,7 @@ CSP = "; ".join(
 MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/", N_("Floor board"), MANAGERS),
     ("/lists", N_("Call lists"), MANAGERS),
+    ("/lists/upload", N_("Upload a list"), MANAGERS),
     ("/campaigns/new", N_("New campaign"), MANAGERS),
 ]
 #: words for stored codes (campaigns/rules.py, dialer/states.py, outdial/roles.py)
@@ -110,6 +111,37 @@ LABELS: dict[str, dict[str, str]] = {
         "ivr": N_("in the IVR"),
         "bridging": N_("connecting to an agent"),
         "bridged": N_("talking to an agent"),
+    },
+    "list": {
+        "importing": N_("importing"),
+        "ready": N_("ready to dial"),
+        "failed": N_("import failed"),
+    },
+    "contact": {
+        "new": N_("not called yet"),
+        "suppressed": N_("do not call"),
+        "retry": N_("to call again"),
+        "claimed": N_("being dialed"),
+        "dialing": N_("being dialed"),
+        "wrap": N_("in wrap-up"),
+        "done": N_("finished"),
+    },
+    "reject": {
+        "empty": N_("no number"),
+        "not_a_number": N_("not a phone number"),
+        "too_short": N_("too short"),
+        "too_long": N_("too long"),
+        "invalid_country_code": N_("unknown country code"),
+        "invalid_length": N_("wrong length"),
+        "invalid_for_region": N_("not a valid number in the region"),
+        "bad_date": N_("unreadable date"),
+    },
+    "field": {
+        "phone": N_("Phone number(s)"),
+        "name": N_("Customer name"),
+        "order_id": N_("Order number"),
+        "address": N_("Address"),
+        "visit_date": N_("Visit date"),
     },
     # shared/compliance-rules.md: why the gate held a number back
     "rule": {

@@ -8,15 +8,48 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import browserkit
 import consolekit
-import dialdata
 import pytest
 from sqlalchemy.engine import Engine
 
+from outdial import auth
 from outdial.roles import Role
 
 pytestmark = pytest.mark.browser
+XSS_NAME = "<img src=x onerror=alert(1)>"
+XSS_NOTE = "<script>alert(2)</script>"
+
+
+def gbk_list(folder: Path) -> Path:
+    """A GBK CSV whose name column the importer cannot guess (用户称呼): the manager maps it."""
+    rows = ["电话号码,用户称呼,订单编号,备注"]
+    rows.append(f"13800001111,张三,A1001,{XSS_NOTE}")
+    rows.append(f"13800002222,{XSS_NAME},A1002,好")
+    rows += [f"1390000{i:04d},客户{i},B{i},备注{i}" for i in range(20)]
+    rows.append("12,号码太短,C1,坏")
+    path = folder / "名单.csv"
+    path.write_bytes("\r\n".join(rows).encode("gbk"))
+    return path
+
+
+async def upload_and_map(w: browserkit.Watched, csv: Path, campaign: str) -> None:
+    page = w.page
+    await page.goto("/lists/upload")
+    await w.shot("upload", "en")
+    await page.fill("input[name=campaign]", campaign)
+    await page.set_input_files("input[type=file]", str(csv))
+    await page.click("button[type=submit]")
+    await page.locator("#mapping").wait_for()
+    assert "gb" in (await page.locator("#mapping p").first.inner_text()).lower()  # gbk/gb18030
+    await page.select_option("select[name=map_name]", "用户称呼")  # fix the mapping
+    await w.shot("upload-preview", "en")
+    await page.get_by_role("button", name="Import").click()
+    await page.get_by_text("Import finished").wait_for()
+    report = await page.locator("table.report").inner_text()
+    assert "22" in report and "Rejected\t1" in report
+    await w.shot("upload-report", "en")
 
 
 async def test_manager_flow_in_both_languages(
@@ -24,42 +57,68 @@ async def test_manager_flow_in_both_languages(
 ) -> None:
     engine = sqlite_engine
     consolekit.user(engine, "boss", Role.MANAGER)
+    consolekit.user(engine, "agent1", Role.AGENT)
+    _, agent_token = auth.create_token(engine, "agent1", "desk")
     server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
     base = f"http://127.0.0.1:{server.port}"
+    campaign = f"春季回访 {XSS_NAME}"
+    dialogs: list[str] = []
     async with browserkit.chromium() as browser:
         for lang in ("en", "zh"):
             w = await browserkit.new_page(browser, base, lang)
             page = w.page
+            page.on("dialog", lambda d: dialogs.append(d.message))
             await page.goto("/login")
             await w.shot("login", lang)
             await browserkit.login(w, "boss", consolekit.PASSWORD)
             if lang == "en":
                 assert await page.locator(".empty h2").inner_text() == "No campaigns yet"
                 await w.shot("board-empty", lang)
-                # every page action is also an API call: create one campaign over the API
-                csrf = await page.get_attribute('meta[name="csrf-token"]', "content")
-                resp = await page.request.post(
-                    "/api/campaigns",
-                    data={
-                        "name": "春季回访 <b>",
-                        "kind": "return_visit",
-                        "caller_id": "+8610010000",
-                    },
-                    headers={"X-CSRF-Token": csrf},
+                await page.goto("/lists")
+                await w.shot("lists-empty", lang)
+                await upload_and_map(w, gbk_list(tmp_path), campaign)
+                await page.get_by_role("link", name="Browse the contacts").click()
+                await page.locator("#contacts table").wait_for()
+                assert await page.locator("#contacts img").count() == 0  # inert
+                assert XSS_NAME in await page.locator("#contacts").inner_text()
+                await page.fill("input[name=q]", "2222")
+                await page.locator("#contacts", has_text="1 contact").wait_for()
+                await page.get_by_role("button", name="History").click()
+                await page.get_by_text("Not called yet.").wait_for()
+                list_url = page.url.split("?")[0]
+                cid = int(
+                    (await (await page.request.get("/api/campaigns")).json())["campaigns"][0]["id"]
                 )
-                assert resp.status == 201, await resp.text()
-                cid = (await resp.json())["campaign"]["id"]
-                dialdata.add_contacts(engine, cid, [f"+861380000{i:04d}" for i in range(30)])
+            else:
+                for name, url in (("upload", "/lists/upload"), ("lists", "/lists")):
+                    await page.goto(url)
+                    await w.shot(name, lang)
+                await page.goto(list_url)
+                await w.shot("contacts", lang)
+                await page.goto("/")
+            if lang == "en":
+                await page.goto("/lists")
+                await w.shot("lists", lang)
                 await page.goto("/")
             row = page.locator(f"#campaign-{cid}")
-            assert "春季回访 <b>" in await row.locator("td").first.inner_text()
+            assert campaign in await row.locator("td").first.inner_text()
+            assert await page.locator("img").count() == 0
             await w.shot("board", lang)
             start = "Start" if lang == "en" else "继续"  # the English pass left it paused
             await row.get_by_role("button", name=start).click()
             running = "dialing" if lang == "en" else "外呼中"
             await page.locator(f"#campaign-{cid} .badge", has_text=running).wait_for()
+            if lang == "en":  # an agent signs in over the API: the live view shows them
+                async with aiohttp.ClientSession(base) as api:
+                    resp = await api.post(
+                        "/api/agent/login",
+                        json={"campaign_id": cid},
+                        headers={"Authorization": f"Bearer {agent_token}"},
+                    )
+                    assert resp.status == 200, await resp.text()
             await page.goto(f"/campaigns/{cid}/live")
             await page.locator("#live-connection.ok").wait_for()  # one pushed update arrived
+            await page.locator("#live .agents td", has_text="agent1").wait_for()
             await w.shot("live", lang)
             await page.goto("/")
             pause = "Pause" if lang == "en" else "暂停"
@@ -69,3 +128,4 @@ async def test_manager_flow_in_both_languages(
             await page.goto("/no/such/page")
             await w.shot("error-404", lang)
             assert w.problems == [], w.problems
+    assert dialogs == []  # no stored script ever ran

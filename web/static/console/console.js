@@ -77,6 +77,15 @@
     });
   }
 
+  // upload progress of multipart htmx posts (the file can be large)
+  document.addEventListener("htmx:xhr:progress", function (e) {
+    var bar = document.getElementById("upload-progress");
+    if (bar && e.detail.lengthComputable) {
+      bar.hidden = false;
+      bar.value = Math.round((e.detail.loaded / e.detail.total) * 100);
+    }
+  });
+
   function init(root) { live(root); dropzones(root); gauges(root); }
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (e) { init(e.detail.elt); });
