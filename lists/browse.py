@@ -31,3 +31,16 @@ def search(
             select(Contact).where(*where).order_by(col(Contact.id)).offset(offset).limit(limit)
         )
         return int(total.scalar_one()), list(rows)
+
+
+def sample_record(engine: Engine, campaign_id: int) -> dict[str, str] | None:
+    """The campaign's first contact as a script sees it (``{name}``, ``{order_id}``, custom
+    columns by their header), for previewing a script; None when it has no contact yet."""
+    with session_scope(engine) as s:
+        c = s.exec(
+            select(Contact).where(col(Contact.campaign_id) == campaign_id).order_by(col(Contact.id))
+        ).first()
+        if c is None:
+            return None
+        custom = {str(k): str(v) for k, v in (c.custom or {}).items()}
+        return {**custom, "name": c.name, "order_id": c.order_id, "address": c.address}

@@ -26,6 +26,7 @@ ROUTE_MODULES = (
     "web.pages_board",
     "web.pages_live",
     "web.pages_lists",
+    "web.pages_campaigns",
 )
 
 

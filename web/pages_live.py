@@ -56,6 +56,7 @@ async def snapshot(request: web.Request, cid: int) -> dict[str, Any]:
     def extra() -> dict[str, Any]:
         camp = campaigns.get(engine, cid)
         return {
+            "stored_status": camp.status,  # "scheduled": held outside its weekly schedule
             "today": board.today_figures(engine, camp, now),
             "agents": board.agents_on_floor(engine, cid, now),
             "skips": board.skip_reasons(engine, cid),

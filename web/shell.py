@@ -74,8 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
     "kind": {
         "return_visit": N_("return visit"),
         "order_verification": N_("order verification"),
-        "survey": N_("satisfaction survey"),
-        "callback": N_("callback only"),
+        "satisfaction_survey": N_("satisfaction survey"),
         "generic": N_("general"),
     },
     "mode": {
@@ -87,6 +86,7 @@ LABELS: dict[str, dict[str, str]] = {
     "state": {
         "draft": N_("not started"),
         "running": N_("dialing"),
+        "scheduled": N_("waiting for its schedule"),
         "paused": N_("paused"),
         "stopped": N_("stopped"),
         "completed": N_("completed"),
@@ -135,6 +135,15 @@ LABELS: dict[str, dict[str, str]] = {
         "invalid_length": N_("wrong length"),
         "invalid_for_region": N_("not a valid number in the region"),
         "bad_date": N_("unreadable date"),
+    },
+    "day": {
+        "mon": N_("Monday"),
+        "tue": N_("Tuesday"),
+        "wed": N_("Wednesday"),
+        "thu": N_("Thursday"),
+        "fri": N_("Friday"),
+        "sat": N_("Saturday"),
+        "sun": N_("Sunday"),
     },
     "field": {
         "phone": N_("Phone number(s)"),

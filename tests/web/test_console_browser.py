@@ -5,6 +5,7 @@ Screenshots of every page in both languages go to test-output/screenshots/.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,33 @@ async def upload_and_map(w: browserkit.Watched, csv: Path, campaign: str) -> Non
     await w.shot("upload-report", "en")
 
 
+async def define_campaign(w: browserkit.Watched, name: str) -> int:
+    """The editor: a wrong caller ID is refused next to its field, then fixed and saved."""
+    page = w.page
+    await page.goto("/campaigns/new")
+    await w.shot("editor-new", "en")
+    await page.fill("input[name=name]", name)
+    await page.select_option("select[name=kind]", "return_visit")
+    await page.fill("input[name=caller_id]", "12345")
+    await page.fill("input[name=schedule_mon]", "00:00-12:00, 12:00-24:00")  # always open
+    await page.fill("textarea[name=script]", "您好 {name}，您的订单 {order_id}，备注：{备注}")
+    await page.get_by_role("button", name="Save").click()
+    problem = page.locator("label", has=page.locator("input[name=caller_id]")).locator(
+        ".fielderror"
+    )
+    await problem.wait_for()
+    assert "E.164" in await problem.inner_text()
+    await w.shot("editor-errors", "en")
+    await page.fill("input[name=caller_id]", "+8610010000")
+    await page.get_by_role("button", name="Save").click()
+    await page.wait_for_url("**/edit?saved=1")
+    cid = int(page.url.split("/campaigns/")[1].split("/")[0])
+    toml = await (await page.request.get(f"/api/campaigns/{cid}/definition.toml")).text()
+    data = tomllib.loads(toml)
+    assert data["name"] == name and data["schedule"]["mon"] == ["00:00-12:00", "12:00-24:00"]
+    return cid
+
+
 async def test_manager_flow_in_both_languages(
     aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
@@ -76,6 +104,7 @@ async def test_manager_flow_in_both_languages(
                 await w.shot("board-empty", lang)
                 await page.goto("/lists")
                 await w.shot("lists-empty", lang)
+                cid = await define_campaign(w, campaign)
                 await upload_and_map(w, gbk_list(tmp_path), campaign)
                 await page.get_by_role("link", name="Browse the contacts").click()
                 await page.locator("#contacts table").wait_for()
@@ -95,6 +124,9 @@ async def test_manager_flow_in_both_languages(
                     await w.shot(name, lang)
                 await page.goto(list_url)
                 await w.shot("contacts", lang)
+                await page.goto(f"/campaigns/{cid}/edit")
+                await page.locator("#script-preview", has_text="张三").wait_for()
+                await w.shot("editor", lang)
                 await page.goto("/")
             if lang == "en":
                 await page.goto("/lists")
