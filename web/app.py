@@ -27,6 +27,7 @@ ROUTE_MODULES = (
     "web.pages_live",
     "web.pages_lists",
     "web.pages_campaigns",
+    "web.pages_compliance",
 )
 
 

@@ -127,6 +127,8 @@ async def test_manager_flow_in_both_languages(
                 await page.goto(f"/campaigns/{cid}/edit")
                 await page.locator("#script-preview", has_text="张三").wait_for()
                 await w.shot("editor", lang)
+                await page.goto(f"/campaigns/{cid}/preview")
+                await w.shot("preview", lang)
                 await page.goto("/")
             if lang == "en":
                 await page.goto("/lists")
