@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from dialer import board
-from lists import browse, importer, store
+from lists import browse, columns, importer, store
 from lists.errors import ListFileError
 from lists.preview import preview
 from outdial.errors import InvalidInput, OutdialError
@@ -145,11 +145,13 @@ async def upload_import(request: web.Request) -> web.Response:
     from web.api_lists import _options
 
     engine = request.app[ENGINE]
+    data = await _preview(request, path, opts_fields["encoding"])
     try:
         opts = _options(opts_fields)
+        # the importer checks the mapping when it runs; check it now to say so at the field
+        columns.map_columns(data["headers"], mapping, visit_dates="visit_date" in mapping)
         job, again = await run_db(importer.start, engine, path, opts, meta["file_name"])
     except OutdialError as err:
-        data = await _preview(request, path, opts_fields["encoding"])
         ctx = {
             "staged": token,
             "p": {**data, "mapping": {k: v for k, v in mapping.items()}},

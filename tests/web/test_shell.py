@@ -133,3 +133,29 @@ async def test_static_assets_are_cached_and_confined(
     assert resp.status == 200 and "immutable" in resp.headers["Cache-Control"]
     assert (await client.get("/static/../shell.py")).status == 404
     assert (await client.get("/static/%2e%2e/shell.py")).status == 404
+
+
+async def test_every_page_form_needs_the_csrf_header(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Each state-changing console route, posted with a valid session but no X-CSRF-Token
+    (what a cross-site form would send), is refused before it does anything."""
+    from web.routing import access_of
+
+    app = consolekit.app_for(sqlite_engine, tmp_path)
+    client = await aiohttp_client(app)
+    consolekit.user(sqlite_engine, "admin1", Role.ADMIN)
+    await consolekit.login(client, "admin1")
+    checked = 0
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        access = access_of(route.handler)
+        if route.method in ("GET", "HEAD") or path.startswith("/api/") or access is None:
+            continue
+        if access.public and path != "/language":
+            continue
+        url = path.replace("{campaign_id}", "1").replace("{list_id}", "1")
+        resp = await client.post(url, data={"lang": "en"})
+        assert resp.status == 403, (path, resp.status)
+        checked += 1
+    assert checked >= 10

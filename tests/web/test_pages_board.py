@@ -1,0 +1,96 @@
+"""The floor board: today's figures, start/pause/stop, launch-check refusals in words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import consolekit
+import dialdata
+from sqlalchemy.engine import Engine
+
+from campaigns import store as campaigns
+from dialer import board
+from dialer.models import Attempt
+from outdial.roles import Role
+from outdial.storage import session_scope
+
+
+def _attempt(engine: Engine, cid: int, contact: int, n: int, **kw: Any) -> None:
+    with session_scope(engine) as s:
+        s.add(
+            Attempt(
+                call_id=f"c{cid}-{n}",
+                campaign_id=cid,
+                contact_id=contact,
+                number="+8613800000000",
+                final=True,
+                **kw,
+            )
+        )
+
+
+def test_today_figures_follow_the_kpi_definitions(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(engine, "kpi", ["+8613800000001"])
+    contact = dialdata.rows(engine, "SELECT id FROM contacts")[0][0]
+    now = datetime.now(UTC)
+    t = now - timedelta(minutes=5)
+    _attempt(engine, cid, contact, 1)  # no answer
+    _attempt(engine, cid, contact, 2, answered_at=t, amd="machine")  # not live
+    _attempt(engine, cid, contact, 3, answered_at=t, abandoned=True)
+    _attempt(engine, cid, contact, 4, answered_at=t, bridged_at=t, ended_at=t + timedelta(seconds=60),
+             talk_seconds=60.0, disposition_at=t + timedelta(seconds=90))  # fmt: skip
+    camp = campaigns.get(engine, cid)
+    f = board.today_figures(engine, camp, now)
+    assert f["dials"] == 4 and f["live_answers"] == 2 and f["contacts"] == 1
+    assert f["connect_rate"] == 0.5 and f["abandon_rate"] == 0.5
+    assert f["aht_seconds"] == 90.0  # 60 s talk + 30 s wrap-up
+    assert f["timezone"] == "Asia/Shanghai"
+
+
+def test_us_campaigns_are_held_to_the_three_percent_cap() -> None:
+    assert board.abandon_cap("US") == 0.03
+    assert board.abandon_cap("CN") is None
+
+
+async def test_board_lists_campaigns_and_refuses_a_start_in_words(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    app = consolekit.app_for(engine, tmp_path, owned_numbers=frozenset({"+8610099999"}))
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    cid = dialdata.campaign_with_contacts(engine, "spring", ["+8613800000001"])
+    csrf = await consolekit.login(client, "mgr")
+    page = await (await client.get("/", headers={"Accept-Language": "en"})).text()
+    assert f'id="campaign-{cid}"' in page and "spring" in page
+    no_header = await client.post(f"/campaigns/{cid}/start")
+    assert no_header.status == 403  # CSRF
+    resp = await client.post(
+        f"/campaigns/{cid}/start", headers={"X-CSRF-Token": csrf, "Accept-Language": "zh-CN"}
+    )
+    text = await resp.text()
+    assert resp.status == 200
+    assert "外呼任务无法启动" in text and "外显号码" in text and "rule-27" in text
+    api = await client.get("/api/board", headers={"X-CSRF-Token": csrf})
+    assert (await api.json())["campaigns"][0]["status"] == "draft"
+
+
+async def test_start_then_pause_from_the_board(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    cid = dialdata.campaign_with_contacts(engine, "go", ["+8613800000001"])
+    csrf = await consolekit.login(client, "mgr")
+    headers = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+    started = await (await client.post(f"/campaigns/{cid}/start", headers=headers)).text()
+    assert "dialing" in started and "Pause" in started
+    paused = await (await client.post(f"/campaigns/{cid}/pause", headers=headers)).text()
+    assert "paused" in paused and "Resume" in paused
+    live = await client.get(f"/api/campaigns/{cid}/live")
+    body = await live.json()
+    assert body["campaign"]["status"] == "paused" and "today" in body["campaign"]
