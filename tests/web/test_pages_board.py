@@ -40,8 +40,9 @@ def test_today_figures_follow_the_kpi_definitions(sqlite_engine: Engine) -> None
     _attempt(engine, cid, contact, 1)  # no answer
     _attempt(engine, cid, contact, 2, answered_at=t, amd="machine")  # not live
     _attempt(engine, cid, contact, 3, answered_at=t, abandoned=True)
-    _attempt(engine, cid, contact, 4, answered_at=t, bridged_at=t, ended_at=t + timedelta(seconds=60),
-             talk_seconds=60.0, disposition_at=t + timedelta(seconds=90))  # fmt: skip
+    end, dispo = t + timedelta(seconds=60), t + timedelta(seconds=90)
+    _attempt(engine, cid, contact, 4, answered_at=t, bridged_at=t, ended_at=end,
+             talk_seconds=60.0, disposition_at=dispo)  # fmt: skip
     camp = campaigns.get(engine, cid)
     f = board.today_figures(engine, camp, now)
     assert f["dials"] == 4 and f["live_answers"] == 2 and f["contacts"] == 1

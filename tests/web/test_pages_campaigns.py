@@ -23,7 +23,7 @@ def test_toml_text_reads_back_to_the_same_definition() -> None:
             "caller_id": "+8610010000",
             "script": "您好 {name}\n\\ end",
             "schedule": {"mon": ["09:00-12:00"]},
-        }  # fmt: skip
+        }
     )
     data = rules.spec_to_dict(spec)
     assert tomllib.loads(toml_text.dumps(data)) == data

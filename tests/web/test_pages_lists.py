@@ -13,7 +13,12 @@ from sqlalchemy.engine import Engine
 
 from outdial.roles import Role
 
-CSV = "电话号码,用户称呼,备注\r\n13800001111,<img src=x onerror=alert(1)>,好\r\n13800002222,李四,<script>x()</script>\r\n12,坏,坏\r\n"
+CSV = (
+    "电话号码,用户称呼,备注\r\n"
+    "13800001111,<img src=x onerror=alert(1)>,好\r\n"
+    "13800002222,李四,<script>x()</script>\r\n"
+    "12,坏,坏\r\n"
+)
 
 
 def _form(text: str, **fields: str) -> aiohttp.FormData:
