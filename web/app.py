@@ -28,6 +28,7 @@ ROUTE_MODULES = (
     "web.pages_lists",
     "web.pages_campaigns",
     "web.pages_compliance",
+    "web.pages_compliance_admin",
 )
 
 

@@ -62,6 +62,8 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/lists", N_("Call lists"), MANAGERS),
     ("/lists/upload", N_("Upload a list"), MANAGERS),
     ("/campaigns/new", N_("New campaign"), MANAGERS),
+    ("/dnc", N_("Do-not-call list"), MANAGERS),
+    ("/audit", N_("Audit trail"), frozenset({Role.ADMIN})),
 ]
 #: words for stored codes (campaigns/rules.py, dialer/states.py, outdial/roles.py)
 LABELS: dict[str, dict[str, str]] = {

@@ -86,6 +86,7 @@ async def test_manager_flow_in_both_languages(
     engine = sqlite_engine
     consolekit.user(engine, "boss", Role.MANAGER)
     consolekit.user(engine, "agent1", Role.AGENT)
+    consolekit.user(engine, "root", Role.ADMIN)
     _, agent_token = auth.create_token(engine, "agent1", "desk")
     server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
     base = f"http://127.0.0.1:{server.port}"
@@ -159,7 +160,24 @@ async def test_manager_flow_in_both_languages(
             await page.locator(f"#campaign-{cid}").get_by_role("button", name=pause).click()
             paused = "paused" if lang == "en" else "已暂停"
             await page.locator(f"#campaign-{cid} .badge", has_text=paused).wait_for()
+            await page.goto("/dnc")
+            if lang == "en":
+                await page.fill("input[name=number]", "13800009999")
+                await page.fill("input[name=reason]", XSS_NOTE)
+                await page.get_by_role("button", name="Add").click()
+                await page.get_by_text("Saved: +8613800009999 will not be called.").wait_for()
+            assert XSS_NOTE in await page.locator("#dnc table").inner_text()
+            await w.shot("dnc", lang)
             await page.goto("/no/such/page")
             await w.shot("error-404", lang)
             assert w.problems == [], w.problems
+            admin = await browserkit.new_page(browser, base, lang)
+            await browserkit.login(admin, "root", consolekit.PASSWORD)
+            await admin.page.goto("/audit")
+            await admin.page.locator("#verdict").wait_for(state="attached")
+            await admin.page.locator("button.primary").click()
+            await admin.page.locator("#verdict p").wait_for()
+            assert "13800009999" in await admin.page.locator("table").inner_text()
+            await admin.shot("audit", lang)
+            assert admin.problems == [], admin.problems
     assert dialogs == []  # no stored script ever ran

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,7 @@ async def test_every_page_form_needs_the_csrf_header(
             continue
         if access.public and path != "/language":
             continue
-        url = path.replace("{campaign_id}", "1").replace("{list_id}", "1")
+        url = re.sub(r"\{[a-z_]+\}", "1", path)
         resp = await client.post(url, data={"lang": "en"})
         assert resp.status == 403, (path, resp.status)
         checked += 1
