@@ -95,3 +95,17 @@ async def test_start_then_pause_from_the_board(
     live = await client.get(f"/api/campaigns/{cid}/live")
     body = await live.json()
     assert body["campaign"]["status"] == "paused" and "today" in body["campaign"]
+
+
+async def test_live_view_of_a_campaign_that_never_ran(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    cid = dialdata.campaign_with_contacts(engine, "idle", ["+8613800000001"])
+    await consolekit.login(client, "mgr")
+    resp = await client.get(f"/campaigns/{cid}/live", headers={"Accept-Language": "en"})
+    text = await resp.text()
+    assert resp.status == 200
+    assert "Not dialing: the campaign is not started." in text
