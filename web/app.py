@@ -29,6 +29,7 @@ ROUTE_MODULES = (
     "web.pages_campaigns",
     "web.pages_compliance",
     "web.pages_compliance_admin",
+    "web.pages_people",
 )
 
 

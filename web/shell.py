@@ -63,6 +63,7 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/lists/upload", N_("Upload a list"), MANAGERS),
     ("/campaigns/new", N_("New campaign"), MANAGERS),
     ("/dnc", N_("Do-not-call list"), MANAGERS),
+    ("/people", N_("People"), frozenset({Role.ADMIN})),
     ("/audit", N_("Audit trail"), frozenset({Role.ADMIN})),
 ]
 #: words for stored codes (campaigns/rules.py, dialer/states.py, outdial/roles.py)

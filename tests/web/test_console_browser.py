@@ -179,5 +179,20 @@ async def test_manager_flow_in_both_languages(
             await admin.page.locator("#verdict p").wait_for()
             assert "13800009999" in await admin.page.locator("table").inner_text()
             await admin.shot("audit", lang)
+            await admin.page.goto("/people")
+            if lang == "en":
+                await admin.page.fill("input[name=username]", "agent2")
+                await admin.page.fill("input[name=password]", "short")
+                await admin.page.get_by_role("button", name="Add", exact=True).click()
+                await admin.page.locator("#people .fielderror").wait_for()  # refused in words
+                await admin.page.fill("input[name=password]", "long-enough-pass-1")
+                await admin.page.fill("input[name=display_name]", XSS_NAME)
+                assert await admin.page.input_value("select[name=role]") == "agent"
+                await admin.page.get_by_role("button", name="Add", exact=True).click()
+                await admin.page.locator("#people td", has_text="agent2").wait_for()
+                await admin.page.get_by_role("button", name="Create token").click()
+                await admin.page.locator("#people code", has_text="od_").first.wait_for()
+            assert await admin.page.locator("#people img").count() == 0
+            await admin.shot("people", lang)
             assert admin.problems == [], admin.problems
     assert dialogs == []  # no stored script ever ran
