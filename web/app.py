@@ -30,6 +30,7 @@ ROUTE_MODULES = (
     "web.pages_compliance",
     "web.pages_compliance_admin",
     "web.pages_people",
+    "web.pages_prompts",
 )
 
 

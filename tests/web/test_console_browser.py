@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import browserkit
 import consolekit
+import dialdata
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -160,6 +161,16 @@ async def test_manager_flow_in_both_languages(
             await page.locator(f"#campaign-{cid}").get_by_role("button", name=pause).click()
             paused = "paused" if lang == "en" else "已暂停"
             await page.locator(f"#campaign-{cid} .badge", has_text=paused).wait_for()
+            await page.goto(f"/campaigns/{cid}/prompts")
+            if lang == "en":
+                await page.fill("input[name=name]", "safe_harbor")
+                await page.set_input_files("input[name=file]", dialdata.safe_harbor())
+                await page.get_by_role("button", name="Upload").click()
+                await page.locator("#prompts audio").wait_for(state="attached")
+                audio = await page.locator("#prompts audio").get_attribute("src")
+                wav = await page.request.get(audio or "")
+                assert wav.status == 200 and (await wav.body())[:4] == b"RIFF"
+            await w.shot("prompts", lang)
             await page.goto("/dnc")
             if lang == "en":
                 await page.fill("input[name=number]", "13800009999")
