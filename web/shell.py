@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from outdial import auth
 from outdial.errors import AuthError, OutdialError
 from outdial.roles import Role
-from web import i18n
+from web import i18n, pacer_words
 from web.i18n import LANG_COOKIE, N_, Lang
 from web.keys import CONFIG, ENGINE, IDENTITY
 from web.middleware import SESSION_COOKIE, run_db, status_for
@@ -238,6 +238,7 @@ def context_of(request: web.Request) -> dict[str, Any]:
         "mode_label": lambda c: label("mode", c),
         "state_label": lambda c: label("state", c),
         "role_label": lambda c: label("role", c),
+        "pacer_says": lambda reason: pacer_words.say(str(reason), lang),
     }
 
 
