@@ -9,6 +9,7 @@ token in ``X-CSRF-Token`` (web/static/console/console.js reads it from a <meta> 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from outdial.roles import Role
 from web import i18n, pacer_words
 from web.i18n import LANG_COOKIE, N_, Lang
 from web.keys import CONFIG, ENGINE, IDENTITY
-from web.middleware import SESSION_COOKIE, run_db, status_for
+from web.middleware import SESSION_COOKIE, identify, run_db, status_for
 from web.models import ConsolePref
 from web.routing import ANY_USER, Routes
 
@@ -308,6 +309,9 @@ async def page_middleware(request: web.Request, handler: Next) -> web.StreamResp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        if IDENTITY not in request:  # no route matched: say who is logged in, keep the menu
+            with contextlib.suppress(OutdialError):
+                request[IDENTITY] = await identify(request)
         return _error_page(request, exc.status)
     except asyncio.CancelledError:
         raise
