@@ -181,6 +181,9 @@ async def test_manager_flow_in_both_languages(
             await w.shot("dnc", lang)
             await page.goto("/no/such/page")
             await w.shot("error-404", lang)
+            if lang == "en":  # the language menu: switches at once and is kept for the user
+                await page.select_option("select[name=lang]", "zh_CN")
+                await page.locator("nav.menu a", has_text="实时监控").wait_for()
             assert w.problems == [], w.problems
             admin = await browserkit.new_page(browser, base, lang)
             await browserkit.login(admin, "root", consolekit.PASSWORD)
