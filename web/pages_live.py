@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,11 +28,14 @@ from web.shell import MANAGERS, context_of, render
 
 routes = Routes()
 EVERY = 1.0  # seconds between snapshots (the issue: at least one a second)
+SKIPS_EVERY = 10.0
+SKIPS: web.AppKey[dict[int, tuple[float, list[dict[str, Any]]]]] = web.AppKey("console_skips")
 STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("console_streams")
 
 
 def setup(app: web.Application) -> None:
     app[STREAMS] = set()
+    app[SKIPS] = {}
 
     async def close_streams(app: web.Application) -> None:
         streams: set[asyncio.Task[Any]] = app[STREAMS]
@@ -53,13 +57,20 @@ async def snapshot(request: web.Request, cid: int) -> dict[str, Any]:
     engine, now = request.app[ENGINE], datetime.now(UTC)
     status = await request.app[RUNTIME].status(cid)
 
+    cache: dict[int, tuple[float, list[dict[str, Any]]]] = request.app[SKIPS]
+
     def extra() -> dict[str, Any]:
         camp = campaigns.get(engine, cid)
+        # skip reasons scan the campaign's contacts: once every SKIPS_EVERY s is enough
+        at, skips = cache.get(cid, (0.0, []))
+        if time.monotonic() - at > SKIPS_EVERY:
+            skips = board.skip_reasons(engine, cid)
+            cache[cid] = (time.monotonic(), skips)
         return {
             "stored_status": camp.status,  # "scheduled": held outside its weekly schedule
             "today": board.today_figures(engine, camp, now),
             "agents": board.agents_on_floor(engine, cid, now),
-            "skips": board.skip_reasons(engine, cid),
+            "skips": skips,
         }
 
     return {**status, **(await run_db(extra)), "at": now.isoformat()}

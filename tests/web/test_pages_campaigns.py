@@ -10,23 +10,9 @@ from typing import Any
 import consolekit
 from sqlalchemy.engine import Engine
 
-from campaigns import rules, toml_text
 from outdial.roles import Role
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-
-
-def test_toml_text_reads_back_to_the_same_definition() -> None:
-    spec = rules.parse_campaign(
-        {
-            "name": 'q "x" 春',
-            "caller_id": "+8610010000",
-            "script": "您好 {name}\n\\ end",
-            "schedule": {"mon": ["09:00-12:00"]},
-        }
-    )
-    data = rules.spec_to_dict(spec)
-    assert tomllib.loads(toml_text.dumps(data)) == data
 
 
 async def test_editor_shows_problems_next_to_fields_and_saves(
