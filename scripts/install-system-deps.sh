@@ -2,7 +2,7 @@
 # Install the Debian packages outdial's tests talk to, when they are missing:
 # SIPp (sip-tester) plays the far end of real SIP calls, PostgreSQL is the
 # production database, espeak-ng and sox make test prompts and recordings, baresip is a
-# real softphone as the agent.
+# real softphone as the agent, Chromium (with a Chinese font) renders the web console's pages.
 # The pjsua2 build (scripts/build_pjsua2.py) needs a C/C++ toolchain, SWIG, OpenSSL and
 # libuuid headers; `--build` installs only those (what `make run` needs).
 set -euo pipefail
@@ -23,6 +23,9 @@ if [ "${1:-}" != "--build" ]; then
   command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || need+=(sox)
   command -v baresip >/dev/null 2>&1 || need+=(baresip-core)  # a real agent phone (tests/sip)
+  # the web console's browser tests: Debian's Chromium, and a CJK font for the zh-CN pages
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

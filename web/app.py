@@ -12,6 +12,7 @@ from web import api_auth, health
 from web.keys import CONFIG, ENGINE
 from web.middleware import auth_middleware, error_middleware
 from web.routing import Routes
+from web.shell import page_middleware
 
 #: optional route modules added by later packages; each exposes ``routes: Routes``
 ROUTE_MODULES = (
@@ -21,12 +22,22 @@ ROUTE_MODULES = (
     "web.api_dialer",
     "web.api_prompts",
     "web.openapi",
+    # the web console (issue 13): its shell first, then its pages
+    "web.shell",
+    "web.pages_board",
+    "web.pages_live",
+    "web.pages_lists",
+    "web.pages_campaigns",
+    "web.pages_compliance",
+    "web.pages_compliance_admin",
+    "web.pages_people",
+    "web.pages_prompts",
 )
 
 
 def create_app(config: Config, engine: Engine) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[error_middleware, page_middleware, auth_middleware],
         client_max_size=config.max_upload_bytes,
     )
     app[CONFIG] = config

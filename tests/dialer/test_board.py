@@ -1,0 +1,69 @@
+"""dialer/board.py: today's KPIs (shared/domain.md definitions), caps, skip reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dialdata
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from campaigns import store as campaigns
+from dialer import board
+from dialer.models import Attempt
+from outdial.storage import session_scope
+
+
+def _attempt(engine: Engine, cid: int, contact: int, n: int, **kw: Any) -> None:
+    with session_scope(engine) as s:
+        s.add(
+            Attempt(
+                call_id=f"c{cid}-{n}",
+                campaign_id=cid,
+                contact_id=contact,
+                number="+8613800000000",
+                final=True,
+                **kw,
+            )
+        )
+
+
+def test_today_figures_follow_the_kpi_definitions(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(engine, "kpi", ["+8613800000001"])
+    contact = dialdata.rows(engine, "SELECT id FROM contacts")[0][0]
+    now = datetime.now(UTC)
+    t = now - timedelta(minutes=5)
+    _attempt(engine, cid, contact, 1)  # no answer
+    _attempt(engine, cid, contact, 2, answered_at=t, amd="machine")  # not live
+    _attempt(engine, cid, contact, 3, answered_at=t, abandoned=True)
+    end, dispo = t + timedelta(seconds=60), t + timedelta(seconds=90)
+    _attempt(engine, cid, contact, 4, answered_at=t, bridged_at=t, ended_at=end,
+             talk_seconds=60.0, disposition_at=dispo)  # fmt: skip
+    camp = campaigns.get(engine, cid)
+    f = board.today_figures(engine, camp, now)
+    assert f["dials"] == 4 and f["live_answers"] == 2 and f["contacts"] == 1
+    assert f["connect_rate"] == 0.5 and f["abandon_rate"] == 0.5
+    assert f["aht_seconds"] == 90.0  # 60 s talk + 30 s wrap-up
+    assert f["timezone"] == "Asia/Shanghai"
+
+
+def test_us_campaigns_are_held_to_the_three_percent_cap() -> None:
+    assert board.abandon_cap("US") == 0.03
+    assert board.abandon_cap("CN") is None
+
+
+def test_skip_reasons_count_held_records_by_rule(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(engine, "held", [f"+861380000000{i}" for i in range(5)])
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE contacts SET last_outcome='rule-28' WHERE id <= 3"))
+        conn.execute(
+            sa.text("UPDATE contacts SET last_outcome='rule-8', status='done' WHERE id = 4")
+        )
+    skips = board.skip_reasons(engine, cid)
+    assert skips == [
+        {"rules": ["rule-28"], "later": True, "count": 3},
+        {"rules": ["rule-8"], "later": False, "count": 1},
+    ]

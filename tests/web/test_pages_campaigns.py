@@ -1,0 +1,65 @@
+"""The campaign editor: problems next to fields, the TOML file round trip, inert scripts."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import consolekit
+from sqlalchemy.engine import Engine
+
+from outdial.roles import Role
+
+XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+async def test_editor_shows_problems_next_to_fields_and_saves(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    h = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+    form = {"name": XSS, "kind": "return_visit", "mode": "progressive", "caller_id": "123",
+            "schedule_tue": "9-5", "script": XSS, "more": "[retry]\nbusy = 10\n"}  # fmt: skip
+    refused = await client.post("/campaigns/new", data=form)
+    assert refused.status == 403  # CSRF on the form
+    resp = await client.post("/campaigns/new", data=form, headers=h)
+    html = await resp.text()
+    caller = re.search(r'name="caller_id".*?</label>', html, re.S)
+    assert caller and "E.164" in caller.group(0)
+    tuesday = re.search(r'name="schedule_tue".*?</label>', html, re.S)
+    assert tuesday and "not a span" in tuesday.group(0)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html  # inert
+    form.update(caller_id="+8610010000", schedule_tue="09:00-17:00")
+    saved = await client.post("/campaigns/new", data=form, headers=h)
+    assert saved.status == 204 and saved.headers["HX-Redirect"].endswith("/edit?saved=1")
+    cid = int(saved.headers["HX-Redirect"].split("/")[2])
+    toml = await (await client.get(f"/api/campaigns/{cid}/definition.toml")).text()
+    assert tomllib.loads(toml)["schedule"]["tue"] == ["09:00-17:00"]
+    page = await (await client.get(f"/campaigns/{cid}/edit", headers=h)).text()
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+    again = await client.post("/campaigns/new", data=form, headers=h)
+    assert "already exists" in await again.text()
+
+
+async def test_a_campaign_file_loads_over_the_api(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    text = 'name = "filed"\ncaller_id = "+8610010000"\n[schedule]\nwed = ["10:00-11:00"]\n'
+    resp = await client.post(
+        "/api/campaigns/load", data=text.encode(), headers={"X-CSRF-Token": csrf}
+    )
+    assert resp.status == 200, await resp.text()
+    cid = (await resp.json())["campaign"]["id"]
+    toml = await (await client.get(f"/api/campaigns/{cid}/definition.toml")).text()
+    assert tomllib.loads(toml)["schedule"]["wed"] == ["10:00-11:00"]
+    bad = await client.post(
+        "/api/campaigns/load", data=b'name = "x"\n', headers={"X-CSRF-Token": csrf}
+    )
+    assert bad.status == 400 and "caller_id" in (await bad.json())["message"]

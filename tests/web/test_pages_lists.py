@@ -1,0 +1,89 @@
+"""List upload in the console: preview of a GBK file, mapping, progress, report, contacts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import consolekit
+from sqlalchemy.engine import Engine
+
+from outdial.roles import Role
+
+CSV = (
+    "电话号码,用户称呼,备注\r\n"
+    "13800001111,<img src=x onerror=alert(1)>,好\r\n"
+    "13800002222,李四,<script>x()</script>\r\n"
+    "12,坏,坏\r\n"
+)
+
+
+def _form(text: str, **fields: str) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    for k, v in fields.items():
+        form.add_field(k, v)
+    form.add_field("file", text.encode("gbk"), filename="名单.csv", content_type="text/csv")
+    return form
+
+
+async def test_upload_preview_mapping_progress_and_contacts(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    h = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+    api = await client.post("/api/lists/preview", data=_form(CSV), headers=h)
+    body = await api.json()
+    assert body["encoding"] in ("gbk", "gb18030") and body["headers"][1] == "用户称呼"
+    assert body["mapping"]["phone"] == ["电话号码"] and body["mapping"]["name"] is None
+    page = await client.post("/lists/upload/preview", data=_form(CSV, campaign="c1"), headers=h)
+    html = await page.text()
+    assert "&lt;img src=x" in html and "<img src=x" not in html  # list cells are inert
+    staged = re.search(r'name="staged" value="([0-9a-f]+)"', html)
+    assert staged is not None
+    wrong = {"staged": staged.group(1), "campaign": "c1", "map_phone": "no such column"}
+    refused = await client.post("/lists/upload/import", data=wrong, headers=h)
+    assert "no such column" in await refused.text()  # said next to the phone field
+    fixed = {**wrong, "map_phone": "电话号码", "map_name": "用户称呼"}
+    resp = await client.post("/lists/upload/import", data=fixed, headers=h)
+    progress = await resp.text()
+    list_id = int(re.search(r"/lists/(\d+)", progress).group(1))  # type: ignore[union-attr]
+    for _ in range(100):
+        if "Import finished" in progress:
+            break
+        await asyncio.sleep(0.1)
+        progress = await (await client.get(f"/lists/{list_id}/progress", headers=h)).text()
+    assert "Import finished" in progress and "rejects.csv" in progress
+    found = await client.get(f"/api/lists/{list_id}/search?q=2222", headers=h)
+    contacts = (await found.json())["contacts"]
+    assert [c["name"] for c in contacts] == ["李四"]
+    browse = await (await client.get(f"/lists/{list_id}?q=img", headers=h)).text()
+    assert "&lt;img src=x" in browse and "<img src=x" not in browse
+    lists = await (await client.get("/lists", headers=h)).text()
+    row = lists[lists.find("<tbody>") :]
+    assert "<td>c1</td>" in row and '<td class="num">2</td>' in row  # 2 imported, 1 rejected
+
+
+async def test_upload_over_the_limit_is_said_clearly(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    from outdial import config
+
+    app = consolekit.app_for(sqlite_engine, tmp_path)
+    app[__import__("web.keys", fromlist=["CONFIG"]).CONFIG] = config.load(
+        {"OUTDIAL_DATA_DIR": str(tmp_path), "OUTDIAL_MAX_UPLOAD_MB": "1"}
+    )
+    client = await aiohttp_client(app)
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    big = CSV + "13800003333,x,y\r\n" * 80_000
+    resp = await client.post(
+        "/lists/upload/preview",
+        data=_form(big, campaign="c"),
+        headers={"X-CSRF-Token": csrf, "Accept-Language": "en"},
+    )
+    assert "1 MB upload limit" in await resp.text()

@@ -1,0 +1,42 @@
+"""The compliance preview before a start: of the campaign's records, how many may be called
+now, later today, or not at all, by rule (``compliance.gate.preview``, the same call as
+``GET /api/compliance/preview``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from campaigns import store as campaigns
+from compliance import gate as gates
+from web.keys import ENGINE
+from web.middleware import run_db
+from web.routing import Routes
+from web.shell import MANAGERS, render
+
+routes = Routes()
+HORIZON = timedelta(hours=24)
+
+
+@routes.get("/campaigns/{campaign_id}/preview", roles=MANAGERS)
+async def preview_page(request: web.Request) -> web.Response:
+    try:
+        cid = int(request.match_info["campaign_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    engine, at = request.app[ENGINE], datetime.now(UTC)
+
+    def run() -> dict[str, Any]:
+        camp = campaigns.get(engine, cid)
+        summary = gates.preview(engine, cid, at, at + HORIZON)
+        reasons = []
+        for code, n in sorted(summary.by_reason.items(), key=lambda kv: -kv[1]):
+            rule, _, category = code.partition(":")
+            reasons.append({"rule": rule, "category": category, "count": n})
+        total = summary.now + summary.later + summary.blocked
+        return {"campaign": camp, "now": summary.now, "later": summary.later,
+                "blocked": summary.blocked, "total": total, "reasons": reasons}  # fmt: skip
+
+    return render("preview.html", request, await run_db(run))

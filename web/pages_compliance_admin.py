@@ -1,0 +1,111 @@
+"""Do-not-call list and audit trail pages (same calls as /api/dnc and /api/audit/*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from compliance import audit_query, store
+from outdial.errors import InvalidInput
+from outdial.models import as_utc
+from outdial.roles import Role
+from web.keys import ENGINE
+from web.middleware import current_identity, run_db
+from web.routing import Routes
+from web.shell import MANAGERS, render
+
+routes = Routes()
+ADMINS = {Role.ADMIN}
+SHOWN = 200
+
+
+async def _dnc(request: web.Request, notice: str = "") -> web.Response:
+    q = request.query.get("q", "").strip()
+    entries = await run_db(store.dnc_export, request.app[ENGINE])
+    digits = q.lstrip("+")
+    hits = [e for e in entries if not digits or digits in e.number]
+    ctx: dict[str, Any] = {
+        "q": q,
+        "total": len(entries),
+        "matches": len(hits),
+        "entries": [
+            {
+                "number": e.number,
+                "source": e.source,
+                "reason": e.reason,
+                "at": as_utc(e.captured_at),
+            }
+            for e in hits[:SHOWN]
+        ],
+        "notice": notice,
+        "is_admin": current_identity(request).role is Role.ADMIN,
+    }
+    name = "_dnc_table.html" if request.headers.get("HX-Request") else "dnc.html"
+    return render(name, request, ctx)
+
+
+@routes.get("/dnc", roles=MANAGERS)
+async def dnc_page(request: web.Request) -> web.Response:
+    return await _dnc(request)
+
+
+@routes.post("/dnc", roles=MANAGERS)
+async def dnc_add(request: web.Request) -> web.Response:
+    """Same as POST /api/dnc: effective the moment it is committed (rules 8, 9)."""
+    form = await request.post()
+    number = str(form.get("number", "")).strip()
+    if not number:
+        raise InvalidInput("field 'number' is required", field="number")
+    entry, _ = await run_db(
+        store.dnc_add, request.app[ENGINE], number, "manual", str(form.get("reason", ""))[:255]
+    )
+    return await _dnc(request, notice=entry.number)
+
+
+@routes.post("/dnc/{number}/remove", roles=ADMINS)
+async def dnc_remove(request: web.Request) -> web.Response:
+    """Same as DELETE /api/dnc/{number} (admin only)."""
+    ident = current_identity(request)
+    await run_db(
+        store.dnc_remove, request.app[ENGINE], request.match_info["number"], "CN", ident.username
+    )
+    return await _dnc(request)
+
+
+@routes.get("/audit", roles=ADMINS)
+async def audit_page(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    kind, contains = request.query.get("kind", ""), request.query.get("q", "").strip()
+    rows = await run_db(audit_query.recent, engine, kind, contains, 100)
+    ctx = {
+        "rows": rows,
+        "kind": kind,
+        "q": contains,
+        "kinds": await run_db(audit_query.kinds, engine),
+    }
+    return render("audit.html", request, ctx)
+
+
+@routes.post("/audit/verify", roles=ADMINS)
+async def audit_verify(request: web.Request) -> web.Response:
+    """Same as GET /api/audit/verify: walks the whole hash chain."""
+    verdict = await run_db(store.audit_verify, request.app[ENGINE], None)
+    return render("_audit_verdict.html", request, {"v": verdict})
+
+
+@routes.get("/api/audit", roles=ADMINS)
+async def api_audit(request: web.Request) -> web.Response:
+    """?kind=&q=&limit=: the newest audit rows, filtered."""
+    try:
+        limit = int(request.query.get("limit", "100"))
+    except ValueError as exc:
+        raise InvalidInput("limit must be a number", field="limit") from exc
+    rows = await run_db(
+        audit_query.recent,
+        request.app[ENGINE],
+        request.query.get("kind", ""),
+        request.query.get("q", ""),
+        limit,
+    )
+    return web.json_response({"rows": rows})

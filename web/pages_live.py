@@ -1,0 +1,126 @@
+"""A campaign's live view: one engine snapshot a second, pushed as server-sent events.
+
+Each event is the live panel rendered on the server (escaped, in the user's language); the
+browser swaps it in (web/static/console/console.js). The snapshot is the runtime's
+``status`` (``GET /api/campaigns/{id}/status``) plus dialer/board.py's agents, skip reasons
+and today's figures (``GET /api/campaigns/{id}/live``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from campaigns import store as campaigns
+from dialer import board
+from outdial.errors import NotFound
+from web.api_dialer import RUNTIME
+from web.keys import ENGINE
+from web.middleware import run_db
+from web.routing import Routes
+from web.shell import MANAGERS, context_of, render
+
+routes = Routes()
+EVERY = 1.0  # seconds between snapshots (the issue: at least one a second)
+SKIPS_EVERY = 10.0
+SKIPS: web.AppKey[dict[int, tuple[float, list[dict[str, Any]]]]] = web.AppKey("console_skips")
+STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("console_streams")
+
+
+def setup(app: web.Application) -> None:
+    app[STREAMS] = set()
+    app[SKIPS] = {}
+
+    async def close_streams(app: web.Application) -> None:
+        streams: set[asyncio.Task[Any]] = app[STREAMS]
+        for task in list(streams):
+            task.cancel()
+
+    app.on_shutdown.append(close_streams)
+
+
+def _campaign_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["campaign_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
+async def snapshot(request: web.Request, cid: int) -> dict[str, Any]:
+    """Everything the live panel shows, from one status read."""
+    engine, now = request.app[ENGINE], datetime.now(UTC)
+    status = await request.app[RUNTIME].status(cid)
+
+    cache: dict[int, tuple[float, list[dict[str, Any]]]] = request.app[SKIPS]
+
+    def extra() -> dict[str, Any]:
+        camp = campaigns.get(engine, cid)
+        # skip reasons scan the campaign's contacts: once every SKIPS_EVERY s is enough
+        at, skips = cache.get(cid, (0.0, []))
+        if time.monotonic() - at > SKIPS_EVERY:
+            skips = board.skip_reasons(engine, cid)
+            cache[cid] = (time.monotonic(), skips)
+        return {
+            "stored_status": camp.status,  # "scheduled": held outside its weekly schedule
+            "today": board.today_figures(engine, camp, now),
+            "agents": board.agents_on_floor(engine, cid, now),
+            "skips": skips,
+        }
+
+    return {**status, **(await run_db(extra)), "at": now.isoformat()}
+
+
+@routes.get("/api/campaigns/{campaign_id}/live", roles=MANAGERS)
+async def api_live(request: web.Request) -> web.Response:
+    """The live view's snapshot as JSON."""
+    return web.json_response({"campaign": await snapshot(request, _campaign_id(request))})
+
+
+@routes.get("/campaigns/{campaign_id}/live", roles=MANAGERS)
+async def live_page(request: web.Request) -> web.Response:
+    cid = _campaign_id(request)
+    snap = await snapshot(request, cid)
+    return render("live.html", request, {"s": snap, "cid": cid})
+
+
+@routes.get("/campaigns/{campaign_id}/live/events", roles=MANAGERS)
+async def live_events(request: web.Request) -> web.StreamResponse:
+    """text/event-stream: the rendered panel every second until the browser goes away."""
+    cid = _campaign_id(request)
+    await snapshot(request, cid)  # a 404 before the stream starts, not inside it
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await resp.prepare(request)
+    task = asyncio.current_task()
+    assert task is not None
+    request.app[STREAMS].add(task)
+    try:
+        while True:
+            try:
+                snap = await snapshot(request, cid)
+            except NotFound:
+                break
+            html = aiohttp_jinja2.render_string(
+                "_live_panel.html", request, {**context_of(request), "s": snap, "cid": cid}
+            )
+            data = "".join(f"data: {line}\n" for line in html.splitlines())
+            await resp.write((data + "\n").encode())
+            await asyncio.sleep(EVERY)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        request.app[STREAMS].discard(task)
+    with contextlib.suppress(ConnectionResetError, RuntimeError):
+        await resp.write_eof()
+    return resp
