@@ -178,13 +178,24 @@ def _tag(path: str) -> str:
     return _TAGS.get(first, first)
 
 
+#: the JSON API's routes outside /api/ (the console's HTML pages and static files are not API)
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def is_api(path: str) -> bool:
+    """Is ``path`` part of the JSON API the description covers (not a console page)?"""
+    return path.startswith("/api/") or path in HEALTH_PATHS
+
+
 def describe(app: web.Application) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``app``'s routes."""
+    """The OpenAPI 3.1 document of ``app``'s API routes (console pages are not API)."""
     paths: dict[str, dict[str, Any]] = {}
     for route in app.router.routes():
         if route.method not in METHODS or route.resource is None:
             continue
         path = route.resource.canonical
+        if not is_api(path):
+            continue
         paths.setdefault(path, {})[route.method.lower()] = _operation(
             route.method, path, route.handler
         )

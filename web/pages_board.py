@@ -15,6 +15,7 @@ from dialer import board
 from outdial.errors import OutdialError
 from outdial.roles import Role
 from web.api_dialer import RUNTIME
+from web.apidoc import ANY_OBJ, Doc, arr, obj
 from web.i18n import N_
 from web.keys import ENGINE
 from web.middleware import current_identity, run_db
@@ -119,7 +120,14 @@ async def stop(request: web.Request) -> web.Response:
     return await _control(request, "stop")
 
 
-@routes.get("/api/board", roles={Role.MANAGER, Role.ADMIN})
+@routes.get(
+    "/api/board",
+    roles={Role.MANAGER, Role.ADMIN},
+    doc=Doc(
+        "The floor board: every campaign with its state and today's figures",
+        returns=obj(campaigns=arr(ANY_OBJ)),
+    ),
+)
 async def api_board(request: web.Request) -> web.Response:
     """Every campaign with its state and today's figures (the floor board as JSON)."""
     return web.json_response({"campaigns": await _rows(request)})

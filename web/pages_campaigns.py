@@ -19,6 +19,7 @@ from campaigns import files, rules, store, toml_text
 from campaigns.errors import CampaignInvalid
 from lists import browse
 from outdial.errors import Conflict, InvalidInput, NotFound, OutdialError
+from web.apidoc import ANY_OBJ, Doc, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -187,7 +188,14 @@ async def script_preview(request: web.Request) -> web.Response:
     return render("_script_preview.html", request, ctx)
 
 
-@routes.get("/api/campaigns/{campaign_id}/definition.toml", roles=MANAGERS)
+@routes.get(
+    "/api/campaigns/{campaign_id}/definition.toml",
+    roles=MANAGERS,
+    doc=Doc(
+        "The campaign's definition as the TOML file `outdial campaigns load` reads",
+        content_type="application/toml",
+    ),
+)
 async def download(request: web.Request) -> web.Response:
     """The campaign's definition as the file ``outdial campaigns load`` reads."""
     cid, engine = _int(request, "campaign_id"), request.app[ENGINE]
@@ -207,7 +215,15 @@ async def _load_text(text: str, suffix: str, engine: Any) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "version": version}
 
 
-@routes.post("/api/campaigns/load", roles=MANAGERS)
+@routes.post(
+    "/api/campaigns/load",
+    roles=MANAGERS,
+    doc=Doc(
+        "Create or update a campaign from its definition file (TOML body, or JSON)",
+        body=ANY_OBJ,
+        returns=obj(campaign=ANY_OBJ),
+    ),
+)
 async def api_load(request: web.Request) -> web.Response:
     """Body: a campaign file (TOML, or JSON with Content-Type application/json); creates or
     updates the campaign of that name, as ``outdial campaigns load FILE`` does."""

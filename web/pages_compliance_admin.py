@@ -10,6 +10,7 @@ from compliance import audit_query, store
 from outdial.errors import InvalidInput
 from outdial.models import as_utc
 from outdial.roles import Role
+from web.apidoc import ANY_OBJ, Doc
 from web.keys import ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
@@ -94,7 +95,15 @@ async def audit_verify(request: web.Request) -> web.Response:
     return render("_audit_verdict.html", request, {"v": verdict})
 
 
-@routes.get("/api/audit", roles=ADMINS)
+@routes.get(
+    "/api/audit",
+    roles=ADMINS,
+    doc=Doc(
+        "The newest audit rows, filtered",
+        query={"kind": "decision, outcome, ...", "q": "text to find", "limit": "rows (100)"},
+        returns=ANY_OBJ,
+    ),
+)
 async def api_audit(request: web.Request) -> web.Response:
     """?kind=&q=&limit=: the newest audit rows, filtered."""
     try:

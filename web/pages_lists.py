@@ -22,6 +22,7 @@ from lists.errors import ListFileError
 from lists.preview import preview
 from outdial.errors import InvalidInput, OutdialError
 from web.api_lists import RUNNING, _run, _save, contact_json, job_json
+from web.apidoc import ANY_OBJ, INT, STR, Doc, arr, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -83,7 +84,15 @@ async def _preview(request: web.Request, path: Path, encoding: str) -> dict[str,
     return result
 
 
-@routes.post("/api/lists/preview", roles=MANAGERS)
+@routes.post(
+    "/api/lists/preview",
+    roles=MANAGERS,
+    doc=Doc(
+        "Preview a call-list file: detected encoding, first rows, column mapping",
+        form=obj(required=["file"], file={"type": "string", "format": "binary"}, encoding=STR),
+        returns=obj(staged=STR),
+    ),
+)
 async def api_preview(request: web.Request) -> web.Response:
     """multipart: file (+ encoding): the detected encoding, first rows and column mapping,
     and ``staged``, which ``POST /lists/upload/import`` takes instead of the file."""
@@ -208,7 +217,15 @@ async def contacts_page(request: web.Request) -> web.Response:
     return render(name, request, {**ctx, "page": PAGE})
 
 
-@routes.get("/api/lists/{list_id}/search", roles=MANAGERS)
+@routes.get(
+    "/api/lists/{list_id}/search",
+    roles=MANAGERS,
+    doc=Doc(
+        "Search a list's contacts by name or the last digits of a number (50 a page)",
+        query={"q": "name, or the last digits of a number", "offset": "first row"},
+        returns=obj(total=INT, contacts=arr(ANY_OBJ)),
+    ),
+)
 async def api_search(request: web.Request) -> web.Response:
     """?q= name, or the last digits of a number; &offset=. 50 a page."""
     ctx = await _search(request)
@@ -223,7 +240,11 @@ async def attempts_fragment(request: web.Request) -> web.Response:
     return render("_attempts.html", request, {"attempts": rows})
 
 
-@routes.get("/api/contacts/{contact_id}/attempts", roles=MANAGERS)
+@routes.get(
+    "/api/contacts/{contact_id}/attempts",
+    roles=MANAGERS,
+    doc=Doc("A contact's attempt history", returns=obj(attempts=arr(ANY_OBJ))),
+)
 async def api_attempts(request: web.Request) -> web.Response:
     rows = await run_db(board.attempts_of, request.app[ENGINE], _int(request, "contact_id"))
     return web.json_response({"attempts": rows})

@@ -21,6 +21,7 @@ from campaigns import store as campaigns
 from dialer import board
 from outdial.errors import NotFound
 from web.api_dialer import RUNTIME
+from web.apidoc import ANY_OBJ, Doc, obj
 from web.keys import ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -76,7 +77,14 @@ async def snapshot(request: web.Request, cid: int) -> dict[str, Any]:
     return {**status, **(await run_db(extra)), "at": now.isoformat()}
 
 
-@routes.get("/api/campaigns/{campaign_id}/live", roles=MANAGERS)
+@routes.get(
+    "/api/campaigns/{campaign_id}/live",
+    roles=MANAGERS,
+    doc=Doc(
+        "The campaign live view's snapshot (agents, lines, the pacer's decision in words)",
+        returns=obj(campaign=ANY_OBJ),
+    ),
+)
 async def api_live(request: web.Request) -> web.Response:
     """The live view's snapshot as JSON."""
     return web.json_response({"campaign": await snapshot(request, _campaign_id(request))})

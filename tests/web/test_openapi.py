@@ -19,7 +19,7 @@ from outdial import auth, config
 from outdial.roles import Role
 from web.apidoc import doc_of
 from web.app import create_app
-from web.openapi import describe
+from web.openapi import describe, is_api
 from web.routing import access_of
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -36,7 +36,7 @@ def real_routes(app: web.Application) -> list[tuple[str, str, Any]]:
     return [
         (r.method, r.resource.canonical, r.handler)
         for r in app.router.routes()
-        if r.method in METHODS and r.resource is not None
+        if r.method in METHODS and r.resource is not None and is_api(r.resource.canonical)
     ]
 
 
