@@ -28,7 +28,7 @@ from web.shell import MANAGERS, render
 routes = Routes()
 TEXT = (
     "name", "kind", "mode", "region", "timezone", "caller_id", "active_from", "active_until",
-    "callback_hours", "survey", "webhook_url", "safe_harbor_wav", "script",
+    "callback_hours", "survey", "webhook_url", "safe_harbor_prompt", "script",
 )  # fmt: skip
 NUMBERS = ("callback_team_delay_minutes", "return_visit_delay_days")
 FORM = (*TEXT, *NUMBERS, "schedule")

@@ -4,7 +4,6 @@ browser, see which one is the safe-harbor message (same calls as /api/prompts)."
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -33,11 +32,11 @@ async def _page(request: web.Request, error: str = "") -> web.Response:
 
     def load() -> dict[str, Any]:
         camp = campaigns.get(engine, cid)
-        harbor = campaigns.spec_of(engine, camp).safe_harbor_wav
+        harbor = campaigns.spec_of(engine, camp).safe_harbor_prompt  # a prompt's name
         owner = prompts.resolve_for_listing(engine, "campaign", str(cid), None)
         rows = prompts.list_prompts(data_dir, owner)
         for r in rows:
-            r["safe_harbor"] = bool(harbor) and Path(harbor).resolve() == Path(r["path"])
+            r["safe_harbor"] = bool(harbor) and r["name"] == harbor
         return {"campaign": camp, "prompts": rows, "harbor": harbor}
 
     ctx = {**(await run_db(load)), "error": error, "cid": cid}
