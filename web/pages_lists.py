@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from compliance.profiles import LAWFUL_BASES
 from dialer import board
 from lists import browse, columns, importer, store
 from lists.errors import ListFileError
@@ -71,7 +72,7 @@ async def _receive(request: web.Request) -> tuple[str, dict[str, str]]:
                 (_staging(request) / stored).unlink(missing_ok=True)
                 raise
             fields["file_name"], fields["stored"] = name, stored
-        elif part.name in ("campaign", "list", "region", "encoding"):
+        elif part.name in ("campaign", "list", "region", "encoding", "lawful_basis"):
             fields[part.name] = (await part.text()).strip()[:128]
     if "stored" not in fields:
         raise InvalidInput("choose a CSV, TSV or XLSX file first", field="file")
@@ -113,7 +114,12 @@ async def upload_page(request: web.Request) -> web.Response:
     from campaigns import store as campaigns
 
     names = [c.name for c in await run_db(campaigns.all_campaigns, request.app[ENGINE])]
-    ctx = {"campaigns": names, "encodings": ENCODINGS, "campaign": request.query.get("campaign")}
+    ctx = {
+        "campaigns": names,
+        "encodings": ENCODINGS,
+        "campaign": request.query.get("campaign"),
+        "bases": LAWFUL_BASES,
+    }
     return render("upload.html", request, ctx)
 
 
@@ -149,6 +155,7 @@ async def upload_import(request: web.Request) -> web.Response:
         "list": str(form.get("list", "")).strip(),
         "region": str(form.get("region", "")).strip(),
         "encoding": str(form.get("encoding", "")).strip(),
+        "lawful_basis": str(form.get("lawful_basis", "")).strip(),
         "mapping": json.dumps(mapping, ensure_ascii=False),
     }
     from web.api_lists import _options

@@ -40,7 +40,7 @@ async def upload_and_map(w: browserkit.Watched, csv: Path, campaign: str) -> Non
     page = w.page
     await page.goto("/lists/upload")
     await w.shot("upload", "en")
-    await page.fill("input[name=campaign]", campaign)
+    await page.select_option("select[name=campaign]", campaign)  # a list goes into a campaign
     await page.set_input_files("input[type=file]", str(csv))
     await page.click("button[type=submit]")
     await page.locator("#mapping").wait_for()

@@ -11,6 +11,8 @@ import aiohttp
 import consolekit
 from sqlalchemy.engine import Engine
 
+from campaigns import rules
+from campaigns import store as campaigns
 from outdial.roles import Role
 
 CSV = (
@@ -36,6 +38,13 @@ async def test_upload_preview_mapping_progress_and_contacts(
     consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
     csrf = await consolekit.login(client, "mgr")
     h = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+    upload = await (await client.get("/lists/upload", headers=h)).text()
+    assert "Create a campaign first" in upload  # issue 16.3: a list goes into a campaign
+    campaigns.save_spec(
+        sqlite_engine, rules.parse_campaign({"name": "c1", "caller_id": "+8610010000"})
+    )
+    upload = await (await client.get("/lists/upload", headers=h)).text()
+    assert '<option value="c1">' in upload
     api = await client.post("/api/lists/preview", data=_form(CSV), headers=h)
     body = await api.json()
     assert body["encoding"] in ("gbk", "gb18030") and body["headers"][1] == "用户称呼"
