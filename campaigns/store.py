@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from campaigns import rules
+from campaigns import rules, webhook_targets
 from campaigns.models import Campaign, CampaignSettings, Disposition, DispositionRecord
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.models import utcnow
@@ -123,6 +123,30 @@ def save_spec(
     except IntegrityError as exc:
         raise Conflict(f"campaign {spec.name!r} changed meanwhile; retry", name=spec.name) from exc
     return row, version
+
+
+def ensure_webhook_secret(engine: Engine, campaign_id: int) -> str | None:
+    """Generate the campaign's webhook secret if it has a webhook and no secret yet; the new
+    secret is returned (to be shown once), else None."""
+    with session_scope(engine) as s:
+        settings = s.get(CampaignSettings, campaign_id)
+        if settings is None or not settings.spec.get("webhook_url") or settings.webhook_secret:
+            return None
+        settings.webhook_secret = webhook_targets.new_secret()
+        s.add(settings)
+        return settings.webhook_secret
+
+
+def rotate_webhook_secret(engine: Engine, campaign_id: int) -> str:
+    """A new webhook secret for the campaign, replacing the old one; shown once."""
+    get(engine, campaign_id)  # NotFound first
+    with session_scope(engine) as s:
+        settings = s.get(CampaignSettings, campaign_id)
+        if settings is None:
+            settings = CampaignSettings(campaign_id=campaign_id, version=0)
+        settings.webhook_secret = webhook_targets.new_secret()
+        s.add(settings)
+        return settings.webhook_secret
 
 
 def _sync_dispositions(s: Session, campaign_id: int, wanted: Sequence[rules.Disposition]) -> None:

@@ -21,12 +21,13 @@ from campaigns import (
     store,
     survey_store,
     surveys,
+    webhook_targets,
     webhooks,
 )
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
 from web.api_auth import json_body
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import ANY_USER, Routes
 
@@ -75,19 +76,39 @@ def _batch(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 @routes.post("/api/campaigns", roles=MANAGERS)
 async def campaigns_create(request: web.Request) -> web.Response:
-    """Body: a campaign definition (the campaign-file shape; ``webhook_secret`` allowed)."""
+    """Body: a campaign definition (the campaign-file shape, no secrets). With a
+    ``webhook_url`` the answer carries the generated ``webhook_secret``, this once."""
     body = await json_body(request)
-    spec, secret = files.definition(body)
+    spec = files.definition(body)
+    webhook_targets.require_url(spec.webhook_url, _policy(request))
     engine = request.app[ENGINE]
 
     def create() -> dict[str, Any]:
         with contextlib.suppress(NotFound):
             store.by_name(engine, spec.name)
             raise Conflict(f"campaign {spec.name!r} already exists", name=spec.name)
-        row, _ = store.save_spec(engine, spec, secret)
-        return store.campaign_json(engine, row)
+        row, _ = store.save_spec(engine, spec)
+        secret = store.ensure_webhook_secret(engine, row.id or 0)
+        out = store.campaign_json(engine, row)
+        if secret:
+            out["webhook_secret"] = secret
+        return out
 
     return web.json_response({"campaign": await run_db(create)}, status=201)
+
+
+@routes.post("/api/campaigns/{campaign_id}/webhook-secret", roles=MANAGERS)
+async def campaigns_rotate_secret(request: web.Request) -> web.Response:
+    """A new webhook secret for the campaign (the old one stops working); shown this once."""
+    secret = await run_db(
+        store.rotate_webhook_secret, request.app[ENGINE], _int(request, "campaign_id")
+    )
+    return web.json_response({"webhook_secret": secret}, status=201)
+
+
+def _policy(request: web.Request) -> webhook_targets.TargetPolicy:
+    cfg = request.app[CONFIG]
+    return webhook_targets.TargetPolicy(cfg.webhook_allow_http, cfg.webhook_allow_private)
 
 
 @routes.get("/api/campaigns", roles=ANY_USER)
@@ -365,7 +386,12 @@ def setup(app: web.Application) -> None:
     """Start the webhook sender and callback housekeeping with the app; stop them with it."""
 
     async def start(app: web.Application) -> None:
-        sender = webhooks.WebhookSender(app[ENGINE])
+        cfg = app[CONFIG]
+        sender = webhooks.WebhookSender(
+            app[ENGINE],
+            policy=webhook_targets.TargetPolicy(cfg.webhook_allow_http, cfg.webhook_allow_private),
+            secrets_file=cfg.webhook_secrets_file,
+        )
         app[SENDER_TASK] = asyncio.create_task(webhooks.run_forever(sender))
 
     async def stop(app: web.Application) -> None:

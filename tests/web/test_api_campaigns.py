@@ -193,3 +193,35 @@ async def test_webhook_dead_letters_are_for_managers(client: Client, sqlite_engi
     assert resp.status == 200 and (await resp.json())["deliveries"] == []
     missing = await client.post("/api/webhooks/5/resend", headers=bearer(sqlite_engine, "boss"))
     assert missing.status == 404
+
+
+async def test_webhook_secrets_are_generated_never_named(client: Client) -> None:
+    """Issue 18 finding 1: a manager cannot key the HMAC with an environment variable, and
+    an unset name cannot be probed; outdial generates the secret, shows it once, rotates it."""
+    h = await login(client, "boss")
+    for key in ("webhook_secret_env", "webhook_secret"):
+        for value in ("OUTDIAL_ADMIN_PASSWORD", "NOT_SET_ANYWHERE"):
+            bad = {**CAMPAIGN, "webhook_url": "https://hooks.example.com/x", key: value}
+            resp = await client.post("/api/campaigns", json=bad, headers=h)
+            body = await resp.json()
+            assert resp.status == 400 and body["field"] == key
+            assert "not set" not in body["message"]
+    good = {**CAMPAIGN, "webhook_url": "https://hooks.example.com/x"}
+    resp = await client.post("/api/campaigns", json=good, headers=h)
+    made = (await resp.json())["campaign"]
+    assert resp.status == 201 and made["webhook_secret"].startswith("whsec_")
+    shown = await (await client.get(f"/api/campaigns/{made['id']}")).json()
+    assert "webhook_secret" not in shown["campaign"] and shown["campaign"]["webhook_secret_set"]
+    rotated = await client.post(f"/api/campaigns/{made['id']}/webhook-secret", headers=h)
+    assert rotated.status == 201
+    assert (await rotated.json())["webhook_secret"] not in ("", made["webhook_secret"])
+
+
+@pytest.mark.parametrize(
+    "url", ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://169.254.169.254/x"]
+)
+async def test_webhook_targets_https_and_public_by_default(client: Client, url: str) -> None:
+    """Issue 18 finding 2 (at definition time; the send-time check is in campaigns/)."""
+    h = await login(client, "boss")
+    resp = await client.post("/api/campaigns", json={**CAMPAIGN, "webhook_url": url}, headers=h)
+    assert resp.status == 400 and (await resp.json())["field"] == "webhook_url"
