@@ -125,6 +125,19 @@ def save_spec(
     return row, version
 
 
+MAX_KEY = 100
+
+
+def owner_key(owner_id: int | None, key: str, field: str = "idempotency_key") -> str:
+    """An idempotency key scoped to the user who sent it (issue 18, finding 3): two agents
+    reusing one key never see, overwrite or drop each other's rows. Required, short."""
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInput(f"{field} is required", field=field)
+    if len(key) > MAX_KEY or not key.isprintable():
+        raise InvalidInput(f"{field} must be at most {MAX_KEY} printable characters", field=field)
+    return f"{'sys' if owner_id is None else f'u{owner_id}'}/{key}"
+
+
 def ensure_webhook_secret(engine: Engine, campaign_id: int) -> str | None:
     """Generate the campaign's webhook secret if it has a webhook and no secret yet; the new
     secret is returned (to be shown once), else None."""
@@ -210,13 +223,15 @@ def record_disposition(
 ) -> tuple[DispositionRecord, bool]:
     """Commit a disposition before the call moves on; a retry with the same key is a no-op.
 
-    Returns (row, created). The same key with a different code is a :class:`Conflict`.
+    Returns (row, created). The same key with a different code is a :class:`Conflict`. Keys
+    belong to their agent (:func:`owner_key`): another agent's identical key is another row.
     """
+    scoped = owner_key(agent_id, idempotency_key)
     campaign = get(engine, campaign_id)
     if spec_of(engine, campaign).disposition(code) is None:
         raise InvalidInput(f"campaign {campaign.name!r} has no disposition {code!r}", field="code")
     row = DispositionRecord(
-        idempotency_key=idempotency_key,
+        idempotency_key=scoped,
         campaign_id=campaign_id,
         code=code,
         agent_id=agent_id,
@@ -230,9 +245,7 @@ def record_disposition(
     except IntegrityError:
         with session_scope(engine) as s:
             old = s.exec(
-                select(DispositionRecord).where(
-                    DispositionRecord.idempotency_key == idempotency_key
-                )
+                select(DispositionRecord).where(DispositionRecord.idempotency_key == scoped)
             ).one()
         if old.code != code or old.campaign_id != campaign_id:
             raise Conflict(

@@ -63,9 +63,11 @@ def start_response(
     phone: str = "",
     contact_ref: str = "",
 ) -> tuple[SurveyResponse, bool]:
-    """Open a response (once per key, e.g. the call id); (row, created)."""
+    """Open a response (once per key, e.g. the call id, and per agent: another agent's same
+    key opens another response); (row, created)."""
+    scoped = store.owner_key(agent_id, idempotency_key)
     row = SurveyResponse(
-        idempotency_key=idempotency_key,
+        idempotency_key=scoped,
         survey_id=survey_id,
         campaign_id=campaign_id,
         agent_id=agent_id,
@@ -82,7 +84,7 @@ def start_response(
     except IntegrityError:
         with session_scope(engine) as s:
             old = s.exec(
-                select(SurveyResponse).where(SurveyResponse.idempotency_key == idempotency_key)
+                select(SurveyResponse).where(SurveyResponse.idempotency_key == scoped)
             ).one()
         if old.survey_id != survey_id:
             raise Conflict(f"key {idempotency_key!r} belongs to another survey") from None
