@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from lists import columns, export, importer, store
 from lists.errors import UploadTooLarge
 from lists.models import Contact, ImportJob
-from outdial.errors import InvalidInput, NotFound
+from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
@@ -212,8 +212,17 @@ async def import_status(request: web.Request) -> web.Response:
 
 @routes.post("/api/lists/{list_id}/import/cancel", roles=MANAGERS)
 async def import_cancel(request: web.Request) -> web.Response:
+    """202 when the import will roll back; 409 when it is committing, finished or not running
+    here (nothing to cancel: the answer says so rather than claiming a rollback)."""
     job = await run_db(store.latest_job, request.app[ENGINE], _list_id(request))
-    return web.json_response({"job_id": job.id, "cancelling": importer.request_cancel(job.id or 0)})
+    state = importer.request_cancel(job.id or 0)
+    if state != "cancelling":
+        why = {
+            "committing": "the import is committing its rows and can no longer be cancelled",
+            "not_running": f"the import is not running (status {job.status})",
+        }[state]
+        raise Conflict(why, job_id=job.id, state=state)
+    return web.json_response({"job_id": job.id, "cancelling": True}, status=202)
 
 
 @routes.get("/api/lists/{list_id}/rejects.csv", roles=MANAGERS)
