@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from lists import columns, export, importer, store
 from lists.errors import UploadTooLarge
 from lists.models import Contact, ImportJob
+from outdial import memory
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
 from web.keys import CONFIG, ENGINE
@@ -181,6 +182,7 @@ async def _run(engine: Engine, job_id: int, path: Path) -> None:
         log.warning("import failed", job_id=job_id, error=str(exc))
     finally:
         path.unlink(missing_ok=True)
+        await loop.run_in_executor(None, memory.release)
 
 
 def _list_id(request: web.Request) -> int:
