@@ -10,24 +10,12 @@ from outdial import auth
 from outdial.errors import InvalidInput
 from outdial.models import ApiToken, User
 from outdial.roles import Role
+from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
 from web.middleware import SESSION_COOKIE, current_identity, run_db
 from web.routing import ANY_USER, Routes
 
 routes = Routes()
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, or a clear 400."""
-    if request.content_type != "application/json":
-        raise InvalidInput("send a JSON body with Content-Type: application/json")
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidInput("the JSON body must be an object")
-    return body
 
 
 def _field(body: dict[str, Any], name: str, default: str | None = None) -> str:
@@ -62,7 +50,7 @@ def token_json(token: ApiToken, username: str | None = None) -> dict[str, Any]:
     return out
 
 
-@routes.post("/api/login", public=True)
+@routes.post("/api/login", public=True, body="small")
 async def login(request: web.Request) -> web.Response:
     """JSON only: a cross-site HTML form cannot send application/json, so no login CSRF."""
     body = await json_body(request)
@@ -84,7 +72,7 @@ async def login(request: web.Request) -> web.Response:
     return resp
 
 
-@routes.post("/api/logout", roles=ANY_USER)
+@routes.post("/api/logout", roles=ANY_USER, body="small")
 async def logout(request: web.Request) -> web.Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

@@ -26,7 +26,7 @@ from campaigns import (
 )
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
-from web.api_auth import json_body
+from web.inputs import int_field, json_body, str_field
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import ANY_USER, Routes
@@ -136,12 +136,12 @@ async def dispositions_record(request: web.Request) -> web.Response:
     row, created = await run_db(
         store.record_disposition,
         request.app[ENGINE],
-        int(body.get("campaign_id") or 0),
-        str(body.get("idempotency_key") or ""),
-        str(body.get("code", "")),
+        int_field(body, "campaign_id"),
+        str_field(body, "idempotency_key"),
+        str_field(body, "code"),
         ident.user_id,
-        str(body.get("contact_ref", "")),
-        str(body.get("note", "")),
+        str_field(body, "contact_ref"),
+        str_field(body, "note"),
     )
     return web.json_response(
         {"disposition": {"id": row.id, "code": row.code, "created": created}},
@@ -167,29 +167,29 @@ async def callbacks_create(request: web.Request) -> web.Response:
     candidate_zones?, owner ("agent" | "team"), owner_id? (managers), note?, idempotency_key?"""
     body = await json_body(request)
     ident = current_identity(request)
-    owner = str(body.get("owner", "agent"))
+    owner = str_field(body, "owner", "agent")
     owner_id = ident.user_id
     if ident.role in MANAGERS and body.get("owner_id") is not None:
-        owner_id = int(body["owner_id"])
+        owner_id = int_field(body, "owner_id")
     zones = body.get("candidate_zones") or []
     if not isinstance(zones, list):
         raise InvalidInput("candidate_zones must be a list of IANA zones", field="candidate_zones")
     cb, created = await run_db(
         lambda: callbacks.schedule(
             request.app[ENGINE],
-            int(body.get("campaign_id") or 0),
-            str(body.get("phone", "")),
+            int_field(body, "campaign_id"),
+            str_field(body, "phone"),
             _local(body.get("local_time", "")),
-            str(body.get("zone", "")),
+            str_field(body, "zone"),
             _now(),
             candidate_zones=[str(z) for z in zones],
             owner_kind=owner,
             owner_id=owner_id,
             created_by=ident.user_id,
-            note=str(body.get("note", "")),
-            customer_name=str(body.get("customer_name", "")),
-            contact_ref=str(body.get("contact_ref", "")),
-            idempotency_key=body.get("idempotency_key") or None,
+            note=str_field(body, "note"),
+            customer_name=str_field(body, "customer_name", max_len=200),
+            contact_ref=str_field(body, "contact_ref"),
+            idempotency_key=str_field(body, "idempotency_key") or None,
         )
     )
     return web.json_response(
@@ -208,7 +208,7 @@ async def callbacks_reschedule(request: web.Request) -> web.Response:
         _local(body.get("local_time", "")),
         _now(),
         _actor(request),
-        body.get("zone") or None,
+        str_field(body, "zone") or None,
     )
     return web.json_response({"callback": callbacks.callback_json(cb)})
 
@@ -310,7 +310,7 @@ async def surveys_answer(request: web.Request) -> web.Response:
     answers = body.get("answers") or {}
     if not isinstance(answers, dict):
         raise InvalidInput("answers maps question ids to values", field="answers")
-    sid, key = _int(request, "survey_id"), str(body.get("idempotency_key") or "")
+    sid, key = _int(request, "survey_id"), str_field(body, "idempotency_key")
     if not key:
         raise InvalidInput("idempotency_key is required", field="idempotency_key")
 
@@ -320,14 +320,15 @@ async def surveys_answer(request: web.Request) -> web.Response:
             engine,
             row.id or 0,
             key,
-            campaign_id=body.get("campaign_id"),
+            campaign_id=int_field(body, "campaign_id") if body.get("campaign_id") else None,
             agent_id=ident.user_id,
-            phone=str(body.get("phone", "")),
+            phone=str_field(body, "phone"),
         )
         for qid, value in answers.items():
             survey_store.save_answer(engine, resp.id or 0, str(qid), value, _now())
         if body.get("status"):
-            resp = survey_store.finish_response(engine, resp.id or 0, str(body["status"]), _now())
+            status = str_field(body, "status")
+            resp = survey_store.finish_response(engine, resp.id or 0, status, _now())
         return {"id": resp.id, "status": resp.status, "saved": sorted(answers)}
 
     return web.json_response({"response": await run_db(save)})

@@ -14,7 +14,7 @@ from compliance import store
 from outdial.errors import InvalidInput
 from outdial.models import as_utc
 from outdial.roles import Role
-from web.api_auth import json_body
+from web.inputs import json_body
 from web.keys import ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes

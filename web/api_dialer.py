@@ -28,7 +28,7 @@ from dialer.runtime import from_config as runtime_from_config
 from dialer.scheduling import CampaignScheduler
 from outdial.errors import InvalidInput
 from outdial.roles import Role
-from web.api_auth import json_body
+from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity
 from web.routing import Routes

@@ -22,6 +22,7 @@ from lists.models import Contact, ImportJob
 from outdial import memory
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
+from web import inputs
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -86,29 +87,26 @@ def contact_json(c: Contact) -> dict[str, Any]:
     }
 
 
-@routes.post("/api/lists", roles=MANAGERS)
+@routes.post("/api/lists", roles=MANAGERS, body="upload")
 async def upload(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` plus campaign, and optionally list, region, encoding,
     sheet, dedupe, mapping (JSON), purpose, lawful_basis, source."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("send multipart/form-data with a 'file' part")
     folder = cfg.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     fields: dict[str, str] = {}
     path: Path | None = None
     file_name = ""
     try:
-        reader = await request.multipart()
-        async for part in reader:
-            if not isinstance(part, BodyPartReader) or not part.name:
-                continue
+        async for part in inputs.multipart_parts(request):
             if part.name == "file":
-                file_name = Path(part.filename or "upload").name
+                if path is not None:  # a second file would be an orphan on disk
+                    raise InvalidInput("send exactly one 'file' part", field="file")
+                file_name = inputs.check_text(Path(part.filename or "upload").name, "filename")
                 path = folder / f"{secrets.token_hex(8)}{Path(file_name).suffix[:8]}"
                 await _save(part, path, cfg.max_upload_bytes)
             elif part.name in _FIELDS:
-                fields[part.name] = (await part.text()).strip()
+                fields[part.name] = await inputs.part_text(part)
         if path is None:
             raise InvalidInput("the upload has no 'file' part", field="file")
         opts = _options(fields)
@@ -116,6 +114,7 @@ async def upload(request: web.Request) -> web.Response:
     except BaseException:
         if path is not None:
             path.unlink(missing_ok=True)
+        await run_db(memory.release)
         raise
     if again:
         path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from campaigns import prompts
 from campaigns.errors import PromptTooLarge
 from outdial.errors import Forbidden, InvalidInput
 from outdial.roles import Role
+from web import inputs
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
@@ -32,27 +33,24 @@ def _may(request: web.Request, scope: str) -> None:
         raise Forbidden("surveyors may manage survey prompts only", scope=scope)
 
 
-@routes.post("/api/prompts", roles=PROMPT_ROLES)
+@routes.post("/api/prompts", roles=PROMPT_ROLES, body="upload")
 async def upload(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` plus scope (campaign|survey), owner (id or name), name,
     and lang (zh|en, survey prompts only). 201 with the stored prompt."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("send multipart/form-data with a 'file' part")
     folder = cfg.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     fields: dict[str, str] = {}
     path: Path | None = None
     try:
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader) or not part.name:
-                continue
+        async for part in inputs.multipart_parts(request):
             if part.name == "file":
-                if path is None:
-                    path = folder / f"prompt-{secrets.token_hex(8)}.part"
+                if path is not None:
+                    raise InvalidInput("send exactly one 'file' part", field="file")
+                path = folder / f"prompt-{secrets.token_hex(8)}.part"
                 await _save(part, path, cfg.max_upload_bytes)
             elif part.name in _FIELDS:
-                fields[part.name] = (await part.text()).strip()
+                fields[part.name] = await inputs.part_text(part)
         if path is None:
             raise InvalidInput("the upload has no 'file' part", field="file")
         for key in ("scope", "owner", "name"):

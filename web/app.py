@@ -8,9 +8,9 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from outdial.config import Config
-from web import api_auth, health
+from web import api_auth, headers, health
 from web.keys import CONFIG, ENGINE
-from web.middleware import auth_middleware, error_middleware
+from web.middleware import auth_middleware, error_middleware, limits_middleware
 from web.routing import Routes
 
 #: optional route modules added by later packages; each exposes ``routes: Routes``
@@ -25,11 +25,12 @@ ROUTE_MODULES = (
 
 def create_app(config: Config, engine: Engine) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[error_middleware, limits_middleware, auth_middleware],
         client_max_size=config.max_upload_bytes,
     )
     app[CONFIG] = config
     app[ENGINE] = engine
+    headers.setup(app)
     app.add_routes(health.routes)
     app.add_routes(api_auth.routes)
     for name in ROUTE_MODULES:

@@ -31,12 +31,16 @@ class Access:
 
     roles: frozenset[Role]
     public: bool = False
+    #: what the body may be (web/inputs.py): "json" (max_json_kb), "small" (16 KB, e.g. the
+    #: unauthenticated login) or "upload" (max_upload_mb, multipart only)
+    body: str = "json"
 
     def admits(self, role: Role | None) -> bool:
         return self.public or (role is not None and role in self.roles)
 
 
 ANY_USER = ALL_ROLES
+BODY_KINDS = ("json", "small", "upload")
 
 
 def access_of(handler: object) -> Access | None:
@@ -52,10 +56,13 @@ class Routes(web.RouteTableDef):
         path: str,
         roles: Iterable[Role] | None,
         public: bool,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
         if not public and not roles:
             raise ValueError(f"{method} {path}: declare roles=... or public=True")
-        access = Access(frozenset(roles or ()), public)
+        if body not in BODY_KINDS:
+            raise ValueError(f"{method} {path}: body must be one of {', '.join(BODY_KINDS)}")
+        access = Access(frozenset(roles or ()), public, body)
 
         def wrap(handler: Handler) -> Handler:
             setattr(handler, ACCESS_ATTR, access)
@@ -66,24 +73,39 @@ class Routes(web.RouteTableDef):
     def get(  # type: ignore[override]
         self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
     ) -> Callable[[Handler], Handler]:
-        return self._declare("GET", path, roles, public)
+        return self._declare("GET", path, roles, public, "small")
 
     def post(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
-        return self._declare("POST", path, roles, public)
+        return self._declare("POST", path, roles, public, body)
 
     def put(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
-        return self._declare("PUT", path, roles, public)
+        return self._declare("PUT", path, roles, public, body)
 
     def patch(  # type: ignore[override]
-        self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] | None = None,
+        public: bool = False,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
-        return self._declare("PATCH", path, roles, public)
+        return self._declare("PATCH", path, roles, public, body)
 
     def delete(  # type: ignore[override]
         self, path: str, *, roles: Iterable[Role] | None = None, public: bool = False
     ) -> Callable[[Handler], Handler]:
-        return self._declare("DELETE", path, roles, public)
+        return self._declare("DELETE", path, roles, public, "small")
