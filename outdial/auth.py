@@ -129,8 +129,8 @@ def authenticate(engine: Engine, username: str, password: str) -> User:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError) as exc:
             raise AuthError("wrong username or password") from exc
-        if user.disabled:
-            raise AuthError("this account is disabled")
+        if user.disabled:  # the same answer: a disabled account's password is not confirmed
+            raise AuthError("wrong username or password")
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
             s.add(user)

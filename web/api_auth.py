@@ -7,15 +7,21 @@ from typing import Any
 from aiohttp import web
 
 from outdial import auth
-from outdial.errors import InvalidInput
+from outdial.errors import AuthError, InvalidInput
 from outdial.models import ApiToken, User
 from outdial.roles import Role
+from outdial.throttle import LoginThrottle
 from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
 from web.middleware import SESSION_COOKIE, current_identity, run_db
 from web.routing import ANY_USER, Routes
 
 routes = Routes()
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+
+
+def setup(app: web.Application) -> None:
+    app[THROTTLE] = LoginThrottle()
 
 
 def _field(body: dict[str, Any], name: str, default: str | None = None) -> str:
@@ -55,9 +61,15 @@ async def login(request: web.Request) -> web.Response:
     """JSON only: a cross-site HTML form cannot send application/json, so no login CSRF."""
     body = await json_body(request)
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
-    user = await run_db(
-        auth.authenticate, engine, _field(body, "username"), _field(body, "password")
-    )
+    username, password = _field(body, "username"), _field(body, "password")
+    throttle, address = request.app[THROTTLE], request.remote or "unknown"
+    throttle.check(username, address)
+    try:
+        user = await run_db(auth.authenticate, engine, username, password)
+    except AuthError:
+        throttle.failed(username, address)
+        raise
+    throttle.succeeded(username, address)
     secret, csrf = await run_db(auth.create_session, engine, user, cfg.session_hours)
     resp = web.json_response({"user": user_json(user), "csrf_token": csrf})
     resp.set_cookie(

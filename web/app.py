@@ -33,6 +33,7 @@ def create_app(config: Config, engine: Engine) -> web.Application:
     headers.setup(app)
     app.add_routes(health.routes)
     app.add_routes(api_auth.routes)
+    api_auth.setup(app)
     for name in ROUTE_MODULES:
         try:
             module = importlib.import_module(name)

@@ -64,7 +64,10 @@ async def error_middleware(request: web.Request, handler: NextHandler) -> web.St
     try:
         return await handler(request)
     except OutdialError as err:
-        return web.json_response(err.as_dict(), status=status_for(err))
+        status = status_for(err)
+        retry = err.fields.get("retry_after")
+        extra = {"Retry-After": str(retry)} if status == 429 and retry is not None else None
+        return web.json_response(err.as_dict(), status=status, headers=extra)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

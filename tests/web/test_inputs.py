@@ -149,3 +149,17 @@ async def test_hsts_with_secure_cookies(
     client = await aiohttp_client(create_app(cfg, sqlite_engine))
     resp = await client.get("/healthz")
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_login_is_throttled_and_a_disabled_account_not_confirmed(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    """Issue 18 findings 6, 12: 25 wrong passwords, then the right one is refused (429)."""
+    auth.set_disabled(sqlite_engine, "wang")
+    resp = await client.post("/api/login", json={"username": "wang", "password": "password-1"})
+    assert resp.status == 401 and "disabled" not in (await resp.json())["message"]
+    wrong = {"username": "boss", "password": "guess-000"}
+    statuses = [(await client.post("/api/login", json=wrong)).status for _ in range(25)]
+    assert statuses[0] == 401 and 429 in statuses
+    right = await client.post("/api/login", json={"username": "boss", "password": "password-1"})
+    assert right.status == 429 and int(right.headers["Retry-After"]) > 0
