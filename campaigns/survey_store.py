@@ -7,8 +7,6 @@ campaigns/surveys.py; this module only fetches facts and writes files.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +16,7 @@ from sqlmodel import col, select
 
 from campaigns import store, surveys
 from campaigns.models import Campaign, Survey, SurveyAnswer, SurveyResponse
+from outdial import exports
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.models import User, as_utc
 from outdial.storage import session_scope
@@ -222,20 +221,9 @@ def _cell(v: object) -> object:
 
 
 def to_csv(table: list[list[object]]) -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf).writerows(table)
-    return buf.getvalue().encode("utf-8-sig")  # BOM: Excel opens Chinese text correctly
+    """Through outdial/exports.py: the one export path and escaping rule."""
+    return exports.to_csv(table)
 
 
 def to_xlsx(table: list[list[object]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "responses"
-    for r in table:
-        ws.append([c if isinstance(c, int | float | str) else str(c) for c in r])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return exports.to_xlsx(table, "responses")

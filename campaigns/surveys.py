@@ -10,6 +10,7 @@ after it (issue 7: a crash never loses an entered result). Nothing here does I/O
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -214,12 +215,20 @@ def survey_to_dict(s: Survey) -> dict[str, object]:
     }
 
 
+MAX_OPEN_ANSWER = 4000
+
+
 def validate_answer(q: Question, value: object) -> int | bool | str:
     """An agent-entered answer, normalised (scale/choice -> int, yes/no -> bool, open -> str)."""
     if q.kind is QuestionKind.OPEN:
         if not isinstance(value, str):
             raise SurveyInvalid(f"{q.id}: an open answer is text", question=q.id)
-        return value.strip()
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            # issue 18 finding 9: stored text must always be exportable
+            raise SurveyInvalid(f"{q.id}: the answer is not valid text", question=q.id)
+        if len(value) > MAX_OPEN_ANSWER:
+            raise SurveyInvalid(f"{q.id}: at most {MAX_OPEN_ANSWER} characters", question=q.id)
+        return unicodedata.normalize("NFC", value.strip())
     if q.kind is QuestionKind.YES_NO:
         if not isinstance(value, bool):
             raise SurveyInvalid(f"{q.id}: answer true or false", question=q.id)

@@ -10,17 +10,21 @@ from aiohttp import web
 
 from campaigns import store as campaigns
 from compliance import gate as gates
-from compliance import store
+from compliance import profiles, store
 from outdial.errors import InvalidInput
 from outdial.models import as_utc
 from outdial.roles import Role
 from web.inputs import json_body
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
 
 routes = Routes()
 MANAGERS = {Role.ADMIN, Role.MANAGER}
+
+
+def setup(app: web.Application) -> None:
+    profiles.use_operator_dir(app[CONFIG].profiles_dir)
 
 
 def _campaign_id(engine: Any, name: str) -> int:

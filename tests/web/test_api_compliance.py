@@ -59,3 +59,22 @@ async def test_check_preview_dnc_and_audit(
     assert verdict["intact"] and verdict["rows"] >= 2
     bad = await client.get("/api/compliance/check", params={"number": "x"}, headers=manager)
     assert bad.status == 400
+
+
+async def test_profile_is_a_name_never_a_path(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 18 finding 7: /api/compliance/check cannot open or probe server files."""
+    auth.create_user(sqlite_engine, "boss", "password-1", "manager")
+    cfg = config.load({"OUTDIAL_DATA_DIR": str(tmp_path)})
+    client = await aiohttp_client(create_app(cfg, sqlite_engine))
+    h = {"Authorization": f"Bearer {auth.create_token(sqlite_engine, 'boss', 't')[1]}"}
+    answers = []
+    for ref in ("/etc/passwd", "/nonexistent/x.json", "../profiles/us", "us.json"):
+        resp = await client.get(
+            "/api/compliance/check", params={"number": "+12025550123", "profile": ref}, headers=h
+        )
+        body = await resp.json()
+        assert resp.status == 400 and body["field"] == "profile", body
+        answers.append(body["message"])
+    assert len(set(answers)) == 1  # existing and missing files answer alike: nothing to probe
