@@ -11,7 +11,7 @@ from aiohttp import web
 from campaigns import store as campaigns
 from compliance import gate as gates
 from compliance import profiles, store
-from outdial.errors import InvalidInput
+from outdial.errors import InvalidInput, NotFound
 from outdial.models import as_utc
 from outdial.roles import Role
 from web.inputs import json_body
@@ -119,14 +119,27 @@ async def dnc_add(request: web.Request) -> web.Response:
     )
 
 
+@routes.post("/api/dnc/remove", roles={Role.ADMIN})
+async def dnc_remove_by_body(request: web.Request) -> web.Response:
+    """Body: number, region? — the number stays out of the URL and so out of access logs."""
+    body = await json_body(request)
+    number = body.get("number")
+    if not isinstance(number, str) or not number:
+        raise InvalidInput("field 'number' is required", field="number")
+    return await _remove(request, number, str(body.get("region", "CN")))
+
+
 @routes.delete("/api/dnc/{number}", roles={Role.ADMIN})
 async def dnc_remove(request: web.Request) -> web.Response:
+    """Kept for existing clients; prefer POST /api/dnc/remove (the number in a body)."""
+    return await _remove(request, request.match_info["number"], "CN")
+
+
+async def _remove(request: web.Request, number: str, region: str) -> web.Response:
     ident = current_identity(request)
-    removed = await run_db(
-        store.dnc_remove, request.app[ENGINE], request.match_info["number"], "CN", ident.username
-    )
+    removed = await run_db(store.dnc_remove, request.app[ENGINE], number, region, ident.username)
     if not removed:
-        raise web.HTTPNotFound(text="number not on the list")
+        raise NotFound("number not on the list", field="number")
     return web.json_response({"removed": True})
 
 

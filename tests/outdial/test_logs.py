@@ -89,3 +89,18 @@ def test_dates_and_times_are_not_taken_for_numbers() -> None:
     assert logs.mask_text(text) == (
         "next run at 2026-11-23 14:29:13 UTC, 2026-11-23T14:29:13.5+00:00, to *******5678"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "hidden"),
+    [
+        ('GET /api/dnc/%2B8613912345678 HTTP/1.1" 404', "13912345678"),
+        ("GET /api/orders/TEL13912345678 HTTP/1.1", "13912345678"),
+        ("GET /api/x?n=%2B86%20139%201234%205678", "139 1234"),
+        ("GET /api/x?n=%2B86+139+1234+5678", "139"),
+    ],
+)
+def test_numbers_are_masked_after_url_decoding_and_inside_paths(raw: str, hidden: str) -> None:
+    """Issue 18 finding 11: the access log's request line, encoded or glued to letters."""
+    out = logs.mask_text(raw)
+    assert hidden not in out and "5678" in out

@@ -78,3 +78,19 @@ async def test_profile_is_a_name_never_a_path(
         assert resp.status == 400 and body["field"] == "profile", body
         answers.append(body["message"])
     assert len(set(answers)) == 1  # existing and missing files answer alike: nothing to probe
+
+
+async def test_dnc_removal_with_the_number_in_the_body(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 18 finding 11: numbers stay out of URLs (and so out of access logs)."""
+    auth.create_user(sqlite_engine, "root", "password-1", "admin")
+    cfg = config.load({"OUTDIAL_DATA_DIR": str(tmp_path)})
+    client = await aiohttp_client(create_app(cfg, sqlite_engine))
+    h = {"Authorization": f"Bearer {auth.create_token(sqlite_engine, 'root', 't')[1]}"}
+    added = await client.post("/api/dnc", json={"number": "+8613912345678"}, headers=h)
+    assert added.status == 201
+    gone = await client.post("/api/dnc/remove", json={"number": "+8613912345678"}, headers=h)
+    assert gone.status == 200 and (await gone.json())["removed"] is True
+    again = await client.post("/api/dnc/remove", json={"number": "+8613912345678"}, headers=h)
+    assert again.status == 404 and (await again.json())["field"] == "number"
