@@ -64,7 +64,19 @@ async def upload(request: web.Request) -> web.Response:
     finally:
         if path is not None:
             path.unlink(missing_ok=True)
-    return web.json_response({"prompt": stored}, status=201)
+    return web.json_response({"prompt": _public(stored, cfg.data_dir)}, status=201)
+
+
+def _public(prompt: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """Paths relative to the data directory: answers never show where the server keeps it."""
+    return {**prompt, "path": _relative(str(prompt.get("path", "")), data_dir)}
+
+
+def _relative(path: str, data_dir: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 async def _save(part: BodyPartReader, path: Path, limit: int) -> None:
@@ -100,7 +112,7 @@ async def prompts_list(request: web.Request) -> web.Response:
         owner = prompts.resolve_for_listing(engine, scope, ref, lang)
         return prompts.list_prompts(cfg.data_dir, owner)
 
-    return web.json_response({"prompts": await run_db(rows)})
+    return web.json_response({"prompts": [_public(p, cfg.data_dir) for p in await run_db(rows)]})
 
 
 @routes.delete("/api/prompts/{scope}/{owner}/{name}", roles=PROMPT_ROLES)
@@ -115,4 +127,5 @@ async def prompts_delete(request: web.Request) -> web.Response:
         owner = prompts.resolve_for_listing(engine, scope, ref, lang)
         return prompts.remove(cfg.data_dir, owner, name)
 
-    return web.json_response({"removed": await run_db(delete)})
+    removed = [_relative(p, cfg.data_dir) for p in await run_db(delete)]
+    return web.json_response({"removed": removed})
