@@ -26,7 +26,11 @@ class PortUnavailable(ConfigError):
 
 async def serve(cfg: Config, engine: Engine, stop: asyncio.Event | None = None) -> None:
     app = create_app(cfg, engine)
-    runner = web.AppRunner(app, access_log=log_access())
+    # issue 18: an idle keep-alive connection is closed after 15 s; a body a handler refused
+    # unread (a 413 before reading) closes its connection instead of being drained
+    runner = web.AppRunner(
+        app, access_log=log_access(), keepalive_timeout=15.0, lingering_time=0.0
+    )
     await runner.setup()
     site = web.TCPSite(runner, cfg.host, cfg.port)
     try:
