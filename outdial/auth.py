@@ -29,6 +29,7 @@ _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 TOKEN_PREFIX = "od_"
 MIN_PASSWORD = 8
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,9 @@ def resolve_token(engine: Engine, secret: str) -> Identity | None:
         token, user = row
         if token.revoked_at is not None or user.disabled:
             return None
-        token.last_used_at = utcnow()
-        s.add(token)
+        now = utcnow()
+        if token.last_used_at is None or now - as_utc(token.last_used_at) > TOUCH_EVERY:
+            token.last_used_at = now  # at most once a minute: no write per request
+            s.add(token)
         assert user.id is not None
         return Identity(user.id, user.username, Role(user.role), "token")

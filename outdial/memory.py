@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import gc
 import threading
+import time
 
 _lock = threading.Lock()
 _libc: ctypes.CDLL | None = None
@@ -32,8 +33,19 @@ def _malloc_trim() -> None:
         _libc.malloc_trim(0)
 
 
-def release() -> None:
-    """Collect garbage and return freed heap pages to the system (glibc only; else a no-op)."""
+MIN_INTERVAL_S = 10.0
+_last = [0.0]
+
+
+def release(now: float | None = None) -> bool:
+    """Collect garbage and return freed heap pages to the system (glibc only). At most once
+    every ``MIN_INTERVAL_S``: a full collection holds the GIL, and so the event loop, for
+    tens of milliseconds, which a stream of failing imports must not turn into a stall."""
+    now = time.monotonic() if now is None else now
     with _lock:
+        if now - _last[0] < MIN_INTERVAL_S:
+            return False
+        _last[0] = now
         gc.collect()
         _malloc_trim()
+    return True

@@ -114,7 +114,6 @@ async def upload(request: web.Request) -> web.Response:
     except BaseException:
         if path is not None:
             path.unlink(missing_ok=True)
-        await run_db(memory.release)
         raise
     if again:
         path.unlink(missing_ok=True)
