@@ -19,6 +19,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.errors import CampaignInvalid
+from outdial.text import name_problem
 
 
 class Kind(StrEnum):
@@ -171,6 +172,8 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
     """Validate a campaign definition; raise :class:`CampaignInvalid` naming every problem."""
     p = _Problems()
     name = str(data.get("name", "")).strip()
+    if name_problem(name):
+        p.add("name", f"name: {name_problem(name)}")
     if not name:
         p.add("name", "a campaign needs a name")
     kind = _enum(Kind, data.get("kind", "generic"), "kind", p)

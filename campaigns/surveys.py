@@ -19,6 +19,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.errors import SurveyInvalid
+from outdial.text import name_problem
 
 
 class QuestionKind(StrEnum):
@@ -114,6 +115,8 @@ SEED_TEMPLATE = Survey(
 def parse_survey(data: Mapping[str, object]) -> Survey:
     """Validate a survey definition (the shape ``survey_to_dict`` writes)."""
     name = str(data.get("name", "")).strip()
+    if name_problem(name):
+        raise SurveyInvalid(f"name: {name_problem(name)}", field="name")
     if not name:
         raise SurveyInvalid("a survey needs a name", field="name")
     raw = data.get("questions")

@@ -34,8 +34,10 @@ from campaigns.rules import CampaignSpec, Kind
 from lists import columns, dates, outcomes, phone, picking, pipeline, reader, rows, store
 from lists.errors import BadMapping, ImportCancelled
 from lists.models import CallList, ContactStatus, ImportJob, JobStatus, ListStatus
+from outdial.errors import InvalidInput
 from outdial.models import utcnow
 from outdial.storage import session_scope
+from outdial.text import name_problem
 
 DEDUPE_MODES = ("off", "list", "campaign")
 
@@ -161,7 +163,10 @@ def start(
 def _list_for(
     engine: Engine, campaign_id: int, opts: ImportOptions, file_name: str, region: str
 ) -> CallList:
-    name = (opts.list_name or Path(file_name).stem or "list").strip()[:128]
+    if opts.list_name and name_problem(opts.list_name.strip(), 128):
+        raise InvalidInput(f"list: {name_problem(opts.list_name.strip(), 128)}", field="list")
+    stem = "".join(ch for ch in Path(file_name).stem if not name_problem(ch))
+    name = (opts.list_name or stem or "list").strip()[:128]
     found = store.find_list(engine, campaign_id, name)
     if found is not None:
         return found

@@ -24,6 +24,7 @@ from outdial.errors import AuthError, Conflict, InvalidInput, NotFound
 from outdial.models import ApiToken, User, WebSession, as_utc, utcnow
 from outdial.roles import Role
 from outdial.storage import session_scope
+from outdial.text import name_problem
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -61,6 +62,9 @@ def create_user(
 ) -> User:
     if not _USERNAME.match(username):
         raise InvalidInput("username must be 1-64 letters, digits or . _ @ -", field="username")
+    for field, value in (("display_name", display_name), ("sip_uri", sip_uri)):
+        if name_problem(value):
+            raise InvalidInput(f"{field}: {name_problem(value)}", field=field)
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters", field="password")
     try:
