@@ -213,7 +213,11 @@ def run(
         _finish_failed(engine, job_id, JobStatus.CANCELLED, str(exc))
         raise
     except BaseException as exc:
-        _finish_failed(engine, job_id, JobStatus.FAILED, str(exc) or exc.__class__.__name__)
+        message = str(exc) or exc.__class__.__name__
+        shown = store.get_job(engine, job_id).file_name  # the user's name, not the stored one
+        if shown:
+            message = message.replace(path.name, shown)
+        _finish_failed(engine, job_id, JobStatus.FAILED, message)
         raise
     finally:
         _LIVE.pop(job_id, None)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from campaigns import store as campaigns_store
 from compliance.models import DncEntry
 from lists import importer, rows, store
-from lists.errors import BadMapping, ImportCancelled, NoPhoneColumn
+from lists.errors import BadMapping, ImportCancelled, ListFileError, NoPhoneColumn
 from lists.importer import ImportOptions
 from outdial.storage import session_scope
 
@@ -250,3 +250,15 @@ def test_counts_always_add_up(
             parsed = pn.parse(number)
             assert pn.is_valid_number(parsed)
             assert pn.format_number(parsed, pn.PhoneNumberFormat.E164) == number
+
+
+def test_a_failed_job_names_the_users_file_not_the_stored_one(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "3f9a0c1d2e4b5a6c.csv"
+    path.write_text("phone\n", encoding="utf-8")
+    job, _ = importer.start(engine, path, ImportOptions("c"), "客户名单.csv")
+    with pytest.raises(ListFileError):
+        importer.run(engine, job.id or 0, path)
+    error = store.get_job(engine, job.id or 0).error
+    assert "客户名单.csv" in error and "3f9a0c1d2e4b5a6c" not in error
