@@ -83,7 +83,7 @@ async def _save(part: BodyPartReader, path: Path, limit: int) -> None:
     """Stream a part to disk, counting bytes: a clear 413 past ``max_upload_mb``."""
     size = 0
     with path.open("wb") as fh:
-        while chunk := await part.read_chunk(256 * 1024):
+        while chunk := await inputs.read_chunk(part):
             size += len(chunk)
             if size > limit:
                 raise PromptTooLarge(

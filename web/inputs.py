@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import unicodedata
@@ -36,6 +37,17 @@ class BodyTooLarge(OutdialError):
 
     code = "body_too_large"
     http_status = 413
+
+
+class BodyTooSlow(OutdialError):
+    """A body that did not arrive in time (a client trickling bytes to hold a handler)."""
+
+    code = "body_too_slow"
+    http_status = 408
+
+
+#: a JSON body arrives whole within this; an upload's parts each send something this often
+BODY_READ_TIMEOUT_S = 30.0
 
 
 class UploadTooLarge(BodyTooLarge):
@@ -95,11 +107,26 @@ async def read_limited(request: web.Request) -> bytes:
     limit = request.get(BODY_LIMIT, SMALL_BODY)
     refuse_oversized(request, limit)
     data = bytearray()
-    while chunk := await request.content.read(64 * 1024):
-        data += chunk
-        if len(data) > limit:
-            raise BodyTooLarge(f"the request body is larger than {limit} bytes", limit_bytes=limit)
+    try:
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            while chunk := await request.content.read(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    raise BodyTooLarge(
+                        f"the request body is larger than {limit} bytes", limit_bytes=limit
+                    )
+    except TimeoutError as exc:
+        raise BodyTooSlow(f"the body did not arrive within {BODY_READ_TIMEOUT_S:g} s") from exc
     return bytes(data)
+
+
+async def read_chunk(part: BodyPartReader, size: int = 256 * 1024) -> bytes:
+    """One chunk of an upload, or :class:`BodyTooSlow` when nothing comes for a while."""
+    try:
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            return await part.read_chunk(size)
+    except TimeoutError as exc:
+        raise BodyTooSlow(f"the upload stalled for {BODY_READ_TIMEOUT_S:g} s") from exc
 
 
 def _constant(name: str) -> Any:

@@ -3,6 +3,7 @@ names the field, never a 500; bodies are bounded per route before they are read.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,24 @@ async def test_login_is_throttled_and_a_disabled_account_not_confirmed(
     assert statuses[0] == 401 and 429 in statuses
     right = await client.post("/api/login", json={"username": "boss", "password": "password-1"})
     assert right.status == 429 and int(right.headers["Retry-After"]) > 0
+
+
+async def test_a_trickled_body_is_cut_off(
+    client: Client, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18 finding 12: a client cannot hold a handler by sending a body very slowly."""
+    from web import inputs
+
+    monkeypatch.setattr(inputs, "BODY_READ_TIMEOUT_S", 0.2)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"name": '
+        await asyncio.sleep(5)
+        yield b'"x"}'
+
+    resp = await client.post(
+        "/api/campaigns",
+        data=trickle(),
+        headers={"Content-Type": "application/json", **token(sqlite_engine)},
+    )
+    assert resp.status == 408 and (await resp.json())["error"] == "body_too_slow"
