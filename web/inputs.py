@@ -138,6 +138,17 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise InvalidInput("send a JSON body with Content-Type: application/json")
     raw = await read_limited(request)
+    if len(raw) > OFF_LOOP_BYTES:  # a big document is parsed on a worker thread
+        return await asyncio.to_thread(parse_json, raw)
+    return parse_json(raw)
+
+
+#: JSON bodies larger than this are parsed off the event loop (issue 18, finding 5)
+OFF_LOOP_BYTES = 64 * 1024
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """Decode, parse and check a JSON object body (web/inputs.py's rules)."""
     try:
         text = raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
     except UnicodeDecodeError as exc:
