@@ -75,13 +75,14 @@ def schedule(
         raise InvalidInput("a personal callback needs its agent", field="owner_id")
     if not phone.strip():
         raise InvalidInput("a callback needs a phone number", field="phone")
+    scoped = None if idempotency_key is None else store.owner_key(created_by, idempotency_key)
     campaign = store.get(engine, campaign_id)
     spec = store.spec_of(engine, campaign)
     plan = callback_times.plan_callback(
         local_time, customer_zone, candidate_zones, spec.callback_hours, now, legal
     )
     row = Callback(
-        idempotency_key=idempotency_key,
+        idempotency_key=scoped,
         campaign_id=campaign_id,
         contact_ref=contact_ref,
         phone=phone.strip(),
@@ -105,10 +106,10 @@ def schedule(
             contacts.set_callback(s, contact, plan.due_at, row.owner_id)
         return row, True
     except IntegrityError:
-        if idempotency_key is None:
+        if scoped is None:
             raise
         with session_scope(engine) as s:
-            old = s.exec(select(Callback).where(Callback.idempotency_key == idempotency_key)).one()
+            old = s.exec(select(Callback).where(Callback.idempotency_key == scoped)).one()
         if old.phone != row.phone or as_utc(old.due_at) != plan.due_at:
             raise Conflict(
                 f"idempotency key {idempotency_key!r} already scheduled another callback",

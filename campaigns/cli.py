@@ -124,7 +124,7 @@ def campaigns_new(kind: str, mode: str | None, as_json: bool) -> None:
     $EDITOR spring.toml && outdial campaigns load spring.toml
     """
     text = templates.render(kind, mode)
-    spec, _ = files.definition(files.parse_text(text, ".toml"))  # never print a bad template
+    spec = files.definition(files.parse_text(text, ".toml"))  # never print a bad template
     data = {"kind": kind, "mode": spec.mode.value, "toml": text}
     emit(as_json, data, lambda d: d["toml"].rstrip("\n"))
 
@@ -143,12 +143,30 @@ def campaigns_schema(as_json: bool) -> None:
 def campaigns_load(ctx: Ctx, file: Path, as_json: bool) -> None:
     """Create or update a campaign from a TOML or JSON file."""
     engine = ctx.migrated_engine()
-    row, version = files.load(engine, file)
-    emit(
-        as_json,
-        store.campaign_json(engine, row),
-        lambda d: f"loaded campaign {d['name']!r} (id {d['id']}, version {version})",
-    )
+    row, version, secret = files.load(engine, file)
+    data = store.campaign_json(engine, row)
+    if secret:
+        data["webhook_secret"] = secret  # shown this once; rotate with `campaigns rotate-secret`
+
+    def human(d: dict[str, Any]) -> str:
+        line = f"loaded campaign {d['name']!r} (id {d['id']}, version {version})"
+        if secret:
+            line += f"\nwebhook secret (shown once): {secret}"
+        return line
+
+    emit(as_json, data, human)
+
+
+@campaigns_group.command("rotate-secret")
+@click.argument("campaign")
+@json_option
+@pass_ctx
+def campaigns_rotate_secret(ctx: Ctx, campaign: str, as_json: bool) -> None:
+    """Replace a campaign's webhook secret; the new one is shown once."""
+    engine = ctx.migrated_engine()
+    row = store.resolve(engine, campaign)
+    secret = store.rotate_webhook_secret(engine, row.id or 0)
+    emit(as_json, {"campaign": row.name, "webhook_secret": secret}, lambda d: d["webhook_secret"])
 
 
 # --- surveys --------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
     return_visit_delay_days = 3
     callback_hours = "09:00-20:00"
     webhook_url = "https://orders.example.com/hooks/outdial"   # order verification
-    webhook_secret_env = "SHOP_WEBHOOK_SECRET"  # the secret itself never goes in the file
+    # the webhook secret never goes in the file: outdial generates it (shown once, rotatable)
+    # or the operator sets it in webhook_secrets_file (README, configuration)
 
     [schedule]
     mon = ["09:00-12:00", "14:00-20:00"]
@@ -34,7 +35,6 @@ is refused by name. ``outdial campaigns new --kind KIND`` prints a complete one 
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -47,9 +47,13 @@ from campaigns import rules, store
 from campaigns.errors import CampaignInvalid
 from campaigns.models import Campaign
 
+#: keys that once named or carried a secret; refused so nobody can key the HMAC with, say,
+#: the admin password's environment variable (issue 18, finding 1)
+SECRET_KEYS = ("webhook_secret_env", "webhook_secret")
 
-def read(path: Path) -> tuple[rules.CampaignSpec, str | None]:
-    """Parse and validate a campaign file; (spec, webhook secret from its env var or None)."""
+
+def read(path: Path) -> rules.CampaignSpec:
+    """Parse and validate a campaign file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -73,21 +77,22 @@ def parse_text(text: str, suffix: str) -> dict[str, Any]:
     return data
 
 
-def definition(data: Mapping[str, Any]) -> tuple[rules.CampaignSpec, str | None]:
-    """Split secrets out of a definition and validate the rest."""
+def definition(data: Mapping[str, Any]) -> rules.CampaignSpec:
+    """Validate a definition; secrets are never part of one."""
     body = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()}
-    secret: str | None = body.pop("webhook_secret", None)
-    env = body.pop("webhook_secret_env", None)
-    if env:
-        secret = os.environ.get(str(env))
-        if secret is None:
+    for key in SECRET_KEYS:
+        if key in body:
             raise CampaignInvalid(
-                f"webhook_secret_env names {env!r}, which is not set", field="webhook_secret_env"
+                f"{key} is not accepted: outdial generates each campaign's webhook secret "
+                "(shown once, rotatable) or the operator sets it in webhook_secrets_file",
+                field=key,
             )
-    return rules.parse_campaign(body), secret
+    return rules.parse_campaign(body)
 
 
-def load(engine: Engine, path: Path) -> tuple[Campaign, int]:
-    """Create or update the campaign a file describes; (row, settings version)."""
-    spec, secret = read(path)
-    return store.save_spec(engine, spec, secret)
+def load(engine: Engine, path: Path) -> tuple[Campaign, int, str | None]:
+    """Create or update the campaign a file describes; (row, settings version, the webhook
+    secret when one was generated now, else None)."""
+    spec = read(path)
+    row, version = store.save_spec(engine, spec)
+    return row, version, store.ensure_webhook_secret(engine, row.id or 0)

@@ -343,8 +343,12 @@ def resend(engine: Engine, delivery_id: int, now: datetime) -> WebhookDelivery:
     return d
 
 
-def webhook_secret(engine: Engine, order_id: int) -> str:
+def webhook_secret(engine: Engine, order_id: int, operator: Mapping[str, str] | None = None) -> str:
+    """The operator's secret for the order's campaign if one is configured, else outdial's."""
     with session_scope(engine) as s:
         order = s.get(Order, order_id)
         settings = s.get(CampaignSettings, order.campaign_id) if order else None
+        campaign = s.get(Campaign, order.campaign_id) if order else None
+    if campaign is not None and operator and operator.get(campaign.name):
+        return operator[campaign.name]
     return settings.webhook_secret if settings else ""

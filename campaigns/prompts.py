@@ -63,6 +63,9 @@ class PromptRules:
     rates: tuple[int, ...] = (8000, 16000)
     min_seconds: float = 0.3
     max_seconds: float = 120.0
+    #: bytes a file may hold past its audio (LIST/INFO chunks); a 150 MB "WAV" whose header
+    #: announces 0.5 s of audio is refused (issue 18, finding 12)
+    max_trailing_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,14 @@ def _check_audio(
         )
     if size == 0:
         raise _bad("empty data chunk: the file holds no audio", "empty_audio")
+    if have - size > rules.max_trailing_bytes:
+        raise _bad(
+            f"the file holds {have - size} bytes after its audio; its header announces "
+            f"{size} bytes of audio",
+            "oversized",
+            declared=size,
+            present=have,
+        )
     if not data[at : at + size].strip(b"\0"):
         raise _bad("the audio is all silence", "silent")
     try:  # the reader the IVR uses must agree with our reading
@@ -237,6 +248,11 @@ def store(
 ) -> dict[str, Any]:
     """Check ``source`` and install it atomically as the owner's prompt ``name``."""
     stem = file_name(owner, name)
+    largest = 44 + int(rules.max_seconds * max(rules.rates)) * 2 * 2 + rules.max_trailing_bytes
+    if source.stat().st_size > largest:  # before reading it: no prompt is that long
+        raise _bad(
+            f"the file is larger than any {rules.max_seconds:g} s prompt can be", "oversized"
+        )
     data = source.read_bytes()
     info = check_wav_bytes(data, rules)
     folder = owner.folder(data_dir)

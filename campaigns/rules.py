@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.dialing import DialingSpec, dialing_to_dict, parse_dialing
 from campaigns.errors import CampaignInvalid
+from outdial.text import name_problem
 
 
 class Kind(StrEnum):
@@ -246,6 +247,8 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         if str(key) not in TOP_KEYS:
             p.add(str(key), f"unknown key {key!r} (known: {', '.join(TOP_KEYS)})")
     name = str(data.get("name", "")).strip()
+    if name_problem(name):
+        p.add("name", f"name: {name_problem(name)}")
     if not name:
         p.add("name", "a campaign needs a name")
     kind = _enum(Kind, data.get("kind", "generic"), "kind", p)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from campaigns import rules
+from campaigns import rules, webhook_targets
 from campaigns.models import Campaign, CampaignSettings, Disposition, DispositionRecord
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.models import utcnow
@@ -125,6 +125,43 @@ def save_spec(
     return row, version
 
 
+MAX_KEY = 100
+
+
+def owner_key(owner_id: int | None, key: str, field: str = "idempotency_key") -> str:
+    """An idempotency key scoped to the user who sent it (issue 18, finding 3): two agents
+    reusing one key never see, overwrite or drop each other's rows. Required, short."""
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInput(f"{field} is required", field=field)
+    if len(key) > MAX_KEY or not key.isprintable():
+        raise InvalidInput(f"{field} must be at most {MAX_KEY} printable characters", field=field)
+    return f"{'sys' if owner_id is None else f'u{owner_id}'}/{key}"
+
+
+def ensure_webhook_secret(engine: Engine, campaign_id: int) -> str | None:
+    """Generate the campaign's webhook secret if it has a webhook and no secret yet; the new
+    secret is returned (to be shown once), else None."""
+    with session_scope(engine) as s:
+        settings = s.get(CampaignSettings, campaign_id)
+        if settings is None or not settings.spec.get("webhook_url") or settings.webhook_secret:
+            return None
+        settings.webhook_secret = webhook_targets.new_secret()
+        s.add(settings)
+        return settings.webhook_secret
+
+
+def rotate_webhook_secret(engine: Engine, campaign_id: int) -> str:
+    """A new webhook secret for the campaign, replacing the old one; shown once."""
+    get(engine, campaign_id)  # NotFound first
+    with session_scope(engine) as s:
+        settings = s.get(CampaignSettings, campaign_id)
+        if settings is None:
+            settings = CampaignSettings(campaign_id=campaign_id, version=0)
+        settings.webhook_secret = webhook_targets.new_secret()
+        s.add(settings)
+        return settings.webhook_secret
+
+
 def _sync_dispositions(s: Session, campaign_id: int, wanted: Sequence[rules.Disposition]) -> None:
     have = {
         d.code: d for d in s.exec(select(Disposition).where(Disposition.campaign_id == campaign_id))
@@ -188,13 +225,15 @@ def record_disposition(
 ) -> tuple[DispositionRecord, bool]:
     """Commit a disposition before the call moves on; a retry with the same key is a no-op.
 
-    Returns (row, created). The same key with a different code is a :class:`Conflict`.
+    Returns (row, created). The same key with a different code is a :class:`Conflict`. Keys
+    belong to their agent (:func:`owner_key`): another agent's identical key is another row.
     """
+    scoped = owner_key(agent_id, idempotency_key)
     campaign = get(engine, campaign_id)
     if spec_of(engine, campaign).disposition(code) is None:
         raise InvalidInput(f"campaign {campaign.name!r} has no disposition {code!r}", field="code")
     row = DispositionRecord(
-        idempotency_key=idempotency_key,
+        idempotency_key=scoped,
         campaign_id=campaign_id,
         code=code,
         agent_id=agent_id,
@@ -208,9 +247,7 @@ def record_disposition(
     except IntegrityError:
         with session_scope(engine) as s:
             old = s.exec(
-                select(DispositionRecord).where(
-                    DispositionRecord.idempotency_key == idempotency_key
-                )
+                select(DispositionRecord).where(DispositionRecord.idempotency_key == scoped)
             ).one()
         if old.code != code or old.campaign_id != campaign_id:
             raise Conflict(

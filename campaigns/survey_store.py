@@ -7,8 +7,6 @@ campaigns/surveys.py; this module only fetches facts and writes files.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -19,6 +17,7 @@ from sqlmodel import col, select
 
 from campaigns import store, surveys
 from campaigns.models import Campaign, Survey, SurveyAnswer, SurveyResponse
+from outdial import exports
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.models import User, as_utc
 from outdial.storage import session_scope
@@ -84,9 +83,11 @@ def start_response(
     phone: str = "",
     contact_ref: str = "",
 ) -> tuple[SurveyResponse, bool]:
-    """Open a response (once per key, e.g. the call id); (row, created)."""
+    """Open a response (once per key, e.g. the call id, and per agent: another agent's same
+    key opens another response); (row, created)."""
+    scoped = store.owner_key(agent_id, idempotency_key)
     row = SurveyResponse(
-        idempotency_key=idempotency_key,
+        idempotency_key=scoped,
         survey_id=survey_id,
         campaign_id=campaign_id,
         agent_id=agent_id,
@@ -103,7 +104,7 @@ def start_response(
     except IntegrityError:
         with session_scope(engine) as s:
             old = s.exec(
-                select(SurveyResponse).where(SurveyResponse.idempotency_key == idempotency_key)
+                select(SurveyResponse).where(SurveyResponse.idempotency_key == scoped)
             ).one()
         if old.survey_id != survey_id:
             raise Conflict(f"key {idempotency_key!r} belongs to another survey") from None
@@ -274,20 +275,9 @@ def _cell(v: object) -> object:
 
 
 def to_csv(table: list[list[object]]) -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf).writerows(table)
-    return buf.getvalue().encode("utf-8-sig")  # BOM: Excel opens Chinese text correctly
+    """Through outdial/exports.py: the one export path and escaping rule."""
+    return exports.to_csv(table)
 
 
 def to_xlsx(table: list[list[object]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "responses"
-    for r in table:
-        ws.append([c if isinstance(c, int | float | str) else str(c) for c in r])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return exports.to_xlsx(table, "responses")

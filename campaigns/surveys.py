@@ -10,6 +10,7 @@ after it (issue 7: a crash never loses an entered result). Nothing here does I/O
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.errors import SurveyInvalid
+from outdial.text import name_problem
 
 
 class QuestionKind(StrEnum):
@@ -113,6 +115,8 @@ SEED_TEMPLATE = Survey(
 def parse_survey(data: Mapping[str, object]) -> Survey:
     """Validate a survey definition (the shape ``survey_to_dict`` writes)."""
     name = str(data.get("name", "")).strip()
+    if name_problem(name):
+        raise SurveyInvalid(f"name: {name_problem(name)}", field="name")
     if not name:
         raise SurveyInvalid("a survey needs a name", field="name")
     raw = data.get("questions")
@@ -220,12 +224,20 @@ def all_answered(s: Survey, answered: Iterable[str]) -> bool:
     return {q.id for q in s.questions} <= set(answered)
 
 
+MAX_OPEN_ANSWER = 4000
+
+
 def validate_answer(q: Question, value: object) -> int | bool | str:
     """An agent-entered answer, normalised (scale/choice -> int, yes/no -> bool, open -> str)."""
     if q.kind is QuestionKind.OPEN:
         if not isinstance(value, str):
             raise SurveyInvalid(f"{q.id}: an open answer is text", question=q.id)
-        return value.strip()
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            # issue 18 finding 9: stored text must always be exportable
+            raise SurveyInvalid(f"{q.id}: the answer is not valid text", question=q.id)
+        if len(value) > MAX_OPEN_ANSWER:
+            raise SurveyInvalid(f"{q.id}: at most {MAX_OPEN_ANSWER} characters", question=q.id)
+        return unicodedata.normalize("NFC", value.strip())
     if q.kind is QuestionKind.YES_NO:
         if not isinstance(value, bool):
             raise SurveyInvalid(f"{q.id}: answer true or false", question=q.id)

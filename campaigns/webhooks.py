@@ -9,6 +9,9 @@ Each request carries::
 A receiver recomputes the HMAC with :func:`verify` and refuses timestamps older than five
 minutes, so a captured request cannot be replayed later. Any 2xx answer is a delivery;
 anything else, a timeout or a connection error is retried per verdicts.webhook_retry_at.
+Redirects are not followed, and a failed attempt records the status and a short reason,
+never the answer's body (a webhook must not become a way to read internal services).
+Targets are checked at send time against campaigns/webhook_targets.py.
 The clock and the jitter source are passed in, so tests drive the schedule by hand.
 """
 
@@ -21,13 +24,15 @@ import json
 import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import structlog
 from sqlalchemy.engine import Engine
 
-from campaigns import callbacks, orders
+from campaigns import callbacks, orders, webhook_targets
 from campaigns.models import WebhookDelivery
+from campaigns.webhook_targets import TargetPolicy, TargetRefused
 
 log = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "X-Outdial-Signature"
@@ -67,11 +72,15 @@ class WebhookSender:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         jitter: Callable[[], float] = random.random,
         timeout_s: float = 10.0,
+        policy: TargetPolicy | None = None,
+        secrets_file: Path | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.jitter = jitter
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.policy = policy or TargetPolicy()
+        self.secrets_file = secrets_file
 
     async def tick(self, session: aiohttp.ClientSession) -> list[WebhookDelivery]:
         """Expire overdue orders (they get ``unreachable`` and a webhook), then send what is due."""
@@ -81,7 +90,8 @@ class WebhookSender:
         return [await self.send(session, d) for d in due]
 
     async def send(self, session: aiohttp.ClientSession, d: WebhookDelivery) -> WebhookDelivery:
-        secret = await asyncio.to_thread(orders.webhook_secret, self.engine, d.order_id)
+        operator = await asyncio.to_thread(webhook_targets.operator_secrets, self.secrets_file)
+        secret = await asyncio.to_thread(orders.webhook_secret, self.engine, d.order_id, operator)
         error = await self._post(session, d, secret) if secret else "campaign has no webhook secret"
         done = await asyncio.to_thread(
             orders.record_attempt, self.engine, d.id or 0, self.clock(), error, self.jitter()
@@ -100,13 +110,26 @@ class WebhookSender:
             TIMESTAMP_HEADER: str(ts),
             SIGNATURE_HEADER: sign(secret, ts, body),
         }
+        refused = webhook_targets.check_url(d.url, self.policy)
+        if refused:
+            return f"refused: {refused}"
         try:
-            async with session.post(d.url, data=body, headers=headers, timeout=self.timeout) as r:
+            async with session.post(
+                d.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            ) as r:
                 if 200 <= r.status < 300:
                     return None
-                return f"HTTP {r.status}: {(await r.text())[:200]}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"{type(exc).__name__}: {exc}"
+                if 300 <= r.status < 400:
+                    return f"HTTP {r.status} (redirects are not followed)"
+                return f"HTTP {r.status}"
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, TargetRefused):
+                return "refused: the target is not a public address"
+            return "connection failed"
+        except TimeoutError:
+            return "timed out"
+        except aiohttp.ClientError as exc:
+            return f"request failed ({type(exc).__name__})"
 
 
 def housekeeping(engine: Engine, now: datetime) -> None:
@@ -116,7 +139,7 @@ def housekeeping(engine: Engine, now: datetime) -> None:
 
 async def run_forever(sender: WebhookSender, interval_s: float = 5.0) -> None:
     """The background loop the web app starts: never dies on one bad pass."""
-    async with aiohttp.ClientSession() as session:
+    async with webhook_targets.client_session(sender.policy) as session:
         while True:
             try:
                 await asyncio.to_thread(housekeeping, sender.engine, sender.clock())

@@ -189,9 +189,11 @@ def compliance_check(
     """May NUMBER be dialed at AT? Every reason as a rule code, and when it would be allowed."""
     from campaigns import store as campaigns
     from compliance import gate as gates
+    from compliance import profiles
 
     if (campaign is None) == (profile is None):
         raise InvalidInput("give exactly one of --campaign or --profile")
+    profiles.use_operator_dir(ctx.config().profiles_dir)
     engine = ctx.migrated_engine()
     at = gates.parse_instant(at_text)
     if campaign is not None:

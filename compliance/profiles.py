@@ -17,6 +17,7 @@ save/launch path calls it (``decision.launch_checks`` reports it as a problem).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -443,15 +444,48 @@ def parse_ruleset(data: Any, source: str = "<dict>") -> Ruleset:
     return Ruleset(rid, version, base, MappingProxyType(states), MappingProxyType(area))
 
 
-def load_ruleset(name_or_path: str | Path) -> Ruleset:
-    """Load ``us``/``uk``/``cn``/``eu`` from the package, or any path to a profile file."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PROFILE_DIR / f"{name_or_path}.json"
+#: a profile is named, never a path (issue 18, finding 7): ``profile=../../etc/passwd`` on
+#: /api/compliance/check must not open or probe files
+PROFILE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_operator_dir: list[Path] = []  # set once at start-up from ``profiles_dir``
+
+
+def use_operator_dir(directory: Path | None) -> None:
+    """Also look profiles up by name in the operator's configured directory."""
+    _operator_dir[:] = [directory] if directory is not None else []
+
+
+def profile_names() -> list[str]:
+    found = {p.stem for d in (PROFILE_DIR, *_operator_dir) for p in d.glob("*.json")}
+    return sorted(n for n in found if PROFILE_NAME.match(n))
+
+
+def load_ruleset(name: str) -> Ruleset:
+    """Load a profile by name: ``us``/``uk``/``cn``/``eu`` from the package, or a
+    ``NAME.json`` in the operator's configured directory. Never a path."""
+    if not isinstance(name, str) or not PROFILE_NAME.match(name):
+        raise ProfileError(
+            "a profile is a name like us, uk, cn or eu (lower-case letters, digits, - or _)",
+            field="profile",
+        )
+    for folder in (PROFILE_DIR, *_operator_dir):
+        path = folder / f"{name}.json"
+        if path.is_file():
+            return load_ruleset_file(path, name)
+    raise ProfileError(
+        f"no profile named {name!r} (known: {', '.join(profile_names())})",
+        field="profile",
+        profile=name,
+    )
+
+
+def load_ruleset_file(path: Path, label: str | None = None) -> Ruleset:
+    """Load a profile file the operator names (tests, the operator's directory)."""
+    shown = label or path.name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ProfileError("no such profile file", field="<file>", profile=str(path)) from None
+        raise ProfileError("no such profile file", field="<file>", profile=shown) from None
     except json.JSONDecodeError as exc:
-        raise ProfileError(f"not JSON: {exc}", field="<file>", profile=str(path)) from exc
+        raise ProfileError(f"not JSON: {exc}", field="<file>", profile=shown) from exc
     return parse_ruleset(data, str(path))

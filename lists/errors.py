@@ -70,5 +70,12 @@ class UploadTooLarge(ListFileError):
     http_status = 413
 
 
+class WorkbookTooLarge(ListFileError):
+    """A workbook past a row, column, cell or expansion limit (a decompression bomb, say)."""
+
+    code = "list_file_too_large"
+    http_status = 413
+
+
 class ImportCancelled(LocalError):
     code = "import_cancelled"

@@ -1,39 +1,22 @@
 """CSV exports of a list: its rejected rows (to fix and re-import) and its contacts.
 
-Cells are stored exactly as imported; on the way out a cell that a spreadsheet
-would run as a formula (starting with = + - @, or a tab / carriage return) gets
-a leading apostrophe (OWASP "CSV injection"). Files are UTF-8 with a BOM so
-Chinese Excel opens them correctly.
+Cells are stored exactly as imported; on the way out they pass outdial/exports.py, the one
+export path with the one formula-escaping rule (OWASP "CSV injection"). Files are UTF-8
+with a BOM so Chinese Excel opens them correctly.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from sqlalchemy.engine import Engine
 
 from lists import store
+from outdial import exports
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-BOM = "\ufeff"
-
-
-def escape_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_DANGEROUS) else text
-
-
-def _lines(rows: Iterable[list[object]]) -> Iterator[str]:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    yield BOM
-    for row in rows:
-        writer.writerow([escape_cell(v) for v in row])
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
+BOM = exports.BOM
+escape_cell = exports.escape_cell
+_lines = exports.csv_lines
 
 
 def rejects_csv(engine: Engine, list_id: int) -> Iterator[str]:

@@ -35,9 +35,10 @@ from compliance.profiles import LAWFUL_BASES
 from lists import columns, consent, dates, outcomes, phone, picking, pipeline, reader, rows, store
 from lists.errors import BadMapping, ImportCancelled
 from lists.models import CallList, ContactStatus, ImportJob, JobStatus, ListStatus
-from outdial.errors import NotFound
+from outdial.errors import InvalidInput, NotFound
 from outdial.models import utcnow
 from outdial.storage import session_scope
+from outdial.text import name_problem
 
 DEDUPE_MODES = ("off", "list", "campaign")
 
@@ -45,7 +46,40 @@ DEDUPE_MODES = ("off", "list", "campaign")
 ProgressFn = Callable[[str, int, int], None]
 
 _LIVE: dict[int, tuple[str, int, int]] = {}
-_CANCEL: dict[int, threading.Event] = {}
+
+
+class _Cancel:
+    """A job's cancel switch. Honoured until the job's commit point, refused after it: a
+    cancel never answers "nothing was written" for a list that is being committed (issue 18,
+    finding 4)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requested = False
+        self.committing = False
+
+    def request(self) -> str:
+        with self.lock:
+            if self.committing:
+                return "committing"
+            self.requested = True
+            return "cancelling"
+
+    def is_set(self) -> bool:
+        with self.lock:
+            return self.requested
+
+    def commit_point(self, job_id: int) -> None:
+        """Last chance to cancel (raises, so the transaction rolls back); then no more."""
+        with self.lock:
+            if self.requested:
+                raise ImportCancelled(
+                    "the import was cancelled; nothing was written", job_id=job_id
+                )
+            self.committing = True
+
+
+_CANCEL: dict[int, _Cancel] = {}
 
 
 @dataclass(frozen=True)
@@ -71,13 +105,13 @@ def live_progress(job_id: int) -> tuple[str, int, int] | None:
     return _LIVE.get(job_id)
 
 
-def request_cancel(job_id: int) -> bool:
-    """Ask a running job to stop; it rolls back and ends ``cancelled``."""
-    event = _CANCEL.get(job_id)
-    if event is None:
-        return False
-    event.set()
-    return True
+def request_cancel(job_id: int) -> str:
+    """Ask a job to stop: ``"cancelling"`` (it rolls back and ends ``cancelled``),
+    ``"committing"`` (too late: its rows are being committed) or ``"not_running"``."""
+    switch = _CANCEL.get(job_id)
+    if switch is None:
+        return "not_running"
+    return switch.request()
 
 
 def import_file(
@@ -132,7 +166,7 @@ def start(
         s.add(job)
         s.flush()
         s.refresh(job)
-    _CANCEL[job.id or 0] = threading.Event()
+    _CANCEL[job.id or 0] = _Cancel()
     return job, False
 
 
@@ -154,7 +188,10 @@ def _target_campaign(engine: Engine, opts: ImportOptions) -> Campaign:
 def _list_for(
     engine: Engine, campaign_id: int, opts: ImportOptions, file_name: str, region: str
 ) -> CallList:
-    name = (opts.list_name or Path(file_name).stem or "list").strip()[:128]
+    if opts.list_name and name_problem(opts.list_name.strip(), 128):
+        raise InvalidInput(f"list: {name_problem(opts.list_name.strip(), 128)}", field="list")
+    stem = "".join(ch for ch in Path(file_name).stem if not name_problem(ch))
+    name = (opts.list_name or stem or "list").strip()[:128]
     found = store.find_list(engine, campaign_id, name)
     if found is not None and opts.lawful_basis and found.lawful_basis != opts.lawful_basis:
         with session_scope(engine) as s:  # the uploader's latest statement covers the list
@@ -192,13 +229,15 @@ def run(
     engine: Engine, job_id: int, path: Path, progress: ProgressFn | None = None
 ) -> dict[str, Any]:
     """Run a queued job to its end; raise what made it fail (the job records it too)."""
-    cancel = _CANCEL.setdefault(job_id, threading.Event())
+    cancel = _CANCEL.setdefault(job_id, _Cancel())
 
     def report_progress(phase: str, done: int, total: int) -> None:
         _LIVE[job_id] = (phase, done, total)
         if progress:
             progress(phase, done, total)
-        if cancel.is_set():
+        if phase == "commit":
+            cancel.commit_point(job_id)
+        elif phase != "done" and cancel.is_set():
             raise ImportCancelled("the import was cancelled; nothing was written", job_id=job_id)
 
     _set_job(engine, job_id, status=JobStatus.RUNNING)
@@ -208,7 +247,11 @@ def run(
         _finish_failed(engine, job_id, JobStatus.CANCELLED, str(exc))
         raise
     except BaseException as exc:
-        _finish_failed(engine, job_id, JobStatus.FAILED, str(exc) or exc.__class__.__name__)
+        message = str(exc) or exc.__class__.__name__
+        shown = store.get_job(engine, job_id).file_name  # the user's name, not the stored one
+        if shown:
+            message = message.replace(path.name, shown)
+        _finish_failed(engine, job_id, JobStatus.FAILED, message)
         raise
     finally:
         _LIVE.pop(job_id, None)
@@ -281,6 +324,7 @@ def _run(engine: Engine, job_id: int, path: Path, progress: ProgressFn) -> dict[
                 .where(CallList.id == lst.id)  # type: ignore[arg-type]
                 .values(status=ListStatus.READY, encoding=lst.encoding or table.encoding)
             )
+            progress("commit", total, total)  # the last moment a cancel rolls everything back
     report.update(_consent(engine, job_id, list(frame.columns), lst, campaign, opts, report))
     with engine.begin() as conn:
         conn.execute(

@@ -20,13 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from lists import workbook
 from lists.errors import (
     BinaryFile,
     EmptyFile,
     EncodingUnreadable,
     LineTooLong,
     ListFileError,
-    SheetNotFound,
 )
 
 #: no call-list line is this long; a longer one means a broken or hostile file
@@ -247,31 +247,17 @@ def _with_header(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> Table:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a bad zip
-        raise BinaryFile(f"{path.name} is not a readable .xlsx workbook: {exc}") from exc
-    if sheet is None:
-        ws = wb.worksheets[0]
-    elif sheet in wb.sheetnames:
-        ws = wb[sheet]
-    else:
-        raise SheetNotFound(
-            f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})",
-            sheet=sheet,
-            sheets=list(wb.sheetnames),
-        )
-    grid = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    _fill_merged(ws, grid)
+    """Streamed, within lists/workbook.py's limits (rows, columns, cells, expansion)."""
+    title, raw = workbook.read_grid(path, sheet, _HEADER_ZONE)
+    grid = [[_cell_text(v) for v in row] for row in raw]
+    del raw
     while grid and not any(grid[-1]):
         grid.pop()
     if not grid:
-        raise EmptyFile(f"{path.name}: sheet {ws.title!r} is empty", file=path.name)
+        raise EmptyFile(f"{path.name}: sheet {title!r} is empty", file=path.name)
     top, header, body = _split_header(grid)
     if not body:
-        raise EmptyFile(f"{path.name}: sheet {ws.title!r} has a header but no rows")
+        raise EmptyFile(f"{path.name}: sheet {title!r} has a header but no rows")
     width = max(len(header), *(len(r) for r in body))
     body = [r + [""] * (width - len(r)) for r in body]
     frame = pd.DataFrame(body, dtype="str")
@@ -290,19 +276,6 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, date | time):
         return value.isoformat()
     return str(value)
-
-
-def _fill_merged(ws: Any, grid: list[list[str]]) -> None:
-    """A merged header cell names every column (or row) it spans."""
-    for rng in ws.merged_cells.ranges:
-        if rng.min_row > _HEADER_ZONE or rng.min_row > len(grid):
-            continue
-        value = grid[rng.min_row - 1][rng.min_col - 1]
-        for r in range(rng.min_row, min(rng.max_row, len(grid)) + 1):
-            row = grid[r - 1]
-            row.extend([""] * (rng.max_col - len(row)))
-            for c in range(rng.min_col, rng.max_col + 1):
-                row[c - 1] = value
 
 
 def _split_header(grid: list[list[str]]) -> tuple[int, list[str], list[list[str]]]:

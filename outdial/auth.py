@@ -24,11 +24,13 @@ from outdial.errors import AuthError, Conflict, InvalidInput, NotFound
 from outdial.models import ApiToken, User, WebSession, as_utc, utcnow
 from outdial.roles import Role
 from outdial.storage import session_scope
+from outdial.text import name_problem
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 TOKEN_PREFIX = "od_"
 MIN_PASSWORD = 8
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ def create_user(
 ) -> User:
     if not _USERNAME.match(username):
         raise InvalidInput("username must be 1-64 letters, digits or . _ @ -", field="username")
+    for field, value in (("display_name", display_name), ("sip_uri", sip_uri)):
+        if name_problem(value):
+            raise InvalidInput(f"{field}: {name_problem(value)}", field=field)
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters", field="password")
     try:
@@ -129,8 +134,8 @@ def authenticate(engine: Engine, username: str, password: str) -> User:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError) as exc:
             raise AuthError("wrong username or password") from exc
-        if user.disabled:
-            raise AuthError("this account is disabled")
+        if user.disabled:  # the same answer: a disabled account's password is not confirmed
+            raise AuthError("wrong username or password")
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
             s.add(user)
@@ -240,7 +245,9 @@ def resolve_token(engine: Engine, secret: str) -> Identity | None:
         token, user = row
         if token.revoked_at is not None or user.disabled:
             return None
-        token.last_used_at = utcnow()
-        s.add(token)
+        now = utcnow()
+        if token.last_used_at is None or now - as_utc(token.last_used_at) > TOUCH_EVERY:
+            token.last_used_at = now  # at most once a minute: no write per request
+            s.add(token)
         assert user.id is not None
         return Identity(user.id, user.username, Role(user.role), "token")

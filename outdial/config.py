@@ -85,6 +85,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Comma-separated E.164 caller IDs the company owns; a campaign may only present one of "
         "these (rules 11, 23, 27). Empty: none, so no campaign can start.",
     ),
+    Setting(
+        "webhook_secrets_file",
+        "",
+        'TOML file of operator-set webhook secrets, `"campaign name" = "secret"`; an entry '
+        "wins over the secret outdial generated for that campaign.",
+    ),
+    Setting("webhook_allow_http", "false", "Allow plain http:// webhook targets (else https)."),
+    Setting(
+        "webhook_allow_private",
+        "false",
+        "Allow webhook targets on loopback, private, link-local or other non-public addresses.",
+    ),
+    Setting("max_json_kb", "1024", "Largest accepted JSON request body, in KB."),
+    Setting(
+        "profiles_dir",
+        "",
+        "Directory of extra compliance profiles (NAME.json), used by name next to us|uk|cn|eu.",
+    ),
 )
 
 
@@ -112,10 +130,19 @@ class Config:
     build_cache: str
     sip_max_lines: int
     owned_numbers: tuple[str, ...]
+    webhook_secrets_file: Path | None = None
+    webhook_allow_http: bool = False
+    webhook_allow_private: bool = False
+    max_json_kb: int = 1024
+    profiles_dir: Path | None = None
 
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def max_json_bytes(self) -> int:
+        return self.max_json_kb * 1024
 
 
 DB_MARKER = Path("var") / "outdial.db"
@@ -256,6 +283,11 @@ def _validate(raw: dict[str, str]) -> Config:
         build_cache=raw["build_cache"].strip(),
         sip_max_lines=_int(raw, "sip_max_lines", 1, 10_000),
         owned_numbers=_numbers(raw["owned_numbers"]),
+        webhook_secrets_file=_path(raw["webhook_secrets_file"]),
+        webhook_allow_http=_bool(raw, "webhook_allow_http"),
+        webhook_allow_private=_bool(raw, "webhook_allow_private"),
+        max_json_kb=_int(raw, "max_json_kb", 1, 1_000_000),
+        profiles_dir=_path(raw["profiles_dir"]),
     )
     assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}
     return cfg
@@ -275,6 +307,17 @@ def _auto_answer(text: str) -> tuple[str, ...]:
             " or none"
         )
     return forms
+
+
+def _path(text: str) -> Path | None:
+    return Path(text.strip()).expanduser() if text.strip() else None
+
+
+def _bool(raw: dict[str, str], name: str) -> bool:
+    value = raw[name].strip().lower()
+    if value not in {"true", "false", "1", "0", "yes", "no"}:
+        raise ConfigError(f"OUTDIAL_{name.upper()} must be true or false, not {value!r}")
+    return value in {"true", "1", "yes"}
 
 
 def _numbers(text: str) -> tuple[str, ...]:

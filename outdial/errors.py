@@ -110,3 +110,10 @@ class InvalidInput(RemoteError):
     """A request or file from outside is malformed."""
 
     code = "invalid_input"
+
+
+class LoginThrottled(AuthError):
+    """Too many failed logins for this account or from this address: wait and retry."""
+
+    code = "login_throttled"
+    http_status = 429

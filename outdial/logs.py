@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 import structlog
 
@@ -28,13 +29,18 @@ _AFTER_REQUEST_LINE = (
 _PHONE = re.compile(
     # dates and times first, so "2026-11-23 14:29" is left alone; then phone-like runs
     r"(?P<date>\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)"
-    r"|(?P<phone>(?<![\w])" + _AFTER_REQUEST_LINE + r"\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w]))"
+    # digits glued to letters count too ("TEL13912345678" in a path, issue 18 finding 11)
+    r"|(?P<phone>(?<!\d)" + _AFTER_REQUEST_LINE + r"\+?\(?\d(?:[\s().+-]{0,2}\d){6,}(?!\d))"
 )
 _SPACED_MIN_DIGITS = 10
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def mask_text(text: str) -> str:
-    """Mask every phone-number-like run in ``text``, keeping its last 4 digits."""
+    """Mask every phone-number-like run in ``text``, keeping its last 4 digits. URL-encoded
+    text (``%2B86%20139...`` in an access log's request line) is decoded first."""
+    if "%" in text and _ESCAPE.search(text):
+        text = unquote_plus(text)
     return _PHONE.sub(_mask_match, text)
 
 

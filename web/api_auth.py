@@ -7,29 +7,23 @@ from typing import Any
 from aiohttp import web
 
 from outdial import auth
-from outdial.errors import InvalidInput
+from outdial.errors import AuthError, InvalidInput
 from outdial.models import ApiToken, User
 from outdial.roles import Role
+from outdial.throttle import LoginThrottle
 from web.apidoc import ANY_OBJ, BOOL, STR, Doc, arr, desc, enum, obj, ref
+from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
 from web.middleware import SESSION_COOKIE, current_identity, run_db
 from web.routing import ANY_USER, Routes
 
 routes = Routes()
 ROLE_NAMES = [r.value for r in Role]
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, or a clear 400."""
-    if request.content_type != "application/json":
-        raise InvalidInput("send a JSON body with Content-Type: application/json")
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidInput("the JSON body must be an object")
-    return body
+def setup(app: web.Application) -> None:
+    app[THROTTLE] = LoginThrottle()
 
 
 def _field(body: dict[str, Any], name: str, default: str | None = None) -> str:
@@ -67,6 +61,7 @@ def token_json(token: ApiToken, username: str | None = None) -> dict[str, Any]:
 @routes.post(
     "/api/login",
     public=True,
+    body="small",
     doc=Doc(
         "Log in; sets the session cookie and returns the CSRF token",
         body=obj(required=["username", "password"], username=STR, password=STR),
@@ -77,9 +72,15 @@ async def login(request: web.Request) -> web.Response:
     """JSON only: a cross-site HTML form cannot send application/json, so no login CSRF."""
     body = await json_body(request)
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
-    user = await run_db(
-        auth.authenticate, engine, _field(body, "username"), _field(body, "password")
-    )
+    username, password = _field(body, "username"), _field(body, "password")
+    throttle, address = request.app[THROTTLE], request.remote or "unknown"
+    throttle.check(username, address)
+    try:
+        user = await run_db(auth.authenticate, engine, username, password)
+    except AuthError:
+        throttle.failed(username, address)
+        raise
+    throttle.succeeded(username, address)
     secret, csrf = await run_db(auth.create_session, engine, user, cfg.session_hours)
     resp = web.json_response({"user": user_json(user), "csrf_token": csrf})
     resp.set_cookie(
@@ -94,7 +95,9 @@ async def login(request: web.Request) -> web.Response:
     return resp
 
 
-@routes.post("/api/logout", roles=ANY_USER, doc=Doc("End this session", returns=obj(ok=BOOL)))
+@routes.post(
+    "/api/logout", roles=ANY_USER, body="small", doc=Doc("End this session", returns=obj(ok=BOOL))
+)
 async def logout(request: web.Request) -> web.Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

@@ -21,13 +21,14 @@ from campaigns import (
     store,
     survey_store,
     surveys,
+    webhook_targets,
     webhooks,
 )
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
-from web.api_auth import json_body
 from web.apidoc import ANY_OBJ, INT, STR, TIME, Doc, arr, desc, enum, obj, ref
-from web.keys import ENGINE
+from web.inputs import int_field, json_body, str_field
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import ANY_USER, Routes
 
@@ -85,19 +86,47 @@ def _batch(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
     ),
 )
 async def campaigns_create(request: web.Request) -> web.Response:
-    """Body: a campaign definition (the campaign-file shape; ``webhook_secret`` allowed)."""
+    """Body: a campaign definition (the campaign-file shape, no secrets). With a
+    ``webhook_url`` the answer carries the generated ``webhook_secret``, this once."""
     body = await json_body(request)
-    spec, secret = files.definition(body)
+    spec = files.definition(body)
+    webhook_targets.require_url(spec.webhook_url, _policy(request))
     engine = request.app[ENGINE]
 
     def create() -> dict[str, Any]:
         with contextlib.suppress(NotFound):
             store.by_name(engine, spec.name)
             raise Conflict(f"campaign {spec.name!r} already exists", name=spec.name)
-        row, _ = store.save_spec(engine, spec, secret)
-        return store.campaign_json(engine, row)
+        row, _ = store.save_spec(engine, spec)
+        secret = store.ensure_webhook_secret(engine, row.id or 0)
+        out = store.campaign_json(engine, row)
+        if secret:
+            out["webhook_secret"] = secret
+        return out
 
     return web.json_response({"campaign": await run_db(create)}, status=201)
+
+
+@routes.post(
+    "/api/campaigns/{campaign_id}/webhook-secret",
+    roles=MANAGERS,
+    doc=Doc(
+        "Replace the campaign's webhook secret; the new one is shown this once",
+        returns=obj(webhook_secret=STR),
+        status=201,
+    ),
+)
+async def campaigns_rotate_secret(request: web.Request) -> web.Response:
+    """A new webhook secret for the campaign (the old one stops working); shown this once."""
+    secret = await run_db(
+        store.rotate_webhook_secret, request.app[ENGINE], _int(request, "campaign_id")
+    )
+    return web.json_response({"webhook_secret": secret}, status=201)
+
+
+def _policy(request: web.Request) -> webhook_targets.TargetPolicy:
+    cfg = request.app[CONFIG]
+    return webhook_targets.TargetPolicy(cfg.webhook_allow_http, cfg.webhook_allow_private)
 
 
 @routes.get(
@@ -149,12 +178,12 @@ async def dispositions_record(request: web.Request) -> web.Response:
     row, created = await run_db(
         store.record_disposition,
         request.app[ENGINE],
-        int(body.get("campaign_id") or 0),
-        str(body.get("idempotency_key") or ""),
-        str(body.get("code", "")),
+        int_field(body, "campaign_id"),
+        str_field(body, "idempotency_key"),
+        str_field(body, "code"),
         ident.user_id,
-        str(body.get("contact_ref", "")),
-        str(body.get("note", "")),
+        str_field(body, "contact_ref"),
+        str_field(body, "note"),
     )
     return web.json_response(
         {"disposition": {"id": row.id, "code": row.code, "created": created}},
@@ -218,29 +247,29 @@ async def callbacks_create(request: web.Request) -> web.Response:
         if not isinstance(body.get(name), str) or not body[name].strip():
             raise InvalidInput(f"field {name!r} is required (README: Callbacks)", field=name)
     ident = current_identity(request)
-    owner = str(body.get("owner", "agent"))
+    owner = str_field(body, "owner", "agent")
     owner_id = ident.user_id
     if ident.role in MANAGERS and body.get("owner_id") is not None:
-        owner_id = int(body["owner_id"])
+        owner_id = int_field(body, "owner_id")
     zones = body.get("candidate_zones") or []
     if not isinstance(zones, list):
         raise InvalidInput("candidate_zones must be a list of IANA zones", field="candidate_zones")
     cb, created = await run_db(
         lambda: callbacks.schedule(
             request.app[ENGINE],
-            campaign_id,
-            str(body.get("phone", "")),
+            int_field(body, "campaign_id"),
+            str_field(body, "phone"),
             _local(body.get("local_time", "")),
-            str(body.get("zone", "")),
+            str_field(body, "zone"),
             _now(),
             candidate_zones=[str(z) for z in zones],
             owner_kind=owner,
             owner_id=owner_id,
             created_by=ident.user_id,
-            note=str(body.get("note", "")),
-            customer_name=str(body.get("customer_name", "")),
-            contact_ref=str(body.get("contact_ref", "")),
-            idempotency_key=body.get("idempotency_key") or None,
+            note=str_field(body, "note"),
+            customer_name=str_field(body, "customer_name", max_len=200),
+            contact_ref=str_field(body, "contact_ref"),
+            idempotency_key=str_field(body, "idempotency_key") or None,
         )
     )
     return web.json_response(
@@ -267,7 +296,7 @@ async def callbacks_reschedule(request: web.Request) -> web.Response:
         _local(body.get("local_time", "")),
         _now(),
         _actor(request),
-        body.get("zone") or None,
+        str_field(body, "zone") or None,
     )
     return web.json_response({"callback": callbacks.callback_json(cb)})
 
@@ -447,7 +476,7 @@ async def surveys_answer(request: web.Request) -> web.Response:
     answers = body.get("answers") or {}
     if not isinstance(answers, dict):
         raise InvalidInput("answers maps question ids to values", field="answers")
-    sid, key = _int(request, "survey_id"), str(body.get("idempotency_key") or "")
+    sid, key = _int(request, "survey_id"), str_field(body, "idempotency_key")
     if not key:
         raise InvalidInput("idempotency_key is required", field="idempotency_key")
 
@@ -457,11 +486,11 @@ async def surveys_answer(request: web.Request) -> web.Response:
             engine,
             row.id or 0,
             key,
-            campaign_id=body.get("campaign_id"),
+            campaign_id=int_field(body, "campaign_id") if body.get("campaign_id") else None,
             agent_id=ident.user_id,
-            phone=str(body.get("phone", "")),
+            phone=str_field(body, "phone"),
         )
-        status = str(body["status"]) if body.get("status") else None
+        status = str_field(body, "status") if body.get("status") else None
         resp = survey_store.save_answers(engine, resp.id or 0, answers, _now(), status)
         return {"id": resp.id, "status": resp.status, "saved": sorted(answers)}
 
@@ -546,7 +575,12 @@ def setup(app: web.Application) -> None:
     """Start the webhook sender and callback housekeeping with the app; stop them with it."""
 
     async def start(app: web.Application) -> None:
-        sender = webhooks.WebhookSender(app[ENGINE])
+        cfg = app[CONFIG]
+        sender = webhooks.WebhookSender(
+            app[ENGINE],
+            policy=webhook_targets.TargetPolicy(cfg.webhook_allow_http, cfg.webhook_allow_private),
+            secrets_file=cfg.webhook_secrets_file,
+        )
         app[SENDER_TASK] = asyncio.create_task(webhooks.run_forever(sender))
 
     async def stop(app: web.Application) -> None:

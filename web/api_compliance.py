@@ -11,19 +11,23 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from campaigns import store as campaigns
-from compliance import consent, store
+from compliance import consent, profiles, store
 from compliance import gate as gates
-from outdial.errors import InvalidInput
+from outdial.errors import InvalidInput, NotFound
 from outdial.models import as_utc
 from outdial.roles import Role
-from web.api_auth import json_body
 from web.apidoc import ANY_OBJ, BOOL, INT, STR, TIME, Doc, arr, obj
+from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
 
 routes = Routes()
 MANAGERS = {Role.ADMIN, Role.MANAGER}
+
+
+def setup(app: web.Application) -> None:
+    profiles.use_operator_dir(app[CONFIG].profiles_dir)
 
 
 def _campaign_id(engine: Any, name: str) -> int:
@@ -158,18 +162,39 @@ async def dnc_add(request: web.Request) -> web.Response:
     )
 
 
+@routes.post(
+    "/api/dnc/remove",
+    roles={Role.ADMIN},
+    doc=Doc(
+        "Remove a number from the internal DNC list (the number in the body, out of URLs)",
+        body=obj(required=["number"], number=STR, region=STR),
+        returns=obj(removed=BOOL),
+    ),
+)
+async def dnc_remove_by_body(request: web.Request) -> web.Response:
+    """Body: number, region? — the number stays out of the URL and so out of access logs."""
+    body = await json_body(request)
+    number = body.get("number")
+    if not isinstance(number, str) or not number:
+        raise InvalidInput("field 'number' is required", field="number")
+    return await _remove(request, number, str(body.get("region", "CN")))
+
+
 @routes.delete(
     "/api/dnc/{number}",
     roles={Role.ADMIN},
     doc=Doc("Remove a number from the internal DNC list", returns=obj(removed=BOOL)),
 )
 async def dnc_remove(request: web.Request) -> web.Response:
+    """Kept for existing clients; prefer POST /api/dnc/remove (the number in a body)."""
+    return await _remove(request, request.match_info["number"], "CN")
+
+
+async def _remove(request: web.Request, number: str, region: str) -> web.Response:
     ident = current_identity(request)
-    removed = await run_db(
-        store.dnc_remove, request.app[ENGINE], request.match_info["number"], "CN", ident.username
-    )
+    removed = await run_db(store.dnc_remove, request.app[ENGINE], number, region, ident.username)
     if not removed:
-        raise web.HTTPNotFound(text="number not on the list")
+        raise NotFound("number not on the list", field="number")
     return web.json_response({"removed": True})
 
 

@@ -28,14 +28,15 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from yarl import URL
 
 from dialer.runtime import DialerRuntime
 from dialer.runtime import from_config as runtime_from_config
 from dialer.scheduling import CampaignScheduler
-from outdial.errors import InvalidInput
+from outdial.errors import Forbidden, InvalidInput
 from outdial.roles import Role
-from web.api_auth import json_body
 from web.apidoc import ANY_OBJ, BOOL, INT, STR, TIME, Doc, desc, obj, ref
+from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity
 from web.routing import Routes
@@ -317,6 +318,25 @@ async def agent_transfer_ivr(request: web.Request) -> web.Response:
     return web.json_response({"transfer": result})
 
 
+def _same_origin(request: web.Request) -> None:
+    """A browser sends Origin on a WebSocket upgrade and cookies go with it whatever the page:
+    only this server's own pages may open the agent's screen (issue 18, finding 12)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return  # not a browser (a softphone client, a test): the session or token decides
+    try:
+        url = URL(origin)
+    except ValueError:
+        url = None
+    if url is None or url.host is None or f"{url.host}:{url.port}" != _host_port(request):
+        raise Forbidden("the WebSocket's Origin is not this server", origin=origin[:200])
+
+
+def _host_port(request: web.Request) -> str:
+    here = URL(f"{request.scheme}://{request.host}")
+    return f"{here.host}:{here.port}"
+
+
 @routes.get(
     "/api/agent/ws",
     roles=AGENTS,
@@ -330,8 +350,9 @@ async def agent_transfer_ivr(request: web.Request) -> web.Response:
 async def agent_ws(request: web.Request) -> web.StreamResponse:
     """The agent's screen: every message the engine pushes for this agent, as JSON."""
     user_id = current_identity(request).user_id
+    _same_origin(request)
     runtime = _runtime(request)
-    ws = web.WebSocketResponse(heartbeat=30.0)
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
     await ws.prepare(request)
     runtime.hub.add(user_id, ws)
     try:

@@ -20,8 +20,10 @@ from sqlalchemy.engine import Engine
 from lists import columns, export, importer, store
 from lists.errors import UploadTooLarge
 from lists.models import Contact, ImportJob
-from outdial.errors import InvalidInput, NotFound
+from outdial import memory
+from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.roles import Role
+from web import inputs
 from web.apidoc import ANY_OBJ, BOOL, FILE, INT, STR, Doc, arr, desc, enum, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
@@ -90,6 +92,7 @@ def contact_json(c: Contact) -> dict[str, Any]:
 @routes.post(
     "/api/lists",
     roles=MANAGERS,
+    body="upload",
     doc=Doc(
         "Upload a call list (CSV/XLSX); the import runs in the background",
         form=obj(
@@ -115,24 +118,21 @@ async def upload(request: web.Request) -> web.Response:
     sheet, dedupe, mapping (JSON), purpose, lawful_basis, source, create (``true``: make the
     campaign when it does not exist; else an unknown campaign is a 404)."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("send multipart/form-data with a 'file' part")
     folder = cfg.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     fields: dict[str, str] = {}
     path: Path | None = None
     file_name = ""
     try:
-        reader = await request.multipart()
-        async for part in reader:
-            if not isinstance(part, BodyPartReader) or not part.name:
-                continue
+        async for part in inputs.multipart_parts(request):
             if part.name == "file":
-                file_name = Path(part.filename or "upload").name
+                if path is not None:  # a second file would be an orphan on disk
+                    raise InvalidInput("send exactly one 'file' part", field="file")
+                file_name = inputs.check_text(Path(part.filename or "upload").name, "filename")
                 path = folder / f"{secrets.token_hex(8)}{Path(file_name).suffix[:8]}"
                 await _save(part, path, cfg.max_upload_bytes)
             elif part.name in _FIELDS:
-                fields[part.name] = (await part.text()).strip()
+                fields[part.name] = await inputs.part_text(part)
         if path is None:
             raise InvalidInput("the upload has no 'file' part", field="file")
         opts = replace(_options(fields), uploader=current_identity(request).username)
@@ -161,7 +161,7 @@ async def _save(part: BodyPartReader, path: Path, limit: int) -> None:
     """Stream a part to disk, counting bytes: a clear 413 past ``max_upload_mb``."""
     size = 0
     with path.open("wb") as fh:
-        while chunk := await part.read_chunk(256 * 1024):
+        while chunk := await inputs.read_chunk(part):
             size += len(chunk)
             if size > limit:
                 raise UploadTooLarge(
@@ -207,6 +207,24 @@ async def _run(engine: Engine, job_id: int, path: Path) -> None:
         log.warning("import failed", job_id=job_id, error=str(exc))
     finally:
         path.unlink(missing_ok=True)
+        if not await loop.run_in_executor(None, memory.release):
+            _release_later(loop)
+
+
+_PENDING: set[asyncio.TimerHandle] = set()
+
+
+def _release_later(loop: asyncio.AbstractEventLoop) -> None:
+    """A release skipped by the rate limit happens once the interval has passed, so the
+    last of a burst of imports still hands its memory back."""
+    if _PENDING:
+        return
+
+    def fire() -> None:
+        _PENDING.clear()
+        loop.run_in_executor(None, memory.release)
+
+    _PENDING.add(loop.call_later(memory.MIN_INTERVAL_S + 0.5, fire))
 
 
 def _list_id(request: web.Request) -> int:
@@ -252,8 +270,17 @@ async def import_status(request: web.Request) -> web.Response:
     doc=Doc("Cancel a running import", returns=obj(job_id=INT, cancelling=BOOL)),
 )
 async def import_cancel(request: web.Request) -> web.Response:
+    """202 when the import will roll back; 409 when it is committing, finished or not running
+    here (nothing to cancel: the answer says so rather than claiming a rollback)."""
     job = await run_db(store.latest_job, request.app[ENGINE], _list_id(request))
-    return web.json_response({"job_id": job.id, "cancelling": importer.request_cancel(job.id or 0)})
+    state = importer.request_cancel(job.id or 0)
+    if state != "cancelling":
+        why = {
+            "committing": "the import is committing its rows and can no longer be cancelled",
+            "not_running": f"the import is not running (status {job.status})",
+        }[state]
+        raise Conflict(why, job_id=job.id, state=state)
+    return web.json_response({"job_id": job.id, "cancelling": True}, status=202)
 
 
 @routes.get(

@@ -17,6 +17,7 @@ from campaigns import prompts
 from campaigns.errors import PromptTooLarge
 from outdial.errors import Forbidden, InvalidInput
 from outdial.roles import Role
+from web import inputs
 from web.apidoc import ANY_OBJ, FILE, STR, Doc, arr, desc, enum, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
@@ -36,6 +37,7 @@ def _may(request: web.Request, scope: str) -> None:
 @routes.post(
     "/api/prompts",
     roles=PROMPT_ROLES,
+    body="upload",
     doc=Doc(
         "Upload a prompt (WAV) by name",
         form=obj(
@@ -54,22 +56,19 @@ async def upload(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` plus scope (campaign|survey), owner (id or name), name,
     and lang (zh|en, survey prompts only). 201 with the stored prompt."""
     engine, cfg = request.app[ENGINE], request.app[CONFIG]
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("send multipart/form-data with a 'file' part")
     folder = cfg.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     fields: dict[str, str] = {}
     path: Path | None = None
     try:
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader) or not part.name:
-                continue
+        async for part in inputs.multipart_parts(request):
             if part.name == "file":
-                if path is None:
-                    path = folder / f"prompt-{secrets.token_hex(8)}.part"
+                if path is not None:
+                    raise InvalidInput("send exactly one 'file' part", field="file")
+                path = folder / f"prompt-{secrets.token_hex(8)}.part"
                 await _save(part, path, cfg.max_upload_bytes)
             elif part.name in _FIELDS:
-                fields[part.name] = (await part.text()).strip()
+                fields[part.name] = await inputs.part_text(part)
         if path is None:
             raise InvalidInput("the upload has no 'file' part", field="file")
         for key in ("scope", "owner", "name"):
@@ -83,14 +82,26 @@ async def upload(request: web.Request) -> web.Response:
     finally:
         if path is not None:
             path.unlink(missing_ok=True)
-    return web.json_response({"prompt": stored}, status=201)
+    return web.json_response({"prompt": _public(stored, cfg.data_dir)}, status=201)
+
+
+def _public(prompt: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """Paths relative to the data directory: answers never show where the server keeps it."""
+    return {**prompt, "path": _relative(str(prompt.get("path", "")), data_dir)}
+
+
+def _relative(path: str, data_dir: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 async def _save(part: BodyPartReader, path: Path, limit: int) -> None:
     """Stream a part to disk, counting bytes: a clear 413 past ``max_upload_mb``."""
     size = 0
     with path.open("wb") as fh:
-        while chunk := await part.read_chunk(256 * 1024):
+        while chunk := await inputs.read_chunk(part):
             size += len(chunk)
             if size > limit:
                 raise PromptTooLarge(
@@ -127,7 +138,7 @@ async def prompts_list(request: web.Request) -> web.Response:
         owner = prompts.resolve_for_listing(engine, scope, ref, lang)
         return prompts.list_prompts(cfg.data_dir, owner)
 
-    return web.json_response({"prompts": await run_db(rows)})
+    return web.json_response({"prompts": [_public(p, cfg.data_dir) for p in await run_db(rows)]})
 
 
 @routes.delete(
@@ -146,4 +157,5 @@ async def prompts_delete(request: web.Request) -> web.Response:
         owner = prompts.resolve_for_listing(engine, scope, ref, lang)
         return prompts.remove(cfg.data_dir, owner, name)
 
-    return web.json_response({"removed": await run_db(delete)})
+    removed = [_relative(p, cfg.data_dir) for p in await run_db(delete)]
+    return web.json_response({"removed": removed})

@@ -8,9 +8,9 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from outdial.config import Config
-from web import api_auth, health
+from web import api_auth, headers, health
 from web.keys import CONFIG, ENGINE
-from web.middleware import auth_middleware, error_middleware
+from web.middleware import auth_middleware, error_middleware, limits_middleware
 from web.routing import Routes
 from web.shell import page_middleware
 
@@ -37,13 +37,15 @@ ROUTE_MODULES = (
 
 def create_app(config: Config, engine: Engine) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, page_middleware, auth_middleware],
+        middlewares=[error_middleware, page_middleware, limits_middleware, auth_middleware],
         client_max_size=config.max_upload_bytes,
     )
     app[CONFIG] = config
     app[ENGINE] = engine
+    headers.setup(app)
     app.add_routes(health.routes)
     app.add_routes(api_auth.routes)
+    api_auth.setup(app)
     for name in ROUTE_MODULES:
         try:
             module = importlib.import_module(name)

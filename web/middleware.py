@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from sqlalchemy.exc import DataError
 
 from outdial import auth
 from outdial.errors import (
@@ -23,6 +24,7 @@ from outdial.errors import (
     OutdialError,
     RemoteError,
 )
+from web import inputs
 from web.errors import CsrfRejected, RouteWithoutRoles
 from web.keys import CONFIG, ENGINE, IDENTITY
 from web.routing import access_of
@@ -62,7 +64,10 @@ async def error_middleware(request: web.Request, handler: NextHandler) -> web.St
     try:
         return await handler(request)
     except OutdialError as err:
-        return web.json_response(err.as_dict(), status=status_for(err))
+        status = status_for(err)
+        retry = err.fields.get("retry_after")
+        extra = {"Retry-After": str(retry)} if status == 429 and retry is not None else None
+        return web.json_response(err.as_dict(), status=status, headers=extra)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -73,6 +78,12 @@ async def error_middleware(request: web.Request, handler: NextHandler) -> web.St
         )
     except asyncio.CancelledError:
         raise
+    except DataError:  # a value the database cannot hold that a check upstream missed
+        log.warning("value refused by the database", path=request.path, method=request.method)
+        return web.json_response(
+            {"error": "invalid_input", "message": "a value is malformed or out of range"},
+            status=400,
+        )
     except Exception:
         ref = secrets.token_hex(4)
         log.exception("unhandled error", path=request.path, method=request.method, ref=ref)
@@ -80,6 +91,22 @@ async def error_middleware(request: web.Request, handler: NextHandler) -> web.St
             {"error": "internal", "message": f"internal error (reference {ref} in the server log)"},
             status=500,
         )
+
+
+@web.middleware
+async def limits_middleware(request: web.Request, handler: NextHandler) -> web.StreamResponse:
+    """Bound what one request may cost before anything reads it (web/inputs.py)."""
+    match = request.match_info
+    if match.http_exception is not None:
+        return await handler(request)
+    access = access_of(match.handler)
+    kind = access.body if access is not None else "small"
+    cfg = request.app[CONFIG]
+    limit = inputs.limit_for(kind, request, cfg.max_json_bytes, cfg.max_upload_bytes)
+    inputs.refuse_oversized(request, limit, upload=kind == "upload")
+    inputs.check_request_line(request)
+    request[inputs.BODY_LIMIT] = limit
+    return await handler(request)
 
 
 async def identify(request: web.Request) -> auth.Identity | None:
@@ -139,4 +166,4 @@ def current_identity(request: web.Request) -> auth.Identity:
     return ident
 
 
-__all__ = ["CONFIG", "ENGINE", "auth_middleware", "error_middleware", "run_db"]
+__all__ = ["CONFIG", "ENGINE", "auth_middleware", "error_middleware", "limits_middleware", "run_db"]

@@ -136,7 +136,7 @@ async def _save(request: web.Request, cid: int | None) -> web.Response:
         data["name"] = current.name
     if not errors:
         try:
-            spec, _secret = files.definition(data)
+            spec = files.definition(data)
 
             def save() -> int:
                 if cid is None:
@@ -146,6 +146,7 @@ async def _save(request: web.Request, cid: int | None) -> web.Response:
                             f"a campaign named {spec.name!r} already exists", field="name"
                         )
                 row, _ = store.save_spec(engine, spec)
+                store.ensure_webhook_secret(engine, row.id or 0)  # rotate it to see it
                 return row.id or 0
 
             saved = await run_db(save)
@@ -210,9 +211,13 @@ async def download(request: web.Request) -> web.Response:
 
 async def _load_text(text: str, suffix: str, engine: Any) -> dict[str, Any]:
     data = files.parse_text(text, suffix)
-    spec, secret = files.definition(data)
-    row, version = await run_db(store.save_spec, engine, spec, secret)
-    return {"id": row.id, "name": row.name, "version": version}
+    spec = files.definition(data)
+    row, version = await run_db(store.save_spec, engine, spec)
+    secret = await run_db(store.ensure_webhook_secret, engine, row.id or 0)
+    out: dict[str, Any] = {"id": row.id, "name": row.name, "version": version}
+    if secret is not None:  # generated now: shown this once (issue 18, finding 1)
+        out["webhook_secret"] = secret
+    return out
 
 
 @routes.post(
@@ -232,7 +237,7 @@ async def api_load(request: web.Request) -> web.Response:
     return web.json_response({"campaign": await _load_text(text, suffix, request.app[ENGINE])})
 
 
-@routes.post("/campaigns/upload", roles=MANAGERS)
+@routes.post("/campaigns/upload", roles=MANAGERS, body="upload")
 async def upload(request: web.Request) -> web.Response:
     """The editor's "upload a campaign file": the same as ``POST /api/campaigns/load``."""
     if not request.content_type.startswith("multipart/"):

@@ -88,6 +88,7 @@ async def _preview(request: web.Request, path: Path, encoding: str) -> dict[str,
 @routes.post(
     "/api/lists/preview",
     roles=MANAGERS,
+    body="upload",
     doc=Doc(
         "Preview a call-list file: detected encoding, first rows, column mapping",
         form=obj(required=["file"], file={"type": "string", "format": "binary"}, encoding=STR),
@@ -123,7 +124,7 @@ async def upload_page(request: web.Request) -> web.Response:
     return render("upload.html", request, ctx)
 
 
-@routes.post("/lists/upload/preview", roles=MANAGERS)
+@routes.post("/lists/upload/preview", roles=MANAGERS, body="upload")
 async def upload_preview(request: web.Request) -> web.Response:
     try:
         token, fields = await _receive(request)

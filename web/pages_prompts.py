@@ -49,7 +49,7 @@ async def prompts_page(request: web.Request) -> web.Response:
     return await _page(request)
 
 
-@routes.post("/campaigns/{campaign_id}/prompts", roles=MANAGERS)
+@routes.post("/campaigns/{campaign_id}/prompts", roles=MANAGERS, body="upload")
 async def prompts_upload(request: web.Request) -> web.Response:
     """Same as POST /api/prompts with scope=campaign."""
     cid, engine, cfg = _cid(request), request.app[ENGINE], request.app[CONFIG]

@@ -34,12 +34,16 @@ class Access:
 
     roles: frozenset[Role]
     public: bool = False
+    #: what the body may be (web/inputs.py): "json" (max_json_kb), "small" (16 KB, e.g. the
+    #: unauthenticated login) or "upload" (max_upload_mb, multipart only)
+    body: str = "json"
 
     def admits(self, role: Role | None) -> bool:
         return self.public or (role is not None and role in self.roles)
 
 
 ANY_USER = ALL_ROLES
+BODY_KINDS = ("json", "small", "upload")
 
 
 def access_of(handler: object) -> Access | None:
@@ -56,10 +60,13 @@ class Routes(web.RouteTableDef):
         roles: Iterable[Role] | None,
         public: bool,
         doc: Doc | None = None,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
         if not public and not roles:
             raise ValueError(f"{method} {path}: declare roles=... or public=True")
-        access = Access(frozenset(roles or ()), public)
+        if body not in BODY_KINDS:
+            raise ValueError(f"{method} {path}: body must be one of {', '.join(BODY_KINDS)}")
+        access = Access(frozenset(roles or ()), public, body)
 
         def wrap(handler: Handler) -> Handler:
             setattr(handler, ACCESS_ATTR, access)
@@ -77,7 +84,7 @@ class Routes(web.RouteTableDef):
         public: bool = False,
         doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._declare("GET", path, roles, public, doc)
+        return self._declare("GET", path, roles, public, doc, "small")
 
     def post(  # type: ignore[override]
         self,
@@ -86,8 +93,9 @@ class Routes(web.RouteTableDef):
         roles: Iterable[Role] | None = None,
         public: bool = False,
         doc: Doc | None = None,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
-        return self._declare("POST", path, roles, public, doc)
+        return self._declare("POST", path, roles, public, doc, body)
 
     def put(  # type: ignore[override]
         self,
@@ -96,8 +104,9 @@ class Routes(web.RouteTableDef):
         roles: Iterable[Role] | None = None,
         public: bool = False,
         doc: Doc | None = None,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
-        return self._declare("PUT", path, roles, public, doc)
+        return self._declare("PUT", path, roles, public, doc, body)
 
     def patch(  # type: ignore[override]
         self,
@@ -106,8 +115,9 @@ class Routes(web.RouteTableDef):
         roles: Iterable[Role] | None = None,
         public: bool = False,
         doc: Doc | None = None,
+        body: str = "json",
     ) -> Callable[[Handler], Handler]:
-        return self._declare("PATCH", path, roles, public, doc)
+        return self._declare("PATCH", path, roles, public, doc, body)
 
     def delete(  # type: ignore[override]
         self,
@@ -117,4 +127,4 @@ class Routes(web.RouteTableDef):
         public: bool = False,
         doc: Doc | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._declare("DELETE", path, roles, public, doc)
+        return self._declare("DELETE", path, roles, public, doc, "small")

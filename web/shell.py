@@ -42,21 +42,6 @@ LANG_KEY = web.RequestKey("console_lang", Lang)
 #: user id -> saved locale (a cache of the console_prefs table)
 PREFS: web.AppKey[dict[int, str]] = web.AppKey("console_prefs")
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "media-src 'self'",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 #: what the console's menu offers each role: (path, message id); pages check roles themselves
 MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/", N_("Floor board"), MANAGERS),
@@ -262,7 +247,6 @@ def setup(app: web.Application) -> None:
     env.trim_blocks = env.lstrip_blocks = True
     app[PREFS] = {}
     app.on_startup.append(_load_prefs)
-    app.on_response_prepare.append(_security_headers)
     i18n.translations("zh_CN")  # compile the catalog now: a broken .po fails the start
 
 
@@ -275,13 +259,6 @@ async def _load_prefs(app: web.Application) -> None:
         app[PREFS].update(await run_db(load))
     except Exception as exc:  # the database may be down at start: /readyz says so, pages wait
         log.warning("console language choices not loaded", error=str(exc))
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
 
 
 # --- errors as pages -------------------------------------------------------------------------
@@ -378,7 +355,7 @@ def _set_login_cookie(request: web.Request, resp: web.StreamResponse, token: str
     )
 
 
-@routes.post("/login", public=True)
+@routes.post("/login", public=True, body="small")
 async def login_submit(request: web.Request) -> web.StreamResponse:
     """A plain form post. Login CSRF: the form's token must match a SameSite=Strict cookie
     set by this site's login page, which a cross-site form cannot carry."""

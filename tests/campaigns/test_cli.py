@@ -22,7 +22,6 @@ caller_id = "+861012345678"
 active_from = 2026-03-01
 script = "您好 {name}，您的订单 {order_id}"
 webhook_url = "http://127.0.0.1:9/hook"
-webhook_secret_env = "SHOP_SECRET"
 
 [schedule]
 mon = ["09:00-12:00", "14:00-20:00"]
@@ -58,10 +57,17 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
     monkeypatch.setenv("OUTDIAL_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SHOP_SECRET", "abc")
     c = Cli(capsys)
     c.run(["db", "upgrade"])
     return c
+
+
+def test_a_file_naming_an_environment_variable_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """Issue 18 finding 1: no campaign definition picks the HMAC key from the environment."""
+    f = tmp_path / "env.toml"
+    f.write_text('webhook_secret_env = "OUTDIAL_ADMIN_PASSWORD"\n' + CAMPAIGN_TOML, "utf-8")
+    _, err, code = cli.run(["campaigns", "load", str(f)], ok=False)
+    assert code == 2 and "webhook_secret_env" in err and "not accepted" in err
 
 
 def test_load_create_list_show(cli: Cli, tmp_path: Path) -> None:
@@ -69,8 +75,12 @@ def test_load_create_list_show(cli: Cli, tmp_path: Path) -> None:
     f.write_text(CAMPAIGN_TOML, encoding="utf-8")
     loaded = cli.js(["campaigns", "load", str(f)])
     assert loaded["kind"] == "order_verification" and loaded["webhook_secret_set"] is True
+    assert loaded["webhook_secret"].startswith("whsec_")  # generated, shown this once
     assert loaded["definition"]["retry"]["busy"] == 5
-    assert cli.js(["campaigns", "load", str(f)])["version"] == 2  # loading again updates
+    again = cli.js(["campaigns", "load", str(f)])
+    assert again["version"] == 2 and "webhook_secret" not in again  # loading again updates
+    rotated = cli.js(["campaigns", "rotate-secret", "核单 spring"])["webhook_secret"]
+    assert rotated.startswith("whsec_") and rotated != loaded["webhook_secret"]
     made = cli.js(
         ["campaigns", "create", "rv", "--kind", "return_visit", "--caller-id", "+861099999999"]
     )

@@ -187,3 +187,17 @@ def test_chinese_survey_names_of_equal_length_get_their_own_folders() -> None:
     assert safe("满意度调查") != safe("回访调查表")
     assert safe("q:sat") == "q_sat"  # ASCII names map as before
     assert all(c.isascii() for c in safe("满意度调查"))
+
+
+def test_a_file_much_bigger_than_its_header_is_refused(tmp_path: Path) -> None:
+    """Issue 18 finding 12: a big "WAV" whose header announces 0.5 s of audio."""
+    good = make_wav(tmp_path / "half.wav", seconds=0.5).read_bytes()
+    assert refusal(good + b"\x01" * (1024 * 1024)).fields["problem"] == "oversized"
+    prompts.check_wav_bytes(good + b"\x00" * 100)  # a little trailing padding is fine
+    huge = tmp_path / "huge.wav"
+    with huge.open("wb") as fh:
+        fh.write(good)
+        fh.truncate(64 * 1024 * 1024)  # sparse: refused by its size, before it is read
+    owner = prompts.Owner("campaign", "1", "rv")
+    with pytest.raises(PromptInvalid, match="larger than any"):
+        prompts.store(tmp_path, owner, "p", huge)

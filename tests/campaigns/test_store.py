@@ -142,7 +142,7 @@ def test_survey_answers_are_kept_partial_and_results_computed(engine: Engine) ->
     resp, created = survey_store.start_response(
         engine, row.id or 0, "call-9", campaign_id=cid, agent_id=agent.id
     )
-    again, created2 = survey_store.start_response(engine, row.id or 0, "call-9")
+    again, created2 = survey_store.start_response(engine, row.id or 0, "call-9", agent_id=agent.id)
     assert created and not created2 and resp.id == again.id
     survey_store.save_answer(engine, resp.id or 0, "overall", 4, NOW)
     survey_store.save_answer(engine, resp.id or 0, "overall", 5, NOW)  # replaced, not duplicated

@@ -16,7 +16,9 @@ from compliance.profiles import (
     CampaignPolicy,
     combine,
     load_ruleset,
+    load_ruleset_file,
     parse_ruleset,
+    use_operator_dir,
     validate_policy,
 )
 from compliance.windows import daily, hhmm
@@ -104,12 +106,33 @@ def test_loader_names_the_bad_field(path: list[str | int], value: object, field:
 
 def test_loader_rejects_a_missing_or_non_json_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError):
-        load_ruleset(tmp_path / "nope.json")
+        load_ruleset_file(tmp_path / "nope.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(ProfileError) as err:
-        load_ruleset(bad)
+        load_ruleset_file(bad)
     assert err.value.field == "<file>"
+
+
+@pytest.mark.parametrize(
+    "ref", ["/etc/passwd", "../../etc/hostname", "us.json", "US", "", "a" * 40, "us/../uk"]
+)
+def test_profiles_are_names_never_paths(ref: str) -> None:
+    """Issue 18 finding 7: a request's profile= cannot open or probe a file."""
+    with pytest.raises(ProfileError) as err:
+        load_ruleset(ref)
+    assert err.value.field == "profile" and "/" not in str(err.value.as_dict().get("profile", ""))
+
+
+def test_an_operator_directory_adds_named_profiles(tmp_path: Path) -> None:
+    (tmp_path / "acme.json").write_text((PROFILE_DIR / "uk.json").read_text(), encoding="utf-8")
+    with pytest.raises(ProfileError):
+        load_ruleset("acme")
+    use_operator_dir(tmp_path)
+    try:
+        assert load_ruleset("acme").id == load_ruleset("uk").id
+    finally:
+        use_operator_dir(None)
 
 
 def test_rule_34_campaign_may_only_be_stricter_validate_raises_naming_the_field() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from campaigns import store as campaigns_store
 from compliance.models import DncEntry
 from lists import importer, rows, store
-from lists.errors import BadMapping, ImportCancelled, NoPhoneColumn
+from lists.errors import BadMapping, ImportCancelled, ListFileError, NoPhoneColumn
 from lists.importer import ImportOptions
 from outdial.storage import session_scope
 
@@ -184,6 +184,44 @@ def test_cancel_leaves_no_half_list(engine: Engine, tmp_path: Path) -> None:
     assert _count(engine, "contacts") == 0
 
 
+@pytest.mark.parametrize("phase", ["writing", "commit"])
+def test_a_cancel_up_to_the_commit_point_rolls_back(
+    engine: Engine, tmp_path: Path, phase: str
+) -> None:
+    """Issue 18 finding 4: every row written, then cancelled: still nothing is kept."""
+    path = _csv(tmp_path, "all.csv", [["phone"]] + [[f"1380013{n:04d}"] for n in range(50)])
+    job, _ = importer.start(engine, path, ImportOptions("c"))
+    answers: list[str] = []
+
+    def cancel_late(p: str, done: int, total: int) -> None:
+        if p == phase and done == total and not answers:
+            answers.append(importer.request_cancel(job.id or 0))
+
+    with pytest.raises(ImportCancelled):
+        importer.run(engine, job.id or 0, path, cancel_late)
+    assert answers == ["cancelling"]
+    assert store.get_job(engine, job.id or 0).status == "cancelled"
+    assert store.get_list(engine, job.list_id).status != "ready"
+    assert _count(engine, "contacts") == 0
+
+
+def test_a_cancel_after_the_commit_point_is_refused_with_the_truth(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, "late.csv", [["phone"]] + [[f"1380013{n:04d}"] for n in range(20)])
+    job, _ = importer.start(engine, path, ImportOptions("c"))
+    answers: list[str] = []
+
+    def cancel_when_done(p: str, done: int, total: int) -> None:
+        if p == "done":
+            answers.append(importer.request_cancel(job.id or 0))
+
+    report = importer.run(engine, job.id or 0, path, cancel_when_done)
+    assert answers == ["committing"] and report["imported"] == 20
+    assert store.get_job(engine, job.id or 0).status == "done"
+    assert importer.request_cancel(job.id or 0) == "not_running"
+
+
 cells = st.one_of(
     st.sampled_from(["13800138000", "+86 139 0013 9000", "010-62345678", "15900159000"]),
     st.builds(lambda n: f"13{n:09d}", st.integers(0, 999_999_999)),
@@ -226,3 +264,15 @@ def test_counts_always_add_up(
             parsed = pn.parse(number)
             assert pn.is_valid_number(parsed)
             assert pn.format_number(parsed, pn.PhoneNumberFormat.E164) == number
+
+
+def test_a_failed_job_names_the_users_file_not_the_stored_one(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "3f9a0c1d2e4b5a6c.csv"
+    path.write_text("phone\n", encoding="utf-8")
+    job, _ = importer.start(engine, path, ImportOptions("c"), "客户名单.csv")
+    with pytest.raises(ListFileError):
+        importer.run(engine, job.id or 0, path)
+    error = store.get_job(engine, job.id or 0).error
+    assert "客户名单.csv" in error and "3f9a0c1d2e4b5a6c" not in error

@@ -112,3 +112,18 @@ def test_the_access_log_keeps_its_status_code(stream: io.StringIO) -> None:
     )
     (line,) = lines(stream)
     assert '" 201 2086123 "' in str(line["event"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "hidden"),
+    [
+        ('GET /api/dnc/%2B8613912345678 HTTP/1.1" 404', "13912345678"),
+        ("GET /api/orders/TEL13912345678 HTTP/1.1", "13912345678"),
+        ("GET /api/x?n=%2B86%20139%201234%205678", "139 1234"),
+        ("GET /api/x?n=%2B86+139+1234+5678", "139"),
+    ],
+)
+def test_numbers_are_masked_after_url_decoding_and_inside_paths(raw: str, hidden: str) -> None:
+    """Issue 18 finding 11: the access log's request line, encoded or glued to letters."""
+    out = logs.mask_text(raw)
+    assert hidden not in out and "5678" in out

@@ -201,3 +201,77 @@ async def test_webhook_dead_letters_are_for_managers(client: Client, sqlite_engi
     assert resp.status == 200 and (await resp.json())["deliveries"] == []
     missing = await client.post("/api/webhooks/5/resend", headers=bearer(sqlite_engine, "boss"))
     assert missing.status == 404
+
+
+async def test_webhook_secrets_are_generated_never_named(client: Client) -> None:
+    """Issue 18 finding 1: a manager cannot key the HMAC with an environment variable, and
+    an unset name cannot be probed; outdial generates the secret, shows it once, rotates it."""
+    h = await login(client, "boss")
+    for key in ("webhook_secret_env", "webhook_secret"):
+        for value in ("OUTDIAL_ADMIN_PASSWORD", "NOT_SET_ANYWHERE"):
+            bad = {**CAMPAIGN, "webhook_url": "https://hooks.example.com/x", key: value}
+            resp = await client.post("/api/campaigns", json=bad, headers=h)
+            body = await resp.json()
+            assert resp.status == 400 and body["field"] == key
+            assert "not set" not in body["message"]
+    good = {**CAMPAIGN, "webhook_url": "https://hooks.example.com/x"}
+    resp = await client.post("/api/campaigns", json=good, headers=h)
+    made = (await resp.json())["campaign"]
+    assert resp.status == 201 and made["webhook_secret"].startswith("whsec_")
+    shown = await (await client.get(f"/api/campaigns/{made['id']}")).json()
+    assert "webhook_secret" not in shown["campaign"] and shown["campaign"]["webhook_secret_set"]
+    rotated = await client.post(f"/api/campaigns/{made['id']}/webhook-secret", headers=h)
+    assert rotated.status == 201
+    assert (await rotated.json())["webhook_secret"] not in ("", made["webhook_secret"])
+
+
+@pytest.mark.parametrize(
+    "url", ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://169.254.169.254/x"]
+)
+async def test_webhook_targets_https_and_public_by_default(client: Client, url: str) -> None:
+    """Issue 18 finding 2 (at definition time; the send-time check is in campaigns/)."""
+    h = await login(client, "boss")
+    resp = await client.post("/api/campaigns", json={**CAMPAIGN, "webhook_url": url}, headers=h)
+    assert resp.status == 400 and (await resp.json())["field"] == "webhook_url"
+
+
+async def test_idempotency_keys_belong_to_their_agent(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    """Issue 18 finding 3: another agent's key never overwrites, leaks or drops data."""
+    h = await login(client, "boss")
+    made = await (await client.post("/api/campaigns", json=CAMPAIGN, headers=h)).json()
+    cid = made["campaign"]["id"]
+    code = made["campaign"]["definition"]["dispositions"][0]["code"]
+    wang, li = bearer(sqlite_engine, "wang"), bearer(sqlite_engine, "li")
+
+    # dispositions: a key is required; the same key from two agents is two dispositions
+    keyless = await client.post(
+        "/api/dispositions", json={"campaign_id": cid, "code": code}, headers=wang
+    )
+    assert keyless.status == 400 and (await keyless.json())["field"] == "idempotency_key"
+    d = {"campaign_id": cid, "code": code, "idempotency_key": "call-7"}
+    first = await client.post("/api/dispositions", json=d, headers=wang)
+    second = await client.post("/api/dispositions", json=d, headers=li)
+    assert (first.status, second.status) == (201, 201)
+    ids = {(await first.json())["disposition"]["id"], (await second.json())["disposition"]["id"]}
+    assert len(ids) == 2
+
+    # callbacks: li reusing wang's key gets her own callback, never wang's private note
+    cb = {
+        "campaign_id": cid, "phone": "+8613800000003", "local_time": "2099-03-03T10:00",
+        "zone": "Asia/Shanghai", "idempotency_key": "cb-1", "note": "wang's private note",
+    }  # fmt: skip
+    mine = await client.post("/api/callbacks", json=cb, headers=wang)
+    theirs = await client.post("/api/callbacks", json={**cb, "note": "li"}, headers=li)
+    assert (mine.status, theirs.status) == (201, 201)
+    got = (await theirs.json())["callback"]
+    assert got["note"] == "li" and got["id"] != (await mine.json())["callback"]["id"]
+
+    # survey responses: li reusing wang's key does not overwrite wang's answer
+    sid = survey_store.save_survey(sqlite_engine, surveys.SEED_TEMPLATE).id
+    url = f"/api/surveys/{sid}/responses"
+    await client.post(url, json={"idempotency_key": "k", "answers": {"overall": 5}}, headers=wang)
+    await client.post(url, json={"idempotency_key": "k", "answers": {"overall": 1}}, headers=li)
+    res = await (await client.get(f"/api/surveys/{sid}/results?by=agent", headers=h)).json()
+    assert res["groups"]["wang"][0]["mean"] == 5 and res["groups"]["li"][0]["mean"] == 1

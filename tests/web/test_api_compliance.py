@@ -105,3 +105,38 @@ async def test_consent_over_http_and_the_preview_names_the_missing_basis(
     ).json()
     assert [e["status"] for e in shown["consent"]] == ["granted", "revoked"]
     assert store.dnc_lookup(engine, ["+8613900000003"])
+
+
+async def test_profile_is_a_name_never_a_path(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 18 finding 7: /api/compliance/check cannot open or probe server files."""
+    auth.create_user(sqlite_engine, "boss", "password-1", "manager")
+    cfg = config.load({"OUTDIAL_DATA_DIR": str(tmp_path)})
+    client = await aiohttp_client(create_app(cfg, sqlite_engine))
+    h = {"Authorization": f"Bearer {auth.create_token(sqlite_engine, 'boss', 't')[1]}"}
+    answers = []
+    for ref in ("/etc/passwd", "/nonexistent/x.json", "../profiles/us", "us.json"):
+        resp = await client.get(
+            "/api/compliance/check", params={"number": "+12025550123", "profile": ref}, headers=h
+        )
+        body = await resp.json()
+        assert resp.status == 400 and body["field"] == "profile", body
+        answers.append(body["message"])
+    assert len(set(answers)) == 1  # existing and missing files answer alike: nothing to probe
+
+
+async def test_dnc_removal_with_the_number_in_the_body(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 18 finding 11: numbers stay out of URLs (and so out of access logs)."""
+    auth.create_user(sqlite_engine, "root", "password-1", "admin")
+    cfg = config.load({"OUTDIAL_DATA_DIR": str(tmp_path)})
+    client = await aiohttp_client(create_app(cfg, sqlite_engine))
+    h = {"Authorization": f"Bearer {auth.create_token(sqlite_engine, 'root', 't')[1]}"}
+    added = await client.post("/api/dnc", json={"number": "+8613912345678"}, headers=h)
+    assert added.status == 201
+    gone = await client.post("/api/dnc/remove", json={"number": "+8613912345678"}, headers=h)
+    assert gone.status == 200 and (await gone.json())["removed"] is True
+    again = await client.post("/api/dnc/remove", json={"number": "+8613912345678"}, headers=h)
+    assert again.status == 404 and (await again.json())["field"] == "number"

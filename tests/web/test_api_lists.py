@@ -128,7 +128,7 @@ async def test_limits_roles_and_bad_requests(
     )
     assert resp.status == 413
     assert (await resp.json())["error"] == "upload_too_large"
-    assert list((tmp_path / "uploads").iterdir()) == []
+    assert list((tmp_path / "uploads").glob("*")) == []  # refused before anything was read
 
     small = tmp_path / "s.csv"
     small.write_text("phone\n13800138000\n")
@@ -146,3 +146,19 @@ async def test_limits_roles_and_bad_requests(
     agent = await _login(client, engine, Role.AGENT)
     resp = await client.post("/api/lists", data=_form(small, campaign="c"), headers=agent)
     assert resp.status == 403
+
+
+async def test_cancelling_a_finished_import_is_refused_with_the_truth(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 18 finding 4: no "cancelled; nothing was written" for a list that was written."""
+    client = await _client(aiohttp_client, tmp_path, sqlite_engine)
+    headers = await _login(client, sqlite_engine)
+    resp = await client.post(
+        "/api/lists", data=_form(DATA / "excel_gbk.csv", campaign="c"), headers=headers
+    )
+    list_id = (await resp.json())["list_id"]
+    assert (await _wait_done(client, list_id))["status"] == "done"
+    late = await client.post(f"/api/lists/{list_id}/import/cancel", headers=headers)
+    body = await late.json()
+    assert late.status == 409 and body["state"] == "not_running" and "done" in body["message"]

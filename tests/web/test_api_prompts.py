@@ -64,7 +64,8 @@ async def test_upload_list_delete_campaign_prompt(
     assert resp.status == 201, await resp.text()
     prompt = (await resp.json())["prompt"]
     want = tmp_path / "prompts" / f"campaign.{camp.id}" / "safe_harbor.wav"
-    assert Path(prompt["path"]) == want.resolve() and want.exists()
+    assert prompt["path"] == f"prompts/campaign.{camp.id}/safe_harbor.wav" and want.exists()
+    assert str(tmp_path) not in await resp.text()  # no absolute server paths (issue 18)
     assert list((tmp_path / "uploads").iterdir()) == []  # the temporary upload is gone
 
     listed = await (await client.get("/api/prompts?scope=campaign&owner=rv")).json()
@@ -111,7 +112,7 @@ async def test_too_big_is_413(aiohttp_client: Any, tmp_path: Path, sqlite_engine
     assert resp.status == 413
     body = await resp.json()
     assert body["error"] == "upload_too_large" and "1 MB upload limit" in body["message"]
-    assert list((tmp_path / "uploads").iterdir()) == []
+    assert list((tmp_path / "uploads").glob("*")) == []  # refused before anything was read
 
 
 async def test_agent_is_refused(aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine) -> None:
