@@ -96,7 +96,7 @@ async def _control(request: web.Request, action: str) -> web.Response:
     try:
         await getattr(runtime, action)(cid)
     except OutdialError as err:
-        refusals[cid] = refusal(request, err, action)
+        refusals[cid] = {"name": f"#{cid}", **refusal(request, err, action)}  # no such campaign
     rows = await _rows(request)
     for row in rows:
         if row["id"] in refusals:

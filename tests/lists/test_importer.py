@@ -190,7 +190,7 @@ def test_a_cancel_up_to_the_commit_point_rolls_back(
 ) -> None:
     """Issue 18 finding 4: every row written, then cancelled: still nothing is kept."""
     path = _csv(tmp_path, "all.csv", [["phone"]] + [[f"1380013{n:04d}"] for n in range(50)])
-    job, _ = importer.start(engine, path, ImportOptions("c"))
+    job, _ = importer.start(engine, path, ImportOptions("c", create_campaign=True))
     answers: list[str] = []
 
     def cancel_late(p: str, done: int, total: int) -> None:
@@ -209,7 +209,7 @@ def test_a_cancel_after_the_commit_point_is_refused_with_the_truth(
     engine: Engine, tmp_path: Path
 ) -> None:
     path = _csv(tmp_path, "late.csv", [["phone"]] + [[f"1380013{n:04d}"] for n in range(20)])
-    job, _ = importer.start(engine, path, ImportOptions("c"))
+    job, _ = importer.start(engine, path, ImportOptions("c", create_campaign=True))
     answers: list[str] = []
 
     def cancel_when_done(p: str, done: int, total: int) -> None:
@@ -271,7 +271,7 @@ def test_a_failed_job_names_the_users_file_not_the_stored_one(
 ) -> None:
     path = tmp_path / "3f9a0c1d2e4b5a6c.csv"
     path.write_text("phone\n", encoding="utf-8")
-    job, _ = importer.start(engine, path, ImportOptions("c"), "客户名单.csv")
+    job, _ = importer.start(engine, path, ImportOptions("c", create_campaign=True), "客户名单.csv")
     with pytest.raises(ListFileError):
         importer.run(engine, job.id or 0, path)
     error = store.get_job(engine, job.id or 0).error

@@ -155,7 +155,9 @@ async def test_cancelling_a_finished_import_is_refused_with_the_truth(
     client = await _client(aiohttp_client, tmp_path, sqlite_engine)
     headers = await _login(client, sqlite_engine)
     resp = await client.post(
-        "/api/lists", data=_form(DATA / "excel_gbk.csv", campaign="c"), headers=headers
+        "/api/lists",
+        data=_form(DATA / "excel_gbk.csv", campaign="c", create="true"),
+        headers=headers,
     )
     list_id = (await resp.json())["list_id"]
     assert (await _wait_done(client, list_id))["status"] == "done"

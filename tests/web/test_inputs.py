@@ -141,7 +141,7 @@ async def test_security_headers_and_no_server_banner(client: Client) -> None:
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
     assert "aiohttp" not in resp.headers.get("Server", "") and "Python" not in resp.headers.get(
         "Server", ""
     )
