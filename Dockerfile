@@ -17,6 +17,7 @@ COPY lists ./lists
 COPY compliance ./compliance
 COPY sip ./sip
 COPY web ./web
+COPY reports ./reports
 RUN pip install --no-cache-dir . \
     && useradd --system --home /data outdial \
     && mkdir -p /data && chown outdial /data
