@@ -231,7 +231,8 @@ def agent_segments(changes: pd.DataFrame, end: float) -> pd.DataFrame:
 def split_slots(seg: pd.DataFrame, slot: int = 900) -> pd.DataFrame:
     """Seconds of each segment per slot (``slot`` column): a segment over a boundary is cut."""
     s0 = (seg["t0"] // slot).astype("int64")
-    s1 = ((seg["t1"] - 1e-9) // slot).astype("int64")
+    s1 = (np.ceil(seg["t1"] / slot) - 1).astype("int64")  # a segment ending on a boundary
+    s1 = np.maximum(s1, s0)
     n = (s1 - s0 + 1).to_numpy()
     rep = seg.loc[seg.index.repeat(n)].copy()
     k = np.concatenate([np.arange(x) for x in n]) if len(n) else np.array([], dtype="int64")
@@ -239,6 +240,7 @@ def split_slots(seg: pd.DataFrame, slot: int = 900) -> pd.DataFrame:
     lo = np.maximum(rep["t0"].to_numpy(), rep["slot"].to_numpy() * slot)
     hi = np.minimum(rep["t1"].to_numpy(), (rep["slot"].to_numpy() + 1) * slot)
     rep["seconds"] = hi - lo
+    rep = rep[rep["seconds"] > 0]
     return rep.drop(columns=["t0", "t1"]).reset_index(drop=True)
 
 

@@ -244,6 +244,10 @@ def _table(engine: Engine, q: Query, m: pd.DataFrame, v: pd.DataFrame, notes: li
     names = store.names(engine)
     columns = ["interval", *q.by, *v.columns]
     rows: list[list[Any]] = []
+    units = {c: "count" for c in v.columns if c.endswith(":n")} | {
+        c: kpis.KPIS[c.split(":")[0]].unit if c.split(":")[0] in kpis.KPIS else "ratio"
+        for c in v.columns
+    }
     labels = (
         {t: intervals.label(t.to_pydatetime(), q.interval, q.zone) for t in m["interval"].unique()}
         if len(m)
@@ -253,7 +257,7 @@ def _table(engine: Engine, q: Query, m: pd.DataFrame, v: pd.DataFrame, notes: li
         row: list[Any] = [labels[m["interval"].iat[i]]]
         for d in q.by:
             row.append(_dim_name(d, m[d].iat[i], names))
-        row.extend(_num(x) for x in v.iloc[i].tolist())
+        row.extend(_num(x, units[c]) for c, x in zip(v.columns, v.iloc[i].tolist(), strict=True))
         rows.append(row)
     return Report(q, columns, rows, targets.load(engine), notes)
 
@@ -268,10 +272,13 @@ def _dim_name(dim: str, value: Any, names: dict[str, dict[Any, str]]) -> Any:
     return value
 
 
-def _num(x: Any) -> Any:
+def _num(x: Any, unit: str) -> Any:
+    """Counts as integers, seconds to the millisecond, ratios to 6 places; no data is None."""
     if x is None:
         return None
     f = float(x)
     if math.isnan(f):
         return None
-    return round(f, 6)
+    if unit == "count":
+        return round(f)
+    return round(f, 3 if unit == "seconds" else 6)

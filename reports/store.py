@@ -36,8 +36,12 @@ LOOKBACK_S = 86400  # an agent's state at the report's start: their last change 
 
 def epoch(engine: Engine, column: Any) -> ColumnElement[Any]:
     """Seconds since 1970 of a UTC timestamp column, on SQLite and PostgreSQL."""
-    if engine.dialect.name == "sqlite":
-        return (sa.func.julianday(column) - 2440587.5) * 86400.0
+    if engine.dialect.name == "sqlite":  # whole seconds + milliseconds (julianday drifts by µs)
+        whole = sa.cast(sa.func.strftime("%s", column), sa.Integer)
+        frac = sa.cast(sa.func.strftime("%f", column), sa.Float) - sa.cast(
+            sa.func.strftime("%S", column), sa.Integer
+        )
+        return whole + frac
     return sa.func.extract("epoch", column)
 
 

@@ -20,6 +20,7 @@ ROUTE_MODULES = (
     "web.api_campaigns",
     "web.api_dialer",
     "web.api_prompts",
+    "web.api_reports",
 )
 
 
