@@ -97,3 +97,45 @@ def targets_list(ctx: Ctx, as_json: bool) -> None:
 def targets_set(ctx: Ctx, kpi_name: str, value: str, op: str | None, as_json: bool) -> None:
     data = targets.set_target(ctx.migrated_engine(), kpi_name, op, value)
     emit(as_json, data, lambda d: f"{d['kpi']} {d['op']} {d['value']}")
+
+
+@reports_group.command("forecast")
+@click.option("--campaign", required=True, help="Campaign name.")
+@click.option("--deadline", required=True, help="ISO time (campaign zone if naive).")
+@click.option("--history-days", default=14, type=click.IntRange(1, 400), show_default=True)
+@click.option("--answer-within", default=60.0, show_default=True, help="Callback queue target, s.")
+@click.option("--level", default=0.8, show_default=True, help="Callback service level, 0-1.")
+@json_option
+@pass_ctx
+def forecast_cmd(
+    ctx: Ctx,
+    campaign: str,
+    deadline: str,
+    history_days: int,
+    answer_within: float,
+    level: float,
+    as_json: bool,
+) -> None:
+    """Staffing forecast (排班预测): agents per half hour to finish the list by the deadline."""
+    from reports import forecast_store
+
+    data = forecast_store.plan(
+        ctx.migrated_engine(), campaign, deadline, utcnow(), history_days, answer_within, level
+    )
+    emit(as_json, data, _plan_text)
+
+
+def _plan_text(d: dict[str, Any]) -> str:
+    r = d["rates"]
+    lines = [
+        f"{d['campaign']}: {d['records_left']} records left by {d['deadline']} ({d['zone']})",
+        f"talk share {r['talk_share']}, talk {r['talk_seconds']} s, AHT {r['aht']} s, "
+        f"answer rate {r['answer_rate']}",
+        "half hour\topen\tcontacts\tdials\tagents\tcallbacks\tcallback agents",
+    ]
+    for h in d["half_hours"]:
+        lines.append(
+            f"{h['label']}\t{h['open_share']}\t{h['contacts']}\t{h['dials']}\t{h['agents']}"
+            f"\t{h['callbacks_due']}\t{h['callback_agents']}"
+        )
+    return "\n".join(lines)

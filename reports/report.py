@@ -176,6 +176,14 @@ def _scales(defs: dict[int, dict[str, Any]]) -> dict[tuple[int, str], float]:
 
 def run(engine: Engine, q: Query, now: datetime) -> Report:
     """Compute the report. ``now`` ends agents' open states (the last state lasts until now)."""
+    merged, notes = measures(engine, q, now)
+    values = kpis.compute(merged, list(q.kpis))
+    return _table(engine, q, merged, values, notes)
+
+
+def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, list[str]]:
+    """The summed measures (reports/kpis.py) per interval and dimension, and notes on the
+    sources left out because their rows do not carry a dimension asked for."""
     camp_ids = store.campaign_ids(engine, list(q.campaigns)) if q.campaigns else ()
     w = store.Window(q.start, q.end, camp_ids or ((-1,) if q.campaigns else ()))
     keys = ["interval", *q.by]
@@ -211,11 +219,10 @@ def run(engine: Engine, q: Query, now: datetime) -> Report:
         axis["interval"] = pd.to_datetime(axis["interval"], utc=True)
         merged = axis.merge(merged, on="interval", how="left")
         for c in merged.columns:
-            if c != "interval" and c != "planned":
+            if c not in ("interval", "planned"):
                 merged[c] = merged[c].fillna(0.0)
     merged = merged.sort_values(keys, kind="stable").reset_index(drop=True)
-    values = kpis.compute(merged, list(q.kpis))
-    return _table(engine, q, merged, values, notes)
+    return merged, notes
 
 
 def _merge(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

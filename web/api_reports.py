@@ -147,3 +147,30 @@ def setup(app: web.Application) -> None:
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
+
+
+@routes.post("/api/reports/forecast", roles=READERS)
+async def staffing_forecast(request: web.Request) -> web.Response:
+    """``{"campaign", "deadline", "history_days"?, "answer_within"?, "level"?}``."""
+    from reports import forecast_store
+
+    body = await _json(request)
+    for name in ("campaign", "deadline"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            raise ReportInvalid(f"{name} is required", field=name)
+    extra: dict[str, Any] = {}
+    for name, kind in (("history_days", int), ("answer_within", float), ("level", float)):
+        if name in body:
+            value = body[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ReportInvalid(f"{name} must be a number", field=name)
+            extra[name if name != "history_days" else "days"] = kind(value)
+    out = await run_db(
+        forecast_store.plan,
+        request.app[ENGINE],
+        body["campaign"],
+        body["deadline"],
+        utcnow(),
+        **extra,
+    )
+    return web.json_response(out, dumps=_dumps)

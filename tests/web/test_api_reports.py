@@ -146,3 +146,15 @@ async def test_report_files_listed_and_downloaded(
         "unit": "ratio",
         "higher_is_better": True,
     } in cat["kpis"]
+
+
+async def test_forecast_over_http(client: Client) -> None:
+    h = await csrf(client)
+    bad = await client.post("/api/reports/forecast", json={"campaign": "回访一"}, headers=h)
+    assert bad.status == 400 and (await bad.json())["field"] == "deadline"
+    resp = await client.post(
+        "/api/reports/forecast",
+        json={"campaign": "回访一", "deadline": "2099-01-01T12:00", "history_days": 400},
+        headers=h,
+    )
+    assert resp.status == 400 and (await resp.json())["field"] == "deadline"  # > 31 days
