@@ -91,33 +91,42 @@ def _region(prefix: object) -> str:
     return ""
 
 
-def _bucket(df: pd.DataFrame, q: Query, keys: list[str]) -> pd.DataFrame:
+def _bucket(df: pd.DataFrame, q: Query, keys: list[str], sl: store.Slots) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=keys)
-    df = df.assign(interval=intervals.buckets_of_slots(df["slot"], q.interval, q.zone))
+    df = df.assign(
+        interval=intervals.buckets_of_slots(df["slot"], q.interval, q.zone, sl.size, sl.off)
+    )
     df = df.drop(columns=["slot"])
     for k in keys:
         df[k] = df[k].fillna("") if df[k].dtype == object else df[k]
     return df.groupby(keys, dropna=False, sort=False).sum(numeric_only=True).reset_index()
 
 
-def _agent_time(engine: Engine, w: store.Window, q: Query, now: datetime) -> pd.DataFrame:
-    changes = store.agent_changes(engine, w)
+def _agent_time(
+    engine: Engine, w: store.Window, q: Query, now: datetime, sl: store.Slots
+) -> pd.DataFrame:
+    """Agent seconds per state (and paused per reason) per interval, summed in SQL."""
     keys = ["interval", *q.by]
-    if changes.empty:
-        return pd.DataFrame(columns=keys)
     end = min(q.end, now).timestamp()
-    seg = kpis.agent_segments(changes, end)
-    seg = seg.assign(t0=seg["t0"].clip(lower=q.start.timestamp()))
-    seg = seg[seg["t1"] > seg["t0"]]
-    parts = kpis.split_slots(seg)
-    parts["agent"] = pd.to_numeric(parts["entity"], errors="coerce")
-    parts["campaign"] = parts["campaign_id"]
+    sums = store.agent_time_sums(engine, w, end, sl)
+    if sums.empty:
+        return pd.DataFrame(columns=keys)
+    sums["agent"] = pd.to_numeric(sums["entity"], errors="coerce")
+    sums["campaign"] = sums["campaign_id"]
     if "kind" in q.by:
-        kinds = _kinds(engine)
-        parts["kind"] = parts["campaign_id"].map(kinds)
-    parts = parts.assign(interval=intervals.buckets_of_slots(parts["slot"], q.interval, q.zone))
-    return kpis.agent_time_measures(parts, keys)
+        sums["kind"] = sums["campaign_id"].map(_kinds(engine))
+    sums["interval"] = intervals.buckets_of_slots(sums["slot"], q.interval, q.zone, sl.size, sl.off)
+    main = sums[sums["reason"] == ""]
+    wide = main.groupby(keys, sort=False)[list(kpis.AGENT_STATES)].sum()
+    reasons = sums[sums["reason"] != ""]
+    if len(reasons):
+        by_reason = reasons.pivot_table(
+            index=keys, columns="reason", values="paused", aggfunc="sum", fill_value=0.0
+        )
+        by_reason.columns = [str(c) for c in by_reason.columns]
+        wide = wide.join(by_reason, how="left").fillna(0.0)
+    return wide.reset_index()
 
 
 def _kinds(engine: Engine) -> dict[int, str]:
@@ -125,9 +134,9 @@ def _kinds(engine: Engine) -> dict[int, str]:
         return {int(c.id or 0): c.kind for c in s.exec(select(Campaign))}
 
 
-def _surveys(engine: Engine, w: store.Window, q: Query) -> pd.DataFrame:
+def _surveys(engine: Engine, w: store.Window, q: Query, sl: store.Slots) -> pd.DataFrame:
     keys = ["interval", *q.by]
-    ans = store.survey_answers(engine, w)
+    ans = store.survey_answers(engine, w, sl)
     if ans.empty:
         return pd.DataFrame(columns=keys)
     scales = _scales(store.survey_definitions(engine))
@@ -141,7 +150,7 @@ def _surveys(engine: Engine, w: store.Window, q: Query) -> pd.DataFrame:
     ans = ans[ans["v"].notna()]
     if "kind" in q.by:
         ans["kind"] = ans["campaign"].map(_kinds(engine))
-    ans["interval"] = intervals.buckets_of_slots(ans["slot"], q.interval, q.zone)
+    ans["interval"] = intervals.buckets_of_slots(ans["slot"], q.interval, q.zone, sl.size, sl.off)
     qid = ans["question_id"].astype(str)
     frames = []
     for name, values in (
@@ -192,23 +201,24 @@ def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, lis
     col_dims = {d for d in dims if d.startswith("col:")}
     frames: list[pd.DataFrame] = []
     notes: list[str] = []
+    sl = store.Slots(*intervals.storage_slots(q.start, q.end, q.interval, q.zone))
     if sources & {"attempts", "both"}:
-        frames.append(_bucket(store.attempt_sums(engine, w, list(q.by)), q, keys))
+        frames.append(_bucket(store.attempt_sums(engine, w, list(q.by), sl), q, keys, sl))
     if sources & {"agent_time", "both"}:
         if dims <= AGENT_DIMS:
-            frames.append(_agent_time(engine, w, q, now))
+            frames.append(_agent_time(engine, w, q, now, sl))
         else:
             notes.append("agent-time KPIs are by agent, campaign or kind only")
     planned = None
     if "contacts" in sources:
         if dims - col_dims <= CONTACT_DIMS:
-            fin, planned = store.contact_sums(engine, w, list(q.by))
-            frames.append(_bucket(fin, q, keys))
+            fin, planned = store.contact_sums(engine, w, list(q.by), sl)
+            frames.append(_bucket(fin, q, keys, sl))
         else:
             notes.append("plan completion is by campaign, kind, list, region or column only")
     if "surveys" in sources:
         if dims <= AGENT_DIMS:
-            frames.append(_surveys(engine, w, q))
+            frames.append(_surveys(engine, w, q, sl))
         else:
             notes.append("satisfaction is by agent, campaign or kind only")
     merged = _merge(frames, keys)
@@ -248,24 +258,37 @@ def _with_planned(m: pd.DataFrame, planned: pd.DataFrame, by: list[str]) -> pd.D
 
 
 def _table(engine: Engine, q: Query, m: pd.DataFrame, v: pd.DataFrame, notes: list[str]) -> Report:
+    """Rows of plain values (vectorised: a month by half-hour by agent is ~150 000 rows)."""
     names = store.names(engine)
     columns = ["interval", *q.by, *v.columns]
-    rows: list[list[Any]] = []
-    units = {c: "count" for c in v.columns if c.endswith(":n")} | {
-        c: kpis.KPIS[c.split(":")[0]].unit if c.split(":")[0] in kpis.KPIS else "ratio"
-        for c in v.columns
-    }
-    labels = (
-        {t: intervals.label(t.to_pydatetime(), q.interval, q.zone) for t in m["interval"].unique()}
-        if len(m)
-        else {}
-    )
-    for i in range(len(m)):
-        row: list[Any] = [labels[m["interval"].iat[i]]]
-        for d in q.by:
-            row.append(_dim_name(d, m[d].iat[i], names))
-        row.extend(_num(x, units[c]) for c, x in zip(v.columns, v.iloc[i].tolist(), strict=True))
-        rows.append(row)
+    out = pd.DataFrame(index=m.index)
+    if len(m):
+        uniq = m["interval"].unique()
+        labels = {
+            t: intervals.label(pd.Timestamp(t).to_pydatetime(), q.interval, q.zone) for t in uniq
+        }
+        out["interval"] = m["interval"].map(labels).astype(object)
+    else:
+        out["interval"] = pd.Series(dtype=object)
+    for d in q.by:
+        col = m[d].astype(object)
+        values = {x: _dim_name(d, x, names) for x in pd.unique(col)}
+        out[d] = col.map(values).astype(object)
+    for c in v.columns:
+        unit = (
+            "count"
+            if c.endswith(":n")
+            else kpis.KPIS[c.split(":")[0]].unit
+            if c.split(":")[0] in kpis.KPIS
+            else "ratio"
+        )
+        x = v[c].astype("float64")
+        x = x.round(0) if unit == "count" else x.round(3 if unit == "seconds" else 6)
+        obj = x.astype(object).where(x.notna(), None)
+        if unit == "count":
+            obj = obj.map(lambda f: None if f is None else int(f))
+        out[c] = obj
+    rows = out.to_numpy(dtype=object).tolist()
     return Report(q, columns, rows, targets.load(engine), notes)
 
 
@@ -277,15 +300,3 @@ def _dim_name(dim: str, value: Any, names: dict[str, dict[Any, str]]) -> Any:
     if dim == "region":
         return _region(value)
     return value
-
-
-def _num(x: Any, unit: str) -> Any:
-    """Counts as integers, seconds to the millisecond, ratios to 6 places; no data is None."""
-    if x is None:
-        return None
-    f = float(x)
-    if math.isnan(f):
-        return None
-    if unit == "count":
-        return round(f)
-    return round(f, 3 if unit == "seconds" else 6)

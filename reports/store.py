@@ -45,14 +45,27 @@ def epoch(engine: Engine, column: Any) -> ColumnElement[Any]:
     return sa.func.extract("epoch", column)
 
 
-def slot_of(engine: Engine, column: Any) -> ColumnElement[Any]:
+def slot_of(engine: Engine, column: Any, slots: Slots | None = None) -> ColumnElement[Any]:
+    """The slot number of a timestamp: floor((epoch + off) / size)."""
+    sl = slots or Slots()
     if engine.dialect.name == "sqlite":
-        return sa.cast(sa.func.strftime("%s", column), sa.Integer) / 900
-    return sa.cast(sa.func.floor(sa.func.extract("epoch", column) / 900), sa.BigInteger)
+        secs = sa.cast(sa.func.strftime("%s", column), sa.Integer) + sl.off
+        return secs / sl.size  # integer division of positive integers: floor
+    secs = sa.func.extract("epoch", column) + sl.off
+    return sa.cast(sa.func.floor(secs / sl.size), sa.BigInteger)
 
 
 def _flag(cond: ColumnElement[bool]) -> ColumnElement[Any]:
     return sa.func.sum(sa.case((cond, 1), else_=0))
+
+
+@dataclass(frozen=True)
+class Slots:
+    """How storage cuts time: slots of ``size`` seconds counted from ``-off`` (a zone's fixed
+    UTC offset, so that with no DST in the range a slot is a whole local interval)."""
+
+    size: int = 900
+    off: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,9 @@ def _dim_columns(engine: Engine, dims: list[str], a: Any, c: Any, k: Any) -> lis
     return out
 
 
-def attempt_sums(engine: Engine, w: Window, dims: list[str]) -> pd.DataFrame:
+def attempt_sums(
+    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
+) -> pd.DataFrame:
     """Attempt measures (reports/kpis.py) per slot of the dial time and dimension."""
     a, c, k, d = ATT.alias("a"), CON.alias("c"), CAM.alias("k"), DIS.alias("d")
     p = ATT.alias("p")
@@ -100,7 +115,7 @@ def attempt_sums(engine: Engine, w: Window, dims: list[str]) -> pd.DataFrame:
         .where(p.c.contact_id == a.c.contact_id, p.c.bridged_at.is_not(None), p.c.id < a.c.id)
         .exists()
     )
-    slot = slot_of(engine, a.c.created_at).label("slot")
+    slot = slot_of(engine, a.c.created_at, slots).label("slot")
     keys = [slot, *_dim_columns(engine, dims, a, c, k)]
     q = (
         sa.select(
@@ -163,7 +178,9 @@ def agent_changes(engine: Engine, w: Window) -> pd.DataFrame:
     return df
 
 
-def contact_sums(engine: Engine, w: Window, dims: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def contact_sums(
+    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Plan completion: records finished per slot of their last attempt, and records planned
     (not suppressed) per dimension."""
     c, k = CON.alias("c"), CAM.alias("k")
@@ -181,7 +198,7 @@ def contact_sums(engine: Engine, w: Window, dims: list[str]) -> tuple[pd.DataFra
         else:
             dcols.append(c.c.custom[d[4:]].as_string().label(d))
     src = c.join(k, k.c.id == c.c.campaign_id)
-    slot = slot_of(engine, a.c.last_attempt_at).label("slot")
+    slot = slot_of(engine, a.c.last_attempt_at, slots).label("slot")
     fin = (
         sa.select(slot, *dcols, sa.func.count().label("finished"))
         .select_from(src)
@@ -208,12 +225,12 @@ def contact_sums(engine: Engine, w: Window, dims: list[str]) -> tuple[pd.DataFra
     return f, pl
 
 
-def survey_answers(engine: Engine, w: Window) -> pd.DataFrame:
+def survey_answers(engine: Engine, w: Window, slots: Slots | None = None) -> pd.DataFrame:
     """Scored answers in the window: slot, agent, campaign, survey, question, value."""
     sa_, sr = SurveyAnswer.__table__.alias("x"), SurveyResponse.__table__.alias("r")  # type: ignore[attr-defined]
     q = (
         sa.select(
-            slot_of(engine, sa_.c.answered_at).label("slot"),
+            slot_of(engine, sa_.c.answered_at, slots).label("slot"),
             sr.c.agent_id,
             sr.c.campaign_id,
             sr.c.survey_id,
@@ -259,3 +276,95 @@ def campaign_ids(engine: Engine, names_: list[str]) -> tuple[int, ...]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(CAM.c.id, CAM.c.name).where(CAM.c.name.in_(names_))).all()
     return tuple(int(r[0]) for r in rows)
+
+
+_AGENT_SQL = """
+WITH RECURSIVE raw AS (
+  SELECT entity, campaign_id, target, reason, {epoch} AS t,
+         LEAD({epoch}) OVER (PARTITION BY entity ORDER BY at, id) AS tn
+  FROM state_changes
+  WHERE machine = 'agent' AND at >= :lo AND at < :hi {campaigns}
+),
+seg AS {materialized} (
+  SELECT entity, campaign_id, target, reason, t0, t1,
+         {floor_t0} AS s0, {floor_t1} AS s1
+  FROM (
+    SELECT entity, campaign_id, target, reason,
+           CASE WHEN t < :start THEN :start ELSE t END + :off AS t0,
+           CASE WHEN tn IS NULL OR tn > :end THEN :end ELSE tn END + :off AS t1
+    FROM raw WHERE target <> 'logged_out'
+  ) clipped
+  WHERE t1 > t0
+),
+mid AS (
+  SELECT entity, campaign_id, target, reason, s0 + 1 AS slot, s1 - 1 AS last
+  FROM seg WHERE s1 > s0 + 1
+  UNION ALL
+  SELECT entity, campaign_id, target, reason, slot + 1, last FROM mid WHERE slot < last
+),
+parts AS {materialized} (
+  SELECT entity, campaign_id, target, reason, s0 AS slot,
+         CASE WHEN s1 = s0 THEN t1 - t0 ELSE (s0 + 1) * :size - t0 END AS dur
+  FROM seg
+  UNION ALL
+  SELECT entity, campaign_id, target, reason, s1, t1 - s1 * :size FROM seg WHERE s1 > s0
+  UNION ALL
+  SELECT entity, campaign_id, target, reason, slot, :size FROM mid
+)
+SELECT entity, campaign_id, slot, '' AS reason,
+       SUM(CASE WHEN target = 'ready' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'reserved' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'talk' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'wrap' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'paused' THEN dur ELSE 0 END)
+FROM parts GROUP BY entity, campaign_id, slot
+UNION ALL
+SELECT entity, campaign_id, slot, 'paused:' || CASE WHEN reason = '' THEN 'unspecified'
+       ELSE reason END, 0, 0, 0, 0, SUM(dur)
+FROM parts WHERE target = 'paused' GROUP BY entity, campaign_id, slot, reason
+"""
+
+
+def agent_time_sums(engine: Engine, w: Window, end: float, slots: Slots) -> pd.DataFrame:
+    """Agent seconds per (agent, campaign, slot) in each state, summed in SQL: segments from
+    each change to the agent's next (window function), cut at slot boundaries. Rows with a
+    ``reason`` carry paused seconds of that reason code (``paused:<code>``) only."""
+    sqlite = engine.dialect.name == "sqlite"
+    epoch = (
+        "ROUND((julianday(at) - 2440587.5) * 86400.0, 3)"
+        if sqlite
+        else ("EXTRACT(EPOCH FROM at)::float8")
+    )
+    floor_t0 = "CAST(t0 / :size AS INTEGER)" if sqlite else "FLOOR(t0 / :size)::bigint"
+    floor_t1 = (
+        "CAST((t1 - 0.0005) / :size AS INTEGER)"
+        if sqlite
+        else ("FLOOR((t1 - 0.0005) / :size)::bigint")
+    )
+    camp = ""
+    params: dict[str, Any] = {}
+    if w.campaigns:
+        camp = "AND campaign_id IN (" + ",".join(str(int(c)) for c in w.campaigns) + ")"
+    sql = _AGENT_SQL.format(
+        epoch=epoch,
+        floor_t0=floor_t0,
+        floor_t1=floor_t1,
+        campaigns=camp,
+        materialized="MATERIALIZED",  # SQLite >= 3.35, PostgreSQL >= 12: compute once
+    )
+    lo = datetime.fromtimestamp(w.start.timestamp() - LOOKBACK_S, tz=UTC)
+    params |= {
+        "lo": _bind(engine, lo),
+        "hi": _bind(engine, w.end),
+        "start": w.start.timestamp(),
+        "end": end,
+        "size": slots.size,
+        "off": slots.off,
+    }
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql), params).all()
+    cols = ["entity", "campaign_id", "slot", "reason", *AGENT_STATES]
+    return pd.DataFrame(rows, columns=cols)
+
+
+AGENT_STATES = ("ready", "reserved", "talk", "wrap", "paused")
