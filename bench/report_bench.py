@@ -58,9 +58,15 @@ def populate(url: str, attempts: int, changes: int, seed: int = 5) -> dict[str, 
         conn.execute(
             sa.insert(User.__table__),  # type: ignore[attr-defined]
             [
-                {"username": f"agent{i:03d}", "password_hash": "x", "role": "agent",
-                 "display_name": "", "sip_uri": "", "disabled": False,
-                 "created_at": START}
+                {
+                    "username": f"agent{i:03d}",
+                    "password_hash": "x",
+                    "role": "agent",
+                    "display_name": "",
+                    "sip_uri": "",
+                    "disabled": False,
+                    "created_at": START,
+                }
                 for i in range(AGENTS)
             ],
         )
@@ -81,13 +87,27 @@ def populate(url: str, attempts: int, changes: int, seed: int = 5) -> dict[str, 
         conn.execute(
             sa.insert(Contact.__table__),  # type: ignore[attr-defined]
             [
-                {"list_id": list_id, "campaign_id": cid, "job_id": job_id, "row_number": i + 1,
-                 "primary_number": f"+86138{i:08d}", "alternates": [], "number_type": "mobile",
-                 "timezones": ["Asia/Shanghai"], "name": "", "order_id": "", "address": "",
-                 "custom": {"product": str(products[i % 3])}, "suppressed": False,
-                 "status": "done" if i % 2 else "retry", "attempts": 10, "priority": 0,
-                 "claimed_by": "", "created_at": START,
-                 "last_attempt_at": START + timedelta(seconds=int(i * 25.9)) if i % 2 else None}
+                {
+                    "list_id": list_id,
+                    "campaign_id": cid,
+                    "job_id": job_id,
+                    "row_number": i + 1,
+                    "primary_number": f"+86138{i:08d}",
+                    "alternates": [],
+                    "number_type": "mobile",
+                    "timezones": ["Asia/Shanghai"],
+                    "name": "",
+                    "order_id": "",
+                    "address": "",
+                    "custom": {"product": str(products[i % 3])},
+                    "suppressed": False,
+                    "status": "done" if i % 2 else "retry",
+                    "attempts": 10,
+                    "priority": 0,
+                    "claimed_by": "",
+                    "created_at": START,
+                    "last_attempt_at": START + timedelta(seconds=int(i * 25.9)) if i % 2 else None,
+                }
                 for i in range(n_contacts)
             ],
         )
@@ -104,14 +124,27 @@ def populate(url: str, attempts: int, changes: int, seed: int = 5) -> dict[str, 
     created = _ts(sec)
     answered = _ts(sec + ring)
     rows = [
-        {"call_id": f"b{i}", "campaign_id": cid, "contact_id": first_contact + i % n_contacts,
-         "number": "+8613800000000", "attempt_no": 1, "node": "", "state": "completed",
-         "final": True, "created_at": created[i],
-         "answered_at": answered[i] if live[i] else None,
-         "bridged_at": answered[i] if bridged[i] else None,
-         "sip_outcome": "", "sip_status": 200, "reason": "", "abandoned": bool(0.245 < u[i] < 0.25),
-         "amd": "", "agent_user_id": users[agent[i]] if bridged[i] else None,
-         "disposition": ("sale" if u[i] < 0.05 else "no") if bridged[i] else "", "notes": ""}
+        {
+            "call_id": f"b{i}",
+            "campaign_id": cid,
+            "contact_id": first_contact + i % n_contacts,
+            "number": "+8613800000000",
+            "attempt_no": 1,
+            "node": "",
+            "state": "completed",
+            "final": True,
+            "created_at": created[i],
+            "answered_at": answered[i] if live[i] else None,
+            "bridged_at": answered[i] if bridged[i] else None,
+            "sip_outcome": "",
+            "sip_status": 200,
+            "reason": "",
+            "abandoned": bool(0.245 < u[i] < 0.25),
+            "amd": "",
+            "agent_user_id": users[agent[i]] if bridged[i] else None,
+            "disposition": ("sale" if u[i] < 0.05 else "no") if bridged[i] else "",
+            "notes": "",
+        }
         for i in range(attempts)
     ]
     _bulk(engine, Attempt.__table__, rows)  # type: ignore[attr-defined]
@@ -131,10 +164,16 @@ def populate(url: str, attempts: int, changes: int, seed: int = 5) -> dict[str, 
             times = _ts(t)
             for j in range(per_agent_day):
                 batch.append(
-                    {"at": times[j], "campaign_id": cid, "machine": "agent",
-                     "entity": str(users[a]), "source": "", "event": "x",
-                     "target": "paused" if paused[j] else str(tg[j]),
-                     "reason": "break" if paused[j] else ""}
+                    {
+                        "at": times[j],
+                        "campaign_id": cid,
+                        "machine": "agent",
+                        "entity": str(users[a]),
+                        "source": "",
+                        "event": "x",
+                        "target": "paused" if paused[j] else str(tg[j]),
+                        "reason": "break" if paused[j] else "",
+                    }
                 )
         if len(batch) >= 500_000:
             _bulk(engine, StateChange.__table__, batch)  # type: ignore[attr-defined]
@@ -164,14 +203,26 @@ def measure(url: str) -> dict[str, object]:
     engine = storage.make_engine(url)
     now = START + timedelta(days=DAYS)
     cases = {
-        "month_30m_by_agent": {"from": "2026-11-01", "to": "2026-11-30", "interval": "30m",
-                               "by": "agent"},
-        "month_30m_by_agent_attempt_kpis": {"from": "2026-11-01", "to": "2026-11-30",
-                                            "interval": "30m", "by": "agent",
-                                            "kpi": "dials,connect_rate,contacts,abandon_rate"},
+        "month_30m_by_agent": {
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "interval": "30m",
+            "by": "agent",
+        },
+        "month_30m_by_agent_attempt_kpis": {
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "interval": "30m",
+            "by": "agent",
+            "kpi": "dials,connect_rate,contacts,abandon_rate",
+        },
         "day_30m": {"from": "2026-11-15", "to": "2026-11-15", "interval": "30m"},
-        "month_day_by_col_product": {"from": "2026-11-01", "to": "2026-11-30",
-                                     "interval": "day", "by": "col:product"},
+        "month_day_by_col_product": {
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "interval": "day",
+            "by": "col:product",
+        },
     }
     out: dict[str, object] = {"backend": engine.dialect.name}
     for name, params in cases.items():
@@ -191,7 +242,9 @@ def main() -> None:
     ap.add_argument("--attempts", type=int, default=1_000_000)
     ap.add_argument("--changes", type=int, default=5_000_000)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
-    ap.add_argument("--child", nargs=3, metavar=("URL", "ATTEMPTS", "CHANGES"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--child", nargs=3, metavar=("URL", "ATTEMPTS", "CHANGES"), help=argparse.SUPPRESS
+    )
     ap.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -216,8 +269,9 @@ def main() -> None:
 
 def _run(url: str, attempts: int, changes: int) -> None:
     for cmd in (["--child", url, str(attempts), str(changes)], ["--measure", url]):
-        out = subprocess.run([sys.executable, __file__, *cmd], capture_output=True, text=True,
-                             check=False)
+        out = subprocess.run(
+            [sys.executable, __file__, *cmd], capture_output=True, text=True, check=False
+        )
         if out.returncode != 0:
             print(out.stderr[-3000:])
             raise SystemExit(out.returncode)
