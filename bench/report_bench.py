@@ -159,8 +159,9 @@ def populate(url: str, attempts: int, changes: int, seed: int = 5) -> dict[str, 
         for d in range(DAYS):
             k = np.arange(per_agent_day)
             t = d * 86400 + DAY0 + k * gap + rng.uniform(0, gap * 0.5, per_agent_day)
-            tg = targets[k % 4]
-            paused = rng.random(per_agent_day) < 0.01
+            tg = targets[k % 4].astype(object)
+            tg[-1] = "logged_out"  # the agent logs out at the end of the day
+            paused = (rng.random(per_agent_day) < 0.01) & (k < per_agent_day - 1)
             times = _ts(t)
             for j in range(per_agent_day):
                 batch.append(

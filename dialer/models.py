@@ -78,7 +78,10 @@ class StateChange(SQLModel, table=True):
     """Every timestamped transition of an agent or call machine (issue 6)."""
 
     __tablename__ = "state_changes"
-    __table_args__ = (sa.Index("ix_state_changes_machine_at", "machine", "at"),)  # reports
+    __table_args__ = (  # reports (0005_reports_attempt_transfers)
+        sa.Index("ix_state_changes_machine_at", "machine", "at"),
+        sa.Index("ix_state_changes_machine_entity_at", "machine", "entity", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))

@@ -67,16 +67,21 @@ class Report:
         }
 
 
+def campaign_zones(engine: Engine, campaign_names: list[str]) -> dict[str, str]:
+    """Each campaign's time zone (its definition's ``timezone``), by name."""
+    with session_scope(engine) as s:
+        camps = list(s.exec(select(Campaign)))
+    if campaign_names:
+        camps = [c for c in camps if c.name in campaign_names]
+    return {c.name: campaign_store.spec_of(engine, c).timezone for c in camps}
+
+
 def report_zone(engine: Engine, campaign_names: list[str], zone: str | None) -> str:
     """The zone a report is counted in: the one asked for, else its campaigns' common zone,
     else UTC (the report says which it used)."""
     if zone:
         return zone
-    with session_scope(engine) as s:
-        camps = list(s.exec(select(Campaign)))
-    if campaign_names:
-        camps = [c for c in camps if c.name in campaign_names]
-    zones = {campaign_store.spec_of(engine, c).timezone for c in camps}
+    zones = set(campaign_zones(engine, campaign_names).values())
     return zones.pop() if len(zones) == 1 else DEFAULT_ZONE
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from reports import query, report
+from reports.errors import ReportInvalid
 from reports.query import Query
 
 
@@ -18,6 +19,10 @@ def build_query(engine: Engine, params: Mapping[str, Any]) -> Query:
     zone = params.get("zone") or None
     if zone:
         query.check_zone(str(zone))
+    known = report.campaign_zones(engine, campaigns)
+    missing = [c for c in campaigns if c not in known]
+    if missing:
+        raise ReportInvalid(f"no campaign {missing[0]!r}", field="campaign")
     zone = report.report_zone(engine, campaigns, zone)
     return query.build(
         str(params.get("from") or ""),
@@ -31,4 +36,12 @@ def build_query(engine: Engine, params: Mapping[str, Any]) -> Query:
 
 
 def kpi_report(engine: Engine, params: Mapping[str, Any], now: datetime) -> report.Report:
-    return report.run(engine, build_query(engine, params), now)
+    q = build_query(engine, params)
+    rep = report.run(engine, q, now)
+    zones = set(report.campaign_zones(engine, list(q.campaigns)).values())
+    if len(zones) > 1 and not params.get("zone"):
+        rep.notes.append(
+            f"campaigns in {len(zones)} time zones ({', '.join(sorted(zones))}): intervals "
+            f"counted in {q.zone}; pass zone to choose"
+        )
+    return rep

@@ -3,7 +3,8 @@
 The transfer rate (转交率, shared/domain.md) needs to know which contacts an agent handed on;
 the engine wrote that only as a call transition. It now also stamps the attempt row
 (dialer/hopper.py persist_transitions), so reports read it without scanning every call
-transition. Reports read agent state changes by (machine, at).
+transition. Reports read agent state changes by (machine, at) for short ranges and by
+(machine, entity, at) for long ones: the window function then needs no sort.
 
 Revision ID: 0005_reports_attempt_transfers
 Revises: 0004_dialer
@@ -27,10 +28,14 @@ def upgrade() -> None:
         batch_op.create_index("ix_attempts_created_at", ["created_at"], unique=False)
     with op.batch_alter_table("state_changes", schema=None) as batch_op:
         batch_op.create_index("ix_state_changes_machine_at", ["machine", "at"], unique=False)
+        batch_op.create_index(
+            "ix_state_changes_machine_entity_at", ["machine", "entity", "at"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("state_changes", schema=None) as batch_op:
+        batch_op.drop_index("ix_state_changes_machine_entity_at")
         batch_op.drop_index("ix_state_changes_machine_at")
     with op.batch_alter_table("attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_attempts_created_at")
