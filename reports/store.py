@@ -50,7 +50,8 @@ def slot_of(engine: Engine, column: Any, slots: Slots | None = None) -> ColumnEl
     sl = slots or Slots()
     if engine.dialect.name == "sqlite":
         secs = sa.cast(sa.func.strftime("%s", column), sa.Integer) + sl.off
-        return secs / sl.size  # integer division of positive integers: floor
+        # SQLAlchemy renders "/" as true division: cast back (truncation = floor, positive)
+        return sa.cast(secs / sl.size, sa.Integer)
     secs = sa.func.extract("epoch", column) + sl.off
     return sa.cast(sa.func.floor(secs / sl.size), sa.BigInteger)
 

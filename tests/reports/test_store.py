@@ -74,3 +74,14 @@ def test_engine_stamps_the_transfer_and_reports_count_it(engine: Engine) -> None
         assert att is not None and att.transferred_at is not None
     q = query.build("2026-12-01", "2026-12-01", "day", "", "transfer_rate", None, "Asia/Shanghai")
     assert report.run(engine, q, NOW).rows[0][1] == pytest.approx(0.5)  # 1 of 2 contacts
+
+
+def test_attempts_are_summed_in_the_database(engine: Engine) -> None:
+    timeline.build(engine)
+    w = store.Window(timeline.at(0, 0), timeline.at(3, 0))
+    half_hours = store.attempt_sums(engine, w, [], store.Slots(1800, 8 * 3600))
+    assert half_hours[["slot", "dials", "live", "contacts"]].values.tolist() == [
+        [(timeline.at(1, 0).timestamp() + 8 * 3600) // 1800, 5, 3, 2]
+    ]
+    quarters = store.attempt_sums(engine, w, ["agent"], store.Slots())
+    assert sorted(quarters["dials"].tolist()) == [2, 3]  # 01:00-01:15, by agent and none
