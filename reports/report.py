@@ -114,7 +114,9 @@ def _agent_time(
     """Agent seconds per state (and paused per reason) per interval, summed in SQL."""
     keys = ["interval", *q.by]
     end = min(q.end, now).timestamp()
-    sums = store.agent_time_sums(engine, w, end, sl)
+    sums = store.agent_time_sums(
+        engine, w, end, sl, "agent" in q.by, bool({"campaign", "kind"} & set(q.by))
+    )
     if sums.empty:
         return pd.DataFrame(columns=keys)
     sums["agent"] = pd.to_numeric(sums["entity"], errors="coerce")

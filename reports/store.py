@@ -312,21 +312,28 @@ parts AS {materialized} (
   UNION ALL
   SELECT entity, campaign_id, target, reason, slot, :size FROM mid
 )
-SELECT entity, campaign_id, slot, '' AS reason,
+SELECT {select_keys}, slot, '' AS reason,
        SUM(CASE WHEN target = 'ready' THEN dur ELSE 0 END),
        SUM(CASE WHEN target = 'reserved' THEN dur ELSE 0 END),
        SUM(CASE WHEN target = 'talk' THEN dur ELSE 0 END),
        SUM(CASE WHEN target = 'wrap' THEN dur ELSE 0 END),
        SUM(CASE WHEN target = 'paused' THEN dur ELSE 0 END)
-FROM parts GROUP BY entity, campaign_id, slot
+FROM parts GROUP BY {group_keys}slot
 UNION ALL
-SELECT entity, campaign_id, slot, 'paused:' || CASE WHEN reason = '' THEN 'unspecified'
+SELECT {select_keys}, slot, 'paused:' || CASE WHEN reason = '' THEN 'unspecified'
        ELSE reason END, 0, 0, 0, 0, SUM(dur)
-FROM parts WHERE target = 'paused' GROUP BY entity, campaign_id, slot, reason
+FROM parts WHERE target = 'paused' GROUP BY {group_keys}slot, reason
 """
 
 
-def agent_time_sums(engine: Engine, w: Window, end: float, slots: Slots) -> pd.DataFrame:
+def agent_time_sums(
+    engine: Engine,
+    w: Window,
+    end: float,
+    slots: Slots,
+    by_agent: bool = True,
+    by_campaign: bool = True,
+) -> pd.DataFrame:
     """Agent seconds per (agent, campaign, slot) in each state, summed in SQL: segments from
     each change to the agent's next (window function), cut at slot boundaries. Rows with a
     ``reason`` carry paused seconds of that reason code (``paused:<code>``) only."""
@@ -346,7 +353,14 @@ def agent_time_sums(engine: Engine, w: Window, end: float, slots: Slots) -> pd.D
     params: dict[str, Any] = {}
     if w.campaigns:
         camp = "AND campaign_id IN (" + ",".join(str(int(c)) for c in w.campaigns) + ")"
+    # group by agent and campaign only when the report asks for them: fewer rows out
+    group = (["entity"] if by_agent else []) + (["campaign_id"] if by_campaign else [])
+    select_keys = ", ".join(
+        ["entity" if by_agent else "'' AS entity", "campaign_id" if by_campaign else "0"]
+    )
     sql = _AGENT_SQL.format(
+        select_keys=select_keys,
+        group_keys="".join(f"{g}, " for g in group),
         epoch=epoch,
         floor_t0=floor_t0,
         floor_t1=floor_t1,
