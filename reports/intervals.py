@@ -65,7 +65,7 @@ def bucket_of(ts: pd.Series, interval: str, zone: str) -> pd.Series:
         return (naive_local.dt.floor(_FLOOR[interval]) - offset).dt.tz_localize("UTC")
     day = naive_local.dt.normalize()
     if interval == "week":
-        day = day - pd.to_timedelta(day.dt.weekday, unit="D")  # weeks start on Monday
+        day = day - pd.to_timedelta(day.dt.day_of_week, unit="D")  # weeks start on Monday
     elif interval == "month":
         day = day.dt.to_period("M").dt.to_timestamp()
     first = np.ones(len(day), dtype=bool)  # an ambiguous local midnight: its first instant
