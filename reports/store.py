@@ -1,11 +1,13 @@
-"""Reading what outdial records, summed per 15-minute UTC slot in SQL.
+"""Reading what outdial records, summed in SQL per slot of time.
 
-Aggregation is pushed into the database: attempts are grouped by (slot, dimensions) with
-counted flags (``SUM(CASE ...)``), so a month of a million attempts comes back as at most
-slots × groups rows. Agent state changes come back as rows (one per change, with epoch
-seconds) and are cut into segments in pandas (reports/kpis.py): a segment spans rows, which
-SQL window functions can do but SQLite does slower than pandas. Survey answers and contacts are
-small and summed here too. Every time here is UTC.
+Aggregation is pushed into the database, which does it faster than fetching rows into pandas:
+attempts are grouped by (slot, dimensions) with counted flags (``SUM(CASE ...)``); agent state
+changes become segments with a window function (``LEAD`` over each agent's changes, served in
+order by the (machine, entity, at) index), are cut at slot boundaries (a recursive CTE for
+segments over several slots) and summed per state and pause reason. A slot is 15 minutes of
+UTC, or a whole local half-hour/hour/day when the report's range has one UTC offset (see
+reports/intervals.py ``storage_slots``). pandas then maps slots onto intervals and applies the
+KPI definitions over the few thousand summed rows. Every time here is UTC.
 """
 
 from __future__ import annotations
