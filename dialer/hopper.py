@@ -253,6 +253,12 @@ def persist_transitions(
                         .where(col(Attempt.call_id) == t.entity)
                         .values(bridged_at=at)
                     )
+                if t.event.value == "transfer_ivr":  # transfer rate (reports, domain.md)
+                    s.execute(
+                        sa.update(Attempt)
+                        .where(col(Attempt.call_id) == t.entity)
+                        .values(transferred_at=at)
+                    )
 
 
 @dataclass(frozen=True)

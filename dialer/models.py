@@ -28,6 +28,7 @@ class Attempt(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_attempts_campaign_state", "campaign_id", "state"),
         sa.Index("ix_attempts_contact", "contact_id"),
+        sa.Index("ix_attempts_created_at", "created_at"),  # reports by time (0005_reports_…)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -42,6 +43,8 @@ class Attempt(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     answered_at: datetime | None = Field(default=None, sa_column=_ts())
     bridged_at: datetime | None = Field(default=None, sa_column=_ts())
+    # an agent handed the customer on (transfer rate 转交率; 0005_reports_attempt_transfers)
+    transferred_at: datetime | None = Field(default=None, sa_column=_ts())
     ended_at: datetime | None = Field(default=None, sa_column=_ts())
     sip_outcome: str = Field(default="", max_length=24)
     sip_status: int = 0
@@ -75,6 +78,10 @@ class StateChange(SQLModel, table=True):
     """Every timestamped transition of an agent or call machine (issue 6)."""
 
     __tablename__ = "state_changes"
+    __table_args__ = (  # reports (0005_reports_attempt_transfers)
+        sa.Index("ix_state_changes_machine_at", "machine", "at"),
+        sa.Index("ix_state_changes_machine_entity_at", "machine", "entity", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "campaigns.cli",
     "campaigns.cli_prompts",
     "sip.cli",
+    "reports.cli",
 )
 
 

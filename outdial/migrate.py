@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "dialer.models",
     "sip.models",
     "web.models",
+    "reports.models",
 )
 
 

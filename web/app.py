@@ -21,6 +21,7 @@ ROUTE_MODULES = (
     "web.api_campaigns",
     "web.api_dialer",
     "web.api_prompts",
+    "web.api_reports",
     "web.openapi",
     # the web console (issue 13): its shell first, then its pages
     "web.shell",

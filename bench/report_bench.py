@@ -1,0 +1,289 @@
+"""KPI report benchmark (issue 15): 1 M attempts, 5 M agent state changes, 100 agents over
+30 days, on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/report_bench.py [--attempts 1000000] [--changes 5000000]
+                                           [--only sqlite|postgresql]
+
+Each backend runs in a child process (its peak memory is the report's own plus the data
+generation's). Goals: a month by half-hour by agent (every KPI) <= 2 s, a day by half-hour
+<= 200 ms, memory <= 1 GB. Figures: wall seconds of each report (best of 3) and rows out.
+
+Measured 2026-12-07 on the shared 2-core machine (load 2-12): SQLite month x 30m x agent
+29.8 s (goal 2 s: missed), attempt KPIs only 2.6 s, day x 30m 1.15 s (goal 0.2 s: missed),
+month x day x list column 2.5 s, peak 343 MB; PostgreSQL 22.7 s / 5.1 s / 2.3 s / 5.2 s,
+344 MB. The agent-time window over 5 M changes dominates: the next step is a per-slot
+agent-time roll-up written by the engine at each transition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+AGENTS = 100
+DAYS = 30
+START = datetime(2026, 10, 31, 16, tzinfo=UTC)  # 2026-11-01 00:00 in Shanghai
+DAY0 = 3600  # agents work 09:00-21:00 Shanghai = 01:00-13:00 UTC
+
+
+def _ts(seconds: np.ndarray) -> list[datetime]:
+    base = START.replace(tzinfo=None)
+    return [base + timedelta(seconds=float(s)) for s in seconds]
+
+
+def populate(url: str, attempts: int, changes: int, seed: int = 5) -> dict[str, float]:
+    import sqlalchemy as sa
+
+    from campaigns import store as campaigns
+    from campaigns.models import Disposition
+    from dialer.models import Attempt, StateChange
+    from lists.models import CallList, Contact, ImportJob
+    from outdial import migrate, storage
+    from outdial.models import User
+    from outdial.storage import session_scope
+
+    rng = np.random.default_rng(seed)
+    engine = storage.make_engine(url)
+    migrate.upgrade(engine)
+    t_load = time.monotonic()
+    camp = campaigns.create(engine, "bench")
+    cid = int(camp.id or 0)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(User.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "username": f"agent{i:03d}",
+                    "password_hash": "x",
+                    "role": "agent",
+                    "display_name": "",
+                    "sip_uri": "",
+                    "disabled": False,
+                    "created_at": START,
+                }
+                for i in range(AGENTS)
+            ],
+        )
+        users = [r[0] for r in conn.execute(sa.text("SELECT id FROM users ORDER BY id"))]
+    with session_scope(engine) as s:
+        cl = CallList(campaign_id=cid, name="bench", status="ready")
+        s.add(cl)
+        s.flush()
+        job = ImportJob(list_id=cl.id or 0, status="done", content_sha256="x")
+        s.add(job)
+        s.flush()
+        list_id, job_id = cl.id, job.id
+        s.add(Disposition(campaign_id=cid, code="sale", success=True, final=True))
+        s.add(Disposition(campaign_id=cid, code="no", final=True))
+    n_contacts = max(attempts // 10, 1)
+    products = np.array(["kettle", "fan", "rice cooker"])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Contact.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "list_id": list_id,
+                    "campaign_id": cid,
+                    "job_id": job_id,
+                    "row_number": i + 1,
+                    "primary_number": f"+86138{i:08d}",
+                    "alternates": [],
+                    "number_type": "mobile",
+                    "timezones": ["Asia/Shanghai"],
+                    "name": "",
+                    "order_id": "",
+                    "address": "",
+                    "custom": {"product": str(products[i % 3])},
+                    "suppressed": False,
+                    "status": "done" if i % 2 else "retry",
+                    "attempts": 10,
+                    "priority": 0,
+                    "claimed_by": "",
+                    "created_at": START,
+                    "last_attempt_at": START + timedelta(seconds=int(i * 25.9)) if i % 2 else None,
+                }
+                for i in range(n_contacts)
+            ],
+        )
+        first_contact = conn.execute(sa.text("SELECT min(id) FROM contacts")).scalar_one()
+    # attempts: working hours of 30 days, 25 % live, 2/3 of the live bridged to an agent
+    day = rng.integers(0, DAYS, attempts)
+    sec = day * 86400 + DAY0 + rng.integers(0, 12 * 3600, attempts)
+    sec.sort()
+    u = rng.random(attempts)
+    live = u < 0.25
+    bridged = u < 0.17
+    ring = rng.uniform(3, 20, attempts)
+    agent = rng.integers(0, AGENTS, attempts)
+    created = _ts(sec)
+    answered = _ts(sec + ring)
+    rows = [
+        {
+            "call_id": f"b{i}",
+            "campaign_id": cid,
+            "contact_id": first_contact + i % n_contacts,
+            "number": "+8613800000000",
+            "attempt_no": 1,
+            "node": "",
+            "state": "completed",
+            "final": True,
+            "created_at": created[i],
+            "answered_at": answered[i] if live[i] else None,
+            "bridged_at": answered[i] if bridged[i] else None,
+            "sip_outcome": "",
+            "sip_status": 200,
+            "reason": "",
+            "abandoned": bool(0.245 < u[i] < 0.25),
+            "amd": "",
+            "agent_user_id": users[agent[i]] if bridged[i] else None,
+            "disposition": ("sale" if u[i] < 0.05 else "no") if bridged[i] else "",
+            "notes": "",
+        }
+        for i in range(attempts)
+    ]
+    _bulk(engine, Attempt.__table__, rows)  # type: ignore[attr-defined]
+    del rows
+    # agent state changes: per agent per day a login then cycles ready -> reserved -> talk
+    # -> wrap (-> paused now and then) from 09:00, until the total is reached
+    per_agent_day = changes // (AGENTS * DAYS)
+    targets = np.array(["ready", "reserved", "talk", "wrap"])
+    batch: list[dict[str, object]] = []
+    gap = 12 * 3600 / per_agent_day
+    for a in range(AGENTS):
+        for d in range(DAYS):
+            k = np.arange(per_agent_day)
+            t = d * 86400 + DAY0 + k * gap + rng.uniform(0, gap * 0.5, per_agent_day)
+            tg = targets[k % 4].astype(object)
+            tg[-1] = "logged_out"  # the agent logs out at the end of the day
+            paused = (rng.random(per_agent_day) < 0.01) & (k < per_agent_day - 1)
+            times = _ts(t)
+            for j in range(per_agent_day):
+                batch.append(
+                    {
+                        "at": times[j],
+                        "campaign_id": cid,
+                        "machine": "agent",
+                        "entity": str(users[a]),
+                        "source": "",
+                        "event": "x",
+                        "target": "paused" if paused[j] else str(tg[j]),
+                        "reason": "break" if paused[j] else "",
+                    }
+                )
+        if len(batch) >= 500_000:
+            _bulk(engine, StateChange.__table__, batch)  # type: ignore[attr-defined]
+            batch = []
+    if batch:
+        _bulk(engine, StateChange.__table__, batch)  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("ANALYZE"))
+        else:
+            conn.execute(sa.text("ANALYZE"))
+    return {"load_seconds": round(time.monotonic() - t_load, 1)}
+
+
+def _bulk(engine: object, table: object, rows: list[dict[str, object]]) -> None:
+    import sqlalchemy as sa
+
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        for i in range(0, len(rows), 100_000):
+            conn.execute(sa.insert(table), rows[i : i + 100_000])  # type: ignore[arg-type]
+
+
+def measure(url: str) -> dict[str, object]:
+    from outdial import storage
+    from reports import service
+
+    engine = storage.make_engine(url)
+    now = START + timedelta(days=DAYS)
+    cases = {
+        "month_30m_by_agent": {
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "interval": "30m",
+            "by": "agent",
+        },
+        "month_30m_by_agent_attempt_kpis": {
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "interval": "30m",
+            "by": "agent",
+            "kpi": "dials,connect_rate,contacts,abandon_rate",
+        },
+        "day_30m": {"from": "2026-11-15", "to": "2026-11-15", "interval": "30m"},
+        "month_day_by_col_product": {
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "interval": "day",
+            "by": "col:product",
+        },
+    }
+    out: dict[str, object] = {"backend": engine.dialect.name}
+    for name, params in cases.items():
+        best, rows = 1e9, 0
+        for _ in range(3):
+            t = time.monotonic()
+            rep = service.kpi_report(engine, params, now)
+            best = min(best, time.monotonic() - t)
+            rows = len(rep.rows)
+        out[name] = {"seconds": round(best, 3), "rows": rows}
+    out["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--attempts", type=int, default=1_000_000)
+    ap.add_argument("--changes", type=int, default=5_000_000)
+    ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument(
+        "--child", nargs=3, metavar=("URL", "ATTEMPTS", "CHANGES"), help=argparse.SUPPRESS
+    )
+    ap.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        url, n, m = args.child
+        print(json.dumps(populate(url, int(n), int(m))))
+        return
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+    with tempfile.TemporaryDirectory(prefix="outdial-rbench-") as tmp:
+        if args.only in (None, "sqlite"):
+            _run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.attempts, args.changes)
+        if args.only in (None, "postgresql"):
+            from support import pgserver
+
+            server = pgserver.start()
+            try:
+                _run(server.create_database(), args.attempts, args.changes)
+            finally:
+                server.stop()
+
+
+def _run(url: str, attempts: int, changes: int) -> None:
+    for cmd in (["--child", url, str(attempts), str(changes)], ["--measure", url]):
+        out = subprocess.run(
+            [sys.executable, __file__, *cmd], capture_output=True, text=True, check=False
+        )
+        if out.returncode != 0:
+            print(out.stderr[-3000:])
+            raise SystemExit(out.returncode)
+        print(out.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,387 @@
+"""Reading what outdial records, summed in SQL per slot of time.
+
+Aggregation is pushed into the database, which does it faster than fetching rows into pandas:
+attempts are grouped by (slot, dimensions) with counted flags (``SUM(CASE ...)``); agent state
+changes become segments with a window function (``LEAD`` over each agent's changes, served in
+order by the (machine, entity, at) index), are cut at slot boundaries (a recursive CTE for
+segments over several slots) and summed per state and pause reason. A slot is 15 minutes of
+UTC, or a whole local half-hour/hour/day when the report's range has one UTC offset (see
+reports/intervals.py ``storage_slots``). pandas then maps slots onto intervals and applies the
+KPI definitions over the few thousand summed rows. Every time here is UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from campaigns.models import Campaign, Disposition, Survey, SurveyAnswer, SurveyResponse
+from dialer.models import Attempt, StateChange
+from lists.models import CallList, Contact
+from outdial.models import User
+
+ATT = Attempt.__table__  # type: ignore[attr-defined]
+CON = Contact.__table__  # type: ignore[attr-defined]
+CAM = Campaign.__table__  # type: ignore[attr-defined]
+DIS = Disposition.__table__  # type: ignore[attr-defined]
+SC = StateChange.__table__  # type: ignore[attr-defined]
+USR = User.__table__  # type: ignore[attr-defined]
+LST = CallList.__table__  # type: ignore[attr-defined]
+LOOKBACK_S = 86400  # an agent's state at the report's start: their last change within a day
+
+
+def epoch(engine: Engine, column: Any) -> ColumnElement[Any]:
+    """Seconds since 1970 of a UTC timestamp column, on SQLite and PostgreSQL."""
+    if engine.dialect.name == "sqlite":  # whole seconds + milliseconds (julianday drifts by µs)
+        whole = sa.cast(sa.func.strftime("%s", column), sa.Integer)
+        frac = sa.cast(sa.func.strftime("%f", column), sa.Float) - sa.cast(
+            sa.func.strftime("%S", column), sa.Integer
+        )
+        return whole + frac
+    return sa.func.extract("epoch", column)
+
+
+def slot_of(engine: Engine, column: Any, slots: Slots | None = None) -> ColumnElement[Any]:
+    """The slot number of a timestamp: floor((epoch + off) / size)."""
+    sl = slots or Slots()
+    if engine.dialect.name == "sqlite":
+        secs = sa.cast(sa.func.strftime("%s", column), sa.Integer) + sl.off
+        # SQLAlchemy renders "/" as true division: cast back (truncation = floor, positive)
+        return sa.cast(secs / sl.size, sa.Integer)
+    secs = sa.func.extract("epoch", column) + sl.off
+    return sa.cast(sa.func.floor(secs / sl.size), sa.BigInteger)
+
+
+def _flag(cond: ColumnElement[bool]) -> ColumnElement[Any]:
+    return sa.func.sum(sa.case((cond, 1), else_=0))
+
+
+@dataclass(frozen=True)
+class Slots:
+    """How storage cuts time: slots of ``size`` seconds counted from ``-off`` (a zone's fixed
+    UTC offset, so that with no DST in the range a slot is a whole local interval)."""
+
+    size: int = 900
+    off: int = 0
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime  # aware UTC
+    end: datetime
+    campaigns: tuple[int, ...] = ()  # empty: all
+
+
+def _bind(engine: Engine, t: datetime) -> datetime:
+    """SQLite stores naive UTC text, so bind naive UTC there; PostgreSQL takes aware values."""
+    return t.astimezone(UTC).replace(tzinfo=None) if engine.dialect.name == "sqlite" else t
+
+
+def _dim_columns(engine: Engine, dims: list[str], a: Any, c: Any, k: Any) -> list[Any]:
+    out: list[Any] = []
+    for d in dims:
+        if d == "agent":
+            out.append(a.c.agent_user_id.label("agent"))
+        elif d == "campaign":
+            out.append(a.c.campaign_id.label("campaign"))
+        elif d == "kind":
+            out.append(k.c.kind.label("kind"))
+        elif d == "list":
+            out.append(c.c.list_id.label("list"))
+        elif d == "region":
+            out.append(sa.func.substr(c.c.primary_number, 1, 4).label("region"))
+        else:  # a list column, "col:<name>"
+            out.append(c.c.custom[d[4:]].as_string().label(d))
+    return out
+
+
+def attempt_sums(
+    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
+) -> pd.DataFrame:
+    """Attempt measures (reports/kpis.py) per slot of the dial time and dimension."""
+    a, c, k, d = ATT.alias("a"), CON.alias("c"), CAM.alias("k"), DIS.alias("d")
+    p = ATT.alias("p")
+    live = sa.and_(a.c.answered_at.is_not(None), a.c.amd != "machine")
+    bridged = a.c.bridged_at.is_not(None)
+    ivr_done = sa.and_(
+        live, a.c.state == "completed", a.c.agent_user_id.is_(None), sa.not_(a.c.abandoned)
+    )
+    contact = sa.or_(bridged, ivr_done)
+    earlier = (
+        sa.select(p.c.id)
+        .where(p.c.contact_id == a.c.contact_id, p.c.bridged_at.is_not(None), p.c.id < a.c.id)
+        .exists()
+    )
+    slot = slot_of(engine, a.c.created_at, slots).label("slot")
+    keys = [slot, *_dim_columns(engine, dims, a, c, k)]
+    q = (
+        sa.select(
+            *keys,
+            sa.func.count().label("dials"),
+            _flag(live).label("live"),
+            _flag(contact).label("contacts"),
+            _flag(bridged).label("bridged"),
+            _flag(sa.and_(contact, d.c.success.is_(True))).label("successes"),
+            _flag(a.c.abandoned.is_(True)).label("abandoned"),
+            sa.func.sum(
+                sa.case(
+                    (
+                        a.c.answered_at.is_not(None),
+                        epoch(engine, a.c.answered_at) - epoch(engine, a.c.created_at),
+                    ),
+                    else_=0.0,
+                )
+            ).label("ring_sum"),
+            _flag(a.c.answered_at.is_not(None)).label("ring_n"),
+            _flag(sa.and_(bridged, d.c.final.is_(True), sa.not_(earlier))).label("fcr"),
+            _flag(a.c.transferred_at.is_not(None)).label("transfers"),
+            _flag(sa.and_(contact, k.c.kind == "return_visit")).label("rv_done"),
+        )
+        .select_from(
+            a.join(k, k.c.id == a.c.campaign_id)
+            .outerjoin(d, sa.and_(d.c.campaign_id == a.c.campaign_id, d.c.code == a.c.disposition))
+            .join(c, c.c.id == a.c.contact_id)
+            if any(x in ("list", "region") or x.startswith("col:") for x in dims)
+            else a.join(k, k.c.id == a.c.campaign_id).outerjoin(
+                d, sa.and_(d.c.campaign_id == a.c.campaign_id, d.c.code == a.c.disposition)
+            )
+        )
+        .where(a.c.created_at >= _bind(engine, w.start), a.c.created_at < _bind(engine, w.end))
+        .group_by(*keys)
+    )
+    if w.campaigns:
+        q = q.where(a.c.campaign_id.in_(w.campaigns))
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    cols = ["slot", *dims, "dials", "live", "contacts", "bridged", "successes", "abandoned"]
+    cols += ["ring_sum", "ring_n", "fcr", "transfers", "rv_done"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def agent_changes(engine: Engine, w: Window) -> pd.DataFrame:
+    """Agent state changes from a day before the window to its end: ``entity`` (users.id as
+    text), ``campaign_id``, ``target``, ``reason``, ``t`` (epoch seconds)."""
+    s = SC.alias("s")
+    lo = datetime.fromtimestamp(w.start.timestamp() - LOOKBACK_S, tz=w.start.tzinfo)
+    q = sa.select(
+        s.c.entity, s.c.campaign_id, s.c.target, s.c.reason, epoch(engine, s.c.at).label("t")
+    ).where(s.c.machine == "agent", s.c.at >= _bind(engine, lo), s.c.at < _bind(engine, w.end))
+    if w.campaigns:
+        q = q.where(s.c.campaign_id.in_(w.campaigns))
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    df = pd.DataFrame(rows, columns=["entity", "campaign_id", "target", "reason", "t"])
+    df["t"] = df["t"].astype("float64")
+    return df
+
+
+def contact_sums(
+    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plan completion: records finished per slot of their last attempt, and records planned
+    (not suppressed) per dimension."""
+    c, k = CON.alias("c"), CAM.alias("k")
+    a = c  # list/region/columns come from the contact itself
+    dcols = []
+    for d in dims:
+        if d == "campaign":
+            dcols.append(c.c.campaign_id.label("campaign"))
+        elif d == "kind":
+            dcols.append(k.c.kind.label("kind"))
+        elif d == "list":
+            dcols.append(c.c.list_id.label("list"))
+        elif d == "region":
+            dcols.append(sa.func.substr(c.c.primary_number, 1, 4).label("region"))
+        else:
+            dcols.append(c.c.custom[d[4:]].as_string().label(d))
+    src = c.join(k, k.c.id == c.c.campaign_id)
+    slot = slot_of(engine, a.c.last_attempt_at, slots).label("slot")
+    fin = (
+        sa.select(slot, *dcols, sa.func.count().label("finished"))
+        .select_from(src)
+        .where(
+            c.c.status == "done",
+            c.c.last_attempt_at >= _bind(engine, w.start),
+            c.c.last_attempt_at < _bind(engine, w.end),
+        )
+        .group_by(slot, *dcols)
+    )
+    plan = (
+        sa.select(*dcols, sa.func.count().label("planned"))
+        .select_from(src)
+        .where(sa.not_(c.c.suppressed))
+    )
+    if dcols:
+        plan = plan.group_by(*dcols)
+    if w.campaigns:
+        fin = fin.where(c.c.campaign_id.in_(w.campaigns))
+        plan = plan.where(c.c.campaign_id.in_(w.campaigns))
+    with engine.connect() as conn:
+        f = pd.DataFrame(conn.execute(fin).all(), columns=["slot", *dims, "finished"])
+        pl = pd.DataFrame(conn.execute(plan).all(), columns=[*dims, "planned"])
+    return f, pl
+
+
+def survey_answers(engine: Engine, w: Window, slots: Slots | None = None) -> pd.DataFrame:
+    """Scored answers in the window: slot, agent, campaign, survey, question, value."""
+    sa_, sr = SurveyAnswer.__table__.alias("x"), SurveyResponse.__table__.alias("r")  # type: ignore[attr-defined]
+    q = (
+        sa.select(
+            slot_of(engine, sa_.c.answered_at, slots).label("slot"),
+            sr.c.agent_id,
+            sr.c.campaign_id,
+            sr.c.survey_id,
+            sa_.c.question_id,
+            sa_.c.value,
+        )
+        .select_from(sa_.join(sr, sr.c.id == sa_.c.response_id))
+        .where(
+            sa.not_(sa_.c.skipped),
+            sa_.c.answered_at >= _bind(engine, w.start),
+            sa_.c.answered_at < _bind(engine, w.end),
+        )
+    )
+    if w.campaigns:
+        q = q.where(sr.c.campaign_id.in_(w.campaigns))
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return pd.DataFrame(
+        rows, columns=["slot", "agent", "campaign", "survey_id", "question_id", "value"]
+    )
+
+
+def survey_definitions(engine: Engine) -> dict[int, dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(Survey.__table__.c.id, Survey.__table__.c.definition)).all()  # type: ignore[attr-defined]
+    return {int(r[0]): dict(r[1] or {}) for r in rows}
+
+
+def names(engine: Engine) -> dict[str, dict[Any, str]]:
+    """Display names of ids: agents (users), campaigns, lists; and campaign kinds."""
+    with engine.connect() as conn:
+        users: dict[Any, Any] = dict(conn.execute(sa.select(USR.c.id, USR.c.username)).all())
+        camps = conn.execute(sa.select(CAM.c.id, CAM.c.name, CAM.c.kind)).all()
+        lists: dict[Any, Any] = dict(conn.execute(sa.select(LST.c.id, LST.c.name)).all())
+    return {
+        "agent": {int(k): str(v) for k, v in users.items()},
+        "campaign": {int(r[0]): str(r[1]) for r in camps},
+        "list": {int(k): str(v) for k, v in lists.items()},
+    }
+
+
+def campaign_ids(engine: Engine, names_: list[str]) -> tuple[int, ...]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(CAM.c.id, CAM.c.name).where(CAM.c.name.in_(names_))).all()
+    return tuple(int(r[0]) for r in rows)
+
+
+_AGENT_SQL = """
+WITH RECURSIVE raw AS (
+  SELECT entity, campaign_id, target, reason, {epoch} AS t,
+         LEAD({epoch}) OVER (PARTITION BY entity ORDER BY at, id) AS tn
+  FROM state_changes
+  WHERE machine = 'agent' AND at >= :lo AND at < :hi {campaigns}
+),
+seg AS {materialized} (
+  SELECT entity, campaign_id, target, reason, t0, t1,
+         {floor_t0} AS s0, {floor_t1} AS s1
+  FROM (
+    SELECT entity, campaign_id, target, reason,
+           CASE WHEN t < :start THEN :start ELSE t END + :off AS t0,
+           CASE WHEN tn IS NULL OR tn > :end THEN :end ELSE tn END + :off AS t1
+    FROM raw WHERE target <> 'logged_out'
+  ) clipped
+  WHERE t1 > t0
+),
+mid AS (
+  SELECT entity, campaign_id, target, reason, s0 + 1 AS slot, s1 - 1 AS last
+  FROM seg WHERE s1 > s0 + 1
+  UNION ALL
+  SELECT entity, campaign_id, target, reason, slot + 1, last FROM mid WHERE slot < last
+),
+parts AS {materialized} (
+  SELECT entity, campaign_id, target, reason, s0 AS slot,
+         CASE WHEN s1 = s0 THEN t1 - t0 ELSE (s0 + 1) * :size - t0 END AS dur
+  FROM seg
+  UNION ALL
+  SELECT entity, campaign_id, target, reason, s1, t1 - s1 * :size FROM seg WHERE s1 > s0
+  UNION ALL
+  SELECT entity, campaign_id, target, reason, slot, :size FROM mid
+)
+SELECT {select_keys}, slot, '' AS reason,
+       SUM(CASE WHEN target = 'ready' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'reserved' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'talk' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'wrap' THEN dur ELSE 0 END),
+       SUM(CASE WHEN target = 'paused' THEN dur ELSE 0 END)
+FROM parts GROUP BY {group_keys}slot
+UNION ALL
+SELECT {select_keys}, slot, 'paused:' || CASE WHEN reason = '' THEN 'unspecified'
+       ELSE reason END, 0, 0, 0, 0, SUM(dur)
+FROM parts WHERE target = 'paused' GROUP BY {group_keys}slot, reason
+"""
+
+
+def agent_time_sums(
+    engine: Engine,
+    w: Window,
+    end: float,
+    slots: Slots,
+    by_agent: bool = True,
+    by_campaign: bool = True,
+) -> pd.DataFrame:
+    """Agent seconds per (agent, campaign, slot) in each state, summed in SQL: segments from
+    each change to the agent's next (window function), cut at slot boundaries. Rows with a
+    ``reason`` carry paused seconds of that reason code (``paused:<code>``) only."""
+    sqlite = engine.dialect.name == "sqlite"
+    epoch = (
+        "ROUND((julianday(at) - 2440587.5) * 86400.0, 3)"
+        if sqlite
+        else ("EXTRACT(EPOCH FROM at)::float8")
+    )
+    floor_t0 = "CAST(t0 / :size AS INTEGER)" if sqlite else "FLOOR(t0 / :size)::bigint"
+    floor_t1 = (
+        "CAST((t1 - 0.0005) / :size AS INTEGER)"
+        if sqlite
+        else ("FLOOR((t1 - 0.0005) / :size)::bigint")
+    )
+    camp = ""
+    params: dict[str, Any] = {}
+    if w.campaigns:
+        camp = "AND campaign_id IN (" + ",".join(str(int(c)) for c in w.campaigns) + ")"
+    # group by agent and campaign only when the report asks for them: fewer rows out
+    group = (["entity"] if by_agent else []) + (["campaign_id"] if by_campaign else [])
+    select_keys = ", ".join(
+        ["entity" if by_agent else "'' AS entity", "campaign_id" if by_campaign else "0"]
+    )
+    sql = _AGENT_SQL.format(
+        select_keys=select_keys,
+        group_keys="".join(f"{g}, " for g in group),
+        epoch=epoch,
+        floor_t0=floor_t0,
+        floor_t1=floor_t1,
+        campaigns=camp,
+        materialized="MATERIALIZED",  # SQLite >= 3.35, PostgreSQL >= 12: compute once
+    )
+    lo = datetime.fromtimestamp(w.start.timestamp() - LOOKBACK_S, tz=UTC)
+    params |= {
+        "lo": _bind(engine, lo),
+        "hi": _bind(engine, w.end),
+        "start": w.start.timestamp(),
+        "end": end,
+        "size": slots.size,
+        "off": slots.off,
+    }
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql), params).all()
+    cols = ["entity", "campaign_id", "slot", "reason", *AGENT_STATES]
+    return pd.DataFrame(rows, columns=cols)
+
+
+AGENT_STATES = ("ready", "reserved", "talk", "wrap", "paused")

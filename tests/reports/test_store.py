@@ -1,0 +1,87 @@
+"""Storage sums: agent time cut at slot boundaries in SQL (long pauses, 15-minute slots in a
+DST range), and the transfer the engine stamps on the attempt."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).parent))
+import timeline
+
+from dialer import hopper
+from dialer.models import Attempt, StateChange
+from dialer.states import CallEvent, CallState, Transition
+from outdial.storage import session_scope
+from reports import query, report, store
+
+NOW = timeline.at(12, 0)
+
+
+def _long_pause(engine: Engine, campaign_id: int) -> None:
+    with session_scope(engine) as s:
+        for t, target, reason in (
+            (timeline.at(3, 0), "ready", ""),
+            (timeline.at(3, 10), "paused", "lunch"),
+            (timeline.at(5, 20), "ready", ""),
+            (timeline.at(5, 30), "logged_out", ""),
+        ):
+            s.add(
+                StateChange(
+                    at=t,
+                    campaign_id=campaign_id,
+                    machine="agent",
+                    entity="999",
+                    source="",
+                    event="x",
+                    target=target,
+                    reason=reason,
+                )
+            )
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])
+def test_long_pause_cut_into_slots_adds_up(engine: Engine, zone: str) -> None:
+    ids = timeline.build(engine)
+    _long_pause(engine, ids["campaign"])
+    # New York over 2026-11-01 (DST ends): 15-minute slots; Shanghai: whole half-hours
+    q = query.build("2026-10-30", "2026-12-02", "30m", "agent", "away_time,idle_time", None, zone)
+    assert store.Slots(*report.intervals.storage_slots(q.start, q.end, q.interval, q.zone)) == (
+        store.Slots(900, 0) if zone != "Asia/Shanghai" else store.Slots(1800, 8 * 3600)
+    )
+    rows = report.run(engine, q, NOW).as_dict()["rows"]
+    lunch = [r for r in rows if r["agent"] == "999"]
+    assert sum(r["away_time:lunch"] for r in lunch) == pytest.approx(7800)
+    assert sum(r["idle_time"] for r in lunch) == pytest.approx(1200)
+    assert max(r["away_time"] for r in lunch) == pytest.approx(1800)  # a whole half hour
+    wang = [r for r in rows if r["agent"] == "wang"]
+    assert sum(r["idle_time"] for r in wang) == pytest.approx(928)
+
+
+def test_engine_stamps_the_transfer_and_reports_count_it(engine: Engine) -> None:
+    timeline.build(engine)
+    t = Transition(
+        0.0, "call", "c1", CallState.BRIDGED, CallEvent.TRANSFER_IVR, CallState.IVR, "transfer"
+    )
+    with session_scope(engine) as s:
+        cid = s.get(Attempt, 1).campaign_id  # type: ignore[union-attr]
+    hopper.persist_transitions(engine, cid, [(t, timeline.at(1, 1))])
+    with session_scope(engine) as s:
+        att = s.get(Attempt, 1)
+        assert att is not None and att.transferred_at is not None
+    q = query.build("2026-12-01", "2026-12-01", "day", "", "transfer_rate", None, "Asia/Shanghai")
+    assert report.run(engine, q, NOW).rows[0][1] == pytest.approx(0.5)  # 1 of 2 contacts
+
+
+def test_attempts_are_summed_in_the_database(engine: Engine) -> None:
+    timeline.build(engine)
+    w = store.Window(timeline.at(0, 0), timeline.at(3, 0))
+    half_hours = store.attempt_sums(engine, w, [], store.Slots(1800, 8 * 3600))
+    assert half_hours[["slot", "dials", "live", "contacts"]].values.tolist() == [
+        [(timeline.at(1, 0).timestamp() + 8 * 3600) // 1800, 5, 3, 2]
+    ]
+    quarters = store.attempt_sums(engine, w, ["agent"], store.Slots())
+    assert sorted(quarters["dials"].tolist()) == [2, 3]  # 01:00-01:15, by agent and none
