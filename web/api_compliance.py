@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from campaigns import store as campaigns
 from compliance import consent, profiles, store
@@ -16,6 +16,8 @@ from compliance import gate as gates
 from outdial.errors import InvalidInput, NotFound
 from outdial.models import as_utc
 from outdial.roles import Role
+from web import inputs
+from web.api_lists import _save as save_part
 from web.apidoc import ANY_OBJ, BOOL, INT, STR, TIME, Doc, arr, obj
 from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
@@ -280,6 +282,7 @@ async def consent_revoke(request: web.Request) -> web.Response:
 @routes.post(
     "/api/consent/import",
     roles=MANAGERS,
+    body="upload",
     doc=Doc(
         "Import consents from a file: phone + 同意/consent [+ 同意日期, 同意凭证] columns",
         form=obj(
@@ -296,26 +299,21 @@ async def consent_import(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` (phone + 同意/consent [+ 同意日期, 同意凭证] columns),
     and optionally evidence, region, timezone → the counts and rejected rows."""
     cfg = request.app[CONFIG]
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("send multipart/form-data with a 'file' part")
     fields: dict[str, str] = {}
     folder = cfg.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"consent-{secrets.token_hex(8)}"
     name = ""
     try:
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader) or not part.name:
-                continue
+        async for part in inputs.multipart_parts(request):  # malformed bodies: a clear 400
             if part.name == "file":
-                name = Path(part.filename or "upload").name
+                if name:  # a second file would be an orphan on disk
+                    raise InvalidInput("send exactly one 'file' part", field="file")
+                name = inputs.check_text(Path(part.filename or "upload").name, "filename")
                 path = path.with_suffix(Path(name).suffix[:8])
-                data = await part.read()
-                if len(data) > cfg.max_upload_bytes:
-                    raise InvalidInput("the file is larger than the upload limit", field="file")
-                path.write_bytes(data)
+                await save_part(part, path, cfg.max_upload_bytes)
             else:
-                fields[part.name] = (await part.text()).strip()
+                fields[part.name or ""] = await inputs.part_text(part)
         if not name:
             raise InvalidInput("the upload has no 'file' part", field="file")
         report = await run_db(

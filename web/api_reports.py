@@ -13,6 +13,8 @@ from outdial.roles import Role
 from reports import export, files, kpis, query, service, targets
 from reports.errors import ReportInvalid
 from reports.intervals import INTERVALS
+from web.apidoc import ANY_OBJ, INT, NUM, STR, Doc, arr, obj
+from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
@@ -26,7 +28,11 @@ TYPES = {
 }
 
 
-@routes.get("/api/reports/catalogue", roles=READERS)
+@routes.get(
+    "/api/reports/catalogue",
+    roles=READERS,
+    doc=Doc("The KPIs, intervals and dimensions reports know", returns=ANY_OBJ),
+)
 async def catalogue(request: web.Request) -> web.Response:
     """What a report can show: KPIs (names, 中文, units), dimensions, intervals."""
     return web.json_response(
@@ -42,7 +48,25 @@ async def catalogue(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/reports/kpi", roles=READERS)
+@routes.get(
+    "/api/reports/kpi",
+    roles=READERS,
+    doc=Doc(
+        "A KPI report by interval and dimensions (JSON, CSV or XLSX)",
+        query={
+            "from": "first day or time (ISO)",
+            "to": "last day (included) or time",
+            "interval": "30m, 1h, day, week or month",
+            "by": "comma-separated: agent, campaign, kind, list, region, col:<column>",
+            "kpi": "comma-separated KPI names (default: all)",
+            "campaign": "campaign id or name (repeatable)",
+            "zone": "IANA zone for a report across zones",
+            "format": "json, csv or xlsx",
+            "lang": "en or zh-CN (export headers)",
+        },
+        returns=ANY_OBJ,
+    ),
+)
 async def kpi_report(request: web.Request) -> web.StreamResponse:
     """``?from&to&interval&by&kpi&campaign&zone`` [``&format=csv|xlsx&lang=zh-CN``]."""
     params: dict[str, Any] = {k: request.query.get(k) for k in PARAMS}
@@ -71,12 +95,24 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-@routes.get("/api/reports/targets", roles=READERS)
+@routes.get(
+    "/api/reports/targets",
+    roles=READERS,
+    doc=Doc("KPI targets (shown red/green)", returns=obj(targets=arr(ANY_OBJ))),
+)
 async def list_targets(request: web.Request) -> web.Response:
     return web.json_response({"targets": await run_db(targets.load, request.app[ENGINE])})
 
 
-@routes.put("/api/reports/targets/{kpi}", roles=READERS)
+@routes.put(
+    "/api/reports/targets/{kpi}",
+    roles=READERS,
+    doc=Doc(
+        "Set a KPI's target",
+        body=obj(required=["value"], value=NUM, op=STR),
+        returns=obj(target=ANY_OBJ),
+    ),
+)
 async def put_target(request: web.Request) -> web.Response:
     body = await _json(request)
     ident = current_identity(request)
@@ -91,19 +127,31 @@ async def put_target(request: web.Request) -> web.Response:
     return web.json_response({"target": out})
 
 
-@routes.delete("/api/reports/targets/{kpi}", roles=READERS)
+@routes.delete(
+    "/api/reports/targets/{kpi}",
+    roles=READERS,
+    doc=Doc("Remove a KPI's target", returns=obj(deleted=STR)),
+)
 async def delete_target(request: web.Request) -> web.Response:
     await run_db(targets.delete_target, request.app[ENGINE], request.match_info["kpi"])
     return web.json_response({"deleted": request.match_info["kpi"]})
 
 
-@routes.get("/api/reports/files", roles=READERS)
+@routes.get(
+    "/api/reports/files",
+    roles=READERS,
+    doc=Doc("Report files written on schedule (daily, weekly, monthly)", returns=ANY_OBJ),
+)
 async def list_files(request: web.Request) -> web.Response:
     cfg: Config = request.app[CONFIG]
     return web.json_response({"files": await run_db(files.list_files, cfg.data_dir)})
 
 
-@routes.get("/api/reports/files/{name}", roles=READERS)
+@routes.get(
+    "/api/reports/files/{name}",
+    roles=READERS,
+    doc=Doc("Download a scheduled report file", content_type="application/octet-stream"),
+)
 async def download_file(request: web.Request) -> web.StreamResponse:
     cfg: Config = request.app[CONFIG]
     path = files.path_of(cfg.data_dir, request.match_info["name"])
@@ -113,13 +161,8 @@ async def download_file(request: web.Request) -> web.StreamResponse:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ReportInvalid("the body must be JSON", field="body") from exc
-    if not isinstance(body, dict):
-        raise ReportInvalid("the body must be a JSON object", field="body")
-    return body
+    """The JSON object body, bounded and checked like every JSON route (web/inputs.py)."""
+    return await json_body(request)
 
 
 SCHEDULER: web.AppKey[Any] = web.AppKey("reports.scheduler")
@@ -149,7 +192,22 @@ def setup(app: web.Application) -> None:
     app.on_cleanup.append(stop)
 
 
-@routes.post("/api/reports/forecast", roles=READERS)
+@routes.post(
+    "/api/reports/forecast",
+    roles=READERS,
+    doc=Doc(
+        "Staffing forecast: agents needed per half hour to finish a campaign by a deadline",
+        body=obj(
+            required=["campaign", "deadline"],
+            campaign=STR,
+            deadline=STR,
+            history_days=INT,
+            answer_within=NUM,
+            level=NUM,
+        ),
+        returns=ANY_OBJ,
+    ),
+)
 async def staffing_forecast(request: web.Request) -> web.Response:
     """``{"campaign", "deadline", "history_days"?, "answer_within"?, "level"?}``."""
     from reports import forecast_store

@@ -13,12 +13,13 @@ import contextlib
 import tomllib
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from campaigns import files, rules, store, toml_text
 from campaigns.errors import CampaignInvalid
 from lists import browse
 from outdial.errors import Conflict, InvalidInput, NotFound, OutdialError
+from web import inputs
 from web.apidoc import ANY_OBJ, Doc, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
@@ -240,17 +241,16 @@ async def api_load(request: web.Request) -> web.Response:
 @routes.post("/campaigns/upload", roles=MANAGERS, body="upload")
 async def upload(request: web.Request) -> web.Response:
     """The editor's "upload a campaign file": the same as ``POST /api/campaigns/load``."""
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("choose a .toml or .json campaign file", field="file")
-    reader = await request.multipart()
     text, suffix = "", ".toml"
-    async for part in reader:
-        if isinstance(part, BodyPartReader) and part.name == "file":
+    async for part in inputs.multipart_parts(request):  # malformed bodies: a clear 400
+        if part.name == "file":
             suffix = "." + (part.filename or "x.toml").rsplit(".", 1)[-1].lower()
-            raw = await part.read(decode=False)
-            if len(raw) > MAX_FILE:
-                raise InvalidInput("a campaign file is at most 1 MB", field="file")
-            text = raw.decode("utf-8", errors="replace")
+            raw = bytearray()
+            while chunk := await inputs.read_chunk(part):
+                raw += chunk
+                if len(raw) > MAX_FILE:
+                    raise InvalidInput("a campaign file is at most 1 MB", field="file")
+            text = bytes(raw).decode("utf-8", errors="replace")
     try:
         saved = await _load_text(text, suffix, request.app[ENGINE])
     except OutdialError as err:

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from compliance.profiles import LAWFUL_BASES
 from dialer import board
@@ -22,6 +22,7 @@ from lists import browse, columns, importer, store
 from lists.errors import ListFileError
 from lists.preview import preview
 from outdial.errors import InvalidInput, OutdialError
+from web import inputs
 from web.api_lists import RUNNING, _run, _save, contact_json, job_json
 from web.apidoc import ANY_OBJ, INT, STR, Doc, arr, obj
 from web.keys import CONFIG, ENGINE
@@ -54,17 +55,14 @@ def _staged(request: web.Request, token: str) -> tuple[Path, dict[str, str]]:
 
 async def _receive(request: web.Request) -> tuple[str, dict[str, str]]:
     """Save a multipart upload aside: (token, fields)."""
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("send multipart/form-data with a 'file' part", field="file")
     limit = request.app[CONFIG].max_upload_bytes
     fields: dict[str, str] = {}
     token = secrets.token_hex(8)
-    reader = await request.multipart()
-    async for part in reader:
-        if not isinstance(part, BodyPartReader) or not part.name:
-            continue
+    async for part in inputs.multipart_parts(request):  # malformed bodies: a clear 400
         if part.name == "file" and part.filename:
-            name = Path(part.filename).name
+            if "stored" in fields:  # a second file would be an orphan on disk
+                raise InvalidInput("send exactly one 'file' part", field="file")
+            name = inputs.check_text(Path(part.filename).name, "filename")
             stored = f"{token}{Path(name).suffix[:8]}"
             try:
                 await _save(part, _staging(request) / stored, limit)
@@ -73,7 +71,7 @@ async def _receive(request: web.Request) -> tuple[str, dict[str, str]]:
                 raise
             fields["file_name"], fields["stored"] = name, stored
         elif part.name in ("campaign", "list", "region", "encoding", "lawful_basis"):
-            fields[part.name] = (await part.text()).strip()[:128]
+            fields[part.name] = (await inputs.part_text(part))[:128]
     if "stored" not in fields:
         raise InvalidInput("choose a CSV, TSV or XLSX file first", field="file")
     (_staging(request) / f"{token}.json").write_text(json.dumps(fields), encoding="utf-8")

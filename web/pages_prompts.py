@@ -6,11 +6,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from campaigns import prompts
 from campaigns import store as campaigns
-from outdial.errors import InvalidInput, OutdialError
+from outdial.errors import OutdialError
+from web import inputs
 from web.api_prompts import _save
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
@@ -58,15 +59,11 @@ async def prompts_upload(request: web.Request) -> web.Response:
     path = folder / f"prompt-{secrets.token_hex(8)}.part"
     name = ""
     try:
-        if not request.content_type.startswith("multipart/"):
-            raise InvalidInput("choose a WAV file", field="file")
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader):
-                continue
+        async for part in inputs.multipart_parts(request):  # malformed bodies: a clear 400
             if part.name == "file":
                 await _save(part, path, cfg.max_upload_bytes)
             elif part.name == "name":
-                name = (await part.text()).strip()
+                name = await inputs.part_text(part)
         owner = await run_db(prompts.resolve_owner, engine, "campaign", str(cid), None)
         await run_db(prompts.store, cfg.data_dir, owner, name, path)
     except OutdialError as err:

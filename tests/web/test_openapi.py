@@ -127,8 +127,8 @@ async def test_a_field_a_handler_requires_is_declared_required(
             )
             answer = await resp.json()
             field = answer.get("field") if resp.status == 400 else None
-            if not field or field in seen:
-                break
+            if not field or field in seen or field in re.findall(r"{(\w+)}", path):
+                break  # a path parameter the probe filled with "1" may be refused: not a body field
             seen.add(field)
             assert field in required, f"{method} {path}: the handler requires {field!r}"
             body[field] = _example(props[field], field)
