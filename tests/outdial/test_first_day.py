@@ -42,10 +42,23 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 DIALER_SCENARIOS = Path(__file__).parents[1] / "dialer" / "scenarios"
 CALLER_ID = "+8610010000"
 NAME = "回访"
+API = (
+    "/api/login",
+    "/api/agent/ws",
+    "/api/agent/login",
+    "/api/agent/hangup",
+    "/api/agent/disposition",
+)
+WALKED: list[str] = []  # the CLI commands the walk ran
 
 
-def outdial(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user does; ``ok``: it must succeed."""
+def outdial(
+    env: dict[str, str], *args: str, ok: bool = True, look: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user does; ``ok``: it must succeed. Each command but the test's own
+    ``look``s is one the README's quick start must show (checked at the end)."""
+    if not look:
+        WALKED.append(" ".join(a for a in args[:2] if not a.startswith("-")))
     done = subprocess.run(
         [OUTDIAL, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -114,7 +127,7 @@ def _walk(
     definition = tmp / "回访.toml"
     definition.write_text(edit(new.stdout, "Asia/Shanghai"), encoding="utf-8")
     loaded = json.loads(outdial(env, "campaigns", "load", str(definition), "--json").stdout)
-    shown = json.loads(outdial(env, "campaigns", "show", NAME, "--json").stdout)
+    shown = json.loads(outdial(env, "campaigns", "show", NAME, "--json", look=True).stdout)
     cid = shown["id"]
     assert loaded and shown["kind"] == "return_visit" and shown["region"] == "CN"
     spec = shown["definition"]
@@ -199,6 +212,14 @@ def _walk(
     ]
     assert [(r["campaign"], r["desired"]) for r in resumed] == [(cid, "running")], resumed
 
+    # --- the README's quick start shows this path -----------------------------------------
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    for command in dict.fromkeys([*WALKED, "serve"]):
+        assert f"outdial {command}" in quick, f"the quick start does not show `outdial {command}`"
+    for path in API:
+        assert path in quick, f"the quick start does not show {path}"
+
 
 async def _agent_day(url: str, cid: int, zone: str) -> datetime:
     """The agent over the API: log in, ready, the call on the WebSocket, hang up, callback."""
@@ -220,8 +241,6 @@ async def _agent_day(url: str, cid: int, zone: str) -> datetime:
             assert hello["type"] == "hello"
             login = await post("/api/agent/login", {"campaign_id": cid})
             assert login["agent"]["state"] == "ready", login
-            ready = await post("/api/agent/ready", {})
-            assert ready["agent"]["state"] == "ready", ready
 
             async def next_of(kind: str) -> dict[str, Any]:
                 while True:
