@@ -31,7 +31,7 @@ from serverctl import Server, free_tcp_port, wait_for
 from sippctl import SippPeer
 from sqlalchemy.engine import Engine
 
-from campaigns import rules
+from campaigns import prompts, rules
 from campaigns import store as campaigns
 from compliance import store
 from outdial import auth
@@ -62,10 +62,12 @@ def test_sigkill_mid_call_then_restart(engine: Engine, db_url: str, tmp_path: Pa
                 "name": "restart",
                 "mode": "progressive",
                 "caller_id": CALLER_ID,
-                "safe_harbor_wav": dialdata.safe_harbor(),  # rules 4, 20
+                "safe_harbor_prompt": "safe_harbor",  # rules 4, 20
             }
         ),
     )
+    owner = prompts.resolve_owner(db, "campaign", str(cid))  # outdial prompts add, by name
+    prompts.store(tmp_path, owner, "safe_harbor", Path(dialdata.safe_harbor()))
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE contacts SET timezones = :z"), {"z": f'["{zone}"]'})
     store.consent_record(
