@@ -186,11 +186,12 @@ def _walk(
     for peer in (customer, softphone):  # each got our BYE: one call, ended cleanly
         result = peer.wait(30)
         assert (result.returncode, result.successful, result.failed) == (0, 1, 0), result.stderr
-    listed = json.loads(outdial(env, "callbacks", "list", "--json").stdout)
-    (cb,) = listed["callbacks"] if isinstance(listed, dict) else listed
+    (cb,) = json.loads(outdial(env, "callbacks", "list", "--json").stdout)
     assert cb["phone"] == "+8613800100001" and cb["status"] == "pending", cb
     assert cb["campaign_id"] == cid and cb["owner_kind"] == "agent"
     assert datetime.fromisoformat(cb["due_at"]) == callback_at.astimezone(UTC)
+    text = outdial(env, "callbacks", "list").stdout  # who to call back, and when
+    assert "+8613800100001" in text and f"campaign {cid}" in text and "pending" in text, text
 
     # --- 6. SIGTERM, start again: the campaign runs by itself ------------------------------
     servers[0].stop()
