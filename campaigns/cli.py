@@ -307,6 +307,7 @@ def callbacks_list(ctx: Ctx, status: str, as_json: bool) -> None:
         lambda rs: (
             "\n".join(
                 f"{r['id']:>5} {r['due_at']} {r['local_time']} {r['customer_zone']:<16} "
+                f"{r['phone']} {r['customer_name'] or '-'} campaign {r['campaign_id']} "
                 f"{r['owner_kind']}:{r['owner_id'] or '-'} {r['status']}"
                 for r in rs
             )

@@ -139,7 +139,15 @@ def render(kind: str, mode: str | None = None) -> str:
         'safe_harbor_prompt = "safe_harbor"  # outdial prompts add FILE --name safe_harbor',
     ]
     lines += [f"{key} = {value}  # {comment}" for key, value, comment in t.extra]
-    lines += [f"script = {_s(t.script)}", "", _dialing_block(m)]
+    lines += [
+        "# script: {field} is filled from the record: {name}, {order_id}, {address}, {number}",
+        "# and every column of the list by its header, e.g. {商品}; return visits pushed with",
+        "# POST /api/return-visits also have {happened_at} and {subject}. A field the record",
+        "# lacks shows as [missing: field] on the agent's screen.",
+        f"script = {_s(t.script)}",
+        "",
+        _dialing_block(m),
+    ]
     lines += [
         "",
         "[schedule]  # campaign zone; HH:MM-HH:MM spans; a day left out is not dialed",

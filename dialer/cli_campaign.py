@@ -146,7 +146,8 @@ def _post_as(engine: Any, as_user: str | None, url: str, action: str) -> dict[st
     users.sort(key=lambda u: (u.role != Role.ADMIN.value, u.id))
     if not users:
         raise NotFound(
-            f"no enabled admin or manager {as_user or ''} to act as; give --as USER or --token",
+            f"no enabled admin or manager{f' {as_user}' if as_user else ''} to act as;"
+            " give --as USER or --token",
             user=as_user,
         )
     row, secret = auth.create_token(engine, users[0].username, f"cli: campaign {action}")

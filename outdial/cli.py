@@ -124,8 +124,19 @@ def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
 
 
 def _bootstrap_admin(engine: Any, cfg: Config) -> None:
-    """The first start creates user `admin`; a generated password is printed this once."""
-    if auth.count_users(engine):
+    """The first start creates user `admin`; a generated password is printed this once.
+
+    "First" means no admin yet, not no user yet: agents added with `outdial users add` before
+    the first `outdial serve` must not leave the server without anyone who can manage it."""
+    users = auth.list_users(engine)
+    if any(u.role == Role.ADMIN.value for u in users):
+        return
+    if any(u.username == "admin" for u in users):
+        click.echo(
+            "outdial: no admin user, and the name 'admin' is taken: create one with "
+            "`outdial users add NAME --role admin`",
+            err=True,
+        )
         return
     password = cfg.admin_password or secrets.token_urlsafe(12)
     auth.create_user(engine, "admin", password, Role.ADMIN, display_name="Administrator")

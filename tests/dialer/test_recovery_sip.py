@@ -13,16 +13,12 @@ in, sets that disposition (no 403) and is ready again. Runs on SQLite and on Pos
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +27,7 @@ import dialdata
 import pytest
 import sqlalchemy as sa
 from dialdata import rows
+from serverctl import Server, free_tcp_port, wait_for
 from sippctl import SippPeer
 from sqlalchemy.engine import Engine
 
@@ -49,74 +46,9 @@ CALLER_ID = "+8610010000"
 CUSTOMER = "+8613800100000"  # carrier.xml: +86138001... answers and talks for 6 s
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """`python -m outdial serve` in its own process group, its log in a file."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log, self.port = env, log, int(env["OUTDIAL_PORT"])
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "outdial", "serve"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
-                return
-            except OSError:
-                assert self.proc.poll() is None, log.read_text()
-                time.sleep(0.1)
-        raise AssertionError("the server did not answer /healthz")
-
-    def call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, json.load(resp)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
-
-    def group_alive(self) -> bool:
-        """Is any process of the server's group (its SIP workers) still there?"""
-        try:
-            os.killpg(self.proc.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    def kill_group(self, sig: int) -> None:
-        """Signal the server and the SIP workers it started (its own process group)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-
-
 def ts(value: datetime | str) -> datetime:
     """A timestamp from raw SQL (SQLite gives text, PostgreSQL an aware datetime), in UTC."""
     return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
-
-
-def wait_for(what: str, probe: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigkill_mid_call_then_restart(engine: Engine, db_url: str, tmp_path: Path) -> None:
@@ -130,11 +62,11 @@ def test_sigkill_mid_call_then_restart(engine: Engine, db_url: str, tmp_path: Pa
                 "name": "restart",
                 "mode": "progressive",
                 "caller_id": CALLER_ID,
-                "safe_harbor_prompt": "safe_harbor",  # rules 4, 20: uploaded below, by name
+                "safe_harbor_prompt": "safe_harbor",  # rules 4, 20
             }
         ),
     )
-    owner = prompts.resolve_owner(db, "campaign", "restart")
+    owner = prompts.resolve_owner(db, "campaign", str(cid))  # outdial prompts add, by name
     prompts.store(tmp_path, owner, "safe_harbor", Path(dialdata.safe_harbor()))
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE contacts SET timezones = :z"), {"z": f'["{zone}"]'})

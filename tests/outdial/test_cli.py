@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +183,21 @@ def test_the_data_directory_is_found_from_a_subfolder(tmp_path: Path) -> None:
     assert lost.returncode == 2 and len(lost.stderr.strip().splitlines()) == 1
     assert str(elsewhere / "var" / "outdial.db") in lost.stderr
     assert "config.toml (absent)" in lost.stderr
+
+
+def test_first_serve_creates_the_admin_even_after_agents_were_added(
+    sqlite_engine: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16 (the first-day walk): `outdial users add li --role agent` before the first
+    `outdial serve` must not leave the server without an admin (`campaign start` needs one)."""
+    from outdial import auth, config
+    from outdial.cli import _bootstrap_admin
+    from outdial.roles import Role
+
+    auth.create_user(sqlite_engine, "li", "password-1", Role.AGENT)
+    cfg = config.load({"OUTDIAL_ADMIN_PASSWORD": "first-admin-1"})
+    _bootstrap_admin(sqlite_engine, cfg)
+    assert auth.authenticate(sqlite_engine, "admin", "first-admin-1").role == "admin"
+    _bootstrap_admin(sqlite_engine, cfg)  # an admin exists: nothing more
+    assert [u.role for u in auth.list_users(sqlite_engine)].count("admin") == 1
+    assert capsys.readouterr().out.count("created user 'admin'") == 1
