@@ -220,8 +220,9 @@ def served(
             .where(Callback.status == "pending", col(Callback.due_at) <= now)
         )
         for cb in list(s.exec(q)):
-            if keep_key is not None and cb.idempotency_key == keep_key:
-                continue
+            stored = cb.idempotency_key or ""
+            if keep_key is not None and keep_key in (stored, stored.partition("/")[2]):
+                continue  # keys are stored scoped to their owner (store.owner_key)
             cb.status, cb.closed_at = "done", now
             s.add(cb)
             closed.append(cb.id or 0)

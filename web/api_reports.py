@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from outdial.config import Config
@@ -19,6 +20,7 @@ from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
 
+log = structlog.get_logger(__name__)
 routes = Routes()
 READERS = {Role.ADMIN, Role.MANAGER}
 PARAMS = ("from", "to", "interval", "by", "kpi", "campaign", "zone")
@@ -177,7 +179,11 @@ def setup(app: web.Application) -> None:
         from reports import report
 
         engine = app[ENGINE]
-        zone = await run_db(report.report_zone, engine, [], None)
+        try:
+            zone = await run_db(report.report_zone, engine, [], None)
+        except Exception as exc:  # the database may be down at start: /readyz says so
+            log.warning("report schedule in UTC: campaign zones not readable", error=str(exc))
+            zone = "UTC"
         sched = AsyncIOScheduler(timezone=zone)
         files.install(sched, engine, app[CONFIG].data_dir, zone)
         sched.start()

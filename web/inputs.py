@@ -244,3 +244,12 @@ async def multipart_parts(request: web.Request) -> AsyncIterator[BodyPartReader]
                 yield part
     except (ValueError, AssertionError, LookupError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the multipart body is malformed ({type(exc).__name__})") from exc
+
+
+async def form_body(request: web.Request) -> Any:
+    """A url-encoded or multipart form (the console's forms); a malformed body is a clear 400,
+    never a 500 (a multipart type without a boundary, undecodable text)."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError, LookupError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the form is malformed ({type(exc).__name__})") from exc

@@ -129,7 +129,7 @@ async def edit_page(request: web.Request) -> web.Response:
 
 
 async def _save(request: web.Request, cid: int | None) -> web.Response:
-    form = await request.post()
+    form = await inputs.form_body(request)
     data, errors = from_form(form)
     engine = request.app[ENGINE]
     if cid is not None:  # a campaign is known by its name: the editor does not rename
@@ -175,7 +175,7 @@ async def update(request: web.Request) -> web.Response:
 @routes.post("/campaigns/script-preview", roles=MANAGERS)
 async def script_preview(request: web.Request) -> web.Response:
     """The script filled from the campaign's first contact (or an example record)."""
-    form = await request.post()
+    form = await inputs.form_body(request)
     template = str(form.get("script", ""))
     cid = str(form.get("campaign_id", ""))
     record = None

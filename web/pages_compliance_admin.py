@@ -10,6 +10,7 @@ from compliance import audit_query, store
 from outdial.errors import InvalidInput
 from outdial.models import as_utc
 from outdial.roles import Role
+from web import inputs
 from web.apidoc import ANY_OBJ, Doc
 from web.keys import ENGINE
 from web.middleware import current_identity, run_db
@@ -54,7 +55,7 @@ async def dnc_page(request: web.Request) -> web.Response:
 @routes.post("/dnc", roles=MANAGERS)
 async def dnc_add(request: web.Request) -> web.Response:
     """Same as POST /api/dnc: effective the moment it is committed (rules 8, 9)."""
-    form = await request.post()
+    form = await inputs.form_body(request)
     number = str(form.get("number", "")).strip()
     if not number:
         raise InvalidInput("field 'number' is required", field="number")

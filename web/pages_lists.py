@@ -145,7 +145,7 @@ def _mapping(form: Any) -> dict[str, list[str]]:
 
 @routes.post("/lists/upload/import", roles=MANAGERS)
 async def upload_import(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await inputs.form_body(request)
     token = str(form.get("staged", ""))
     path, meta = _staged(request, token)
     mapping = _mapping(form)

@@ -10,6 +10,7 @@ from aiohttp import web
 from outdial import auth
 from outdial.errors import OutdialError
 from outdial.roles import Role
+from web import inputs
 from web.keys import ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
@@ -45,7 +46,7 @@ async def people(request: web.Request) -> web.Response:
 @routes.post("/people/users", roles=ADMINS)
 async def add_user(request: web.Request) -> web.Response:
     """Same as POST /api/users."""
-    form = await request.post()
+    form = await inputs.form_body(request)
     fields = {
         k: str(form.get(k, "")).strip() for k in ("username", "role", "display_name", "sip_uri")
     }
@@ -74,7 +75,7 @@ async def disable_user(request: web.Request) -> web.Response:
 @routes.post("/people/tokens", roles=ADMINS)
 async def create_token(request: web.Request) -> web.Response:
     """Same as POST /api/tokens: a token for yourself, its secret shown once."""
-    form = await request.post()
+    form = await inputs.form_body(request)
     ident = current_identity(request)
     name = str(form.get("name", "")).strip() or "token"
     _, secret = await run_db(auth.create_token, request.app[ENGINE], ident.username, name[:64])

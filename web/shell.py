@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from outdial import auth
 from outdial.errors import AuthError, OutdialError
 from outdial.roles import Role
-from web import i18n, pacer_words
+from web import i18n, inputs, pacer_words
 from web.i18n import LANG_COOKIE, N_, Lang
 from web.keys import CONFIG, ENGINE, IDENTITY
 from web.middleware import SESSION_COOKIE, identify, run_db, status_for
@@ -359,7 +359,7 @@ def _set_login_cookie(request: web.Request, resp: web.StreamResponse, token: str
 async def login_submit(request: web.Request) -> web.StreamResponse:
     """A plain form post. Login CSRF: the form's token must match a SameSite=Strict cookie
     set by this site's login page, which a cross-site form cannot carry."""
-    form = await request.post()
+    form = await inputs.form_body(request)
     sent, kept = str(form.get("login_csrf", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not kept or not secrets.compare_digest(sent, kept):
         raise web.HTTPForbidden()
@@ -402,7 +402,7 @@ async def set_language(request: web.Request) -> web.Response:
     """Switch language: a cookie for everyone, and saved for a logged-in user.
     (Public so the login page can switch too; a logged-in switch still needs the CSRF header,
     checked here because the middleware skips public routes.)"""
-    form = await request.post()
+    form = await inputs.form_body(request)
     code = i18n.normalise(str(form.get("lang", ""))) or i18n.DEFAULT
     ident = request.get(IDENTITY)
     if isinstance(ident, auth.Identity):

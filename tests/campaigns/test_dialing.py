@@ -138,7 +138,7 @@ async def test_every_dialing_field_round_trips_file_api_show(
 ) -> None:
     path = tmp_path / "c.toml"
     path.write_text(EVERY_FIELD, encoding="utf-8")
-    from_file, _ = files.read(path)
+    from_file = files.read(path)
     body = files.parse_text(path.read_text(encoding="utf-8"), ".toml")
     auth.create_user(engine, "boss", "password-1", "manager")
     client = await aiohttp_client(

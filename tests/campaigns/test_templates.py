@@ -28,7 +28,7 @@ def test_each_template_validates(kind: str, mode: str) -> None:
     text = templates.render(kind, mode)
     data = tomllib.loads(text)
     jsonschema.Draft202012Validator(schema.campaign_schema()).validate(_jsonable(data))
-    spec, _ = files.definition(data)
+    spec = files.definition(data)
     assert spec.mode.value == mode
     assert spec.schedule[5:] == ((), ())  # weekdays only
     assert all(spec.schedule[:5])
@@ -39,7 +39,7 @@ def test_each_template_validates(kind: str, mode: str) -> None:
 
 
 def test_kinds_and_default_modes() -> None:
-    kinds = {k: files.definition(tomllib.loads(templates.render(k)))[0] for k in templates.KINDS}
+    kinds = {k: files.definition(tomllib.loads(templates.render(k))) for k in templates.KINDS}
     assert kinds["survey"].kind is rules.Kind.SATISFACTION_SURVEY
     assert kinds["survey"].mode is rules.Mode.AGENTLESS
     assert kinds["callback"].mode is rules.Mode.PREVIEW

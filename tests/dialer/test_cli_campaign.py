@@ -118,7 +118,7 @@ def test_campaign_control_goes_through_the_running_server(tmp_path: Path) -> Non
         )
         assert bad.returncode == 2 and "unknown or revoked API token" in bad.stderr
         # issue 16.10: no token needed, like every other command; a one-use token is made
-        # for an admin, else a manager (here boss, the only one), and revoked at once
+        # for an admin (the server made one at its first start), else a manager; revoked at once
         own = {k: v for k, v in env.items() if k != "OUTDIAL_TOKEN"}
         tokenless = subprocess.run(
             [*run, "start", "ctl"], env=own, capture_output=True, text=True, timeout=60
@@ -126,7 +126,7 @@ def test_campaign_control_goes_through_the_running_server(tmp_path: Path) -> Non
         assert tokenless.returncode == 2 and "caller ID" in tokenless.stderr
         made = [(t.name, t.revoked_at, u) for t, u in auth.list_tokens(engine)]
         assert [(u, r is not None) for n, r, u in made if n == "cli: campaign start"] == [
-            ("boss", True)
+            ("admin", True)
         ]
     finally:
         server.terminate()
