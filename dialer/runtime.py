@@ -421,12 +421,7 @@ class DialerRuntime(AgentOps):
 
     def _machine_wav(self, campaign_id: int, name: str, settings: EngineSettings) -> str:
         """The campaign's ``dialing.machine_prompt`` as a file (``outdial prompts add``)."""
-        from campaigns import prompts
-        from outdial.config import load
-
-        owner = prompts.resolve_owner(self.db, "campaign", str(campaign_id))
-        data_dir = Path(settings.data_dir or load().data_dir)
-        path = owner.folder(data_dir) / f"{prompts.file_name(owner, settings.machine_prompt)}.wav"
+        path = self.prompt_path(campaign_id, settings.machine_prompt, settings.data_dir)
         if not path.is_file():
             raise CampaignNotReady(
                 f"campaign {name!r} leaves a message on machines, but its prompt "

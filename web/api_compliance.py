@@ -17,7 +17,6 @@ from outdial.errors import InvalidInput, NotFound
 from outdial.models import as_utc
 from outdial.roles import Role
 from web import inputs
-from web.api_lists import _save as save_part
 from web.apidoc import ANY_OBJ, BOOL, INT, STR, TIME, Doc, arr, obj
 from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
@@ -311,7 +310,7 @@ async def consent_import(request: web.Request) -> web.Response:
                     raise InvalidInput("send exactly one 'file' part", field="file")
                 name = inputs.check_text(Path(part.filename or "upload").name, "filename")
                 path = path.with_suffix(Path(name).suffix[:8])
-                await save_part(part, path, cfg.max_upload_bytes)
+                await inputs.save_part(part, path, cfg.max_upload_bytes)
             else:
                 fields[part.name or ""] = await inputs.part_text(part)
         if not name:

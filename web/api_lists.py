@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from lists import columns, export, importer, store
@@ -130,7 +130,7 @@ async def upload(request: web.Request) -> web.Response:
                     raise InvalidInput("send exactly one 'file' part", field="file")
                 file_name = inputs.check_text(Path(part.filename or "upload").name, "filename")
                 path = folder / f"{secrets.token_hex(8)}{Path(file_name).suffix[:8]}"
-                await _save(part, path, cfg.max_upload_bytes)
+                await inputs.save_part(part, path, cfg.max_upload_bytes, UploadTooLarge)
             elif part.name in _FIELDS:
                 fields[part.name] = await inputs.part_text(part)
         if path is None:
@@ -155,20 +155,6 @@ async def upload(request: web.Request) -> web.Response:
         "progress": f"/api/lists/{job.list_id}/import",
     }
     return web.json_response(body, status=202)
-
-
-async def _save(part: BodyPartReader, path: Path, limit: int) -> None:
-    """Stream a part to disk, counting bytes: a clear 413 past ``max_upload_mb``."""
-    size = 0
-    with path.open("wb") as fh:
-        while chunk := await inputs.read_chunk(part):
-            size += len(chunk)
-            if size > limit:
-                raise UploadTooLarge(
-                    f"the file is larger than the {limit // (1024 * 1024)} MB upload limit",
-                    limit_bytes=limit,
-                )
-            fh.write(chunk)
 
 
 def _options(fields: dict[str, str]) -> importer.ImportOptions:

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from campaigns import prompts
 from campaigns.errors import PromptTooLarge
@@ -66,7 +66,9 @@ async def upload(request: web.Request) -> web.Response:
                 if path is not None:
                     raise InvalidInput("send exactly one 'file' part", field="file")
                 path = folder / f"prompt-{secrets.token_hex(8)}.part"
-                await _save(part, path, cfg.max_upload_bytes)
+                await inputs.save_part(
+                    part, path, cfg.max_upload_bytes, PromptTooLarge, problem="size"
+                )
             elif part.name in _FIELDS:
                 fields[part.name] = await inputs.part_text(part)
         if path is None:
@@ -95,21 +97,6 @@ def _relative(path: str, data_dir: Path) -> str:
         return Path(path).resolve().relative_to(data_dir.resolve()).as_posix()
     except ValueError:
         return Path(path).name
-
-
-async def _save(part: BodyPartReader, path: Path, limit: int) -> None:
-    """Stream a part to disk, counting bytes: a clear 413 past ``max_upload_mb``."""
-    size = 0
-    with path.open("wb") as fh:
-        while chunk := await inputs.read_chunk(part):
-            size += len(chunk)
-            if size > limit:
-                raise PromptTooLarge(
-                    f"the file is larger than the {limit // (1024 * 1024)} MB upload limit",
-                    problem="size",
-                    limit_bytes=limit,
-                )
-            fh.write(chunk)
 
 
 def _owner_query(request: web.Request) -> tuple[str, str, str | None]:

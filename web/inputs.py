@@ -17,6 +17,7 @@ import json
 import re
 import unicodedata
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -253,3 +254,24 @@ async def form_body(request: web.Request) -> Any:
         return await request.post()
     except (ValueError, AssertionError, LookupError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the form is malformed ({type(exc).__name__})") from exc
+
+
+async def save_part(
+    part: BodyPartReader,
+    path: Path,
+    limit: int,
+    error: type[OutdialError] = UploadTooLarge,
+    **fields: Any,
+) -> None:
+    """Stream an upload part to disk, counting bytes: ``error`` (a 413) past ``limit``."""
+    size = 0
+    with path.open("wb") as fh:
+        while chunk := await read_chunk(part):
+            size += len(chunk)
+            if size > limit:
+                raise error(
+                    f"the file is larger than the {limit // (1024 * 1024)} MB upload limit",
+                    limit_bytes=limit,
+                    **fields,
+                )
+            fh.write(chunk)

@@ -23,7 +23,7 @@ from lists.errors import ListFileError
 from lists.preview import preview
 from outdial.errors import InvalidInput, OutdialError
 from web import inputs
-from web.api_lists import RUNNING, _run, _save, contact_json, job_json
+from web.api_lists import RUNNING, _run, contact_json, job_json
 from web.apidoc import ANY_OBJ, INT, STR, Doc, arr, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
@@ -65,7 +65,7 @@ async def _receive(request: web.Request) -> tuple[str, dict[str, str]]:
             name = inputs.check_text(Path(part.filename).name, "filename")
             stored = f"{token}{Path(name).suffix[:8]}"
             try:
-                await _save(part, _staging(request) / stored, limit)
+                await inputs.save_part(part, _staging(request) / stored, limit)
             except BaseException:
                 (_staging(request) / stored).unlink(missing_ok=True)
                 raise

@@ -10,9 +10,9 @@ from aiohttp import web
 
 from campaigns import prompts
 from campaigns import store as campaigns
+from campaigns.errors import PromptTooLarge
 from outdial.errors import OutdialError
 from web import inputs
-from web.api_prompts import _save
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -61,7 +61,9 @@ async def prompts_upload(request: web.Request) -> web.Response:
     try:
         async for part in inputs.multipart_parts(request):  # malformed bodies: a clear 400
             if part.name == "file":
-                await _save(part, path, cfg.max_upload_bytes)
+                await inputs.save_part(
+                    part, path, cfg.max_upload_bytes, PromptTooLarge, problem="size"
+                )
             elif part.name == "name":
                 name = await inputs.part_text(part)
         owner = await run_db(prompts.resolve_owner, engine, "campaign", str(cid), None)
