@@ -26,9 +26,17 @@ import structlog
 _AFTER_REQUEST_LINE = (
     r'(?<!HTTP/1\.[01]" )(?<!HTTP/2\.0" )(?<!HTTP/1\.[01]" \d{3} )(?<!HTTP/2\.0" \d{3} )'
 )
+_HEX_ID = (
+    r"(?<![0-9A-Za-z])(?=[0-9a-fA-F-]*[a-fA-F])"
+    r"(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{16,})(?![0-9A-Za-z])"
+)
 _PHONE = re.compile(
     # dates and times first, so "2026-11-23 14:29" is left alone; then phone-like runs
     r"(?P<date>\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)"
+    # then identifiers: a SIP Call-ID, a UUID or a hash is hex with letters in it, and its
+    # digit runs are not phone numbers (a call id masked in the log cannot be traced)
+    r"|(?P<hexid>" + _HEX_ID + r")"
     # digits glued to letters count too ("TEL13912345678" in a path, issue 18 finding 11)
     r"|(?P<phone>(?<!\d)" + _AFTER_REQUEST_LINE + r"\+?\(?\d(?:[\s().+-]{0,2}\d){6,}(?!\d))"
 )
@@ -45,7 +53,7 @@ def mask_text(text: str) -> str:
 
 
 def _mask_match(m: re.Match[str]) -> str:
-    if m.group("date") is not None:
+    if m.group("date") is not None or m.group("hexid") is not None:
         return m.group(0)
     s = m.group(0)
     digits = sum(c.isdigit() for c in s)

@@ -127,3 +127,21 @@ def test_numbers_are_masked_after_url_decoding_and_inside_paths(raw: str, hidden
     """Issue 18 finding 11: the access log's request line, encoded or glued to letters."""
     out = logs.mask_text(raw)
     assert hidden not in out and "5678" in out
+
+
+@pytest.mark.parametrize(
+    "ident",
+    [
+        "57169db110f24fea87f3123871049d28",  # a Call-ID that failed CI once: 3123871049 inside
+        "57169db1-10f2-4fea-87f3-123871049d28",
+        "a3f1234567890bcd",
+    ],
+)
+def test_hex_identifiers_are_not_taken_for_numbers(ident: str) -> None:
+    """A call id masked in the log cannot be traced; a number next to it still is masked."""
+    assert logs.mask_text(f"call {ident} to 13812345678") == f"call {ident} to *******5678"
+
+
+def test_a_number_glued_to_letters_that_are_not_hex_is_still_masked() -> None:
+    assert logs.mask_text("TEL13912345678x") == "TEL*******5678x"
+    assert logs.mask_text("1391234567812345") == "************2345"  # digits only: no id
