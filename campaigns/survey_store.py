@@ -8,6 +8,7 @@ campaigns/surveys.py; this module only fetches facts and writes files.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from campaigns import store, surveys
+from campaigns import store, survey_results, surveys
 from campaigns.models import Campaign, Survey, SurveyAnswer, SurveyResponse
 from outdial import exports
 from outdial.errors import Conflict, InvalidInput, NotFound
@@ -281,3 +282,64 @@ def to_csv(table: list[list[object]]) -> bytes:
 
 def to_xlsx(table: list[list[object]]) -> bytes:
     return exports.to_xlsx(table, "responses")
+
+
+def response_facts(engine: Engine, survey_id: int) -> list[survey_results.ResponseFact]:
+    """Every response to a survey, answered or not (an offered survey counts even when the
+    customer hung up before the first answer), for campaigns/survey_results.py."""
+    with session_scope(engine) as s:
+        q = (
+            select(SurveyResponse, Campaign, User.username)
+            .outerjoin(Campaign, col(SurveyResponse.campaign_id) == col(Campaign.id))
+            .outerjoin(User, col(SurveyResponse.agent_id) == col(User.id))
+            .where(SurveyResponse.survey_id == survey_id)
+            .order_by(col(SurveyResponse.id))
+        )
+        rows = [(r, c, u or "") for r, c, u in s.exec(q)]
+        answers = s.exec(
+            select(SurveyAnswer)
+            .join(SurveyResponse, col(SurveyAnswer.response_id) == col(SurveyResponse.id))
+            .where(SurveyResponse.survey_id == survey_id)
+        ).all()
+    given: dict[int, dict[str, object]] = {}
+    skipped: dict[int, set[str]] = {}
+    for a in answers:
+        if a.skipped or a.value is None:
+            skipped.setdefault(a.response_id, set()).add(a.question_id)
+        else:
+            given.setdefault(a.response_id, {})[a.question_id] = a.value
+    campaigns = {c.id: c for _r, c, _u in rows if c is not None}
+    zones = {cid: store.spec_of(engine, c).timezone for cid, c in campaigns.items()}
+    return [
+        survey_results.ResponseFact(
+            id=r.id or 0,
+            campaign=c.name if c else "",
+            agent=u,
+            channel=r.channel,
+            status=r.status,
+            started_at=as_utc(r.started_at),
+            zone=zones.get(r.campaign_id or 0, DAY_ZONE_DEFAULT),
+            phone=r.phone,
+            answers=given.get(r.id or 0, {}),
+            skipped=frozenset(skipped.get(r.id or 0, set())),
+        )
+        for r, c, u in rows
+    ]
+
+
+def attached_campaigns(engine: Engine, survey_name: str) -> list[tuple[Campaign, bool]]:
+    """Every campaign, and whether its definition names this survey."""
+    return [(c, store.spec_of(engine, c).survey == survey_name) for c in store.all_campaigns(engine)]
+
+
+def attach(engine: Engine, survey_name: str, campaign_ids: set[int]) -> list[str]:
+    """Make exactly ``campaign_ids`` name this survey (others that named it are cleared);
+    the names of the campaigns changed."""
+    changed = []
+    for camp, has in attached_campaigns(engine, survey_name):
+        want = camp.id in campaign_ids
+        if want != has:
+            spec = store.spec_of(engine, camp)
+            store.save_spec(engine, replace(spec, survey=survey_name if want else ""))
+            changed.append(camp.name)
+    return changed

@@ -23,13 +23,13 @@ from outdial.text import name_problem
 
 
 class QuestionKind(StrEnum):
-    SCALE = "scale"  # 1-5 or 0-10
+    SCALE = "scale"  # 1-5, 1-10 or 0-10 (NPS)
     YES_NO = "yes_no"  # key 1 = yes, 2 = no
     CHOICE = "choice"  # keys 1..n
     OPEN = "open"  # free text (agent) or recorded audio (IVR)
 
 
-SCALES = ((1, 5), (0, 10))
+SCALES = ((1, 5), (1, 10), (0, 10))
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
@@ -174,7 +174,7 @@ def _question(i: int, raw: object) -> Question:
         raise SurveyInvalid(f"{where}: wording in both zh and en is required", field=where)
     low, high = raw.get("low", 1), raw.get("high", 5)
     if kind is QuestionKind.SCALE and (low, high) not in SCALES:
-        raise SurveyInvalid(f"{where}: a scale is 1-5 or 0-10", field=where)
+        raise SurveyInvalid(f"{where}: a scale is 1-5, 1-10 or 0-10", field=where)
     choices: tuple[tuple[str, str], ...] = ()
     if kind is QuestionKind.CHOICE:
         rc = raw.get("choices")
@@ -526,7 +526,7 @@ def question_stats(q: Question, values: Sequence[object]) -> QuestionStats:
         return QuestionStats(q.id, q.kind.value, len(nums), distribution=dist)
     n = len(nums)
     nps = None
-    if hi == 10:
+    if (lo, hi) == (0, 10):  # NPS is defined on the 0-10 "would you recommend" scale only
         promoters = sum(1 for v in nums if v >= 9)
         detractors = sum(1 for v in nums if v <= 6)
         nps = 100.0 * (promoters - detractors) / n

@@ -50,6 +50,7 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/campaigns/new", N_("New campaign"), MANAGERS),
     ("/dnc", N_("Do-not-call list"), MANAGERS),
     ("/people", N_("People"), frozenset({Role.ADMIN})),
+    ("/surveys", N_("Surveys"), frozenset({Role.SURVEYOR, Role.MANAGER, Role.ADMIN})),
     ("/audit", N_("Audit trail"), frozenset({Role.ADMIN})),
 ]
 #: words for stored codes (campaigns/rules.py, dialer/states.py, outdial/roles.py)
@@ -140,6 +141,15 @@ LABELS: dict[str, dict[str, str]] = {
         "order_id": N_("Order number"),
         "address": N_("Address"),
         "visit_date": N_("Visit date"),
+    },
+    # the survey editor's answer types (web/pages_surveys.py ANSWER_TYPES)
+    "answer_type": {
+        "scale5": N_("score 1-5"),
+        "scale10": N_("score 1-10"),
+        "nps": N_("0-10, would recommend (NPS)"),
+        "yes_no": N_("yes / no"),
+        "open": N_("open comment"),
+        "choice": N_("choice"),
     },
     # shared/compliance-rules.md: why the gate held a number back
     "rule": {

@@ -1,0 +1,191 @@
+"""The survey team's pages (issue 14): surveys, prompts, campaigns, results, open answers,
+exports; on SQLite and PostgreSQL where storage matters, and in a real Chromium."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import consolekit
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.engine import Engine
+
+from campaigns import rules, survey_store, surveys
+from campaigns import store as campaigns
+from outdial import auth
+from outdial.roles import Role
+
+PHONE = "+8613912345678"
+EVIL = '=HYPERLINK("http://x","y") 13912345678'
+
+
+def wav_file(path: Path, seconds: float = 0.5) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(struct.pack("<h", (i % 40) * 500) for i in range(int(8000 * seconds))))
+    return path
+
+
+def seed(engine: Engine, data_dir: Path, now: datetime) -> int:
+    """The seeds' template, attached to a Shanghai campaign: two agent-led responses (one
+    scored 2 with a comment holding a formula and a number), one IVR response with a
+    recorded comment, one IVR call that hung up at the second question."""
+    camp, _ = campaigns.save_spec(
+        engine,
+        rules.parse_campaign(
+            {"name": "回访", "caller_id": "+8610010000", "timezone": "Asia/Shanghai",
+             "kind": "satisfaction_survey", "survey": surveys.SEED_TEMPLATE.name}
+        ),
+    )  # fmt: skip
+    sid = survey_store.save_survey(engine, surveys.SEED_TEMPLATE).id or 0
+    agent = auth.create_user(engine, "li_agent", consolekit.PASSWORD, Role.AGENT).id
+    five = {q: 5 for q in ("overall", "waiting", "skill", "solution", "attitude")}
+    low = {"overall": 2, "waiting": 1, "skill": 3, "solution": 2, "attitude": 4}
+    clip = wav_file(_clip_dir(data_dir) / "call-1-comment.wav")
+    for key, channel, answers, status in (
+        ("a1", "agent", {**five, "comment": "很好"}, "completed"),
+        ("a2", "agent", {**low, "comment": EVIL}, "completed"),
+        ("i1", "ivr", {**five, "comment": str(clip)}, "completed"),
+        ("i2", "ivr", {"overall": 4}, "hung_up"),
+    ):
+        resp, _ = survey_store.start_response(
+            engine, sid, key, campaign_id=camp.id, agent_id=agent if channel == "agent" else None,
+            channel=channel, phone=PHONE,
+        )  # fmt: skip
+        survey_store.save_answers(engine, resp.id or 0, answers, now, status)
+    return sid
+
+
+def _clip_dir(data_dir: Path) -> Path:
+    d = data_dir / "recordings" / "ivr"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+async def _client(aiohttp_client: Any, engine: Engine, tmp_path: Path, role: Role) -> Any:
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, f"u_{role.value}", role)
+    csrf = await consolekit.login(client, f"u_{role.value}")
+    client.headers_ = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+    return client
+
+
+async def _get(client: Any, url: str) -> tuple[int, str]:
+    resp = await client.get(url, headers=client.headers_)
+    return resp.status, await resp.text()
+
+
+async def test_survey_team_designs_a_survey_from_the_template(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    client = await _client(aiohttp_client, engine, tmp_path, Role.SURVEYOR)
+    h = client.headers_
+    status, html = await _get(client, "/surveys")
+    assert status == 200 and "No survey yet" in html and 'href="/surveys"' in html  # menu
+    _, html = await _get(client, "/surveys/new?template=seed")
+    assert html.count('name="q') >= 6 * 4 and "您对等待时间是否满意？" in html
+    form = {k: v for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', html)}
+    form.update({"q0_type": "scale5", "q1_type": "scale5", "q2_type": "scale10", "q3_type": "nps",
+                 "q4_type": "yes_no", "q5_type": "open", "name": "after_sales"})  # fmt: skip
+    added = await client.post("/surveys/save", data={**form, "action": "add"}, headers=h)
+    assert (await added.text()).count('name="q6_id"') == 1  # a blank seventh question
+    bad = await client.post("/surveys/save", data={**form, "q1_id": "Bad Id"}, headers=h)
+    assert bad.status == 400 and "lower-case letters" in await bad.text()  # said, not lost
+    assert 'value="Bad Id"' in await bad.text()
+    saved = await client.post("/surveys/save", data=form, headers=h)
+    assert saved.status == 204
+    sid = int(saved.headers["HX-Redirect"].split("/")[2].split("?")[0])
+    _, stored = survey_store.get_survey(engine, sid)
+    assert [(q.kind.value, q.low, q.high) for q in stored.questions][2:5] == [
+        ("scale", 1, 10), ("scale", 0, 10), ("yes_no", 1, 5)]  # fmt: skip
+    again = await client.post("/surveys/save", data=form, headers=h)
+    assert again.status == 400 and "already exists" in await again.text()
+    # attach to a campaign, and record a prompt in the browser's upload
+    camp, _ = campaigns.save_spec(
+        engine, rules.parse_campaign({"name": "c1", "caller_id": "+8610010000"})
+    )
+    _, page = await _get(client, f"/surveys/{sid}")
+    assert f'name="campaign" value="{camp.id}"' in page and "synthetic voice" in page
+    attached = await client.post(f"/surveys/{sid}/campaigns", data={"campaign": str(camp.id)}, headers=h)
+    assert "c1" in await attached.text()
+    assert campaigns.spec_of(engine, campaigns.get(engine, camp.id or 0)).survey == "after_sales"
+    up = aiohttp.FormData({"name": "q:overall", "lang": "zh"})
+    up.add_field("file", wav_file(tmp_path / "p.wav").read_bytes(), filename="p.wav")
+    done = await client.post(f"/surveys/{sid}/prompts", data=up, headers=h)
+    assert done.status == 200 and "/prompts/zh/q%3Aoverall/audio" in await done.text()
+    audio = await client.get(f"/surveys/{sid}/prompts/zh/q:overall/audio", headers=h)
+    assert audio.status == 200 and (await audio.read())[:4] == b"RIFF"
+    wrong = aiohttp.FormData({"name": "q:overall", "lang": "zh"})
+    wrong.add_field("file", b"not a wav at all", filename="p.wav")
+    refused = await client.post(f"/surveys/{sid}/prompts", data=wrong, headers=h)
+    assert refused.status == 400 and "The file was refused" in await refused.text()
+    detached = await client.post(f"/surveys/{sid}/campaigns", data={}, headers=h)
+    assert detached.status == 200
+    assert campaigns.spec_of(engine, campaigns.get(engine, camp.id or 0)).survey == ""
+
+
+async def test_results_filters_open_answers_and_exports(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    now = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)  # 2 March in Shanghai
+    sid = seed(engine, tmp_path, now)
+    client = await _client(aiohttp_client, engine, tmp_path, Role.SURVEYOR)
+    status, html = await _get(client, f"/surveys/{sid}/results")
+    assert status == 200 and "13912345678" not in html
+    # overall: 5, 2, 5, 4 -> mean 4.00, top box 50%, CSAT 75%; 3 of 4 completed
+    row = html[html.find("<b>overall</b>") :]
+    assert re.search(r"4\.00</td>\s*<td class=\"num\">50\.0%</td>\s*<td class=\"num\">75\.0%", row)
+    assert "75.0%" in html and 'data-dist=\'{"kind": "scale", "labels": ["1", "2"' in html
+    assert "IVR drop-off by question" in html  # i2 hung up at "waiting"
+    _, day = await _get(client, f"/surveys/{sid}/results?campaign=回访&period=day&on=2026-03-02")
+    assert "<div class=\"v\">4</div>" in day
+    _, utc_day = await _get(client, f"/surveys/{sid}/results?period=day&on=2026-03-01")
+    assert "No response matches these filters" in utc_day  # the campaign's days, not UTC's
+    _, low = await _get(client, f"/surveys/{sid}/answers?q=overall&score=1&score=2")
+    assert "*********5678" in low and "13912345678" not in low and "很好" not in low
+    assert "HYPERLINK" in low and "<audio" not in low
+    _, ivr = await _get(client, f"/surveys/{sid}/answers?channel=ivr")
+    src = re.search(r'<audio controls preload="none" src="([^"]+)"', ivr)
+    assert src is not None
+    clip = await client.get(src.group(1), headers=client.headers_)
+    assert clip.status == 200 and (await clip.read())[:4] == b"RIFF"
+    missing = await client.get(f"/surveys/{sid}/clips/999/comment", headers=client.headers_)
+    assert missing.status == 404
+    csv = await client.get(f"/surveys/{sid}/export.csv?q=overall&score=2", headers=client.headers_)
+    text = (await csv.read()).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("response,campaign,agent,channel")
+    assert "'=HYPERLINK" in text and "13912345678" not in text and "*********5678" in text
+    xlsx = await client.get(f"/surveys/{sid}/export.xlsx?channel=ivr", headers=client.headers_)
+    ws = load_workbook(io.BytesIO(await xlsx.read())).active
+    assert ws is not None
+    values = list(ws.values)
+    assert len(values) == 3 and values[1][3] == "ivr" and values[1][7] == 5
+    bad = await client.get(f"/surveys/{sid}/results?period=year", headers=client.headers_)
+    assert bad.status == 400 and "day, week or month" in await bad.text()
+    bad = await client.get(f"/surveys/{sid}/results?score=7", headers=client.headers_)
+    assert bad.status == 400 and "1-5" in await bad.text()
+
+
+async def test_other_roles_get_a_clear_403_page(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    sid = seed(sqlite_engine, tmp_path, datetime.now(UTC) - timedelta(hours=1))
+    client = await _client(aiohttp_client, sqlite_engine, tmp_path, Role.AGENT)
+    for url in ("/surveys", f"/surveys/{sid}/results", f"/surveys/{sid}/export.csv"):
+        status, html = await _get(client, url)
+        assert status == 403 and "Not allowed" in html and "Your role may not" in html
+    _, home = await _get(client, "/")
+    assert 'href="/surveys"' not in home
+    manager = await _client(aiohttp_client, sqlite_engine, tmp_path, Role.MANAGER)
+    status, _ = await _get(manager, f"/surveys/{sid}/answers")
+    assert status == 200
