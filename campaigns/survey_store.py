@@ -286,7 +286,8 @@ def to_xlsx(table: list[list[object]]) -> bytes:
 
 def response_facts(engine: Engine, survey_id: int) -> list[survey_results.ResponseFact]:
     """Every response to a survey, answered or not (an offered survey counts even when the
-    customer hung up before the first answer), for campaigns/survey_results.py."""
+    customer hung up before the first answer), for campaigns/survey_results.py. Its time is
+    that of its first answer (as the JSON results' days), or its start without one."""
     with session_scope(engine) as s:
         q = (
             select(SurveyResponse, Campaign, User.username)
@@ -303,7 +304,10 @@ def response_facts(engine: Engine, survey_id: int) -> list[survey_results.Respon
         ).all()
     given: dict[int, dict[str, object]] = {}
     skipped: dict[int, set[str]] = {}
+    first: dict[int, datetime] = {}  # a response counts on the day of its first answer
     for a in answers:
+        at = as_utc(a.answered_at)
+        first[a.response_id] = min(first.get(a.response_id, at), at)
         if a.skipped or a.value is None:
             skipped.setdefault(a.response_id, set()).add(a.question_id)
         else:
@@ -317,7 +321,7 @@ def response_facts(engine: Engine, survey_id: int) -> list[survey_results.Respon
             agent=u,
             channel=r.channel,
             status=r.status,
-            started_at=as_utc(r.started_at),
+            started_at=first.get(r.id or 0, as_utc(r.started_at)),
             zone=zones.get(r.campaign_id or 0, DAY_ZONE_DEFAULT),
             phone=r.phone,
             answers=given.get(r.id or 0, {}),

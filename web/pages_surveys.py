@@ -192,7 +192,7 @@ async def _survey_ctx(request: web.Request, error: str = "") -> dict[str, Any]:
         camps = survey_store.attached_campaigns(engine, row.name)
         return {"row": row, "survey": survey, "prompts": rows, "campaigns": camps}
 
-    return {**(await run_db(load)), "sid": sid, "error": error}
+    return {**(await run_db(load)), "sid": sid, "error": error, "query": ""}
 
 
 @routes.get("/surveys/{survey_id}", roles=SURVEY_TEAM)
@@ -386,12 +386,12 @@ async def export(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/surveys/{survey_id}/clips/{response_id}/{question_id}", roles=SURVEY_TEAM)
+@routes.get("/surveys/{survey_id}/clips/{response_id}/{question}", roles=SURVEY_TEAM)
 async def clip(request: web.Request) -> web.StreamResponse:
     """An IVR open answer's recording, only from the data dir's recordings folder."""
     sid, engine = _sid(request), request.app[ENGINE]
     root = (request.app[CONFIG].data_dir / "recordings").resolve()
-    rid, qid = request.match_info["response_id"], request.match_info["question_id"]
+    rid, qid = request.match_info["response_id"], request.match_info["question"]
     facts = await run_db(survey_store.response_facts, engine, sid)
     found = [f for f in facts if str(f.id) == rid and f.channel == "ivr"]
     ref = found[0].answers.get(qid) if found else None

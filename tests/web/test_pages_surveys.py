@@ -7,6 +7,7 @@ import io
 import re
 import struct
 import wave
+from html import unescape
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,18 +36,28 @@ def wav_file(path: Path, seconds: float = 0.5) -> Path:
     return path
 
 
-def seed(engine: Engine, data_dir: Path, now: datetime) -> int:
-    """The seeds' template, attached to a Shanghai campaign: two agent-led responses (one
-    scored 2 with a comment holding a formula and a number), one IVR response with a
-    recorded comment, one IVR call that hung up at the second question."""
+def shanghai_campaign(engine: Engine, survey: str = "") -> int:
     camp, _ = campaigns.save_spec(
         engine,
         rules.parse_campaign(
             {"name": "回访", "caller_id": "+8610010000", "timezone": "Asia/Shanghai",
-             "kind": "satisfaction_survey", "survey": surveys.SEED_TEMPLATE.name}
+             "kind": "satisfaction_survey", "survey": survey}
         ),
     )  # fmt: skip
+    return camp.id or 0
+
+
+def seed(engine: Engine, data_dir: Path, now: datetime) -> int:
+    """The seeds' template, attached to a Shanghai campaign, with responses."""
+    cid = shanghai_campaign(engine, surveys.SEED_TEMPLATE.name)
     sid = survey_store.save_survey(engine, surveys.SEED_TEMPLATE).id or 0
+    seed_responses(engine, data_dir, now, sid, cid)
+    return sid
+
+
+def seed_responses(engine: Engine, data_dir: Path, now: datetime, sid: int, cid: int) -> None:
+    """Two agent-led responses (one scored 2 with a comment holding a formula and a number),
+    one IVR response with a recorded comment, one IVR call that hung up at question two."""
     agent = auth.create_user(engine, "li_agent", consolekit.PASSWORD, Role.AGENT).id
     five = {q: 5 for q in ("overall", "waiting", "skill", "solution", "attitude")}
     low = {"overall": 2, "waiting": 1, "skill": 3, "solution": 2, "attitude": 4}
@@ -58,11 +69,10 @@ def seed(engine: Engine, data_dir: Path, now: datetime) -> int:
         ("i2", "ivr", {"overall": 4}, "hung_up"),
     ):
         resp, _ = survey_store.start_response(
-            engine, sid, key, campaign_id=camp.id, agent_id=agent if channel == "agent" else None,
+            engine, sid, key, campaign_id=cid, agent_id=agent if channel == "agent" else None,
             channel=channel, phone=PHONE,
         )  # fmt: skip
         survey_store.save_answers(engine, resp.id or 0, answers, now, status)
-    return sid
 
 
 def _clip_dir(data_dir: Path) -> Path:
@@ -93,7 +103,7 @@ async def test_survey_team_designs_a_survey_from_the_template(
     assert status == 200 and "No survey yet" in html and 'href="/surveys"' in html  # menu
     _, html = await _get(client, "/surveys/new?template=seed")
     assert html.count('name="q') >= 6 * 4 and "您对等待时间是否满意？" in html
-    form = {k: v for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', html)}
+    form = {k: unescape(v) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', html)}
     form.update({"q0_type": "scale5", "q1_type": "scale5", "q2_type": "scale10", "q3_type": "nps",
                  "q4_type": "yes_no", "q5_type": "open", "name": "after_sales"})  # fmt: skip
     added = await client.post("/surveys/save", data={**form, "action": "add"}, headers=h)
@@ -157,7 +167,7 @@ async def test_results_filters_open_answers_and_exports(
     src = re.search(r'<audio controls preload="none" src="([^"]+)"', ivr)
     assert src is not None
     clip = await client.get(src.group(1), headers=client.headers_)
-    assert clip.status == 200 and (await clip.read())[:4] == b"RIFF"
+    assert clip.status == 200 and (await clip.read())[:4] == b"RIFF", await clip.text()
     missing = await client.get(f"/surveys/{sid}/clips/999/comment", headers=client.headers_)
     assert missing.status == 404
     csv = await client.get(f"/surveys/{sid}/export.csv?q=overall&score=2", headers=client.headers_)
@@ -189,3 +199,92 @@ async def test_other_roles_get_a_clear_403_page(
     manager = await _client(aiohttp_client, sqlite_engine, tmp_path, Role.MANAGER)
     status, _ = await _get(manager, f"/surveys/{sid}/answers")
     assert status == 200
+
+
+@pytest.mark.browser
+async def test_survey_team_flow_in_chromium(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Template -> survey -> campaign; responses arrive; the chart renders; scores 1-2;
+    CSV and XLSX downloads; every page shot in both languages."""
+    import browserkit
+
+    engine = sqlite_engine
+    consolekit.user(engine, "qa", Role.SURVEYOR)
+    consolekit.user(engine, "desk", Role.AGENT)
+    cid = shanghai_campaign(engine)
+    server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
+    base = f"http://127.0.0.1:{server.port}"
+    async with browserkit.chromium() as browser:
+        w = await browserkit.new_page(browser, base, "en")
+        page = w.page
+        await _login(w, "qa", "**/surveys")
+        await w.shot("surveys-empty", "en")
+        await page.get_by_role("link", name="New survey from the six-question template").first.click()
+        await page.wait_for_url("**/surveys/new?template=seed")
+        assert await page.locator("input[name=q5_id]").input_value() == "comment"
+        await page.fill("input[name=name]", "after_sales")
+        await w.shot("survey-editor", "en")
+        await page.get_by_role("button", name="Save the survey").click()
+        await page.wait_for_url("**/surveys/*?saved=1")
+        sid = int(page.url.split("/surveys/")[1].split("?")[0])
+        await page.get_by_label("回访").check()
+        await page.get_by_role("button", name="Save the campaigns").click()
+        await page.get_by_text("Changed: 回访").wait_for()
+        await w.shot("survey", "en")
+        assert campaigns.spec_of(engine, campaigns.get(engine, cid)).survey == "after_sales"
+        seed_responses(engine, tmp_path, datetime.now(UTC) - timedelta(minutes=5), sid, cid)
+        await page.get_by_role("link", name="Results").click()
+        await page.locator(".dist-chart[data-rendered] svg").first.wait_for()
+        assert await page.locator(".dist-chart svg").count() == 5  # five scored questions
+        await w.shot("survey-results", "en")
+        await page.get_by_label("1", exact=True).check()
+        await page.get_by_label("2", exact=True).check()
+        await page.get_by_role("button", name="Show").click()
+        await page.wait_for_url("**score=2*")
+        assert await page.locator(".figure .v").first.inner_text() == "1"
+        await page.get_by_role("link", name="Open answers").click()
+        await page.locator("table.answers").wait_for()
+        answers = await page.locator("table.answers").inner_text()
+        assert "HYPERLINK" in answers and "很好" not in answers and "13912345678" not in answers
+        await w.shot("survey-answers", "en")
+        for fmt in ("CSV", "XLSX"):
+            async with page.expect_download() as info:
+                await page.get_by_role("link", name=fmt, exact=True).click()
+            download = await info.value
+            saved = tmp_path / download.suggested_filename
+            await download.save_as(saved)
+            assert saved.suffix == f".{fmt.lower()}" and saved.stat().st_size > 0
+        text = (tmp_path / f"survey-{sid}-results.csv").read_text("utf-8-sig")
+        assert len(text.strip().splitlines()) == 2 and "'=HYPERLINK" in text
+        await page.goto("/surveys/%d/answers?channel=ivr" % sid)
+        assert await page.locator("table.answers audio").count() == 1
+        assert not w.problems, w.problems
+        zh = await browserkit.new_page(browser, base, "zh")
+        await _login(zh, "qa", "**/surveys")
+        for name, url in (
+            ("surveys", "/surveys"),
+            ("survey-editor", "/surveys/new?template=seed"),
+            ("survey", f"/surveys/{sid}"),
+            ("survey-results", f"/surveys/{sid}/results"),
+            ("survey-answers", f"/surveys/{sid}/answers?q=overall&score=1&score=2"),
+        ):
+            await zh.page.goto(url)
+            if name == "survey-results":
+                await zh.page.locator(".dist-chart[data-rendered] svg").first.wait_for()
+            await zh.shot(name, "zh")
+        assert not zh.problems, zh.problems
+        for lang in ("en", "zh"):
+            agent = await browserkit.new_page(browser, base, lang)
+            await _login(agent, "desk", "**/")
+            await agent.page.goto(f"/surveys/{sid}/results")
+            await agent.page.locator(".errorpage").wait_for()
+            await agent.shot("survey-403", lang)
+
+
+async def _login(w: Any, username: str, landing: str) -> None:
+    await w.page.goto("/login")
+    await w.page.fill("input[name=username]", username)
+    await w.page.fill("input[name=password]", consolekit.PASSWORD)
+    await w.page.click("button[type=submit]")
+    await w.page.wait_for_url(landing)
