@@ -125,9 +125,7 @@ def scored_question(survey: Survey, qid: str = "") -> Question | None:
     return scales[0] if scales else None
 
 
-def select(
-    survey: Survey, facts: Iterable[ResponseFact], f: Filters
-) -> list[ResponseFact]:
+def select(survey: Survey, facts: Iterable[ResponseFact], f: Filters) -> list[ResponseFact]:
     """The responses the filters keep, oldest first."""
     f.check(survey)
     first, last = period_span(f.period, f.on) if f.on else (date.min, date.max)

@@ -333,7 +333,9 @@ def response_facts(engine: Engine, survey_id: int) -> list[survey_results.Respon
 
 def attached_campaigns(engine: Engine, survey_name: str) -> list[tuple[Campaign, bool]]:
     """Every campaign, and whether its definition names this survey."""
-    return [(c, store.spec_of(engine, c).survey == survey_name) for c in store.all_campaigns(engine)]
+    return [
+        (c, store.spec_of(engine, c).survey == survey_name) for c in store.all_campaigns(engine)
+    ]
 
 
 def attach(engine: Engine, survey_name: str, campaign_ids: set[int]) -> list[str]:

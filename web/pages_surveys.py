@@ -26,6 +26,7 @@ from outdial import exports
 from outdial.errors import Conflict, InvalidInput, NotFound, OutdialError
 from outdial.roles import Role
 from web import inputs
+from web.i18n import N_
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -44,6 +45,14 @@ ANSWER_TYPES: dict[str, tuple[str, int, int]] = {
     "choice": ("choice", 1, 5),
 }
 MAX_QUESTIONS = 30
+#: what each of the IVR's fixed prompts is for (campaigns/surveys.py ``prompts``)
+PROMPT_LABELS = {
+    "intro": N_("Greeting"),
+    "invalid": N_("After a wrong key"),
+    "no_input": N_("After no key"),
+    "thanks": N_("Thanks and goodbye"),
+    "opt_out": N_("After the opt-out key"),
+}
 IVR_FIELDS = ("opt_out_key", "repeats", "key_timeout_s", "inter_digit_s", "record_seconds")
 
 
@@ -54,6 +63,11 @@ def _sid(request: web.Request) -> int:
         raise web.HTTPNotFound() from None
 
 
+def prompt_label(pid: str) -> str:
+    """The message id naming a prompt ("q:<id>" is its question)."""
+    return PROMPT_LABELS.get(pid, N_("Question") if pid.startswith("q:") else pid)
+
+
 def question_type(q: surveys.Question) -> str:
     """The editor's answer type of a parsed question."""
     return answer_type({"kind": q.kind.value, "low": q.low, "high": q.high})
@@ -62,7 +76,8 @@ def question_type(q: surveys.Question) -> str:
 def answer_type(q: dict[str, Any]) -> str:
     """The editor's answer type of a stored question."""
     if q.get("kind") == "scale":
-        return {(1, 10): "scale10", (0, 10): "nps"}.get((q.get("low"), q.get("high")), "scale5")
+        scale = (int(q.get("low", 1)), int(q.get("high", 5)))
+        return {(1, 10): "scale10", (0, 10): "nps"}.get(scale, "scale5")
     return str(q.get("kind", "scale5"))
 
 
@@ -111,7 +126,9 @@ def _blank() -> dict[str, Any]:
 
 def from_form(form: Any) -> dict[str, Any]:
     """The definition a submitted editor form describes (validated later by parse_survey)."""
-    data: dict[str, Any] = {k: str(form.get(k, "")).strip() for k in ("name", "title_zh", "title_en")}
+    data: dict[str, Any] = {
+        k: str(form.get(k, "")).strip() for k in ("name", "title_zh", "title_en")
+    }
     for k in IVR_FIELDS:
         raw = str(form.get(k, "")).strip()
         data[k] = int(raw) if raw.isdigit() else raw
@@ -184,11 +201,13 @@ async def _survey_ctx(request: web.Request, error: str = "") -> dict[str, Any]:
         row, survey = survey_store.get_survey(engine, sid)
         owner = prompts.resolve_for_listing(engine, "survey", row.name, None)
         have = {(p["lang"], p["name"]): p for p in prompts.list_prompts(data_dir, owner)}
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"id": pid, "zh": zh, "en": en, "zh_file": have.get(("zh", prompts.safe(pid))),
-             "en_file": have.get(("en", prompts.safe(pid)))}
+             "en_file": have.get(("en", prompts.safe(pid))), "label": prompt_label(pid)}
             for pid, zh, en in surveys.prompts(survey)
         ]  # fmt: skip
+        # played in this order: the greeting, the questions, then what follows a key
+        rows.sort(key=lambda r: (r["id"] != "intro", not str(r["id"]).startswith("q:")))
         camps = survey_store.attached_campaigns(engine, row.name)
         return {"row": row, "survey": survey, "prompts": rows, "campaigns": camps}
 

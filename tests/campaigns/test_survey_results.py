@@ -40,16 +40,48 @@ def fact(rid: int, channel: str, status: str, at: str, **answers: object) -> sr.
 
 FACTS = [
     # 17:00 UTC on 1 March is already 2 March in Shanghai
-    fact(1, "ivr", "completed", "2026-03-01T17:00:00+00:00", overall=5, recommend=10,
-         resolved=True, comment="/data/recordings/ivr/c1-comment.wav"),  # fmt: skip
-    fact(2, "agent", "completed", "2026-03-03T02:00:00+00:00", overall=4, recommend=9,
-         resolved=True, comment="wait too long, call me on 13900001234"),  # fmt: skip
-    fact(3, "agent", "completed", "2026-03-04T02:00:00+00:00", overall=2, recommend=6,
-         resolved=False, comment="太慢"),  # fmt: skip
+    fact(
+        1,
+        "ivr",
+        "completed",
+        "2026-03-01T17:00:00+00:00",
+        overall=5,
+        recommend=10,
+        resolved=True,
+        comment="/data/recordings/ivr/c1-comment.wav",
+    ),
+    fact(
+        2,
+        "agent",
+        "completed",
+        "2026-03-03T02:00:00+00:00",
+        overall=4,
+        recommend=9,
+        resolved=True,
+        comment="wait too long, call me on 13900001234",
+    ),
+    fact(
+        3,
+        "agent",
+        "completed",
+        "2026-03-04T02:00:00+00:00",
+        overall=2,
+        recommend=6,
+        resolved=False,
+        comment="太慢",
+    ),
     fact(4, "ivr", "hung_up", "2026-03-09T02:00:00+00:00", overall=1),
     fact(5, "ivr", "hung_up", "2026-02-27T02:00:00+00:00"),
-    fact(6, "ivr", "completed", "2026-02-28T02:00:00+00:00", overall=3, recommend=7,
-         resolved=None, comment=None),  # fmt: skip
+    fact(
+        6,
+        "ivr",
+        "completed",
+        "2026-02-28T02:00:00+00:00",
+        overall=3,
+        recommend=7,
+        resolved=None,
+        comment=None,
+    ),
 ]
 
 
@@ -88,7 +120,10 @@ def test_days_weeks_months_in_the_campaign_time_zone() -> None:
     assert ids(sr.Period.DAY, date(2026, 3, 1)) == []
     assert ids(sr.Period.WEEK, date(2026, 3, 4)) == [1, 2, 3]  # Monday 2 to Sunday 8 March
     assert ids(sr.Period.MONTH, date(2026, 2, 10)) == [5, 6]
-    assert sr.period_span(sr.Period.MONTH, date(2028, 2, 10)) == (date(2028, 2, 1), date(2028, 2, 29))
+    assert sr.period_span(sr.Period.MONTH, date(2028, 2, 10)) == (
+        date(2028, 2, 1),
+        date(2028, 2, 29),
+    )
 
 
 def test_score_filter_open_answers_and_masking() -> None:
@@ -108,7 +143,15 @@ def test_the_export_table_of_a_view() -> None:
     v = sr.view(SURVEY, FACTS, sr.Filters(channel="agent"))
     rows = sr.table(SURVEY, v)
     assert rows[0] == [*sr.HEADER, "overall", "recommend", "resolved", "comment"]
-    assert rows[1][:7] == [2, "核单", "agent2", "agent", "completed", "2026-03-03", "+*********0002"]
+    assert rows[1][:7] == [
+        2,
+        "核单",
+        "agent2",
+        "agent",
+        "completed",
+        "2026-03-03",
+        "+*********0002",
+    ]
     assert rows[1][7:10] == [4, 9, "yes"] and "13900001234" not in str(rows[1][10])
     assert sr.table(SURVEY, sr.view(SURVEY, FACTS, sr.Filters(channel="ivr")))[4][9:] == ["", ""]
 

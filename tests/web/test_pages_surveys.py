@@ -7,8 +7,8 @@ import io
 import re
 import struct
 import wave
-from html import unescape
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,9 @@ def wav_file(path: Path, seconds: float = 0.5) -> Path:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(b"".join(struct.pack("<h", (i % 40) * 500) for i in range(int(8000 * seconds))))
+        w.writeframes(
+            b"".join(struct.pack("<h", (i % 40) * 500) for i in range(int(8000 * seconds)))
+        )
     return path
 
 
@@ -125,7 +127,9 @@ async def test_survey_team_designs_a_survey_from_the_template(
     )
     _, page = await _get(client, f"/surveys/{sid}")
     assert f'name="campaign" value="{camp.id}"' in page and "synthetic voice" in page
-    attached = await client.post(f"/surveys/{sid}/campaigns", data={"campaign": str(camp.id)}, headers=h)
+    attached = await client.post(
+        f"/surveys/{sid}/campaigns", data={"campaign": str(camp.id)}, headers=h
+    )
     assert "c1" in await attached.text()
     assert campaigns.spec_of(engine, campaigns.get(engine, camp.id or 0)).survey == "after_sales"
     up = aiohttp.FormData({"name": "q:overall", "lang": "zh"})
@@ -157,7 +161,7 @@ async def test_results_filters_open_answers_and_exports(
     assert "75.0%" in html and 'data-dist=\'{"kind": "scale", "labels": ["1", "2"' in html
     assert "IVR drop-off by question" in html  # i2 hung up at "waiting"
     _, day = await _get(client, f"/surveys/{sid}/results?campaign=回访&period=day&on=2026-03-02")
-    assert "<div class=\"v\">4</div>" in day
+    assert '<div class="v">4</div>' in day
     _, utc_day = await _get(client, f"/surveys/{sid}/results?period=day&on=2026-03-01")
     assert "No response matches these filters" in utc_day  # the campaign's days, not UTC's
     _, low = await _get(client, f"/surveys/{sid}/answers?q=overall&score=1&score=2")
@@ -220,7 +224,9 @@ async def test_survey_team_flow_in_chromium(
         page = w.page
         await _login(w, "qa", "**/surveys")
         await w.shot("surveys-empty", "en")
-        await page.get_by_role("link", name="New survey from the six-question template").first.click()
+        await page.get_by_role(
+            "link", name="New survey from the six-question template"
+        ).first.click()
         await page.wait_for_url("**/surveys/new?template=seed")
         assert await page.locator("input[name=q5_id]").input_value() == "comment"
         await page.fill("input[name=name]", "after_sales")
@@ -245,9 +251,9 @@ async def test_survey_team_flow_in_chromium(
         assert await page.locator(".figure .v").first.inner_text() == "1"
         await page.get_by_role("link", name="Open answers").click()
         await page.locator("table.answers").wait_for()
+        await w.shot("survey-answers-scores-1-2", "en")
         answers = await page.locator("table.answers").inner_text()
         assert "HYPERLINK" in answers and "很好" not in answers and "13912345678" not in answers
-        await w.shot("survey-answers", "en")
         for fmt in ("CSV", "XLSX"):
             async with page.expect_download() as info:
                 await page.get_by_role("link", name=fmt, exact=True).click()
@@ -257,8 +263,11 @@ async def test_survey_team_flow_in_chromium(
             assert saved.suffix == f".{fmt.lower()}" and saved.stat().st_size > 0
         text = (tmp_path / f"survey-{sid}-results.csv").read_text("utf-8-sig")
         assert len(text.strip().splitlines()) == 2 and "'=HYPERLINK" in text
-        await page.goto("/surveys/%d/answers?channel=ivr" % sid)
+        await page.goto(f"/surveys/{sid}/answers?channel=ivr")
         assert await page.locator("table.answers audio").count() == 1
+        await page.goto(f"/surveys/{sid}/answers")
+        assert await page.locator("table.answers tbody tr").count() == 3
+        await w.shot("survey-answers", "en")
         assert not w.problems, w.problems
         zh = await browserkit.new_page(browser, base, "zh")
         await _login(zh, "qa", "**/surveys")

@@ -21,7 +21,7 @@
       var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
       chart.setOption({
         animation: false,
-        grid: { left: 32, right: 8, top: 8, bottom: 22 },
+        grid: { left: 32, right: 8, top: 20, bottom: 22 },
         tooltip: { trigger: "axis" },
         xAxis: { type: "category", data: labels, axisTick: { show: false } },
         yAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#eef1f5" } } },
