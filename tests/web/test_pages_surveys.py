@@ -297,3 +297,60 @@ async def _login(w: Any, username: str, landing: str) -> None:
     await w.page.fill("input[name=password]", consolekit.PASSWORD)
     await w.page.click("button[type=submit]")
     await w.page.wait_for_url(landing)
+
+
+def _ivr_harness() -> Any:
+    """tests/dialer/test_ivr_sip.py: the real engine, SIP pool and IVR against SIPp pressing
+    RFC 4733 keys. Loaded by path (tests are not a package; --import-mode=importlib)."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "dialer" / "test_ivr_sip.py"
+    spec = importlib.util.spec_from_file_location("ivr_sip_harness", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.sip
+async def test_an_ivr_call_answered_with_sipp_keys_reaches_the_results(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """SIPp answers an agentless survey call and presses 2 1 5 4 3, then speaks a comment
+    ended by '#': the survey team sees it in the results, the low-score filter, the clip
+    and the export."""
+    import asyncio
+
+    ivr_sip = _ivr_harness()
+    db, number, seed_t = sqlite_engine, "+8613810100077", surveys.SEED_TEMPLATE
+    cid = ivr_sip.survey_campaign(db, "ivr-results", [number])  # the seeds' template
+    durations = await asyncio.to_thread(ivr_sip.prompt_durations, db, tmp_path, seed_t)
+    asked = durations["intro"] + sum(durations[f"q:{q.id}"] for q in seed_t.questions)
+    keys = "21543"
+    presses = [(0.5 + 0.4 * i, k) for i, k in enumerate(keys)] + [(asked + 3.0, "#")]
+    sipp = tmp_path / "sipp"
+    sipp.mkdir()
+    ivr_sip.dtmf_at(sipp / "answers.pcap", presses)
+    for name in ("invalid", "early", "optout"):
+        ivr_sip.dtmf_at(sipp / f"{name}.pcap", [(0.5, "1")])
+    _ivr, _seen, result = await ivr_sip.run_campaign(db, cid, tmp_path, [number], seed_t)
+    assert (result.returncode, result.successful) == (0, 1), result.stderr
+
+    client = await aiohttp_client(consolekit.app_for(db, tmp_path / "data"))
+    consolekit.user(db, "qa", Role.SURVEYOR)
+    h = {"X-CSRF-Token": await consolekit.login(client, "qa"), "Accept-Language": "en"}
+    sid = survey_store.get_survey(db, seed_t.name)[0].id
+    html = await (await client.get(f"/surveys/{sid}/results?channel=ivr", headers=h)).text()
+    assert '<div class="v">1</div><div class="k">Completed' in html
+    row = html[html.find("<b>waiting</b>") :]
+    assert re.search(r'<td class="num">1</td>\s*<td class="num">1\.00</td>', row)  # key 1
+    assert '"values": [0, 1, 0, 0, 0]' in html  # overall: one 2, in the chart's data
+    low = await (await client.get(f"/surveys/{sid}/answers?score=2", headers=h)).text()
+    assert "13810100077" not in low and "*********0077" in low
+    src = re.search(r'<audio controls preload="none" src="([^"]+)"', low)
+    assert src is not None
+    clip = await client.get(src.group(1), headers=h)
+    assert clip.status == 200 and len(await clip.read()) > 44
+    csv = (await (await client.get(f"/surveys/{sid}/export.csv", headers=h)).read()).decode()
+    line = csv.strip().splitlines()[1].split(",")
+    assert line[3:5] == ["ivr", "completed"] and line[7:12] == list(keys)
