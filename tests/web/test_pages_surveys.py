@@ -237,6 +237,13 @@ async def test_survey_team_flow_in_chromium(
         await page.get_by_label("回访").check()
         await page.get_by_role("button", name="Save the campaigns").click()
         await page.get_by_text("Changed: 回访").wait_for()
+        row = page.locator("#survey-prompts tr", has_text="q:overall")
+        await row.locator("input[type=file]").first.set_input_files(
+            str(wav_file(tmp_path / "o.wav"))
+        )
+        await row.get_by_role("button", name="Upload").first.click()
+        await page.locator("#survey-prompts audio").wait_for()
+        assert await _audio_seconds(page, "#survey-prompts audio") == pytest.approx(0.5, abs=0.05)
         await w.shot("survey", "en")
         assert campaigns.spec_of(engine, campaigns.get(engine, cid)).survey == "after_sales"
         seed_responses(engine, tmp_path, datetime.now(UTC) - timedelta(minutes=5), sid, cid)
@@ -265,6 +272,7 @@ async def test_survey_team_flow_in_chromium(
         assert len(text.strip().splitlines()) == 2 and "'=HYPERLINK" in text
         await page.goto(f"/surveys/{sid}/answers?channel=ivr")
         assert await page.locator("table.answers audio").count() == 1
+        assert await _audio_seconds(page, "table.answers audio") == pytest.approx(0.5, abs=0.05)
         await page.goto(f"/surveys/{sid}/answers")
         assert await page.locator("table.answers tbody tr").count() == 3
         await w.shot("survey-answers", "en")
@@ -289,6 +297,14 @@ async def test_survey_team_flow_in_chromium(
             await agent.page.goto(f"/surveys/{sid}/results")
             await agent.page.locator(".errorpage").wait_for()
             await agent.shot("survey-403", lang)
+
+
+async def _audio_seconds(page: Any, selector: str) -> float:
+    """The browser loads the WAV itself: its length as Chromium's player reads it."""
+    script = """a => new Promise((ok, fail) => {
+        a.onloadedmetadata = () => ok(a.duration); a.onerror = () => fail(a.error.code);
+        a.preload = "metadata"; a.load(); })"""
+    return float(await page.eval_on_selector(selector, script))
 
 
 async def _login(w: Any, username: str, landing: str) -> None:
