@@ -148,7 +148,7 @@ def select(survey: Survey, facts: Iterable[ResponseFact], f: Filters) -> list[Re
 
 def _score(r: ResponseFact, q: Question) -> int | None:
     v = r.answers.get(q.id)
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    return v if fits(q, v) and isinstance(v, int) else None
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def view(survey: Survey, facts: Iterable[ResponseFact], f: Filters) -> View:
     """Everything the results and open-answers pages show for these filters."""
     kept = select(survey, facts, f)
     stats = tuple(
-        question_stats(q, [r.answers[q.id] for r in kept if q.id in r.answers])
+        question_stats(q, [r.answers[q.id] for r in kept if fits(q, r.answers.get(q.id))])
         for q in survey.questions
     )
     completed = sum(1 for r in kept if r.status == "completed")
@@ -210,6 +210,20 @@ def view(survey: Survey, facts: Iterable[ResponseFact], f: Filters) -> View:
         drop_off=drop_off(survey, [r for r in kept if r.channel == "ivr"]),
         open_answers=open_answers(survey, kept),
     )
+
+
+def fits(q: Question, value: object) -> bool:
+    """Is a stored answer one this question's type takes? An answer stored before the survey
+    was edited (a comment, then the question made a scale) is left out of the numbers."""
+    if q.kind is QuestionKind.OPEN:
+        return isinstance(value, str)
+    if q.kind is QuestionKind.YES_NO:
+        return isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    high = q.high if q.kind is QuestionKind.SCALE else len(q.choices)
+    low = q.low if q.kind is QuestionKind.SCALE else 1
+    return low <= value <= high
 
 
 def drop_off(survey: Survey, ivr: Sequence[ResponseFact]) -> tuple[DropOff, ...]:

@@ -167,3 +167,17 @@ def test_filters_that_cannot_apply_are_refused_with_words() -> None:
         sr.ResponseFact(1, "", "", "ivr", "completed", datetime(2026, 1, 1))
     assert sr.view(SURVEY, [], sr.Filters()).response_rate is None
     assert sr.mask_phone("") == "" and sr.mask_phone("1234") == "****"
+
+
+def test_answers_stored_before_an_edit_are_left_out_not_a_crash() -> None:
+    edited = Survey(
+        name="hand",
+        questions=(
+            Question("overall", QuestionKind.YES_NO, "总体", "Overall"),  # was a 1-5 scale
+            Question("comment", QuestionKind.SCALE, "意见", "Comment", 1, 10),  # was open
+        ),
+    )
+    v = sr.view(edited, FACTS, sr.Filters())
+    assert [s.count for s in v.questions] == [0, 0] and v.csat is None
+    assert sr.fits(SURVEY.questions[1], 0) and not sr.fits(SURVEY.questions[0], 0)
+    assert not sr.fits(SURVEY.questions[0], True) and sr.fits(SURVEY.questions[2], False)
