@@ -212,6 +212,55 @@ def view(survey: Survey, facts: Iterable[ResponseFact], f: Filters) -> View:
     )
 
 
+@dataclass(frozen=True)
+class Group:
+    """One line of a comparison: responses of one campaign, agent or calendar period."""
+
+    key: str
+    offered: int
+    completed: int
+    answers: int  # answers to the headline question
+    mean: float | None  # of the headline question
+    csat: float | None  # of the headline question (top two boxes)
+
+
+def bucket(period: Period, day: date) -> str:
+    """The calendar period a day falls in: the day, its week's Monday, or YYYY-MM."""
+    if period is Period.WEEK:
+        return (day - timedelta(days=day.weekday())).isoformat()
+    if period is Period.MONTH:
+        return day.strftime("%Y-%m")
+    return day.isoformat()
+
+
+def compare(survey: Survey, kept: Sequence[ResponseFact], by: str) -> tuple[Group, ...]:
+    """The kept responses grouped ``by`` "campaign", "agent" or a :class:`Period` value
+    (the trend: "day", "week", "month"), sorted by key; the headline question's numbers."""
+    head = scored_question(survey)
+    groups: dict[str, list[ResponseFact]] = {}
+    for r in kept:
+        if by in ("campaign", "agent"):
+            key = str(getattr(r, by))
+        else:
+            key = bucket(Period(by or "day"), r.day)
+        groups.setdefault(key, []).append(r)
+    out = []
+    for key, rs in sorted(groups.items()):
+        values = [r.answers.get(head.id) for r in rs] if head else []
+        st = question_stats(head, [v for v in values if fits(head, v)]) if head else None
+        out.append(
+            Group(
+                key,
+                len(rs),
+                sum(1 for r in rs if r.status == "completed"),
+                st.count if st else 0,
+                st.mean if st else None,
+                st.csat if st else None,
+            )
+        )
+    return tuple(out)
+
+
 def fits(q: Question, value: object) -> bool:
     """Is a stored answer one this question's type takes? An answer stored before the survey
     was edited (a comment, then the question made a scale) is left out of the numbers."""

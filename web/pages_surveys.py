@@ -353,7 +353,21 @@ async def _view(request: web.Request) -> dict[str, Any]:
         }
         for st in v.questions
     }
+    grain = f.period.value or "day"
+    trend = survey_results.compare(survey, v.responses, grain)
+    trend_chart = {
+        "labels": [g.key for g in trend],
+        "csat": [None if g.csat is None else round(g.csat * 100, 1) for g in trend],
+        "offered": [g.offered for g in trend],
+        "csat_name": lang_of(request).gettext("CSAT"),
+        "offered_name": lang_of(request).gettext("Surveys offered"),
+    }
     return {
+        "by_campaign": survey_results.compare(survey, v.responses, "campaign"),
+        "by_agent": survey_results.compare(survey, v.responses, "agent"),
+        "trend": trend,
+        "grain": grain,
+        "trend_chart": trend_chart,
         "charts": charts,
         "sid": sid,
         "row": row,

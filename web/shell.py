@@ -151,6 +151,8 @@ LABELS: dict[str, dict[str, str]] = {
         "open": N_("open comment"),
         "choice": N_("choice"),
     },
+    # survey results over time (campaigns/survey_results.py Period)
+    "grain": {"day": N_("By day"), "week": N_("By week"), "month": N_("By month")},
     # shared/compliance-rules.md: why the gate held a number back
     "rule": {
         "rule-1": N_("outside calling hours (US, rule 1)"),

@@ -181,3 +181,18 @@ def test_answers_stored_before_an_edit_are_left_out_not_a_crash() -> None:
     assert [s.count for s in v.questions] == [0, 0] and v.csat is None
     assert sr.fits(SURVEY.questions[1], 0) and not sr.fits(SURVEY.questions[0], 0)
     assert not sr.fits(SURVEY.questions[0], True) and sr.fits(SURVEY.questions[2], False)
+
+
+def test_comparisons_by_campaign_agent_and_period() -> None:
+    kept = sr.select(SURVEY, FACTS, sr.Filters())
+    camps = sr.compare(SURVEY, kept, "campaign")
+    # 回访: #1 (5), #3 (2), #5 (no answer); 核单: #2 (4), #4 (1), #6 (3)
+    assert [(g.key, g.offered, g.completed, g.answers) for g in camps] == [
+        ("回访", 3, 2, 2), ("核单", 3, 2, 3)]  # fmt: skip
+    assert camps[0].mean == pytest.approx(3.5) and camps[0].csat == pytest.approx(0.5)
+    assert camps[1].mean == pytest.approx(8 / 3) and camps[1].csat == pytest.approx(1 / 3)
+    weeks = sr.compare(SURVEY, kept, "week")  # Shanghai days: 27, 28 Feb; 2, 3, 4, 9 Mar
+    assert [(g.key, g.offered) for g in weeks] == [
+        ("2026-02-23", 2), ("2026-03-02", 3), ("2026-03-09", 1)]  # fmt: skip
+    assert [g.key for g in sr.compare(SURVEY, kept, "month")] == ["2026-02", "2026-03"]
+    assert [g.key for g in sr.compare(SURVEY, kept, "agent")][:2] == ["", "agent2"]

@@ -77,6 +77,19 @@ def seed_responses(engine: Engine, data_dir: Path, now: datetime, sid: int, cid:
         survey_store.save_answers(engine, resp.id or 0, answers, now, status)
 
 
+def seed_days(engine: Engine, now: datetime, sid: int, cid: int, days: int) -> None:
+    """One agent-led response a day for the days before ``now``, scores drifting."""
+    agent = auth.create_user(engine, "wang_agent", consolekit.PASSWORD, Role.AGENT).id
+    for d in range(1, days + 1):
+        score = 1 + d % 5
+        answers = {q: score for q in ("overall", "waiting", "skill", "solution", "attitude")}
+        resp, _ = survey_store.start_response(
+            engine, sid, f"d{d}", campaign_id=cid, agent_id=agent, phone=PHONE
+        )
+        answers["comment"] = f"第{d}天的意见"
+        survey_store.save_answers(engine, resp.id or 0, answers, now - timedelta(days=d))
+
+
 def _clip_dir(data_dir: Path) -> Path:
     d = data_dir / "recordings" / "ivr"
     d.mkdir(parents=True, exist_ok=True)
@@ -160,6 +173,11 @@ async def test_results_filters_open_answers_and_exports(
     assert re.search(r"4\.00</td>\s*<td class=\"num\">50\.0%</td>\s*<td class=\"num\">75\.0%", row)
     assert "75.0%" in html and 'data-dist=\'{"kind": "scale", "labels": ["1", "2"' in html
     assert "IVR drop-off by question" in html  # i2 hung up at "waiting"
+    compare = html[html.find("By agent") :]  # li_agent: 5 and 2; the IVR: 5 and 4
+    assert re.search(r"li_agent</td><td class=\"num\">2</td><td class=\"num\">2</td>"
+                     r"<td class=\"num\">3\.50</td><td class=\"num\">50\.0%", compare)  # fmt: skip
+    assert re.search(r"IVR, no agent</td><td class=\"num\">2</td><td class=\"num\">1</td>"
+                     r"<td class=\"num\">4\.50</td><td class=\"num\">100\.0%", compare)  # fmt: skip
     _, day = await _get(client, f"/surveys/{sid}/results?campaign=回访&period=day&on=2026-03-02")
     assert '<div class="v">4</div>' in day
     _, utc_day = await _get(client, f"/surveys/{sid}/results?period=day&on=2026-03-01")
@@ -247,16 +265,19 @@ async def test_survey_team_flow_in_chromium(
         await w.shot("survey", "en")
         assert campaigns.spec_of(engine, campaigns.get(engine, cid)).survey == "after_sales"
         seed_responses(engine, tmp_path, datetime.now(UTC) - timedelta(minutes=5), sid, cid)
+        seed_days(engine, datetime.now(UTC), sid, cid, 6)
         await page.get_by_role("link", name="Results").click()
         await page.locator(".dist-chart[data-rendered] svg").first.wait_for()
         assert await page.locator(".dist-chart svg").count() == 5  # five scored questions
+        await page.locator(".trend-chart[data-rendered] svg").wait_for()  # seven days
         await w.shot("survey-results", "en")
         await page.get_by_label("1", exact=True).check()
         await page.get_by_label("2", exact=True).check()
         await page.get_by_role("button", name="Show").click()
         await page.wait_for_url("**score=2*")
-        assert await page.locator(".figure .v").first.inner_text() == "1"
-        await page.get_by_role("link", name="Open answers").click()
+        # scores 1-2 on "overall": the agent-led 2 of today, and days 1, 5, 6 (2, 1, 2)
+        assert await page.locator(".figure .v").first.inner_text() == "4"
+        await page.get_by_role("link", name="Open answers", exact=True).click()
         await page.locator("table.answers").wait_for()
         await w.shot("survey-answers-scores-1-2", "en")
         answers = await page.locator("table.answers").inner_text()
@@ -269,12 +290,12 @@ async def test_survey_team_flow_in_chromium(
             await download.save_as(saved)
             assert saved.suffix == f".{fmt.lower()}" and saved.stat().st_size > 0
         text = (tmp_path / f"survey-{sid}-results.csv").read_text("utf-8-sig")
-        assert len(text.strip().splitlines()) == 2 and "'=HYPERLINK" in text
+        assert len(text.strip().splitlines()) == 5 and "'=HYPERLINK" in text
         await page.goto(f"/surveys/{sid}/answers?channel=ivr")
         assert await page.locator("table.answers audio").count() == 1
         assert await _audio_seconds(page, "table.answers audio") == pytest.approx(0.5, abs=0.05)
         await page.goto(f"/surveys/{sid}/answers")
-        assert await page.locator("table.answers tbody tr").count() == 3
+        assert await page.locator("table.answers tbody tr").count() == 3 + 6
         await w.shot("survey-answers", "en")
         assert not w.problems, w.problems
         zh = await browserkit.new_page(browser, base, "zh")

@@ -38,6 +38,34 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { charts(document); });
-  document.addEventListener("htmx:load", function (e) { charts(e.detail.elt); });
+  function trends(root) {
+    if (!window.echarts) { return; }
+    root.querySelectorAll("[data-trend]").forEach(function (el) {
+      var data;
+      try { data = JSON.parse(el.getAttribute("data-trend") || "{}"); } catch (e) { return; }
+      var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
+      chart.setOption({
+        animation: false,
+        grid: { left: 44, right: 44, top: 30, bottom: 24 },
+        legend: { top: 4 },
+        tooltip: { trigger: "axis" },
+        xAxis: { type: "category", data: data.labels || [] },
+        yAxis: [
+          { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+          { type: "value", minInterval: 1, splitLine: { show: false } }
+        ],
+        series: [
+          { type: "bar", name: data.offered_name, yAxisIndex: 1, data: data.offered || [],
+            itemStyle: { color: "#c6dbf7" }, barMaxWidth: 24 },
+          { type: "line", name: data.csat_name, data: data.csat || [], connectNulls: true,
+            itemStyle: { color: "#2e7d32" }, label: { show: true, formatter: "{c}%" } }
+        ]
+      });
+      el.setAttribute("data-rendered", "1");
+    });
+  }
+
+  function init(root) { charts(root); trends(root); }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:load", function (e) { init(e.detail.elt); });
 })();
