@@ -349,3 +349,17 @@ def attach(engine: Engine, survey_name: str, campaign_ids: set[int]) -> list[str
             store.save_spec(engine, replace(spec, survey=survey_name if want else ""))
             changed.append(camp.name)
     return changed
+
+
+def ivr_answer(engine: Engine, survey_id: int, response_id: int, question_id: str) -> object:
+    """The stored value of one IVR answer (an open answer's recording path), or None."""
+    with session_scope(engine) as s:
+        found = s.exec(
+            select(SurveyAnswer.value)
+            .join(SurveyResponse, col(SurveyAnswer.response_id) == col(SurveyResponse.id))
+            .where(SurveyResponse.survey_id == survey_id)
+            .where(SurveyResponse.channel == "ivr")
+            .where(SurveyAnswer.response_id == response_id)
+            .where(SurveyAnswer.question_id == question_id)
+        ).first()
+    return found

@@ -425,9 +425,9 @@ async def clip(request: web.Request) -> web.StreamResponse:
     sid, engine = _sid(request), request.app[ENGINE]
     root = (request.app[CONFIG].data_dir / "recordings").resolve()
     rid, qid = request.match_info["response_id"], request.match_info["question"]
-    facts = await run_db(survey_store.response_facts, engine, sid)
-    found = [f for f in facts if str(f.id) == rid and f.channel == "ivr"]
-    ref = found[0].answers.get(qid) if found else None
+    if not rid.isdigit():
+        raise web.HTTPNotFound()
+    ref = await run_db(survey_store.ivr_answer, engine, sid, int(rid), qid)
     if not isinstance(ref, str):
         raise web.HTTPNotFound()
     path = Path(ref).resolve()

@@ -46,8 +46,8 @@
       var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
       chart.setOption({
         animation: false,
-        grid: { left: 44, right: 44, top: 30, bottom: 24 },
-        legend: { top: 4 },
+        grid: { left: 44, right: 44, top: 48, bottom: 24 },
+        legend: { top: 6, right: 50 },
         tooltip: { trigger: "axis" },
         xAxis: { type: "category", data: data.labels || [] },
         yAxis: [
