@@ -98,6 +98,7 @@ def _editor_ctx(definition: dict[str, Any], sid: int | None, error: str = "") ->
         "sid": sid,
         "error": error,
         "types": list(ANSWER_TYPES),
+        "responses": 0,
     }
 
 
@@ -115,9 +116,12 @@ async def new_page(request: web.Request) -> web.Response:
 
 @routes.get("/surveys/{survey_id}/edit", roles=SURVEY_TEAM)
 async def edit_page(request: web.Request) -> web.Response:
-    sid = _sid(request)
-    row, _ = await run_db(survey_store.get_survey, request.app[ENGINE], sid)
-    return render("survey_editor.html", request, _editor_ctx(dict(row.definition), sid))
+    sid, engine = _sid(request), request.app[ENGINE]
+    row, _ = await run_db(survey_store.get_survey, engine, sid)
+    counts = await run_db(survey_store.list_surveys, engine)
+    ctx = _editor_ctx(dict(row.definition), sid)
+    ctx["responses"] = sum(int(c["responses"]) for c in counts if c["id"] == sid)
+    return render("survey_editor.html", request, ctx)
 
 
 def _blank() -> dict[str, Any]:

@@ -221,6 +221,8 @@ async def test_other_roles_get_a_clear_403_page(
     manager = await _client(aiohttp_client, sqlite_engine, tmp_path, Role.MANAGER)
     status, _ = await _get(manager, f"/surveys/{sid}/answers")
     assert status == 200
+    _, edit = await _get(manager, f"/surveys/{sid}/edit")  # answers exist: changes said
+    assert "already has 4 responses" in edit and 'name="name" value="seed_satisfaction"' in edit
 
 
 @pytest.mark.browser
