@@ -184,10 +184,17 @@ class View:
     csat: float | None
     nps: float | None
     drop_off: tuple[DropOff, ...]
-    open_answers: tuple[OpenAnswer, ...]
+    open_answers: tuple[OpenAnswer, ...]  # the newest ``open_limit``
+    open_total: int  # every open answer the filters keep
 
 
-def view(survey: Survey, facts: Iterable[ResponseFact], f: Filters) -> View:
+#: open answers a page lists (newest first); the export holds every one
+OPEN_LIMIT = 500
+
+
+def view(
+    survey: Survey, facts: Iterable[ResponseFact], f: Filters, open_limit: int = OPEN_LIMIT
+) -> View:
     """Everything the results and open-answers pages show for these filters."""
     kept = select(survey, facts, f)
     stats = tuple(
@@ -208,7 +215,8 @@ def view(survey: Survey, facts: Iterable[ResponseFact], f: Filters) -> View:
         csat=by_id[head.id].csat if head else None,
         nps=by_id[nps_q.id].nps if nps_q else None,
         drop_off=drop_off(survey, [r for r in kept if r.channel == "ivr"]),
-        open_answers=open_answers(survey, kept),
+        open_answers=open_answers(survey, kept, open_limit),
+        open_total=sum(s.count for s in stats if s.kind == QuestionKind.OPEN.value),
     )
 
 
@@ -291,11 +299,15 @@ def drop_off(survey: Survey, ivr: Sequence[ResponseFact]) -> tuple[DropOff, ...]
     return tuple(out)
 
 
-def open_answers(survey: Survey, kept: Sequence[ResponseFact]) -> tuple[OpenAnswer, ...]:
-    """Comments typed by agents and IVR recordings, newest first."""
+def open_answers(
+    survey: Survey, kept: Sequence[ResponseFact], limit: int = OPEN_LIMIT
+) -> tuple[OpenAnswer, ...]:
+    """Comments typed by agents and IVR recordings, newest first, at most ``limit``."""
     head = scored_question(survey)
-    out = []
+    out: list[OpenAnswer] = []
     for r in reversed(kept):
+        if len(out) >= limit:
+            break
         for q in survey.questions:
             value = r.answers.get(q.id)
             if q.kind is not QuestionKind.OPEN or not isinstance(value, str) or not value.strip():
@@ -315,7 +327,7 @@ def open_answers(survey: Survey, kept: Sequence[ResponseFact]) -> tuple[OpenAnsw
                     clip=value if ivr else "",
                 )
             )
-    return tuple(out)
+    return tuple(out[:limit])
 
 
 def mask_phone(phone: str) -> str:

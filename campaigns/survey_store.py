@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -287,47 +288,57 @@ def to_xlsx(table: list[list[object]]) -> bytes:
 def response_facts(engine: Engine, survey_id: int) -> list[survey_results.ResponseFact]:
     """Every response to a survey, answered or not (an offered survey counts even when the
     customer hung up before the first answer), for campaigns/survey_results.py. Its time is
-    that of its first answer (as the JSON results' days), or its start without one."""
+    that of its first answer (as the JSON results' days), or its start without one.
+
+    Columns, not ORM objects: a results page reads every response (bench/survey_bench.py).
+    """
+    r_, a_ = SurveyResponse, SurveyAnswer
+    of_survey = col(r_.survey_id) == survey_id
     with session_scope(engine) as s:
-        q = (
-            select(SurveyResponse, Campaign, User.username)
-            .outerjoin(Campaign, col(SurveyResponse.campaign_id) == col(Campaign.id))
-            .outerjoin(User, col(SurveyResponse.agent_id) == col(User.id))
-            .where(SurveyResponse.survey_id == survey_id)
-            .order_by(col(SurveyResponse.id))
-        )
-        rows = [(r, c, u or "") for r, c, u in s.exec(q)]
-        answers = s.exec(
-            select(SurveyAnswer)
-            .join(SurveyResponse, col(SurveyAnswer.response_id) == col(SurveyResponse.id))
-            .where(SurveyResponse.survey_id == survey_id)
+        columns = (r_.id, r_.campaign_id, User.username, r_.channel, r_.status, r_.started_at)
+        rows = s.execute(
+            sa.select(*map(col, (*columns, r_.phone)))
+            .outerjoin(User, col(r_.agent_id) == col(User.id))
+            .where(of_survey)
+            .order_by(col(r_.id))
         ).all()
+        answers = s.execute(
+            sa.select(*map(col, (a_.response_id, a_.question_id, a_.value, a_.skipped)))
+            .join(r_, col(a_.response_id) == col(r_.id))
+            .where(of_survey)
+        ).all()
+        # a response counts on the day of its first answer
+        firsts = s.execute(
+            sa.select(col(a_.response_id), sa.func.min(col(a_.answered_at)))
+            .join(r_, col(a_.response_id) == col(r_.id))
+            .where(of_survey)
+            .group_by(col(a_.response_id))
+        ).all()
+    first = {rid: as_utc(at) for rid, at in firsts if at is not None}
     given: dict[int, dict[str, object]] = {}
     skipped: dict[int, set[str]] = {}
-    first: dict[int, datetime] = {}  # a response counts on the day of its first answer
-    for a in answers:
-        at = as_utc(a.answered_at)
-        first[a.response_id] = min(first.get(a.response_id, at), at)
-        if a.skipped or a.value is None:
-            skipped.setdefault(a.response_id, set()).add(a.question_id)
+    for rid, qid, value, skip in answers:
+        if skip or value is None:
+            skipped.setdefault(rid, set()).add(qid)
         else:
-            given.setdefault(a.response_id, {})[a.question_id] = a.value
-    campaigns = {c.id: c for _r, c, _u in rows if c is not None}
-    zones = {cid: store.spec_of(engine, c).timezone for cid, c in campaigns.items()}
+            given.setdefault(rid, {})[qid] = value
+    wanted = {cid for _id, cid, *_rest in rows if cid is not None}
+    camps = {c.id: c for c in store.all_campaigns(engine) if c.id in wanted}
+    zones = {cid: store.spec_of(engine, c).timezone for cid, c in camps.items()}
     return [
         survey_results.ResponseFact(
-            id=r.id or 0,
-            campaign=c.name if c else "",
-            agent=u,
-            channel=r.channel,
-            status=r.status,
-            started_at=first.get(r.id or 0, as_utc(r.started_at)),
-            zone=zones.get(r.campaign_id or 0, DAY_ZONE_DEFAULT),
-            phone=r.phone,
-            answers=given.get(r.id or 0, {}),
-            skipped=frozenset(skipped.get(r.id or 0, set())),
+            id=rid,
+            campaign=camps[cid].name if cid in camps else "",
+            agent=agent or "",
+            channel=channel,
+            status=status,
+            started_at=first.get(rid, as_utc(started_at)),
+            zone=zones.get(cid, DAY_ZONE_DEFAULT),
+            phone=phone,
+            answers=given.get(rid, {}),
+            skipped=frozenset(skipped.get(rid, set())),
         )
-        for r, c, u in rows
+        for rid, cid, agent, channel, status, started_at, phone in rows
     ]
 
 

@@ -196,3 +196,8 @@ def test_comparisons_by_campaign_agent_and_period() -> None:
         ("2026-02-23", 2), ("2026-03-02", 3), ("2026-03-09", 1)]  # fmt: skip
     assert [g.key for g in sr.compare(SURVEY, kept, "month")] == ["2026-02", "2026-03"]
     assert [g.key for g in sr.compare(SURVEY, kept, "agent")][:2] == ["", "agent2"]
+
+
+def test_a_page_lists_the_newest_open_answers_and_counts_them_all() -> None:
+    v = sr.view(SURVEY, FACTS, sr.Filters(), open_limit=2)
+    assert v.open_total == 3 and [a.response_id for a in v.open_answers] == [3, 2]
