@@ -358,3 +358,25 @@ def test_amd_settings_are_checked() -> None:
         CoreConfig(amd=True, amd_deadline=11)
     with pytest.raises(ValueError, match="connect_from"):
         CoreConfig(connect_from="answer_plus_one")
+
+
+def test_a_sampled_machine_verdict_goes_to_an_agent_as_a_person() -> None:
+    c = core(amd=True, amd_sample_share=1.0)  # rule 19: every machine verdict sampled
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    assert c.amd_label("c1", "machine") == "machine_sampled"
+    out = c.on_amd("c1", "machine", 11.0, (0.3, 2.0))
+    assert not of(act.Hangup, out)
+    assert of(act.ConnectAgent, out)[0].agent_id == "a1"
+    c.on_agent_bridged("c1", 11.2)
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 30.0))
+    assert done.state == "completed" and done.agent_id == "a1"
+
+
+def test_sampling_follows_the_share_and_the_call_id() -> None:
+    c = core(amd=True, amd_sample_share=0.02)
+    labels = [c.amd_label(f"call-{i}", "machine") for i in range(2000)]
+    assert 20 <= labels.count("machine_sampled") <= 60  # ~2 %
+    assert labels == [c.amd_label(f"call-{i}", "machine") for i in range(2000)]  # replayable
+    assert c.amd_label("call-1", "human") == "human"
+    assert core(amd=True).amd_label("call-1", "machine") == "machine"  # share 0: never
