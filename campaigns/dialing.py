@@ -10,6 +10,8 @@
     max_cps = 10                   # new calls per second
     ring_timeout = 30              # seconds before a no-answer (rules 5, 22: at least 15)
     amd = true                     # answering-machine detection
+    amd_deadline = 3.0             # seconds after the answer for its verdict (then: a person)
+    amd_sample_share = 0.02        # rule 19: share of machine verdicts still sent to an agent
     machine_action = "leave_message"   # or "hang_up"
     machine_prompt = "voicemail_notice"  # the prompt left on a machine
     preview_auto_dial_seconds = 0  # preview: dial by itself after N s (0: the agent dials)
@@ -69,6 +71,11 @@ FIELDS: tuple[Field, ...] = (
           "at least 15)", 30, minimum=MIN_RING_TIMEOUT, maximum=120),
     Field("amd", "boolean", False, "answering-machine detection before an agent is sought",
           True),
+    Field("amd_deadline", "number", 3.0, "seconds after the answer by which AMD decides; "
+          "undecided is a person (an agent takes it)", 3.0, minimum=1.0, maximum=10.0),
+    Field("amd_sample_share", "number", 0.02, "share of machine verdicts still offered to an "
+          "agent, who marks person or machine (rule 19: the false-positive estimate)", 0.02,
+          minimum=0.0, maximum=0.5),
     Field("machine_action", "string", MachineAction.HANG_UP.value, "on a machine: hang_up, "
           "or leave_message (plays machine_prompt; needs amd)", "hang_up",
           choices=tuple(m.value for m in MachineAction)),
@@ -93,6 +100,8 @@ class DialingSpec:
     max_cps: float = 10.0
     ring_timeout: int = 30
     amd: bool = False
+    amd_deadline: float = 3.0
+    amd_sample_share: float = 0.02
     machine_action: MachineAction = MachineAction.HANG_UP
     machine_prompt: str = ""
     preview_auto_dial_seconds: int = 0
@@ -166,6 +175,8 @@ def parse_dialing(value: object, where: str = "dialing") -> tuple[DialingSpec, l
         max_cps=float(_num(got, "max_cps", 10.0)),
         ring_timeout=int(_num(got, "ring_timeout", 30)),
         amd=bool(got.get("amd", False)),
+        amd_deadline=float(_num(got, "amd_deadline", 3.0)),
+        amd_sample_share=float(_num(got, "amd_sample_share", 0.02)),
         machine_action=MachineAction(str(got.get("machine_action", MachineAction.HANG_UP))),
         machine_prompt=str(got.get("machine_prompt", "")).strip(),
         preview_auto_dial_seconds=int(_num(got, "preview_auto_dial_seconds", 0)),
@@ -199,6 +210,8 @@ def dialing_to_dict(spec: DialingSpec) -> dict[str, object]:
         "max_cps": spec.max_cps,
         "ring_timeout": spec.ring_timeout,
         "amd": spec.amd,
+        "amd_deadline": spec.amd_deadline,
+        "amd_sample_share": spec.amd_sample_share,
         "machine_action": spec.machine_action.value,
         "machine_prompt": spec.machine_prompt,
         "preview_auto_dial_seconds": spec.preview_auto_dial_seconds,

@@ -23,6 +23,13 @@ import math
 from dataclasses import dataclass
 
 Z95 = 1.959964  # two-sided 95 %
+#: what an attempt records as its AMD result when its machine verdict was sampled: it went
+#: to an agent like a person, so the gauges count it as a live answer, not a machine
+SAMPLED_MACHINE = "machine_sampled"
+PERSON, MACHINE = "person", "machine"  # a reviewer's marks
+#: live people called machines on the held-out corpus at the default 3 s deadline
+#: (``bench/amd_eval.py --deadline 3``): the estimate until a campaign has its own marks
+LAB_RATE = 0.024
 
 
 def sampled(call_id: str, share: float) -> bool:

@@ -265,8 +265,10 @@ def _preview_text(d: dict[str, Any]) -> str:
 
 
 def register(group: click.Group) -> None:
+    from compliance import cli_amd
     from compliance.cli_consent import consent_group
 
+    cli_amd.register(group)
     group.add_command(consent_group)
     group.add_command(dnc)
     group.add_command(audit)

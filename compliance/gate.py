@@ -359,10 +359,19 @@ class DbGate:
         readings = {
             US_BUCKET: self._reading(US_BUCKET, b0, b1),
             US_ROLLING: self._reading(US_ROLLING, r0, at),
-            UK_DAY: self._reading(UK_DAY, d0, d1, self.facts.amd_false_positive_rate),
+            UK_DAY: self._reading(UK_DAY, d0, d1, self.amd_fp_rate()),
         }
         self._gauges = (time.monotonic(), readings)
         return readings
+
+    def amd_fp_rate(self) -> float:
+        """Rule 19: the campaign's AMD false-positive estimate from people's marks on
+        sampled machine verdicts (compliance/amd_reviews.py); a configured rate is a floor."""
+        from compliance import amd_reviews
+        from compliance.amd_sampling import LAB_RATE
+
+        marks = amd_reviews.estimate(self.db, self.facts.campaign_id)
+        return max(self.facts.amd_false_positive_rate, marks.gauge_rate(LAB_RATE))
 
     def _reading(self, gauge: str, t0: datetime, t1: datetime, fp: float = 0.0) -> AbandonReading:
         """Rule 2: abandoned / live answers; machines count in neither (rule 19 adds an

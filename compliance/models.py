@@ -101,3 +101,19 @@ class AuditEntry(SQLModel, table=True):
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # canonical JSON
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AmdReview(SQLModel, table=True):
+    """A person's mark on a sampled machine verdict (rule 19): was it a person or a machine.
+
+    The sampled calls are the attempts whose ``amd`` is ``machine_sampled``
+    (compliance/amd_sampling.py); one mark per call, a second mark corrects the first."""
+
+    __tablename__ = "amd_reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(max_length=64, unique=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", index=True)
+    truth: str = Field(max_length=16)  # person | machine
+    reviewed_by: str = Field(default="", max_length=128)
+    reviewed_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

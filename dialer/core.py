@@ -9,8 +9,16 @@ The connect rule (compliance rule 3, shared/pacing/world.md): a live answer goes
 the longest-idle ready agent; with none ready it waits, oldest first, until ``connect_limit``
 seconds after the answer (never more than 2 s), then the safe-harbor message plays and the
 call is recorded as abandoned. The timer starts at the answer event, which is stricter than
-the end of the greeting. With answering-machine detection on, the agent is sought only once
-the call is judged human, but the deadline still counts from the answer.
+the end of the greeting.
+
+With answering-machine detection on, the agent is sought only once the call is judged human,
+and the timer starts where the rules put it: rule 3 counts the 2 s "after the called person's
+completed greeting" (rule 20, UK: "may start when the called person starts speaking"). The
+classifier reports when the greeting started and ended (seconds after the answer), and the
+campaign's ``connect_from`` picks which one starts the timer - never earlier than the answer,
+never later than the verdict. A person is not abandoned because detection took 2.5 s to hear
+them out. A verdict that never comes is ``unknown`` at ``amd_deadline`` (plus the worker's
+``AMD_GRACE``): the call goes to an agent as a person, timed from then.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from compliance.amd_sampling import SAMPLED_MACHINE, sampled
 from dialer import actions as act
 from dialer import pacing
 from dialer.errors import IllegalTransition, UnknownAgent, UnknownCall
@@ -32,6 +41,15 @@ from dialer.states import (
 )
 
 MAX_CONNECT_LIMIT = 2.0  # rule 3: the two-second rule is a ceiling for every campaign
+MAX_AMD_DEADLINE = 10.0  # seconds: longer and a person hangs up on the silence first
+AMD_GRACE = 0.5  # the worker sends its verdict at the deadline; this covers its polling
+CONNECT_FROM = ("greeting_end", "speech_start")  # rule 3 (US) / rule 20 (UK)
+
+
+def connect_from_for(region: str) -> str:
+    """What starts the rule-3 timer after AMD: the UK (rule 20) counts from the first word,
+    elsewhere the two seconds follow the completed greeting (rule 3)."""
+    return "speech_start" if region.upper() in {"GB", "UK"} else "greeting_end"
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,9 @@ class CoreConfig:
     ratio: float = 1.0  # progressive lines per ready agent
     connect_limit: float = 2.0  # seconds a live answer may wait for an agent (≤ 2, rule 3)
     amd: bool = False  # wait for answering-machine detection before seeking an agent
+    amd_deadline: float = 3.0  # seconds after the answer by which detection must decide
+    connect_from: str = "greeting_end"  # with AMD, what starts the rule-3 timer (see above)
+    amd_sample_share: float = 0.0  # rule 19: machine verdicts still offered to an agent
     max_lines: int = 100  # calls in flight the trunk (or an agentless campaign) allows
     max_cps: float = 10.0  # new calls per second at most
     abandon_target: float = 0.02
@@ -52,6 +73,12 @@ class CoreConfig:
             raise ValueError(f"unknown dialing mode {self.mode!r}")
         if not 0 < self.connect_limit <= MAX_CONNECT_LIMIT:
             raise ValueError("connect_limit must be within (0, 2] seconds (rule 3)")
+        if not 0 < self.amd_deadline <= MAX_AMD_DEADLINE:
+            raise ValueError(f"amd_deadline must be within (0, {MAX_AMD_DEADLINE:g}] seconds")
+        if not 0.0 <= self.amd_sample_share <= 1.0:
+            raise ValueError("amd_sample_share must be within [0, 1]")
+        if self.connect_from not in CONNECT_FROM:
+            raise ValueError(f"connect_from must be one of {', '.join(CONNECT_FROM)}")
 
 
 @dataclass
@@ -63,6 +90,7 @@ class Call:
     machine: CallMachine
     dialed_at: float
     answered_at: float | None = None
+    connect_from: float | None = None  # the rule-3 timer's start: the answer, or the greeting
     agent_id: str | None = None  # reserved or bridged agent
     preview_agent: str | None = None  # preview/progressive with a guaranteed agent
     bridged_at: float | None = None
@@ -240,7 +268,7 @@ class DialerCore:
 
     def on_answered(self, call_id: str, now: float) -> list[act.Action]:
         call = self._get_call(call_id)
-        call.answered_at = now
+        call.answered_at = call.connect_from = now
         out: list[act.Action] = [self._call(call, CallEvent.ANSWER, now)]
         if self.config.mode == "agentless":
             out.append(self._call(call, CallEvent.TO_IVR, now))  # no agent: never abandoned
@@ -248,17 +276,48 @@ class DialerCore:
             out.append(act.StartIvr(call_id, call.lead))
             return out
         if self.config.amd and call.preview_agent is None:
-            return out  # wait for the verdict (on_amd); the deadline runs from now
+            return out  # wait for the verdict (on_amd) until amd_deadline
         return out + self._human(call, now)
 
-    def on_amd(self, call_id: str, verdict: str, now: float) -> list[act.Action]:
+    def on_amd(
+        self,
+        call_id: str,
+        verdict: str,
+        now: float,
+        speech: tuple[float, float] | None = None,
+    ) -> list[act.Action]:
+        """The classifier's verdict. ``speech``: (start, end) of the greeting in seconds
+        after the answer, as heard; None when nobody spoke (the timer starts now)."""
         call = self._get_call(call_id)
         if call.machine.state is not CallState.ANSWERED:
             return []  # already decided or ended
+        reason = None
         if verdict == "machine":
-            self.pacer.observe(pacing.Machine(now - call.dialed_at))
-            return [self._call(call, CallEvent.MACHINE, now), act.Hangup(call_id, "machine")]
-        return self._human(call, now)  # human or unknown: treat as a person (conservative)
+            if self.amd_label(call_id, verdict) == "machine":
+                self.pacer.observe(pacing.Machine(now - call.dialed_at))
+                return [self._call(call, CallEvent.MACHINE, now), act.Hangup(call_id, "machine")]
+            reason = "amd sample: a machine verdict offered to an agent (rule 19)"
+        call.connect_from = self._timer_start(call, now, speech)
+        # human or unknown: treat as a person (conservative); a sampled machine: the same,
+        # so that a person hears whether it was one (compliance/amd_sampling.py)
+        return self._human(call, now, reason)
+
+    def amd_label(self, call_id: str, verdict: str) -> str:
+        """What the attempt records as its AMD result: a sampled machine verdict is marked
+        apart, since it went to an agent and counts as a live answer (rule 19)."""
+        if verdict == "machine" and sampled(call_id, self.config.amd_sample_share):
+            return SAMPLED_MACHINE
+        return verdict
+
+    def _timer_start(self, call: Call, now: float, speech: tuple[float, float] | None) -> float:
+        """Rule 3 (US): 2 s after the completed greeting; rule 20 (UK): after the person
+        starts speaking. Bounded by the answer and the verdict, which both were seen."""
+        answered = call.answered_at if call.answered_at is not None else now
+        if speech is None:
+            return now
+        start, end = speech
+        offset = start if self.config.connect_from == "speech_start" else end
+        return min(now, max(answered, answered + offset))
 
     def on_agent_bridged(self, call_id: str, now: float) -> list[act.Action]:
         call = self._get_call(call_id)
@@ -346,22 +405,26 @@ class DialerCore:
         return out
 
     def expire(self, now: float) -> list[act.Action]:
-        """Abandon every live answer whose connect limit has passed (rule 3)."""
+        """Abandon every live answer whose connect limit has passed (rule 3); a call whose
+        AMD verdict is overdue goes to an agent as a person, timed from now."""
         out: list[act.Action] = []
         for call in list(self.calls.values()):
             if call.answered_at is None or call.preview_agent is not None:
                 continue
-            if call.machine.state not in (
-                CallState.ANSWERED,
-                CallState.WAITING_FOR_AGENT,
-                CallState.BRIDGING,
-            ):
+            st = call.machine.state
+            if st is CallState.ANSWERED and self.config.amd:
+                if now >= call.answered_at + self.config.amd_deadline + AMD_GRACE:
+                    call.connect_from = now  # the greeting's end is unknown: from now
+                    out += self._human(call, now, "amd undecided at deadline")
                 continue
-            if now - call.answered_at < self.config.connect_limit:
+            if st not in (CallState.ANSWERED, CallState.WAITING_FOR_AGENT, CallState.BRIDGING):
                 continue
-            if call.machine.state is CallState.ANSWERED:  # AMD still undecided: a person
+            start = call.answered_at if call.connect_from is None else call.connect_from
+            if now - start < self.config.connect_limit:
+                continue
+            if st is CallState.ANSWERED:
                 self.pacer.observe(pacing.Answered(now - call.dialed_at))
-                out.append(self._call(call, CallEvent.HUMAN, now, "amd undecided at deadline"))
+                out.append(self._call(call, CallEvent.HUMAN, now, "undecided at deadline"))
             out += self._release_agent(call, now)
             out.append(self._call(call, CallEvent.CONNECT_TIMEOUT, now, "no agent within limit"))
             self.pacer.observe(pacing.Abandoned())
@@ -370,20 +433,22 @@ class DialerCore:
 
     def next_deadline(self) -> float | None:
         """When :meth:`expire` next has work, for the adapter's timer."""
-        times = [
-            c.answered_at + self.config.connect_limit
-            for c in self.calls.values()
-            if c.answered_at is not None
-            and c.preview_agent is None
-            and c.machine.state
-            in (CallState.ANSWERED, CallState.WAITING_FOR_AGENT, CallState.BRIDGING)
-        ]
+        times: list[float] = []
+        for c in self.calls.values():
+            if c.answered_at is None or c.preview_agent is not None:
+                continue
+            st = c.machine.state
+            if st is CallState.ANSWERED and self.config.amd:
+                times.append(c.answered_at + self.config.amd_deadline + AMD_GRACE)
+            elif st in (CallState.ANSWERED, CallState.WAITING_FOR_AGENT, CallState.BRIDGING):
+                start = c.answered_at if c.connect_from is None else c.connect_from
+                times.append(start + self.config.connect_limit)
         return min(times) if times else None
 
     # --- internals --------------------------------------------------------------------------
-    def _human(self, call: Call, now: float) -> list[act.Action]:
+    def _human(self, call: Call, now: float, reason: str | None = None) -> list[act.Action]:
         self.pacer.observe(pacing.Answered(now - call.dialed_at))
-        out: list[act.Action] = [self._call(call, CallEvent.HUMAN, now)]
+        out: list[act.Action] = [self._call(call, CallEvent.HUMAN, now, reason)]
         if call.preview_agent is not None:
             out.append(self._call(call, CallEvent.AGENT_FOUND, now, "agent reserved at dial"))
             agent = self.agents[call.preview_agent]

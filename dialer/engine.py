@@ -331,8 +331,8 @@ class CampaignEngine:
         elif isinstance(e, sipev.CallAnswered) and e.call_id in core.calls:
             await self._do(core.on_answered(e.call_id, now))
         elif isinstance(e, sipev.AmdResult) and e.call_id in core.calls:
-            self.amd[e.call_id] = str(e.verdict)
-            await self._do(core.on_amd(e.call_id, str(e.verdict), now))
+            self.amd[e.call_id] = core.amd_label(e.call_id, str(e.verdict))
+            await self._do(core.on_amd(e.call_id, str(e.verdict), now, e.speech))
         elif isinstance(e, sipev.AgentLegBridged) and e.call_id in core.calls:
             await self._do(core.on_agent_bridged(e.call_id, now))
         elif isinstance(e, sipev.AgentLegEnded) and e.call_id in core.calls:
@@ -374,6 +374,7 @@ class CampaignEngine:
                     display_name=s.display_name,
                     ring_timeout=s.ring_timeout,
                     amd=s.core.amd,
+                    amd_deadline=s.core.amd_deadline,
                     allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
                 )
                 await self.sip.originate(cmd)

@@ -32,7 +32,7 @@ from campaigns.rules import RetryPolicy
 from dialer import recovery, sessions
 from dialer import status as dbstatus
 from dialer.agent_ops import WRAP_AFTER_RESTART, AgentOps
-from dialer.core import CoreConfig
+from dialer.core import CoreConfig, connect_from_for
 from dialer.engine import CampaignEngine, ComplianceGate, EngineSettings, SipPort
 from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
 from dialer.pacing import Decision
@@ -387,6 +387,9 @@ class DialerRuntime(AgentOps):
                 mode=spec.mode.value,
                 ratio=dialing.lines_per_agent,
                 amd=dialing.amd,
+                amd_deadline=dialing.amd_deadline,
+                amd_sample_share=dialing.amd_sample_share,
+                connect_from=connect_from_for(camp.region),
                 max_lines=dialing.lines(self.trunk_lines),
                 max_cps=dialing.max_cps,
                 abandon_target=dialing.abandon_target,

@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
+from outdial import memory
 from outdial.config import Config
 from outdial.errors import ConfigError
 from web.app import create_app
@@ -29,6 +30,7 @@ async def serve(cfg: Config, engine: Engine, stop: asyncio.Event | None = None) 
     # issue 18: the event loop shares the GIL with the storage threads; a 1 ms switch
     # interval (default 5 ms) hands it back to the loop sooner, keeping /healthz responsive
     sys.setswitchinterval(0.001)
+    memory.configure_malloc()  # issue 18: big buffers go back to the system after a burst
     app = create_app(cfg, engine)
     # issue 18: an idle keep-alive connection is closed after 15 s; a body a handler refused
     # unread (a 413 before reading) closes its connection instead of being drained

@@ -58,6 +58,7 @@ class AmdParams:
     word_gap_ms: int = 200  # silence shorter than this stays inside a word
     break_ms: int = 400  # silence this long ends a stretch of talk (a machine's is shorter)
     pause_ms: int = 900  # silence this long after talk: the speaker waits for us (a person)
+    short_pause_ms: int = 700  # ... or this long after a short greeting, if the deadline nears
     turn_ms: int = 1200  # talk no longer than this, then a break, is one conversational turn
     turns: int = 2  # this many turns is a person talking on, waiting for an answer between
     max_talk_ms: int = 4200  # talking longer than this with no pause for us: a machine ...
@@ -96,6 +97,15 @@ class AmdClassifier:
     @property
     def elapsed_ms(self) -> int:
         return self.frames * self.p.frame_ms
+
+    @property
+    def speech_ms(self) -> tuple[int, int] | None:
+        """(start, end) of the callee's talk so far, in ms after the answer; None before
+        the first word. The core starts the two-second rule there (rules 3, 20)."""
+        if self._first_word < 0:
+            return None
+        end = max(self._first_word, self.frames - self._silent_run)
+        return self._first_word * self.p.frame_ms, end * self.p.frame_ms
 
     def feed(self, frames: list[Frame]) -> Verdict | None:
         for frame in frames:
@@ -207,10 +217,22 @@ class AmdClassifier:
             self._set(Verdict.MACHINE, "talks through" + (" after a silent lead" if late else ""))
         elif self._turns >= p.turns:
             self._set(Verdict.HUMAN, "talks in turns")
-        elif self._stretches and self._ms(self._silent_run) >= p.pause_ms:
+        elif self._stretches and self._ms(self._silent_run) >= self._pause_needed():
             self._set(Verdict.HUMAN, "waits for us")
         elif self.elapsed_ms >= p.deadline_ms:
             self._set(Verdict.UNKNOWN, "deadline")
+
+    def _pause_needed(self) -> int:
+        # A short greeting ("Hello?") then short_pause_ms of silence is already a person
+        # waiting for us - but a terse machine also says a few words and then pauses
+        # before its beep. So the shorter pause counts only when the full one would end
+        # after the deadline: then it is that or "unknown", and a person hears an agent
+        # sooner (the two-second rule, rules 3 and 20, runs from their greeting).
+        p = self.p
+        ended = self.elapsed_ms - self._ms(self._silent_run)
+        late = ended + p.pause_ms > p.deadline_ms
+        short = self._ms(self._span) <= p.turn_ms
+        return p.short_pause_ms if short and late else p.pause_ms
 
 
 def classify(frames: list[Frame], params: AmdParams | None = None) -> Verdict:

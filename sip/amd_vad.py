@@ -39,6 +39,10 @@ class AmdDetector:
         return self.classifier.elapsed_ms
 
     @property
+    def speech_ms(self) -> tuple[int, int] | None:
+        return self.classifier.speech_ms
+
+    @property
     def reason(self) -> str:
         return self.classifier.reason
 

@@ -103,6 +103,9 @@ class AmdResult:
     call_id: str
     verdict: Verdict
     decided_after: float  # seconds of audio since answer
+    # (start, end) of the callee's greeting in seconds after the answer; None: silence.
+    # The two-second rule counts from it (rules 3, 20; dialer/core.py).
+    speech: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

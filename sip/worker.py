@@ -515,7 +515,9 @@ class Worker:
             if verdict is None and late:
                 verdict = leg.amd.finish()
             if verdict is not None:
-                self.send(ev.AmdResult(leg.call_id, verdict, leg.amd.elapsed_ms / 1000.0))
+                heard = leg.amd.speech_ms
+                speech = None if heard is None else (heard[0] / 1000.0, heard[1] / 1000.0)
+                self.send(ev.AmdResult(leg.call_id, verdict, leg.amd.elapsed_ms / 1000.0, speech))
                 self._free_amd_port(leg)
 
     def _free_amd_port(self, leg: Leg) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -185,10 +186,17 @@ def _options(fields: dict[str, str]) -> importer.ImportOptions:
     )
 
 
+#: issue 18: imports run one at a time on their own thread. Parsing a workbook is Python
+#: work that holds the GIL; in the shared pool, a burst of uploads had several parses
+#: competing with the event loop (and the quick storage calls queueing behind them), and
+#: each thread kept its own heap of parsed rows. Queued imports show "queued" meanwhile.
+_IMPORTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="list-import")
+
+
 async def _run(engine: Engine, job_id: int, path: Path) -> None:
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(None, importer.run, engine, job_id, path)
+        await loop.run_in_executor(_IMPORTS, importer.run, engine, job_id, path)
     except Exception as exc:  # recorded on the job; GET .../import shows it
         log.warning("import failed", job_id=job_id, error=str(exc))
     finally:

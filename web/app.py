@@ -22,6 +22,7 @@ ROUTE_MODULES = (
     "web.api_dialer",
     "web.api_prompts",
     "web.api_reports",
+    "web.api_amd",
     "web.openapi",
     # the web console (issue 13): its shell first, then its pages
     "web.shell",

@@ -257,3 +257,126 @@ def test_every_call_finishes_once_and_no_agent_is_double_booked(
     for cid in list(c.calls):
         finished += [a.call_id for a in of(act.CallFinished, c.on_ended(cid, "answered", now + 1))]
     assert sorted(finished) == sorted(placed)
+
+
+# --- AMD and the two-second rule (rules 3, 20): the timer starts at the greeting ------------
+
+
+def busy_core(**kw: object) -> DialerCore:
+    """AMD on, both agents on calls: a person judged human must wait for an agent."""
+    c = core(amd=True, **kw)
+    for i, agent in ((8, "a1"), (9, "a2")):
+        c.place(f"busy{i}", lead(i), 0.0)
+        c.on_answered(f"busy{i}", 1.0)
+        c.on_amd(f"busy{i}", "human", 2.0, (0.2, 0.6))
+        c.on_agent_bridged(f"busy{i}", 2.1)
+        assert c.agents[agent].machine.state is AgentState.TALK
+    return c
+
+
+def test_amd_pending_is_not_abandoned_two_seconds_after_the_answer() -> None:
+    c = busy_core()
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 10.0)
+    assert c.next_deadline() == pytest.approx(10.0 + 3.0 + 0.5)  # amd_deadline + grace
+    assert c.expire(12.5) == []  # 2.5 s after the answer, the verdict is still coming
+    assert c.calls["c1"].machine.state is CallState.ANSWERED
+    # "Hello?" from 0.4 s to 0.9 s, then silence: judged human at 1.8 s after answer... and
+    # the verdict reached us at 12.6 s; the 2 s run from the greeting's end (10.9 s).
+    c.on_amd("c1", "human", 12.6, (0.4, 0.9))
+    assert c.next_deadline() == pytest.approx(12.9)
+    assert c.expire(12.89) == []
+    out = c.expire(12.9)
+    assert of(act.PlaySafeHarbor, out) == [act.PlaySafeHarbor("c1")]
+    assert c.calls["c1"].machine.state is CallState.ABANDONED
+
+
+def test_amd_human_reaches_an_agent_freed_after_two_seconds_from_answer() -> None:
+    c = busy_core()
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 10.0)
+    c.on_amd("c1", "human", 12.4, (0.3, 1.5))  # greeting ended at 11.5
+    assert c.expire(13.0) == []  # 3 s after the answer: not abandoned
+    c.on_ended("busy8", "answered", 13.1)  # a1 goes to wrap-up, then is ready again
+    out = c.agent_disposition("a1", 13.2)
+    assert of(act.ConnectAgent, out)[0].call_id == "c1"
+    assert c.calls["c1"].agent_id == "a1"
+    c.on_agent_bridged("c1", 13.3)
+    assert c.expire(14.0) == []
+    assert c.calls["c1"].machine.state is CallState.BRIDGED
+
+
+def test_uk_timer_starts_when_the_person_starts_speaking() -> None:
+    c = busy_core(connect_from="speech_start")
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 10.0)
+    c.on_amd("c1", "human", 12.4, (0.3, 1.5))
+    assert c.next_deadline() == pytest.approx(12.3)  # 10.3 + 2: already due
+    assert of(act.PlaySafeHarbor, c.expire(12.4)) == [act.PlaySafeHarbor("c1")]
+
+
+def test_greeting_times_are_bounded_by_the_answer_and_the_verdict() -> None:
+    c = busy_core()
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 10.0)
+    c.on_amd("c1", "human", 11.0, (0.2, 9.0))  # a clock that ran ahead: capped at the verdict
+    assert c.next_deadline() == pytest.approx(13.0)
+    c.place("c2", lead(2), 5.0)
+    c.on_answered("c2", 20.0)
+    c.on_amd("c2", "unknown", 23.0, None)  # nobody spoke: from the verdict
+    assert c.calls["c2"].connect_from == pytest.approx(23.0)
+
+
+def test_overdue_verdict_is_a_person_timed_from_the_deadline() -> None:
+    c = busy_core(amd_deadline=2.0)
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 10.0)
+    assert c.expire(12.49) == []
+    out = c.expire(12.5)
+    assert not of(act.PlaySafeHarbor, out)
+    assert c.calls["c1"].machine.state is CallState.WAITING_FOR_AGENT
+    assert c.next_deadline() == pytest.approx(14.5)
+    assert of(act.PlaySafeHarbor, c.expire(14.5)) == [act.PlaySafeHarbor("c1")]
+    assert c.on_amd("c1", "machine", 14.6) == []  # too late to matter
+
+
+def test_amd_machine_verdict_late_is_still_a_machine_not_an_abandon() -> None:
+    c = busy_core()
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 10.0)
+    assert c.expire(12.9) == []
+    out = c.on_amd("c1", "machine", 12.95)
+    assert of(act.Hangup, out) == [act.Hangup("c1", "machine")]
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 13.0))
+    assert not done.abandoned
+
+
+def test_amd_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="amd_deadline"):
+        CoreConfig(amd=True, amd_deadline=0)
+    with pytest.raises(ValueError, match="amd_deadline"):
+        CoreConfig(amd=True, amd_deadline=11)
+    with pytest.raises(ValueError, match="connect_from"):
+        CoreConfig(connect_from="answer_plus_one")
+
+
+def test_a_sampled_machine_verdict_goes_to_an_agent_as_a_person() -> None:
+    c = core(amd=True, amd_sample_share=1.0)  # rule 19: every machine verdict sampled
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    assert c.amd_label("c1", "machine") == "machine_sampled"
+    out = c.on_amd("c1", "machine", 11.0, (0.3, 2.0))
+    assert not of(act.Hangup, out)
+    assert of(act.ConnectAgent, out)[0].agent_id == "a1"
+    c.on_agent_bridged("c1", 11.2)
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 30.0))
+    assert done.state == "completed" and done.agent_id == "a1"
+
+
+def test_sampling_follows_the_share_and_the_call_id() -> None:
+    c = core(amd=True, amd_sample_share=0.02)
+    labels = [c.amd_label(f"call-{i}", "machine") for i in range(2000)]
+    assert 20 <= labels.count("machine_sampled") <= 60  # ~2 %
+    assert labels == [c.amd_label(f"call-{i}", "machine") for i in range(2000)]  # replayable
+    assert c.amd_label("call-1", "human") == "human"
+    assert core(amd=True).amd_label("call-1", "machine") == "machine"  # share 0: never

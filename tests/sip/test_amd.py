@@ -133,3 +133,42 @@ def test_verdict_is_final_and_independent_of_chunking(parts: list[Frame], chunk:
         assert got == first  # once decided, it never changes
     assert (clf.verdict or clf.finish()) == whole
     assert clf.elapsed_ms <= AmdParams().deadline_ms
+
+
+# --- issue 20 gaps: what the core needs for the two-second rule, and earlier verdicts -------
+
+
+def test_speech_span_is_reported_from_the_first_word_to_the_last() -> None:
+    clf = decide(frames((SILENCE, 0.5), (SPEECH, 0.6), (SILENCE, 2.0)))
+    start, end = clf.speech_ms or (0, 0)
+    assert (start, end) == (500, 1100)  # the verdict came 0.9 s later; the greeting ended here
+    assert decide(frames((SILENCE, 4.0))).speech_ms is None  # nobody spoke
+
+
+def test_speech_span_while_still_talking_ends_now() -> None:
+    clf = AmdClassifier(AmdParams(deadline_ms=6000))
+    clf.feed(frames((SILENCE, 0.4), (SPEECH, 1.0)))
+    assert clf.speech_ms == (400, 1400)
+
+
+def test_a_late_short_greeting_is_a_person_at_the_shorter_pause_before_the_deadline() -> None:
+    # "Hello?" at 2.2-2.7 s: the full 0.9 s pause would end at 3.6 s, after the deadline.
+    late = frames((SILENCE, 2.2), (SPEECH, 0.5), (SILENCE, 2.0))
+    clf = decide(late, deadline_ms=3500)
+    assert (clf.verdict, clf.reason) == (Verdict.HUMAN, "waits for us")
+    assert clf.elapsed_ms == 2700 + AmdParams().short_pause_ms
+    assert decide(late, deadline_ms=3500, short_pause_ms=900).verdict is Verdict.UNKNOWN
+
+
+def test_an_early_terse_greeting_waits_the_full_pause_and_hears_the_beep() -> None:
+    # "Leave a message." then 0.8 s, then the beep: with time left, the short pause is not
+    # enough to call a person, so the beep decides.
+    terse = frames((SILENCE, 0.3), (SPEECH, 0.8), (SILENCE, 0.8), beep(1000.0, 0.5))
+    clf = decide(terse, deadline_ms=3000)
+    assert (clf.verdict, clf.reason) == (Verdict.MACHINE, "beep")
+
+
+def test_a_long_stretch_then_the_short_pause_is_not_enough() -> None:
+    # 2 s of talk then 0.7 s of silence before the deadline: a machine between sentences
+    talk = frames((SILENCE, 0.2), *words(5), (SILENCE, 0.75), *words(3))
+    assert decide(talk, deadline_ms=3000).verdict is Verdict.UNKNOWN

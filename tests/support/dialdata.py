@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from campaigns import store as campaigns
+from compliance.amd_sampling import SAMPLED_MACHINE
+from dialer import hopper
+from dialer.core import CoreConfig, DialerCore
 from lists.models import CallList, Contact, ImportJob
 from outdial.storage import session_scope
 
@@ -108,3 +111,37 @@ async def until(pred: Any, timeout: float, what: str) -> None:
     while not pred():
         assert loop.time() < end, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
+
+
+AMD_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # noon in London
+
+
+def amd_campaign(engine: Engine, live: int, machines: int, sampled: int) -> tuple[int, list[str]]:
+    """A GB campaign with ``live`` people, ``machines`` machine verdicts and ``sampled``
+    machine verdicts that the core sent to an agent (its label, not a hand-written one)."""
+    total = live + machines + sampled
+    numbers = [f"+4420795{i:05d}" for i in range(total)]
+    cid = campaign_with_contacts(engine, "uk-amd", numbers, mode="predictive")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE campaigns SET region='GB' WHERE id=:c"), {"c": cid})
+    every = DialerCore(CoreConfig(amd=True, amd_sample_share=1.0))
+    never = DialerCore(CoreConfig(amd=True, amd_sample_share=0.0))
+    labels = ["human"] * live
+    labels += [never.amd_label(f"m{i}", "machine") for i in range(machines)]
+    labels += [every.amd_label(f"s{i}", "machine") for i in range(sampled)]
+    sampled_ids: list[str] = []
+    leads = hopper.claim(engine, cid, total, AMD_NOW)
+    for i, (ld, label) in enumerate(zip(leads, labels, strict=True)):
+        call_id = f"c{i}"
+        hopper.open_attempt(engine, call_id, cid, ld, "n", AMD_NOW - timedelta(hours=1))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE attempts SET answered_at=:t, final=:f, amd=:a, state='completed' "
+                    "WHERE call_id=:c"
+                ),
+                {"t": AMD_NOW - timedelta(hours=1), "f": True, "a": label, "c": call_id},
+            )
+        if label == SAMPLED_MACHINE:
+            sampled_ids.append(call_id)
+    return cid, sampled_ids
