@@ -186,7 +186,7 @@ async def test_results_filters_open_answers_and_exports(
     assert "*********5678" in low and "13912345678" not in low and "很好" not in low
     assert "HYPERLINK" in low and "<audio" not in low
     _, ivr = await _get(client, f"/surveys/{sid}/answers?channel=ivr")
-    src = re.search(r'<audio controls preload="none" src="([^"]+)"', ivr)
+    src = re.search(r'<audio controls preload="metadata" src="([^"]+)"', ivr)
     assert src is not None
     clip = await client.get(src.group(1), headers=client.headers_)
     assert clip.status == 200 and (await clip.read())[:4] == b"RIFF", await clip.text()
