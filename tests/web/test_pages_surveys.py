@@ -186,7 +186,7 @@ async def test_results_filters_open_answers_and_exports(
     assert "*********5678" in low and "13912345678" not in low and "很好" not in low
     assert "HYPERLINK" in low and "<audio" not in low
     _, ivr = await _get(client, f"/surveys/{sid}/answers?channel=ivr")
-    src = re.search(r'<audio controls preload="none" src="([^"]+)"', ivr)
+    src = re.search(r'<audio controls preload="metadata" src="([^"]+)"', ivr)
     assert src is not None
     clip = await client.get(src.group(1), headers=client.headers_)
     assert clip.status == 200 and (await clip.read())[:4] == b"RIFF", await clip.text()
@@ -226,18 +226,22 @@ async def test_other_roles_get_a_clear_403_page(
 
 
 @pytest.mark.browser
+@pytest.mark.sip
 async def test_survey_team_flow_in_chromium(
     aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
-    """Template -> survey -> campaign; responses arrive; the chart renders; scores 1-2;
-    CSV and XLSX downloads; every page shot in both languages."""
+    """Template -> survey -> campaigns; agent-led answers and an IVR call that SIPp answers
+    with keys 2 1 5 4 3 and a spoken comment; the charts render; scores 1-2; CSV and XLSX
+    downloads; the IVR clip plays in Chromium; every page shot in both languages."""
     import browserkit
 
-    engine = sqlite_engine
+    engine, data = sqlite_engine, tmp_path / "data"
     consolekit.user(engine, "qa", Role.SURVEYOR)
     consolekit.user(engine, "desk", Role.AGENT)
     cid = shanghai_campaign(engine)
-    server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
+    ivr_sip, number = _ivr_harness(), "+8613810100088"
+    ivr_cid = ivr_sip.survey_campaign(engine, "IVR 满意度", [number])  # agentless
+    server = await aiohttp_server(consolekit.app_for(engine, data), host="127.0.0.1")
     base = f"http://127.0.0.1:{server.port}"
     async with browserkit.chromium() as browser:
         w = await browserkit.new_page(browser, base, "en")
@@ -255,6 +259,7 @@ async def test_survey_team_flow_in_chromium(
         await page.wait_for_url("**/surveys/*?saved=1")
         sid = int(page.url.split("/surveys/")[1].split("?")[0])
         await page.get_by_label("回访").check()
+        await page.get_by_label("IVR 满意度").check()
         await page.get_by_role("button", name="Save the campaigns").click()
         await page.get_by_text("Changed: 回访").wait_for()
         row = page.locator("#survey-prompts tr", has_text="q:overall")
@@ -266,19 +271,27 @@ async def test_survey_team_flow_in_chromium(
         assert await _audio_seconds(page, "#survey-prompts audio") == pytest.approx(0.5, abs=0.05)
         await w.shot("survey", "en")
         assert campaigns.spec_of(engine, campaigns.get(engine, cid)).survey == "after_sales"
-        seed_responses(engine, tmp_path, datetime.now(UTC) - timedelta(minutes=5), sid, cid)
+        seed_responses(engine, data, datetime.now(UTC) - timedelta(minutes=5), sid, cid)
         seed_days(engine, datetime.now(UTC), sid, cid, 6)
         await page.get_by_role("link", name="Results").click()
         await page.locator(".dist-chart[data-rendered] svg").first.wait_for()
         assert await page.locator(".dist-chart svg").count() == 5  # five scored questions
         await page.locator(".trend-chart[data-rendered] svg").wait_for()  # seven days
+        await ivr_call(ivr_sip, engine, tmp_path, ivr_cid, number, "21543")
+        await page.goto(f"/surveys/{sid}/results?campaign=IVR 满意度")
+        figures = await page.locator(".figure .v").all_inner_texts()
+        assert figures[:3] == ["1", "1", "100.0%"], figures  # offered, completed, rate
+        waiting = page.locator("table.survey-questions tr", has_text="waiting")
+        assert "\t1\t1.00\t" in await waiting.inner_text()  # one answer: key 1
+        await page.locator(".dist-chart[data-rendered] svg").first.wait_for()
+        await page.goto(f"/surveys/{sid}/results")
         await w.shot("survey-results", "en")
         await page.get_by_label("1", exact=True).check()
         await page.get_by_label("2", exact=True).check()
         await page.get_by_role("button", name="Show").click()
         await page.wait_for_url("**score=2*")
-        # scores 1-2 on "overall": the agent-led 2 of today, and days 1, 5, 6 (2, 1, 2)
-        assert await page.locator(".figure .v").first.inner_text() == "4"
+        # scores 1-2 on "overall": the agent-led 2 of today, days 1, 5, 6 (2, 1, 2), the IVR 2
+        assert await page.locator(".figure .v").first.inner_text() == "5"
         await page.get_by_role("link", name="Open answers", exact=True).click()
         await page.locator("table.answers").wait_for()
         await w.shot("survey-answers-scores-1-2", "en")
@@ -292,12 +305,16 @@ async def test_survey_team_flow_in_chromium(
             await download.save_as(saved)
             assert saved.suffix == f".{fmt.lower()}" and saved.stat().st_size > 0
         text = (tmp_path / f"survey-{sid}-results.csv").read_text("utf-8-sig")
-        assert len(text.strip().splitlines()) == 5 and "'=HYPERLINK" in text
+        lines = text.strip().splitlines()
+        assert len(lines) == 6 and "'=HYPERLINK" in text and "13810100088" not in text
+        assert any(",ivr,completed," in x and x.endswith(",2,1,5,4,3," + x.split(",")[-1])
+                   for x in lines)  # fmt: skip
         await page.goto(f"/surveys/{sid}/answers?channel=ivr")
-        assert await page.locator("table.answers audio").count() == 1
-        assert await _audio_seconds(page, "table.answers audio") == pytest.approx(0.5, abs=0.05)
+        assert await page.locator("table.answers audio").count() == 2
+        spoken = await _audio_seconds(page, "table.answers audio")  # the newest: SIPp's
+        assert spoken > 1.0, spoken
         await page.goto(f"/surveys/{sid}/answers")
-        assert await page.locator("table.answers tbody tr").count() == 3 + 6
+        assert await page.locator("table.answers tbody tr").count() == 3 + 6 + 1
         await w.shot("survey-answers", "en")
         assert not w.problems, w.problems
         zh = await browserkit.new_page(browser, base, "zh")
@@ -351,45 +368,20 @@ def _ivr_harness() -> Any:
     return module
 
 
-@pytest.mark.sip
-async def test_an_ivr_call_answered_with_sipp_keys_reaches_the_results(
-    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
-) -> None:
-    """SIPp answers an agentless survey call and presses 2 1 5 4 3, then speaks a comment
-    ended by '#': the survey team sees it in the results, the low-score filter, the clip
-    and the export."""
+async def ivr_call(ivr_sip: Any, db: Engine, tmp: Path, cid: int, number: str, keys: str) -> None:
+    """One agentless survey call to SIPp, which presses ``keys`` (typed ahead), then speaks
+    the open comment and ends it with '#' (tests/dialer/test_ivr_sip.py's harness)."""
     import asyncio
 
-    ivr_sip = _ivr_harness()
-    db, number, seed_t = sqlite_engine, "+8613810100077", surveys.SEED_TEMPLATE
-    cid = ivr_sip.survey_campaign(db, "ivr-results", [number])  # the seeds' template
-    durations = await asyncio.to_thread(ivr_sip.prompt_durations, db, tmp_path, seed_t)
-    asked = durations["intro"] + sum(durations[f"q:{q.id}"] for q in seed_t.questions)
-    keys = "21543"
+    camp = campaigns.get(db, cid)
+    _, survey = survey_store.get_survey(db, campaigns.spec_of(db, camp).survey)
+    durations = await asyncio.to_thread(ivr_sip.prompt_durations, db, tmp, survey)
+    asked = durations["intro"] + sum(durations[f"q:{q.id}"] for q in survey.questions)
     presses = [(0.5 + 0.4 * i, k) for i, k in enumerate(keys)] + [(asked + 3.0, "#")]
-    sipp = tmp_path / "sipp"
+    sipp = tmp / "sipp"
     sipp.mkdir()
     ivr_sip.dtmf_at(sipp / "answers.pcap", presses)
     for name in ("invalid", "early", "optout"):
         ivr_sip.dtmf_at(sipp / f"{name}.pcap", [(0.5, "1")])
-    _ivr, _seen, result = await ivr_sip.run_campaign(db, cid, tmp_path, [number], seed_t)
+    _ivr, _seen, result = await ivr_sip.run_campaign(db, cid, tmp, [number], survey)
     assert (result.returncode, result.successful) == (0, 1), result.stderr
-
-    client = await aiohttp_client(consolekit.app_for(db, tmp_path / "data"))
-    consolekit.user(db, "qa", Role.SURVEYOR)
-    h = {"X-CSRF-Token": await consolekit.login(client, "qa"), "Accept-Language": "en"}
-    sid = survey_store.get_survey(db, seed_t.name)[0].id
-    html = await (await client.get(f"/surveys/{sid}/results?channel=ivr", headers=h)).text()
-    assert '<div class="v">1</div><div class="k">Completed' in html
-    row = html[html.find("<b>waiting</b>") :]
-    assert re.search(r'<td class="num">1</td>\s*<td class="num">1\.00</td>', row)  # key 1
-    assert '"values": [0, 1, 0, 0, 0]' in html  # overall: one 2, in the chart's data
-    low = await (await client.get(f"/surveys/{sid}/answers?score=2", headers=h)).text()
-    assert "13810100077" not in low and "*********0077" in low
-    src = re.search(r'<audio controls preload="none" src="([^"]+)"', low)
-    assert src is not None
-    clip = await client.get(src.group(1), headers=h)
-    assert clip.status == 200 and len(await clip.read()) > 44
-    csv = (await (await client.get(f"/surveys/{sid}/export.csv", headers=h)).read()).decode()
-    line = csv.strip().splitlines()[1].split(",")
-    assert line[3:5] == ["ivr", "completed"] and line[7:12] == list(keys)
