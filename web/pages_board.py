@@ -76,6 +76,8 @@ async def _rows(request: web.Request) -> list[dict[str, Any]]:
 async def home(request: web.Request) -> web.Response:
     """Managers get the floor board; other roles a page saying where their work is."""
     ident = current_identity(request)
+    if ident.role is Role.AGENT:  # an agent's work is at their desk (issue 14)
+        raise web.HTTPSeeOther("/desk")
     if ident.role not in MANAGERS:
         return render("home_other.html", request, {"role": ident.role.value})
     ctx = {"rows": await _rows(request), "refusals": {}, "notices": False}

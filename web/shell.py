@@ -51,6 +51,7 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/dnc", N_("Do-not-call list"), MANAGERS),
     ("/people", N_("People"), frozenset({Role.ADMIN})),
     ("/audit", N_("Audit trail"), frozenset({Role.ADMIN})),
+    ("/desk", N_("My desk"), frozenset({Role.AGENT})),
 ]
 #: words for stored codes (campaigns/rules.py, dialer/states.py, outdial/roles.py)
 LABELS: dict[str, dict[str, str]] = {
