@@ -75,7 +75,9 @@ def own_attempt(db: Engine, user_id: int, call_id: str, live_call: str | None) -
     softphone now); anyone else's call is refused (403)."""
     with session_scope(db) as s:
         att = s.exec(select(Attempt).where(Attempt.call_id == call_id)).first()
-    if att is None or not (att.agent_user_id == user_id or live_call == call_id):
+    if att is None:
+        raise NotFound("no such call", call_id=call_id[:64])
+    if not (att.agent_user_id == user_id or live_call == call_id):
         raise NotYourCall("that call is not yours", call_id=call_id[:64])
     return att
 
@@ -232,7 +234,9 @@ def save_draft(db: Engine, user_id: int, call_id: str, data: dict[str, str], now
         raise InvalidInput(f"a draft holds at most {DRAFT_MAX} characters", field="draft")
     with session_scope(db) as s:
         row = s.exec(
-            select(DeskDraft).where(DeskDraft.user_id == user_id).where(DeskDraft.call_id == call_id)
+            select(DeskDraft)
+            .where(DeskDraft.user_id == user_id)
+            .where(DeskDraft.call_id == call_id)
         ).first()
         row = row or DeskDraft(user_id=user_id, call_id=call_id)
         row.data, row.updated_at = dict(data), now
@@ -242,7 +246,9 @@ def save_draft(db: Engine, user_id: int, call_id: str, data: dict[str, str], now
 def draft_of(db: Engine, user_id: int, call_id: str) -> dict[str, str]:
     with session_scope(db) as s:
         row = s.exec(
-            select(DeskDraft).where(DeskDraft.user_id == user_id).where(DeskDraft.call_id == call_id)
+            select(DeskDraft)
+            .where(DeskDraft.user_id == user_id)
+            .where(DeskDraft.call_id == call_id)
         ).first()
     return {str(k): str(v) for k, v in (row.data if row else {}).items()}
 

@@ -89,10 +89,11 @@ async def _zone_of(request: web.Request, campaign_id: int | None) -> str:
         return "UTC"
 
     def zone() -> str:
-        return store.spec_of(request.app[ENGINE], store.get(request.app[ENGINE], campaign_id)).timezone
+        db = request.app[ENGINE]
+        return str(store.spec_of(db, store.get(db, campaign_id)).timezone)
 
     try:
-        return await run_db(zone)
+        return str(await run_db(zone))
     except OutdialError:
         return "UTC"
 
@@ -269,7 +270,9 @@ async def desk_verdict(request: web.Request) -> web.Response:
         await run_db(orders.set_verdict, db, external_id, body, _now(), uid, source)
     except OutdialError as err:
         return _problem(request, err.message)
-    return _saved(request, _("Verdict saved: %(v)s.") % {"v": _(VERDICT_WORDS.get(verdict, verdict))})
+    return _saved(
+        request, _("Verdict saved: %(v)s.") % {"v": _(VERDICT_WORDS.get(verdict, verdict))}
+    )
 
 
 @routes.post("/desk/call/{call}/outcome", roles=AGENTS, body="small")

@@ -92,7 +92,9 @@ async def test_the_agents_call_from_screen_pop_to_disposition(
     cid = order_campaign(engine)
     mgr = await aiohttp_client(client.server)
     mcsrf = await consolekit.login(mgr, "boss")
-    assert (await mgr.post(f"/campaigns/{cid}/start", headers={"X-CSRF-Token": mcsrf})).status == 200
+    assert (
+        await mgr.post(f"/campaigns/{cid}/start", headers={"X-CSRF-Token": mcsrf})
+    ).status == 200
     csrf = await consolekit.login(client, "li")
     h = {"X-CSRF-Token": csrf, **EN}
     bad = await client.post(
