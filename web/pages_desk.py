@@ -376,7 +376,9 @@ def _refusal(request: web.Request, err: OutdialError) -> str:
         nxt = err.fields.get("next_legal")
         text = _("That time is outside the legal calling hours for this customer.")
         if nxt:
-            text += " " + _("The next legal time is %(t)s.") % {"t": str(nxt).replace("T", " ")}
+            text += " " + _("The next legal time is %(t)s.") % {
+                "t": str(nxt).replace("T", " ")[:16]
+            }
         return text
     if err.code == "conflict" and "hang it up" in err.message:
         return _("The call is still connected: hang up first, then set the disposition.")

@@ -97,6 +97,7 @@
       call.innerHTML = "";
       var p = document.createElement("p");
       p.className = "idle card";
+      p.id = "idle";
       p.textContent = words.idle;
       call.appendChild(p);
     }
@@ -242,8 +243,8 @@
       var kept = localStorage.getItem("desk-sip-uri");
       if (kept) { sip.value = kept; }
       $("signin").addEventListener("submit", function () { localStorage.setItem("desk-sip-uri", sip.value); });
-      return;
     }
+    if (!$("btn-ready")) { return; }  // not signed in to a campaign: no state bar
     state = root.getAttribute("data-state");
     $("btn-ready").addEventListener("click", ready);
     $("btn-pause").addEventListener("click", pause);
@@ -257,11 +258,9 @@
     });
     document.addEventListener("keydown", keys);
     document.body.addEventListener("htmx:afterRequest", function (e) {
-      var f = e.detail.elt;
-      if (f && f.id === "dispose-form" && e.detail.successful) {
-        setTimeout(clearCall, 800);
-      }
-      if (f && f.id === "skip-form" && e.detail.successful) { previewDone(); setState(state); }
+      var f = e.detail.elt, done = e.detail.xhr && e.detail.xhr.status < 300;  // 4xx swap too
+      if (f && f.id === "dispose-form" && done) { setTimeout(clearCall, 800); }
+      if (f && f.id === "skip-form" && done) { previewDone(); setState(state); }
     });
     document.body.addEventListener("htmx:confirm", function (e) {
       var f = e.detail.elt;  // a callback code needs its time before it goes to the server
