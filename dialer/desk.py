@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from campaigns import callbacks, contacts, orders, rules, store, survey_store, surveys
 from campaigns.models import Callback, ReturnVisitTask
+from dialer.board import day_start
 from dialer.errors import NotYourCall
 from dialer.models import Attempt, DeskDraft
 from lists.models import Contact
@@ -47,12 +47,6 @@ class Counts:
         return self.handle_seconds / self.calls if self.calls else 0.0
 
 
-def day_start(now: datetime, zone: str) -> datetime:
-    """Midnight of ``now``'s day in ``zone`` (the campaign's), as an aware instant."""
-    local = now.astimezone(ZoneInfo(zone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def today_counts(db: Engine, user_id: int, since: datetime) -> Counts:
     """Calls bridged to the agent since ``since``, their talk time and handle time."""
     with session_scope(db) as s:
@@ -61,13 +55,18 @@ def today_counts(db: Engine, user_id: int, since: datetime) -> Counts:
             .where(Attempt.agent_user_id == user_id)
             .where(col(Attempt.bridged_at) >= since)
         ).all()
-    talk = sum(r.talk_seconds or 0.0 for r in rows)
-    wrap = sum(
-        max(0.0, (as_utc(r.disposition_at) - as_utc(r.ended_at)).total_seconds())
-        for r in rows
-        if r.disposition_at and r.ended_at
-    )
+    talk = sum(_talk(r) for r in rows)
+    wrap = sum(_gap(r.ended_at, r.disposition_at) for r in rows)
     return Counts(len(rows), talk, talk + wrap)
+
+
+def _gap(start: datetime | None, end: datetime | None) -> float:
+    return max(0.0, (as_utc(end) - as_utc(start)).total_seconds()) if start and end else 0.0
+
+
+def _talk(att: Attempt) -> float:
+    """The engine's talk time; bridged to end when it kept none (the agent hung up)."""
+    return att.talk_seconds if att.talk_seconds is not None else _gap(att.bridged_at, att.ended_at)
 
 
 def own_attempt(db: Engine, user_id: int, call_id: str, live_call: str | None) -> Attempt:

@@ -24,6 +24,7 @@ from aiohttp import WSMsgType, web
 
 from campaigns import callback_times, orders, store, survey_store
 from dialer import desk
+from dialer.board import day_start
 from dialer.errors import NotRunning
 from outdial.errors import InvalidInput, OutdialError
 from outdial.roles import Role
@@ -104,7 +105,7 @@ async def _bar(request: web.Request) -> dict[str, Any]:
     status = runtime.agent_status(uid)
     zone = await _zone_of(request, status["campaign_id"] if status else None)
     now = _now()
-    counts = await run_db(desk.today_counts, db, uid, desk.day_start(now, zone))
+    counts = await run_db(desk.today_counts, db, uid, day_start(now, zone))
     due = await run_db(desk.callbacks_due, db, uid, desk.end_of_day(now, zone))
     return {"status": status, "counts": counts, "due": due, "now": now, "mask": desk.masked}
 

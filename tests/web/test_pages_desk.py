@@ -15,10 +15,11 @@ import consolekit
 import dialdata
 from sqlalchemy.engine import Engine
 
-from campaigns import orders, rules
+from campaigns import orders, return_visits, rules
 from campaigns import store as campaigns
 from outdial.roles import Role
 from sip.fake import FakeScript, FakeSipPort
+from web.api_dialer import RUNTIME
 
 EN = {"Accept-Language": "en"}
 PHONE = "+8613800100001"
@@ -194,3 +195,104 @@ async def test_one_desk_tab_per_agent(
         await ws.close()
     no_tab = await client.get("/desk/ws")
     assert no_tab.status == 400
+
+
+async def taking_calls(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine, spec: dict[str, Any]
+) -> tuple[Any, dict[str, str], int]:
+    """A started campaign of ``spec`` and the agent li signed in to it at the desk."""
+    app = consolekit.app_for(
+        engine,
+        tmp_path,
+        sip_factory=lambda cid: FakeSipPort(lambda t: FakeScript(delay=0.1, bye_after=30.0)),
+    )
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "li", Role.AGENT)
+    camp, _ = campaigns.save_spec(
+        engine, rules.parse_campaign({"caller_id": "+8610010000", **spec})
+    )
+    assert camp.id is not None
+    return client, {"X-CSRF-Token": await consolekit.login(client, "li"), **EN}, camp.id
+
+
+async def sign_in(client: Any, h: dict[str, str], cid: int) -> None:
+    await client.app[RUNTIME].start(cid)
+    ok = await client.post(
+        "/desk/signin", data={"campaign_id": str(cid), "sip_uri": "sip:li@127.0.0.1"}, headers=h
+    )
+    assert ok.status == 204, await ok.text()
+
+
+async def test_agent_led_survey_and_return_visit_forms(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    client, h, cid = await taking_calls(
+        aiohttp_client, tmp_path, engine, {"name": "回访", "kind": "return_visit", "survey": ""}
+    )
+    happened = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    task = {"external_id": "RV-1", "phone": PHONE, "customer_name": "赵先生",
+            "subject": "空调安装", "happened_at": happened}  # fmt: skip
+    return_visits.add_tasks(engine, campaigns.get(engine, cid), [task])
+    await sign_in(client, h, cid)
+    call_id = (await until_call(client))["call_id"]
+    pop = await (await client.get(f"/desk/call/{call_id}", headers=EN)).text()
+    assert "空调安装" in pop and "Satisfied, nothing to follow up" in pop
+    assert "Transfer to the survey IVR" not in pop  # no survey attached to this return visit
+    bad = await client.post(f"/desk/call/{call_id}/outcome", data={"outcome": "x"}, headers=h)
+    assert bad.status == 400 and "outcome must be one of" in await bad.text()
+    ok = await client.post(
+        f"/desk/call/{call_id}/outcome", data={"outcome": "problem_reported"}, headers=h
+    )
+    assert ok.status == 200 and "Outcome saved" in await ok.text()
+    (row,) = dialdata.rows(engine, "SELECT status, outcome FROM return_visit_tasks")
+    assert (row.status, row.outcome) == ("done", "problem_reported")
+
+
+async def test_agent_led_satisfaction_survey(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    client, h, cid = await taking_calls(
+        aiohttp_client, tmp_path, engine, {"name": "满意度", "kind": "satisfaction_survey"}
+    )
+    dialdata.add_contacts(engine, cid, [PHONE])
+    await sign_in(client, h, cid)
+    call_id = (await until_call(client))["call_id"]
+    zh = await (
+        await client.get(f"/desk/call/{call_id}", headers={"Accept-Language": "zh-CN"})
+    ).text()
+    assert zh.count('type="radio" name="q_overall"') == 5 and 'name="q_comment"' in zh
+    assert "您对本次服务的总体质量是否满意？" in zh and "转满意度自助语音" in zh
+    answers = {f"q_{q}": "4" for q in ("overall", "waiting", "skill", "solution", "attitude")}
+    wrong = await client.post(
+        f"/desk/call/{call_id}/survey", data={**answers, "q_overall": "9"}, headers=h
+    )
+    assert wrong.status == 400
+    saved = await client.post(
+        f"/desk/call/{call_id}/survey", data={**answers, "q_comment": "送货快"}, headers=h
+    )
+    assert saved.status == 200 and "Survey answers saved" in await saved.text()
+    (resp,) = dialdata.rows(engine, "SELECT status, channel FROM survey_responses")
+    assert (resp.status, resp.channel) == ("completed", "agent")
+
+
+async def test_preview_skip_needs_a_reason(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    client, h, cid = await taking_calls(
+        aiohttp_client, tmp_path, engine, {"name": "预览", "mode": "preview"}
+    )
+    dialdata.add_contacts(engine, cid, [PHONE])
+    await sign_in(client, h, cid)
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert 'data-preview="1"' in page and "Show the next record" in page
+    offer = await client.post("/api/agent/preview/next", headers=h)
+    assert (await offer.json())["preview"]["number"] == PHONE
+    no_reason = await client.post("/desk/preview/skip", data={"reason": " "}, headers=h)
+    assert no_reason.status == 400 and "Say why you skip" in await no_reason.text()
+    skipped = await client.post("/desk/preview/skip", data={"reason": "客户已投诉"}, headers=h)
+    assert skipped.status == 204
+    again = await client.post("/desk/preview/skip", data={"reason": "x"}, headers=h)
+    assert again.status == 409  # nothing on screen to skip any more
