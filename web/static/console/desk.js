@@ -11,7 +11,7 @@
     tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
     sessionStorage.setItem("desk-tab", tab);
   }
-  window.deskTimes = [];  // screen pops: [message received, record shown] (bench/console_bench.py)
+  window.deskTimes = [];  // screen pops: [call id, epoch ms the record was shown] (bench/console_bench.py)
 
   function $(id) { return document.getElementById(id); }
   function csrf() {
@@ -80,14 +80,14 @@
   function hangup() { if (callId) { api("/api/agent/hangup", { call_id: callId }); } }
 
   // --- the call: screen pop, drafts, dispositions ---------------------------------------------
-  function showCall(id, received) {
+  function showCall(id) {
     if (!id) { return; }
     callId = id;
     $("preview").hidden = true;
     window.htmx.ajax("GET", "/desk/call/" + encodeURIComponent(id), { target: "#call", swap: "innerHTML" })
       .then(function () {
         restoreDraft();
-        if (received) { window.deskTimes.push([received, performance.now()]); }
+        window.deskTimes.push([id, Date.now()]);
       });
   }
   function clearCall() {
@@ -182,7 +182,6 @@
       });
   }
   function onMessage(ev) {
-    var received = performance.now();
     var msg = JSON.parse(ev.data);
     switch (msg.type) {
       case "desk_taken":
@@ -193,7 +192,7 @@
         break;
       case "hello": break;
       case "agent_state": setState(msg.state, msg.reason); break;
-      case "call_connected": previewDone(); showCall(msg.call_id, received); break;
+      case "call_connected": previewDone(); showCall(msg.call_id); break;
       case "call_ended": case "call_transferred": setState("wrap", null); break;
       case "call_released": previewDone(); break;
       case "preview": showPreview(msg); break;
@@ -259,7 +258,10 @@
     document.addEventListener("keydown", keys);
     document.body.addEventListener("htmx:afterRequest", function (e) {
       var f = e.detail.elt, done = e.detail.xhr && e.detail.xhr.status < 300;  // 4xx swap too
-      if (f && f.id === "dispose-form" && done) { setTimeout(clearCall, 800); }
+      if (f && f.id === "dispose-form" && done) {
+        var disposed = callId;  // the next call may pop within the pause: leave that one be
+        setTimeout(function () { if (callId === disposed) { clearCall(); } }, 800);
+      }
       if (f && f.id === "skip-form" && done) { previewDone(); setState(state); }
     });
     document.body.addEventListener("htmx:confirm", function (e) {
