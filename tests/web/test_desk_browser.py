@@ -22,6 +22,7 @@ import browserkit
 import consolekit
 import dialdata
 import pytest
+from dialdata import until
 from sippctl import SippPeer
 from sqlalchemy.engine import Engine
 
@@ -33,6 +34,7 @@ from sip.config import PoolConfig, SipConfig, TrunkConfig
 from sip.pcap import write_all
 from sip.pool import SipPool
 from web.api_dialer import RUNTIME
+from web.pages_desk import DESK_TABS
 
 pytestmark = [pytest.mark.browser, pytest.mark.sip, pytest.mark.slow]
 
@@ -104,7 +106,7 @@ async def test_an_agents_day_at_the_desk(
             await app[RUNTIME].start(cid)
             en = await browserkit.new_page(browser, base, "en")
             await first_call(en, engine, cid)
-            await second_tab_then_second_call(zh, en, engine)
+            await second_tab_then_second_call(zh, en, engine, app[DESK_TABS])
             assert en.problems == [] and zh.problems == [], (en.problems, zh.problems)
         await app[RUNTIME].stop(cid)
         customer.stop()
@@ -193,7 +195,7 @@ async def first_call(w: browserkit.Watched, engine: Engine, cid: int) -> None:
 
 
 async def second_tab_then_second_call(
-    zh: browserkit.Watched, en: browserkit.Watched, engine: Engine
+    zh: browserkit.Watched, en: browserkit.Watched, engine: Engine, tabs: dict[int, Any]
 ) -> None:
     page = zh.page
     await page.goto("/desk")  # the same agent, another window: refused politely
@@ -202,6 +204,13 @@ async def second_tab_then_second_call(
     await en.page.context.close()
     await page.reload()
     await page.locator("#conn.ok").wait_for()
+    # the socket drops (a proxy, a network blip): the desk reconnects and resyncs by itself
+    (user_id,) = list(tabs)
+    dropped = tabs[user_id][1]
+    await dropped.close()
+    await until(lambda: user_id in tabs and tabs[user_id][1] is not dropped, 10, "a reconnect")
+    await page.locator("#conn.ok").wait_for()
+    assert await page.locator("#state-badge").inner_text() == "示忙"  # paused, as it was
     await page.keyboard.press("Alt+r")  # ready: the next customer is dialed
     pop = page.locator("#callpanel")
     await pop.wait_for(timeout=30_000)

@@ -186,13 +186,14 @@
     switch (msg.type) {
       case "desk_taken":
         taken = true;
+        root.classList.add("taken");
         say(words.taken);
         document.querySelectorAll("#desk button, #desk input, #desk select, #desk textarea")
           .forEach(function (el) { el.disabled = true; });
         break;
       case "hello": break;
       case "agent_state": setState(msg.state, msg.reason); break;
-      case "call_connected": previewDone(); showCall(msg.call_id); break;
+      case "call_connected": previewDone(); setState("talk", null); showCall(msg.call_id); break;
       case "call_ended": case "call_transferred": setState("wrap", null); break;
       case "call_released": previewDone(); break;
       case "preview": showPreview(msg); break;
