@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -120,6 +121,7 @@ def call_view(db: Engine, att: Attempt) -> dict[str, Any]:
     if contact is not None:
         fields["address"] = contact.address
     script, missing = rules.render_script(spec.script, fields)
+    labels = {d.code: d.label for d in spec.dispositions}
     return {
         "call_id": att.call_id,
         "campaign": {"id": camp.id, "name": camp.name, "kind": spec.kind.value},
@@ -129,8 +131,8 @@ def call_view(db: Engine, att: Attempt) -> dict[str, Any]:
         "custom": {k: v for k, v in custom.items() if k not in _FORM_KEYS},
         "history": [
             {
-                "at": as_utc(h.created_at),
-                "outcome": h.disposition or h.sip_outcome or h.state,
+                "at": as_utc(h.created_at).astimezone(ZoneInfo(zone)),
+                "outcome": labels.get(h.disposition, h.disposition or h.sip_outcome or h.state),
                 "notes": h.notes,
             }
             for h in history
@@ -141,7 +143,7 @@ def call_view(db: Engine, att: Attempt) -> dict[str, Any]:
         "zone": zone,
         "window": rules.format_span(spec.callback_hours),
         "window_span": spec.callback_hours,
-        "order": _order(db, custom),
+        "order": _order(db, custom, zone),
         "task": _task(db, att.campaign_id, custom),
         "survey": _survey(db, spec) if spec.kind is rules.Kind.SATISFACTION_SURVEY else None,
         "ivr_transfer": rules.ivr_transfer_allowed(spec),
@@ -153,7 +155,7 @@ def call_view(db: Engine, att: Attempt) -> dict[str, Any]:
 _FORM_KEYS = frozenset({"kind", "external_id", "source", "lines", "payment", "ship_by"})
 
 
-def _order(db: Engine, custom: dict[str, str]) -> dict[str, Any] | None:
+def _order(db: Engine, custom: dict[str, str], zone: str) -> dict[str, Any] | None:
     if custom.get("kind") != "order":
         return None
     try:
@@ -163,7 +165,7 @@ def _order(db: Engine, custom: dict[str, str]) -> dict[str, Any] | None:
     out = orders.order_json(row)
     lines = out["lines"] if isinstance(out["lines"], list) else []
     out["items"] = [dict(x) if isinstance(x, dict) else {"name": str(x)} for x in lines]
-    out["ship_by_at"] = as_utc(row.ship_by)
+    out["ship_by_at"] = as_utc(row.ship_by).astimezone(ZoneInfo(zone))  # the customer's time
     return out
 
 
