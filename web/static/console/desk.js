@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var root, words = {}, since = Date.now(), state = "", callId = "", ws = null, retry = 0;
-  var taken = false, draftTimer = null, autoTimer = null;
+  var taken = false, draftTimer = null, autoTimer = null, dropAt = 0;
   var tab = sessionStorage.getItem("desk-tab");
   if (!tab) {
     tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
@@ -175,7 +175,14 @@
   function resync() {
     return fetch("/desk/state", { credentials: "same-origin" }).then(function (r) { return r.json(); })
       .then(function (snap) {
-        if (!snap.agent) { if (state && state !== "signed_out") { location.reload(); } return; }
+        if (!snap.agent) {
+          // after a drop (a server restart) the engine logs the agent back in once the campaign
+          // has resumed: wait for it a minute before showing the sign-in page
+          if (dropAt && Date.now() - dropAt < 60000) { say(words.server); setTimeout(resync, 2000); return; }
+          if (state && state !== "signed_out") { location.reload(); }
+          return;
+        }
+        if (dropAt) { dropAt = 0; say(""); }
         setState(snap.agent.state, snap.agent.pause_reason, snap.since);
         if (snap.call_id && snap.call_id !== callId) { showCall(snap.call_id); }
         if (!snap.call_id && callId) { clearCall(); }
@@ -210,6 +217,7 @@
     ws.onclose = function () {
       if (taken) { conn("", false); return; }
       conn(words.lost, false);
+      if (!dropAt) { dropAt = Date.now(); }
       retry = Math.min(retry + 1, 10);
       setTimeout(connect, 500 * retry);
     };
