@@ -49,6 +49,11 @@ PAUSE_WORDS = {
     "meeting": N_("Meeting"),
     "coaching": N_("Coaching"),
     "wrap_after_restart": N_("Wrap-up of a call cut by a restart"),
+    # dialer/core.py on_agent_failed: the engine pauses an agent whose phone did not answer
+    "softphone_unreachable": N_(
+        "Your softphone did not answer the call: check that it is registered and answers "
+        "automatically, then go ready."
+    ),
 }
 OUTCOME_WORDS = {
     "satisfied": N_("Satisfied, nothing to follow up"),

@@ -296,3 +296,28 @@ async def test_preview_skip_needs_a_reason(
     assert skipped.status == 204
     again = await client.post("/desk/preview/skip", data={"reason": "x"}, headers=h)
     assert again.status == 409  # nothing on screen to skip any more
+
+
+async def test_a_softphone_that_does_not_answer_is_said_so(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+
+    def far_end(target: str) -> FakeScript:  # the customer answers; li's softphone refuses
+        if "li@" in target:
+            return FakeScript(progress=None, final=486, delay=0.02)
+        return FakeScript(delay=0.1, bye_after=30.0)
+
+    app = consolekit.app_for(engine, tmp_path, sip_factory=lambda cid: FakeSipPort(far_end))
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "li", Role.AGENT)
+    cid = dialdata.campaign_with_contacts(engine, "busy phone", [PHONE])
+    h = {"X-CSRF-Token": await consolekit.login(client, "li"), **EN}
+    await sign_in(client, h, cid)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 15
+    while (await (await client.get("/desk/state")).json())["agent"]["state"] != "paused":
+        assert loop.time() < end, "the agent was not paused"
+        await asyncio.sleep(0.1)
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert "Your softphone did not answer the call" in page

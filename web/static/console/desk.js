@@ -51,7 +51,11 @@
     var why = $("state-reason");
     if (why) {
       var opt = reason ? document.querySelector('#pause-reason option[value="' + CSS.escape(reason) + '"]') : null;
-      why.textContent = state === "paused" ? (opt ? opt.textContent : (reason || "")) : "";
+      why.textContent = state === "paused" ? (opt ? opt.textContent : (words[reason] || reason || "")) : "";
+    }
+    if (state === "paused" && reason === "softphone_unreachable") {
+      why.textContent = "";
+      say(words.softphone_unreachable);
     }
     var hang = $("btn-hangup");
     if (hang) { hang.disabled = state !== "talk"; }
