@@ -228,3 +228,51 @@ async def second_tab_then_second_call(
     await zh.shot("desk-ready", "zh")
     rows = dialdata.rows(engine, "SELECT disposition FROM attempts ORDER BY id")
     assert [r.disposition for r in rows] == ["callback", "success"]
+
+
+async def test_preview_at_the_desk(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Preview mode (fake SIP peer): the next record, Skip needs a reason, Dial, the pop."""
+    engine = sqlite_engine
+    spec = {"name": "预览", "mode": "preview", "caller_id": "+8610010000",
+            "dialing": {"preview_auto_dial_seconds": 30}}  # fmt: skip
+    camp, _ = campaigns.save_spec(engine, rules.parse_campaign(spec))
+    cid = camp.id or 0
+    dialdata.add_contacts(engine, cid, ["+8613800100001", "+8613800100002"])
+    consolekit.user(engine, "li", Role.AGENT)
+    app = consolekit.app_for(engine, tmp_path)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    await app[RUNTIME].start(cid)
+    async with browserkit.chromium() as browser:
+        for lang in ("en", "zh"):
+            w = await browserkit.new_page(browser, f"http://127.0.0.1:{server.port}", lang)
+            page = w.page
+            await login(w)
+            if lang == "en":
+                await page.get_by_role("button", name="Sign in and go ready").click()
+            await page.locator("#btn-next").click()
+            record = page.locator("#preview-record")
+            await record.get_by_text("客户").first.wait_for()
+            assert "+8613800100001" not in await record.inner_text()  # masked
+            await page.locator("#preview-auto", has_text="2").wait_for()  # the countdown runs
+            await w.shot("desk-preview", lang)
+            if lang == "zh":
+                assert w.problems == [], w.problems
+                break
+            await page.get_by_role("button", name="Skip").click()  # no reason: the form says
+            assert await page.locator("#preview").is_visible()
+            await page.fill("input[name=reason]", "客户要求换时间")
+            await page.get_by_role("button", name="Skip").click()
+            await page.locator("#preview").wait_for(state="hidden")
+            await page.locator("#btn-next").click()
+            await page.locator("#preview-record").get_by_text("客户").first.wait_for()
+            await page.get_by_role("button", name="Dial").click()
+            await page.locator("#callpanel").wait_for()
+            await page.locator("#state-badge", has_text="wrap-up").wait_for()
+            await page.locator("#callpanel h2").first.click()
+            await page.keyboard.press("1")
+            await page.get_by_text("Disposition saved.").wait_for()
+            await page.context.close()
+            assert w.problems == [], w.problems
+    await app[RUNTIME].stop(cid)

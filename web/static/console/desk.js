@@ -148,13 +148,17 @@
     var box = $("preview"), dl = $("preview-record");
     dl.innerHTML = "";
     var rec = msg.record || {};
-    Object.keys(rec).forEach(function (k) {
-      var v = rec[k];
-      if (v === null || typeof v === "object") { return; }
+    function row(key, value) {
+      if (value === null || value === undefined || value === "" || typeof value === "object") { return; }
       var dt = document.createElement("dt"), dd = document.createElement("dd");
-      dt.textContent = k; dd.textContent = String(v);
+      dt.textContent = words["f_" + key] || key;
+      dd.textContent = String(value);
       dl.appendChild(dt); dl.appendChild(dd);
-    });
+    }
+    row("number", String(msg.number || "").replace(/\d(?=\d{4})/g, "*"));  // masked as in the pop
+    ["name", "order_id", "address", "attempts"].forEach(function (k) { row(k, rec[k]); });
+    var custom = rec.custom || {};
+    Object.keys(custom).forEach(function (k) { row(k, custom[k]); });
     box.hidden = false;
     $("preview-next").hidden = true;
     clearInterval(autoTimer);
