@@ -406,6 +406,26 @@ async def desk_preview_skip(request: web.Request) -> web.Response:
 # --- the desk's WebSocket -----------------------------------------------------------------------
 
 
+class _DeskSocket:
+    """The desk's socket in the agent hub: numbers leave masked, as the agent may see them
+    (the engine's messages carry them in full for ``/api/agent/ws`` clients)."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send_str(self, data: str) -> None:
+        msg = json.loads(data)
+        if isinstance(msg.get("number"), str):
+            msg["number"] = desk.masked(msg["number"])
+        record = msg.get("record")
+        if isinstance(record, dict) and isinstance(record.get("alternates"), list):
+            record["alternates"] = [desk.masked(str(n)) for n in record["alternates"]]
+        await self.ws.send_str(json.dumps(msg, ensure_ascii=False))
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
 @routes.get("/desk/ws", roles=AGENTS)
 async def desk_ws(request: web.Request) -> web.StreamResponse:
     """The engine's messages for this agent; one desk tab per agent (module docstring)."""
@@ -426,14 +446,15 @@ async def desk_ws(request: web.Request) -> web.StreamResponse:
         await held[1].close()
     tabs[uid] = (tab, ws)
     runtime = request.app[RUNTIME]
-    runtime.hub.add(uid, ws)
+    socket = _DeskSocket(ws)
+    runtime.hub.add(uid, socket)
     try:
         await ws.send_json({"type": "hello", "agent": runtime.agent_status(uid)})
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
                 break
     finally:
-        runtime.hub.remove(uid, ws)
+        runtime.hub.remove(uid, socket)
         if tabs.get(uid, ("", None))[1] is ws:
             del tabs[uid]
     return ws

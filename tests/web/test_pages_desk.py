@@ -288,8 +288,13 @@ async def test_preview_skip_needs_a_reason(
     await sign_in(client, h, cid)
     page = await (await client.get("/desk", headers=EN)).text()
     assert 'data-preview="1"' in page and "Show the next record" in page
+    ws = await client.ws_connect("/desk/ws?tab=t")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
     offer = await client.post("/api/agent/preview/next", headers=h)
-    assert (await offer.json())["preview"]["number"] == PHONE
+    assert (await offer.json())["preview"]["number"] == PHONE  # the API's own client
+    shown = await ws.receive_json(timeout=5)
+    assert shown["type"] == "preview" and shown["number"] == "+*********0001"  # the desk's
+    await ws.close()
     no_reason = await client.post("/desk/preview/skip", data={"reason": " "}, headers=h)
     assert no_reason.status == 400 and "Say why you skip" in await no_reason.text()
     skipped = await client.post("/desk/preview/skip", data={"reason": "客户已投诉"}, headers=h)
