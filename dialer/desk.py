@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from campaigns import callbacks, contacts, orders, rules, store, survey_store, surveys
 from campaigns.models import Callback, ReturnVisitTask
@@ -252,6 +252,16 @@ def draft_of(db: Engine, user_id: int, call_id: str) -> dict[str, str]:
             .where(DeskDraft.call_id == call_id)
         ).first()
     return {str(k): str(v) for k, v in (row.data if row else {}).items()}
+
+
+def drop_draft(db: Engine, user_id: int, call_id: str) -> None:
+    """The call is disposed (its notes are on the attempt): its draft goes."""
+    with session_scope(db) as s:
+        s.execute(
+            delete(DeskDraft)
+            .where(col(DeskDraft.user_id) == user_id)
+            .where(col(DeskDraft.call_id) == call_id)
+        )
 
 
 # --- callbacks --------------------------------------------------------------------------------

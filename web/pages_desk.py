@@ -27,6 +27,7 @@ from dialer import desk
 from dialer.board import day_start
 from dialer.errors import NotRunning
 from outdial.errors import InvalidInput, OutdialError
+from outdial.models import as_utc
 from outdial.roles import Role
 from web.api_dialer import RUNTIME, _same_origin
 from web.i18n import N_
@@ -112,7 +113,8 @@ async def _bar(request: web.Request) -> dict[str, Any]:
     now = _now()
     counts = await run_db(desk.today_counts, db, uid, day_start(now, zone))
     due = await run_db(desk.callbacks_due, db, uid, desk.end_of_day(now, zone))
-    return {"status": status, "counts": counts, "due": due, "now": now, "mask": desk.masked}
+    overdue = {c.id for c in due if as_utc(c.due_at) < now}
+    return {"status": status, "counts": counts, "due": due, "overdue": overdue, "mask": desk.masked}
 
 
 @routes.get("/desk", roles=AGENTS)
@@ -173,7 +175,6 @@ def _since(db: Any, user_id: int) -> str | None:
     from sqlmodel import select
 
     from dialer.models import AgentSession
-    from outdial.models import as_utc
     from outdial.storage import session_scope
 
     with session_scope(db) as s:
@@ -357,6 +358,8 @@ async def desk_dispose(request: web.Request) -> web.Response:
         return _problem(request, _refusal(request, err))
     if callback_at is not None and str(form.get("callback_owner", "")) == "team":
         await run_db(desk.hand_to_team, request.app[ENGINE], _user(request), att.call_id)
+    # the notes are the attempt's now; the draft has served its purpose
+    await run_db(desk.drop_draft, request.app[ENGINE], _user(request), att.call_id)
     log.info("desk disposition", call_id=att.call_id, code=code, callback=bool(callback_at))
     return render("_desk_disposed.html", request, {"done": done})
 

@@ -77,6 +77,8 @@ def test_the_desk_reads_and_keeps(engine: Engine) -> None:
     assert desk.draft_of(engine, wang, "c2") == {}
     with pytest.raises(InvalidInput):
         desk.save_draft(engine, li, "c2", {"notes": "x" * (desk.DRAFT_MAX + 1)}, NOW)
+    desk.drop_draft(engine, li, "c2")
+    assert desk.draft_of(engine, li, "c2") == {}
 
 
 def test_callbacks_due_and_handed_to_the_team(engine: Engine) -> None:

@@ -174,6 +174,7 @@ async def test_the_agents_call_from_screen_pop_to_disposition(
     assert "Calls <b>1</b>" in bar
     (att,) = dialdata.rows(engine, "SELECT disposition, notes FROM attempts")
     assert (att.disposition, att.notes) == ("callback", "客户要求下午送货")
+    assert dialdata.rows(engine, "SELECT id FROM desk_drafts") == []  # served its purpose
     (cb,) = dialdata.rows(engine, "SELECT owner_id, local_time FROM callbacks")
     assert cb.local_time == f"{day}T15:30"
 
