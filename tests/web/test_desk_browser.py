@@ -155,9 +155,10 @@ async def first_call(w: browserkit.Watched, engine: Engine, cid: int) -> None:
     await page.get_by_role("button", name="Save the verdict").click()
     await page.get_by_text("Verdict saved: Changed.").wait_for()
     assert orders.get_order(engine, "SO-1").verdict == "changed"
-    notes = "客户要求周三下午送货，下午三点半再确认"
+    notes = "客户要求周三下午送货，15:30 再确认"  # digits typed in a field are not hotkeys
     async with page.expect_response(lambda r: r.url.endswith("/draft")):
-        await page.fill("textarea[name=notes]", notes)
+        await page.locator("textarea[name=notes]").press_sequentially(notes)
+    assert await page.locator("#dispose-result").inner_text() == ""  # no disposition was sent
     await w.shot("desk-call", "en")
     await page.get_by_role("button", name="Hang up").click()
     await page.locator("#state-badge", has_text="wrap-up").wait_for()
