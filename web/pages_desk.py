@@ -29,7 +29,7 @@ from dialer.errors import NotRunning
 from outdial.errors import InvalidInput, OutdialError
 from outdial.models import as_utc
 from outdial.roles import Role
-from web.api_dialer import RUNTIME, _same_origin
+from web.api_dialer import RUNTIME, same_origin
 from web.i18n import N_
 from web.inputs import form_body
 from web.keys import ENGINE
@@ -433,7 +433,7 @@ class _DeskSocket:
 async def desk_ws(request: web.Request) -> web.StreamResponse:
     """The engine's messages for this agent; one desk tab per agent (module docstring)."""
     uid = _user(request)
-    _same_origin(request)
+    same_origin(request)
     tab = request.query.get("tab", "")[:64]
     if not tab:
         raise InvalidInput("tab is required", field="tab")
