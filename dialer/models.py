@@ -111,3 +111,17 @@ class CampaignRun(SQLModel, table=True):
     )
     refused_at: datetime | None = Field(default=None, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class DeskDraft(SQLModel, table=True):
+    """What an agent has typed on their desk for one call (notes, the kind's form), saved as
+    they type so that a reload or a crash loses nothing (issue 14; 0006_desk_drafts)."""
+
+    __tablename__ = "desk_drafts"
+    __table_args__ = (sa.UniqueConstraint("user_id", "call_id", name="uq_desk_drafts_user_call"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    call_id: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

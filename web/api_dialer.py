@@ -332,6 +332,9 @@ def _same_origin(request: web.Request) -> None:
         raise Forbidden("the WebSocket's Origin is not this server", origin=origin[:200])
 
 
+same_origin = _same_origin  # the desk's socket (web/pages_desk.py) is held to the same rule
+
+
 def _host_port(request: web.Request) -> str:
     here = URL(f"{request.scheme}://{request.host}")
     return f"{here.host}:{here.port}"

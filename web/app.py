@@ -35,6 +35,7 @@ ROUTE_MODULES = (
     "web.pages_people",
     "web.pages_prompts",
     "web.pages_surveys",
+    "web.pages_desk",  # the agent's desk (issue 14)
 )
 
 

@@ -78,6 +78,8 @@ async def home(request: web.Request) -> web.Response:
     ident = current_identity(request)
     if ident.role is Role.SURVEYOR:  # the survey team's work starts at its surveys (issue 14)
         raise web.HTTPSeeOther("/surveys")
+    if ident.role is Role.AGENT:  # an agent's work is at their desk (issue 14)
+        raise web.HTTPSeeOther("/desk")
     if ident.role not in MANAGERS:
         return render("home_other.html", request, {"role": ident.role.value})
     ctx = {"rows": await _rows(request), "refusals": {}, "notices": False}

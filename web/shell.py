@@ -52,6 +52,7 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/people", N_("People"), frozenset({Role.ADMIN})),
     ("/surveys", N_("Surveys"), frozenset({Role.SURVEYOR, Role.MANAGER, Role.ADMIN})),
     ("/audit", N_("Audit trail"), frozenset({Role.ADMIN})),
+    ("/desk", N_("My desk"), frozenset({Role.AGENT})),
 ]
 #: words for stored codes (campaigns/rules.py, dialer/states.py, outdial/roles.py)
 LABELS: dict[str, dict[str, str]] = {

@@ -1,0 +1,295 @@
+"""What the agent's desk (座席, issue 14) reads and keeps beside the engine (blocking: a thread).
+
+The engine owns the agent's state and their live call; this module reads what the desk shows
+around them — today's counts, the connected customer's record with its history, the kind's
+form (an order to verify, a return-visit task, the survey's questions), the callbacks due to
+the agent — and keeps what the agent types as a draft per call, so a reload loses nothing.
+Every read by call id checks that the call is the agent's own (an agent sees only theirs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, delete, select
+
+from campaigns import callbacks, contacts, orders, rules, store, survey_store, surveys
+from campaigns.models import Callback, ReturnVisitTask
+from dialer.board import day_start
+from dialer.errors import NotYourCall
+from dialer.models import Attempt, DeskDraft
+from lists.models import Contact
+from outdial.errors import InvalidInput, NotFound
+from outdial.logs import mask_text
+from outdial.models import as_utc
+from outdial.storage import session_scope
+
+#: pause reason codes an agent chooses from (the engine takes any 1-64 character code)
+PAUSE_REASONS = ("break", "lunch", "training", "meeting", "coaching")
+#: return-visit outcome codes (campaigns/return_visits.complete stores one per task)
+RETURN_VISIT_OUTCOMES = ("satisfied", "problem_reported", "no_feedback", "refused")
+DRAFT_MAX = 16_000  # characters of JSON an agent's draft for one call may hold
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Today's figures for one agent (shared/domain.md: AHT = (talk + wrap-up) / calls)."""
+
+    calls: int
+    talk_seconds: float
+    handle_seconds: float
+
+    @property
+    def aht_seconds(self) -> float:
+        return self.handle_seconds / self.calls if self.calls else 0.0
+
+
+def today_counts(db: Engine, user_id: int, since: datetime) -> Counts:
+    """Calls bridged to the agent since ``since``, their talk time and handle time."""
+    with session_scope(db) as s:
+        rows = s.exec(
+            select(Attempt)
+            .where(Attempt.agent_user_id == user_id)
+            .where(col(Attempt.bridged_at) >= since)
+        ).all()
+    talk = sum(_talk(r) for r in rows)
+    wrap = sum(_gap(r.ended_at, r.disposition_at) for r in rows)
+    return Counts(len(rows), talk, talk + wrap)
+
+
+def _gap(start: datetime | None, end: datetime | None) -> float:
+    return max(0.0, (as_utc(end) - as_utc(start)).total_seconds()) if start and end else 0.0
+
+
+def _talk(att: Attempt) -> float:
+    """The engine's talk time; bridged to end when it kept none (the agent hung up)."""
+    return att.talk_seconds if att.talk_seconds is not None else _gap(att.bridged_at, att.ended_at)
+
+
+def own_attempt(db: Engine, user_id: int, call_id: str, live_call: str | None) -> Attempt:
+    """The attempt of ``call_id`` if it is this agent's (bridged to them, or live on their
+    softphone now); anyone else's call is refused (403)."""
+    with session_scope(db) as s:
+        att = s.exec(select(Attempt).where(Attempt.call_id == call_id)).first()
+    if att is None:
+        raise NotFound("no such call", call_id=call_id[:64])
+    if not (att.agent_user_id == user_id or live_call == call_id):
+        raise NotYourCall("that call is not yours", call_id=call_id[:64])
+    return att
+
+
+def pending_call(db: Engine, user_id: int) -> str | None:
+    """The agent's latest bridged call still waiting for its disposition (after a restart
+    the engine no longer holds it: the desk shows it again until it is disposed)."""
+    with session_scope(db) as s:
+        att = s.exec(
+            select(Attempt)
+            .where(Attempt.agent_user_id == user_id)
+            .where(col(Attempt.bridged_at).is_not(None))
+            .where(Attempt.disposition == "")
+            .order_by(col(Attempt.id).desc())
+        ).first()
+    return att.call_id if att else None
+
+
+def masked(number: str) -> str:
+    """The number as an agent sees it: only the last four digits (outdial/logs.py)."""
+    return mask_text(number)
+
+
+def call_view(db: Engine, att: Attempt) -> dict[str, Any]:
+    """Everything the screen pop shows for one call (the caller checked it is the agent's)."""
+    camp = store.get(db, att.campaign_id)
+    spec = store.spec_of(db, camp)
+    with session_scope(db) as s:
+        contact = s.get(Contact, att.contact_id)
+        history = s.exec(
+            select(Attempt)
+            .where(Attempt.contact_id == att.contact_id)
+            .where(Attempt.call_id != att.call_id)
+            .order_by(col(Attempt.id).desc())
+            .limit(20)
+        ).all()
+    custom = dict(contact.custom) if contact else {}
+    zones = [str(z) for z in (contact.timezones if contact else None) or []]
+    zone = zones[0] if zones and rules.zone_ok(zones[0]) else spec.timezone
+    fields = {**custom, "name": contact.name if contact else "", "number": masked(att.number)}
+    if contact is not None:
+        fields["address"] = contact.address
+    script, missing = rules.render_script(spec.script, fields)
+    labels = {d.code: d.label for d in spec.dispositions}
+    return {
+        "call_id": att.call_id,
+        "campaign": {"id": camp.id, "name": camp.name, "kind": spec.kind.value},
+        "name": contact.name if contact else "",
+        "number": masked(att.number),
+        "address": contact.address if contact else "",
+        "custom": {k: v for k, v in custom.items() if k not in _FORM_KEYS},
+        "history": [
+            {
+                "at": as_utc(h.created_at).astimezone(ZoneInfo(zone)),
+                "outcome": labels.get(h.disposition, h.disposition or h.sip_outcome or h.state),
+                "notes": h.notes,
+            }
+            for h in history
+        ],
+        "script": script,
+        "script_missing": missing,
+        "dispositions": list(spec.dispositions),
+        "zone": zone,
+        "window": rules.format_span(spec.callback_hours),
+        "window_span": spec.callback_hours,
+        "order": _order(db, custom, zone),
+        "task": _task(db, att.campaign_id, custom),
+        "survey": _survey(db, spec) if spec.kind is rules.Kind.SATISFACTION_SURVEY else None,
+        "ivr_transfer": rules.ivr_transfer_allowed(spec),
+        "disposed": att.disposition,
+    }
+
+
+#: the order's and the task's own fields: shown in their form, not among the custom fields
+_FORM_KEYS = frozenset({"kind", "external_id", "source", "lines", "payment", "ship_by"})
+
+
+def _order(db: Engine, custom: dict[str, str], zone: str) -> dict[str, Any] | None:
+    if custom.get("kind") != "order":
+        return None
+    try:
+        row = orders.get_order(db, custom.get("external_id", ""), custom.get("source", "default"))
+    except NotFound:
+        return None
+    out = orders.order_json(row)
+    lines = out["lines"] if isinstance(out["lines"], list) else []
+    out["items"] = [dict(x) if isinstance(x, dict) else {"name": str(x)} for x in lines]
+    out["ship_by_at"] = as_utc(row.ship_by).astimezone(ZoneInfo(zone))  # the customer's time
+    return out
+
+
+def _task(db: Engine, campaign_id: int, custom: dict[str, str]) -> ReturnVisitTask | None:
+    if custom.get("kind") != "return_visit":
+        return None
+    with session_scope(db) as s:
+        return s.exec(
+            select(ReturnVisitTask)
+            .where(ReturnVisitTask.campaign_id == campaign_id)
+            .where(ReturnVisitTask.external_id == custom.get("external_id", ""))
+        ).first()
+
+
+def survey_for(db: Engine, spec: rules.CampaignSpec) -> tuple[int, surveys.Survey]:
+    """The campaign's survey (its definition names one; default the seeds' template), the
+    same one its IVR asks (dialer/ivr.py)."""
+    name = spec.survey or surveys.SEED_TEMPLATE.name
+    try:
+        row, survey = survey_store.get_survey(db, name)
+    except NotFound:
+        if spec.survey:
+            raise
+        survey_store.save_survey(db, surveys.SEED_TEMPLATE)
+        row, survey = survey_store.get_survey(db, name)
+    return row.id or 0, survey
+
+
+def _survey(db: Engine, spec: rules.CampaignSpec) -> dict[str, Any]:
+    sid, survey = survey_for(db, spec)
+    return {"id": sid, "questions": list(survey.questions)}
+
+
+def task_outcome(db: Engine, att: Attempt, outcome: str) -> ReturnVisitTask:
+    """Record the return visit's outcome for the task this call was about."""
+    if outcome not in RETURN_VISIT_OUTCOMES:
+        raise InvalidInput(
+            f"outcome must be one of {', '.join(RETURN_VISIT_OUTCOMES)}", field="outcome"
+        )
+    with session_scope(db) as s:
+        contact = s.get(Contact, att.contact_id)
+    task = _task(db, att.campaign_id, dict(contact.custom) if contact else {})
+    if task is None or task.id is None:
+        raise NotFound("this call is not about a return-visit task", call_id=att.call_id)
+    from campaigns import return_visits
+
+    return return_visits.complete(db, task.id, outcome)
+
+
+def order_ref(db: Engine, att: Attempt) -> tuple[str, str]:
+    """(external id, source) of the order this call verifies."""
+    with session_scope(db) as s:
+        contact = s.get(Contact, att.contact_id)
+    custom = dict(contact.custom) if contact else {}
+    if custom.get("kind") != "order":
+        raise NotFound("this call is not about an order", call_id=att.call_id)
+    return custom.get("external_id", ""), custom.get("source", "default")
+
+
+# --- drafts -----------------------------------------------------------------------------------
+
+
+def save_draft(db: Engine, user_id: int, call_id: str, data: dict[str, str], now: datetime) -> None:
+    """Keep what the agent typed for the call (the latest wins)."""
+    size = sum(len(k) + len(v) for k, v in data.items())
+    if size > DRAFT_MAX:
+        raise InvalidInput(f"a draft holds at most {DRAFT_MAX} characters", field="draft")
+    with session_scope(db) as s:
+        row = s.exec(
+            select(DeskDraft)
+            .where(DeskDraft.user_id == user_id)
+            .where(DeskDraft.call_id == call_id)
+        ).first()
+        row = row or DeskDraft(user_id=user_id, call_id=call_id)
+        row.data, row.updated_at = dict(data), now
+        s.add(row)
+
+
+def draft_of(db: Engine, user_id: int, call_id: str) -> dict[str, str]:
+    with session_scope(db) as s:
+        row = s.exec(
+            select(DeskDraft)
+            .where(DeskDraft.user_id == user_id)
+            .where(DeskDraft.call_id == call_id)
+        ).first()
+    return {str(k): str(v) for k, v in (row.data if row else {}).items()}
+
+
+def drop_draft(db: Engine, user_id: int, call_id: str) -> None:
+    """The call is disposed (its notes are on the attempt): its draft goes."""
+    with session_scope(db) as s:
+        s.execute(
+            delete(DeskDraft)
+            .where(col(DeskDraft.user_id) == user_id)
+            .where(col(DeskDraft.call_id) == call_id)
+        )
+
+
+# --- callbacks --------------------------------------------------------------------------------
+
+
+def callbacks_due(db: Engine, user_id: int, until: datetime) -> list[Callback]:
+    """The agent's own pending callbacks due before ``until`` (overdue ones included)."""
+    rows = callbacks.list_callbacks(db, user_id, "pending")
+    return [c for c in rows if c.owner_id == user_id and as_utc(c.due_at) < until]
+
+
+def hand_to_team(db: Engine, user_id: int, call_id: str) -> None:
+    """The callback the agent's disposition of ``call_id`` made goes to the team: any agent
+    of the campaign may take it (a disposition makes it personal; README "Callbacks")."""
+    with session_scope(db) as s:
+        cb = s.exec(
+            select(Callback)
+            .where(Callback.contact_ref == f"call:{call_id}")
+            .where(Callback.created_by == user_id)
+            .where(Callback.status == "pending")
+        ).first()
+        if cb is None:
+            return
+        cb.owner_kind, cb.owner_id = "team", None
+        s.add(cb)
+        contact = contacts.by_ref(s, cb.campaign_id, cb.contact_ref)
+        contacts.set_callback(s, contact, as_utc(cb.due_at), None)
+
+
+def end_of_day(now: datetime, zone: str) -> datetime:
+    return day_start(now, zone) + timedelta(days=1)

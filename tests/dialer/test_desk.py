@@ -1,0 +1,104 @@
+"""What the agent's desk reads and keeps (dialer/desk.py), on SQLite and PostgreSQL: drafts,
+today's counts, the call waiting for a disposition, own calls only, callbacks due, a
+callback handed to the team."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dialdata
+import pytest
+from sqlalchemy.engine import Engine
+
+from campaigns import callbacks
+from dialer import desk
+from dialer.board import day_start
+from dialer.errors import NotYourCall
+from dialer.models import Attempt
+from outdial import auth
+from outdial.errors import InvalidInput, NotFound
+from outdial.roles import Role
+from outdial.storage import session_scope
+
+NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+
+
+def attempt(engine: Engine, cid: int, contact: int, call_id: str, agent: int, **kw: object) -> None:
+    with session_scope(engine) as s:
+        s.add(
+            Attempt(
+                call_id=call_id, campaign_id=cid, contact_id=contact, number="+8613800100001",
+                agent_user_id=agent, created_at=NOW, **kw,
+            )
+        )  # fmt: skip
+
+
+def test_the_desk_reads_and_keeps(engine: Engine) -> None:
+    li = auth.create_user(engine, "li", "password-123", Role.AGENT).id or 0
+    wang = auth.create_user(engine, "wang", "password-123", Role.AGENT).id or 0
+    cid = dialdata.campaign_with_contacts(engine, "desk", ["+8613800100001"])
+    (contact,) = dialdata.rows(engine, "SELECT id FROM contacts")
+    at = NOW - timedelta(minutes=10)
+    attempt(
+        engine, cid, contact.id, "c1", li, bridged_at=at, ended_at=at + timedelta(seconds=90),
+        talk_seconds=None, disposition="success", disposition_at=at + timedelta(seconds=120),
+        notes="上次客户在开会",
+    )  # fmt: skip
+    attempt(engine, cid, contact.id, "c2", li, bridged_at=NOW - timedelta(minutes=1))
+
+    # today: two calls; talk from bridged to end when the engine kept none; AHT with wrap-up
+    counts = desk.today_counts(engine, li, day_start(NOW, "Asia/Shanghai"))
+    assert (counts.calls, counts.talk_seconds) == (2, 90.0)
+    assert counts.handle_seconds == 120.0 and counts.aht_seconds == 60.0
+    assert desk.today_counts(engine, wang, day_start(NOW, "Asia/Shanghai")).calls == 0
+
+    # the call still waiting for its disposition; only the agent's own
+    assert desk.pending_call(engine, li) == "c2"
+    assert desk.pending_call(engine, wang) is None
+    att = desk.own_attempt(engine, li, "c2", None)
+    with pytest.raises(NotYourCall):
+        desk.own_attempt(engine, wang, "c2", None)
+    assert desk.own_attempt(engine, wang, "c2", "c2").call_id == "c2"  # live on their phone
+    with pytest.raises(NotFound):
+        desk.own_attempt(engine, li, "nope", None)
+
+    # the screen pop: masked number, earlier notes, the zone of the customer
+    view = desk.call_view(engine, att)
+    assert view["number"].endswith("0001") and "13800100001" not in view["number"]
+    (earlier,) = view["history"]
+    assert earlier["notes"] == "上次客户在开会" and earlier["outcome"] == "Success / 成功"
+    assert view["zone"] == "Asia/Shanghai" and view["window"] == "09:00-20:00"
+
+    # drafts: the latest wins, per agent and call; too large is refused
+    desk.save_draft(engine, li, "c2", {"notes": "一"}, NOW)
+    desk.save_draft(engine, li, "c2", {"notes": "一二", "verdict": "changed"}, NOW)
+    assert desk.draft_of(engine, li, "c2") == {"notes": "一二", "verdict": "changed"}
+    assert desk.draft_of(engine, wang, "c2") == {}
+    with pytest.raises(InvalidInput):
+        desk.save_draft(engine, li, "c2", {"notes": "x" * (desk.DRAFT_MAX + 1)}, NOW)
+    desk.drop_draft(engine, li, "c2")
+    assert desk.draft_of(engine, li, "c2") == {}
+
+
+def test_callbacks_due_and_handed_to_the_team(engine: Engine) -> None:
+    li = auth.create_user(engine, "li", "password-123", Role.AGENT).id or 0
+    wang = auth.create_user(engine, "wang", "password-123", Role.AGENT).id or 0
+    cid = dialdata.campaign_with_contacts(engine, "cb", ["+8613800100001"])
+    (contact,) = dialdata.rows(engine, "SELECT id FROM contacts")
+    attempt(engine, cid, contact.id, "c9", li, bridged_at=NOW)
+    today = datetime(2026, 12, 7, 16, 0)  # customer-local
+    for owner, when, ref in ((li, today, "call:c9"), (li, today + timedelta(days=1), ""),
+                             (wang, today, "")):  # fmt: skip
+        callbacks.schedule(
+            engine, cid, "+8613800100001", when, "Asia/Shanghai", NOW,
+            owner_kind="agent", owner_id=owner, created_by=owner, contact_ref=ref,
+        )  # fmt: skip
+    end = desk.end_of_day(NOW, "Asia/Shanghai")
+    assert end == datetime(2026, 12, 8, tzinfo=ZoneInfo("Asia/Shanghai"))
+    (due,) = desk.callbacks_due(engine, li, end)  # li's own, today only
+    assert due.local_time == "2026-12-07T16:00"
+    desk.hand_to_team(engine, li, "c9")
+    assert desk.callbacks_due(engine, li, end) == []  # the team's now, not li's
+    (row,) = dialdata.rows(engine, "SELECT owner_kind FROM callbacks WHERE contact_ref = 'call:c9'")
+    assert row.owner_kind == "team"
