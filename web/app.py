@@ -33,6 +33,9 @@ ROUTE_MODULES = (
     "web.pages_compliance_admin",
     "web.pages_people",
     "web.pages_prompts",
+    "web.pages_quality",  # quality control (issue 19)
+    "web.pages_quality_alerts",
+    "web.pages_my_quality",
 )
 
 
