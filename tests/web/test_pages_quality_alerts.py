@@ -75,7 +75,9 @@ async def test_a_qa_floor_alert_fires_shows_on_the_board_and_clears(
     assert "33.1" not in strip
 
 
-async def test_qa_report_and_csv(aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine) -> None:
+async def test_qa_report_and_csv(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
     engine = sqlite_engine
     scored(engine)
     consolekit.user(engine, "qa1", Role.QA)
