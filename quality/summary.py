@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from quality.errors import GroupingInvalid
@@ -55,6 +56,12 @@ def week_label(at: datetime, zone: str) -> str:
     return f"{year}-W{week:02d} ({monday:%m-%d})"
 
 
+def _average(fs: list[EvalFact]) -> float:
+    """Half up to one decimal, as the composite itself (quality/cards.py)."""
+    total = sum(Decimal(str(f.score)) for f in fs) / len(fs)
+    return float(total.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def scores_by(facts: Iterable[EvalFact], by: tuple[str, ...], zone: str) -> list[ScoreRow]:
     """Average, lowest and critical failures per group, groups sorted by key."""
     for b in by:
@@ -68,7 +75,7 @@ def scores_by(facts: Iterable[EvalFact], by: tuple[str, ...], zone: str) -> list
         ScoreRow(
             key,
             len(fs),
-            round(sum(f.score for f in fs) / len(fs), 1),
+            _average(fs),
             min(f.score for f in fs),
             sum(1 for f in fs if f.critical),
         )
