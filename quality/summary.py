@@ -58,7 +58,7 @@ def week_label(at: datetime, zone: str) -> str:
 
 def _average(fs: list[EvalFact]) -> float:
     """Half up to one decimal, as the composite itself (quality/cards.py)."""
-    total = sum(Decimal(str(f.score)) for f in fs) / len(fs)
+    total = sum((Decimal(str(f.score)) for f in fs), Decimal(0)) / len(fs)
     return float(total.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
