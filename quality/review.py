@@ -397,6 +397,7 @@ def evaluations_of_agent(engine: Engine, agent_id: int) -> list[dict[str, Any]]:
             {
                 **_eval_dict(e),
                 "campaign": c.name,
+                "call_id": a.call_id,
                 "call_at": as_utc(a.ended_at) if a.ended_at else None,
                 "card": card,
                 "sections": dict(cards.score(card, e.answers).sections),

@@ -13,8 +13,9 @@ from outdial.roles import Role
 from quality import review
 from quality.errors import AnswersInvalid
 from web import inputs
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
+from web.pages_quality import recording_of
 from web.routing import Routes
 from web.shell import render
 
@@ -32,7 +33,12 @@ def _eval_id(request: web.Request) -> int:
 async def _page(request: web.Request, error: str = "", done: str = "") -> web.Response:
     ident = current_identity(request)
     rows = await run_db(review.evaluations_of_agent, request.app[ENGINE], ident.user_id)
-    shown = [r for r in rows if r["status"] != review.Status.REVISED]
+    data_dir = request.app[CONFIG].data_dir
+    shown = [
+        {**r, "recorded": recording_of(data_dir, r["call_id"]) is not None}
+        for r in rows
+        if r["status"] != review.Status.REVISED
+    ]
     scores = [r["score"] for r in shown]
     ctx = {
         "rows": shown,

@@ -32,6 +32,9 @@ async def test_agent_sees_only_their_own_and_acknowledges_or_disputes(
     theirs = review.evaluate(
         engine, calls["wang"][0], card.id or 0, {**GOOD, "identity": "no"}, "WANG-SECRET", None, now
     )
+    rec = tmp_path / "recordings" / f"call-li-{0}.wav"
+    rec.parent.mkdir()
+    rec.write_bytes(b"RIFF....WAVE")  # served as it is; the page only needs it to exist
     client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
     csrf = await consolekit.login(client, "li")
     page = await (await client.get("/my/quality", headers=EN)).text()
@@ -39,6 +42,9 @@ async def test_agent_sees_only_their_own_and_acknowledges_or_disputes(
     assert "fine call" in page and "WANG-SECRET" not in page
     assert f'id="evaluation-{theirs.id}"' not in page
     assert "2 evaluations" in page
+    assert page.count("<audio") == 1  # only the recorded call, their own
+    assert f'src="/quality/recordings/{calls["li"][0]}"' in page
+    assert (await client.get(f"/quality/recordings/{calls['li'][0]}")).status == 200
     h = {**EN, "X-CSRF-Token": csrf, "HX-Request": "1"}
     # another agent's evaluation: refused in words, nothing changes
     resp = await client.post(f"/my/quality/{theirs.id}/acknowledge", headers=h)
