@@ -45,3 +45,9 @@ class GroupingInvalid(InvalidInput):
     """A QA report grouped by something other than agent, campaign or week."""
 
     code = "grouping_invalid"
+
+
+class RuleInvalid(InvalidInput):
+    """A sampling rule with impossible numbers."""
+
+    code = "rule_invalid"

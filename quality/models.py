@@ -2,7 +2,8 @@
 
 * ``qc_cards``: one row per *version* of a scorecard; a change makes a new row and never
   touches the old one, so an evaluation keeps the exact card it was scored with.
-* ``qc_queue``: calls chosen for review (by the sampling rule, or back after a dispute).
+* ``qc_queue``: calls chosen for review (by the sampling rule, or back after a dispute);
+  ``qc_rules``: that rule, as the reviewers set it.
 * ``qc_evaluations``: a filled card: answers, the composite the core computed, the
   reviewer's comment, the agent's acknowledgement or dispute.
 * ``qc_thresholds`` and ``qc_alerts``: KPI alert rules and the log of what fired.
@@ -77,6 +78,21 @@ class QcEvaluation(SQLModel, table=True):
     reply: str = Field(default="", sa_column=_text())  # the reviewer's answer to a dispute
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
     answered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class QcRule(SQLModel, table=True):
+    """The weekly sampling rule (quality/sampling.Rule); one row, id 1."""
+
+    __tablename__ = "qc_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    per_agent: int = 3
+    new_agent_extra: int = 2
+    new_agent_days: int = 30
+    low_score_extra: int = 2
+    low_score_floor: float = 80.0
+    updated_by: int | None = Field(default=None, foreign_key="users.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
 class QcThreshold(SQLModel, table=True):

@@ -24,8 +24,8 @@ from outdial.models import User, as_utc
 from outdial.roles import Role
 from outdial.storage import session_scope
 from quality import cards, sampling, store
-from quality.errors import EvaluationClosed, NotYourEvaluation, QualityNotFound
-from quality.models import QcEvaluation, QcQueueItem
+from quality.errors import EvaluationClosed, NotYourEvaluation, QualityNotFound, RuleInvalid
+from quality.models import QcEvaluation, QcQueueItem, QcRule
 
 #: a disposition is a complaint when its code or label says so
 COMPLAINT = re.compile(r"complain|投诉", re.IGNORECASE)
@@ -126,7 +126,7 @@ def fill_queue(
     engine: Engine, now: datetime, rule: sampling.Rule | None = None, zone: str = "UTC"
 ) -> int:
     """Add this week's sample to the queue; returns how many calls were added."""
-    rule = rule or sampling.Rule()
+    rule = rule or get_rule(engine)
     start, end = sampling.week_of(now, zone)
     facts = call_facts(engine, start, end)
     agents = agent_facts(engine, now)
@@ -404,3 +404,38 @@ def evaluations_of_agent(engine: Engine, agent_id: int) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# --- the sampling rule ------------------------------------------------------------------
+
+RULE_FIELDS = ("per_agent", "new_agent_extra", "new_agent_days", "low_score_extra")
+
+
+def get_rule(engine: Engine) -> sampling.Rule:
+    """The rule reviewers set (quality/sampling.Rule's defaults until they do)."""
+    with session_scope(engine) as s:
+        row = s.get(QcRule, 1)
+    if row is None:
+        return sampling.Rule()
+    return sampling.Rule(
+        row.per_agent,
+        row.new_agent_extra,
+        row.new_agent_days,
+        row.low_score_extra,
+        row.low_score_floor,
+    )
+
+
+def save_rule(
+    engine: Engine, rule: sampling.Rule, user_id: int | None, now: datetime
+) -> sampling.Rule:
+    problem = rule.problem()
+    if problem:
+        raise RuleInvalid(problem, field="rule")
+    with session_scope(engine) as s:
+        row = s.get(QcRule, 1) or QcRule(id=1)
+        for name in (*RULE_FIELDS, "low_score_floor"):
+            setattr(row, name, getattr(rule, name))
+        row.updated_by, row.updated_at = user_id, now
+        s.add(row)
+    return rule

@@ -35,6 +35,17 @@ class Rule:
     low_score_extra: int = 2
     low_score_floor: float = 80.0
 
+    def problem(self) -> str | None:
+        """What is wrong with the rule as a user typed it (None: nothing)."""
+        counts = (self.per_agent, self.new_agent_extra, self.low_score_extra)
+        if any(not 0 <= n <= 100 for n in counts):
+            return "calls per agent are whole numbers from 0 to 100"
+        if not 0 <= self.new_agent_days <= 365:
+            return "an agent is new for 0 to 365 days"
+        if not 0 <= self.low_score_floor <= 100:
+            return "the low-score floor is a score from 0 to 100"
+        return None
+
 
 @dataclass(frozen=True)
 class CallFact:

@@ -16,7 +16,7 @@ from aiohttp import web
 from outdial.errors import OutdialError
 from outdial.roles import Role
 from quality import cards, review, sampling, store
-from quality.errors import CardInvalid, QualityNotFound
+from quality.errors import CardInvalid, QualityNotFound, RuleInvalid
 from web import inputs
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
@@ -72,13 +72,16 @@ def _int(request: web.Request, key: str) -> int:
 # --- the queue --------------------------------------------------------------------------
 
 
-async def _queue_page(request: web.Request, added: int | None = None) -> web.Response:
+async def _queue_page(
+    request: web.Request, added: int | None = None, rule_error: str = ""
+) -> web.Response:
     engine = request.app[ENGINE]
     ctx = {
         "queue": await run_db(review.queue, engine),
         "cards": await run_db(store.current_cards, engine),
         "added": added,
-        "rule": sampling.Rule(),
+        "rule": await run_db(review.get_rule, engine),
+        "rule_error": rule_error,
     }
     name = "_quality_queue.html" if request.headers.get("HX-Request") else "quality.html"
     return render(name, request, ctx)
@@ -95,6 +98,33 @@ async def draw_sample(request: web.Request) -> web.Response:
     """Add this week's sample (quality/sampling.py) to the queue."""
     added = await run_db(review.fill_queue, request.app[ENGINE], datetime.now(UTC))
     return await _queue_page(request, added=added)
+
+
+@routes.post("/quality/rule", roles=REVIEWERS)
+async def save_rule(request: web.Request) -> web.Response:
+    """Change the weekly sampling rule (used from the next draw on)."""
+    form = await inputs.form_body(request)
+    try:
+        values = [str(form.get(k, "")).strip() for k in review.RULE_FIELDS]
+        floor = str(form.get("low_score_floor", "")).strip()
+        if not all(v.isdigit() and len(v) < 4 for v in values):
+            raise RuleInvalid("calls per agent and days are whole numbers", field="rule")
+        try:
+            floor_value = float(floor)
+        except ValueError:
+            raise RuleInvalid("the low-score floor is a number", field="low_score_floor") from None
+        per_agent, new_extra, new_days, low_extra = (int(v) for v in values)
+        rule = sampling.Rule(per_agent, new_extra, new_days, low_extra, floor_value)
+        await run_db(
+            review.save_rule,
+            request.app[ENGINE],
+            rule,
+            current_identity(request).user_id,
+            datetime.now(UTC),
+        )
+    except OutdialError as err:
+        return await _queue_page(request, rule_error=err.message)
+    return await _queue_page(request)
 
 
 # --- one call ---------------------------------------------------------------------------

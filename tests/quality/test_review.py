@@ -9,7 +9,7 @@ import qcdata
 from sqlalchemy.engine import Engine
 
 from quality import review, sampling, store
-from quality.errors import AnswersInvalid, EvaluationClosed, NotYourEvaluation
+from quality.errors import AnswersInvalid, EvaluationClosed, NotYourEvaluation, RuleInvalid
 
 MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=UTC)
@@ -84,3 +84,13 @@ def test_call_detail_has_disposition_and_survey(engine: Engine) -> None:
     assert d["agent"] == "li"
     assert d["disposition_label"] == "Order confirmed"
     assert d["survey"] == [{"question": ("满意吗", "Satisfied?"), "value": 1, "scale": "1–5"}]
+
+
+def test_the_rule_is_stored_and_used(engine: Engine) -> None:
+    setup(engine)
+    assert review.get_rule(engine) == sampling.Rule()
+    review.save_rule(engine, sampling.Rule(per_agent=1, new_agent_extra=0), None, NOW)
+    assert review.get_rule(engine).per_agent == 1
+    assert review.fill_queue(engine, NOW) == 2 + 1 + 1  # li: complaint, low survey; 1 each
+    with pytest.raises(RuleInvalid):
+        review.save_rule(engine, sampling.Rule(low_score_floor=120), None, NOW)

@@ -170,3 +170,29 @@ async def test_dispute_comes_back_to_the_reviewer_who_keeps_the_score(
     assert kept.status == 204 and kept.headers["HX-Redirect"] == "/quality"
     assert review.evaluations_of_agent(engine, agents["li"])[0]["status"] == "upheld"
     assert re.search(r"Nothing to review", await (await client.get("/quality", headers=EN)).text())
+
+
+async def test_the_sampling_rule_is_set_on_the_queue_page(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "qa1", Role.QA)
+    floor(engine)
+    csrf = await consolekit.login(client, "qa1")
+    h = {**EN, "X-CSRF-Token": csrf, "HX-Request": "1"}
+    form = {
+        "per_agent": "1",
+        "new_agent_extra": "0",
+        "new_agent_days": "30",
+        "low_score_extra": "0",
+        "low_score_floor": "80",
+    }
+    bad = await (
+        await client.post("/quality/rule", data={**form, "per_agent": "x"}, headers=h)
+    ).text()
+    assert "whole numbers" in bad
+    page = await (await client.post("/quality/rule", data=form, headers=h)).text()
+    assert "calls per agent: 1;" in page and 'value="1"' in page
+    drawn = await (await client.post("/quality/sample", headers=h)).text()
+    assert "3 calls added" in drawn  # li: complaint, low survey (no call left); wang: 1

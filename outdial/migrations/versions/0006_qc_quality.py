@@ -86,6 +86,19 @@ def upgrade() -> None:
     for col in ("attempt_id", "card_id", "agent_user_id", "campaign_id", "created_at"):
         op.create_index(f"ix_qc_evaluations_{col}", "qc_evaluations", [col])
     op.create_table(
+        "qc_rules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("per_agent", sa.Integer(), nullable=False),
+        sa.Column("new_agent_extra", sa.Integer(), nullable=False),
+        sa.Column("new_agent_days", sa.Integer(), nullable=False),
+        sa.Column("low_score_extra", sa.Integer(), nullable=False),
+        sa.Column("low_score_floor", sa.Float(), nullable=False),
+        sa.Column("updated_by", sa.Integer(), nullable=True),
+        _ts("updated_at"),
+        sa.ForeignKeyConstraint(["updated_by"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
         "qc_thresholds",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("metric", sa.String(length=24), nullable=False),
@@ -118,6 +131,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("qc_alerts")
     op.drop_table("qc_thresholds")
+    op.drop_table("qc_rules")
     op.drop_table("qc_evaluations")
     op.drop_table("qc_queue")
     op.drop_table("qc_cards")
