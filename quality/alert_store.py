@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from campaigns.models import Campaign
 from dialer.models import AgentSession
 from outdial.models import User, as_utc
 from outdial.storage import session_scope
@@ -178,8 +179,6 @@ def _paused_readings(engine: Engine, now: datetime) -> list[Reading]:
 
 
 def _qa_readings(engine: Engine, now: datetime) -> list[Reading]:
-    from campaigns.models import Campaign
-
     since = now - timedelta(days=7)
     with session_scope(engine) as s:
         evals = s.exec(

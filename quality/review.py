@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from campaigns.models import Campaign, Disposition, SurveyAnswer, SurveyResponse
+from campaigns.models import Campaign, Disposition, Survey, SurveyAnswer, SurveyResponse
+from campaigns.surveys import QuestionKind, parse_survey
 from dialer.models import Attempt
 from outdial.models import User, as_utc
 from outdial.roles import Role
@@ -53,9 +54,6 @@ def _complaint_codes(s: Session) -> set[tuple[int, str]]:
 def _low_survey_calls(s: Session, call_ids: set[str]) -> set[str]:
     """Calls whose survey (keyed by call id) has a scale answer in its bottom quarter
     (1–2 on a 1–5 scale)."""
-    from campaigns.models import Survey
-    from campaigns.surveys import QuestionKind, parse_survey
-
     if not call_ids:
         return set()
     rows = s.exec(
@@ -228,9 +226,6 @@ def call_detail(engine: Engine, attempt_id: int) -> dict[str, Any]:
 
 
 def _survey_answers(s: Session, call_id: str) -> list[dict[str, Any]]:
-    from campaigns.models import Survey
-    from campaigns.surveys import parse_survey
-
     resp = s.exec(select(SurveyResponse).where(SurveyResponse.idempotency_key == call_id)).first()
     if resp is None:
         return []
@@ -247,7 +242,7 @@ def _survey_answers(s: Session, call_id: str) -> list[dict[str, Any]]:
             {
                 "question": (q.zh, q.en) if q else (ans.question_id, ans.question_id),
                 "value": None if ans.skipped else ans.value,
-                "scale": f"{q.low}–{q.high}" if q and q.kind.value == "scale" else "",
+                "scale": f"{q.low}–{q.high}" if q and q.kind is QuestionKind.SCALE else "",
             }
         )
     return out

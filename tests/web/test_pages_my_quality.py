@@ -72,5 +72,7 @@ async def test_reviewers_do_not_have_an_own_scores_page(
     client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
     await consolekit.login(client, "qa1")
     assert (await client.get("/my/quality", headers=EN)).status == 403
+    home = await (await client.get("/", headers=EN)).text()
+    assert "Your pages:" in home and '<a class="button" href="/quality">' in home
     page = await (await client.get("/my/quality/nope", headers=EN)).text()
     assert "quality reviewer" in page  # the error page keeps who is logged in
