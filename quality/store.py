@@ -92,7 +92,7 @@ def card_rows(engine: Engine) -> list[dict[str, Any]]:
             "versions": versions.get(r.name, 1),
             "evaluations": used.get(r.name, 0),
             "definition": r.definition,
-            "items": sum(len(sec["items"]) for sec in r.definition.get("sections", [])),
+            "item_count": sum(len(sec["items"]) for sec in r.definition.get("sections", [])),
         }
         for r in current_cards(engine)
     ]

@@ -24,7 +24,7 @@ def test_a_change_is_a_new_version_and_the_same_card_is_not_stored_twice(engine:
     assert second.version == 2 and second.id != first.id
     assert [r.version for r in store.current_cards(engine)] == [2]
     rows = store.card_rows(engine)
-    assert (rows[0]["versions"], rows[0]["items"]) == (2, 4)
+    assert (rows[0]["versions"], rows[0]["item_count"]) == (2, 4)
 
 
 def test_card_change_never_alters_past_evaluations(engine: Engine) -> None:

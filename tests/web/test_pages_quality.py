@@ -118,6 +118,7 @@ async def test_scorecards_page_versions_and_errors(
     body = json.dumps(qcdata.card_definition("Calls", ("return_visit",)))
     saved = await (await client.post("/quality/cards", data={"definition": body}, headers=h)).text()
     assert "Saved: Calls, version 1." in saved and "return visit" in saved
+    assert '<td class="num">4</td>' in saved and "built-in" not in saved  # items on the card
     toml_text = (
         'name = "Calls"\nkinds = ["return_visit"]\n[[sections]]\nid = "s"\ntitle = "All"\n'
         '[[sections.items]]\nid = "greeting"\ntext = "Greets"\n'
