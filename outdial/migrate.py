@@ -32,6 +32,7 @@ MODEL_MODULES = (
     "sip.models",
     "web.models",
     "reports.models",
+    "quality.models",
 )
 
 

@@ -1,4 +1,4 @@
-"""The four roles of outdial's users (issue 2) and what each is for."""
+"""The roles of outdial's users (issue 2) and what each is for."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ class Role(StrEnum):
     MANAGER = "manager"  # campaigns, lists, reports
     AGENT = "agent"  # own calls only
     SURVEYOR = "surveyor"  # survey design and results
+    QA = "qa"  # quality control (质检, issue 19): scorecards, reviews, QA reports, alerts
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)

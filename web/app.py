@@ -36,6 +36,9 @@ ROUTE_MODULES = (
     "web.pages_prompts",
     "web.pages_surveys",
     "web.pages_desk",  # the agent's desk (issue 14)
+    "web.pages_quality",  # quality control (issue 19)
+    "web.pages_quality_alerts",
+    "web.pages_my_quality",
 )
 
 

@@ -28,7 +28,7 @@ async def _page(request: web.Request, **extra: Any) -> web.Response:
         "users": users,
         "tokens": tokens,
         # the least powerful role first, and chosen unless the admin picks another
-        "roles": [r.value for r in (Role.AGENT, Role.SURVEYOR, Role.MANAGER, Role.ADMIN)],
+        "roles": [r.value for r in (Role.AGENT, Role.SURVEYOR, Role.QA, Role.MANAGER, Role.ADMIN)],
         "error": "",
         "secret": "",
         "form": {},

@@ -53,6 +53,9 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/surveys", N_("Surveys"), frozenset({Role.SURVEYOR, Role.MANAGER, Role.ADMIN})),
     ("/audit", N_("Audit trail"), frozenset({Role.ADMIN})),
     ("/desk", N_("My desk"), frozenset({Role.AGENT})),
+    # quality control (issue 19)
+    ("/quality", N_("Quality review"), frozenset({Role.QA, Role.MANAGER, Role.ADMIN})),
+    ("/my/quality", N_("My quality scores"), frozenset({Role.AGENT})),
 ]
 #: words for stored codes (campaigns/rules.py, dialer/states.py, outdial/roles.py)
 LABELS: dict[str, dict[str, str]] = {
@@ -61,6 +64,7 @@ LABELS: dict[str, dict[str, str]] = {
         "manager": N_("campaign manager"),
         "agent": N_("agent"),
         "surveyor": N_("survey team"),
+        "qa": N_("quality reviewer"),
     },
     "kind": {
         "return_visit": N_("return visit"),
@@ -175,6 +179,31 @@ LABELS: dict[str, dict[str, str]] = {
         "rule-34": N_("attempt cap reached (rule 34)"),
         "rule-35": N_("quiet day or holiday (rule 35)"),
     },
+    # quality control (quality/sampling.py, quality/review.py, quality/alerts.py)
+    "qc_reason": {
+        "dispute": N_("disputed by the agent"),
+        "complaint": N_("complaint"),
+        "low_survey": N_("survey score 1–2"),
+        "routine": N_("weekly sample"),
+    },
+    "qc_status": {
+        "open": N_("waiting for the agent"),
+        "acknowledged": N_("acknowledged"),
+        "disputed": N_("disputed"),
+        "upheld": N_("score kept after dispute"),
+        "revised": N_("replaced by a new review"),
+    },
+    "qc_metric": {
+        "abandon_rate": N_("abandon rate"),
+        "connect_rate": N_("connect rate"),
+        "connect_drop": N_("connect-rate fall (last hour)"),
+        "aht": N_("average handle time"),
+        "avg_wrap_time": N_("average wrap-up time"),
+        "paused_seconds": N_("paused for"),
+        "qa_score": N_("QA score (7 days)"),
+    },
+    "qc_scope": {"campaign": N_("campaign"), "agent": N_("agent")},
+    "qc_by": {"agent": N_("Agent"), "campaign": N_("Campaign"), "week": N_("Week")},
 }
 
 

@@ -35,7 +35,14 @@ from outdial.roles import Role
 from web.app import create_app
 from web.routing import access_of
 
-ROLES: tuple[Role | None, ...] = (None, Role.ADMIN, Role.MANAGER, Role.AGENT, Role.SURVEYOR)
+ROLES: tuple[Role | None, ...] = (
+    None,
+    Role.ADMIN,
+    Role.MANAGER,
+    Role.AGENT,
+    Role.SURVEYOR,
+    Role.QA,
+)
 QUERY_KEYS = ["campaign", "profile", "number", "format", "by", "status", "offset", "limit",
               "scope", "owner", "lang", "at", "source", "head"]  # fmt: skip
 FUZZ = settings(

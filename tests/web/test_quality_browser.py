@@ -1,0 +1,131 @@
+"""Quality control in a real Chromium (web/pages_quality*.py, web/pages_my_quality.py): the
+reviewer scores a recorded call (seek, speed), the agent reads and disputes it, the dispute
+comes back to the reviewer. Screenshots in both languages go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import browserkit
+import consolekit
+import pytest
+import qcdata
+from sqlalchemy.engine import Engine
+
+from outdial.roles import Role
+from quality import alert_store, store
+
+pytestmark = pytest.mark.browser
+
+
+def tone(path: Path, seconds: int = 30) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        frames = (
+            int(8000 * 0.3 * math.sin(2 * math.pi * 440 * i / 8000)) for i in range(8000 * seconds)
+        )
+        w.writeframes(b"".join(struct.pack("<h", f) for f in frames))
+
+
+def floor(engine: Engine, data_dir: Path) -> dict[str, list[int]]:
+    now = datetime.now(UTC)
+    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=1)
+    agents = {"li": qcdata.agent(engine, "li"), "wang": qcdata.agent(engine, "wang")}
+    calls = qcdata.floor(engine, monday, agents, calls_each=3)["calls"]
+    store.save_card(
+        engine, qcdata.card_definition("Order check", ("order_verification",)), None, now
+    )
+    for k in range(2):
+        tone(data_dir / "recordings" / f"call-li-{k}.wav")
+    alert_store.add_threshold(engine, "qa_score", "agent", "", 75.0, 1)
+    return calls
+
+
+async def score_call(w: browserkit.Watched, attempt_id: int, lang: str, comment: str) -> None:
+    page = w.page
+    await page.goto(f"/quality/calls/{attempt_id}")
+    audio = page.locator("#recording")
+    await page.wait_for_function("document.getElementById('recording').readyState >= 1")
+    await page.locator("[data-speed='1.5']").click()
+    assert await audio.evaluate("a => a.playbackRate") == 1.5
+    await page.locator("[data-skip='10']").click()
+    assert await audio.evaluate("a => a.currentTime") == pytest.approx(10, abs=0.5)
+    for item, value in (("greeting", "yes"), ("identity", "yes"), ("clarity", "4")):
+        await page.check(f"input[name=item-{item}][value='{value}']")
+    await page.locator("#live-score", has_text="1").wait_for()  # one item still to answer
+    await page.check("input[name=item-recap][value=no]")
+    await page.locator("#live-score", has_text="69.4").wait_for()  # computed by the core
+    await page.fill("textarea[name=comment]", comment)
+    await w.shot("quality-review", lang)
+    await page.locator("form.scorecard button.primary").click()
+    await page.locator("#review .ok", has_text="69.4").wait_for()
+
+
+async def test_reviewer_and_agent_in_both_languages(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    consolekit.user(engine, "qa1", Role.QA)
+    consolekit.user(engine, "boss", Role.MANAGER)
+    calls = floor(engine, tmp_path)
+    server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
+    base = f"http://127.0.0.1:{server.port}"
+    async with browserkit.chromium() as browser:
+        for k, lang in enumerate(("en", "zh")):
+            call = calls["li"][k]
+            w = await browserkit.new_page(browser, base, lang)
+            page = w.page
+            await browserkit.login(w, "qa1", consolekit.PASSWORD)
+            await page.goto("/quality")
+            if lang == "en":
+                await page.locator("#queue button.primary").click()
+                await page.locator("#queue [role=status]").wait_for()
+            assert await page.locator(f"#queue-{call}").count() == 1
+            await w.shot("quality-queue", lang)
+            await score_call(w, call, lang, f"Read the order back ({lang})")
+            await page.goto("/quality/cards")
+            await w.shot("quality-cards", lang)
+
+            agent = await browserkit.new_page(browser, base, lang)
+            await browserkit.login(agent, "li", consolekit.PASSWORD)
+            apage = agent.page
+            await apage.goto("/my/quality")
+            assert await apage.locator("article.evaluation").count() == k + 1
+            card = apage.locator(f"article.evaluation:has-text('({lang})')")
+            await card.locator("summary").click()
+            await agent.shot("my-quality", lang)
+            await card.locator("input[name=why]").fill("I read it back at 2:10")
+            await card.locator("form.inline button").click()
+            await apage.locator("#mine [role=status]").wait_for()
+            assert agent.problems == []
+
+            await page.goto("/quality")
+            assert await page.locator(f"#queue-{call} .reason-dispute").count() == 1
+            await page.goto(f"/quality/calls/{call}")
+            await page.locator(".dispute", has_text="2:10").wait_for()
+            await w.shot("quality-dispute", lang)
+            await page.fill("textarea[name=reply]", "Not on the recording")
+            await page.locator(".dispute button").click()
+            await page.wait_for_url("**/quality")
+
+            await page.goto("/quality/alerts")
+            await page.locator("#alerts button").first.click()
+            await page.locator("#alerts .alert", has_text="li").wait_for()
+            await w.shot("quality-alerts", lang)
+            await page.goto("/quality/reports?by=agent,week")
+            await w.shot("quality-reports", lang)
+            assert w.problems == []
+
+            boss = await browserkit.new_page(browser, base, lang)
+            await browserkit.login(boss, "boss", consolekit.PASSWORD)
+            await boss.page.locator("#qc-alerts .alerts-strip").wait_for()
+            await boss.shot("board-alerts", lang)
+            assert boss.problems == []
