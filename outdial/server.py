@@ -54,7 +54,11 @@ async def start_simulated_carrier(cfg: Config) -> tuple[Any, Config]:
     )
     log.warning("simulated carrier", trunk=sim.trunk, scenario=cfg.sim_scenario or "default")
     print(f"outdial: {words}", flush=True)
-    return sim, replace(cfg, sip_trunk=sim.trunk, sim_carrier="on")
+    # the sample campaigns' caller ID (outdial demo) is ours while no real call is made
+    from outdial.demo import CALLER_ID
+
+    owned = cfg.owned_numbers if CALLER_ID in cfg.owned_numbers else (*cfg.owned_numbers, CALLER_ID)
+    return sim, replace(cfg, sip_trunk=sim.trunk, sim_carrier="on", owned_numbers=owned)
 
 
 async def _serve(cfg: Config, engine: Engine, stop: asyncio.Event | None, sim: Any) -> None:
