@@ -137,7 +137,11 @@ def demo(ctx: Ctx, reset: bool, rows: int, as_json: bool) -> None:
     engine = ctx.migrated_engine(cfg)
     if reset:
         gone = sample.reset(engine)
-        emit(as_json, gone, lambda d: f"removed {d['campaigns']} sample campaign(s), {d['agents']} agent(s)")
+        emit(
+            as_json,
+            gone,
+            lambda d: f"removed {d['campaigns']} sample campaign(s), {d['agents']} agent(s)",
+        )
         return
     emit(as_json, sample.create(engine, cfg, rows=rows), sample.describe)
 

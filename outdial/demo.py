@@ -107,7 +107,9 @@ def definition(c: DemoCampaign, zone: str) -> str:
     text = re.sub(r'^timezone = "[^"]*"', f'timezone = "{zone}"', text, count=1, flags=re.M)
     text = re.sub(r"^script = .*$", f'script = "{c.script}"', text, count=1, flags=re.M)
     text = re.sub(r"^ring_timeout = \d+", "ring_timeout = 20", text, count=1, flags=re.M)
-    days = "".join(f'{d} = ["00:00-24:00"]\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    days = "".join(
+        f'{d} = ["00:00-24:00"]\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
     text = re.sub(r"(\[schedule\][^\n]*\n)(?:\w+ = \[[^\n]*\n)+", rf"\g<1>{days}", text, count=1)
     retry = "busy = 1\nno_answer = 2\nmachine = 2\nfailure = 1\nmax_attempts = 3\n"
     text = re.sub(r"(\[retry\][^\n]*\n)(?:\w+ = \d+\n)+", rf"\g<1>{retry}", text, count=1)
@@ -126,7 +128,9 @@ def sample_csv(c: DemoCampaign, rows: int, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def create(engine: Engine, cfg: Config, rows: int = 30, now: datetime | None = None) -> dict[str, Any]:
+def create(
+    engine: Engine, cfg: Config, rows: int = 30, now: datetime | None = None
+) -> dict[str, Any]:
     """Make (or refresh) the three demo campaigns and the ten simulated agents."""
     from campaigns import files, prompts, store
     from lists import importer
@@ -145,7 +149,14 @@ def create(engine: Engine, cfg: Config, rows: int = 30, now: datetime | None = N
             csv = Path(tmp) / f"{c.name}.csv"
             csv.write_text(sample_csv(c, rows, seed=i), encoding="utf-8")
             report = importer.import_file(engine, csv, importer.ImportOptions(campaign=c.name))
-            made.append({"id": row.id, "name": c.name, "kind": row.kind, "imported": report.get("imported", 0)})
+            made.append(
+                {
+                    "id": row.id,
+                    "name": c.name,
+                    "kind": row.kind,
+                    "imported": report.get("imported", 0),
+                }
+            )
     _set_customer_zone(engine, [m["id"] for m in made], customers_zone)
     agents = _agents(engine)
     return {
@@ -174,7 +185,9 @@ def _agents(engine: Engine) -> list[str]:
     for i, name in enumerate(names, 1):
         if name not in have:
             uri = f"sip:agent-{name}@127.0.0.1"  # the simulated carrier's softphones
-            auth.create_user(engine, name, secrets.token_urlsafe(18), "agent", f"模拟坐席{i:02d}", uri)
+            auth.create_user(
+                engine, name, secrets.token_urlsafe(18), "agent", f"模拟坐席{i:02d}", uri
+            )
     return names
 
 
@@ -245,7 +258,9 @@ def _delete_users(engine: Engine, ids: list[int]) -> int:
             for fk in table.foreign_keys:
                 if fk.column.table.name == "users":
                     if fk.parent.nullable:
-                        conn.execute(table.update().where(fk.parent.in_(ids)).values({fk.parent.name: None}))
+                        conn.execute(
+                            table.update().where(fk.parent.in_(ids)).values({fk.parent.name: None})
+                        )
                     else:
                         conn.execute(table.delete().where(fk.parent.in_(ids)))
         users = meta.tables["users"]

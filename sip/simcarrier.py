@@ -67,7 +67,9 @@ class SimCarrier:
     def start(self, timeout: float = 30.0) -> int:
         ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited loop or threads
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=main, args=(self.cfg, child), name="outdial-simcarrier", daemon=True)
+        self._proc = ctx.Process(
+            target=main, args=(self.cfg, child), name="outdial-simcarrier", daemon=True
+        )
         self._proc.start()
         child.close()
         self._conn = parent
@@ -292,7 +294,10 @@ class _SimCall:
             def onCallMediaState(self, prm: Any) -> None:
                 with contextlib.suppress(Exception):
                     for mi in self.getInfo().media:
-                        if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                        if (
+                            mi.type == pj.PJMEDIA_TYPE_AUDIO
+                            and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+                        ):
                             sim.media = self.getAudioMedia(mi.index)
 
         self.call = Call(carrier.account, call_id)

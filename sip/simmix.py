@@ -129,11 +129,14 @@ def lognormal(rng: random.Random, mean: float, cv: float) -> float:
 
 def language_of(number: str) -> str:
     """Chinese recordings for +86 and bare Chinese numbers, English otherwise."""
-    digits = number.lstrip("+")
-    return "zh" if digits.startswith("86") or (len(digits) == 11 and digits[0] == "1") else "en"
+    if number.startswith("+"):
+        return "zh" if number.startswith("+86") else "en"
+    return "zh" if len(number) == 11 and number.startswith("1") else "en"
 
 
-def draw(rng: random.Random, pop: Population, phase: Phase, number: str, ring_timeout: float = 25.0) -> Persona:
+def draw(
+    rng: random.Random, pop: Population, phase: Phase, number: str, ring_timeout: float = 25.0
+) -> Persona:
     """The callee of one call to ``number`` (world.md's hidden outcome, drawn at the INVITE)."""
     lang = language_of(number)
     u = rng.random()
@@ -157,7 +160,9 @@ def _person(rng: random.Random, c: Customers, phase: Phase, lang: str, ring: flo
     hello = (0.2, "hello")
     u = rng.random()
     if u < c.p_refuse:
-        return Persona(Kind.REFUSE, lang, ring, 200, rng.uniform(4.0, 9.0), sounds=(hello, (1.5, "refuse")))
+        return Persona(
+            Kind.REFUSE, lang, ring, 200, rng.uniform(4.0, 9.0), sounds=(hello, (1.5, "refuse"))
+        )
     if u < c.p_refuse + c.p_callback:
         sounds = (hello, (1.5, "callback"))
         return Persona(Kind.CALLBACK, lang, ring, 200, rng.uniform(8.0, 15.0), sounds=sounds)

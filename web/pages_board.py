@@ -126,7 +126,9 @@ async def demo(request: web.Request) -> web.Response:
     only while the simulated carrier answers (sample numbers must never reach a carrier)."""
     cfg = request.app[CONFIG]
     if not cfg.simulated:
-        raise web.HTTPConflict(text="sample data needs the simulated carrier (no OUTDIAL_SIP_TRUNK)")
+        raise web.HTTPConflict(
+            text="sample data needs the simulated carrier (no OUTDIAL_SIP_TRUNK)"
+        )
     from outdial import demo as sample
 
     await run_db(sample.create, request.app[ENGINE], cfg)
