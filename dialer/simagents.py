@@ -133,6 +133,9 @@ class SimulatedAgents:
             await self._talk(a, status, held)
         elif state == "wrap" and status and held >= a.wrap_for:
             await self._dispose(a, status)
+        elif state == "ready" and status and self._crowded(int(status["campaign_id"])):
+            await rt.agent_logout(a.user_id)  # next tick: the campaign with the fewest of us
+            self.actions += 1
         elif state == "ready" and self.rng.random() < s.pause_chance * s.tick:
             a.pause_for = self.rng.uniform(*s.pause)
             await rt.agent_pause(a.user_id, self.rng.choice(PAUSE_REASONS))
@@ -141,17 +144,26 @@ class SimulatedAgents:
             await rt.agent_ready(a.user_id)
             self.actions += 1
 
+    def _load_by_campaign(self) -> dict[int, int]:
+        """Agents logged in per running campaign that takes agents."""
+        return {
+            cid: len(run.agents)
+            for cid, run in self.runtime.running.items()
+            if not run.paused and run.engine.settings.core.mode != "agentless"
+        }
+
+    def _crowded(self, campaign_id: int) -> bool:
+        """More than one agent above the emptiest campaign: move over (a campaign started
+        after the others gets its share of the floor)."""
+        load = self._load_by_campaign()
+        return campaign_id in load and load[campaign_id] > min(load.values()) + 1
+
     async def _login(self, a: _Agent) -> None:
         rt = self.runtime
-        running = [
-            cid
-            for cid, run in rt.running.items()
-            if not run.paused and run.engine.settings.core.mode != "agentless"
-        ]
-        if not running:
+        load = self._load_by_campaign()
+        if not load:
             return
-        load = {cid: len(rt.running[cid].agents) for cid in running}
-        cid = min(running, key=lambda c: (load[c], c))
+        cid = min(load, key=lambda c: (load[c], c))
         await rt.agent_login(a.user_id, cid, sip_uri=self.softphone(a.username))
         self.actions += 1
 

@@ -22,7 +22,7 @@ import re
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class DemoCampaign:
     prefix: str  # the sample numbers' first digits (11-digit Chinese mobiles)
     script: str
     header: str  # the list's extra column
+    dated: bool = False  # a 送货日期 column a week ago: a return visit is due N days after it
 
 
 CAMPAIGNS = (
@@ -57,8 +58,9 @@ CAMPAIGNS = (
         "return_visit",
         f"{DEMO_PREFIX}回访",
         "1390010",
-        "您好，{name}，您上周签收的{商品}用得还好吗？",
+        "您好，{name}，您{送货日期}签收的{商品}用得还好吗？",
         "商品",
+        dated=True,
     ),
     DemoCampaign(
         "order_verification",
@@ -116,15 +118,20 @@ def definition(c: DemoCampaign, zone: str) -> str:
     return text
 
 
-def sample_csv(c: DemoCampaign, rows: int, seed: int) -> str:
-    """A Chinese call list: name, mobile, product, consent (是) with its date and evidence."""
+def sample_csv(c: DemoCampaign, rows: int, seed: int, today: date) -> str:
+    """A Chinese call list: name, mobile, product (and delivery date a week ago for a return
+    visit), consent (是) with its date and evidence."""
     import random
 
     rng = random.Random(seed)
-    lines = [f"姓名,手机号,{c.header},同意,同意日期,同意凭证"]
+    dated = ",送货日期" if c.dated else ""
+    lines = [f"姓名,手机号,{c.header}{dated},同意,同意日期,同意凭证"]
+    delivered = f",{today - timedelta(days=7)}" if c.dated else ""
+    consented = today - timedelta(days=14)
     for i in range(rows):
         name = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + (rng.choice(_GIVEN) if i % 3 else "")
-        lines.append(f"{name},{c.prefix}{i:04d},{rng.choice(_PRODUCTS)},是,2026-11-20,官网表单")
+        product = rng.choice(_PRODUCTS)
+        lines.append(f"{name},{c.prefix}{i:04d},{product}{delivered},是,{consented},官网表单")
     return "\n".join(lines) + "\n"
 
 
@@ -147,7 +154,7 @@ def create(
             owner = prompts.resolve_owner(engine, "campaign", str(row.id))
             prompts.store(cfg.data_dir, owner, "safe_harbor", SOUNDS / "zh_sorry.wav")
             csv = Path(tmp) / f"{c.name}.csv"
-            csv.write_text(sample_csv(c, rows, seed=i), encoding="utf-8")
+            csv.write_text(sample_csv(c, rows, i, now.date()), encoding="utf-8")
             report = importer.import_file(engine, csv, importer.ImportOptions(campaign=c.name))
             made.append(
                 {

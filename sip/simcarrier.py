@@ -64,7 +64,7 @@ class SimCarrier:
         self._proc: Any = None
         self._conn: Connection | None = None
 
-    def start(self, timeout: float = 30.0) -> int:
+    def start(self, timeout: float = 120.0) -> int:
         ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited loop or threads
         parent, child = ctx.Pipe()
         self._proc = ctx.Process(
