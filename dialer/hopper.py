@@ -201,7 +201,9 @@ SIMULATED_NODE = "~sim"
 
 def simulated_node(node: str) -> str:
     """``node`` marked as dialing the simulated carrier (at most 64 characters)."""
-    return node if node.endswith(SIMULATED_NODE) else node[: 64 - len(SIMULATED_NODE)] + SIMULATED_NODE
+    if node.endswith(SIMULATED_NODE):
+        return node
+    return node[: 64 - len(SIMULATED_NODE)] + SIMULATED_NODE
 
 
 def open_attempt(

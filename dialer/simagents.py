@@ -53,7 +53,7 @@ class _Agent:
 
 @dataclass(frozen=True, slots=True)
 class SimAgentSettings:
-    talk: tuple[float, float] = (5.0, 12.0)  # seconds before a survey call goes to the IVR
+    talk: tuple[float, float] = (3.0, 8.0)  # seconds before a survey call goes to the IVR
     talk_limit: float = 90.0  # the agent ends a call this long (a customer who talks on)
     wrap: tuple[float, float] = (2.0, 8.0)
     pause_chance: float = 1 / 400  # per second while ready
@@ -204,9 +204,7 @@ class SimulatedAgents:
                 w = 0.75
             elif c.callback:
                 w = 0.08
-            elif c.do_not_call:
-                w = 0.02
-            elif not getattr(c, "contact", True):
+            elif c.do_not_call or not getattr(c, "contact", True):
                 w = 0.02
             else:
                 w = 0.13

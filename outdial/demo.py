@@ -139,7 +139,7 @@ def create(
     engine: Engine, cfg: Config, rows: int = 30, now: datetime | None = None
 ) -> dict[str, Any]:
     """Make (or refresh) the three demo campaigns and the ten simulated agents."""
-    from campaigns import files, prompts, store
+    from campaigns import files, prompts
     from lists import importer
 
     now = now or datetime.now(UTC)

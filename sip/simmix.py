@@ -5,7 +5,8 @@ no clock. The mix follows the world of shared/pacing/world.md (``p_human``, ``p_
 ``p_busy``, ``p_fail``, otherwise no answer; lognormal ring and talk times) and a scenario's
 optional top-level ``customers`` object for what a person does once on the line::
 
-    {"name": "demo", "customers": {"p_refuse": 0.1, "p_callback": 0.1, "scores": [5, 8, 15, 32, 40]},
+    {"name": "demo",
+     "customers": {"p_refuse": 0.1, "p_callback": 0.1, "scores": [5, 8, 15, 32, 40]},
      "phases": [{"until": 28800, "agents": 10, "p_human": 0.55, "talk_mean": 25}]}
 
 ``scores`` are the relative weights of survey keys 1..5 (a satisfied population by default).

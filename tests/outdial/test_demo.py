@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.sip, pytest.mark.slow]
 ROWS = 4
 FAST = {  # quick callers, so one pass over the lists takes seconds
     "name": "test",
-    "customers": {"p_refuse": 0.1, "p_callback": 0.1, "keys_after": 0.5, "keys_every": 0.5},
+    "customers": {"p_refuse": 0.1, "p_callback": 0.1, "keys_after": 0.5, "keys_every": 1.5},
     "phases": [
         {
             "until": 3600,
@@ -97,18 +97,22 @@ def test_sample_campaigns_of_each_kind_dial_the_simulated_carrier_to_a_result(
 
 
 def _wait_for_results(path: Path, deadline: float) -> list[tuple[object, ...]]:
-    """Every contact of every campaign has an ended attempt; bridged ones are disposed."""
+    """Every contact of every campaign has an ended attempt, bridged ones are disposed, and
+    a survey customer keyed in an answer."""
     query = """
         SELECT c.kind, k.id, a.sip_outcome, a.bridged_at, a.disposition, a.simulated
         FROM contacts k JOIN campaigns c ON c.id = k.campaign_id
         LEFT JOIN attempts a ON a.contact_id = k.id
     """
     rows: list[tuple[object, ...]] = []
+    pending: list[tuple[object, ...]] = []
+    answers = 0
     while time.monotonic() < deadline:
         with sqlite3.connect(path) as db:
             rows = db.execute(query).fetchall()
+            (answers,) = db.execute("SELECT count(*) FROM survey_answers").fetchone()
         pending = [r for r in rows if not r[2] or (r[3] and not r[4])]
-        if rows and not pending and len({r[1] for r in rows}) == ROWS * 3:
+        if rows and not pending and len({r[1] for r in rows}) == ROWS * 3 and answers:
             return rows
         time.sleep(1.0)
-    raise AssertionError(f"records without a result after 60 s: {pending}")
+    raise AssertionError(f"after 60 s: records without a result {pending}, {answers} answers")
