@@ -136,7 +136,7 @@ def sample_csv(c: DemoCampaign, rows: int, seed: int, today: date) -> str:
 
 
 def create(
-    engine: Engine, cfg: Config, rows: int = 30, now: datetime | None = None
+    engine: Engine, cfg: Config, rows: int = 30, now: datetime | None = None, agents: int = AGENTS
 ) -> dict[str, Any]:
     """Make (or refresh) the three demo campaigns and the ten simulated agents."""
     from campaigns import files, prompts
@@ -165,10 +165,9 @@ def create(
                 }
             )
     _set_customer_zone(engine, [m["id"] for m in made], customers_zone)
-    agents = _agents(engine)
     return {
         "campaigns": made,
-        "agents": agents,
+        "agents": _agents(engine, agents),
         "campaign_zone": zone,
         "customer_zone": customers_zone,
     }
@@ -183,10 +182,10 @@ def _set_customer_zone(engine: Engine, campaign_ids: list[int], zone: str) -> No
         )
 
 
-def _agents(engine: Engine) -> list[str]:
+def _agents(engine: Engine, count: int) -> list[str]:
     from outdial import auth
 
-    names = [f"{AGENT_PREFIX}{i:02d}" for i in range(1, AGENTS + 1)]
+    names = [f"{AGENT_PREFIX}{i:02d}" for i in range(1, count + 1)]
     with engine.connect() as conn:
         have = set(conn.execute(sa.text("SELECT username FROM users")).scalars())
     for i, name in enumerate(names, 1):
@@ -214,8 +213,12 @@ def reset(engine: Engine) -> dict[str, Any]:
         users = [
             int(u)
             for u in conn.execute(
-                sa.text("SELECT id FROM users WHERE username LIKE :p AND role = 'agent'"),
-                {"p": f"{AGENT_PREFIX}%"},
+                sa.text(
+                    "SELECT id FROM users WHERE username LIKE :p AND role = 'agent' "
+                    "AND sip_uri LIKE :u"
+                ),
+                # only the users demo made: their softphone is the simulated carrier's
+                {"p": f"{AGENT_PREFIX}%", "u": "sip:agent-%@127.0.0.1"},
             ).scalars()
         ]
     agents = _delete_users(engine, users)
