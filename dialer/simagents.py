@@ -8,8 +8,8 @@ agent API makes — and does what an agent would:
 
 * logged out while a campaign runs: log in to the running campaign with the fewest of us;
 * talking: after a talk time, a survey campaign's call goes to the survey IVR
-  (``transfer_to_ivr``); any other call is hung up by the agent past a talk limit (the
-  simulated customer usually hangs up first);
+  (``transfer_to_ivr``); any other call is ended by the agent after a conversation time
+  (unless the simulated customer hangs up first);
 * wrap-up: after a wrap-up time, set a disposition drawn from the campaign's own codes
   (mostly success; now and then a callback, a refusal, a do-not-call);
 * ready: now and then pause with a reason, and come back after a while.
@@ -46,6 +46,7 @@ class _Agent:
     state: str = ""
     since: float = 0.0
     talk_for: float = 0.0
+    converse_for: float = 0.0
     wrap_for: float = 0.0
     pause_for: float = 0.0
     transferred: set[str] = field(default_factory=set)
@@ -54,7 +55,7 @@ class _Agent:
 @dataclass(frozen=True, slots=True)
 class SimAgentSettings:
     talk: tuple[float, float] = (3.0, 8.0)  # seconds before a survey call goes to the IVR
-    talk_limit: float = 90.0  # the agent ends a call this long (a customer who talks on)
+    converse: tuple[float, float] = (15.0, 45.0)  # other calls: the agent wraps the talk up
     wrap: tuple[float, float] = (2.0, 8.0)
     pause_chance: float = 1 / 400  # per second while ready
     pause: tuple[float, float] = (15.0, 45.0)
@@ -125,6 +126,7 @@ class SimulatedAgents:
         if state != a.state:
             a.state, a.since = state, now
             a.talk_for = self.rng.uniform(*s.talk)
+            a.converse_for = self.rng.uniform(*s.converse)
             a.wrap_for = self.rng.uniform(*s.wrap)
         held = now - a.since
         if state == "logged_out":
@@ -175,7 +177,7 @@ class SimulatedAgents:
                 a.transferred.add(call_id)
                 await self.runtime.transfer_to_ivr(a.user_id, call_id)
                 self.actions += 1
-        elif held >= self.settings.talk_limit and call_id:
+        elif held >= a.converse_for and call_id:
             await self.runtime.agent_hangup(a.user_id, call_id)
             self.actions += 1
 

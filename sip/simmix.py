@@ -180,7 +180,7 @@ def survey_keys(rng: random.Random, c: Customers) -> tuple[tuple[float, str], ..
     before a question is simply not read."""
     out: list[tuple[float, str]] = []
     at = c.keys_after
-    for _ in range(SURVEY_QUESTIONS * 2):
+    for _ in range(SURVEY_QUESTIONS * 3):
         digit = rng.choices("12345", weights=c.scores)[0]
         out.append((round(at, 2), digit))
         at += c.keys_every * rng.uniform(0.8, 1.2)

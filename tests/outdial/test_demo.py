@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.sip, pytest.mark.slow]
 ROWS = 4
 FAST = {  # quick callers, so one pass over the lists takes seconds
     "name": "test",
-    "customers": {"p_refuse": 0.1, "p_callback": 0.1, "keys_after": 0.5, "keys_every": 1.5},
+    "customers": {"p_refuse": 0.1, "p_callback": 0.1, "keys_after": 0.5, "keys_every": 0.8},
     "phases": [
         {
             "until": 3600,
