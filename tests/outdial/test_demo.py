@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.sip, pytest.mark.slow]
 ROWS = 4
 FAST = {  # quick callers, so one pass over the lists takes seconds
     "name": "test",
-    "customers": {"p_refuse": 0.1, "p_callback": 0.1, "keys_after": 0.5, "keys_every": 0.8},
+    "customers": {"p_refuse": 0.1, "p_callback": 0.1, "keys_after": 0.5, "keys_every": 1.5},
     "phases": [
         {
             "until": 3600,
@@ -73,7 +73,7 @@ def test_sample_campaigns_of_each_kind_dial_the_simulated_carrier_to_a_result(
         assert "SIMULATED CARRIER" in log and "no real calls" in log
         for c in CAMPAIGNS:
             outdial(env, "campaign", "start", c.name)
-        rows = _wait_for_results(data / "outdial.db", deadline=time.monotonic() + 60)
+        rows = _wait_for_results(data / "outdial.db", deadline=time.monotonic() + 120)
     finally:
         server.stop()
     kinds = {r[0] for r in rows}
@@ -115,4 +115,4 @@ def _wait_for_results(path: Path, deadline: float) -> list[tuple[object, ...]]:
         if rows and not pending and len({r[1] for r in rows}) == ROWS * 3 and answers:
             return rows
         time.sleep(1.0)
-    raise AssertionError(f"after 60 s: records without a result {pending}, {answers} answers")
+    raise AssertionError(f"after 120 s: records without a result {pending}, {answers} answers")
