@@ -194,6 +194,18 @@ def defer(engine: Engine, lead: Lead, until: datetime | None, reason: str) -> No
         s.add(c)
 
 
+#: A runtime whose node name ends with this dials the simulated carrier (outdial serve
+#: without a trunk, sip/simcarrier.py): its attempts are marked ``simulated``.
+SIMULATED_NODE = "~sim"
+
+
+def simulated_node(node: str) -> str:
+    """``node`` marked as dialing the simulated carrier (at most 64 characters)."""
+    if node.endswith(SIMULATED_NODE):
+        return node
+    return node[: 64 - len(SIMULATED_NODE)] + SIMULATED_NODE
+
+
 def open_attempt(
     engine: Engine, call_id: str, campaign_id: int, lead: Lead, node: str, now: datetime
 ) -> Attempt:
@@ -207,6 +219,7 @@ def open_attempt(
         node=node,
         state="dialing",
         created_at=now,
+        simulated=node.endswith(SIMULATED_NODE),
     )
     with session_scope(engine) as s:
         s.add(row)

@@ -58,6 +58,10 @@ class Attempt(SQLModel, table=True):
     disposition: str = Field(default="", max_length=64)
     disposition_at: datetime | None = Field(default=None, sa_column=_ts())
     notes: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    # the simulated carrier answered it (0006_sim_attempts_simulated): not a real call
+    simulated: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
 
 
 class AgentSession(SQLModel, table=True):

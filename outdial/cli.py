@@ -123,6 +123,30 @@ def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
     server.run(cfg, engine)
 
 
+@cli.command()
+@click.option("--reset", is_flag=True, help="Remove the sample campaigns and simulated agents.")
+@click.option("--rows", default=30, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--agents", default=10, show_default=True, type=click.IntRange(1, 500))
+@json_option
+@pass_ctx
+def demo(ctx: Ctx, reset: bool, rows: int, agents: int, as_json: bool) -> None:
+    """Sample campaigns (回访, 核单, 满意度调查) and ten simulated agents for the simulated
+    carrier; `outdial serve` without OUTDIAL_SIP_TRUNK dials them (no real calls)."""
+    from outdial import demo as sample
+
+    cfg = ctx.config()
+    engine = ctx.migrated_engine(cfg)
+    if reset:
+        gone = sample.reset(engine)
+        emit(
+            as_json,
+            gone,
+            lambda d: f"removed {d['campaigns']} sample campaign(s), {d['agents']} agent(s)",
+        )
+        return
+    emit(as_json, sample.create(engine, cfg, rows=rows, agents=agents), sample.describe)
+
+
 def _bootstrap_admin(engine: Any, cfg: Config) -> None:
     """The first start creates user `admin`; a generated password is printed this once.
 

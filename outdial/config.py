@@ -51,6 +51,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secure_cookies", "false", "Mark cookies Secure (set true behind HTTPS)."),
     Setting("max_upload_mb", "200", "Largest accepted upload (call lists, prompts), in MB."),
     Setting("sip_trunk", "", "SIP trunk for E.164 calls, host[:port] (empty: none)."),
+    Setting(
+        "sim_carrier",
+        "auto",
+        "`auto`: with no sip_trunk, `outdial serve` starts the simulated carrier (no real "
+        "calls); `off`: never. `on` is what a running server with the simulator reports.",
+    ),
+    Setting("sim_scenario", "", "Scenario file for the simulated carrier (sip/sim_scenario.json)."),
     Setting("sip_trunk_user", "", "Digest user name for the trunk."),
     Setting("sip_trunk_password", "", "Digest password for the trunk."),
     Setting("sip_bind_host", "127.0.0.1", "Address the SIP workers bind to."),
@@ -135,6 +142,13 @@ class Config:
     webhook_allow_private: bool = False
     max_json_kb: int = 1024
     profiles_dir: Path | None = None
+    sim_carrier: str = "auto"
+    sim_scenario: str = ""
+
+    @property
+    def simulated(self) -> bool:
+        """A simulated carrier answers this server's calls (no real calls are made)."""
+        return self.sim_carrier == "on"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -288,9 +302,18 @@ def _validate(raw: dict[str, str]) -> Config:
         webhook_allow_private=_bool(raw, "webhook_allow_private"),
         max_json_kb=_int(raw, "max_json_kb", 1, 1_000_000),
         profiles_dir=_path(raw["profiles_dir"]),
+        sim_carrier=_sim_carrier(raw["sim_carrier"]),
+        sim_scenario=raw["sim_scenario"].strip(),
     )
     assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}
     return cfg
+
+
+def _sim_carrier(text: str) -> str:
+    value = text.strip().lower() or "auto"
+    if value not in {"auto", "off", "on"}:
+        raise ConfigError(f"OUTDIAL_SIM_CARRIER must be auto or off, not {text!r}")
+    return value
 
 
 AUTO_ANSWER_FORMS = ("call-info", "alert-info", "alert-info-intercom", "answer-mode")

@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from yarl import URL
 
+from dialer.hopper import simulated_node
 from dialer.runtime import DialerRuntime
 from dialer.runtime import from_config as runtime_from_config
 from dialer.scheduling import CampaignScheduler
@@ -56,6 +57,8 @@ def setup(app: web.Application) -> None:
     async def start(app: web.Application) -> None:
         if RUNTIME not in app:
             app[RUNTIME] = runtime_from_config(app[ENGINE], app[CONFIG])
+        if app[CONFIG].simulated:  # its attempts are marked simulated (issue 17)
+            app[RUNTIME].node = simulated_node(app[RUNTIME].node)
         app[SCHEDULER] = CampaignScheduler(app[RUNTIME])
         app[SCHEDULER].start()
         # campaigns meant to run resume by themselves (issue 16); the server answers meanwhile

@@ -17,7 +17,7 @@ from outdial.roles import Role
 from web.api_dialer import RUNTIME
 from web.apidoc import ANY_OBJ, Doc, arr, obj
 from web.i18n import N_
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import ANY_USER, Routes
 from web.shell import MANAGERS, lang_of, render
@@ -122,6 +122,22 @@ async def pause(request: web.Request) -> web.Response:
 @routes.post("/campaigns/{campaign_id}/stop", roles=MANAGERS)
 async def stop(request: web.Request) -> web.Response:
     return await _control(request, "stop")
+
+
+@routes.post("/demo", roles=MANAGERS)
+async def demo(request: web.Request) -> web.Response:
+    """The empty board's button: sample campaigns and simulated agents (``outdial demo``),
+    only while the simulated carrier answers (sample numbers must never reach a carrier)."""
+    cfg = request.app[CONFIG]
+    if not cfg.simulated:
+        raise web.HTTPConflict(
+            text="sample data needs the simulated carrier (no OUTDIAL_SIP_TRUNK)"
+        )
+    from outdial import demo as sample
+
+    await run_db(sample.create, request.app[ENGINE], cfg)
+    ctx = {"rows": await _rows(request), "refusals": {}, "notices": False}
+    return render("_board_rows.html", request, ctx)
 
 
 @routes.get(

@@ -267,6 +267,8 @@ def context_of(request: web.Request) -> dict[str, Any]:
         "state_label": lambda c: label("state", c),
         "role_label": lambda c: label("role", c),
         "pacer_says": lambda reason: pacer_words.say(str(reason), lang),
+        # the simulated carrier answers every call (sip/simcarrier.py): said on every page
+        "simulated": request.app[CONFIG].simulated,
     }
 
 
