@@ -14,6 +14,14 @@ Registry: writes 10 M random numbers to a text file (unsorted), then in a fresh 
 process builds the sorted ``array('q')`` (load time), saves/loads the binary form, reports
 resident memory and lookups/s. Goals: >= 20,000 decisions/s on one core; registry <= 300 MB
 resident and >= 200,000 lookups/s.
+
+Preview (``--preview 20000``; issue 13): a campaign of that many CN contacts in SQLite and in
+a real PostgreSQL (tests/support/pgserver.py), a tenth with consent, some on the DNC list,
+some with a dial history; times the pre-launch preview per record as it was before (the
+gate's per-number lookups: four queries a record) and set-based (compliance/preview.py: one
+query per rule family), and checks the two count the same.
+
+    .venv/bin/python bench/compliance_bench.py --contacts 0 --registry 0 --preview 20000
 """
 
 from __future__ import annotations
@@ -223,11 +231,106 @@ def bench_registry(n: int, n_lookups: int) -> None:
         )
 
 
+def seed_preview(url: str, n: int) -> tuple[object, int]:
+    import sqlalchemy as sa
+
+    from campaigns import store as campaigns
+    from compliance.models import ConsentEvent, DncEntry
+    from dialer.models import Attempt
+    from lists.models import CallList, Contact, ImportJob
+    from outdial import migrate, storage
+    from outdial.storage import session_scope
+
+    engine = storage.make_engine(url)
+    migrate.upgrade(engine)
+    camp = campaigns.create(engine, "preview-bench", mode="predictive")
+    cid = camp.id or 0
+    with session_scope(engine) as s:
+        cl = CallList(campaign_id=cid, name="bench", status="ready")
+        s.add(cl)
+        s.flush()
+        job = ImportJob(list_id=cl.id or 0, status="done", content_sha256="p" * 64)
+        s.add(job)
+        s.flush()
+        list_id, job_id = cl.id or 0, job.id or 0
+    numbers = [f"+86138{i:08d}" for i in range(n)]
+    at = NOW0 - timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Contact), [
+            {"list_id": list_id, "campaign_id": cid, "job_id": job_id, "row_number": i + 1,
+             "primary_number": num, "alternates": [], "number_type": "mobile",
+             "timezones": ["Asia/Shanghai"], "name": f"客户{i}", "order_id": "", "address": "",
+             "custom": {}, "suppressed": False, "status": "new", "attempts": 0,
+             "last_outcome": "", "priority": 0, "claimed_by": "", "created_at": at}
+            for i, num in enumerate(numbers)])  # fmt: skip
+        ids = [r[0] for r in conn.execute(sa.select(Contact.id).order_by(Contact.id))]
+        conn.execute(sa.insert(ConsentEvent), [
+            {"number": num, "seller": "", "status": "granted", "scope": "*", "written": True,
+             "channel": "bench", "evidence": "", "at": at}
+            for num in numbers[::10]])  # fmt: skip
+        conn.execute(sa.insert(DncEntry), [
+            {"number": num, "source": "bench", "reason": "", "seller": "", "captured_at": at}
+            for num in numbers[5::50]])  # fmt: skip
+        conn.execute(sa.insert(Attempt), [
+            {"call_id": f"p{i}-{k}", "campaign_id": cid, "contact_id": ids[i], "number": numbers[i],
+             "attempt_no": 1, "node": "", "state": "no_answer", "final": True,
+             "created_at": NOW0 - timedelta(hours=k + 1), "sip_outcome": "", "sip_status": 480,
+             "reason": "", "abandoned": False, "amd": "", "disposition": "", "notes": ""}
+            for i in range(0, n, 20) for k in range(3)])  # fmt: skip
+    return engine, cid
+
+
+def per_record(engine: object, cid: int) -> dict[str, int]:
+    """The preview as it was: the gate's own per-number context (4 queries a record)."""
+    from compliance.decision import summarize
+    from compliance.gate import gate_for
+    from compliance.preview import records
+
+    gate = gate_for(engine, cid)  # type: ignore[arg-type]
+    ds = (
+        check(gate.request(r.number, r.zones, r.number_type, gate.list_bases(r.list_id)),
+              gate.context(r.number, NOW0), NOW0)
+        for r in records(engine, cid)  # type: ignore[arg-type]
+    )  # fmt: skip
+    return dict(summarize(ds, NOW0 + timedelta(hours=24)).by_reason)
+
+
+def bench_preview(n: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+    import pgserver
+
+    from compliance.gate import preview_report
+
+    pg = pgserver.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, url in (
+                ("SQLite", f"sqlite:///{tmp}/p.db"),
+                ("PostgreSQL", pg.create_database()),
+            ):
+                engine, cid = seed_preview(url, n)
+                t0 = time.perf_counter()
+                before = per_record(engine, cid)
+                t_before = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                summary, _ = preview_report(engine, cid, NOW0, NOW0 + timedelta(hours=24))  # type: ignore[arg-type]
+                t_after = time.perf_counter() - t0
+                same = "same counts" if dict(summary.by_reason) == before else "COUNTS DIFFER"
+                print(
+                    f"preview {name}: {n:,} contacts: per record {t_before:.2f} s, "
+                    f"set-based {t_after:.2f} s ({t_before / t_after:.0f}x; {same})"
+                )
+                engine.dispose()  # type: ignore[attr-defined]
+    finally:
+        pg.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--contacts", type=int, default=1_000_000)
     ap.add_argument("--registry", type=int, default=10_000_000)
     ap.add_argument("--lookups", type=int, default=1_000_000)
+    ap.add_argument("--preview", type=int, default=0, help="time the preview, N contacts")
     ap.add_argument("--registry-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.registry_child:
@@ -238,6 +341,8 @@ def main() -> None:
         bench_decisions(args.contacts)
     if args.registry:
         bench_registry(args.registry, args.lookups)
+    if args.preview:
+        bench_preview(args.preview)
 
 
 if __name__ == "__main__":

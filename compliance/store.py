@@ -219,7 +219,12 @@ def dnc_lookup(engine: Engine, numbers: Sequence[str]) -> tuple[CoreDnc, ...]:
         for i in range(0, len(numbers), 900):
             part = list(numbers[i : i + 900])
             rows.extend(s.exec(select(DncEntry).where(col(DncEntry.number).in_(part))))
-    return tuple(CoreDnc(r.number, r.seller or None, as_utc(r.captured_at), r.source) for r in rows)
+    return tuple(core_dnc(r) for r in rows)
+
+
+def core_dnc(r: DncEntry) -> CoreDnc:
+    """A stored DNC row as the core's value object."""
+    return CoreDnc(r.number, r.seller or None, as_utc(r.captured_at), r.source)
 
 
 def dnc_purge_expired(engine: Engine, now: datetime | None = None) -> int:
@@ -324,19 +329,21 @@ def consents_for(engine: Engine, number: str) -> tuple[ConsentRecord, ...]:
                 .order_by(col(ConsentEvent.at))
             )
         )
-    return tuple(
-        ConsentRecord(
-            number=r.number,
-            seller=r.seller or None,
-            status=ConsentStatus(r.status),
-            at=as_utc(r.at),
-            scope=frozenset(r.scope.split(",")) if r.scope else frozenset({"*"}),
-            written=r.written,
-            expires_at=as_utc(r.expires_at) if r.expires_at else None,
-            evidence=r.evidence,
-            record_id=str(r.id),
-        )
-        for r in rows
+    return tuple(core_consent(r) for r in rows)
+
+
+def core_consent(r: ConsentEvent) -> ConsentRecord:
+    """A stored consent event as the core's value object."""
+    return ConsentRecord(
+        number=r.number,
+        seller=r.seller or None,
+        status=ConsentStatus(r.status),
+        at=as_utc(r.at),
+        scope=frozenset(r.scope.split(",")) if r.scope else frozenset({"*"}),
+        written=r.written,
+        expires_at=as_utc(r.expires_at) if r.expires_at else None,
+        evidence=r.evidence,
+        record_id=str(r.id),
     )
 
 

@@ -1,6 +1,6 @@
 """The compliance preview before a start: of the campaign's records, how many may be called
-now, later today, or not at all, by rule (``compliance.gate.preview``, the same call as
-``GET /api/compliance/preview``)."""
+now, later today, or not at all, by rule, with a few example records for each reason
+(``compliance.gate.preview_report``, the same call as ``GET /api/compliance/preview``)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ async def preview_page(request: web.Request) -> web.Response:
 
     def run() -> dict[str, Any]:
         camp = campaigns.get(engine, cid)
-        summary = gates.preview(engine, cid, at, at + HORIZON)
+        summary, extra = gates.preview_report(engine, cid, at, at + HORIZON)
         reasons = []
         for code, n in sorted(summary.by_reason.items(), key=lambda kv: -kv[1]):
             rule, _, category = code.partition(":")
-            reasons.append({"rule": rule, "category": category, "count": n})
+            samples = extra["samples"].get(code, [])
+            reasons.append({"rule": rule, "category": category, "count": n, "samples": samples})
         total = summary.now + summary.later + summary.blocked
         return {"campaign": camp, "now": summary.now, "later": summary.later,
                 "blocked": summary.blocked, "total": total, "reasons": reasons}  # fmt: skip
