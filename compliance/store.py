@@ -175,23 +175,36 @@ def dnc_import(
     engine: Engine, lines: Iterable[str], source: str = "import", region: str = "CN"
 ) -> DncImport:
     """Add every number of a file (one per line) in one transaction; report each line."""
+    rows = ((lineno, raw.strip().split(",")[0].strip(), "") for lineno, raw in enumerate(lines, 1))
+    return dnc_import_rows(
+        engine, (r for r in rows if r[1] and not r[1].startswith("#")), source, region
+    )
+
+
+def dnc_import_rows(
+    engine: Engine,
+    rows: Iterable[tuple[int, str, str]],
+    source: str = "import",
+    region: str = "CN",
+) -> DncImport:
+    """Add (line, number as written, reason) rows in one transaction, audited once; a
+    number already on the list, or twice in the rows, counts as ``already``."""
     read = 0
-    numbers: dict[str, int] = {}
+    numbers: dict[str, str] = {}  # E.164 -> reason of its first row
     invalid: list[tuple[int, str]] = []
-    for lineno, raw in enumerate(lines, 1):
-        text = raw.strip().split(",")[0].strip()
-        if not text or text.startswith("#"):
-            continue
+    for lineno, text, reason in rows:
         read += 1
         try:
-            numbers.setdefault(normalize(text, region), lineno)
+            numbers.setdefault(normalize(text, region), reason[:255])
         except InvalidNumberInput:
             invalid.append((lineno, text))
     now = utcnow()
     with session_scope(engine) as s:
         present = _present(s, list(numbers))
         new = [n for n in numbers if n not in present]
-        s.add_all(DncEntry(number=n, source=source, captured_at=now) for n in new)
+        s.add_all(
+            DncEntry(number=n, source=source, reason=numbers[n], captured_at=now) for n in new
+        )
         if new:
             audit(
                 s, "dnc_import", {"added": len(new), "source": source, "sha256": _digest(new)}, now
