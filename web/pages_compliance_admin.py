@@ -24,6 +24,12 @@ SHOWN = 200
 
 
 async def _dnc(request: web.Request, notice: str = "") -> web.Response:
+    ctx = await _dnc_ctx(request, notice)
+    name = "_dnc_table.html" if request.headers.get("HX-Request") else "dnc.html"
+    return render(name, request, ctx)
+
+
+async def _dnc_ctx(request: web.Request, notice: str = "") -> dict[str, Any]:
     q = request.query.get("q", "").strip()
     entries = await run_db(store.dnc_export, request.app[ENGINE])
     digits = q.lstrip("+")
@@ -45,8 +51,7 @@ async def _dnc(request: web.Request, notice: str = "") -> web.Response:
         "is_admin": current_identity(request).role is Role.ADMIN,
         **(await _registry_ctx(request)),
     }
-    name = "_dnc_table.html" if request.headers.get("HX-Request") else "dnc.html"
-    return render(name, request, ctx)
+    return ctx
 
 
 async def _registry_ctx(request: web.Request) -> dict[str, Any]:
@@ -63,7 +68,8 @@ async def dnc_import(request: web.Request) -> web.Response:
         report = await api_compliance.receive_dnc_file(request)
     except InvalidInput as err:  # a bad file: said next to the form, the page stays
         return render("_upload_problem.html", request, {"message": err.message})
-    return render("_dnc_import_report.html", request, {"r": report})
+    # the list below the form shows the new numbers at once (an out-of-band swap)
+    return render("_dnc_import_report.html", request, {**(await _dnc_ctx(request)), "r": report})
 
 
 @routes.post("/dnc/registry", roles=MANAGERS, body="upload")
