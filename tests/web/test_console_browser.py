@@ -233,9 +233,11 @@ async def test_manager_flow_in_both_languages(
                 await agent_row.locator("summary").click()
                 await agent_row.locator("input[name=campaign]").first.check()
                 await agent_row.get_by_role("button", name="Save").click()
-                await admin.page.locator("#people tr", has_text="agent1").get_by_text(
-                    "Saved."
-                ).wait_for()
+                await (
+                    admin.page.locator("#people tr", has_text="agent1")
+                    .get_by_text("Saved.")
+                    .wait_for()
+                )
             assert await admin.page.locator("#people img").count() == 0
             await admin.shot("people", lang)
             assert admin.problems == [], admin.problems
