@@ -295,7 +295,7 @@ def per_record(engine: object, cid: int) -> dict[str, int]:
     return dict(summarize(ds, NOW0 + timedelta(hours=24)).by_reason)
 
 
-def bench_preview(n: int) -> None:
+def bench_preview(n: int, backends: str = "sqlite,pg") -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
     import pgserver
 
@@ -304,10 +304,10 @@ def bench_preview(n: int) -> None:
     pg = pgserver.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for name, url in (
-                ("SQLite", f"sqlite:///{tmp}/p.db"),
-                ("PostgreSQL", pg.create_database()),
-            ):
+            urls = {"sqlite": ("SQLite", f"sqlite:///{tmp}/p.db"),
+                    "pg": ("PostgreSQL", pg.create_database())}  # fmt: skip
+            for key in backends.split(","):
+                name, url = urls[key]
                 engine, cid = seed_preview(url, n)
                 t0, c0 = time.perf_counter(), time.process_time()
                 before = per_record(engine, cid)
@@ -332,6 +332,7 @@ def main() -> None:
     ap.add_argument("--registry", type=int, default=10_000_000)
     ap.add_argument("--lookups", type=int, default=1_000_000)
     ap.add_argument("--preview", type=int, default=0, help="time the preview, N contacts")
+    ap.add_argument("--backends", default="sqlite,pg", help="preview on: sqlite,pg")
     ap.add_argument("--registry-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.registry_child:
@@ -343,7 +344,7 @@ def main() -> None:
     if args.registry:
         bench_registry(args.registry, args.lookups)
     if args.preview:
-        bench_preview(args.preview)
+        bench_preview(args.preview, args.backends)
 
 
 if __name__ == "__main__":
