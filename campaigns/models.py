@@ -221,3 +221,13 @@ class ReturnVisitTask(SQLModel, table=True):
     outcome: str = Field(default="", max_length=32)
     survey_response_id: int | None = Field(default=None, foreign_key="survey_responses.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AgentCampaign(SQLModel, table=True):
+    """A campaign an agent may take (issue 13, People page). An agent with no row here may
+    take any campaign; with rows, only those (enforced at ``POST /api/agent/login``)."""
+
+    __tablename__ = "agent_campaigns"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", primary_key=True, index=True)

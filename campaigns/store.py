@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from campaigns import rules, webhook_targets
-from campaigns.models import Campaign, CampaignSettings, Disposition, DispositionRecord
+from campaigns.models import (
+    AgentCampaign,
+    Campaign,
+    CampaignSettings,
+    Disposition,
+    DispositionRecord,
+)
 from outdial.errors import Conflict, InvalidInput, NotFound
 from outdial.models import utcnow
 from outdial.storage import session_scope
@@ -255,3 +262,44 @@ def record_disposition(
                 existing=old.code,
             ) from None
         return old, False
+
+
+# --- the campaigns an agent may take (issue 13: People page; the agent's desk reads them) ----
+
+
+def assigned_campaigns(engine: Engine, user_id: int) -> list[int]:
+    """The campaign ids assigned to an agent; [] means none assigned (any campaign)."""
+    with session_scope(engine) as s:
+        rows = s.exec(
+            select(AgentCampaign.campaign_id)
+            .where(AgentCampaign.user_id == user_id)
+            .order_by(col(AgentCampaign.campaign_id))
+        )
+        return list(rows)
+
+
+def campaigns_for_agent(engine: Engine, user_id: int) -> list[Campaign]:
+    """The campaigns an agent may take, by name: those assigned to them, or every campaign
+    when none is (the agent's desk offers these; ``may_take`` decides a login)."""
+    ids = set(assigned_campaigns(engine, user_id))
+    every = sorted(all_campaigns(engine), key=lambda c: c.name)
+    return [c for c in every if not ids or c.id in ids]
+
+
+def may_take(engine: Engine, user_id: int, campaign_id: int) -> bool:
+    ids = assigned_campaigns(engine, user_id)
+    return not ids or campaign_id in ids
+
+
+def set_agent_campaigns(engine: Engine, user_id: int, campaign_ids: Sequence[int]) -> list[int]:
+    """Replace an agent's assignment ([] lets them take any campaign); unknown ids are an
+    error, nothing is changed then."""
+    wanted = sorted(set(campaign_ids))
+    with session_scope(engine) as s:
+        known = set(s.exec(select(Campaign.id).where(col(Campaign.id).in_(wanted))))
+        unknown = [i for i in wanted if i not in known]
+        if unknown:
+            raise NotFound(f"no campaign {unknown[0]}", campaign_id=unknown[0])
+        s.execute(sa.delete(AgentCampaign).where(col(AgentCampaign.user_id) == user_id))
+        s.add_all(AgentCampaign(user_id=user_id, campaign_id=i) for i in wanted)
+    return wanted

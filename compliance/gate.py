@@ -182,7 +182,7 @@ class DbGate:
         """(abandoned, live answers) of the campaign's strictest gauge right now, for the
         pacer to steer by (rules 2, 18): the legal figure survives restarts, the pacer's own
         counts would not."""
-        readings = self._abandon(at).values()
+        readings = self.abandon_readings(at).values()
         worst = max(readings, key=lambda r: (r.rate, r.live))
         return worst.abandoned, worst.live
 
@@ -311,13 +311,13 @@ class DbGate:
             policy=self.facts.policy,
             internal_dnc=store.dnc_lookup(self.db, [number]),
             registry_snapshots=dates,
-            registry_hits=self._registry_hits(number, dates),
+            registry_hits=self.registry_hits(number, dates),
             consents=store.consents_for(self.db, number),
             attempts=self._history(number, at),
-            abandon=self._abandon(at),
+            abandon=self.abandon_readings(at),
         )
 
-    def _registry_hits(self, number: str, dates: dict[str, date]) -> frozenset[str]:
+    def registry_hits(self, number: str, dates: dict[str, date]) -> frozenset[str]:
         hits = set()
         for name in self.registry_names:
             reg = _load_registry(self.db, name, dates)
@@ -346,7 +346,7 @@ class DbGate:
                 for a in rows
             )
 
-    def _abandon(self, at: datetime) -> dict[str, AbandonReading]:
+    def abandon_readings(self, at: datetime) -> dict[str, AbandonReading]:
         if not self.facts.campaign_id:  # a profile alone: no campaign, no calls yet
             return {g: AbandonReading(g, 0, 0, at, at) for g in (US_BUCKET, US_ROLLING, UK_DAY)}
         cached = self._gauges
@@ -518,72 +518,11 @@ def preview(db: Engine, campaign_id: int, at: datetime, until: datetime) -> Any:
     return preview_report(db, campaign_id, at, until)[0]
 
 
-#: records listed by name in a preview's ``missing_basis`` (all of them are counted)
-MISSING_BASIS_SHOWN = 200
-
-
 def preview_report(
     db: Engine, campaign_id: int, at: datetime, until: datetime
 ) -> tuple[Any, dict[str, Any]]:
-    """The preview's summary, plus the campaign's purpose and the records blocked for want
-    of a lawful basis, each with the basis it misses and how to record it (issue 16)."""
-    from compliance.decision import Category, summarize
-    from lists.models import CallList, Contact
+    """The preview's summary, plus the campaign's purpose, the records blocked for want
+    of a lawful basis, and example records per reason (set-based: compliance/preview.py)."""
+    from compliance.preview import preview_report as report
 
-    gate = gate_for(db, campaign_id)
-    with session_scope(db) as s:
-        rows = list(
-            s.execute(
-                sa.select(
-                    col(Contact.id),
-                    col(Contact.row_number),
-                    col(CallList.name),
-                    col(Contact.list_id),
-                    col(Contact.primary_number),
-                    col(Contact.timezones),
-                    col(Contact.number_type),
-                )
-                .join(CallList, col(CallList.id) == col(Contact.list_id))
-                .where(
-                    col(Contact.campaign_id) == campaign_id,
-                    col(Contact.suppressed).is_(False),
-                    col(Contact.status).in_(("new", "retry")),
-                )
-                .order_by(col(Contact.id))
-            )
-        )
-    missing: list[dict[str, Any]] = []
-    total = 0
-
-    def decisions() -> Any:
-        nonlocal total
-        for cid, row_no, list_name, list_id, n, z, t in rows:
-            request = gate.request(n, tuple(z or ()), t, gate.list_bases(list_id))
-            d = check(request, gate.context(n, at), at)
-            basis = [
-                r
-                for r in d.reasons
-                if r.category is Category.CONSENT and "lawful basis" in r.detail
-            ]
-            if basis:
-                total += 1
-                if len(missing) < MISSING_BASIS_SHOWN:
-                    missing.append(
-                        {
-                            "contact_id": cid,
-                            "list": list_name,
-                            "row": row_no,
-                            "number": n,
-                            "rule": basis[0].rule,
-                            "missing": basis[0].detail,
-                        }
-                    )
-            yield d
-
-    summary = summarize(decisions(), until)
-    extra = {
-        "purpose": gate.facts.call_purpose.value,
-        "missing_basis_total": total,
-        "missing_basis": missing,
-    }
-    return summary, extra
+    return report(db, campaign_id, at, until)

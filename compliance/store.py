@@ -175,23 +175,36 @@ def dnc_import(
     engine: Engine, lines: Iterable[str], source: str = "import", region: str = "CN"
 ) -> DncImport:
     """Add every number of a file (one per line) in one transaction; report each line."""
+    rows = ((lineno, raw.strip().split(",")[0].strip(), "") for lineno, raw in enumerate(lines, 1))
+    return dnc_import_rows(
+        engine, (r for r in rows if r[1] and not r[1].startswith("#")), source, region
+    )
+
+
+def dnc_import_rows(
+    engine: Engine,
+    rows: Iterable[tuple[int, str, str]],
+    source: str = "import",
+    region: str = "CN",
+) -> DncImport:
+    """Add (line, number as written, reason) rows in one transaction, audited once; a
+    number already on the list, or twice in the rows, counts as ``already``."""
     read = 0
-    numbers: dict[str, int] = {}
+    numbers: dict[str, str] = {}  # E.164 -> reason of its first row
     invalid: list[tuple[int, str]] = []
-    for lineno, raw in enumerate(lines, 1):
-        text = raw.strip().split(",")[0].strip()
-        if not text or text.startswith("#"):
-            continue
+    for lineno, text, reason in rows:
         read += 1
         try:
-            numbers.setdefault(normalize(text, region), lineno)
+            numbers.setdefault(normalize(text, region), reason[:255])
         except InvalidNumberInput:
             invalid.append((lineno, text))
     now = utcnow()
     with session_scope(engine) as s:
         present = _present(s, list(numbers))
         new = [n for n in numbers if n not in present]
-        s.add_all(DncEntry(number=n, source=source, captured_at=now) for n in new)
+        s.add_all(
+            DncEntry(number=n, source=source, reason=numbers[n], captured_at=now) for n in new
+        )
         if new:
             audit(
                 s, "dnc_import", {"added": len(new), "source": source, "sha256": _digest(new)}, now
@@ -219,7 +232,12 @@ def dnc_lookup(engine: Engine, numbers: Sequence[str]) -> tuple[CoreDnc, ...]:
         for i in range(0, len(numbers), 900):
             part = list(numbers[i : i + 900])
             rows.extend(s.exec(select(DncEntry).where(col(DncEntry.number).in_(part))))
-    return tuple(CoreDnc(r.number, r.seller or None, as_utc(r.captured_at), r.source) for r in rows)
+    return tuple(core_dnc(r) for r in rows)
+
+
+def core_dnc(r: DncEntry) -> CoreDnc:
+    """A stored DNC row as the core's value object."""
+    return CoreDnc(r.number, r.seller or None, as_utc(r.captured_at), r.source)
 
 
 def dnc_purge_expired(engine: Engine, now: datetime | None = None) -> int:
@@ -324,19 +342,21 @@ def consents_for(engine: Engine, number: str) -> tuple[ConsentRecord, ...]:
                 .order_by(col(ConsentEvent.at))
             )
         )
-    return tuple(
-        ConsentRecord(
-            number=r.number,
-            seller=r.seller or None,
-            status=ConsentStatus(r.status),
-            at=as_utc(r.at),
-            scope=frozenset(r.scope.split(",")) if r.scope else frozenset({"*"}),
-            written=r.written,
-            expires_at=as_utc(r.expires_at) if r.expires_at else None,
-            evidence=r.evidence,
-            record_id=str(r.id),
-        )
-        for r in rows
+    return tuple(core_consent(r) for r in rows)
+
+
+def core_consent(r: ConsentEvent) -> ConsentRecord:
+    """A stored consent event as the core's value object."""
+    return ConsentRecord(
+        number=r.number,
+        seller=r.seller or None,
+        status=ConsentStatus(r.status),
+        at=as_utc(r.at),
+        scope=frozenset(r.scope.split(",")) if r.scope else frozenset({"*"}),
+        written=r.written,
+        expires_at=as_utc(r.expires_at) if r.expires_at else None,
+        evidence=r.evidence,
+        record_id=str(r.id),
     )
 
 

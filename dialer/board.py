@@ -27,6 +27,7 @@ from campaigns import store as campaigns
 from campaigns.models import Campaign
 from dialer.models import AgentSession, Attempt
 from lists.models import Contact
+from outdial import storage
 from outdial.models import User, as_utc
 
 
@@ -55,23 +56,26 @@ def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str
     zone = campaigns.spec_of(engine, campaign).timezone
     since = day_start(now, zone)
     machine = col(Attempt.amd) == "machine"
+    # AHT (shared/domain.md): talk + wrap-up (disposition after hang-up) of handled calls,
+    # summed in the database: fetching every call of the day cost ~0.5 s at 13,000 calls
+    handled = sa.and_(col(Attempt.bridged_at).is_not(None), col(Attempt.final).is_(True))
+    ended, dispo = col(Attempt.ended_at), col(Attempt.disposition_at)
+    wrap = sa.case(
+        (sa.and_(ended.is_not(None), dispo > ended),
+         storage.epoch(engine, dispo) - storage.epoch(engine, ended)),
+        else_=0.0,
+    )  # fmt: skip
     q = sa.select(
         sa.func.count(),
         sa.func.count().filter(sa.and_(col(Attempt.answered_at).is_not(None), sa.not_(machine))),
         sa.func.count().filter(col(Attempt.bridged_at).is_not(None)),
         sa.func.count().filter(col(Attempt.abandoned).is_(True)),
+        sa.func.count().filter(handled),
+        sa.func.sum(sa.func.coalesce(col(Attempt.talk_seconds), 0.0) + wrap).filter(handled),
     ).where(col(Attempt.campaign_id) == campaign.id, col(Attempt.created_at) >= since)
-    handled = sa.select(
-        col(Attempt.talk_seconds), col(Attempt.ended_at), col(Attempt.disposition_at)
-    ).where(
-        col(Attempt.campaign_id) == campaign.id,
-        col(Attempt.created_at) >= since,
-        col(Attempt.bridged_at).is_not(None),
-        col(Attempt.final).is_(True),
-    )
     with engine.connect() as conn:
-        dials, live, contacts, abandoned = (int(v) for v in conn.execute(q).one())
-        handle = [_handle_seconds(t, e, d) for t, e, d in conn.execute(handled)]
+        dials, live, contacts, abandoned, n_handled, handle_sum = conn.execute(q).one()
+    dials, live, contacts, abandoned = int(dials), int(live), int(contacts), int(abandoned)
     cap = abandon_cap(campaign.region)
     rate = abandoned / live if live else 0.0
     return {
@@ -85,13 +89,8 @@ def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str
         "abandon_rate": round(rate, 4),
         "abandon_cap": cap,
         "abandon_over_cap": cap is not None and rate > cap,
-        "aht_seconds": round(sum(handle) / len(handle), 1) if handle else None,
+        "aht_seconds": round(float(handle_sum) / n_handled, 1) if n_handled else None,
     }
-
-
-def _handle_seconds(talk: float | None, ended: datetime | None, dispo: datetime | None) -> float:
-    wrap = (as_utc(dispo) - as_utc(ended)).total_seconds() if ended and dispo else 0.0
-    return (talk or 0.0) + max(0.0, wrap)
 
 
 def board(engine: Engine, now: datetime) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ holds the mode, ``target`` the number of calls placed, ``reason`` the inputs as 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +96,22 @@ def _counts(engine: Engine, query: Any) -> dict[str, int]:
         return {str(k): int(v) for k, v in conn.execute(query)}
 
 
+def _attempt_counts(engine: Engine, campaign_id: int) -> tuple[dict[str, int], int]:
+    """Attempts by state, and those not final (calls in flight), in one grouped read."""
+    q = (
+        sa.select(
+            col(Attempt.state),
+            sa.func.count(),
+            sa.func.count().filter(col(Attempt.final).is_(False)),
+        )
+        .where(col(Attempt.campaign_id) == campaign_id)
+        .group_by(col(Attempt.state))
+    )
+    with engine.connect() as conn:
+        rows = [(str(state), int(n), int(live)) for state, n, live in conn.execute(q)]
+    return {state: n for state, n, _ in rows}, sum(live for _, _, live in rows)
+
+
 def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> dict[str, Any]:
     """Attempts, agents, records and the abandon gauge of one campaign, from storage alone,
     and ``idle``: why it is not dialing when its schedule or its records say so."""
@@ -102,31 +119,15 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         camp = s.get(Campaign, campaign_id)
     if camp is None:
         raise NotFound(f"no campaign {campaign_id}", campaign_id=campaign_id)
-    attempts = _counts(
-        engine,
-        sa.select(col(Attempt.state), sa.func.count())
-        .where(col(Attempt.campaign_id) == campaign_id)
-        .group_by(col(Attempt.state)),
-    )
-    in_flight = _counts(
-        engine,
-        sa.select(sa.literal("n"), sa.func.count()).where(
-            col(Attempt.campaign_id) == campaign_id, col(Attempt.final).is_(False)
-        ),
-    ).get("n", 0)
+    attempts, in_flight = _attempt_counts(engine, campaign_id)
     agents = _counts(
         engine,
         sa.select(col(AgentSession.state), sa.func.count())
         .where(col(AgentSession.campaign_id) == campaign_id)
         .group_by(col(AgentSession.state)),
     )
-    records = _counts(
-        engine,
-        sa.select(col(Contact.status), sa.func.count())
-        .where(col(Contact.campaign_id) == campaign_id)
-        .group_by(col(Contact.status)),
-    )
     now = now or utcnow()
+    records = record_counts(engine, campaign_id, now)
     out = {
         "campaign_id": campaign_id,
         "name": camp.name,
@@ -135,12 +136,12 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         "attempts_by_state": attempts,
         "calls_in_flight": in_flight,
         "agents_by_state": agents,
-        "records_by_status": records,
+        "records_by_status": records.by_status,
         # 0: nothing can be dialed any more, now or later (the campaign is complete)
-        "records_remaining": hopper.remaining(engine, campaign_id),
+        "records_remaining": records.remaining,
         "abandon": abandon_gauge(engine, campaign_id),
         "decisions": _decisions(engine, campaign_id),
-        "idle": why_json(engine, camp, now),
+        "idle": why_json(engine, camp, now, records),
     }
     return _true_now(engine, out, now)
 
@@ -205,25 +206,71 @@ def next_due(engine: Engine, campaign_id: int, now: datetime) -> why.NextDue | N
     return why.NextDue(as_utc(c.next_due_at), kind)
 
 
-def idle_of(engine: Engine, camp: Campaign, now: datetime) -> why.Idle | None:
+def idle_of(
+    engine: Engine, camp: Campaign, now: datetime, records: RecordCounts | None = None
+) -> why.Idle | None:
     """Why ``camp`` is not dialing at ``now`` (outside its schedule, nothing due), or None."""
     from campaigns import store
 
     assert camp.id is not None
+    records = records or record_counts(engine, camp.id, now)
     return why.idle_reason(
         store.spec_of(engine, camp),
         now,
-        due_now=hopper.dialable_count(engine, camp.id, now),
-        remaining=hopper.remaining(engine, camp.id),
+        due_now=records.due_now,
+        remaining=records.remaining,
         next_due=next_due(engine, camp.id, now),
     )
 
 
-def why_json(engine: Engine, camp: Campaign, now: datetime) -> dict[str, Any] | None:
+def why_json(
+    engine: Engine, camp: Campaign, now: datetime, records: RecordCounts | None = None
+) -> dict[str, Any] | None:
     try:
-        return why.idle_json(idle_of(engine, camp, now))
+        return why.idle_json(idle_of(engine, camp, now, records))
     except OutdialError as exc:  # e.g. a stored definition this version cannot read
         return {"code": "definition_invalid", "message": exc.message, "until": None}
+
+
+# --- record counts: one scan of ix_contacts_hopper (issue 13: the live view's speed) ------
+
+
+@dataclass(frozen=True)
+class RecordCounts:
+    """A campaign's records by status, and the two counts "why is it not dialing" needs:
+    ``remaining`` (as hopper.remaining) and ``due_now`` (as hopper.dialable_count)."""
+
+    by_status: dict[str, int]
+    remaining: int
+    due_now: int
+
+
+def record_counts(engine: Engine, campaign_id: int, now: datetime) -> RecordCounts:
+    """All three counts from one grouped read of the hopper index (campaign, status,
+    suppressed, next_due_at): no contact row is read, where three counts read them all."""
+    due = sa.or_(col(Contact.next_due_at).is_(None), col(Contact.next_due_at) <= now)
+    q = (
+        sa.select(
+            col(Contact.status),
+            col(Contact.suppressed),
+            sa.func.count(),
+            sa.func.count().filter(due),
+        )
+        .where(col(Contact.campaign_id) == campaign_id)
+        .group_by(col(Contact.status), col(Contact.suppressed))
+    )
+    by_status: dict[str, int] = {}
+    remaining = due_now = 0
+    with engine.connect() as conn:
+        for status, suppressed, n, n_due in conn.execute(q):
+            by_status[str(status)] = by_status.get(str(status), 0) + int(n)
+            if suppressed:
+                continue
+            if status in hopper.DIALABLE:
+                due_now += int(n_due)
+            if status in (*hopper.DIALABLE, "dialing", "wrap"):
+                remaining += int(n)
+    return RecordCounts(by_status, remaining, due_now)
 
 
 def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:

@@ -68,7 +68,8 @@ class CallList(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
     __table_args__ = (
-        sa.Index("ix_contacts_hopper", "campaign_id", "status", "next_due_at"),
+        # suppressed too: the live view's counts read the index alone (0006_console_…)
+        sa.Index("ix_contacts_hopper", "campaign_id", "status", "suppressed", "next_due_at"),
         sa.Index("ix_contacts_campaign_number", "campaign_id", "primary_number"),
         # by list alone: an import appends one list_id, so this index costs little to fill;
         # dedupe within a list goes through the campaign index (0003_lists)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lists import columns, reader
+from lists import columns, reader, workbook
 from lists.errors import ListFileError
 
 SAMPLE_ROWS = 8
@@ -40,4 +40,7 @@ def preview(
         "mapping": mapping,
         "problem": problem,
         "fields": list(columns.FIELDS),
+        # a workbook: the sheet read and every sheet, so the manager can pick another
+        "sheet": table.sheet,
+        "sheets": workbook.sheet_names(path) if table.encoding == "xlsx" else [],
     }

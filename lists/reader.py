@@ -50,6 +50,7 @@ class Table:
     delimiter: str  # "" for a workbook
     sha256: str
     first_row: int  # the row number (as a spreadsheet shows it) of the first data row
+    sheet: str = ""  # the worksheet read ("" for a text file)
 
     @property
     def rows(self) -> int:
@@ -261,7 +262,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
     width = max(len(header), *(len(r) for r in body))
     body = [r + [""] * (width - len(r)) for r in body]
     frame = pd.DataFrame(body, dtype="str")
-    return Table(_with_header(frame, header), "xlsx", "", file_digest(path), first_row=top + 1)
+    return Table(
+        _with_header(frame, header), "xlsx", "", file_digest(path), first_row=top + 1, sheet=title
+    )
 
 
 def _cell_text(value: Any) -> str:

@@ -84,6 +84,21 @@ def read_grid(path: Path, sheet: str | None, header_zone: int) -> tuple[str, lis
     return title, grid
 
 
+def sheet_names(path: Path) -> list[str]:
+    """The worksheets of a workbook, in order (the console lets the manager pick one)."""
+    import openpyxl
+
+    check_archive(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a bad zip
+        raise BinaryFile(f"{path.name} is not a readable .xlsx workbook") from exc
+    try:
+        return [str(n) for n in wb.sheetnames]
+    finally:
+        wb.close()
+
+
 def _bounded_rows(path: Path, rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
     for n, row in enumerate(rows, start=1):
         if n > MAX_ROWS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -117,6 +118,18 @@ def lock(session: Session, name: str) -> None:
         ),
         {"name": name},
     )
+
+
+def epoch(engine: Engine, column: Any) -> Any:
+    """Seconds since 1970 of a UTC timestamp column, in SQL, on SQLite and PostgreSQL (to
+    aggregate durations in the database rather than fetch every row)."""
+    if engine.dialect.name == "sqlite":  # whole seconds + milliseconds (julianday drifts by µs)
+        whole = sa.cast(sa.func.strftime("%s", column), sa.Integer)
+        frac = sa.cast(sa.func.strftime("%f", column), sa.Float) - sa.cast(
+            sa.func.strftime("%S", column), sa.Integer
+        )
+        return whole + frac
+    return sa.func.extract("epoch", column)
 
 
 def _redact(url: str) -> str:

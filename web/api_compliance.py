@@ -4,14 +4,14 @@ the audit chain. The rules live in compliance/; these handlers only translate.""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from campaigns import store as campaigns
-from compliance import consent, profiles, store
+from compliance import consent, dnc_files, profiles, store
 from compliance import gate as gates
 from outdial.errors import InvalidInput, NotFound
 from outdial.models import as_utc
@@ -191,6 +191,110 @@ async def dnc_remove(request: web.Request) -> web.Response:
     return await _remove(request, request.match_info["number"], "CN")
 
 
+async def _upload(request: web.Request, kind: str) -> tuple[Path, str, dict[str, str]]:
+    cfg = request.app[CONFIG]
+    folder = cfg.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{kind}-{secrets.token_hex(8)}"
+    return await inputs.file_upload(request, stem, cfg.max_upload_bytes)
+
+
+async def receive_dnc_file(request: web.Request) -> dict[str, Any]:
+    """A DNC file upload imported: the report (``compliance.dnc_files.import_file``)."""
+    path, name, fields = await _upload(request, "dnc")
+    try:
+        report = await run_db(
+            dnc_files.import_file,
+            request.app[ENGINE],
+            path,
+            fields.get("region") or "CN",
+            fields.get("reason", "")[:255],
+            fields.get("sheet") or None,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return {"file": name, **report}
+
+
+async def receive_registry(request: web.Request) -> dnc_files.Snapshot:
+    """A registry snapshot upload loaded (``compliance.dnc_files.load_registry``)."""
+    path, _, fields = await _upload(request, "registry")
+    try:
+        snap: dnc_files.Snapshot = await run_db(
+            dnc_files.load_registry,
+            request.app[ENGINE],
+            path,
+            fields.get("name", ""),
+            fields.get("as_of", ""),
+            datetime.now(UTC).date(),
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return snap
+
+
+def snapshot_json(s: dnc_files.Snapshot) -> dict[str, Any]:
+    return {"name": s.name, "as_of": s.as_of.isoformat(), "count": s.count,
+            "age_days": s.age_days, "max_age_days": s.max_age_days, "stale": s.stale}  # fmt: skip
+
+
+@routes.post(
+    "/api/dnc/import",
+    roles=MANAGERS,
+    body="upload",
+    doc=Doc(
+        "Import a DNC file (CSV/TSV/XLSX: a phone column, optionally a reason column)",
+        form=obj(
+            required=["file"],
+            file={"type": "string", "format": "binary"},
+            reason=STR,
+            region=STR,
+            sheet=STR,
+        ),
+        returns=obj(read=INT, added=INT, duplicates=INT, invalid=INT, invalid_rows=arr(ANY_OBJ)),
+    ),
+)
+async def dnc_import(request: web.Request) -> web.Response:
+    """multipart: file (+ reason for rows without one, region, sheet) → added, duplicates
+    (already listed or twice in the file), invalid lines by row."""
+    return web.json_response(await receive_dnc_file(request))
+
+
+@routes.get(
+    "/api/registry",
+    roles=MANAGERS,
+    doc=Doc(
+        "National registry snapshots loaded (rules 7, 24), newest first, with staleness",
+        returns=obj(snapshots=arr(ANY_OBJ)),
+    ),
+)
+async def registry_list(request: web.Request) -> web.Response:
+    rows = await run_db(dnc_files.snapshots, request.app[ENGINE], datetime.now(UTC).date())
+    return web.json_response({"snapshots": [snapshot_json(s) for s in rows]})
+
+
+@routes.post(
+    "/api/registry",
+    roles=MANAGERS,
+    body="upload",
+    doc=Doc(
+        "Load a national registry snapshot (one number per line) with its date",
+        form=obj(
+            required=["file", "name", "as_of"],
+            file={"type": "string", "format": "binary"},
+            name=STR,
+            as_of=STR,
+        ),
+        returns=obj(snapshot=ANY_OBJ),
+        status=201,
+    ),
+)
+async def registry_load(request: web.Request) -> web.Response:
+    """multipart: file, name (us-national, uk-tps, uk-ctps), as_of (YYYY-MM-DD) → 201."""
+    snap = await receive_registry(request)
+    return web.json_response({"snapshot": snapshot_json(snap)}, status=201)
+
+
 async def _remove(request: web.Request, number: str, region: str) -> web.Response:
     ident = current_identity(request)
     removed = await run_db(store.dnc_remove, request.app[ENGINE], number, region, ident.username)
@@ -298,23 +402,11 @@ async def consent_import(request: web.Request) -> web.Response:
     """multipart/form-data: ``file`` (phone + 同意/consent [+ 同意日期, 同意凭证] columns),
     and optionally evidence, region, timezone → the counts and rejected rows."""
     cfg = request.app[CONFIG]
-    fields: dict[str, str] = {}
     folder = cfg.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"consent-{secrets.token_hex(8)}"
-    name = ""
+    stem = folder / f"consent-{secrets.token_hex(8)}"
+    path, name, fields = await inputs.file_upload(request, stem, cfg.max_upload_bytes)
     try:
-        async for part in inputs.multipart_parts(request):  # malformed bodies: a clear 400
-            if part.name == "file":
-                if name:  # a second file would be an orphan on disk
-                    raise InvalidInput("send exactly one 'file' part", field="file")
-                name = inputs.check_text(Path(part.filename or "upload").name, "filename")
-                path = path.with_suffix(Path(name).suffix[:8])
-                await inputs.save_part(part, path, cfg.max_upload_bytes)
-            else:
-                fields[part.name or ""] = await inputs.part_text(part)
-        if not name:
-            raise InvalidInput("the upload has no 'file' part", field="file")
         report = await run_db(
             consent.import_file,
             request.app[ENGINE],

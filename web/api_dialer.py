@@ -39,7 +39,7 @@ from outdial.roles import Role
 from web.apidoc import ANY_OBJ, BOOL, INT, STR, TIME, Doc, desc, obj, ref
 from web.inputs import json_body
 from web.keys import CONFIG, ENGINE
-from web.middleware import current_identity
+from web.middleware import current_identity, run_db
 from web.routing import Routes
 
 routes = Routes()
@@ -179,8 +179,23 @@ async def agent_login(request: web.Request) -> web.Response:
         )
     sip_uri = _str(body, "sip_uri", required=False) or None
     ident = current_identity(request)
+    await run_db(_check_assigned, request.app[ENGINE], ident.user_id, campaign_id)
     agent = await _runtime(request).agent_login(ident.user_id, campaign_id, sip_uri)
     return web.json_response({"agent": agent})
+
+
+def _check_assigned(engine: Any, user_id: int, campaign_id: int) -> None:
+    """An agent assigned to campaigns takes only those (campaigns.store.may_take)."""
+    from campaigns import store as campaigns
+
+    if campaigns.may_take(engine, user_id, campaign_id):
+        return
+    mine = ", ".join(c.name for c in campaigns.campaigns_for_agent(engine, user_id))
+    raise Forbidden(
+        f"you are not assigned to campaign {campaign_id}; your campaigns: {mine}. "
+        "A manager assigns campaigns to agents on the People page (/people)",
+        campaign_id=campaign_id,
+    )
 
 
 @routes.post(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass
+from datetime import date as date_
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -132,6 +133,10 @@ class Lang:
         local = value.astimezone(ZoneInfo(zone))
         text = dates.format_datetime(local, "short", locale=self.code)
         return f"{text} ({zone})"
+
+    def date(self, value: date_ | None) -> str:
+        """A calendar date in the locale's medium form."""
+        return "—" if value is None else dates.format_date(value, "medium", locale=self.code)
 
     def language_name(self, code: str) -> str:
         """Each language in its own words, as a language menu shows them."""

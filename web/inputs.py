@@ -275,3 +275,30 @@ async def save_part(
                     **fields,
                 )
             fh.write(chunk)
+
+
+async def file_upload(
+    request: web.Request, stem: Path, limit: int
+) -> tuple[Path, str, dict[str, str]]:
+    """A multipart form of one ``file`` part and small text fields: (where the file was
+    streamed: ``stem`` with the sent name's suffix, the sent name, the fields). A failed
+    upload leaves nothing on disk; after a good one the caller deletes the file."""
+    fields: dict[str, str] = {}
+    name = ""
+    path = stem
+    try:
+        async for part in multipart_parts(request):  # malformed bodies: a clear 400
+            if part.name == "file":
+                if name:  # a second file would be an orphan on disk
+                    raise InvalidInput("send exactly one 'file' part", field="file")
+                name = check_text(Path(part.filename or "upload").name, "filename")
+                path = stem.with_suffix(Path(name).suffix[:8])
+                await save_part(part, path, limit)
+            else:
+                fields[part.name or ""] = await part_text(part)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if not name:
+        raise InvalidInput("the upload has no 'file' part: choose a file", field="file")
+    return path, name, fields

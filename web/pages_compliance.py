@@ -1,6 +1,6 @@
 """The compliance preview before a start: of the campaign's records, how many may be called
-now, later today, or not at all, by rule (``compliance.gate.preview``, the same call as
-``GET /api/compliance/preview``)."""
+now, later today, or not at all, by rule, with a few example records for each reason
+(``compliance.gate.preview_report``, the same call as ``GET /api/compliance/preview``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiohttp import web
 
 from campaigns import store as campaigns
 from compliance import gate as gates
+from web.i18n import N_
 from web.keys import ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -18,6 +19,15 @@ from web.shell import MANAGERS, render
 
 routes = Routes()
 HORIZON = timedelta(hours=24)
+#: the decision categories (compliance.decision.Category) in a supervisor's words
+CATEGORIES = {
+    "BLOCK_HOURS": N_("calling hours"),
+    "HOLIDAY": N_("public holiday"),
+    "DNC": N_("do-not-call list"),
+    "CONSENT": N_("consent or lawful basis"),
+    "CAP": N_("attempt limit"),
+    "ABANDON_GATE": N_("abandon rate"),
+}
 
 
 @routes.get("/campaigns/{campaign_id}/preview", roles=MANAGERS)
@@ -30,11 +40,13 @@ async def preview_page(request: web.Request) -> web.Response:
 
     def run() -> dict[str, Any]:
         camp = campaigns.get(engine, cid)
-        summary = gates.preview(engine, cid, at, at + HORIZON)
+        summary, extra = gates.preview_report(engine, cid, at, at + HORIZON)
         reasons = []
         for code, n in sorted(summary.by_reason.items(), key=lambda kv: -kv[1]):
             rule, _, category = code.partition(":")
-            reasons.append({"rule": rule, "category": category, "count": n})
+            samples = extra["samples"].get(code, [])
+            kind = CATEGORIES.get(category, category)
+            reasons.append({"rule": rule, "category": kind, "count": n, "samples": samples})
         total = summary.now + summary.later + summary.blocked
         return {"campaign": camp, "now": summary.now, "later": summary.later,
                 "blocked": summary.blocked, "total": total, "reasons": reasons}  # fmt: skip

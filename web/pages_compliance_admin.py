@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from compliance import audit_query, store
+from compliance import audit_query, dnc_files, store
 from outdial.errors import InvalidInput
 from outdial.models import as_utc
 from outdial.roles import Role
-from web import inputs
+from web import api_compliance, inputs
 from web.apidoc import ANY_OBJ, Doc
 from web.keys import ENGINE
 from web.middleware import current_identity, run_db
@@ -23,6 +24,12 @@ SHOWN = 200
 
 
 async def _dnc(request: web.Request, notice: str = "") -> web.Response:
+    ctx = await _dnc_ctx(request, notice)
+    name = "_dnc_table.html" if request.headers.get("HX-Request") else "dnc.html"
+    return render(name, request, ctx)
+
+
+async def _dnc_ctx(request: web.Request, notice: str = "") -> dict[str, Any]:
     q = request.query.get("q", "").strip()
     entries = await run_db(store.dnc_export, request.app[ENGINE])
     digits = q.lstrip("+")
@@ -42,9 +49,39 @@ async def _dnc(request: web.Request, notice: str = "") -> web.Response:
         ],
         "notice": notice,
         "is_admin": current_identity(request).role is Role.ADMIN,
+        **(await _registry_ctx(request)),
     }
-    name = "_dnc_table.html" if request.headers.get("HX-Request") else "dnc.html"
-    return render(name, request, ctx)
+    return ctx
+
+
+async def _registry_ctx(request: web.Request) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    snaps = await run_db(dnc_files.snapshots, request.app[ENGINE], today)
+    return {"snapshots": snaps, "registry_names": dnc_files.registry_names(), "today": today,
+            "problem": "", "loaded": False}  # fmt: skip
+
+
+@routes.post("/dnc/import", roles=MANAGERS, body="upload")
+async def dnc_import(request: web.Request) -> web.Response:
+    """Same as POST /api/dnc/import: the report of added, duplicate and invalid lines."""
+    try:
+        report = await api_compliance.receive_dnc_file(request)
+    except InvalidInput as err:  # a bad file: said next to the form, the page stays
+        return render("_upload_problem.html", request, {"message": err.message})
+    # the list below the form shows the new numbers at once (an out-of-band swap)
+    return render("_dnc_import_report.html", request, {**(await _dnc_ctx(request)), "r": report})
+
+
+@routes.post("/dnc/registry", roles=MANAGERS, body="upload")
+async def registry_load(request: web.Request) -> web.Response:
+    """Same as POST /api/registry: a national registry snapshot with its date."""
+    problem = ""
+    try:
+        await api_compliance.receive_registry(request)
+    except InvalidInput as err:
+        problem = err.message
+    ctx = {**(await _registry_ctx(request)), "problem": problem, "loaded": not problem}
+    return render("_registry.html", request, ctx)
 
 
 @routes.get("/dnc", roles=MANAGERS)
@@ -65,13 +102,16 @@ async def dnc_add(request: web.Request) -> web.Response:
     return await _dnc(request, notice=entry.number)
 
 
-@routes.post("/dnc/{number}/remove", roles=ADMINS)
+@routes.post("/dnc/remove", roles=ADMINS)
 async def dnc_remove(request: web.Request) -> web.Response:
-    """Same as DELETE /api/dnc/{number} (admin only)."""
+    """Same as DELETE /api/dnc/{number} (admin only). The number travels in the form body,
+    not the path, so it stays out of access logs."""
     ident = current_identity(request)
-    await run_db(
-        store.dnc_remove, request.app[ENGINE], request.match_info["number"], "CN", ident.username
-    )
+    form = await inputs.form_body(request)
+    number = str(form.get("number", "")).strip()
+    if not number:
+        raise InvalidInput("field 'number' is required", field="number")
+    await run_db(store.dnc_remove, request.app[ENGINE], number, "CN", ident.username)
     return await _dnc(request)
 
 

@@ -70,7 +70,7 @@ async def _receive(request: web.Request) -> tuple[str, dict[str, str]]:
                 (_staging(request) / stored).unlink(missing_ok=True)
                 raise
             fields["file_name"], fields["stored"] = name, stored
-        elif part.name in ("campaign", "list", "region", "encoding", "lawful_basis"):
+        elif part.name in ("campaign", "list", "region", "encoding", "lawful_basis", "sheet"):
             fields[part.name] = (await inputs.part_text(part))[:128]
     if "stored" not in fields:
         raise InvalidInput("choose a CSV, TSV or XLSX file first", field="file")
@@ -78,8 +78,10 @@ async def _receive(request: web.Request) -> tuple[str, dict[str, str]]:
     return token, fields
 
 
-async def _preview(request: web.Request, path: Path, encoding: str) -> dict[str, Any]:
-    result: dict[str, Any] = await run_db(preview, path, encoding or None)
+async def _preview(
+    request: web.Request, path: Path, encoding: str, sheet: str = ""
+) -> dict[str, Any]:
+    result: dict[str, Any] = await run_db(preview, path, encoding or None, sheet or None)
     return result
 
 
@@ -98,7 +100,7 @@ async def api_preview(request: web.Request) -> web.Response:
     and ``staged``, which ``POST /lists/upload/import`` takes instead of the file."""
     token, fields = await _receive(request)
     path, _ = _staged(request, token)
-    data = await _preview(request, path, fields.get("encoding", ""))
+    data = await _preview(request, path, fields.get("encoding", ""), fields.get("sheet", ""))
     return web.json_response({"staged": token, **data})
 
 
@@ -127,11 +129,30 @@ async def upload_preview(request: web.Request) -> web.Response:
     try:
         token, fields = await _receive(request)
         path, _ = _staged(request, token)
-        data = await _preview(request, path, fields.get("encoding", ""))
+        data = await _preview(request, path, fields.get("encoding", ""), fields.get("sheet", ""))
     except ListFileError as err:
         return render("_upload_problem.html", request, {"message": err.message})
     ctx = {"staged": token, "p": data, "f": fields, "error": "", "error_field": ""}
     return render("_upload_preview.html", request, ctx)
+
+
+@routes.post("/lists/upload/sheet", roles=MANAGERS)
+async def upload_sheet(request: web.Request) -> web.Response:
+    """The preview again, of another sheet of the same workbook (the mapping detected anew)."""
+    form = await inputs.form_body(request)
+    token = str(form.get("staged", ""))
+    path, meta = _staged(request, token)
+    sheet = str(form.get("sheet", "")).strip()
+    try:
+        data = await _preview(request, path, "", sheet)
+    except ListFileError as err:
+        return render("_upload_problem.html", request, {"message": err.message})
+    fields = {**meta, **{k: str(form.get(k, "")).strip() for k in _KEPT}, "sheet": sheet}
+    ctx = {"staged": token, "p": data, "f": fields, "error": "", "error_field": ""}
+    return render("_upload_preview.html", request, ctx)
+
+
+_KEPT = ("campaign", "list", "region", "encoding", "lawful_basis")
 
 
 def _mapping(form: Any) -> dict[str, list[str]]:
@@ -155,12 +176,13 @@ async def upload_import(request: web.Request) -> web.Response:
         "region": str(form.get("region", "")).strip(),
         "encoding": str(form.get("encoding", "")).strip(),
         "lawful_basis": str(form.get("lawful_basis", "")).strip(),
+        "sheet": str(form.get("sheet", "")).strip(),
         "mapping": json.dumps(mapping, ensure_ascii=False),
     }
     from web.api_lists import _options
 
     engine = request.app[ENGINE]
-    data = await _preview(request, path, opts_fields["encoding"])
+    data = await _preview(request, path, opts_fields["encoding"], opts_fields["sheet"])
     try:
         opts = _options(opts_fields)
         # the importer checks the mapping when it runs; check it now to say so at the field

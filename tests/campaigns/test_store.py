@@ -192,3 +192,24 @@ def test_a_retired_key_in_a_stored_definition_is_dropped_on_read(
     assert store.spec_of(engine, row) == spec
     with pytest.raises(CampaignInvalid, match="old_key"):
         rules.parse_campaign({"name": "new", "caller_id": "+861012345678", "old_key": "x"})
+
+
+def test_campaigns_an_agent_may_take(engine: Engine) -> None:
+    """None assigned: any campaign; assigned: only those; unknown ids change nothing."""
+    agent = auth.create_user(engine, "a1", "secret-pass-123", "agent")
+    assert agent.id is not None
+    a = store.create(engine, "b-campaign").id or 0
+    b = store.create(engine, "a-campaign").id or 0
+    assert [c.name for c in store.campaigns_for_agent(engine, agent.id)] == [
+        "a-campaign",
+        "b-campaign",
+    ]
+    assert store.may_take(engine, agent.id, a)
+    assert store.set_agent_campaigns(engine, agent.id, [a, a]) == [a]
+    assert [c.id for c in store.campaigns_for_agent(engine, agent.id)] == [a]
+    assert store.may_take(engine, agent.id, a) and not store.may_take(engine, agent.id, b)
+    with pytest.raises(NotFound):
+        store.set_agent_campaigns(engine, agent.id, [b, 999])
+    assert store.assigned_campaigns(engine, agent.id) == [a]  # unchanged
+    store.set_agent_campaigns(engine, agent.id, [])
+    assert store.may_take(engine, agent.id, b)

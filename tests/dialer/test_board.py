@@ -49,6 +49,27 @@ def test_today_figures_follow_the_kpi_definitions(sqlite_engine: Engine) -> None
     assert f["timezone"] == "Asia/Shanghai"
 
 
+def test_aht_is_summed_in_the_database_on_both_backends(engine: Engine) -> None:
+    """Talk + wrap-up (disposition after hang-up, never negative) of handled calls only."""
+    cid = dialdata.campaign_with_contacts(engine, "aht", ["+8613800000001"])
+    contact = dialdata.rows(engine, "SELECT id FROM contacts")[0][0]
+    now = datetime.now(UTC)
+    t = now - timedelta(minutes=5)
+    end = t + timedelta(seconds=40)
+    calls = [  # (talk, disposition after end, expected handle seconds)
+        (40.0, timedelta(seconds=12, milliseconds=250), 52.25),
+        (30.5, None, 30.5),  # no disposition yet: no wrap-up
+        (None, timedelta(seconds=5), 5.0),
+        (20.0, -timedelta(seconds=3), 20.0),  # a disposition typed before the hang-up
+    ]
+    for n, (talk, wrap, _) in enumerate(calls):
+        _attempt(engine, cid, contact, n, answered_at=t, bridged_at=t, ended_at=end,
+                 talk_seconds=talk, disposition_at=end + wrap if wrap else None)  # fmt: skip
+    _attempt(engine, cid, contact, 9, answered_at=t, talk_seconds=99.0)  # never bridged
+    f = board.today_figures(engine, campaigns.get(engine, cid), now)
+    assert f["aht_seconds"] == round(sum(c[2] for c in calls) / len(calls), 1) == 26.9
+
+
 def test_us_campaigns_are_held_to_the_three_percent_cap() -> None:
     assert board.abandon_cap("US") == 0.03
     assert board.abandon_cap("CN") is None

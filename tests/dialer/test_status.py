@@ -77,3 +77,30 @@ def test_a_definition_it_cannot_read_is_named_not_a_crash(engine: Engine) -> Non
         )
     idle = dbstatus.db_status(engine, cid, MONDAY)["idle"]
     assert idle["code"] == "definition_invalid" and "Mars/Base" in idle["message"]
+
+
+def test_record_counts_in_one_read_equal_the_hoppers_counts(engine: Engine) -> None:
+    """The live view's counts (one grouped read of the hopper index) are the hopper's own."""
+    from dialer import hopper
+
+    numbers = [f"+86138000001{i:02d}" for i in range(12)]
+    cid = weekday_campaign(engine, numbers)
+    later = MONDAY + timedelta(hours=2)
+    states = ["new", "retry", "retry", "dialing", "wrap", "done", "suppressed", "new", "retry"]
+    with engine.begin() as conn:
+        for i, st in enumerate(states):
+            conn.execute(
+                sa.text(
+                    "UPDATE contacts SET status=:s, suppressed=:sup, next_due_at=:t "
+                    "WHERE primary_number=:n"
+                ),
+                {"s": st, "sup": st == "suppressed" or i == 7, "n": numbers[i],
+                 "t": later if i in (2, 8) else MONDAY - timedelta(hours=1)},
+            )  # fmt: skip
+    counts = dbstatus.record_counts(engine, cid, MONDAY)
+    assert counts.remaining == hopper.remaining(engine, cid) == 9
+    assert counts.due_now == hopper.dialable_count(engine, cid, MONDAY) == 5
+    assert counts.by_status == {"new": 5, "retry": 3, "dialing": 1, "wrap": 1, "done": 1,
+                                "suppressed": 1}  # fmt: skip
+    status = dbstatus.db_status(engine, cid, MONDAY)
+    assert status["records_remaining"] == 9 and status["records_by_status"] == counts.by_status

@@ -23,3 +23,10 @@ def test_no_phone_column_is_a_problem_not_an_error(tmp_path: Path) -> None:
     path.write_text("甲,乙\n张三,李四\n", encoding="utf-8")
     p = preview(path)
     assert p["mapping"] is None and p["problem"]
+
+
+def test_a_workbook_preview_names_its_sheets(merged_xlsx: Path) -> None:
+    first = preview(merged_xlsx)
+    assert first["sheets"] == ["回访名单", "备用"] and first["sheet"] == "回访名单"
+    other = preview(merged_xlsx, sheet="备用")
+    assert other["sheet"] == "备用" and other["headers"] == ["phone", "name"]

@@ -81,6 +81,27 @@ async def define_campaign(w: browserkit.Watched, name: str) -> int:
     return cid
 
 
+async def import_dnc_and_registry(w: browserkit.Watched, folder: Path) -> None:
+    """The DNC page: a GBK file with reasons, its report; a registry snapshot with a date."""
+    page = w.page
+    dnc = folder / "免打扰.csv"
+    dnc.write_bytes("手机号,原因\n13800007777,投诉\n13800009999,重复\n12,坏\n".encode("gbk"))
+    await page.set_input_files("#dnc-import-form input[type=file]", str(dnc))
+    await page.locator("#dnc-import-form button[type=submit]").click()
+    report = page.locator("#dnc-import table.report").first
+    await report.wait_for()
+    assert "Added to the list\t1" in await report.inner_text()
+    assert "Already on the list, or twice in the file\t1" in await report.inner_text()
+    reg = folder / "registry.txt"
+    reg.write_text("2125551234\n2125551235\n", encoding="ascii")
+    await page.fill("#registry input[name=as_of]", "2026-11-01")
+    await page.set_input_files("#registry input[type=file]", str(reg))
+    await page.locator("#registry button[type=submit]").click()
+    await page.get_by_text("Snapshot loaded.").wait_for()
+    await w.shot("dnc-import", "en")
+    await page.goto("/dnc")
+
+
 async def test_manager_flow_in_both_languages(
     aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
@@ -130,6 +151,7 @@ async def test_manager_flow_in_both_languages(
                 await page.locator("#script-preview", has_text="张三").wait_for()
                 await w.shot("editor", lang)
                 await page.goto(f"/campaigns/{cid}/preview")
+                await page.locator("td.samples a").first.wait_for()  # examples per reason
                 await w.shot("preview", lang)
                 await page.goto("/")
             if lang == "en":
@@ -175,8 +197,9 @@ async def test_manager_flow_in_both_languages(
             if lang == "en":
                 await page.fill("input[name=number]", "13800009999")
                 await page.fill("input[name=reason]", XSS_NOTE)
-                await page.get_by_role("button", name="Add").click()
+                await page.get_by_role("button", name="Add", exact=True).click()
                 await page.get_by_text("Saved: +8613800009999 will not be called.").wait_for()
+                await import_dnc_and_registry(w, tmp_path)
             assert XSS_NOTE in await page.locator("#dnc table").inner_text()
             await w.shot("dnc", lang)
             await page.goto("/no/such/page")
@@ -206,6 +229,15 @@ async def test_manager_flow_in_both_languages(
                 await admin.page.locator("#people td", has_text="agent2").wait_for()
                 await admin.page.get_by_role("button", name="Create token").click()
                 await admin.page.locator("#people code", has_text="od_").first.wait_for()
+                agent_row = admin.page.locator("#people tr", has_text="agent1")
+                await agent_row.locator("summary").click()
+                await agent_row.locator("input[name=campaign]").first.check()
+                await agent_row.get_by_role("button", name="Save").click()
+                await (
+                    admin.page.locator("#people tr", has_text="agent1")
+                    .get_by_text("Saved.")
+                    .wait_for()
+                )
             assert await admin.page.locator("#people img").count() == 0
             await admin.shot("people", lang)
             assert admin.problems == [], admin.problems

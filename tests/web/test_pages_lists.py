@@ -96,3 +96,52 @@ async def test_upload_over_the_limit_is_said_clearly(
         headers={"X-CSRF-Token": csrf, "Accept-Language": "en"},
     )
     assert "1 MB upload limit" in await resp.text()
+
+
+async def test_a_workbook_sheet_is_chosen_and_imported(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """A workbook with several sheets: the preview offers them, another is previewed, and
+    the import reads the one chosen."""
+    from openpyxl import Workbook
+
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    h = {"X-CSRF-Token": await consolekit.login(client, "mgr"), "Accept-Language": "en"}
+    campaigns.save_spec(
+        sqlite_engine, rules.parse_campaign({"name": "c1", "caller_id": "+8610010000"})
+    )
+    wb = Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["这一页是说明", "不是名单"])
+    wb.active.append(["—", "—"])
+    sheet = wb.create_sheet("十一月名单")
+    sheet.append(["手机", "姓名"])
+    sheet.append([13800001111, "张三"])
+    sheet.append([13800002222, "李四"])
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    form = aiohttp.FormData()
+    form.add_field("campaign", "c1")
+    form.add_field("file", path.read_bytes(), filename="book.xlsx")
+    first = await (await client.post("/lists/upload/preview", data=form, headers=h)).text()
+    assert '<option value="十一月名单">' in first and "Sheet 说明" in first
+    staged = re.search(r'name="staged" value="([0-9a-f]+)"', first).group(1)  # type: ignore[union-attr]
+    other = {"staged": staged, "campaign": "c1", "sheet": "十一月名单"}
+    second = await (await client.post("/lists/upload/sheet", data=other, headers=h)).text()
+    assert "Sheet 十一月名单; 2 data rows." in second and "张三" in second
+    assert '<option value="十一月名单" selected>' in second
+    missing = {**other, "sheet": "no such sheet"}
+    said = await (await client.post("/lists/upload/sheet", data=missing, headers=h)).text()
+    assert "has no sheet" in said
+    resp = await client.post("/lists/upload/import", data={**other, "map_phone": "手机"},
+                             headers=h)  # fmt: skip
+    progress = await resp.text()
+    list_id = int(re.search(r"/lists/(\d+)", progress).group(1))  # type: ignore[union-attr]
+    for _ in range(100):
+        if "Import finished" in progress:
+            break
+        await asyncio.sleep(0.1)
+        progress = await (await client.get(f"/lists/{list_id}/progress", headers=h)).text()
+    found = await client.get(f"/api/lists/{list_id}/search?q=2222", headers=h)
+    assert [c["name"] for c in (await found.json())["contacts"]] == ["李四"]

@@ -1,0 +1,52 @@
+"""People: assign the campaigns an agent may take; the agent's login is held to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import consolekit
+import dialdata
+from sqlalchemy.engine import Engine
+
+from campaigns import store as campaigns
+from outdial import auth
+from outdial.roles import Role
+
+
+async def test_assign_campaigns_and_the_login_refuses_others_in_words(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "root", Role.ADMIN)
+    consolekit.user(engine, "agent1", Role.AGENT)
+    spring = dialdata.campaign_with_contacts(engine, "春季回访", ["+8613800000001"])
+    orders = dialdata.campaign_with_contacts(engine, "核单", ["+8613800000002"])
+    h = {"X-CSRF-Token": await consolekit.login(client, "root"), "Accept-Language": "en"}
+    page = await (await client.get("/people", headers=h)).text()
+    assert "any campaign" in page and 'name="campaign"' in page
+    saved = await client.post("/people/users/agent1/campaigns", data={"campaign": str(spring)},
+                              headers=h)  # fmt: skip
+    text = await saved.text()
+    assert saved.status == 200 and "Saved." in text and "春季回访" in text
+    agent = auth.get_user(engine, "agent1")
+    assert agent.id is not None
+    assert [c.name for c in campaigns.campaigns_for_agent(engine, agent.id)] == ["春季回访"]
+    _, token = auth.create_token(engine, "agent1", "desk")
+    bearer = {"Authorization": f"Bearer {token}"}
+    refused = await client.post("/api/agent/login", json={"campaign_id": orders}, headers=bearer)
+    assert refused.status == 403
+    body = await refused.json()
+    assert "not assigned" in str(body) and "春季回访" in str(body) and "/people" in str(body)
+    other = await client.post("/api/agent/login", json={"campaign_id": spring}, headers=bearer)
+    assert other.status != 403  # past the assignment (the campaign itself is not running)
+    api = await client.post("/api/users/agent1/campaigns", json={"campaign_ids": []}, headers=h)
+    assert (await api.json())["campaign_ids"] == []
+    listed = await (await client.get("/api/users/agent1/campaigns", headers=h)).json()
+    assert listed["assigned"] == [] and len(listed["campaigns"]) == 2  # none: any campaign
+    bad = await client.post("/api/users/agent1/campaigns", json={"campaign_ids": [999]}, headers=h)
+    assert bad.status == 404
+    not_agent = await client.post("/api/users/root/campaigns", json={"campaign_ids": []},
+                                  headers=h)  # fmt: skip
+    assert not_agent.status == 400
