@@ -126,6 +126,8 @@ async def desk_page(request: web.Request) -> web.Response:
     def names() -> list[dict[str, Any]]:
         out = []
         for cid in running:
+            if not store.may_take(db, uid, cid):  # assigned on /people (issue 13)
+                continue
             camp = store.get(db, cid)
             spec = store.spec_of(db, camp)
             out.append({"id": cid, "name": camp.name, "kind": spec.kind.value, "mode": spec.mode})
@@ -192,6 +194,12 @@ async def desk_signin(request: web.Request) -> web.Response:
     except ValueError:
         return _problem(request, _("Choose a campaign."))
     sip_uri = str(form.get("sip_uri", "")).strip()[:255]
+    if not await run_db(store.may_take, request.app[ENGINE], _user(request), cid):
+        return _problem(
+            request,
+            _("You are not assigned to that campaign. Ask your manager (People page)."),
+            status=403,
+        )
     try:
         await request.app[RUNTIME].agent_login(_user(request), cid, sip_uri or None)
     except NotRunning:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from campaigns import orders, return_visits, rules
 from campaigns import store as campaigns
+from outdial import auth
 from outdial.roles import Role
 from sip.fake import FakeScript, FakeSipPort
 from web.api_dialer import RUNTIME
@@ -327,3 +328,37 @@ async def test_a_softphone_that_does_not_answer_is_said_so(
         await asyncio.sleep(0.1)
     page = await (await client.get("/desk", headers=EN)).text()
     assert "Your softphone did not answer the call" in page
+
+
+async def test_an_agent_signs_in_only_to_the_campaigns_assigned_to_them(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 13's assignment on /people holds on the desk too: other campaigns are neither
+    offered nor accepted."""
+    engine = sqlite_engine
+    app = consolekit.app_for(
+        engine, tmp_path, sip_factory=lambda cid: FakeSipPort(lambda t: FakeScript(delay=5.0))
+    )
+    client = await aiohttp_client(app)
+    li = auth.get_user(engine, consolekit.user(engine, "li", Role.AGENT)).id
+    assert li is not None
+    consolekit.user(engine, "boss", Role.MANAGER)
+    cid = order_campaign(engine)
+    other = dialdata.campaign_with_contacts(engine, "其他", ["+8613800000009"])
+    campaigns.set_agent_campaigns(engine, li, [other])
+    mgr = await aiohttp_client(client.server)
+    mcsrf = await consolekit.login(mgr, "boss")
+    assert (
+        await mgr.post(f"/campaigns/{cid}/start", headers={"X-CSRF-Token": mcsrf})
+    ).status == 200
+    csrf = await consolekit.login(client, "li")
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert f'value="{cid}"' not in page
+    resp = await client.post(
+        "/desk/signin", data={"campaign_id": str(cid), "sip_uri": "sip:li@127.0.0.1"},
+        headers={"X-CSRF-Token": csrf, **EN},
+    )  # fmt: skip
+    assert resp.status == 403 and "not assigned to that campaign" in await resp.text()
+    campaigns.set_agent_campaigns(engine, li, [])  # none ticked: any campaign
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert f'value="{cid}"' in page
