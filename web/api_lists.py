@@ -196,13 +196,24 @@ _IMPORTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="list-import")
 async def _run(engine: Engine, job_id: int, path: Path) -> None:
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(_IMPORTS, importer.run, engine, job_id, path)
+        await loop.run_in_executor(_IMPORTS, importer.run, engine, job_id, path, _drop(path))
     except Exception as exc:  # recorded on the job; GET .../import shows it
         log.warning("import failed", job_id=job_id, error=str(exc))
     finally:
         path.unlink(missing_ok=True)
         if not await loop.run_in_executor(None, memory.release):
             _release_later(loop)
+
+
+def _drop(path: Path) -> importer.ProgressFn:
+    """Remove the upload once every row is read (the commit phase), so a job seen ``done``
+    has left nothing on disk; the ``finally`` above covers a failed import."""
+
+    def progress(phase: str, _done: int, _total: int) -> None:
+        if phase == "commit":
+            path.unlink(missing_ok=True)
+
+    return progress
 
 
 _PENDING: set[asyncio.TimerHandle] = set()

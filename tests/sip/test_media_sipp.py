@@ -62,6 +62,10 @@ async def test_amd_on_live_rtp(pool: SipPool, sipp, greetings: Path, label: Verd
     seen = await collect(pool, "amd1", ev.AmdResult)
     [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
     assert result.verdict is label and 0 < result.decided_after <= 3.0
+    # the greeting's span, heard over RTP: the core starts the two-second rule there
+    assert result.speech is not None
+    start, end = result.speech
+    assert 0 <= start < end <= result.decided_after
     await pool.hangup("amd1")
     await collect(pool, "amd1", ev.CallEnded)
     sipp_result = peer.wait()
@@ -137,6 +141,7 @@ async def test_amd_does_not_classify_early_media(tmp_path: Path) -> None:
     assert kinds.index(ev.CallAnswered) < kinds.index(ev.AmdResult), kinds
     [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
     assert result.verdict is Verdict.UNKNOWN  # silence after the answer, not a beep
+    assert result.speech is None  # nobody spoke after the answer: the timer starts at once
     assert result.decided_after == pytest.approx(1.0, abs=0.2)
 
 
