@@ -289,6 +289,7 @@ class DialerCore:
         agent = self.agents[call.agent_id]
         call.tried_agents.add(agent.agent_id)
         call.agent_id = None
+        call.preview_agent = None  # its reserved agent cannot be reached: the 2 s rule applies
         agent.call_id = None
         out: list[act.Action] = []
         if agent.machine.state is AgentState.RESERVED:
@@ -298,6 +299,38 @@ class DialerCore:
             out.append(self._call(call, CallEvent.BRIDGE_FAILED, now))
             out += self._assign(call, now)
         return out
+
+    def on_command_failed(
+        self, call_id: str, command: str, now: float, reason: str = ""
+    ) -> list[act.Action]:
+        """A SIP command for this call failed (issue 11.4: no SIP failure is dropped).
+
+        ``command`` is the SIP command's name (sip.events.CommandFailed.command):
+
+        - ``Originate``: the INVITE never left, so no ``CallEnded`` follows; the attempt
+          finishes now as failed, with the reason.
+        - ``ConnectAgent``: no agent leg was made (no free leg on the worker, the worker
+          gone). The agent is not at fault: they go back to ready, and the call is offered
+          to the next free agent; with none, it waits and :meth:`expire` abandons it at the
+          connect limit (rule 3), message played.
+
+        Anything else (a prompt, a recording, a hang-up) changes no call state here: the
+        adapter deals with prompts, and the call's own ``CallEnded`` closes it.
+        """
+        call = self.calls.get(call_id)
+        if call is None:
+            return []
+        if command == "Originate" and not call.machine.final and call.answered_at is None:
+            return self.on_ended(call_id, "failed", now, 0, f"not placed: {reason}"[:255])
+        if command != "ConnectAgent" or call.machine.state is not CallState.BRIDGING:
+            return []
+        if call.agent_id is None:
+            return []
+        call.tried_agents.add(call.agent_id)
+        call.preview_agent = None  # its reserved agent cannot be reached: the 2 s rule applies
+        out: list[act.Action] = [self._call(call, CallEvent.BRIDGE_FAILED, now, reason)]
+        out += self._release_agent(call, now)  # back to ready; serves calls waiting
+        return out + self._serve_waiting(now)  # this call too, if nobody took it yet
 
     def on_ended(
         self, call_id: str, outcome: str, now: float, sip_status: int = 0, reason: str = ""
@@ -362,6 +395,8 @@ class DialerCore:
             if call.machine.state is CallState.ANSWERED:  # AMD still undecided: a person
                 self.pacer.observe(pacing.Answered(now - call.dialed_at))
                 out.append(self._call(call, CallEvent.HUMAN, now, "amd undecided at deadline"))
+            if call.machine.state is CallState.BRIDGING:  # the agent's phone still rings
+                out.append(act.DropAgentLeg(call.call_id))
             out += self._release_agent(call, now)
             out.append(self._call(call, CallEvent.CONNECT_TIMEOUT, now, "no agent within limit"))
             self.pacer.observe(pacing.Abandoned())

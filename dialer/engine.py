@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ from dialer.ivr import IvrRunner
 from outdial.models import utcnow
 from sip import commands as sipcmd
 from sip import events as sipev
+from sip.errors import SipError
 
 log = structlog.get_logger(__name__)
 
@@ -117,6 +119,10 @@ class CampaignEngine:
         self._handling = 0  # SIP events being carried out (stop waits for them)
         self.recovered: list[recovery.Recovered] = []  # calls closed at start-up
         self.relearned = 0  # past attempts the pacer learned from at start-up
+        #: every SIP failure and caught error, by where it happened (issue 11.4: none is
+        #: dropped unlogged and uncounted); ``outdial campaign status`` shows them
+        self.failures: Counter[str] = Counter()
+        self._prompt_failed: set[str] = set()  # calls whose prompt the SIP layer refused
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, dialing: bool = True) -> int:
@@ -161,8 +167,7 @@ class CampaignEngine:
         while self.core.calls and self.clock() < deadline:
             await asyncio.sleep(0.05)
         for call_id in list(self.core.calls):
-            with contextlib.suppress(Exception):
-                await self.sip.hangup(call_id)
+            await self._hang_up(call_id)
         # a call leaves core.calls before its outcome is stored: wait for that too
         while (self.core.calls or self._handling) and self.clock() < deadline + 5:
             await asyncio.sleep(0.05)
@@ -227,6 +232,7 @@ class CampaignEngine:
                     next_pace = now + self.settings.pace_every
                     await self._pace(now)
             except Exception:  # one bad tick must not stop the campaign
+                self.failures["tick"] += 1
                 log.exception("engine tick failed", campaign=self.settings.campaign_id)
             deadline = self.core.next_deadline()
             wait = (
@@ -316,7 +322,8 @@ class CampaignEngine:
             self._handling += 1
             try:
                 await self._on_sip(event)
-            except Exception:
+            except Exception:  # one bad event must not stop the campaign
+                self.failures["sip_event"] += 1
                 log.exception("engine failed on a SIP event", sip_event=type(event).__name__)
             finally:
                 self._handling -= 1
@@ -339,6 +346,8 @@ class CampaignEngine:
             await self._do(core.on_agent_failed(e.call_id, now))
         elif isinstance(e, sipev.PromptFinished) and e.call_id in self._prompts:
             self._prompts[e.call_id].set()
+        elif isinstance(e, sipev.CommandFailed):
+            await self._command_failed(e)
         elif isinstance(e, sipev.CallEnded):
             if e.call_id in self._prompts:
                 self._prompts[e.call_id].set()
@@ -378,16 +387,21 @@ class CampaignEngine:
                 )
                 await self.sip.originate(cmd)
             except Exception as exc:  # never placed (pool full, worker gone): no CallEnded
-                log.warning("originate failed", call_id=a.call_id, error=repr(exc))
-                reason = f"not placed: {exc}"[:255]
-                await self._do(self.core.on_ended(a.call_id, "failed", self.clock(), 0, reason))
+                # any error, not only SipError: an attempt left open would block its number
+                self._failed("Originate", a.call_id, exc)
+                failed = self.core.on_command_failed(a.call_id, "Originate", self.clock(), str(exc))
+                await self._do(failed)
         elif isinstance(a, act.ConnectAgent):
             try:
                 await self.sip.connect_agent(a.call_id, a.agent_uri)
-            except Exception as exc:
-                # e.g. sip NoAgentSlot. The rest of this batch (a CallFinished, say) must still
-                # run; the connect deadline then releases the agent and plays the message.
-                log.warning("connect_agent failed", call_id=a.call_id, error=repr(exc))
+            except SipError as exc:
+                # e.g. NoAgentSlot: the next free agent gets the call, or the connect limit
+                # abandons it with the message (rule 3)
+                self._failed("ConnectAgent", a.call_id, exc)
+                why = str(exc)
+                await self._do(
+                    self.core.on_command_failed(a.call_id, "ConnectAgent", self.clock(), why)
+                )
         elif isinstance(a, act.PlaySafeHarbor):
             # a task: the clock loop must keep checking other calls' deadlines meanwhile
             self._keep(asyncio.create_task(self._safe_harbor(a.call_id)))
@@ -396,8 +410,7 @@ class CampaignEngine:
                 # [dialing] machine_action = "leave_message": the message, then hang up
                 self._keep(asyncio.create_task(self._play_then_hang_up(a.call_id, "machine")))
             else:
-                with contextlib.suppress(Exception):
-                    await self.sip.hangup(a.call_id)
+                await self._hang_up(a.call_id)
         elif isinstance(a, act.CallFinished):
             await self._finished(a)
         elif isinstance(a, act.AgentConnected):
@@ -427,8 +440,8 @@ class CampaignEngine:
         elif isinstance(a, act.DropAgentLeg):
             try:
                 await self.sip.drop_agent(a.call_id)
-            except Exception as exc:  # the call ended meanwhile: its CallEnded closes it
-                log.warning("drop_agent failed", call_id=a.call_id, error=repr(exc))
+            except SipError as exc:  # the call ended meanwhile: its CallEnded closes it
+                self._failed("DropAgent", a.call_id, exc)
         elif isinstance(a, act.StartIvr):
             agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
             self._ivr().start(a.call_id, a.lead, agent_user)
@@ -457,21 +470,46 @@ class CampaignEngine:
     async def _play_then_hang_up(self, call_id: str, what: str) -> None:
         """Play the safe-harbor message (or, on a machine, the campaign's message), hang up."""
         wav = self.settings.safe_harbor_wav if what == "safe_harbor" else self.settings.machine_wav
+        played = False
         if wav:
             done = self._prompts[call_id] = asyncio.Event()
             try:
                 await self.sip.play_prompt(call_id, wav)
                 await asyncio.wait_for(done.wait(), timeout=30.0)
-            except Exception:  # the customer hung up, or the prompt failed: hang up anyway
-                log.warning(f"{what} message not completed", call_id=call_id)
+                # a CommandFailed(PlayPrompt) sets ``done`` at once: the call is hung up now,
+                # never left in silence (issue 11.4)
+                played = call_id not in self._prompt_failed
+            except (SipError, TimeoutError) as exc:  # the call is gone, or the prompt hung
+                self._failed(f"{what}_prompt", call_id, exc)
             finally:
                 self._prompts.pop(call_id, None)
-        with contextlib.suppress(Exception):
-            await self.sip.hangup(call_id)
+                self._prompt_failed.discard(call_id)
+        await self._hang_up(call_id)
         if what == "safe_harbor":
-            self.messages_played += 1 if wav else 0
+            self.messages_played += 1 if played else 0
         else:
-            self.machine_messages_left += 1 if wav else 0
+            self.machine_messages_left += 1 if played else 0
+
+    async def _hang_up(self, call_id: str) -> None:
+        try:
+            await self.sip.hangup(call_id)
+        except SipError as exc:  # mostly UnknownCall: the customer hung up first
+            self._failed("Hangup", call_id, exc)
+
+    async def _command_failed(self, e: sipev.CommandFailed) -> None:
+        """A command the SIP layer accepted failed in its worker (issue 11.4)."""
+        self._failed(e.command, e.call_id, f"{e.error_code}: {e.message}")
+        if e.command == "PlayPrompt" and e.call_id in self._prompts:
+            self._prompt_failed.add(e.call_id)
+            self._prompts[e.call_id].set()  # the message cannot play: hang up at once
+            return
+        reason = f"{e.error_code}: {e.message}"
+        await self._do(self.core.on_command_failed(e.call_id, e.command, self.clock(), reason))
+
+    def _failed(self, where: str, call_id: str, error: object) -> None:
+        """Log and count one SIP failure (``failures`` in the campaign status)."""
+        self.failures[where] += 1
+        log.warning("sip command failed", command=where, call_id=call_id, error=str(error))
 
     async def _wrap_reminder(self, agent_id: str, since: float) -> None:
         """[dialing] wrap_up_limit: tell the agent's screen when wrap-up runs over. The
