@@ -99,6 +99,13 @@ class DialerCore:
         self.calls: dict[str, Call] = {}
         self.agents: dict[str, Agent] = {}
         self._placed_this_second: tuple[int, int] = (0, 0)  # (second, count) for max_cps
+        #: whether the pacer places calls: the one place a campaign's pause lives (issue 11.6)
+        self.dialing = False
+        self.pace_every = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
+        self.next_pace = 0.0
+        #: leads asked for (a ``Pace``) but not yet placed or given back: the pacer counts
+        #: them as calls already on their way, so a slow claim never doubles the next one
+        self.claims_pending = 0
 
     # --- agents -----------------------------------------------------------------------------
     def agent_login(self, agent_id: str, uri: str, now: float) -> list[act.Action]:
@@ -164,6 +171,29 @@ class DialerCore:
         out.append(act.StartIvr(call_id, call.lead, agent.agent_id))
         return out
 
+    # --- the runner's clock -------------------------------------------------------------------
+    def tick(self, now: float) -> tuple[list[act.Action], float | None]:
+        """What is due at ``now`` and when to be woken next (APScheduler's shape, issue 11.1).
+
+        Abandons answers past the connect limit (:meth:`expire`) and, when dialing and the
+        pacer's beat is due, returns a ``Pace`` with the calls to claim. ``wake_at`` is the
+        earliest connect deadline or pacer beat; None: nothing is due until a message comes.
+        """
+        out = self.expire(now)
+        wake = self.next_deadline()
+        if self.dialing and self.config.mode != "preview":
+            if now >= self.next_pace:
+                self.next_pace = now + self.pace_every
+                wanted = self.calls_wanted(now)
+                self.claims_pending += wanted
+                out.append(act.Pace(wanted))
+            wake = self.next_pace if wake is None else min(wake, self.next_pace)
+        return out, wake
+
+    def claims_settled(self, count: int) -> None:
+        """``count`` leads of a ``Pace`` were placed, blocked or not found."""
+        self.claims_pending = max(0, self.claims_pending - count)
+
     # --- pacing -----------------------------------------------------------------------------
     def calls_wanted(self, now: float, dialable: int | None = None) -> int:
         """How many new calls to place now (the adapter then claims that many leads)."""
@@ -171,6 +201,7 @@ class DialerCore:
         if cfg.mode == "preview":
             return 0  # agents dial their own previews
         in_flight = sum(1 for c in self.calls.values() if not c.machine.final)
+        in_flight += self.claims_pending
         room = max(0, cfg.max_lines - in_flight)
         if cfg.mode == "agentless":
             wanted = room
@@ -180,10 +211,10 @@ class DialerCore:
             ]
             if not logged_in:
                 return 0
-            wanted = self.pacer.calls_to_place(self.view(now))
+            wanted = self.pacer.calls_to_place(self.view(now)) - self.claims_pending
         second = int(now)
         done = self._placed_this_second[1] if self._placed_this_second[0] == second else 0
-        wanted = min(wanted, room, max(0, int(cfg.max_cps) - done))
+        wanted = min(wanted, room, max(0, int(cfg.max_cps) - done - self.claims_pending))
         if dialable is not None:
             wanted = min(wanted, dialable)
         return max(0, wanted)
