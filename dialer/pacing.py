@@ -409,7 +409,8 @@ class Pacer:
             else:
                 hi = mid
         in_flight = len(view.ringing) + view.waiting
-        ramp = ramp_room(self._pools, int(cfg.ramp_window), cfg.ramp_growth, in_flight)
+        step = cfg.ramp_floor + int(cfg.ramp_per_agent * (view.ready + len(view.busy)))
+        ramp = ramp_room(self._pools, int(cfg.ramp_window), cfg.ramp_growth, in_flight, step)
         calls = max(min(lo, ramp), progressive)  # progressive calls carry no abandon risk
         reason = (
             f"Predictive: {calls} more call(s) keep the last call's abandon risk under "

@@ -165,6 +165,12 @@ def test_ramp_room_bounds_growth_of_calls_in_flight() -> None:
     assert ramp_room([4] * 20, window=10, growth=0.5, in_flight=4) == 3
 
 
+def test_ramp_room_is_bounded_in_absolute_calls() -> None:
+    """Issue 11.7: 400 in flight may grow by half (200), but by no more than the step."""
+    assert ramp_room([400] * 20, window=10, growth=0.5, in_flight=400) == 201
+    assert ramp_room([400] * 20, window=10, growth=0.5, in_flight=400, step=55) == 55
+
+
 def test_aim_is_lower_when_live_answers_are_few() -> None:
     assert abandon_aim(0.02, 0.03, 1.5, live=5000, elapsed=14400.0) == 0.02
     few = abandon_aim(0.02, 0.03, 1.5, live=150, elapsed=14400.0)
