@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from campaigns.dialing import DialingMode
 from dialer import actions as act
 from dialer import pacing
 from dialer.errors import IllegalTransition, UnknownAgent, UnknownCall
@@ -48,7 +49,7 @@ class CoreConfig:
     abandon_cap: float = 0.03
 
     def __post_init__(self) -> None:
-        if self.mode not in {"preview", "progressive", "predictive", "agentless"}:
+        if self.mode not in set(DialingMode):
             raise ValueError(f"unknown dialing mode {self.mode!r}")
         if not 0 < self.connect_limit <= MAX_CONNECT_LIMIT:
             raise ValueError("connect_limit must be within (0, 2] seconds (rule 3)")
