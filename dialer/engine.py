@@ -500,6 +500,8 @@ class CampaignRunner:
         try:
             actions = self.core.place(msg.call_id, msg.lead, self.clock(), agent_id)
         except Exception as exc:  # the previewing agent left meanwhile
+            self.failures["place"] += 1
+            log.warning("a prepared call was not placed", call_id=msg.call_id, error=str(exc))
             self._io_task(self._withdraw(msg.call_id, msg.lead))
             if msg.done is not None and not msg.done.done():
                 msg.done.set_exception(exc)
