@@ -363,8 +363,12 @@ class Pacer:
             "expected_free": sup_m[-1],
             "pending_abandons": pending,
         }
-        near_cap = (abandoned + pending + 1.0) / (live + 1.0) > guard
-        if near_cap and live >= cfg.settled_live:
+        share = (abandoned + pending + 1.0) / (live + 1.0)
+        near_cap = share > guard
+        # at the cap itself, progressive (no risk at all); between the guard and the cap, a tiny
+        # risk bound (below): progressive would starve a big team on a low answer rate for
+        # many minutes (issue 11.7: the worst seed's talk share), and dilutes the gauge slower
+        if share > cfg.cap and live >= cfg.settled_live:
             return self._decision(
                 view,
                 "progressive",
@@ -418,6 +422,11 @@ class Pacer:
         )
         if calls == 0 and dem_m[-1] >= sup_m[-1]:
             reason = "Predictive: calls in flight already cover every agent expected free."
+        if near_cap:
+            reason += (
+                f" Abandon gauge close to the {cfg.cap:.0%} cap ({abandoned} of {live} live "
+                "answers): cautious."
+            )
         return self._decision(view, "predictive", calls, reason, threshold=theta, **facts)
 
     def _live_probs(self, age: int, tilt: float = 1.0) -> list[float]:
