@@ -422,11 +422,6 @@ class Pacer:
         )
         if calls == 0 and dem_m[-1] >= sup_m[-1]:
             reason = "Predictive: calls in flight already cover every agent expected free."
-        if near_cap:
-            reason += (
-                f" Abandon gauge close to the {cfg.cap:.0%} cap ({abandoned} of {live} live "
-                "answers): cautious."
-            )
         return self._decision(view, "predictive", calls, reason, threshold=theta, **facts)
 
     def _live_probs(self, age: int, tilt: float = 1.0) -> list[float]:
