@@ -1,10 +1,14 @@
-"""Pacing benchmark: shared/pacing/scenarios.json (3 seeds each) beside targets.json, plus
-scenarios of our own (team sizes 2-100, hit rates 0.05-0.6, machines, phase changes).
+"""Pacing benchmark: shared/pacing/scenarios.json (10 seeds each) beside targets.json, two
+big-team cold starts (issue 11.7), plus scenarios of our own (team sizes 2-100, hit rates
+0.05-0.6, machines, phase changes).
 
-    .venv/bin/python bench/pacing_bench.py [SCENARIOS.json] [--seeds 3] [--no-extra]
+    .venv/bin/python bench/pacing_bench.py [SCENARIOS.json] [--seeds 10] [--no-extra]
+    .venv/bin/python bench/pacing_bench.py --only C   # the cold starts alone
 
-Prints, per scenario, the worst and mean abandon rate over the seeds and the mean talk
-share, with targets.json's figures where it has them.  Timing is printed, never asserted.
+Prints, per scenario, the worst and mean abandon rate over the seeds, the worst and mean talk
+share, with targets.json's figures where it has them. The goal (issue 11.7), judged on every
+seed and not the mean: abandon <= 3 % on each seed, and the worst seed's talk share at least
+0.95 x the mean. Timing is printed, never asserted.
 """
 
 from __future__ import annotations
@@ -23,6 +27,17 @@ from dialer.scenario import Scenario, load_scenarios, parse_scenarios  # noqa: E
 from dialer.simulator import SimResult, simulate  # noqa: E402
 
 H = 14400
+#: issue 11.7: large teams starting cold on low answer rates must not burst
+COLD: list[dict[str, object]] = [
+    {
+        "name": "C1-cold-team100-hit08",
+        "phases": [{"until": 3600, "agents": 100, "p_human": 0.08}],
+    },
+    {
+        "name": "C2-cold-team200-hit05",
+        "phases": [{"until": 3600, "agents": 200, "p_human": 0.05}],
+    },
+]
 EXTRA: list[dict[str, object]] = [
     {
         "name": "X1-team2-hit60-talk60",
@@ -123,8 +138,8 @@ EXTRA: list[dict[str, object]] = [
 
 def run(scenarios: list[Scenario], seeds: int, targets: dict[str, dict[str, float]]) -> bool:
     head = (
-        f"{'scenario':28s} {'ab worst':>8s} {'ab mean':>8s} {'talk':>6s} {'c/ah':>6s} "
-        f"{'best':>6s} {'vici':>6s} {'prog':>6s} {'sec/run':>7s}"
+        f"{'scenario':28s} {'ab worst':>8s} {'ab mean':>8s} {'talk':>6s} {'t worst':>7s} "
+        f"{'c/ah':>6s} {'best':>6s} {'vici':>6s} {'prog':>6s} {'sec/run':>7s}"
     )
     print(head)
     print("-" * len(head))
@@ -135,6 +150,7 @@ def run(scenarios: list[Scenario], seeds: int, targets: dict[str, dict[str, floa
         per_run = (time.perf_counter() - started) / seeds
         worst = max(r.abandon_rate for r in results)
         talk = statistics.mean(r.talk_share for r in results)
+        talk_worst = min(r.talk_share for r in results)
         cph = statistics.mean(r.contacts_per_agent_hour for r in results)
         t = targets.get(scenario.name, {})
 
@@ -144,32 +160,51 @@ def run(scenarios: list[Scenario], seeds: int, targets: dict[str, dict[str, floa
         print(
             f"{scenario.name:28s} {worst:8.4f} "
             f"{statistics.mean(r.abandon_rate for r in results):8.4f} {talk:6.4f} "
-            f"{cph:6.2f} {fig('best_static_talk_share')} {fig('vicidial_style_talk_share')} "
+            f"{talk_worst:7.4f} {cph:6.2f} {fig('best_static_talk_share')} "
+            f"{fig('vicidial_style_talk_share')} "
             f"{fig('progressive_talk_share')} {per_run:7.1f}",
             flush=True,
         )
-        ok = ok and worst <= 0.03
+        steady = talk_worst >= 0.95 * talk
+        ok = ok and worst <= 0.03 and steady
+        if worst > 0.03 or not steady:
+            abandons = [round(r.abandon_rate, 4) for r in results]
+            talks = [round(r.talk_share, 3) for r in results]
+            print(f"  ^ per seed: abandon {abandons} talk {talks}", flush=True)
         if "vicidial_style_talk_share" in t:
             ok = ok and talk > t["vicidial_style_talk_share"]
     return ok
 
 
+def _shared() -> Path:
+    """shared/ beside the checkout (or beside the worktrees' parent)."""
+    for up in (ROOT.parent, ROOT.parent.parent):
+        if (up / "shared" / "pacing").is_dir():
+            return up / "shared"
+    return ROOT.parent / "shared"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "scenarios", nargs="?", default=str(ROOT.parent / "shared" / "pacing" / "scenarios.json")
+        "scenarios", nargs="?", default=str(_shared() / "pacing" / "scenarios.json")
     )
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--no-extra", action="store_true")
+    parser.add_argument("--only", default="", help="run the scenarios whose name starts so")
     args = parser.parse_args()
     path = Path(args.scenarios)
     targets_path = path.with_name("targets.json")
     targets = json.loads(targets_path.read_text()) if targets_path.exists() else {}
-    scenarios = load_scenarios(path)
+    scenarios = load_scenarios(path) + parse_scenarios(COLD)
     if not args.no_extra:
         scenarios += parse_scenarios(EXTRA)
+    scenarios = [s for s in scenarios if s.name.startswith(args.only)]
     ok = run(scenarios, args.seeds, targets)
-    print("all abandon rates <= 3% and above VICIdial-style:", "yes" if ok else "NO")
+    print(
+        "every seed: abandon <= 3%, worst talk share >= 0.95 x mean, above VICIdial-style:",
+        "yes" if ok else "NO",
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,15 @@ MIN_RING_TIMEOUT = 15
 MAX_ABANDON_CAP = 0.03
 
 
+class DialingMode(StrEnum):
+    """How a campaign dials: the one enum every package uses (issue 11.6)."""
+
+    PREVIEW = "preview"
+    PROGRESSIVE = "progressive"
+    PREDICTIVE = "predictive"
+    AGENTLESS = "agentless"
+
+
 class MachineAction(StrEnum):
     HANG_UP = "hang_up"
     LEAVE_MESSAGE = "leave_message"

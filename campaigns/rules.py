@@ -19,7 +19,7 @@ from pathlib import PurePath
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from campaigns.dialing import DialingSpec, dialing_to_dict, parse_dialing
+from campaigns.dialing import DialingMode, DialingSpec, dialing_to_dict, parse_dialing
 from campaigns.errors import CampaignInvalid
 from outdial.text import name_problem
 
@@ -31,11 +31,7 @@ class Kind(StrEnum):
     SATISFACTION_SURVEY = "satisfaction_survey"
 
 
-class Mode(StrEnum):
-    PREVIEW = "preview"
-    PROGRESSIVE = "progressive"
-    PREDICTIVE = "predictive"
-    AGENTLESS = "agentless"
+Mode = DialingMode  # the one dialing-mode enum (campaigns/dialing.py)
 
 
 class Outcome(StrEnum):

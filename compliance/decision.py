@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
+from campaigns.dialing import DialingMode
 from compliance.caps import Attempt, CapBlock, Slot, check_cooldowns, check_slots, slots_for
 from compliance.errors import NaiveTimeError, PolicyLooserError
 from compliance.gauges import AbandonReading
@@ -49,11 +50,7 @@ class Category(StrEnum):
     ABANDON_GATE = "ABANDON_GATE"
 
 
-class Mode(StrEnum):
-    PREVIEW = "preview"
-    PROGRESSIVE = "progressive"
-    PREDICTIVE = "predictive"
-    AGENTLESS = "agentless"
+Mode = DialingMode  # the one dialing-mode enum (campaigns/dialing.py, issue 11.6)
 
 
 #: modes that can leave a live answer without an agent (rules 2-4, 18, 20, 21)

@@ -108,8 +108,16 @@ class CallFinished:
     answer_to_bridge: float | None
 
 
+@dataclass(frozen=True)
+class Pace:
+    """The pacer's beat (issue 11.1): claim ``calls`` leads now (0: none wanted)."""
+
+    calls: int
+
+
 Action = (
-    Persist
+    Pace
+    | Persist
     | Originate
     | ConnectAgent
     | PlaySafeHarbor

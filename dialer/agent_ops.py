@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import select
 
-from campaigns.rules import DEFAULT_DISPOSITIONS, Disposition
+from campaigns.rules import Disposition
 from dialer import hopper, sessions
 from dialer.errors import NotYourCall, UnknownAgent
 from dialer.models import Attempt
 from dialer.preview import PreviewDesk
+from dialer.snapshot import agent_entry
 from lists.models import Contact
 from outdial.errors import Conflict, InvalidInput
 from outdial.models import as_utc
@@ -42,9 +43,7 @@ def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, 
     from campaigns import store
 
     camp = store.get(db, campaign_id)
-    spec_of = getattr(store, "spec_of", None)
-    codes = spec_of(db, camp).dispositions if spec_of else DEFAULT_DISPOSITIONS
-    return tuple(codes), camp.region
+    return tuple(store.spec_of(db, camp).dispositions), camp.region
 
 
 def callback_due(
@@ -153,16 +152,12 @@ class AgentOps:
         campaign_id = self.agent_campaign.get(user_id)
         run = self.running.get(campaign_id) if campaign_id is not None else None
         agent = run.engine.core.agents.get(str(user_id)) if run else None
-        if agent is None:
+        if agent is None or run is None:
             return None
-        return {
-            "user_id": user_id,
-            "campaign_id": campaign_id,
-            "state": agent.machine.state.value,
-            "pause_reason": agent.machine.pause_reason,
-            "call_id": agent.call_id,
-            "sip_uri": agent.uri,
-        }
+        # the runner's snapshot entry (issue 11.5): what the WebSocket's hello resyncs from
+        return {"user_id": user_id, "campaign_id": campaign_id} | agent_entry(
+            agent, run.engine.clock()
+        )
 
     def _agent_run(self, user_id: int) -> Running:
         campaign_id = self.agent_campaign.get(user_id)
@@ -305,18 +300,17 @@ class AgentOps:
             await asyncio.to_thread(
                 _dnc_add, self.db, att.number, region, f"disposition {code} on call {call_id}", now
             )
-        record = getattr(campaigns_store(), "record_disposition", None)
-        if record is not None:  # the campaign's ledger; a retry with another code: 409
-            await asyncio.to_thread(
-                record,
-                self.db,
-                att.campaign_id,
-                f"call:{call_id}",
-                code,
-                agent_id=user_id,
-                contact_ref=call_id,
-                note=notes,
-            )
+        # the campaign's ledger; a retry with another code: 409
+        await asyncio.to_thread(
+            campaigns_store().record_disposition,
+            self.db,
+            att.campaign_id,
+            f"call:{call_id}",
+            code,
+            agent_id=user_id,
+            contact_ref=call_id,
+            note=notes,
+        )
         await asyncio.to_thread(_callbacks_served, self.db, att, now)
         if live:
             run = self._agent_run(user_id)

@@ -1,9 +1,12 @@
 """``outdial campaign status NAME [--json]``: why is a campaign (not) dialing?
 ``outdial campaign start|pause|stop NAME``: control the campaign in the running server.
 
-Reads the database only (dialer/status.py), so it works from any shell while ``outdial
-serve`` dials: attempts by state, agents by state, records by status, the abandon gauge, and
-the pacer's last decisions with their inputs, as the running engine persisted them.
+Works from any shell while ``outdial serve`` dials: attempts by state, agents by state,
+records by status, the abandon gauge, and the pacer's last decisions with their inputs, from
+the database (dialer/status.py). When the campaign's engine is alive, the running server is
+asked as well (a one-use token, as for start/stop) and its runner's snapshot is shown: each
+agent's state and for how long, calls by state, the pacer's words now, the abandon gauge
+against target and cap, SIP failures (issue 11.5).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def _human(d: dict[str, Any]) -> str:
         f"  abandon gauge: {ab['rate']:.2%} ({ab['abandoned']} of {ab['live_answers']} "
         "live answers)",
     ]
+    if d.get("snapshot"):  # live, from the runner in the server
+        lines += _snapshot_lines(d["snapshot"])
     if not idle and not d["decisions"]:
         lines.append("  pacer: no decision recorded yet")
     for dec in d["decisions"]:
@@ -52,6 +57,46 @@ def _human(d: dict[str, Any]) -> str:
             f"abandon gauge {dec.get('abandon_gauge', 0):.2%}"
         )
     return "\n".join(lines)
+
+
+def _live_or_stored(ctx: Any, engine: Any, campaign_id: int) -> dict[str, Any]:
+    """The running server's status, with its runner's snapshot (issue 11.5), when the
+    campaign's engine is alive; else (or when the server cannot be asked) the database's."""
+    from datetime import UTC, datetime
+
+    from dialer import recovery
+    from outdial.errors import OutdialError
+
+    stored = db_status(engine, campaign_id)
+    if not recovery.alive(recovery.run_of(engine, campaign_id), datetime.now(UTC)):
+        return stored
+    cfg = ctx.config()
+    url = f"http://{cfg.host}:{cfg.port}/api/campaigns/{campaign_id}/status"
+    try:
+        body = _post_as(engine, None, url, "status", method="GET")
+    except OutdialError as exc:  # the server is elsewhere or refuses: what is stored
+        stored["live_error"] = str(exc)
+        return stored
+    live: dict[str, Any] = body.get("campaign") or stored
+    return live
+
+
+def _snapshot_lines(snap: dict[str, Any]) -> list[str]:
+    """The runner's snapshot in words (dialer/snapshot.py)."""
+    lines = [f"  pacer now: {snap['pacer_words']}"]
+    for a in snap["agents_live"]:
+        extra = f" ({a['pause_reason']})" if a.get("pause_reason") else ""
+        lines.append(f"  agent {a['agent_id']}: {a['state']}{extra} for {a['since_seconds']} s")
+    ab = snap["abandon_live"]
+    if ab["pacer_gauge"] is not None:
+        lines.append(
+            f"  abandon (pacer): {ab['pacer_gauge']:.2%}, target {ab['target']:.0%}, "
+            f"cap {ab['cap']:.0%}"
+        )
+    lines.append(f"  leads being claimed: {snap['claims_pending']}")
+    if snap.get("failures"):
+        lines.append("  SIP failures: " + _pairs(snap["failures"]))
+    return lines
 
 
 def _pairs(counts: dict[str, int]) -> str:
@@ -80,11 +125,9 @@ def register(group: click.Group) -> None:
         from campaigns import store
 
         engine = ctx.migrated_engine()
-        camp = store.resolve(engine, name) if hasattr(store, "resolve") else None
-        if camp is None:
-            camp = store.by_name(engine, name)
+        camp = store.resolve(engine, name)
         assert camp.id is not None
-        emit(as_json, db_status(engine, camp.id), _human)
+        emit(as_json, _live_or_stored(ctx, engine, camp.id), _human)
 
     for action in ("start", "pause", "stop"):
         campaign.add_command(_control_command(action))
@@ -133,7 +176,9 @@ def _control_command(action: str) -> click.Command:
     return control
 
 
-def _post_as(engine: Any, as_user: str | None, url: str, action: str) -> dict[str, Any]:
+def _post_as(
+    engine: Any, as_user: str | None, url: str, action: str, method: str = "POST"
+) -> dict[str, Any]:
     """POST with a token made for this one call and revoked right after (issue 16.10)."""
     from outdial import auth
     from outdial.errors import NotFound
@@ -152,19 +197,19 @@ def _post_as(engine: Any, as_user: str | None, url: str, action: str) -> dict[st
         )
     row, secret = auth.create_token(engine, users[0].username, f"cli: campaign {action}")
     try:
-        return _post(url, secret)
+        return _post(url, secret, method)
     finally:
         auth.revoke_token(engine, row.id or 0)
 
 
-def _post(url: str, token: str) -> dict[str, Any]:
-    """POST to the server's API; its one-line JSON error becomes ours."""
+def _post(url: str, token: str, method: str = "POST") -> dict[str, Any]:
+    """POST (or GET) to the server's API; its one-line JSON error becomes ours."""
     from outdial.errors import RemoteError
 
     req = urllib.request.Request(
         url,
-        data=b"{}",
-        method="POST",
+        data=b"{}" if method == "POST" else None,
+        method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:

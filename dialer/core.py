@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from campaigns.dialing import DialingMode
 from compliance.amd_sampling import SAMPLED_MACHINE, sampled
 from dialer import actions as act
 from dialer import pacing
@@ -69,7 +70,7 @@ class CoreConfig:
     abandon_cap: float = 0.03
 
     def __post_init__(self) -> None:
-        if self.mode not in {"preview", "progressive", "predictive", "agentless"}:
+        if self.mode not in set(DialingMode):
             raise ValueError(f"unknown dialing mode {self.mode!r}")
         if not 0 < self.connect_limit <= MAX_CONNECT_LIMIT:
             raise ValueError("connect_limit must be within (0, 2] seconds (rule 3)")
@@ -127,6 +128,13 @@ class DialerCore:
         self.calls: dict[str, Call] = {}
         self.agents: dict[str, Agent] = {}
         self._placed_this_second: tuple[int, int] = (0, 0)  # (second, count) for max_cps
+        #: whether the pacer places calls: the one place a campaign's pause lives (issue 11.6)
+        self.dialing = False
+        self.pace_every = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
+        self.next_pace = 0.0
+        #: leads asked for (a ``Pace``) but not yet placed or given back: the pacer counts
+        #: them as calls already on their way, so a slow claim never doubles the next one
+        self.claims_pending = 0
 
     # --- agents -----------------------------------------------------------------------------
     def agent_login(self, agent_id: str, uri: str, now: float) -> list[act.Action]:
@@ -192,6 +200,29 @@ class DialerCore:
         out.append(act.StartIvr(call_id, call.lead, agent.agent_id))
         return out
 
+    # --- the runner's clock -------------------------------------------------------------------
+    def tick(self, now: float) -> tuple[list[act.Action], float | None]:
+        """What is due at ``now`` and when to be woken next (APScheduler's shape, issue 11.1).
+
+        Abandons answers past the connect limit (:meth:`expire`) and, when dialing and the
+        pacer's beat is due, returns a ``Pace`` with the calls to claim. ``wake_at`` is the
+        earliest connect deadline or pacer beat; None: nothing is due until a message comes.
+        """
+        out = self.expire(now)
+        wake = self.next_deadline()
+        if self.dialing and self.config.mode != "preview":
+            if now >= self.next_pace:
+                self.next_pace = now + self.pace_every
+                wanted = self.calls_wanted(now)
+                self.claims_pending += wanted
+                out.append(act.Pace(wanted))
+            wake = self.next_pace if wake is None else min(wake, self.next_pace)
+        return out, wake
+
+    def claims_settled(self, count: int) -> None:
+        """``count`` leads of a ``Pace`` were placed, blocked or not found."""
+        self.claims_pending = max(0, self.claims_pending - count)
+
     # --- pacing -----------------------------------------------------------------------------
     def calls_wanted(self, now: float, dialable: int | None = None) -> int:
         """How many new calls to place now (the adapter then claims that many leads)."""
@@ -199,6 +230,7 @@ class DialerCore:
         if cfg.mode == "preview":
             return 0  # agents dial their own previews
         in_flight = sum(1 for c in self.calls.values() if not c.machine.final)
+        in_flight += self.claims_pending
         room = max(0, cfg.max_lines - in_flight)
         if cfg.mode == "agentless":
             wanted = room
@@ -208,10 +240,10 @@ class DialerCore:
             ]
             if not logged_in:
                 return 0
-            wanted = self.pacer.calls_to_place(self.view(now))
+            wanted = self.pacer.calls_to_place(self.view(now)) - self.claims_pending
         second = int(now)
         done = self._placed_this_second[1] if self._placed_this_second[0] == second else 0
-        wanted = min(wanted, room, max(0, int(cfg.max_cps) - done))
+        wanted = min(wanted, room, max(0, int(cfg.max_cps) - done - self.claims_pending))
         if dialable is not None:
             wanted = min(wanted, dialable)
         return max(0, wanted)
@@ -348,6 +380,7 @@ class DialerCore:
         agent = self.agents[call.agent_id]
         call.tried_agents.add(agent.agent_id)
         call.agent_id = None
+        call.preview_agent = None  # its reserved agent cannot be reached: the 2 s rule applies
         agent.call_id = None
         out: list[act.Action] = []
         if agent.machine.state is AgentState.RESERVED:
@@ -357,6 +390,38 @@ class DialerCore:
             out.append(self._call(call, CallEvent.BRIDGE_FAILED, now))
             out += self._assign(call, now)
         return out
+
+    def on_command_failed(
+        self, call_id: str, command: str, now: float, reason: str = ""
+    ) -> list[act.Action]:
+        """A SIP command for this call failed (issue 11.4: no SIP failure is dropped).
+
+        ``command`` is the SIP command's name (sip.events.CommandFailed.command):
+
+        - ``Originate``: the INVITE never left, so no ``CallEnded`` follows; the attempt
+          finishes now as failed, with the reason.
+        - ``ConnectAgent``: no agent leg was made (no free leg on the worker, the worker
+          gone). The agent is not at fault: they go back to ready, and the call is offered
+          to the next free agent; with none, it waits and :meth:`expire` abandons it at the
+          connect limit (rule 3), message played.
+
+        Anything else (a prompt, a recording, a hang-up) changes no call state here: the
+        adapter deals with prompts, and the call's own ``CallEnded`` closes it.
+        """
+        call = self.calls.get(call_id)
+        if call is None:
+            return []
+        if command == "Originate" and not call.machine.final and call.answered_at is None:
+            return self.on_ended(call_id, "failed", now, 0, f"not placed: {reason}"[:255])
+        if command != "ConnectAgent" or call.machine.state is not CallState.BRIDGING:
+            return []
+        if call.agent_id is None:
+            return []
+        call.tried_agents.add(call.agent_id)
+        call.preview_agent = None  # its reserved agent cannot be reached: the 2 s rule applies
+        out: list[act.Action] = [self._call(call, CallEvent.BRIDGE_FAILED, now, reason)]
+        out += self._release_agent(call, now)  # back to ready; serves calls waiting
+        return out + self._serve_waiting(now)  # this call too, if nobody took it yet
 
     def on_ended(
         self, call_id: str, outcome: str, now: float, sip_status: int = 0, reason: str = ""
@@ -425,6 +490,8 @@ class DialerCore:
             if st is CallState.ANSWERED:
                 self.pacer.observe(pacing.Answered(now - call.dialed_at))
                 out.append(self._call(call, CallEvent.HUMAN, now, "undecided at deadline"))
+            if call.machine.state is CallState.BRIDGING:  # the agent's phone still rings
+                out.append(act.DropAgentLeg(call.call_id))
             out += self._release_agent(call, now)
             out.append(self._call(call, CallEvent.CONNECT_TIMEOUT, now, "no agent within limit"))
             self.pacer.observe(pacing.Abandoned())

@@ -1,21 +1,30 @@
-"""The dialing engine's adapter: one campaign, its SIP port, its database, its agents.
+"""The campaign runner: one task per running campaign owns its core (issue 11.1, 11.2).
 
-One path for data (shared/STYLE.md): a SIP event or an agent request becomes a call on
-:class:`dialer.core.DialerCore`; the actions it returns are carried out here, in order, by
-the storage adapter (dialer/hopper.py), the SIP port (sip/pool.py or sip/fake.py), the
-compliance gate and the agents' screens. Blocking database work runs in a thread so the
-event loop keeps serving SIP events inside the 2-second connect window.
+One path for data (shared/STYLE.md): everything that changes a campaign — SIP events, agent
+commands from the web, preview dials, schedule holds, the pacer's beat — is a message in the
+runner's one inbox, handled in order by one task; nothing else touches
+:class:`dialer.core.DialerCore`. The core says when it next needs waking
+(``tick(now) -> (actions, wake_at)``) and the runner sleeps until a message or that time.
 
-Every dial passes the compliance gate twice: when the lead is selected and again immediately
-before the INVITE (issue 6); the attempt row is committed before the INVITE.
+The actions the core returns go to three lanes, SIP first:
+
+1. SIP commands are sent at once (an INVITE from its own task: a pool may wait for a worker);
+2. screen pushes go to a bounded queue per agent (dialer/screens.py): a slow browser never
+   delays dialing;
+3. state goes to the write-behind writer (dialer/writer.py), committed in batches.
+
+Blocking work (claiming leads, the compliance gate, the attempt row) runs in threads outside
+the runner; its results come back as messages. Every dial passes the compliance gate twice:
+when the lead is selected and again immediately before the INVITE (issue 6); the attempt row
+is committed before the INVITE.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,12 +39,39 @@ from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper, recovery, states
 from dialer.core import CoreConfig, DialerCore
+from dialer.inbox import (
+    STOP,
+    TICK,
+    Ask,
+    Claimed,
+    Dialing,
+    Gauge,
+    Message,
+    Prepared,
+    Settled,
+    WrapCheck,
+)
 from dialer.ivr import IvrRunner
+from dialer.screens import ScreenLanes
+from dialer.snapshot import snapshot
+from dialer.writer import Outcome, StateWriter
 from outdial.models import utcnow
 from sip import commands as sipcmd
 from sip import events as sipev
+from sip.errors import SipError
 
 log = structlog.get_logger(__name__)
+
+__all__ = [
+    "TICK",
+    "CampaignEngine",
+    "CampaignRunner",
+    "ComplianceGate",
+    "EngineSettings",
+    "GateVerdict",
+    "Push",
+    "SipPort",
+]
 
 
 class SipPort(Protocol):
@@ -68,7 +104,7 @@ class EngineSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     safe_harbor_wav: str | None = None  # rules 4, 20: required for modes that can abandon
     node: str = "node-1"
-    tick: float = 0.1  # how often connect deadlines are checked (seconds)
+    tick: float = 0.1  # unused since the runner sleeps until the core's wake_at (kept: API)
     pace_every: float = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
     allow_short_ring_timeout_for_tests: bool = False
     data_dir: str | None = None  # IVR prompts and recordings; None: outdial's data_dir
@@ -81,9 +117,10 @@ class EngineSettings:
 
 
 Push = Callable[[str, dict[str, Any]], Awaitable[None] | None]
+Overflow = Callable[[str], Awaitable[None] | None]
 
 
-class CampaignEngine:
+class CampaignRunner:
     """Runs one campaign: ``await start()``, agents come and go, ``await stop()``."""
 
     def __init__(
@@ -96,37 +133,57 @@ class CampaignEngine:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
         ivr: IvrRunner | None = None,
+        on_screen_overflow: Overflow | None = None,
     ) -> None:
         self.db, self.sip, self.settings, self.gate = db, sip, settings, gate
         self.ivr = ivr  # agentless: made at the first StartIvr unless given
         self.core = DialerCore(settings.core)
+        self.core.pace_every = settings.pace_every
         self.push = push
         self.clock, self.wall = clock, wall
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.screens = ScreenLanes(push, on_screen_overflow)
+        self.writer = StateWriter(
+            db,
+            settings.campaign_id,
+            settings.retry,
+            wall,
+            audit=gate.record_outcome,
+            on_outcome=self._outcome_committed,
+        )
         self.agent_users: dict[str, int] = {}  # agent id -> users.id
         self.leads: dict[str, act.Lead] = {}
         self.amd: dict[str, str] = {}
-        self._tasks: list[asyncio.Task[None]] = []
-        self._pacing = False
-        self._stopped = asyncio.Event()
-        self.finished = 0
+        self.finished = 0  # call outcomes committed
         self.messages_played = 0
-        self.idle_since: float | None = None
-        self._prompts: dict[str, asyncio.Event] = {}
         self.machine_messages_left = 0  # [dialing] machine_action = "leave_message"
-        self._side_tasks: set[asyncio.Task[None]] = set()
-        self._handling = 0  # SIP events being carried out (stop waits for them)
         self.recovered: list[recovery.Recovered] = []  # calls closed at start-up
         self.relearned = 0  # past attempts the pacer learned from at start-up
+        #: every SIP failure and caught error, by where it happened (issue 11.4: none is
+        #: dropped unlogged and uncounted); ``outdial campaign status`` shows them
+        self.failures: Counter[str] = Counter()
+        self.handled = 0  # messages handled (benchmarks)
+        self._prompts: dict[str, asyncio.Event] = {}
+        self._prompt_failed: set[str] = set()  # calls whose prompt the SIP layer refused
+        self._tasks: list[asyncio.Task[None]] = []
+        self._io: set[asyncio.Task[Any]] = set()  # claims, gate checks, attempt rows
+        self._side: set[asyncio.Task[None]] = set()  # messages played, then a hang-up
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._gauge_busy = False
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, dialing: bool = True) -> int:
         """Recover attempts a crash left in flight, then run. Returns how many were closed."""
         recovered = await self._recover()
-        self._pacing = dialing
+        self.core.dialing = dialing
+        self.core.next_pace = self.clock()
+        self.writer.start()
         self._tasks = [
-            asyncio.create_task(self._run_events(), name="engine-events"),
-            asyncio.create_task(self._run_clock(), name="engine-clock"),
+            asyncio.create_task(self._run(), name=f"runner-{self.settings.campaign_id}"),
+            asyncio.create_task(self._pump(), name=f"sip-events-{self.settings.campaign_id}"),
         ]
+        self.inbox.put_nowait(TICK)
         return len(recovered)
 
     async def _recover(self) -> list[recovery.Recovered]:
@@ -149,49 +206,70 @@ class CampaignEngine:
 
     def pause(self) -> None:
         """Stop placing new calls; calls in progress go on."""
-        self._pacing = False
+        self.inbox.put_nowait(Dialing(False))
 
     def resume(self) -> None:
-        self._pacing = True
+        self.inbox.put_nowait(Dialing(True))
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
-        """Stop dialing, let live calls end (or hang them up), then stop the tasks."""
-        self._pacing = False
+        """Stop dialing, let live calls end (or hang them up), commit, then stop the tasks."""
+        self.inbox.put_nowait(Dialing(False))
         deadline = self.clock() + drain_timeout
-        while self.core.calls and self.clock() < deadline:
+        while self._io and self.clock() < deadline:  # leads being prepared get placed
+            await asyncio.sleep(0.02)
+        while (self.core.calls or not self.inbox.empty()) and self.clock() < deadline:
             await asyncio.sleep(0.05)
         for call_id in list(self.core.calls):
-            with contextlib.suppress(Exception):
-                await self.sip.hangup(call_id)
-        # a call leaves core.calls before its outcome is stored: wait for that too
-        while (self.core.calls or self._handling) and self.clock() < deadline + 5:
+            await self._hang_up(call_id)
+        while (self.core.calls or not self.inbox.empty()) and self.clock() < deadline + 5:
             await asyncio.sleep(0.05)
         if self.ivr is not None:  # the survey responses of ended calls are finished
             await self.ivr.drain(timeout=5.0)
-        self._stopped.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self.inbox.put_nowait(STOP)
+        await self._tasks[0]
+        self._tasks[1].cancel()
+        await asyncio.gather(self._tasks[1], return_exceptions=True)
+        await self.writer.close()  # every outcome committed
+        await self.screens.drain()
+        await self.screens.close()
 
-    # --- agents (the web layer calls these) ---------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The campaign's live state (dialer/snapshot.py) and the runner's own counters."""
+        return {
+            **snapshot(self.core, self.clock()),
+            "messages_played": self.messages_played,
+            "failures": dict(self.failures),
+            "writer_backlog": self.writer.backlog,
+            "screens_dropped": self.screens.dropped,
+            "relearned_at_start": self.relearned,
+        }
+
+    # --- agents (the web layer calls these; each is a message) --------------------------------
+    async def ask(self, fn: Callable[[float], list[act.Action]]) -> None:
+        """Run ``fn(now)`` on the core inside the runner and carry out its actions."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.inbox.put_nowait(Ask(fn, done))
+        await done
+
     async def agent_login(self, agent_id: str, user_id: int, uri: str) -> None:
-        self.agent_users[agent_id] = user_id
-        await self._do(self.core.agent_login(agent_id, uri, self.clock()))
+        def login(now: float) -> list[act.Action]:
+            self.agent_users[agent_id] = user_id
+            return self.core.agent_login(agent_id, uri, now)
+
+        await self.ask(login)
 
     async def agent_ready(self, agent_id: str) -> None:
-        await self._do(self.core.agent_ready(agent_id, self.clock()))
+        await self.ask(lambda now: self.core.agent_ready(agent_id, now))
 
     async def agent_pause(self, agent_id: str, reason: str) -> None:
-        await self._do(self.core.agent_pause(agent_id, reason, self.clock()))
+        await self.ask(lambda now: self.core.agent_pause(agent_id, reason, now))
 
     async def agent_logout(self, agent_id: str) -> None:
-        await self._do(self.core.agent_logout(agent_id, self.clock()))
+        await self.ask(lambda now: self.core.agent_logout(agent_id, now))
 
     async def transfer_to_ivr(self, agent_id: str, call_id: str) -> None:
         """The agent hands the customer to the campaign's survey IVR and goes to wrap-up."""
-        await self._do(self.core.transfer_to_ivr(agent_id, call_id, self.clock()))
+        await self.ask(lambda now: self.core.transfer_to_ivr(agent_id, call_id, now))
 
     async def disposition(
         self,
@@ -203,7 +281,9 @@ class CampaignEngine:
         notes: str = "",
         pause_reason: str | None = None,
     ) -> None:
-        """Commit the agent's result first; only then does the agent leave wrap-up."""
+        """Barriers: the call's outcome is committed, then the agent's result; only then does
+        the agent leave wrap-up (and can be offered the next call)."""
+        await self.writer.barrier()
         await asyncio.to_thread(
             hopper.record_disposition,
             self.db,
@@ -214,70 +294,180 @@ class CampaignEngine:
             notes,
             self.wall(),
         )
-        await self._do(self.core.agent_disposition(agent_id, self.clock(), pause_reason))
+        await self.ask(lambda now: self.core.agent_disposition(agent_id, now, pause_reason))
 
-    # --- loops --------------------------------------------------------------------------------
-    async def _run_clock(self) -> None:
-        next_pace = self.clock()
-        while not self._stopped.is_set():
-            now = self.clock()
+    async def dial_preview(self, agent_id: str, lead: act.Lead) -> str | None:
+        """Preview mode: the agent chose to dial this record; they are reserved for it."""
+        call_id = await self._prepare(lead)
+        if call_id is None:
+            return None
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self.inbox.put_nowait(Prepared(call_id, lead, agent_id, done, paced=False))
+        return await done
+
+    # --- the runner's task ------------------------------------------------------------------
+    async def _pump(self) -> None:
+        """SIP events join the one inbox."""
+        while True:
+            self.inbox.put_nowait(await self.sip.events.get())
+
+    async def _run(self) -> None:
+        while True:
+            msg = await self.inbox.get()
+            if msg is STOP:
+                if self._timer is not None:
+                    self._timer.cancel()
+                return
+            self.handled += 1
             try:
-                await self._do(self.core.expire(now))
-                if self._pacing and now >= next_pace:
-                    next_pace = now + self.settings.pace_every
-                    await self._pace(now)
-            except Exception:  # one bad tick must not stop the campaign
-                log.exception("engine tick failed", campaign=self.settings.campaign_id)
-            deadline = self.core.next_deadline()
-            wait = (
-                self.settings.tick
-                if deadline is None
-                else min(self.settings.tick, max(0.0, deadline - self.clock()))
-            )
-            await asyncio.sleep(wait)
+                if msg is TICK:
+                    self._timer = self._timer_at = None
+                else:
+                    await self._handle(msg)
+                if self._timer is None:  # the core may have work now: ask it when
+                    await self._tick()
+            except Exception:  # one bad message must not stop the campaign
+                self.failures["message"] += 1
+                log.exception("runner failed on a message", message=type(msg).__name__)
 
-    async def _pace(self, now: float) -> None:
-        gauge = getattr(self.gate, "abandon_gauge", None)
-        if gauge is not None and self.settings.core.mode == "predictive":
-            # the campaign's legal gauge, from compliance (issue 6): it outlives this process
-            abandoned, live = await asyncio.to_thread(gauge, self.wall())
-            self.core.pacer.set_abandon_gauge(abandoned, live)
-        wanted = self.core.calls_wanted(now)
-        if wanted <= 0:
+    async def _tick(self) -> None:
+        actions, wake_at = self.core.tick(self.clock())
+        await self._carry_out(actions)
+        if wake_at is not None:
+            self._arm(wake_at)
+
+    def _arm(self, at: float) -> None:
+        """Wake the runner at ``at`` (the core's clock) unless it wakes before anyway."""
+        if self._timer_at is not None and self._timer_at <= at:
             return
-        leads = await asyncio.to_thread(
-            hopper.claim,
-            self.db,
-            self.settings.campaign_id,
-            wanted,
-            self.wall(),
-            frozenset(self._ready_owners()),
-            self.settings.node,
-        )
-        if not leads and not self.core.calls:
-            self.idle_since = self.idle_since or now
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = max(0.0, at - self.clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, self.inbox.put_nowait, TICK)
+        self._timer_at = at
+
+    async def _handle(self, msg: Message) -> None:
+        if isinstance(msg, Ask):
+            try:
+                actions = msg.fn(self.clock())
+                await self._carry_out(actions)
+            except Exception as exc:  # the caller's error (UnknownAgent, IllegalTransition)
+                if not msg.done.done():
+                    msg.done.set_exception(exc)
+                return
+            if not msg.done.done():
+                msg.done.set_result(None)
+        elif isinstance(msg, Claimed):
+            self._claimed(msg)
+        elif isinstance(msg, Prepared):
+            await self._place(msg)
+        elif isinstance(msg, Settled):
+            self.core.claims_settled(msg.count)
+        elif isinstance(msg, Gauge):
+            self._gauge_busy = False
+            self.core.pacer.set_abandon_gauge(msg.abandoned, msg.live)
+        elif isinstance(msg, Dialing):
+            self.core.dialing = msg.on
+            self.core.next_pace = self.clock()
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._timer_at = None
+        elif isinstance(msg, WrapCheck):
+            self._wrap_check(msg)
         else:
-            self.idle_since = None
-        for lead in leads:  # a personal callback comes first: its agent is reserved for it
-            if lead.owner is None:
-                await self._dial(lead)
-                continue
-            agent_id = self._ready_owners().get(lead.owner)
-            if agent_id is None:  # busy since the claim (another call, another callback)
-                await asyncio.to_thread(hopper.unclaim, self.db, lead)
+            await self._on_sip(msg)
+
+    async def _on_sip(self, e: sipev.SipEvent) -> None:
+        now = self.clock()
+        core = self.core
+        if self.ivr is not None and self.ivr.on_event(e) and not isinstance(e, sipev.CallEnded):
+            return  # a key, prompt or recording of an IVR call: the IVR flow's alone
+        if isinstance(e, sipev.CallProgress) and e.call_id in core.calls:
+            await self._carry_out(core.on_progress(e.call_id, e.early_media, now))
+        elif isinstance(e, sipev.CallAnswered) and e.call_id in core.calls:
+            await self._carry_out(core.on_answered(e.call_id, now))
+            self._arm(now + core.config.connect_limit)  # its deadline (rule 3)
+        elif isinstance(e, sipev.AmdResult) and e.call_id in core.calls:
+            self.amd[e.call_id] = core.amd_label(e.call_id, str(e.verdict))
+            await self._carry_out(core.on_amd(e.call_id, str(e.verdict), now, e.speech))
+        elif isinstance(e, sipev.AgentLegBridged) and e.call_id in core.calls:
+            await self._carry_out(core.on_agent_bridged(e.call_id, now))
+        elif isinstance(e, sipev.AgentLegEnded) and e.call_id in core.calls:
+            await self._carry_out(core.on_agent_failed(e.call_id, now))
+        elif isinstance(e, sipev.PromptFinished) and e.call_id in self._prompts:
+            self._prompts[e.call_id].set()
+        elif isinstance(e, sipev.CommandFailed):
+            await self._command_failed(e)
+        elif isinstance(e, sipev.CallEnded):
+            if e.call_id in self._prompts:
+                self._prompts[e.call_id].set()
+            ended = core.on_ended(e.call_id, str(e.outcome), now, e.sip_status, e.reason)
+            await self._carry_out(ended)
+
+    # --- dialing: claims and attempt rows outside the runner, placing inside ------------------
+    def _pace(self, calls: int) -> None:
+        gauge = getattr(self.gate, "abandon_gauge", None)
+        if gauge is not None and self.settings.core.mode == "predictive" and not self._gauge_busy:
+            # the campaign's legal gauge, from compliance (issue 6): it outlives this process
+            self._gauge_busy = True
+            self._io_task(self._read_gauge(gauge))
+        if calls > 0:
+            self._io_task(self._claim(calls, frozenset(self._ready_owners())))
+
+    async def _read_gauge(self, gauge: Callable[[datetime], tuple[int, int]]) -> None:
+        try:
+            abandoned, live = await asyncio.to_thread(gauge, self.wall())
+        except Exception:  # the database is down: the pacer keeps its own estimate
+            self.failures["abandon_gauge"] += 1
+            log.exception("abandon gauge not read", campaign=self.settings.campaign_id)
+            self._gauge_busy = False
+            return
+        self.inbox.put_nowait(Gauge(abandoned, live))
+
+    async def _claim(self, calls: int, owners: frozenset[int]) -> None:
+        leads: list[act.Lead] = []
+        try:
+            leads = await asyncio.to_thread(
+                hopper.claim,
+                self.db,
+                self.settings.campaign_id,
+                calls,
+                self.wall(),
+                owners,
+                self.settings.node,
+            )
+        finally:  # even when the claim failed: the pacer must not wait for it forever
+            self.inbox.put_nowait(Claimed(calls, tuple(leads)))
+
+    def _claimed(self, msg: Claimed) -> None:
+        self.core.claims_settled(msg.asked - len(msg.leads))
+        owners = self._ready_owners()
+        leads: list[act.Lead] = []
+        for lead in msg.leads:  # a personal callback comes first: its agent is reserved
+            if lead.owner is not None and lead.owner not in owners:
+                self.core.claims_settled(1)  # busy since the claim: back to the queue
+                self._io_task(asyncio.to_thread(hopper.unclaim, self.db, lead))
             else:
-                await self._dial(lead, preview_agent=agent_id)
+                leads.append(lead)
+        if leads:
+            self._io_task(self._prepare_all(leads))
 
-    def _ready_owners(self) -> dict[int, str]:
-        """Ready agents by users.id: whose personal callbacks this engine may dial now."""
-        return {
-            user_id: agent_id
-            for agent_id, user_id in self.agent_users.items()
-            if (a := self.core.agents.get(agent_id)) is not None
-            and a.machine.state is states.AgentState.READY
-        }
+    async def _prepare_all(self, leads: list[act.Lead]) -> None:
+        for i, lead in enumerate(leads):
+            try:
+                call_id = await self._prepare(lead)
+            except Exception:
+                self.failures["prepare"] += 1
+                log.exception("a claimed lead could not be prepared", contact=lead.contact_id)
+                self.inbox.put_nowait(Settled(len(leads) - i))
+                return
+            if call_id is None:
+                self.inbox.put_nowait(Settled(1))
+            else:
+                self.inbox.put_nowait(Prepared(call_id, lead))
 
-    async def _dial(self, lead: act.Lead, preview_agent: str | None = None) -> str | None:
+    async def _prepare(self, lead: act.Lead) -> str | None:
+        """The gate's second check, then the attempt row (committed before the INVITE)."""
         call_id = uuid.uuid4().hex
         verdict = await asyncio.to_thread(self.gate.check, lead, self.wall(), call_id)
         if not verdict.allowed:
@@ -294,150 +484,208 @@ class CampaignEngine:
             self.settings.node,
             self.wall(),
         )
-        if lead.owner is not None and preview_agent not in self._ready_owners().values():
-            # the owner was taken while the attempt was written: no INVITE went out, so the
-            # attempt is withdrawn and the callback waits for the agent's next ready moment
-            await asyncio.to_thread(hopper.withdraw, self.db, call_id, lead)
-            why = "withdrawn: its agent became busy"
-            gone = hopper.Finished(call_id, "cancelled", "not_placed", 0, why, False, None, None)
-            await asyncio.to_thread(self.gate.record_outcome, gone, lead, self.wall())
-            return None
-        self.leads[call_id] = lead
-        await self._do(self.core.place(call_id, lead, self.clock(), preview_agent))
         return call_id
 
-    async def dial_preview(self, agent_id: str, lead: act.Lead) -> str | None:
-        """Preview mode: the agent chose to dial this record; they are reserved for it."""
-        return await self._dial(lead, preview_agent=agent_id)
+    async def _place(self, msg: Prepared) -> None:
+        if msg.paced:
+            self.core.claims_settled(1)
+        agent_id = msg.agent_id
+        if msg.lead.owner is not None and agent_id is None:
+            agent_id = self._ready_owners().get(msg.lead.owner)
+            if agent_id is None:
+                # the owner was taken while the attempt was written: no INVITE went out, so
+                # the attempt is withdrawn and the callback waits for the agent's next ready
+                self._io_task(self._withdraw(msg.call_id, msg.lead))
+                return
+        try:
+            actions = self.core.place(msg.call_id, msg.lead, self.clock(), agent_id)
+        except Exception as exc:  # the previewing agent left meanwhile
+            self.failures["place"] += 1
+            log.warning("a prepared call was not placed", call_id=msg.call_id, error=str(exc))
+            self._io_task(self._withdraw(msg.call_id, msg.lead))
+            if msg.done is not None and not msg.done.done():
+                msg.done.set_exception(exc)
+            return
+        self.leads[msg.call_id] = msg.lead
+        await self._carry_out(actions)
+        if msg.done is not None and not msg.done.done():
+            msg.done.set_result(msg.call_id)
 
-    async def _run_events(self) -> None:
-        while not self._stopped.is_set():
-            event = await self.sip.events.get()
-            self._handling += 1
-            try:
-                await self._on_sip(event)
-            except Exception:
-                log.exception("engine failed on a SIP event", sip_event=type(event).__name__)
-            finally:
-                self._handling -= 1
+    async def _withdraw(self, call_id: str, lead: act.Lead) -> None:
+        await asyncio.to_thread(hopper.withdraw, self.db, call_id, lead)
+        why = "withdrawn: its agent became busy"
+        gone = hopper.Finished(call_id, "cancelled", "not_placed", 0, why, False, None, None)
+        await asyncio.to_thread(self.gate.record_outcome, gone, lead, self.wall())
 
-    async def _on_sip(self, e: sipev.SipEvent) -> None:
-        now = self.clock()
-        core = self.core
-        if self.ivr is not None and self.ivr.on_event(e) and not isinstance(e, sipev.CallEnded):
-            return  # a key, prompt or recording of an IVR call: the IVR flow's alone
-        if isinstance(e, sipev.CallProgress) and e.call_id in core.calls:
-            await self._do(core.on_progress(e.call_id, e.early_media, now))
-        elif isinstance(e, sipev.CallAnswered) and e.call_id in core.calls:
-            await self._do(core.on_answered(e.call_id, now))
-        elif isinstance(e, sipev.AmdResult) and e.call_id in core.calls:
-            self.amd[e.call_id] = core.amd_label(e.call_id, str(e.verdict))
-            await self._do(core.on_amd(e.call_id, str(e.verdict), now, e.speech))
-        elif isinstance(e, sipev.AgentLegBridged) and e.call_id in core.calls:
-            await self._do(core.on_agent_bridged(e.call_id, now))
-        elif isinstance(e, sipev.AgentLegEnded) and e.call_id in core.calls:
-            await self._do(core.on_agent_failed(e.call_id, now))
-        elif isinstance(e, sipev.PromptFinished) and e.call_id in self._prompts:
-            self._prompts[e.call_id].set()
-        elif isinstance(e, sipev.CallEnded):
-            if e.call_id in self._prompts:
-                self._prompts[e.call_id].set()
-            await self._do(core.on_ended(e.call_id, str(e.outcome), now, e.sip_status, e.reason))
+    def _ready_owners(self) -> dict[int, str]:
+        """Ready agents by users.id: whose personal callbacks this runner may dial now."""
+        return {
+            user_id: agent_id
+            for agent_id, user_id in self.agent_users.items()
+            if (a := self.core.agents.get(agent_id)) is not None
+            and a.machine.state is states.AgentState.READY
+        }
 
-    # --- actions ------------------------------------------------------------------------------
-    async def _do(self, actions: list[act.Action]) -> None:
-        transitions: list[tuple[Any, datetime]] = []
+    def _io_task(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._io.add(task)
+        task.add_done_callback(self._io_done)
+
+    def _io_done(self, task: asyncio.Task[Any]) -> None:
+        self._io.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.failures["io"] += 1
+            log.error("runner I/O failed", error=repr(task.exception()))
+
+    # --- the three lanes ----------------------------------------------------------------------
+    async def _carry_out(self, actions: list[act.Action]) -> None:
+        """SIP commands first and at once; then screens and state, which never wait."""
+        for a in actions:
+            if isinstance(
+                a,
+                act.Originate
+                | act.ConnectAgent
+                | act.PlaySafeHarbor
+                | act.Hangup
+                | act.DropAgentLeg
+                | act.StartIvr,
+            ):
+                await self._sip_lane(a)
         wall = self.wall()
         for a in actions:
             if isinstance(a, act.Persist):
-                transitions.append((a.transition, wall))
-                continue
-            if transitions:  # state reaches the database before the next effect
-                await asyncio.to_thread(
-                    hopper.persist_transitions, self.db, self.settings.campaign_id, transitions
+                self.writer.transition(a.transition, wall)
+            elif isinstance(a, act.Pace):
+                self._pace(a.calls)
+            elif isinstance(a, act.CallFinished):
+                self._finished(a)
+            elif isinstance(a, act.AgentConnected):
+                self._connected(a)
+            elif isinstance(a, act.AgentState):
+                self.screens.offer(
+                    a.agent_id, {"type": "agent_state", "state": a.state, "reason": a.reason}
                 )
-                transitions = []
-            await self._effect(a)
-        if transitions:
-            await asyncio.to_thread(
-                hopper.persist_transitions, self.db, self.settings.campaign_id, transitions
-            )
+                self._wrap_limit(a)
+            elif isinstance(a, act.AgentReleased):
+                self.screens.offer(a.agent_id, {"type": "call_released", "call_id": a.call_id})
 
-    async def _effect(self, a: act.Action) -> None:
-        s = self.settings
+    async def _sip_lane(self, a: act.Action) -> None:
         if isinstance(a, act.Originate):
-            try:
-                cmd = sipcmd.Originate(
-                    call_id=a.call_id,
-                    target=a.lead.number,
-                    caller_id=s.caller_id,
-                    display_name=s.display_name,
-                    ring_timeout=s.ring_timeout,
-                    amd=s.core.amd,
-                    amd_deadline=s.core.amd_deadline,
-                    allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
-                )
-                await self.sip.originate(cmd)
-            except Exception as exc:  # never placed (pool full, worker gone): no CallEnded
-                log.warning("originate failed", call_id=a.call_id, error=repr(exc))
-                reason = f"not placed: {exc}"[:255]
-                await self._do(self.core.on_ended(a.call_id, "failed", self.clock(), 0, reason))
+            self._side_task(self._originate(a))
         elif isinstance(a, act.ConnectAgent):
             try:
                 await self.sip.connect_agent(a.call_id, a.agent_uri)
-            except Exception as exc:
-                # e.g. sip NoAgentSlot. The rest of this batch (a CallFinished, say) must still
-                # run; the connect deadline then releases the agent and plays the message.
-                log.warning("connect_agent failed", call_id=a.call_id, error=repr(exc))
+            except SipError as exc:
+                # e.g. NoAgentSlot: the next free agent gets the call, or the connect limit
+                # abandons it with the message (rule 3)
+                self._failed("ConnectAgent", a.call_id, exc)
+                now, why = self.clock(), str(exc)
+                await self._carry_out(
+                    self.core.on_command_failed(a.call_id, "ConnectAgent", now, why)
+                )
         elif isinstance(a, act.PlaySafeHarbor):
-            # a task: the clock loop must keep checking other calls' deadlines meanwhile
-            self._keep(asyncio.create_task(self._safe_harbor(a.call_id)))
+            self._side_task(self._play_then_hang_up(a.call_id, "safe_harbor"))
         elif isinstance(a, act.Hangup):
             if a.reason == "machine" and self.settings.machine_wav:
                 # [dialing] machine_action = "leave_message": the message, then hang up
-                self._keep(asyncio.create_task(self._play_then_hang_up(a.call_id, "machine")))
+                self._side_task(self._play_then_hang_up(a.call_id, "machine"))
             else:
-                with contextlib.suppress(Exception):
-                    await self.sip.hangup(a.call_id)
-        elif isinstance(a, act.CallFinished):
-            await self._finished(a)
-        elif isinstance(a, act.AgentConnected):
-            user_id = self.agent_users.get(a.agent_id)
-            if user_id is not None:  # the call is this agent's, even if the server dies now
-                await asyncio.to_thread(recovery.own, self.db, a.call_id, user_id)
-            await self._push(
-                a.agent_id,
-                {
-                    "type": "call_connected",
-                    "call_id": a.call_id,
-                    "number": a.lead.number,
-                    "record": a.lead.data,
-                    "answer_to_bridge_ms": round(a.answer_to_bridge * 1000, 1),
-                },
-            )
-        elif isinstance(a, act.AgentState):
-            await self._push(
-                a.agent_id, {"type": "agent_state", "state": a.state, "reason": a.reason}
-            )
-            agent = self.core.agents.get(a.agent_id)
-            if a.state == "wrap" and self.settings.wrap_up_limit > 0 and agent is not None:
-                since = agent.machine.since
-                self._keep(asyncio.create_task(self._wrap_reminder(a.agent_id, since)))
-        elif isinstance(a, act.AgentReleased):
-            await self._push(a.agent_id, {"type": "call_released", "call_id": a.call_id})
+                await self._hang_up(a.call_id)
         elif isinstance(a, act.DropAgentLeg):
             try:
                 await self.sip.drop_agent(a.call_id)
-            except Exception as exc:  # the call ended meanwhile: its CallEnded closes it
-                log.warning("drop_agent failed", call_id=a.call_id, error=repr(exc))
+            except SipError as exc:  # the call ended meanwhile: its CallEnded closes it
+                self._failed("DropAgent", a.call_id, exc)
         elif isinstance(a, act.StartIvr):
             agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
             self._ivr().start(a.call_id, a.lead, agent_user)
-            await self._push("ivr", {"type": "ivr_start", "call_id": a.call_id})
+            self.screens.offer("ivr", {"type": "ivr_start", "call_id": a.call_id})
             if a.agent_id:
-                await self._push(
+                self.screens.offer(
                     a.agent_id, {"type": "call_transferred", "call_id": a.call_id, "to": "ivr"}
                 )
+
+    async def _originate(self, a: act.Originate) -> None:
+        s = self.settings
+        try:
+            cmd = sipcmd.Originate(
+                call_id=a.call_id,
+                target=a.lead.number,
+                caller_id=s.caller_id,
+                display_name=s.display_name,
+                ring_timeout=s.ring_timeout,
+                amd=s.core.amd,
+                amd_deadline=s.core.amd_deadline,
+                allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
+            )
+            await self.sip.originate(cmd)
+        except Exception as exc:  # never placed (pool full, worker gone): no CallEnded
+            # any error, not only SipError: an attempt left open would block its number;
+            # the failure comes back through the inbox and finishes the attempt
+            code = exc.code if isinstance(exc, SipError) else type(exc).__name__
+            self.inbox.put_nowait(sipev.CommandFailed(a.call_id, "Originate", code, str(exc)))
+
+    def _finished(self, a: act.CallFinished) -> None:
+        agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
+        f = hopper.Finished(
+            a.call_id,
+            a.state,
+            a.sip_outcome,
+            a.sip_status,
+            a.reason,
+            a.abandoned,
+            agent_user,
+            a.answer_to_bridge,
+            self.amd.pop(a.call_id, ""),
+        )
+        self.writer.outcome(f, self.leads.pop(a.call_id, a.lead))
+        if a.agent_id:
+            self.screens.offer(
+                a.agent_id, {"type": "call_ended", "call_id": a.call_id, "state": a.state}
+            )
+
+    def _outcome_committed(self, outcome: Outcome) -> None:
+        self.finished += 1
+
+    def _connected(self, a: act.AgentConnected) -> None:
+        user_id = self.agent_users.get(a.agent_id)
+        if user_id is not None:  # the call is this agent's, even if the server dies now
+            self.writer.owner(a.call_id, user_id)
+        self.screens.offer(
+            a.agent_id,
+            {
+                "type": "call_connected",
+                "call_id": a.call_id,
+                "number": a.lead.number,
+                "record": a.lead.data,
+                "answer_to_bridge_ms": round(a.answer_to_bridge * 1000, 1),
+            },
+        )
+
+    def _wrap_limit(self, a: act.AgentState) -> None:
+        agent = self.core.agents.get(a.agent_id)
+        if a.state == "wrap" and self.settings.wrap_up_limit > 0 and agent is not None:
+            check = WrapCheck(a.agent_id, agent.machine.since)
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.settings.wrap_up_limit, self.inbox.put_nowait, check)
+
+    def _wrap_check(self, msg: WrapCheck) -> None:
+        """[dialing] wrap_up_limit: tell the agent's screen when wrap-up runs over. The
+        disposition is still theirs to set (it is committed before the next call)."""
+        agent = self.core.agents.get(msg.agent_id)
+        if agent is None or agent.machine.state is not states.AgentState.WRAP:
+            return
+        if agent.machine.since != msg.since:  # a later wrap-up has its own reminder
+            return
+        log.info("wrap-up over its limit", agent=msg.agent_id, limit=self.settings.wrap_up_limit)
+        self.screens.offer(
+            msg.agent_id,
+            {
+                "type": "wrap_up_overdue",
+                "call_id": agent.call_id,
+                "limit_seconds": self.settings.wrap_up_limit,
+            },
+        )
 
     def _ivr(self) -> IvrRunner:
         if self.ivr is None:
@@ -451,78 +699,57 @@ class CampaignEngine:
             )
         return self.ivr
 
-    async def _safe_harbor(self, call_id: str) -> None:
-        """Rules 3, 4, 20: the message plays within the 2 s, then the call ends."""
-        await self._play_then_hang_up(call_id, "safe_harbor")
-
+    # --- messages played, then a hang-up (side tasks: they wait on the SIP layer) ---------------
     async def _play_then_hang_up(self, call_id: str, what: str) -> None:
-        """Play the safe-harbor message (or, on a machine, the campaign's message), hang up."""
+        """Rules 3, 4, 20: the safe-harbor message (or, on a machine, the campaign's message),
+        then the call ends."""
         wav = self.settings.safe_harbor_wav if what == "safe_harbor" else self.settings.machine_wav
+        played = False
         if wav:
             done = self._prompts[call_id] = asyncio.Event()
             try:
                 await self.sip.play_prompt(call_id, wav)
                 await asyncio.wait_for(done.wait(), timeout=30.0)
-            except Exception:  # the customer hung up, or the prompt failed: hang up anyway
-                log.warning(f"{what} message not completed", call_id=call_id)
+                # a CommandFailed(PlayPrompt) sets ``done`` at once: the call is hung up now,
+                # never left in silence (issue 11.4)
+                played = call_id not in self._prompt_failed
+            except (SipError, TimeoutError) as exc:  # the call is gone, or the prompt hung
+                self._failed(f"{what}_prompt", call_id, exc)
             finally:
                 self._prompts.pop(call_id, None)
-        with contextlib.suppress(Exception):
-            await self.sip.hangup(call_id)
+                self._prompt_failed.discard(call_id)
+        await self._hang_up(call_id)
         if what == "safe_harbor":
-            self.messages_played += 1 if wav else 0
+            self.messages_played += 1 if played else 0
         else:
-            self.machine_messages_left += 1 if wav else 0
+            self.machine_messages_left += 1 if played else 0
 
-    async def _wrap_reminder(self, agent_id: str, since: float) -> None:
-        """[dialing] wrap_up_limit: tell the agent's screen when wrap-up runs over. The
-        disposition is still theirs to set (it is committed before the next call)."""
-        await asyncio.sleep(self.settings.wrap_up_limit)
-        agent = self.core.agents.get(agent_id)
-        if agent is None or agent.machine.state is not states.AgentState.WRAP:
+    async def _hang_up(self, call_id: str) -> None:
+        try:
+            await self.sip.hangup(call_id)
+        except SipError as exc:  # mostly UnknownCall: the customer hung up first
+            self._failed("Hangup", call_id, exc)
+
+    async def _command_failed(self, e: sipev.CommandFailed) -> None:
+        """A SIP command failed (issue 11.4): logged, counted, and the core decides."""
+        self._failed(e.command, e.call_id, f"{e.error_code}: {e.message}")
+        if e.command == "PlayPrompt" and e.call_id in self._prompts:
+            self._prompt_failed.add(e.call_id)
+            self._prompts[e.call_id].set()  # the message cannot play: hang up at once
             return
-        if agent.machine.since != since:  # a later wrap-up has its own reminder
-            return
-        log.info("wrap-up over its limit", agent=agent_id, limit=self.settings.wrap_up_limit)
-        await self._push(
-            agent_id,
-            {
-                "type": "wrap_up_overdue",
-                "call_id": agent.call_id,
-                "limit_seconds": self.settings.wrap_up_limit,
-            },
-        )
+        why = f"{e.error_code}: {e.message}"
+        await self._carry_out(self.core.on_command_failed(e.call_id, e.command, self.clock(), why))
 
-    def _keep(self, task: asyncio.Task[None]) -> None:
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+    def _failed(self, where: str, call_id: str, error: object) -> None:
+        """Log and count one SIP failure (``failures`` in the campaign status)."""
+        self.failures[where] += 1
+        log.warning("sip command failed", command=where, call_id=call_id, error=str(error))
 
-    async def _finished(self, a: act.CallFinished) -> None:
-        agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
-        f = hopper.Finished(
-            a.call_id,
-            a.state,
-            a.sip_outcome,
-            a.sip_status,
-            a.reason,
-            a.abandoned,
-            agent_user,
-            a.answer_to_bridge,
-            self.amd.pop(a.call_id, ""),
-        )
-        now = self.wall()
-        await asyncio.to_thread(hopper.close_attempt, self.db, f, self.settings.retry, now)
-        lead = self.leads.pop(a.call_id, a.lead)
-        await asyncio.to_thread(self.gate.record_outcome, f, lead, now)
-        self.finished += 1
-        if a.agent_id:
-            await self._push(
-                a.agent_id, {"type": "call_ended", "call_id": a.call_id, "state": a.state}
-            )
+    def _side_task(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
 
-    async def _push(self, agent_id: str, message: dict[str, Any]) -> None:
-        if self.push is None:
-            return
-        result = self.push(agent_id, message)
-        if result is not None:
-            await result
+
+#: the name the runtime, the web layer and the tests have used since issue 6
+CampaignEngine = CampaignRunner

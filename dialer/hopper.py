@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from campaigns.rules import RetryPolicy, retry_decision
 from dialer.actions import Lead
@@ -235,6 +235,14 @@ def persist_transitions(
     if not records:
         return
     with session_scope(engine) as s:
+        write_transitions(s, campaign_id, records)
+
+
+def write_transitions(
+    s: Session, campaign_id: int, records: list[tuple[Transition[Any, Any], datetime]]
+) -> None:
+    """:func:`persist_transitions` inside the caller's transaction (dialer/writer.py)."""
+    if records:
         for t, at in records:
             s.add(
                 StateChange(
@@ -292,23 +300,28 @@ def close_attempt(
 ) -> Attempt | None:
     """Record a call's outcome and move its contact on per the retry rules."""
     with session_scope(engine) as s:
-        att = s.exec(select(Attempt).where(Attempt.call_id == f.call_id)).first()
-        if att is None:
-            return None
-        att.state, att.final, att.ended_at = f.state, True, now
-        att.sip_outcome, att.sip_status, att.reason = f.sip_outcome, f.sip_status, f.reason[:255]
-        att.abandoned, att.agent_user_id = f.abandoned, f.agent_user_id
-        att.amd = f.amd or att.amd
-        if f.answer_to_bridge is not None:
-            att.answer_to_bridge_ms = f.answer_to_bridge * 1000.0
-        s.add(att)
-        contact = s.get(Contact, att.contact_id)
-        if contact is not None:
-            _advance(contact, att, f, policy, now)
-            s.add(contact)
-        s.flush()
-        s.refresh(att)
-        return att
+        return close_in(s, f, policy, now)
+
+
+def close_in(s: Session, f: Finished, policy: RetryPolicy, now: datetime) -> Attempt | None:
+    """:func:`close_attempt` inside the caller's transaction (dialer/writer.py)."""
+    att = s.exec(select(Attempt).where(Attempt.call_id == f.call_id)).first()
+    if att is None:
+        return None
+    att.state, att.final, att.ended_at = f.state, True, now
+    att.sip_outcome, att.sip_status, att.reason = f.sip_outcome, f.sip_status, f.reason[:255]
+    att.abandoned, att.agent_user_id = f.abandoned, f.agent_user_id
+    att.amd = f.amd or att.amd
+    if f.answer_to_bridge is not None:
+        att.answer_to_bridge_ms = f.answer_to_bridge * 1000.0
+    s.add(att)
+    contact = s.get(Contact, att.contact_id)
+    if contact is not None:
+        _advance(contact, att, f, policy, now)
+        s.add(contact)
+    s.flush()
+    s.refresh(att)
+    return att
 
 
 #: ``last_outcome`` prefixes of a contact ended outside the call (campaigns/contacts.py ``end``:

@@ -363,8 +363,12 @@ class Pacer:
             "expected_free": sup_m[-1],
             "pending_abandons": pending,
         }
-        near_cap = (abandoned + pending + 1.0) / (live + 1.0) > guard
-        if near_cap and live >= cfg.settled_live:
+        share = (abandoned + pending + 1.0) / (live + 1.0)
+        near_cap = share > guard
+        # at the cap itself, progressive (no risk at all); between the guard and the cap, a tiny
+        # risk bound (below): progressive would starve a big team on a low answer rate for
+        # many minutes (issue 11.7: the worst seed's talk share), and dilutes the gauge slower
+        if share > cfg.cap and live >= cfg.settled_live:
             return self._decision(
                 view,
                 "progressive",
@@ -409,7 +413,8 @@ class Pacer:
             else:
                 hi = mid
         in_flight = len(view.ringing) + view.waiting
-        ramp = ramp_room(self._pools, int(cfg.ramp_window), cfg.ramp_growth, in_flight)
+        step = cfg.ramp_floor + int(cfg.ramp_per_agent * (view.ready + len(view.busy)))
+        ramp = ramp_room(self._pools, int(cfg.ramp_window), cfg.ramp_growth, in_flight, step)
         calls = max(min(lo, ramp), progressive)  # progressive calls carry no abandon risk
         reason = (
             f"Predictive: {calls} more call(s) keep the last call's abandon risk under "

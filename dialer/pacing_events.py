@@ -135,6 +135,12 @@ class PacerConfig:
     #: rate (new agents arriving with a new list) is seen answering before it grows further
     ramp_window: float = 10.0
     ramp_growth: float = 0.5
+    #: ... and by at most this many calls per logged-in agent (plus ``ramp_floor``) per
+    #: window, in absolute calls (issue 11.7): a large team starting cold on a low answer
+    #: rate otherwise multiplies its way to twice the lines it needs before the first
+    #: answers tell the true rate, and pays for the burst in abandons
+    ramp_per_agent: float = 0.25
+    ramp_floor: int = 5
 
 
 @dataclass(frozen=True)

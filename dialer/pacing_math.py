@@ -64,9 +64,12 @@ def abandon_aim(target: float, cap: float, z: float, live: int, elapsed: float) 
     return max(0.002, min(target, cap - z * math.sqrt(cap / count)))
 
 
-def ramp_room(pools: Iterable[int], window: int, growth: float, in_flight: int) -> int:
+def ramp_room(
+    pools: Iterable[int], window: int, growth: float, in_flight: int, step: int | None = None
+) -> int:
     """New calls the ramp allows: calls in flight may reach ``1 + growth`` times their
-    largest count between ``window`` and ``2 * window`` seconds ago (``pools`` newest first).
+    largest count between ``window`` and ``2 * window`` seconds ago (``pools`` newest first),
+    and at most ``step`` calls more than that count (an absolute bound, issue 11.7).
 
     A burst sized on a stale hit rate (forty agents logging in as a new list starts) is then
     seen answering before it grows further; the pacer adds progressive's lines on top, which
@@ -75,6 +78,8 @@ def ramp_room(pools: Iterable[int], window: int, growth: float, in_flight: int) 
     old = list(pools)[window:]
     before = max(old) if old else 0
     allowed = math.floor((1.0 + growth) * before) + 1
+    if step is not None:
+        allowed = min(allowed, before + step)
     return max(0, allowed - in_flight)
 
 

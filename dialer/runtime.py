@@ -18,7 +18,6 @@ import contextlib
 import importlib
 import socket
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -221,6 +220,7 @@ class DialerRuntime(AgentOps):
                 push=self._pusher(campaign_id),
                 clock=self.clock,
                 wall=self.wall,
+                on_screen_overflow=self._drop_screen,
             )
             # agents a crash (or a shutdown) left logged in come back once the engine runs
             left = await asyncio.to_thread(sessions.sessions_of, self.db, campaign_id)
@@ -337,26 +337,21 @@ class DialerRuntime(AgentOps):
         out["running_here"] = run is not None
         if run is None:
             return out
-        core = run.engine.core
+        snap = run.engine.snapshot()  # the runner's one snapshot (issue 11.5)
+        decision = run.engine.core.pacer.last_decision
         out["status"] = "paused" if run.paused else "running"
-        out["calls_in_flight"] = len(core.calls)
-        out["calls_by_state"] = dict(Counter(c.machine.state.value for c in core.calls.values()))
-        out["agents_by_state"] = dict(
-            Counter(
-                a.machine.state.value
-                for a in core.agents.values()
-                if a.machine.state.value != "logged_out"
-            )
-        )
+        out["snapshot"] = snap
+        for key in ("calls_in_flight", "calls_by_state", "agents_by_state", "messages_played"):
+            out[key] = snap[key]
         out["agents"] = [s for uid in sorted(run.agents) if (s := self.agent_status(uid))]
-        decision = core.pacer.last_decision
         out["pacer"] = {
-            "explain": core.pacer.explain(),
-            "relearned_at_start": run.engine.relearned,  # past attempts learned from again
+            "explain": snap["pacer_words"],
+            "relearned_at_start": snap["relearned_at_start"],  # past attempts learned again
             "last_decision": dbstatus.decision_json(decision) if decision else None,
         }
-        out["abandon"]["pacer_gauge"] = round(decision.abandon_gauge, 4) if decision else None
-        out["messages_played"] = run.engine.messages_played
+        out["abandon"]["pacer_gauge"] = snap["abandon_live"]["pacer_gauge"]
+        out["abandon"]["target"] = snap["abandon_live"]["target"]
+        out["abandon"]["cap"] = snap["abandon_live"]["cap"]
         sip_status = getattr(run.port, "status", None)  # SipPool: capacity, module limits
         if callable(sip_status):
             out["sip"] = sip_status()
@@ -520,6 +515,11 @@ class DialerRuntime(AgentOps):
             await self.hub.send(user_id, {**message, "campaign_id": campaign_id})
 
         return push
+
+    async def _drop_screen(self, agent_id: str) -> None:
+        """An agent's screen fell behind (dialer/screens.py): close it; it resyncs."""
+        if agent_id.isdigit():
+            await self.hub.drop(int(agent_id))
 
     def _script(self, campaign_id: int, message: dict[str, Any]) -> dict[str, Any]:
         """``script`` (the campaign's script with the record's fields filled in) and

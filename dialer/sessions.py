@@ -48,6 +48,17 @@ class AgentHub:
             if not sockets:
                 del self._sockets[user_id]
 
+    async def drop(self, user_id: int) -> None:
+        """Close an agent's sockets (their screen fell behind): the page reconnects and
+        resyncs from the runner's snapshot (issue 11.2)."""
+        for socket in list(self._sockets.pop(user_id, ())):
+            close = getattr(socket, "close", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception:  # already broken: it is dropped all the same
+                    log.info("an agent socket failed to close", user_id=user_id)
+
     def connected(self, user_id: int) -> int:
         return len(self._sockets.get(user_id, ()))
 

@@ -30,9 +30,6 @@ class HungUpBy(enum.StrEnum):
     NONE = "none"  # never answered
 
 
-AmdVerdict = Verdict  # human / machine / unknown, decided by sip/amd.py
-
-
 @dataclass(frozen=True, slots=True)
 class CallProgress:
     """A provisional response (180/183) arrived."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip import events as ev
+from sip.amd import Verdict
 from sip.commands import ConnectAgent, Originate
 from sip.errors import NoAgentSlot, PortClosed, UnknownCall
 
@@ -226,9 +227,7 @@ class FakeSipPort:
         )
         if script.amd is not None:
             await asyncio.sleep(0.05)
-            self._emit_if_live(
-                cmd.call_id, ev.AmdResult(cmd.call_id, ev.AmdVerdict(script.amd), 0.05)
-            )
+            self._emit_if_live(cmd.call_id, ev.AmdResult(cmd.call_id, Verdict(script.amd), 0.05))
         for digit in script.dtmf:
             await asyncio.sleep(0.05)
             self._emit(ev.DtmfReceived(cmd.call_id, digit, "rfc4733"))

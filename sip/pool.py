@@ -45,6 +45,7 @@ from sip.commands import (
     StopRecording,
 )
 from sip.config import PoolConfig, SipConfig
+from sip.entry import run_worker
 from sip.errors import (
     NoAgentSlot,
     PoolExhausted,
@@ -54,7 +55,7 @@ from sip.errors import (
     UnknownCall,
 )
 from sip.limits import ModuleLimits, WorkerPlan, plan_worker, probe_limits
-from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped, run_worker
+from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +83,7 @@ def _without_main_module() -> Any:
     as ``__mp_main__``; under ``outdial serve`` that is the console script, i.e. all
     of ``outdial.cli`` and the app: measured here 2.2 s of CPU and ~110 MB PSS per
     worker instead of 0.2 s and ~20 MB. A worker needs nothing from ``__main__`` (its
-    entry is ``sip.protocol.run_worker``), so the main entries are left out of the
+    entry is ``sip.entry.run_worker``), so the main entries are left out of the
     preparation data for the duration of ``Process.start()``.
     """
     original = mp_spawn.get_preparation_data
@@ -477,6 +478,11 @@ class SipPool:
         else:
             if isinstance(msg, ev.CallEnded):
                 self._calls.pop(msg.call_id, None)
+            elif isinstance(msg, ev.AgentLegEnded):
+                # the call's agent leg is over: the next agent may be called at once (the
+                # engine does so on this very event, issue 11.4); the worker frees the pjsua
+                # slot a little later and waits for it if it must (_SLOT_WAIT)
+                worker.agents.discard(msg.call_id)
             self._emit(msg)  # type: ignore[arg-type]
 
     def _on_exit(self, worker: _Worker) -> None:

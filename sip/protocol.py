@@ -28,10 +28,3 @@ class SlotReleased:
 @dataclass(frozen=True, slots=True)
 class WorkerStopped:
     worker_id: int
-
-
-def run_worker(worker_id: int, config: object, cmd_conn: object, evt_conn: object) -> None:
-    """Process entry point; imports pjsua2 only inside the child process."""
-    from sip.worker import main
-
-    main(worker_id, config, cmd_conn, evt_conn)  # type: ignore[arg-type]

@@ -33,6 +33,8 @@ AGENT_STATUS: Schema = obj(
     pause_reason=_NULL_STR,
     call_id=_NULL_STR,
     sip_uri=_NULL_STR,
+    agent_id=desc(STR, "the agent's id in the campaign runner (their user id as text)"),
+    since_seconds=desc(NUM, "seconds in this state (the runner's snapshot, issue 11.5)"),
 )
 
 RECORD: Schema = desc({"type": "object"}, "the customer's record: the call list's columns")

@@ -119,6 +119,62 @@ def test_softphone_failure_pauses_agent_and_tries_the_next() -> None:
     assert c.agents["a1"].machine.pause_reason == "softphone_unreachable"
 
 
+def test_connect_command_failure_frees_the_agent_and_tries_the_next() -> None:
+    """No agent leg could be made (issue 11.4): not the agent's fault, so they stay ready,
+    and the call goes to the next free agent within the connect limit."""
+    c = core()
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    out = c.on_command_failed("c1", "ConnectAgent", 9.1, "sip_no_agent_slot")
+    assert of(act.ConnectAgent, out)[0].agent_id == "a2"
+    assert c.agents["a1"].machine.state is AgentState.READY
+    assert c.calls["c1"].machine.state is CallState.BRIDGING
+
+
+def test_connect_command_failure_with_nobody_else_abandons_at_the_limit() -> None:
+    c = core()
+    c.agent_pause("a2", "break", 2.0)
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    c.on_command_failed("c1", "ConnectAgent", 9.1, "sip_no_agent_slot")
+    assert c.calls["c1"].machine.state is CallState.WAITING_FOR_AGENT
+    assert not c.expire(10.9)
+    out = c.expire(11.0)  # rule 3: the message plays at the 2 s limit, counted abandoned
+    assert of(act.PlaySafeHarbor, out)
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 12.0))
+    assert done.abandoned
+
+
+def test_rejected_preview_agent_leaves_the_call_to_the_connect_rule() -> None:
+    c = core()
+    c.place("c1", lead(), 5.0, preview_agent="a1")
+    c.on_answered("c1", 9.0)
+    out = c.on_agent_failed("c1", 9.4)  # a1's softphone rejected
+    assert of(act.ConnectAgent, out)[0].agent_id == "a2"
+    c.on_agent_failed("c1", 9.6)  # a2's too: nobody left, the limit applies
+    assert of(act.PlaySafeHarbor, c.expire(11.0))
+
+
+def test_deadline_drops_an_agent_leg_still_ringing() -> None:
+    c = core()
+    c.agent_pause("a2", "break", 2.0)
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)  # offered to a1, whose phone rings on
+    out = c.expire(11.0)
+    assert of(act.DropAgentLeg, out) and of(act.PlaySafeHarbor, out)
+    assert c.agents["a1"].machine.state is AgentState.READY
+    assert c.on_agent_failed("c1", 11.5) == []  # the dropped leg's end changes nothing
+
+
+def test_failed_originate_finishes_the_attempt_with_its_reason() -> None:
+    c = core()
+    c.place("c1", lead(), 5.0)
+    (done,) = of(act.CallFinished, c.on_command_failed("c1", "Originate", 5.1, "pool full"))
+    assert (done.state, done.reason) == ("failed", "not placed: pool full")
+    assert "c1" not in c.calls
+    assert c.on_command_failed("c1", "Originate", 5.2, "again") == []
+
+
 def test_amd_machine_hangs_up_without_an_agent() -> None:
     c = core(amd=True)
     c.place("c1", lead(), 5.0)

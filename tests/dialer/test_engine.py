@@ -17,12 +17,13 @@ from campaigns.models import Callback
 from dialer import actions as act
 from dialer import hopper
 from dialer.core import CoreConfig
-from dialer.engine import CampaignEngine, EngineSettings, GateVerdict
+from dialer.engine import TICK, CampaignEngine, EngineSettings, GateVerdict
 from lists.models import Contact
 from outdial import auth
 from outdial.models import utcnow
 from outdial.roles import Role
 from outdial.storage import session_scope
+from sip import events as ev
 from sip.fake import FakeScript, FakeSipPort, stock_script
 
 SCRIPTS = {
@@ -127,14 +128,14 @@ async def test_progressive_campaign_end_to_end(engine: Engine) -> None:
 
 async def test_no_agent_means_abandoned_within_two_seconds(engine: Engine) -> None:
     cid = dialdata.campaign_with_contacts(engine, "p2", ["+8613800000011"])
-    async with FakeSipPort(lambda t: FakeScript(delay=0.1, bye_after=5.0)) as sip:
+    async with FakeSipPort(lambda t: FakeScript(delay=0.5, bye_after=5.0)) as sip:
         eng = CampaignEngine(
             engine, sip, settings(cid, safe_harbor_wav="/tmp/none.wav"), RecordingGate()
         )
         await eng.start()
         await eng.agent_login("a1", agent_user(engine), "sip:agent@127.0.0.1")
+        await wait_for(lambda: bool(eng.core.calls), 10)  # dialed for the ready agent
         await eng.agent_pause("a1", "coffee")  # before the answer: nobody is free
-        eng.resume()
         await wait_for(lambda: eng.finished == 1 or not eng.core.calls, 10)
         await wait_for(lambda: eng.finished == 1, 10)
         await eng.stop()
@@ -275,3 +276,98 @@ def hopper_ids(engine: Engine, cid: int) -> list[int]:
             sa.text("SELECT id FROM contacts WHERE campaign_id = :c ORDER BY id"), {"c": cid}
         )
         return [r[0] for r in rows]
+
+
+class ManualPort:
+    """A SIP port driven by the test: it records commands; events are injected by hand."""
+
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[Any] = asyncio.Queue()
+        self.sent: list[tuple[str, str]] = []
+        self.db_state_at_connect: list[str] = []
+        self.db: Any = None
+
+    async def originate(self, cmd: Any) -> None:
+        self.sent.append(("originate", cmd.call_id))
+
+    async def hangup(self, call_id: str) -> None:
+        self.sent.append(("hangup", call_id))
+
+    async def connect_agent(self, call_id: str, agent_uri: str) -> None:
+        self.sent.append(("connect", call_id))
+        [(state,)] = dialdata.rows(self.db, "SELECT state FROM attempts")
+        self.db_state_at_connect.append(state)
+
+    async def play_prompt(self, call_id: str, wav: str) -> None:
+        self.sent.append(("prompt", call_id))
+
+    async def start_recording(self, call_id: str, path: str) -> None: ...
+    async def stop_recording(self, call_id: str, path: str) -> None: ...
+
+    async def drop_agent(self, call_id: str) -> None:
+        self.sent.append(("drop", call_id))
+
+
+async def settle(eng: CampaignEngine) -> None:
+    """Let the runner empty its inbox and its database threads report back (no time passes
+    on the fake clock; the wait is only for the threads)."""
+    quiet = 0
+    for _ in range(1000):
+        await asyncio.sleep(0.005)
+        busy = not eng.inbox.empty() or eng._io or eng._side
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 3:
+            return
+
+
+async def test_runner_on_a_fake_clock_sip_first_then_the_connect_limit(engine: Engine) -> None:
+    """A synthetic timeline: the pacer beats once a second; the answer's ConnectAgent leaves
+    before its state is even queued for the writer (SIP lane first); with the agent's leg
+    silent, the connect limit abandons the call at exactly answer + 2 s (rule 3)."""
+    cid = dialdata.campaign_with_contacts(engine, "fc", ["+8613800000011"])
+    now = [100.0]
+    port = ManualPort()
+    eng = CampaignEngine(
+        engine, port, settings(cid, safe_harbor_wav="/tmp/none.wav"), RecordingGate(),
+        clock=lambda: now[0],
+    )  # fmt: skip
+    port.db = engine
+    eng.core.pace_every = 1.0
+    await eng.start(dialing=True)
+    await eng.agent_login("a1", agent_user(engine), "sip:agent@127.0.0.1")
+    now[0] = 100.5
+    eng.inbox.put_nowait(engine_tick())
+    await settle(eng)
+    assert port.sent == []  # the pacer's beat is once a second (shared/pacing/world.md)
+    now[0] = 101.0
+    eng.inbox.put_nowait(engine_tick())
+    await settle(eng)
+    [(kind, call_id)] = port.sent
+    assert kind == "originate" and eng.core.claims_pending == 0
+    now[0] = 101.5
+    eng.inbox.put_nowait(ev.CallAnswered(call_id, 1.0, False))
+    await settle(eng)
+    assert port.sent[-1] == ("connect", call_id)
+    assert port.db_state_at_connect == ["dialing"]  # the answer's state was not written yet
+    now[0] = 103.49
+    eng.inbox.put_nowait(engine_tick())
+    await settle(eng)
+    assert port.sent[-1] == ("connect", call_id)  # not yet: 1.99 s after the answer
+    now[0] = 103.5
+    eng.inbox.put_nowait(engine_tick())
+    await settle(eng)
+    assert ("drop", call_id) in port.sent and ("prompt", call_id) in port.sent
+    eng.inbox.put_nowait(ev.PromptFinished(call_id, "/tmp/none.wav"))
+    await settle(eng)
+    assert port.sent[-1] == ("hangup", call_id)
+    eng.inbox.put_nowait(ev.CallEnded(call_id, ev.Outcome.ANSWERED, 200, "", ev.HungUpBy.US, 2))
+    await settle(eng)
+    await eng.writer.barrier()
+    assert eng.finished == 1 and eng.messages_played == 1
+    [(state, abandoned)] = dialdata.rows(engine, "SELECT state, abandoned FROM attempts")
+    assert state == "abandoned" and abandoned
+    await eng.stop(drain_timeout=0)
+
+
+def engine_tick() -> Any:
+    return TICK

@@ -87,15 +87,25 @@ def test_learns_talk_and_wrap_residual_life() -> None:
     assert pacer.talk.end_within(5.0, 5.0) < 0.2
 
 
-def test_external_gauge_near_cap_forces_progressive() -> None:
-    pacer = Pacer()
-    _feed(pacer, 0, 300, hit_every=3)
-    pacer.set_abandon_gauge(abandoned=29, live_answers=1000)
-    calls = pacer.calls_to_place(View(now=300.0, ready=2, busy=(("wrap", 15.0),) * 18))
-    decision = pacer.last_decision
+def test_external_gauge_near_cap_is_cautious_and_over_it_forces_progressive() -> None:
+    """Between the guard and the cap: predictive with the tiny cautious risk bound (issue
+    11.7: progressive starved big teams for minutes); over the cap: progressive."""
+    view = View(now=300.0, ready=2, busy=(("wrap", 15.0),) * 18)
+    near = Pacer()
+    _feed(near, 0, 300, hit_every=3)
+    near.set_abandon_gauge(abandoned=29, live_answers=1000)
+    near.calls_to_place(view)
+    decision = near.last_decision
+    assert decision is not None and decision.mode == "predictive"
+    assert decision.threshold <= near.config.cautious_threshold  # the explanation shows it
+    over = Pacer()
+    _feed(over, 0, 300, hit_every=3)
+    over.set_abandon_gauge(abandoned=31, live_answers=1000)
+    calls = over.calls_to_place(view)
+    decision = over.last_decision
     assert decision is not None and decision.mode == "progressive"
     assert calls == 2
-    assert "cap" in pacer.explain()
+    assert "cap" in over.explain()
 
 
 def test_abandons_lower_the_threshold() -> None:
@@ -163,6 +173,12 @@ def test_ramp_room_bounds_growth_of_calls_in_flight() -> None:
     pools = [10] * 10 + [4] * 10  # newest first: 10 in flight now, 4 ten seconds ago
     assert ramp_room(pools, window=10, growth=0.5, in_flight=10) == 0  # may reach 7
     assert ramp_room([4] * 20, window=10, growth=0.5, in_flight=4) == 3
+
+
+def test_ramp_room_is_bounded_in_absolute_calls() -> None:
+    """Issue 11.7: 400 in flight may grow by half (200), but by no more than the step."""
+    assert ramp_room([400] * 20, window=10, growth=0.5, in_flight=400) == 201
+    assert ramp_room([400] * 20, window=10, growth=0.5, in_flight=400, step=55) == 55
 
 
 def test_aim_is_lower_when_live_answers_are_few() -> None:

@@ -150,11 +150,17 @@ async def test_connect_push_disposition_then_ready(engine: Engine) -> None:
     status = await rt.status(cid)
     assert status["pacer"]["last_decision"]["mode"] == "progressive"
     assert "ready" in status["pacer"]["explain"]
+    snap = status["snapshot"]  # the runner's one snapshot (issue 11.5)
+    [me] = snap["agents_live"]
+    assert (me["agent_id"], me["state"]) == (str(uid), "wrap") and me["since_seconds"] >= 0
+    assert snap["abandon_live"]["cap"] == 0.03 and snap["pacer_words"] == status["pacer"]["explain"]
+    assert rt.agent_status(uid) == {"user_id": uid, "campaign_id": cid} | me  # the WS hello
     with pytest.raises(Conflict):  # the record waits for this agent's disposition
         await rt.agent_logout(uid)
 
     result = await rt.disposition(uid, connected["call_id"], "success", notes="ok")
     assert result["final"] and result["agent"]["state"] == "ready"
+    await wait_for(lambda: "disposition_when_ready" in seen)  # screens follow, never lead
     assert seen["disposition_when_ready"] == "success"  # committed before the agent was ready
     assert scalar(engine, "SELECT status FROM contacts WHERE campaign_id = :c", c=cid) == "done"
     assert scalar(engine, "SELECT count(*) FROM state_changes WHERE machine = 'pacer'") >= 1
@@ -175,6 +181,7 @@ async def test_do_not_call_disposition_reaches_the_dnc_list(engine: Engine) -> N
     await rt.start(cid)
     await rt.agent_login(uid, cid)
     await wait_for(lambda: (rt.agent_status(uid) or {}).get("state") == "wrap")
+    await wait_for(lambda: bool(screen.of("call_connected")))  # the screen's own pace
     call_id = screen.of("call_connected")[0]["call_id"]
     with pytest.raises(NotYourCall):
         await rt.disposition(other, call_id, "do_not_call")
