@@ -22,7 +22,7 @@ from sqlmodel import select
 from campaigns import store as campaign_store
 from campaigns.models import Campaign
 from outdial.storage import session_scope
-from reports import intervals, kpis, store, targets
+from reports import intervals, kpis, rollup, store, targets
 from reports.query import Query
 
 AGENT_DIMS = {"agent", "campaign", "kind"}
@@ -114,8 +114,8 @@ def _agent_time(
     """Agent seconds per state (and paused per reason) per interval, summed in SQL."""
     keys = ["interval", *q.by]
     end = min(q.end, now).timestamp()
-    sums = store.agent_time_sums(
-        engine, w, end, sl, "agent" in q.by, bool({"campaign", "kind"} & set(q.by))
+    sums = rollup.agent_time(
+        engine, w, end, sl, "agent" in q.by, bool({"campaign", "kind"} & set(q.by)), now
     )
     if sums.empty:
         return pd.DataFrame(columns=keys)

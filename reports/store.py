@@ -335,6 +335,7 @@ def agent_time_sums(
     slots: Slots,
     by_agent: bool = True,
     by_campaign: bool = True,
+    conn: sa.Connection | None = None,
 ) -> pd.DataFrame:
     """Agent seconds per (agent, campaign, slot) in each state, summed in SQL: segments from
     each change to the agent's next (window function), cut at slot boundaries. Rows with a
@@ -378,7 +379,10 @@ def agent_time_sums(
         "size": slots.size,
         "off": slots.off,
     }
-    with engine.connect() as conn:
+    if conn is None:
+        with engine.connect() as c:
+            rows = c.execute(sa.text(sql), params).all()
+    else:
         rows = conn.execute(sa.text(sql), params).all()
     cols = ["entity", "campaign_id", "slot", "reason", *AGENT_STATES]
     return pd.DataFrame(rows, columns=cols)

@@ -33,6 +33,7 @@ ROUTE_MODULES = (
     "web.pages_compliance_admin",
     "web.pages_people",
     "web.pages_prompts",
+    "web.pages_reports",
 )
 
 
