@@ -1,0 +1,129 @@
+"""Report pages: the KPI table and charts of the hand-computed timeline (tests/reports/
+timeline.py), the same numbers as the API and its CSV, zh-CN words, clear errors, the staffing
+forecast and the scheduled report files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import consolekit
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
+import timeline
+
+from outdial.roles import Role
+from reports import files
+
+DAY = "from=2026-12-01&to=2026-12-01"
+KPIS = "kpi=dials&kpi=connect_rate&kpi=abandon_rate&kpi=aht&kpi=occupancy"
+
+
+async def _client(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> tuple[Any, dict]:
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    return client, {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+
+
+def _row(html: str, when: str) -> list[str]:
+    m = re.search(rf"<tr><td>{re.escape(when)}</td>(.*?)</tr>", html, re.S)
+    assert m is not None, when
+    return [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", m.group(1))]
+
+
+async def test_kpis_by_half_hour_table_chart_and_downloads(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    menu = await (await client.get("/", headers=h)).text()
+    assert 'href="/reports"' in menu  # managers reach it from the menu
+    resp = await client.get(f"/reports?{DAY}&interval=30m&{KPIS}", headers=h)
+    html = await resp.text()
+    assert resp.status == 200, html
+    # hand figures: 5 dials, 3/5 live, 1/3 abandoned, AHT 270/2 = 2:15, occupancy 22.5 %
+    assert _row(html, "2026-12-01 09:00") == ["5", "60.0 %", "33.3 %", "2:15", "22.5 %"]
+    assert "Times in Asia/Shanghai." in html
+    charts = [json.loads(unescape(c)) for c in re.findall(r'data-chart="([^"]+)"', html)]
+    assert [c["title"] for c in charts][:2] == ["Dials", "Connect rate"]
+    nine = charts[1]["x"].index("2026-12-01 09:00")
+    assert charts[1]["series"][0]["data"][nine] == 60.0 and charts[1]["unit"] == "ratio"
+    assert len(charts[0]["x"]) == 48
+    link = unescape(re.search(r'href="(/api/reports/kpi\?[^"]+format=csv[^"]*)"', html).group(1))  # type: ignore[union-attr]
+    body = await (await client.get(link, headers=h)).text()
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+    assert rows[0] == ["interval", "dials", "connect_rate", "abandon_rate", "aht", "occupancy"]
+    nine_csv = next(r for r in rows if r[0] == "2026-12-01T09:00+08:00")
+    assert nine_csv[1:3] == ["5", "0.6"] and float(nine_csv[4]) == 135.0
+    xlsx = await client.get(link.replace("format=csv", "format=xlsx"), headers=h)
+    assert xlsx.status == 200 and (await xlsx.read())[:2] == b"PK"
+
+
+async def test_by_agent_in_chinese(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    h["Accept-Language"] = "zh-CN"
+    html = await (
+        await client.get(f"/reports?{DAY}&interval=day&by=agent&{KPIS}", headers=h)
+    ).text()
+    for words in ("报表", "接通率", "呼损率", "平均处理时间", "坐席", "日", "下载 CSV"):
+        assert words in html, words
+    assert _row(html, "2026-12-01")[0] == "wang"
+    assert "lang=zh-CN" in html  # the download has Chinese column names
+
+
+async def test_bad_input_is_a_sentence_not_a_500(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    for query, words in (
+        ("from=2026-12-02&to=2026-12-01", "before"),
+        ("from=2024-01-01&to=2026-12-01", "400 days"),
+        (f"{DAY}&interval=fortnight", "unknown interval"),
+        (f"{DAY}&kpi=smiles", "smiles"),
+    ):
+        resp = await client.get(f"/reports?{query}", headers=h)
+        html = await resp.text()
+        assert resp.status == 400 and "The report cannot be made:" in html, query
+        assert words in unescape(html), (query, html[-600:])
+        assert 'name="from"' in html  # the form stays to fix it
+
+
+async def test_forecast_page(aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine) -> None:
+    timeline.build(sqlite_engine, "回访一")
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    blank = await client.get("/reports/forecast", headers=h)
+    assert blank.status == 200 and '<option value="回访一">' in await blank.text()
+    unknown = await client.get("/reports/forecast?campaign=nope&deadline=2030-01-01", headers=h)
+    assert unknown.status == 400 and "No forecast:" in await unknown.text()
+    deadline = datetime.now(UTC).strftime("%Y-%m-%dT23:59")
+    resp = await client.get(f"/reports/forecast?campaign=回访一&deadline={deadline}", headers=h)
+    html = await resp.text()
+    assert resp.status in (200, 400), html
+    if resp.status == 200:
+        assert "Records left" in html
+
+
+async def test_report_files_are_listed_for_download(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    empty = await (await client.get("/reports/files", headers=h)).text()
+    assert "No report files yet" in empty
+    files.write_period(sqlite_engine, tmp_path, "daily", datetime(2026, 12, 2, 3, tzinfo=UTC))
+    html = await (await client.get("/reports/files", headers=h)).text()
+    assert 'href="/api/reports/files/daily-2026-12-01.csv"' in html and "Daily" in html
+    got = await client.get("/api/reports/files/daily-2026-12-01.xlsx", headers=h)
+    assert got.status == 200 and (await got.read())[:2] == b"PK"
