@@ -59,9 +59,10 @@ def kpi_units(names: list[str]) -> dict[str, str]:
     return {n: KPIS[n.split(":")[0]].unit if n.split(":")[0] in KPIS else "ratio" for n in names}
 
 
-def chart_series(rep: report.Report, kpi: str, top: int = 8) -> dict[str, Any]:
+def chart_series(rep: report.Report, kpi: str, top: int = 8, empty: str = "-") -> dict[str, Any]:
     """One KPI of a report as chart data: the intervals on x, one series per dimension value
-    (the ``top`` values with the most intervals filled, then by total), ratios in percent."""
+    (the ``top`` values with the most rows, then by name; ``empty`` names a missing value, e.g.
+    dials no agent took), ratios in percent."""
     cols = rep.columns
     i_kpi, dims = cols.index(kpi), [cols.index(d) for d in rep.query.by]
     x: list[str] = []
@@ -73,16 +74,15 @@ def chart_series(rep: report.Report, kpi: str, top: int = 8) -> dict[str, Any]:
         if t not in seen:
             seen.add(t)
             x.append(t)
-        name = " · ".join(str(r[i]) or "-" for i in dims) if dims else kpi
+        name = " · ".join(str(r[i]) or empty for i in dims) if dims else kpi
         v = r[i_kpi]
         series.setdefault(name, {})[t] = None if v is None else round(float(v) * scale, 3)
-    ranked = sorted(
-        series.items(),
-        key=lambda kv: (
-            -sum(v is not None for v in kv[1].values()),
-            -sum(v or 0 for v in kv[1].values()),
-        ),
-    )
+    # the same order (and so the same colour) for a dimension value in every KPI's chart
+    rows_of: dict[str, int] = {}
+    for r in rep.rows:
+        name = " · ".join(str(r[i]) or empty for i in dims) if dims else kpi
+        rows_of[name] = rows_of.get(name, 0) + 1
+    ranked = sorted(series.items(), key=lambda kv: (-rows_of[kv[0]], kv[0]))
     return {
         "x": x,
         "unit": kpi_units([kpi])[kpi],

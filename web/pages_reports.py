@@ -67,7 +67,7 @@ DIM_WORDS = {
 }
 PERIOD_WORDS = {"daily": N_("Daily"), "weekly": N_("Weekly"), "monthly": N_("Monthly")}
 MAX_ROWS = 500  # rows shown on the page; the download has them all
-MAX_CHARTS = 6
+MAX_CHARTS = 8  # charts of the first eight figures picked; the table has them all
 
 
 def _form(request: web.Request) -> dict[str, Any]:
@@ -117,11 +117,13 @@ def cell(v: Any, unit: str) -> str:
     return f"{int(v):,}"
 
 
-def _when(text: str, interval: str, keep_offset: bool) -> str:
-    """``2026-11-15T09:30+08:00`` as ``2026-11-15 09:30`` (the offset only on a DST day)."""
-    if interval not in ("30m", "1h") or keep_offset:
-        return text.replace("T", " ")
-    return text[:16].replace("T", " ")
+def _when(text: str, interval: str, keep_offset: bool, one_day: bool = False) -> str:
+    """``2026-11-15T09:30+08:00`` as ``2026-11-15 09:30``, or ``09:30`` in a one-day report
+    (the offset only on a DST day, where 01:30 comes twice)."""
+    if interval not in ("30m", "1h"):
+        return text
+    shown = text[11:] if one_day else text.replace("T", " ")
+    return shown if keep_offset else shown[: 5 if one_day else 16]
 
 
 def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +132,9 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
     units = service.kpi_units([c for c in cols[1 + len(rep.query.by) :]])
     offsets = {str(r[0])[16:] for r in rep.rows}
     keep = len(offsets) > 1
+    one_day = len({str(r[0])[:10] for r in rep.rows}) == 1
     dims = list(rep.query.by)
+    nobody = {"agent": _("No agent (not answered)")}
 
     def head(c: str) -> str:
         if c == "interval":
@@ -143,12 +147,14 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         return _(KPI_WORDS.get(base, base)) + (f" ({rest})" if rest else "")
 
     def dim_value(d: str, v: Any) -> str:
+        if v in ("", None):
+            return nobody.get(d, _("(none)"))
         return _(label("kind", str(v))) if d == "kind" else str(v)
 
     rows = []
     for r in rep.rows[:MAX_ROWS]:
         status = rep.status(r)
-        cells = [{"text": _when(str(r[0]), rep.query.interval, keep), "cls": ""}]
+        cells = [{"text": _when(str(r[0]), rep.query.interval, keep, one_day), "cls": ""}]
         cells += [{"text": dim_value(d, r[1 + i]), "cls": ""} for i, d in enumerate(dims)]
         for c in cols[1 + len(dims) :]:
             v = r[cols.index(c)]
@@ -156,8 +162,9 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         rows.append(cells)
     charts = []
     for k in [c for c in cols[1 + len(dims) :] if c in KPIS][:MAX_CHARTS]:
-        data = service.chart_series(rep, k)
-        data["x"] = [_when(x, rep.query.interval, keep) for x in data["x"]]
+        empty = nobody.get(dims[0], _("(none)")) if len(dims) == 1 else "-"
+        data = service.chart_series(rep, k, empty=empty)
+        data["x"] = [_when(x, rep.query.interval, keep, one_day) for x in data["x"]]
         data["title"] = head(k)
         data["kind"] = "line" if rep.query.interval in ("30m", "1h") else "bar"
         target = rep.targets.get(k)

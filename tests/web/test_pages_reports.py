@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import consolekit
+import pytest
 from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
@@ -51,11 +52,11 @@ async def test_kpis_by_half_hour_table_chart_and_downloads(
     html = await resp.text()
     assert resp.status == 200, html
     # hand figures: 5 dials, 3/5 live, 1/3 abandoned, AHT 270/2 = 2:15, occupancy 22.5 %
-    assert _row(html, "2026-12-01 09:00") == ["5", "60.0 %", "33.3 %", "2:15", "22.5 %"]
+    assert _row(html, "09:00") == ["5", "60.0 %", "33.3 %", "2:15", "22.5 %"]
     assert "Times in Asia/Shanghai." in html
     charts = [json.loads(unescape(c)) for c in re.findall(r'data-chart="([^"]+)"', html)]
     assert [c["title"] for c in charts][:2] == ["Dials", "Connect rate"]
-    nine = charts[1]["x"].index("2026-12-01 09:00")
+    nine = charts[1]["x"].index("09:00")
     assert charts[1]["series"][0]["data"][nine] == 60.0 and charts[1]["unit"] == "ratio"
     assert len(charts[0]["x"]) == 48
     link = unescape(re.search(r'href="(/api/reports/kpi\?[^"]+format=csv[^"]*)"', html).group(1))  # type: ignore[union-attr]
@@ -127,3 +128,142 @@ async def test_report_files_are_listed_for_download(
     assert 'href="/api/reports/files/daily-2026-12-01.csv"' in html and "Daily" in html
     got = await client.get("/api/reports/files/daily-2026-12-01.xlsx", headers=h)
     assert got.status == 200 and (await got.read())[:2] == b"PK"
+
+
+def busy_day(engine: Engine) -> None:
+    """A believable 2026-12-01 for screenshots: three agents 09:00-17:00 Shanghai, a cycle of
+    dials every few minutes with the connect rate changing over the day, lunch breaks."""
+    import random
+    from datetime import timedelta
+
+    import dialdata
+
+    from campaigns import store as campaigns
+    from campaigns.models import Disposition
+    from dialer.models import Attempt, StateChange
+    from outdial import auth
+    from outdial.storage import session_scope
+
+    rnd = random.Random(15)
+    camp = campaigns.create(engine, "春季回访")
+    cid = int(camp.id or 0)
+    products = ["电水壶", "电风扇", "电饭煲"]
+    numbers = [f"+86138{i:08d}" for i in range(600)]
+    custom: list[dict[str, object]] = [{"product": products[i % 3]} for i in range(600)]
+    contacts = dialdata.add_contacts(engine, cid, numbers, custom=custom)
+    agents = [
+        int(auth.create_user(engine, n, "password-1", "agent").id or 0)
+        for n in ("wang", "li", "zhao")
+    ]
+    t0 = datetime(2026, 12, 1, 1, tzinfo=UTC)  # 09:00 in Shanghai
+    n = 0
+    with session_scope(engine) as s:
+        s.add(Disposition(campaign_id=cid, code="sale", success=True, final=True))
+        s.add(Disposition(campaign_id=cid, code="no", final=True))
+        for a, agent in enumerate(agents):
+            t = t0 + timedelta(seconds=60 * a)
+            changes = [(t, "ready", "")]
+            while t < t0 + timedelta(hours=8):
+                hour = (t - t0).seconds // 3600
+                if hour == 3 and not any(r == "lunch" for _, _, r in changes):
+                    changes.append((t, "paused", "lunch"))
+                    t += timedelta(minutes=30 + 10 * a)
+                    changes.append((t, "ready", ""))
+                live_share = 0.25 + 0.15 * (hour in (1, 2, 6))
+                while True:  # dials until one is answered by a person
+                    n += 1
+                    live = rnd.random() < live_share
+                    ring = rnd.uniform(4, 18)
+                    dial = t
+                    s.add(
+                        Attempt(
+                            call_id=f"d{n}",
+                            campaign_id=cid,
+                            contact_id=contacts[n % 600],
+                            number=numbers[n % 600],
+                            created_at=dial,
+                            state="completed",
+                            final=True,
+                            answered_at=dial + timedelta(seconds=ring) if live else None,
+                            bridged_at=dial + timedelta(seconds=ring + 1) if live else None,
+                            agent_user_id=agent if live else None,
+                            disposition=("sale" if rnd.random() < 0.3 else "no") if live else "",
+                            abandoned=False,
+                        )
+                    )
+                    t += timedelta(seconds=ring + 2)
+                    if live:
+                        break
+                talk, wrap = rnd.uniform(60, 240), rnd.uniform(15, 60 + 40 * a)
+                changes += [(t, "reserved", ""), (t + timedelta(seconds=1), "talk", "")]
+                t += timedelta(seconds=1 + talk)
+                changes.append((t, "wrap", ""))
+                t += timedelta(seconds=wrap)
+                changes.append((t, "ready", ""))
+                t += timedelta(seconds=rnd.uniform(5, 40))
+            changes.append((t, "logged_out", ""))
+            for at, target, reason in changes:
+                s.add(
+                    StateChange(
+                        at=at,
+                        campaign_id=cid,
+                        machine="agent",
+                        entity=str(agent),
+                        source="",
+                        event="x",
+                        target=target,
+                        reason=reason,
+                    )
+                )
+
+
+@pytest.mark.browser
+async def test_reports_page_in_a_browser(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Chromium: the manager opens Reports from the menu, charts draw, a CSV downloads; the
+    forecast and files pages; screenshots in both languages."""
+    import browserkit
+
+    busy_day(sqlite_engine)
+    consolekit.user(sqlite_engine, "boss", Role.MANAGER)
+    files.write_period(sqlite_engine, tmp_path, "daily", datetime(2026, 12, 2, 3, tzinfo=UTC))
+    server = await aiohttp_server(consolekit.app_for(sqlite_engine, tmp_path), host="127.0.0.1")
+    base = f"http://127.0.0.1:{server.port}"
+    async with browserkit.chromium() as browser:
+        for lang in ("en", "zh"):
+            w = await browserkit.new_page(browser, base, lang)
+            page = w.page
+            await browserkit.login(w, "boss", consolekit.PASSWORD)
+            await page.locator("nav.menu a[href='/reports']").click()
+            await page.wait_for_url("**/reports")
+            await page.fill("input[name=from]", "2026-12-01")
+            await page.fill("input[name=to]", "2026-12-01")
+            await page.select_option("select[name=interval]", "1h")
+            await page.locator("input[name=by][value=agent]").check()
+            await page.locator("input[name=kpi][value=occupancy]").check()
+            await page.locator("button.primary[type=submit]").click()
+            await page.locator(".chart[data-chart-drawn] svg path").first.wait_for(state="attached")
+            assert await page.locator(".chart[data-chart-drawn]").count() == 7
+            table = await page.locator("table.kpis").inner_text()
+            assert "wang" in table and "zhao" in table
+            await w.shot("reports", lang)
+            link = "Download CSV" if lang == "en" else "下载 CSV"
+            async with page.expect_download() as dl:
+                await page.get_by_role("link", name=link).click()
+            download = await dl.value
+            body = Path(await download.path()).read_text("utf-8-sig")
+            head = body.splitlines()[0]
+            assert head.startswith("interval,agent,dials" if lang == "en" else "时段,座席,呼出量")
+            assert len(body.splitlines()) == 1 + len(
+                await page.locator("table.kpis tbody tr").all()
+            )
+            await page.goto("/reports/forecast")
+            await page.select_option("select[name=campaign]", "春季回访")
+            await page.locator("button.primary[type=submit]").click()
+            await page.locator(".figures, .refusal").first.wait_for()
+            await w.shot("reports-forecast", lang)
+            await page.goto("/reports/files")
+            assert await page.locator("a[href$='daily-2026-12-01.xlsx']").count() == 1
+            await w.shot("reports-files", lang)
+            assert w.problems == [], w.problems

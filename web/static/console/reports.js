@@ -38,7 +38,7 @@
       legend: series.length > 1 ? { type: "scroll", top: 0 } : { show: false },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return fmt(d.unit, v); } },
       xAxis: { type: "category", data: d.x },
-      yAxis: { type: "value", min: 0, axisLabel: { formatter: function (v) { return fmt(d.unit, v); } } },
+      yAxis: { type: "value", min: 0, minInterval: d.unit === "count" ? 1 : 0, axisLabel: { formatter: function (v) { return fmt(d.unit, v); } } },
       dataZoom: many ? [{ type: "slider", bottom: 8, height: 20 }, { type: "inside" }] : [],
       series: series
     });
