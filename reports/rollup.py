@@ -182,6 +182,4 @@ def _rolled(
         q = q.where(r.c.campaign_id.in_(w.campaigns))
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return pd.DataFrame(
-        rows, columns=["entity", "campaign_id", "slot", "reason", *store.AGENT_STATES]
-    )
+    return store.frame(rows, ["entity", "campaign_id", "slot", "reason", *store.AGENT_STATES])
