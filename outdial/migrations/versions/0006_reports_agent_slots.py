@@ -5,6 +5,9 @@ report (30 s on SQLite). Closed slots are now rolled up once into this table
 (reports/rollup.py) and a report sums a few hundred thousand rows; only the open slots since
 the last roll-up are computed from state_changes.
 
+First-contact resolution asks, for each bridged attempt, whether the contact had an earlier
+bridged one: a partial index on bridged attempts answers that from the index alone.
+
 Revision ID: 0006_reports_agent_slots
 Revises: 0005_reports_attempt_transfers
 Create Date: 2026-12-07 03:00:00
@@ -46,7 +49,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_index(
+        "ix_attempts_contact_bridged",
+        "attempts",
+        ["contact_id", "id"],
+        unique=False,
+        sqlite_where=sa.text("bridged_at IS NOT NULL"),
+        postgresql_where=sa.text("bridged_at IS NOT NULL"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_index("ix_attempts_contact_bridged", table_name="attempts")
     op.drop_table("report_rollup_marks")
     op.drop_index("ix_report_agent_slots_slot", table_name="report_agent_slots")
     op.drop_table("report_agent_slots")
