@@ -234,10 +234,6 @@ def measure(url: str) -> dict[str, object]:
     out: dict[str, object] = {"backend": engine.dialect.name}
     from reports import rollup
 
-    import sqlalchemy as sa  # TEMP: the PG db of this run was migrated before the index
-
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_attempts_contact_bridged ON attempts (contact_id, id) WHERE bridged_at IS NOT NULL"))
     t = time.monotonic()  # once after the load: 30 days of agent time into report_agent_slots
     rollup.catch_up(engine, now)
     out["rollup_30_days_once_seconds"] = round(time.monotonic() - t, 1)
