@@ -4,7 +4,8 @@ Aggregation is pushed into the database, which does it faster than fetching rows
 attempts are grouped by (slot, dimensions) with counted flags (``SUM(CASE ...)``); agent state
 changes become segments with a window function (``LEAD`` over each agent's changes, served in
 order by the (machine, entity, at) index), are cut at slot boundaries (a recursive CTE for
-segments over several slots) and summed per state and pause reason. A slot is 15 minutes of
+segments over several slots) and summed per state and pause reason; closed 15-minute slots of
+agent time are summed once into ``report_agent_slots`` (reports/rollup.py). A slot is 15 minutes of
 UTC, or a whole local half-hour/hour/day when the report's range has one UTC offset (see
 reports/intervals.py ``storage_slots``). pandas then maps slots onto intervals and applies the
 KPI definitions over the few thousand summed rows. Every time here is UTC.
@@ -50,7 +51,9 @@ def epoch(engine: Engine, column: Any) -> ColumnElement[Any]:
             sa.func.strftime("%S", column), sa.Integer
         )
         return whole + frac
-    return sa.func.extract("epoch", column)
+    # date_part is double precision; EXTRACT is numeric since PostgreSQL 14, several times
+    # slower over a million rows (µs precision either way)
+    return sa.func.date_part("epoch", column)
 
 
 def slot_of(engine: Engine, column: Any, slots: Slots | None = None) -> ColumnElement[Any]:
@@ -60,7 +63,7 @@ def slot_of(engine: Engine, column: Any, slots: Slots | None = None) -> ColumnEl
         secs = sa.cast(sa.func.strftime("%s", column), sa.Integer) + sl.off
         # SQLAlchemy renders "/" as true division: cast back (truncation = floor, positive)
         return sa.cast(secs / sl.size, sa.Integer)
-    secs = sa.func.extract("epoch", column) + sl.off
+    secs = sa.func.date_part("epoch", column) + sl.off
     return sa.cast(sa.func.floor(secs / sl.size), sa.BigInteger)
 
 
