@@ -56,6 +56,16 @@ def epoch(engine: Engine, column: Any) -> ColumnElement[Any]:
     return sa.func.date_part("epoch", column)
 
 
+def seconds_between(engine: Engine, first: Any, then: Any) -> ColumnElement[Any]:
+    """Seconds from ``first`` to ``then``. SQLite keeps times to the millisecond inside
+    julianday (an integer of ms), so the difference rounded to 3 places is exact, and it
+    costs two function calls a row where ``epoch`` costs six."""
+    if engine.dialect.name == "sqlite":
+        days = sa.func.julianday(then) - sa.func.julianday(first)
+        return sa.func.round(days * 86400.0, 3)
+    return epoch(engine, then) - epoch(engine, first)
+
+
 def slot_of(engine: Engine, column: Any, slots: Slots | None = None) -> ColumnElement[Any]:
     """The slot number of a timestamp: floor((epoch + off) / size)."""
     sl = slots or Slots()
@@ -142,7 +152,7 @@ def attempt_sums(
                 sa.case(
                     (
                         a.c.answered_at.is_not(None),
-                        epoch(engine, a.c.answered_at) - epoch(engine, a.c.created_at),
+                        seconds_between(engine, a.c.created_at, a.c.answered_at),
                     ),
                     else_=0.0,
                 )
