@@ -8,11 +8,16 @@ Each backend runs in a child process (its peak memory is the report's own plus t
 generation's). Goals: a month by half-hour by agent (every KPI) <= 2 s, a day by half-hour
 <= 200 ms, memory <= 1 GB. Figures: wall seconds of each report (best of 3) and rows out.
 
-Measured 2026-12-07 on the shared 2-core machine (load 2-12): SQLite month x 30m x agent
-29.8 s (goal 2 s: missed), attempt KPIs only 2.6 s, day x 30m 1.15 s (goal 0.2 s: missed),
-month x day x list column 2.5 s, peak 343 MB; PostgreSQL 22.7 s / 5.1 s / 2.3 s / 5.2 s,
-344 MB. The agent-time window over 5 M changes dominates: the next step is a per-slot
-agent-time roll-up written by the engine at each transition.
+Before (2026-12-07, load 2-12): SQLite month x 30m x agent 29.8 s, day x 30m 1.15 s;
+PostgreSQL 22.7 s / 2.3 s. The agent-time window over 5 M changes dominated.
+
+After (same day, 8 engineers on the 2-core machine, load 10-17; the old code re-run on the
+same SQLite file at the same load took 274 s for the month and 5.7 s for the day): SQLite
+month x 30m x agent 15.7-22.7 s, attempt KPIs only 15.7 s, day x 30m 0.94-1.5 s, month x day
+x col:product 14.6 s, 397 MB; PostgreSQL 9.0 s / 7.9 s / 0.82 s / 6.3 s, 355 MB. Agent time
+is now read from report_agent_slots (reports/rollup.py; the one roll-up of the loaded month:
+133 s on PostgreSQL, 536 s on SQLite at that load); what is left is the scan of 1 M attempts,
+which the database does in one grouped pass.
 """
 
 from __future__ import annotations
