@@ -48,7 +48,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name"),
     )
 
-
     op.create_index(
         "ix_attempts_contact_bridged",
         "attempts",
