@@ -11,13 +11,14 @@ generation's). Goals: a month by half-hour by agent (every KPI) <= 2 s, a day by
 Before (2026-12-07, load 2-12): SQLite month x 30m x agent 29.8 s, day x 30m 1.15 s;
 PostgreSQL 22.7 s / 2.3 s. The agent-time window over 5 M changes dominated.
 
-After (same day, 8 engineers on the 2-core machine, load 10-17; the old code re-run on the
-same SQLite file at the same load took 274 s for the month and 5.7 s for the day): SQLite
-month x 30m x agent 15.7-22.7 s, attempt KPIs only 15.7 s, day x 30m 0.94-1.5 s, month x day
-x col:product 14.6 s, 397 MB; PostgreSQL 9.0 s / 7.9 s / 0.82 s / 6.3 s, 355 MB. Agent time
-is now read from report_agent_slots (reports/rollup.py; the one roll-up of the loaded month:
-133 s on PostgreSQL, 536 s on SQLite at that load); what is left is the scan of 1 M attempts,
-which the database does in one grouped pass.
+After (same day, 04:10 UTC, load 0.4-2.4; the old code re-run on the same SQLite file right
+after: month 71.3 s, day 2.2 s): SQLite month x 30m x agent 3.44 s, attempt KPIs only 3.74 s,
+day x 30m 0.204 s, month x day x col:product 5.46 s, 398 MB; PostgreSQL 3.07 s / 2.30 s /
+0.202 s / 2.22 s, 406 MB. The one roll-up of the loaded month: 35.6 s on PostgreSQL (536 s
+on SQLite at load 15). Goals: the day (0.2 s) is met within noise, the month (2 s) is not: agent
+time now comes from report_agent_slots (reports/rollup.py); the floor left is the grouped
+scan of 1 M attempt rows (their rows change after the call - disposition, transfer - and
+carry no change marker, so they are not rolled up).
 """
 
 from __future__ import annotations
