@@ -29,6 +29,13 @@ class Attempt(SQLModel, table=True):
         sa.Index("ix_attempts_campaign_state", "campaign_id", "state"),
         sa.Index("ix_attempts_contact", "contact_id"),
         sa.Index("ix_attempts_created_at", "created_at"),  # reports by time (0005_reports_…)
+        sa.Index(  # first-contact resolution: an earlier bridged attempt (0006_reports_…)
+            "ix_attempts_contact_bridged",
+            "contact_id",
+            "id",
+            sqlite_where=sa.text("bridged_at IS NOT NULL"),
+            postgresql_where=sa.text("bridged_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

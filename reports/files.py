@@ -102,7 +102,8 @@ def path_of(data_dir: Path | str, name: str) -> Path:
 
 
 def install(scheduler: Any, engine: Engine, data_dir: Path | str, zone: str) -> None:
-    """Cron jobs in the report zone: daily 00:30, weekly Monday 01:00, monthly 1st 01:30."""
+    """Cron jobs in the report zone: daily 00:30, weekly Monday 01:00, monthly 1st 01:30; and
+    the agent-time roll-up a few minutes after each 15-minute slot closes."""
     from apscheduler.triggers.cron import CronTrigger
 
     from outdial.models import utcnow
@@ -118,3 +119,15 @@ def install(scheduler: Any, engine: Engine, data_dir: Path | str, zone: str) -> 
             write_period(engine, data_dir, period, utcnow())
 
         scheduler.add_job(job, trigger, id=f"reports-{period}", replace_existing=True)
+
+    def roll() -> None:  # agent time of the slot that just closed (reports/rollup.py)
+        from reports import rollup
+
+        rollup.catch_up(engine, utcnow())
+
+    scheduler.add_job(
+        roll,
+        CronTrigger(minute="3,18,33,48", timezone=zone),
+        id="reports-rollup",
+        replace_existing=True,
+    )

@@ -76,11 +76,14 @@ def bucket_of(ts: pd.Series, interval: str, zone: str) -> pd.Series:
 def buckets_of_slots(
     slots: pd.Series, interval: str, zone: str, size: int = SLOT_SECONDS, off: int = 0
 ) -> pd.Series:
-    """Bucket starts (UTC) of many slots, computed once per distinct slot."""
-    uniq = pd.Series(pd.unique(slots.astype("int64")))
-    starts = bucket_of(slot_starts(uniq, size, off), interval, zone)
-    lookup = pd.Series(starts.to_numpy(), index=uniq.to_numpy())
-    return pd.Series(lookup.reindex(slots.astype("int64").to_numpy()).to_numpy(), index=slots.index)
+    """Bucket starts (UTC) of many slots, computed once per distinct slot (and looked up as
+    datetime64 values: a lookup through tz-aware objects walked every Timestamp)."""
+    keys = slots.astype("int64").to_numpy()
+    uniq = pd.unique(keys)
+    starts = bucket_of(slot_starts(pd.Series(uniq), size, off), interval, zone)
+    naive = starts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    picked = naive[pd.Index(uniq).get_indexer(keys)]
+    return pd.Series(pd.DatetimeIndex(picked).tz_localize("UTC"), index=slots.index)
 
 
 def all_buckets(start: datetime, end: datetime, interval: str, zone: str) -> list[datetime]:

@@ -10,6 +10,7 @@ list or the customer's region, so agent-time KPIs are empty in a report by list.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlmodel import select
 from campaigns import store as campaign_store
 from campaigns.models import Campaign
 from outdial.storage import session_scope
-from reports import intervals, kpis, store, targets
+from reports import intervals, kpis, rollup, store, targets
 from reports.query import Query
 
 AGENT_DIMS = {"agent", "campaign", "kind"}
@@ -114,8 +115,8 @@ def _agent_time(
     """Agent seconds per state (and paused per reason) per interval, summed in SQL."""
     keys = ["interval", *q.by]
     end = min(q.end, now).timestamp()
-    sums = store.agent_time_sums(
-        engine, w, end, sl, "agent" in q.by, bool({"campaign", "kind"} & set(q.by))
+    sums = rollup.agent_time(
+        engine, w, end, sl, "agent" in q.by, bool({"campaign", "kind"} & set(q.by)), now
     )
     if sums.empty:
         return pd.DataFrame(columns=keys)
@@ -209,13 +210,21 @@ def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, lis
     frames: list[pd.DataFrame] = []
     notes: list[str] = []
     sl = store.Slots(*intervals.storage_slots(q.start, q.end, q.interval, q.zone))
-    if sources & {"attempts", "both"}:
-        frames.append(_bucket(store.attempt_sums(engine, w, list(q.by), sl), q, keys, sl))
-    if sources & {"agent_time", "both"}:
-        if dims <= AGENT_DIMS:
-            frames.append(_agent_time(engine, w, q, now, sl))
-        else:
-            notes.append("agent-time KPIs are by agent, campaign or kind only")
+    # attempts and agent time are independent scans: the database runs them side by side
+    # (sqlite3 and psycopg release the GIL while a query runs)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        att = agent = None
+        if sources & {"attempts", "both"}:
+            att = pool.submit(store.attempt_sums, engine, w, list(q.by), sl)
+        if sources & {"agent_time", "both"}:
+            if dims <= AGENT_DIMS:
+                agent = pool.submit(_agent_time, engine, w, q, now, sl)
+            else:
+                notes.append("agent-time KPIs are by agent, campaign or kind only")
+        if att is not None:
+            frames.append(_bucket(att.result(), q, keys, sl))
+        if agent is not None:
+            frames.append(agent.result())
     planned = None
     if "contacts" in sources:
         if dims - col_dims <= CONTACT_DIMS:

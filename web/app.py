@@ -39,6 +39,7 @@ ROUTE_MODULES = (
     "web.pages_quality",  # quality control (issue 19)
     "web.pages_quality_alerts",
     "web.pages_my_quality",
+    "web.pages_reports",
 )
 
 

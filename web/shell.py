@@ -49,6 +49,7 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("/lists/upload", N_("Upload a list"), MANAGERS),
     ("/campaigns/new", N_("New campaign"), MANAGERS),
     ("/dnc", N_("Do-not-call list"), MANAGERS),
+    ("/reports", N_("Reports"), MANAGERS),
     ("/people", N_("People"), frozenset({Role.ADMIN})),
     ("/surveys", N_("Surveys"), frozenset({Role.SURVEYOR, Role.MANAGER, Role.ADMIN})),
     ("/audit", N_("Audit trail"), frozenset({Role.ADMIN})),

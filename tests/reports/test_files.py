@@ -45,10 +45,10 @@ def test_daily_file_written_listed_and_guarded(sqlite_engine: Engine, tmp_path: 
         files.path_of(tmp_path, "../outdial.db")
 
 
-def test_install_adds_three_jobs() -> None:
+def test_install_adds_three_file_jobs_and_the_rollup() -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     sched = BackgroundScheduler()
     files.install(sched, None, "/nonexistent", "Asia/Shanghai")  # type: ignore[arg-type]
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"reports-daily", "reports-weekly", "reports-monthly"}
+    assert set(jobs) == {"reports-daily", "reports-weekly", "reports-monthly", "reports-rollup"}

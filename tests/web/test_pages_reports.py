@@ -1,0 +1,267 @@
+"""Report pages: the KPI table and charts of the hand-computed timeline (tests/reports/
+timeline.py), the same numbers as the API and its CSV, zh-CN words, clear errors, the staffing
+forecast and the scheduled report files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import consolekit
+import pytest
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
+import timeline
+
+from outdial.roles import Role
+from reports import files
+
+DAY = "from=2026-12-01&to=2026-12-01"
+KPIS = "kpi=dials&kpi=connect_rate&kpi=abandon_rate&kpi=aht&kpi=occupancy"
+
+
+async def _client(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> tuple[Any, dict]:
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    return client, {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+
+
+def _row(html: str, when: str) -> list[str]:
+    m = re.search(rf"<tr><td>{re.escape(when)}</td>(.*?)</tr>", html, re.S)
+    assert m is not None, when
+    return [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", m.group(1))]
+
+
+async def test_kpis_by_half_hour_table_chart_and_downloads(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    menu = await (await client.get("/", headers=h)).text()
+    assert 'href="/reports"' in menu  # managers reach it from the menu
+    resp = await client.get(f"/reports?{DAY}&interval=30m&{KPIS}", headers=h)
+    html = await resp.text()
+    assert resp.status == 200, html
+    # hand figures: 5 dials, 3/5 live, 1/3 abandoned, AHT 270/2 = 2:15, occupancy 22.5 %
+    assert _row(html, "09:00") == ["5", "60.0 %", "33.3 %", "2:15", "22.5 %"]
+    assert "Times in Asia/Shanghai." in html
+    charts = [json.loads(unescape(c)) for c in re.findall(r'data-chart="([^"]+)"', html)]
+    assert [c["title"] for c in charts][:2] == ["Dials", "Connect rate"]
+    nine = charts[1]["x"].index("09:00")
+    assert charts[1]["series"][0]["data"][nine] == 60.0 and charts[1]["unit"] == "ratio"
+    assert len(charts[0]["x"]) == 48
+    link = unescape(re.search(r'href="(/api/reports/kpi\?[^"]+format=csv[^"]*)"', html).group(1))  # type: ignore[union-attr]
+    body = await (await client.get(link, headers=h)).text()
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+    assert rows[0] == ["interval", "dials", "connect_rate", "abandon_rate", "aht", "occupancy"]
+    nine_csv = next(r for r in rows if r[0] == "2026-12-01T09:00+08:00")
+    assert nine_csv[1:3] == ["5", "0.6"] and float(nine_csv[4]) == 135.0
+    xlsx = await client.get(link.replace("format=csv", "format=xlsx"), headers=h)
+    assert xlsx.status == 200 and (await xlsx.read())[:2] == b"PK"
+
+
+async def test_by_agent_in_chinese(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    h["Accept-Language"] = "zh-CN"
+    html = await (
+        await client.get(f"/reports?{DAY}&interval=day&by=agent&{KPIS}", headers=h)
+    ).text()
+    for words in ("报表", "接通率", "呼损率", "平均处理时间", "坐席", "日", "下载 CSV"):
+        assert words in html, words
+    assert _row(html, "2026-12-01")[0] == "wang"
+    assert "lang=zh-CN" in html  # the download has Chinese column names
+
+
+async def test_bad_input_is_a_sentence_not_a_500(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    for query, words in (
+        ("from=2026-12-02&to=2026-12-01", "before"),
+        ("from=2024-01-01&to=2026-12-01", "400 days"),
+        (f"{DAY}&interval=fortnight", "unknown interval"),
+        (f"{DAY}&kpi=smiles", "smiles"),
+    ):
+        resp = await client.get(f"/reports?{query}", headers=h)
+        html = await resp.text()
+        assert resp.status == 400 and "The report cannot be made:" in html, query
+        assert words in unescape(html), (query, html[-600:])
+        assert 'name="from"' in html  # the form stays to fix it
+
+
+async def test_forecast_page(aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine) -> None:
+    timeline.build(sqlite_engine, "回访一")
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    blank = await client.get("/reports/forecast", headers=h)
+    assert blank.status == 200 and '<option value="回访一">' in await blank.text()
+    unknown = await client.get("/reports/forecast?campaign=nope&deadline=2030-01-01", headers=h)
+    assert unknown.status == 400 and "No forecast:" in await unknown.text()
+    deadline = (datetime.now(UTC) + timedelta(days=4)).strftime("%Y-%m-%dT23:59")  # a weekday
+    resp = await client.get(f"/reports/forecast?campaign=回访一&deadline={deadline}", headers=h)
+    html = await resp.text()
+    assert resp.status == 200, html
+    assert "Records left" in html and "Agents needed" in html and "data-chart=" in html
+
+
+async def test_report_files_are_listed_for_download(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    empty = await (await client.get("/reports/files", headers=h)).text()
+    assert "No report files yet" in empty
+    files.write_period(sqlite_engine, tmp_path, "daily", datetime(2026, 12, 2, 3, tzinfo=UTC))
+    html = await (await client.get("/reports/files", headers=h)).text()
+    assert 'href="/api/reports/files/daily-2026-12-01.csv"' in html and "Daily" in html
+    got = await client.get("/api/reports/files/daily-2026-12-01.xlsx", headers=h)
+    assert got.status == 200 and (await got.read())[:2] == b"PK"
+
+
+def busy_day(engine: Engine) -> None:
+    """A believable 2026-12-01 for screenshots: three agents 09:00-17:00 Shanghai, a cycle of
+    dials every few minutes with the connect rate changing over the day, lunch breaks."""
+    import random
+
+    import dialdata
+
+    from campaigns import store as campaigns
+    from campaigns.models import Disposition
+    from dialer.models import Attempt, StateChange
+    from outdial import auth
+    from outdial.storage import session_scope
+
+    rnd = random.Random(15)
+    camp = campaigns.create(engine, "春季回访")
+    cid = int(camp.id or 0)
+    products = ["电水壶", "电风扇", "电饭煲"]
+    numbers = [f"+86138{i:08d}" for i in range(600)]
+    custom: list[dict[str, object]] = [{"product": products[i % 3]} for i in range(600)]
+    contacts = dialdata.add_contacts(engine, cid, numbers, custom=custom)
+    agents = [
+        int(auth.create_user(engine, n, "password-1", "agent").id or 0)
+        for n in ("wang", "li", "zhao")
+    ]
+    t0 = datetime(2026, 12, 1, 1, tzinfo=UTC)  # 09:00 in Shanghai
+    n = 0
+    with session_scope(engine) as s:
+        s.add(Disposition(campaign_id=cid, code="sale", success=True, final=True))
+        s.add(Disposition(campaign_id=cid, code="no", final=True))
+        for a, agent in enumerate(agents):
+            t = t0 + timedelta(seconds=60 * a)
+            changes = [(t, "ready", "")]
+            while t < t0 + timedelta(hours=8):
+                hour = (t - t0).seconds // 3600
+                if hour == 3 and not any(r == "lunch" for _, _, r in changes):
+                    changes.append((t, "paused", "lunch"))
+                    t += timedelta(minutes=30 + 10 * a)
+                    changes.append((t, "ready", ""))
+                live_share = 0.25 + 0.15 * (hour in (1, 2, 6))
+                while True:  # dials until one is answered by a person
+                    n += 1
+                    live = rnd.random() < live_share
+                    ring = rnd.uniform(4, 18)
+                    dial = t
+                    s.add(
+                        Attempt(
+                            call_id=f"d{n}",
+                            campaign_id=cid,
+                            contact_id=contacts[n % 600],
+                            number=numbers[n % 600],
+                            created_at=dial,
+                            state="completed",
+                            final=True,
+                            answered_at=dial + timedelta(seconds=ring) if live else None,
+                            bridged_at=dial + timedelta(seconds=ring + 1) if live else None,
+                            agent_user_id=agent if live else None,
+                            disposition=("sale" if rnd.random() < 0.3 else "no") if live else "",
+                            abandoned=False,
+                        )
+                    )
+                    t += timedelta(seconds=ring + 2)
+                    if live:
+                        break
+                talk, wrap = rnd.uniform(60, 240), rnd.uniform(15, 60 + 40 * a)
+                changes += [(t, "reserved", ""), (t + timedelta(seconds=1), "talk", "")]
+                t += timedelta(seconds=1 + talk)
+                changes.append((t, "wrap", ""))
+                t += timedelta(seconds=wrap)
+                changes.append((t, "ready", ""))
+                t += timedelta(seconds=rnd.uniform(5, 40))
+            changes.append((t, "logged_out", ""))
+            for at, target, reason in changes:
+                s.add(
+                    StateChange(
+                        at=at,
+                        campaign_id=cid,
+                        machine="agent",
+                        entity=str(agent),
+                        source="",
+                        event="x",
+                        target=target,
+                        reason=reason,
+                    )
+                )
+
+
+@pytest.mark.browser
+async def test_reports_page_in_a_browser(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Chromium: the manager opens Reports from the menu, charts draw, a CSV downloads; the
+    forecast and files pages; screenshots in both languages."""
+    import browserkit
+
+    busy_day(sqlite_engine)
+    consolekit.user(sqlite_engine, "boss", Role.MANAGER)
+    files.write_period(sqlite_engine, tmp_path, "daily", datetime(2026, 12, 2, 3, tzinfo=UTC))
+    server = await aiohttp_server(consolekit.app_for(sqlite_engine, tmp_path), host="127.0.0.1")
+    base = f"http://127.0.0.1:{server.port}"
+    async with browserkit.chromium() as browser:
+        for lang in ("en", "zh"):
+            w = await browserkit.new_page(browser, base, lang)
+            page = w.page
+            await browserkit.login(w, "boss", consolekit.PASSWORD)
+            await page.locator("nav.menu a[href='/reports']").click()
+            await page.wait_for_url("**/reports")
+            await page.fill("input[name=from]", "2026-12-01")
+            await page.fill("input[name=to]", "2026-12-01")
+            await page.select_option("select[name=interval]", "1h")
+            await page.locator("input[name=by][value=agent]").check()
+            await page.locator("input[name=kpi][value=occupancy]").check()
+            await page.locator("button.primary[type=submit]").click()
+            await page.locator(".chart[data-chart-drawn] svg path").first.wait_for(state="attached")
+            assert await page.locator(".chart[data-chart-drawn]").count() == 7
+            table = await page.locator("table.kpis").inner_text()
+            assert "wang" in table and "zhao" in table
+            await w.shot("reports", lang)
+            link = "Download CSV" if lang == "en" else "下载 CSV"
+            async with page.expect_download() as dl:
+                await page.get_by_role("link", name=link).click()
+            download = await dl.value
+            body = Path(await download.path()).read_text("utf-8-sig")
+            head = body.splitlines()[0]
+            assert head.startswith("interval,agent,dials" if lang == "en" else "时段,座席,呼出量")
+            assert len(body.splitlines()) == 1 + len(
+                await page.locator("table.kpis tbody tr").all()
+            )
+            await page.goto("/reports/forecast")
+            await page.select_option("select[name=campaign]", "春季回访")
+            await page.locator("button.primary[type=submit]").click()
+            await page.locator(".figures, .refusal").first.wait_for()
+            await w.shot("reports-forecast", lang)
+            await page.goto("/reports/files")
+            assert await page.locator("a[href$='daily-2026-12-01.xlsx']").count() == 1
+            await w.shot("reports-files", lang)
+            assert w.problems == [], w.problems

@@ -1,0 +1,271 @@
+"""Report pages (报表): KPIs by interval and dimension with charts and downloads, the staffing
+forecast (排班预测), and the report files written on schedule.
+
+Every figure comes from reports/service.py, the same call as ``GET /api/reports/kpi`` and
+``outdial reports kpi``; this module only reads the form, formats numbers and picks words.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from outdial.config import Config
+from outdial.errors import OutdialError
+from outdial.models import utcnow
+from reports import service
+from reports.kpis import KPIS
+from web.i18n import N_
+from web.keys import CONFIG, ENGINE
+from web.middleware import run_db
+from web.routing import Routes
+from web.shell import MANAGERS, label, lang_of, render
+
+routes = Routes()
+
+#: KPI names in the manager's words (zh-CN: shared/domain.md's names, in messages.po)
+KPI_WORDS = {
+    "dials": N_("Dials"),
+    "connect_rate": N_("Connect rate"),
+    "contacts": N_("Contacts"),
+    "successes": N_("Successes"),
+    "success_rate": N_("Success rate"),
+    "abandon_rate": N_("Abandon rate"),
+    "aht": N_("Average handle time"),
+    "talk_time": N_("Talk time"),
+    "wrap_time": N_("Wrap-up time"),
+    "avg_wrap_time": N_("Average wrap-up time"),
+    "occupancy": N_("Occupancy"),
+    "away_time": N_("Away time"),
+    "idle_time": N_("Idle time"),
+    "time_to_answer": N_("Time to answer"),
+    "fcr": N_("First-contact resolution"),
+    "plan_completion": N_("Plan completion"),
+    "transfer_rate": N_("Transfer rate"),
+    "return_visits": N_("Return visits done"),
+    "csat": N_("Satisfaction"),
+}
+INTERVAL_WORDS = {
+    "30m": N_("Half-hour"),
+    "1h": N_("Hour"),
+    "day": N_("Day"),
+    "week": N_("Week"),
+    "month": N_("Month"),
+}
+DIM_WORDS = {
+    "agent": N_("Agent"),
+    "campaign": N_("Campaign"),
+    "kind": N_("Campaign type"),
+    "list": N_("Call list"),
+    "region": N_("Region"),
+    "col:product": N_("Product"),
+}
+PERIOD_WORDS = {"daily": N_("Daily"), "weekly": N_("Weekly"), "monthly": N_("Monthly")}
+MAX_ROWS = 500  # rows shown on the page; the download has them all
+MAX_CHARTS = 8  # charts of the first eight figures picked; the table has them all
+
+
+def _form(request: web.Request) -> dict[str, Any]:
+    """The report form as the manager filled it (defaults: today, by half-hour)."""
+    q = request.query
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    by = [d for d in q.getall("by", []) if d in DIM_WORDS]
+    column = q.get("column", "").strip()[:64]
+    kpis = [k for k in q.getall("kpi", []) if k] or list(service.DEFAULT_KPIS)
+    return {
+        "from": q.get("from") or today,
+        "to": q.get("to") or q.get("from") or today,
+        "interval": q.get("interval") or "30m",
+        "by": by,
+        "column": column,
+        "kpi": kpis,
+        "campaign": q.get("campaign", ""),
+    }
+
+
+def _params(form: dict[str, Any]) -> dict[str, Any]:
+    by = list(form["by"]) + ([f"col:{form['column']}"] if form["column"] else [])
+    return {
+        "from": form["from"],
+        "to": form["to"],
+        "interval": form["interval"],
+        "by": ",".join(by),
+        "kpi": ",".join(form["kpi"]),
+        "campaign": [form["campaign"]] if form["campaign"] else [],
+    }
+
+
+def _seconds(v: float) -> str:
+    s = round(v)
+    h, rest = divmod(s, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def cell(v: Any, unit: str) -> str:
+    """A KPI value as a supervisor reads it: 35.2 %, 3:05 (minutes:seconds), 1,234."""
+    if v is None:
+        return "–"
+    if unit == "ratio":
+        return f"{float(v) * 100:.1f} %"
+    if unit == "seconds":
+        return _seconds(float(v))
+    return f"{int(v):,}"
+
+
+def _when(text: str, interval: str, keep_offset: bool, one_day: bool = False) -> str:
+    """``2026-11-15T09:30+08:00`` as ``2026-11-15 09:30``, or ``09:30`` in a one-day report
+    (the offset only on a DST day, where 01:30 comes twice)."""
+    if interval not in ("30m", "1h"):
+        return text
+    shown = text[11:] if one_day else text.replace("T", " ")
+    return shown if keep_offset else shown[: 5 if one_day else 16]
+
+
+def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any]:
+    _ = lang_of(request).gettext
+    cols: list[str] = rep.columns
+    units = service.kpi_units([c for c in cols[1 + len(rep.query.by) :]])
+    offsets = {str(r[0])[16:] for r in rep.rows}
+    keep = len(offsets) > 1
+    one_day = len({str(r[0])[:10] for r in rep.rows}) == 1
+    dims = list(rep.query.by)
+    nobody = {"agent": _("No agent (not answered)")}
+
+    def head(c: str) -> str:
+        if c == "interval":
+            return _(INTERVAL_WORDS[rep.query.interval])
+        if c in DIM_WORDS:
+            return _(DIM_WORDS[c])
+        if c.startswith("col:"):
+            return c[4:]
+        base, _sep, rest = c.partition(":")
+        return _(KPI_WORDS.get(base, base)) + (f" ({rest})" if rest else "")
+
+    def dim_value(d: str, v: Any) -> str:
+        if v in ("", None):
+            return nobody.get(d, _("(none)"))
+        return _(label("kind", str(v))) if d == "kind" else str(v)
+
+    rows = []
+    for r in rep.rows[:MAX_ROWS]:
+        status = rep.status(r)
+        cells = [{"text": _when(str(r[0]), rep.query.interval, keep, one_day), "cls": ""}]
+        cells += [{"text": dim_value(d, r[1 + i]), "cls": ""} for i, d in enumerate(dims)]
+        for c in cols[1 + len(dims) :]:
+            v = r[cols.index(c)]
+            cells.append({"text": cell(v, units[c]), "cls": "num " + status.get(c, "")})
+        rows.append(cells)
+    charts = []
+    for k in [c for c in cols[1 + len(dims) :] if c in KPIS][:MAX_CHARTS]:
+        empty = nobody.get(dims[0], _("(none)")) if len(dims) == 1 else "-"
+        data = service.chart_series(rep, k, empty=empty)
+        data["x"] = [_when(x, rep.query.interval, keep, one_day) for x in data["x"]]
+        data["title"] = head(k)
+        data["kind"] = "line" if rep.query.interval in ("30m", "1h") else "bar"
+        target = rep.targets.get(k)
+        if target:
+            scale = 100.0 if data["unit"] == "ratio" else 1.0
+            data["target"] = float(target["value"]) * scale
+        charts.append({"title": head(k), "json": json.dumps(data, ensure_ascii=False)})
+    return {
+        "head": [{"text": head(c), "num": i > len(dims)} for i, c in enumerate(cols)],
+        "rows": rows,
+        "total": len(rep.rows),
+        "shown": min(len(rep.rows), MAX_ROWS),
+        "charts": charts,
+        "zone": rep.query.zone,
+        "notes": rep.notes,
+    }
+
+
+def _downloads(request: web.Request, params: dict[str, Any]) -> dict[str, str]:
+    base = {k: v for k, v in params.items() if k != "campaign" and v}
+    pairs = list(base.items()) + [("campaign", c) for c in params["campaign"]]
+    lang = "zh-CN" if lang_of(request).code.startswith("zh") else "en"
+    return {
+        fmt: "/api/reports/kpi?" + urlencode([*pairs, ("format", fmt), ("lang", lang)])
+        for fmt in ("csv", "xlsx")
+    }
+
+
+@routes.get("/reports", roles=MANAGERS)
+async def reports_page(request: web.Request) -> web.Response:
+    """KPIs by interval and dimension: a form, charts, a table and CSV/XLSX downloads."""
+    engine = request.app[ENGINE]
+    form = _form(request)
+    params = _params(form)
+    ctx: dict[str, Any] = {
+        "form": form,
+        "kpi_words": KPI_WORDS,
+        "interval_words": INTERVAL_WORDS,
+        "dim_words": DIM_WORDS,
+        "campaigns": await run_db(service.campaign_names, engine),
+        "error": None,
+        "view": None,
+        "downloads": _downloads(request, params),
+    }
+    try:
+        rep = await run_db(service.kpi_report, engine, params, utcnow())
+    except OutdialError as err:
+        ctx["error"] = {"message": err.message, "field": err.fields.get("field", "")}
+        return render("reports.html", request, ctx, status=400)
+    ctx["view"] = _view(request, rep, form)
+    return render("reports.html", request, ctx)
+
+
+@routes.get("/reports/forecast", roles=MANAGERS)
+async def forecast_page(request: web.Request) -> web.Response:
+    """Agents needed per half hour to finish a campaign's records by a deadline."""
+    engine = request.app[ENGINE]
+    campaign = request.query.get("campaign", "")
+    deadline = request.query.get("deadline", "")
+    if not deadline:
+        tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)
+        deadline = tomorrow.strftime("%Y-%m-%dT18:00")
+    ctx: dict[str, Any] = {
+        "campaigns": await run_db(service.campaign_names, engine),
+        "campaign": campaign,
+        "deadline": deadline,
+        "plan": None,
+        "error": None,
+        "chart": "",
+    }
+    status = 200
+    if campaign:
+        try:
+            plan = await run_db(service.staffing, engine, campaign, deadline, utcnow())
+        except OutdialError as err:
+            ctx["error"] = {"message": err.message, "field": err.fields.get("field", "")}
+            status = 400
+        else:
+            halves = [h for h in plan["half_hours"] if h.get("open_share", 0) > 0]
+            ctx["plan"] = {**plan, "shown": halves}
+            ctx["chart"] = json.dumps(
+                {
+                    "x": [_when(h["label"], "30m", False) for h in halves],
+                    "unit": "count",
+                    "kind": "bar",
+                    "title": lang_of(request).gettext("Agents needed"),
+                    "series": [
+                        {
+                            "name": lang_of(request).gettext("Agents needed"),
+                            "data": [h["agents"] for h in halves],
+                        }
+                    ],
+                },
+                ensure_ascii=False,
+            )
+    return render("reports_forecast.html", request, ctx, status=status)
+
+
+@routes.get("/reports/files", roles=MANAGERS)
+async def files_page(request: web.Request) -> web.Response:
+    """The report files written every day, week and month, to download."""
+    cfg: Config = request.app[CONFIG]
+    rows = await run_db(service.report_files, cfg.data_dir)
+    return render("reports_files.html", request, {"files": rows, "period_words": PERIOD_WORDS})
