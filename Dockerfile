@@ -37,6 +37,7 @@ COPY compliance ./compliance
 COPY sip ./sip
 COPY web ./web
 COPY reports ./reports
+COPY quality ./quality
 # The wheel links the system's OpenSSL 3 (libssl3) and libuuid1, both in the slim base.
 RUN pip install --no-cache-dir /wheels/pjsua2-*.whl . \
     && rm -rf /wheels \

@@ -208,6 +208,7 @@ def test_campaigns_running_before_the_upgrade_are_meant_to_run(db_url: str) -> N
     import sqlalchemy as sa
     from alembic import command
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     from outdial import migrate, storage
 
@@ -215,11 +216,18 @@ def test_campaigns_running_before_the_upgrade_are_meant_to_run(db_url: str) -> N
     try:
         cfg = Config()
         cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
-        with eng.begin() as conn:  # every head but this one
+        script = ScriptDirectory.from_config(cfg)
+
+        def on_recovery(head: str) -> bool:  # 0005_recovery_campaign_runs or built on it
+            revs = script.iterate_revisions(head, "base")
+            return any(r.revision == "0005_recovery_campaign_runs" for r in revs)
+
+        with eng.begin() as conn:  # every head but this one and those built on it
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0004_dialer")
-            for head in migrate.script_heads(eng) - {"0005_recovery_campaign_runs"}:
-                command.upgrade(cfg, head)
+            for head in sorted(migrate.script_heads(eng)):
+                if not on_recovery(head):
+                    command.upgrade(cfg, head)
         with eng.begin() as conn:
             for name, status in (("a", "running"), ("b", "paused"), ("c", "stopped")):
                 conn.execute(

@@ -333,7 +333,7 @@ async def test_survey_team_flow_in_chromium(
         assert not zh.problems, zh.problems
         for lang in ("en", "zh"):
             agent = await browserkit.new_page(browser, base, lang)
-            await _login(agent, "desk", "**/")
+            await _login(agent, "desk", "**/desk")
             await agent.page.goto(f"/surveys/{sid}/results")
             await agent.page.locator(".errorpage").wait_for()
             await agent.shot("survey-403", lang)

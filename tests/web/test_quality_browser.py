@@ -95,7 +95,7 @@ async def test_reviewer_and_agent_in_both_languages(
             await w.shot("quality-cards", lang)
 
             agent = await browserkit.new_page(browser, base, lang)
-            await browserkit.login(agent, "li", consolekit.PASSWORD)
+            await browserkit.login(agent, "li", consolekit.PASSWORD, "**/desk")
             apage = agent.page
             await apage.goto("/my/quality")
             assert await apage.locator("article.evaluation").count() == k + 1
