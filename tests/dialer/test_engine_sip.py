@@ -178,9 +178,7 @@ async def test_connected_call_is_recorded_only_when_record_calls_is_on(
     sqlite_engine: Engine, tmp_path: Path, record_calls: bool
 ) -> None:
     phones = [("answers", SCENARIOS / "agent.xml")]
-    _, seen, peers = await run_one_call(
-        sqlite_engine, tmp_path, phones, record_calls=record_calls
-    )
+    _, seen, peers = await run_one_call(sqlite_engine, tmp_path, phones, record_calls=record_calls)
     for p in peers:
         p.kill()
     [(state, call_id)] = rows(sqlite_engine, "SELECT state, call_id FROM attempts")
