@@ -16,6 +16,7 @@
     machine_prompt = "voicemail_notice"  # the prompt left on a machine
     preview_auto_dial_seconds = 0  # preview: dial by itself after N s (0: the agent dials)
     wrap_up_limit = 120            # seconds of wrap-up before the agent is reminded (0: none)
+    record_calls = true            # record each call for quality review (DATA_DIR/recordings)
 
 One table of :class:`Field` drives the parser, the defaults, the JSON Schema
 (campaigns/schema.py) and the README's defaults table, so they cannot disagree.
@@ -94,6 +95,8 @@ FIELDS: tuple[Field, ...] = (
           "screen is dialed by itself (0: only the agent dials)", 0, minimum=0, maximum=600),
     Field("wrap_up_limit", "integer", 0, "seconds of wrap-up after which the agent's screen "
           "gets wrap_up_overdue (0: no limit)", 120, minimum=0, maximum=3600),
+    Field("record_calls", "boolean", True, "record each call (both sides, mixed) to "
+          "DATA_DIR/recordings/<call id>.wav for quality review", True),
 )  # fmt: skip
 BY_KEY: Mapping[str, Field] = {f.key: f for f in FIELDS}
 
@@ -115,6 +118,7 @@ class DialingSpec:
     machine_prompt: str = ""
     preview_auto_dial_seconds: int = 0
     wrap_up_limit: int = 0
+    record_calls: bool = True
 
     def lines(self, trunk_lines: int) -> int:
         """Calls in flight at most: the campaign's own limit, else the trunk's (issue 11.3)."""
@@ -190,6 +194,7 @@ def parse_dialing(value: object, where: str = "dialing") -> tuple[DialingSpec, l
         machine_prompt=str(got.get("machine_prompt", "")).strip(),
         preview_auto_dial_seconds=int(_num(got, "preview_auto_dial_seconds", 0)),
         wrap_up_limit=int(_num(got, "wrap_up_limit", 0)),
+        record_calls=bool(got.get("record_calls", True)),
     )
     if spec.abandon_target > spec.abandon_cap:
         problems.append((f"{where}.abandon_target", "abandon_target is above abandon_cap"))
@@ -225,6 +230,7 @@ def dialing_to_dict(spec: DialingSpec) -> dict[str, object]:
         "machine_prompt": spec.machine_prompt,
         "preview_auto_dial_seconds": spec.preview_auto_dial_seconds,
         "wrap_up_limit": spec.wrap_up_limit,
+        "record_calls": spec.record_calls,
     }
     if spec.max_lines is not None:
         out["max_lines"] = spec.max_lines

@@ -56,6 +56,7 @@ from dialer.screens import ScreenLanes
 from dialer.snapshot import snapshot
 from dialer.writer import Outcome, StateWriter
 from outdial.models import utcnow
+from quality import recordings
 from sip import commands as sipcmd
 from sip import events as sipev
 from sip.errors import SipError
@@ -114,6 +115,9 @@ class EngineSettings:
     machine_wav: str | None = None  # the machine_prompt's file, resolved by the runtime
     preview_auto_dial_seconds: float = 0.0  # 0: only the agent dials
     wrap_up_limit: float = 0.0  # seconds; 0: no limit
+    # [dialing] record_calls (on by default in a campaign; the runtime passes it): each call
+    # recorded to DATA_DIR/recordings/<call id>.wav (quality/recordings.py) for QA review
+    record_calls: bool = False
 
 
 Push = Callable[[str, dict[str, Any]], Awaitable[None] | None]
@@ -158,6 +162,7 @@ class CampaignRunner:
         self.messages_played = 0
         self.machine_messages_left = 0  # [dialing] machine_action = "leave_message"
         self.recovered: list[recovery.Recovered] = []  # calls closed at start-up
+        self._recordings_ready = False  # DATA_DIR/recordings made (record_calls)
         self.relearned = 0  # past attempts the pacer learned from at start-up
         #: every SIP failure and caught error, by where it happened (issue 11.4: none is
         #: dropped unlogged and uncounted); ``outdial campaign status`` shows them
@@ -608,6 +613,7 @@ class CampaignRunner:
     async def _originate(self, a: act.Originate) -> None:
         s = self.settings
         try:
+            record_path = await self._record_path(a.call_id) if s.record_calls else None
             cmd = sipcmd.Originate(
                 call_id=a.call_id,
                 target=a.lead.number,
@@ -616,6 +622,7 @@ class CampaignRunner:
                 ring_timeout=s.ring_timeout,
                 amd=s.core.amd,
                 amd_deadline=s.core.amd_deadline,
+                record_path=record_path,
                 allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
             )
             await self.sip.originate(cmd)
@@ -687,17 +694,29 @@ class CampaignRunner:
             },
         )
 
+    def _data_dir(self) -> Path:
+        data_dir = self.settings.data_dir
+        if data_dir is None:
+            from outdial import config
+
+            data_dir = str(config.load().data_dir)
+        return Path(data_dir)
+
     def _ivr(self) -> IvrRunner:
         if self.ivr is None:
-            data_dir = self.settings.data_dir
-            if data_dir is None:
-                from outdial import config
-
-                data_dir = str(config.load().data_dir)
             self.ivr = IvrRunner(
-                self.db, self.sip, self.settings.campaign_id, Path(data_dir), wall=self.wall
+                self.db, self.sip, self.settings.campaign_id, self._data_dir(), wall=self.wall
             )
         return self.ivr
+
+    async def _record_path(self, call_id: str) -> str:
+        """Where this call is recorded (the folder made once, off the loop); the call id alone
+        names the file, never the number."""
+        path = recordings.recording_path(self._data_dir(), call_id)
+        if not self._recordings_ready:
+            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+            self._recordings_ready = True
+        return str(path)
 
     # --- messages played, then a hang-up (side tasks: they wait on the SIP layer) ---------------
     async def _play_then_hang_up(self, call_id: str, what: str) -> None:

@@ -403,6 +403,7 @@ class DialerRuntime(AgentOps):
             machine_prompt=dialing.machine_prompt,
             preview_auto_dial_seconds=float(dialing.preview_auto_dial_seconds),
             wrap_up_limit=float(dialing.wrap_up_limit),
+            record_calls=dialing.record_calls,
         )
         settings = replace(settings, **self.engine_options)
         # rules 4, 20: the definition names an uploaded prompt; the file is found here

@@ -5,7 +5,6 @@ these handlers read through it and render."""
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from aiohttp import web
 
 from outdial.errors import OutdialError
 from outdial.roles import Role
-from quality import cards, review, sampling, store
+from quality import cards, recordings, review, sampling, store
 from quality.errors import CardInvalid, QualityNotFound, RuleInvalid
 from web import inputs
 from web.keys import CONFIG, ENGINE
@@ -26,7 +25,6 @@ from web.shell import render
 routes = Routes()
 #: who reviews calls and keeps scorecards
 REVIEWERS = frozenset({Role.QA, Role.MANAGER, Role.ADMIN})
-_CALL_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 EXAMPLE_CARD = json.dumps(
     {
         "name": "Order verification",
@@ -132,9 +130,10 @@ async def save_rule(request: web.Request) -> web.Response:
 
 def recording_of(data_dir: Path, call_id: str) -> Path | None:
     """DATA_DIR/recordings/<call id>.wav when the call was recorded."""
-    if not _CALL_ID.match(call_id):
+    try:
+        path = recordings.recording_path(data_dir, call_id)
+    except ValueError:
         return None
-    path = data_dir / "recordings" / f"{call_id}.wav"
     return path if path.is_file() else None
 
 

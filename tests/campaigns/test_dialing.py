@@ -40,6 +40,7 @@ machine_action = "leave_message"
 machine_prompt = "voicemail_notice"
 preview_auto_dial_seconds = 20
 wrap_up_limit = 90
+record_calls = false
 """
 
 
@@ -71,6 +72,8 @@ def test_defaults_when_the_table_is_absent() -> None:
         ("machine_action", "beep"),
         ("preview_auto_dial_seconds", -1),
         ("wrap_up_limit", True),
+        ("record_calls", "no"),
+        ("record_calls", 0),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_field_with_an_example(key: str, bad: object) -> None:
@@ -116,6 +119,17 @@ def test_cross_field_rules() -> None:
         "dialing.machine_action",
         "dialing.machine_prompt",
     }
+
+
+def test_record_calls_is_on_by_default_and_round_trips() -> None:
+    assert rules.parse_campaign(BASE).dialing.record_calls is True  # call centres record for QA
+    for on in (True, False):
+        spec, found = dialing.parse_dialing({"record_calls": on})
+        assert found == [] and spec.record_calls is on
+        again, found = dialing.parse_dialing(dialing.dialing_to_dict(spec))
+        assert found == [] and again == spec
+    spec, found = dialing.parse_dialing({"record_call": False})  # a typo is refused, not dropped
+    assert [f for f, _ in found] == ["dialing.record_call"] and spec.record_calls is True
 
 
 def test_readme_holds_the_defaults_table() -> None:

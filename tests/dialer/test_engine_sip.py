@@ -8,6 +8,8 @@ real worker pool.
 - The rejecting agent logged in first, so they are the longest idle and are offered the
   answer first; their 486 pauses them (softphone_unreachable) and the call goes to the next
   free agent, bridged within the 2 s of rule 3.
+- ``record_calls`` on (a campaign's default): the connected call leaves a readable mixed WAV
+  at DATA_DIR/recordings/<call id>.wav, the path the quality review page plays; off: none.
 - With only the rejecting agent, the call waits and is abandoned at the connect limit: the
   safe-harbor message plays (PromptFinished from the worker) and the attempt is counted
   abandoned.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import wave
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from dialer.core import CoreConfig
 from dialer.engine import CampaignEngine, EngineSettings
 from outdial import auth
 from outdial.roles import Role
+from quality.recordings import recording_path
 from sip import events as ev
 from sip.config import PoolConfig, SipConfig, TrunkConfig
 from sip.pcap import write_all
@@ -56,7 +60,11 @@ class AllowAll:
 
 
 async def run_one_call(
-    db: Engine, tmp_path: Path, phones: list[tuple[str, Path]], wav: str = ""
+    db: Engine,
+    tmp_path: Path,
+    phones: list[tuple[str, Path]],
+    wav: str = "",
+    record_calls: bool = False,
 ) -> tuple[CampaignEngine, list[ev.SipEvent], list[SippPeer]]:
     """Dial one record with ``phones`` (agent id, scenario) logged in in that order."""
     cid = dialdata.campaign_with_contacts(db, "reject", [NUMBER], mode="progressive")
@@ -81,6 +89,8 @@ async def run_one_call(
                 safe_harbor_wav=wav or dialdata.safe_harbor(),
                 tick=0.02,
                 pace_every=0.2,
+                data_dir=str(tmp_path / "data"),
+                record_calls=record_calls,
             )
             eng = CampaignEngine(db, pool, settings, AllowAll())
             await eng.start(dialing=False)
@@ -161,3 +171,32 @@ async def test_failed_safe_harbor_prompt_hangs_up_at_once(
     # the 2 s connect limit, then at once: the carrier would have hung up itself after 6 s
     assert ended.duration < 3.5, ended.duration
     assert eng.messages_played == 0 and eng.failures["PlayPrompt"] == 1
+
+
+@pytest.mark.parametrize("record_calls", [True, False])
+async def test_connected_call_is_recorded_only_when_record_calls_is_on(
+    sqlite_engine: Engine, tmp_path: Path, record_calls: bool
+) -> None:
+    phones = [("answers", SCENARIOS / "agent.xml")]
+    _, seen, peers = await run_one_call(sqlite_engine, tmp_path, phones, record_calls=record_calls)
+    for p in peers:
+        p.kill()
+    [(state, call_id)] = rows(sqlite_engine, "SELECT state, call_id FROM attempts")
+    assert state == "completed"
+    path = recording_path(tmp_path / "data", call_id)
+    assert path.name == f"{call_id}.wav" and NUMBER.lstrip("+") not in str(path)
+    if not record_calls:
+        assert not path.exists()
+        assert not any(isinstance(e, ev.RecordingSaved) for e in seen)
+        return
+    await until(
+        lambda: any(isinstance(e, ev.RecordingSaved) and e.call_id == call_id for e in seen),
+        5,
+        "the recording saved",
+    )
+    with wave.open(str(path), "rb") as w:
+        rate, frames, width = w.getframerate(), w.getnframes(), w.getsampwidth()
+        audio = w.readframes(frames)
+    assert rate in (8000, 16000) and width == 2
+    assert frames / rate >= 1.0, frames  # seconds of the connected call, not an empty header
+    assert any(b != 0 for b in audio)  # the carrier's tone is in it, not only silence

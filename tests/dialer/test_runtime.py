@@ -88,6 +88,7 @@ def runtime(engine: Engine, gate: Gate | None = None, **kw: Any) -> DialerRuntim
             "allow_short_ring_timeout_for_tests": True,
             "tick": 0.02,
             "pace_every": 0.1,
+            "record_calls": False,  # the fake port records nothing; no ./var/recordings
         },
         stop_drain=0.0,
         decision_every=0.05,
@@ -535,6 +536,7 @@ def test_engine_settings_come_from_the_typed_dialing_spec(engine: Engine, tmp_pa
             "machine_prompt": "vm",
             "preview_auto_dial_seconds": 12,
             "wrap_up_limit": 45,
+            "record_calls": False,
         }
     )
     core = s.core
@@ -543,7 +545,10 @@ def test_engine_settings_come_from_the_typed_dialing_spec(engine: Engine, tmp_pa
     assert (s.ring_timeout, s.machine_action, s.machine_prompt) == (22.0, "leave_message", "vm")
     assert s.machine_wav is not None and s.machine_wav.endswith("vm.wav")
     assert (s.preview_auto_dial_seconds, s.wrap_up_limit) == (12.0, 45.0)
-    assert settings_for({"max_lines": 30}).core.max_lines == 30
+    assert s.record_calls is False
+    again = settings_for({"max_lines": 30})
+    assert again.core.max_lines == 30
+    assert again.record_calls is True  # a campaign records its calls unless it says not to
 
 
 async def test_a_machine_gets_the_campaigns_message_then_a_hang_up(

@@ -45,6 +45,7 @@ def runtime(engine: Engine) -> DialerRuntime:
             "allow_short_ring_timeout_for_tests": True,
             "tick": 0.02,
             "pace_every": 0.1,
+            "record_calls": False,  # the fake port records nothing; no ./var/recordings
         },
         stop_drain=0.0,
     )
