@@ -52,10 +52,10 @@ def main() -> None:
         return
     cols = [v.value for v in Verdict]
     print(f"split {args.split}, seed {args.seed}, deadline {args.deadline:g} s, {len(clips)} clips")
-    print(f"{'scenario':16}{'truth':>9}" + "".join(f"{c:>9}" for c in cols))
+    print(f"{'scenario':16}{'truth':>13}" + "".join(f"{c:>13}" for c in cols))
     for kind, row in scores.by_kind.items():
         truth = amd_corpus.label_of(kind).value
-        print(f"{kind:16}{truth:>9}" + "".join(f"{row[c]:9d}" for c in cols))
+        print(f"{kind:16}{truth:>13}" + "".join(f"{row[c]:13d}" for c in cols))
     print(
         f"accuracy {scores.accuracy:.1%} (human {scores.human_accuracy:.1%}, "
         f"machine {scores.machine_accuracy:.1%}); live people called machines "
