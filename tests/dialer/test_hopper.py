@@ -51,10 +51,14 @@ def test_a_carrier_announcement_is_a_bad_number_not_a_no_answer(engine: Engine) 
         hopper.open_attempt(engine, f"ann-{i}", cid, lead, "n1", NOW)
         why = f"{sit}: carrier announcement"
         done = hopper.Finished(f"ann-{i}", "failed", "answered", 200, why, False, None, None)
-        att = hopper.close_attempt(engine, dataclasses.replace(done, amd="announcement"),
-                                   RetryPolicy(), NOW)
+        att = hopper.close_attempt(
+            engine, dataclasses.replace(done, amd="announcement"), RetryPolicy(), NOW
+        )
         assert att is not None and att.amd == "announcement"
     with session_scope(engine) as s:
-        got = [(c.status, c.last_outcome) for c in (s.get(Contact, vacant.contact_id),
-                                                     s.get(Contact, reorder.contact_id)) if c]
+        got = [
+            (c.status, c.last_outcome)
+            for c in (s.get(Contact, vacant.contact_id), s.get(Contact, reorder.contact_id))
+            if c
+        ]
     assert got == [("done", "bad_number"), ("retry", "failure")]

@@ -175,9 +175,7 @@ async def test_sit_on_early_media_ends_it_before_the_answer(tmp_path: Path) -> N
     from sippctl import SippPeer
 
     wav = tmp_path / "sit.wav"
-    amd_corpus.Clip("sit", Verdict.ANNOUNCEMENT, "sit", amd_corpus.sit("vacant", 3000.0)).write(
-        wav
-    )
+    amd_corpus.Clip("sit", Verdict.ANNOUNCEMENT, "sit", amd_corpus.sit("vacant", 3000.0)).write(wav)
     wav_pcap(wav, tmp_path / "tone.pcap")
     peer = SippPeer(Path(__file__).parent / "scenarios" / "uas_early.xml", tmp_path, timeout=30)
     cfg = PoolConfig(SipConfig(rtp_port_start=27600), max_workers=1)
