@@ -155,7 +155,7 @@ def render(kind: str, mode: str | None = None) -> str:
         "",
         "[retry]  # minutes before a record is dialed again, by outcome",
         *(f"{o} = {s // 60}" for o, s in rules.DEFAULT_RETRY_SECONDS.items()),
-        "# bad_number = 1440  # carrier said \"not in service\": not redialed unless set",
+        '# bad_number = 1440  # carrier said "not in service": not redialed unless set',
         f"max_attempts = {rules.DEFAULT_MAX_ATTEMPTS}",
     ]
     for d in t.dispositions:
