@@ -52,14 +52,16 @@ def main() -> None:
         return
     cols = [v.value for v in Verdict]
     print(f"split {args.split}, seed {args.seed}, deadline {args.deadline:g} s, {len(clips)} clips")
-    print(f"{'scenario':16}{'truth':>9}" + "".join(f"{c:>9}" for c in cols))
+    print(f"{'scenario':16}{'truth':>13}" + "".join(f"{c:>13}" for c in cols))
     for kind, row in scores.by_kind.items():
-        truth = "human" if kind in amd_corpus.HUMAN_KINDS else "machine"
-        print(f"{kind:16}{truth:>9}" + "".join(f"{row[c]:9d}" for c in cols))
+        truth = amd_corpus.label_of(kind).value
+        print(f"{kind:16}{truth:>13}" + "".join(f"{row[c]:13d}" for c in cols))
     print(
         f"accuracy {scores.accuracy:.1%} (human {scores.human_accuracy:.1%}, "
         f"machine {scores.machine_accuracy:.1%}); live people called machines "
-        f"{scores.false_machine_rate:.1%}; unknown {scores.unknown_rate:.1%}; "
+        f"{scores.false_machine_rate:.1%}; announcements found "
+        f"{scores.announcement_accuracy:.1%}, people or machines called announcements "
+        f"{scores.false_announcements}; unknown {scores.unknown_rate:.1%}; "
         f"verdict p95 {scores.p95_ms / 1000:.2f} s (live people {scores.human_p95_ms / 1000:.2f} s)"
     )
     print(

@@ -41,6 +41,9 @@ class Outcome(StrEnum):
     NO_ANSWER = "no_answer"
     MACHINE = "machine"
     FAILURE = "failure"
+    # A carrier announcement said the number does not exist (issue 20): by default not
+    # retried (no delay in DEFAULT_RETRY_SECONDS); a campaign may still set one.
+    BAD_NUMBER = "bad_number"
 
 
 #: issue 7 defaults: busy 10 min, no answer 1 h, machine 4 h, failure 30 min, 5 attempts
@@ -103,6 +106,23 @@ DEFAULT_DISPOSITIONS: tuple[Disposition, ...] = (
     Disposition("do_not_call", "Do not call / 勿扰", do_not_call=True, final=True),
     Disposition("wrong_number", "Wrong number / 错号", contact=False, final=True),
 )
+
+
+#: a carrier's special information tones (sip/amd_signal.py ``SIT_KINDS``) -> the outcome:
+#: an intercept or a vacant code says the number is not in service; no circuit and
+#: reorder are the network's trouble, retried like a failed call
+SIT_OUTCOME: Mapping[str, Outcome] = {
+    "sit_intercept": Outcome.BAD_NUMBER,
+    "sit_vacant": Outcome.BAD_NUMBER,
+    "sit_no_circuit": Outcome.FAILURE,
+    "sit_reorder": Outcome.FAILURE,
+}
+
+
+def announcement_outcome(reason: str) -> Outcome:
+    """The retry outcome of a call that reached a carrier announcement; ``reason`` starts
+    with the SIT code (``sit_vacant: ...``). An unknown pattern is a failure (retried)."""
+    return SIT_OUTCOME.get(reason.split(":", 1)[0].strip(), Outcome.FAILURE)
 
 
 @dataclass(frozen=True)

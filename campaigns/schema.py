@@ -93,7 +93,13 @@ def _top_fields() -> Mapping[str, dict[str, Any]]:
             "default": rules.DEFAULT_RETRY_SECONDS[o] // 60,
             "description": f"minutes before a {o} record is dialed again",
         }
-        for o in rules.Outcome
+        for o in rules.DEFAULT_RETRY_SECONDS
+    }
+    retry_props[rules.Outcome.BAD_NUMBER] = {  # issue 20: no default, not redialed unless set
+        "type": "integer",
+        "minimum": 1,
+        "description": "minutes before a number a carrier called not in service is dialed "
+        "again (unset: never)",
     }
     retry_props["max_attempts"] = _int_field("max_attempts", "dials per record at most")
     day: dict[str, Any] = {"oneOf": [_SPAN, {"type": "array", "items": _SPAN}]}

@@ -154,7 +154,8 @@ def render(kind: str, mode: str | None = None) -> str:
         *(f'{d} = ["09:00-12:00", "14:00-18:00"]' for d in rules.DAYS[:5]),
         "",
         "[retry]  # minutes before a record is dialed again, by outcome",
-        *(f"{o} = {rules.DEFAULT_RETRY_SECONDS[o] // 60}" for o in rules.Outcome),
+        *(f"{o} = {s // 60}" for o, s in rules.DEFAULT_RETRY_SECONDS.items()),
+        '# bad_number = 1440  # carrier said "not in service": not redialed unless set',
         f"max_attempts = {rules.DEFAULT_MAX_ATTEMPTS}",
     ]
     for d in t.dispositions:

@@ -379,6 +379,7 @@ class DbGate:
         from dialer.models import Attempt
 
         machine = col(Attempt.amd) == "machine"
+        carrier = col(Attempt.amd) == "announcement"  # "not in service" is no answer (issue 20)
         in_window = sa.and_(
             col(Attempt.campaign_id) == self.facts.campaign_id,
             col(Attempt.answered_at) >= t0,
@@ -387,7 +388,7 @@ class DbGate:
         with session_scope(self.db) as s:
             live, abandoned, machines = s.exec(
                 select(
-                    sa.func.count().filter(sa.not_(machine)),
+                    sa.func.count().filter(sa.not_(sa.or_(machine, carrier))),
                     sa.func.count().filter(col(Attempt.abandoned).is_(True)),
                     sa.func.count().filter(machine),
                 ).where(in_window)

@@ -55,7 +55,8 @@ def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str
     """The campaign's KPIs since midnight in its time zone."""
     zone = campaigns.spec_of(engine, campaign).timezone
     since = day_start(now, zone)
-    machine = col(Attempt.amd) == "machine"
+    # answering machines and carrier announcements (issue 20) are not live answers
+    machine = col(Attempt.amd).in_(("machine", "announcement"))
     # AHT (shared/domain.md): talk + wrap-up (disposition after hang-up) of handled calls,
     # summed in the database: fetching every call of the day cost ~0.5 s at 13,000 calls
     handled = sa.and_(col(Attempt.bridged_at).is_not(None), col(Attempt.final).is_(True))

@@ -97,6 +97,7 @@ class Call:
     bridged_at: float | None = None
     answer_to_bridge: float | None = None
     tried_agents: set[str] = field(default_factory=set)
+    end_reason: str = ""  # why the core ended it, when it did (a carrier announcement)
 
 
 @dataclass
@@ -317,10 +318,19 @@ class DialerCore:
         verdict: str,
         now: float,
         speech: tuple[float, float] | None = None,
+        why: str = "",
     ) -> list[act.Action]:
         """The classifier's verdict. ``speech``: (start, end) of the greeting in seconds
-        after the answer, as heard; None when nobody spoke (the timer starts now)."""
+        after the answer, as heard; None when nobody spoke (the timer starts now).
+        ``why``: the classifier's reason (``sit_vacant`` for an announcement)."""
         call = self._get_call(call_id)
+        if verdict == "announcement" and call.machine.can(CallEvent.FAIL):
+            # Issue 20: a carrier's recorded announcement, on early media or after the
+            # 200 OK, is no answer: not offered to an agent, not in the answer rate.
+            call.end_reason = f"{why or 'sit'}: carrier announcement"
+            self.pacer.observe(pacing.Failed(now - call.dialed_at))
+            fail = self._call(call, CallEvent.FAIL, now, call.end_reason)
+            return [fail, act.Hangup(call_id, "announcement")]
         if call.machine.state is not CallState.ANSWERED:
             return []  # already decided or ended
         reason = None
@@ -589,7 +599,7 @@ class DialerCore:
             state=st.value,
             sip_outcome=outcome,
             sip_status=sip_status,
-            reason=reason,
+            reason=call.end_reason or reason,
             abandoned=st is CallState.ABANDONED,
             agent_id=call.agent_id if call.bridged_at is not None else None,
             answered=call.answered_at is not None,

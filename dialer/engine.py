@@ -394,7 +394,8 @@ class CampaignRunner:
             self._arm(now + core.config.connect_limit)  # its deadline (rule 3)
         elif isinstance(e, sipev.AmdResult) and e.call_id in core.calls:
             self.amd[e.call_id] = core.amd_label(e.call_id, str(e.verdict))
-            await self._carry_out(core.on_amd(e.call_id, str(e.verdict), now, e.speech))
+            verdict = core.on_amd(e.call_id, str(e.verdict), now, e.speech, e.reason)
+            await self._carry_out(verdict)
         elif isinstance(e, sipev.AgentLegBridged) and e.call_id in core.calls:
             await self._carry_out(core.on_agent_bridged(e.call_id, now))
         elif isinstance(e, sipev.AgentLegEnded) and e.call_id in core.calls:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from campaigns.rules import RetryPolicy, retry_decision
+from campaigns.rules import RetryPolicy, announcement_outcome, retry_decision
 from dialer.actions import Lead
 from dialer.models import Attempt, StateChange
 from dialer.states import Transition
@@ -50,6 +50,7 @@ RETRY_OUTCOME = {
     "cancelled": "failure",
     "abandoned": "no_answer",  # a person we failed: try again (rule 21 may hold it 72 h)
     "machine": "machine",
+    "bad_number": "bad_number",
 }
 
 
@@ -339,6 +340,8 @@ def _advance(c: Contact, att: Attempt, f: Finished, policy: RetryPolicy, now: da
     if _ended_elsewhere(c):  # e.g. the agent entered the order's verdict during this call
         return
     state = "machine" if f.amd == "machine" else f.state
+    if f.amd == "announcement":  # a carrier's "not in service" (issue 20)
+        state = announcement_outcome(f.reason).value
     c.last_outcome = state
     # as_utc: SQLite hands timestamps back naive (UTC)
     c.callback_at = None if c.callback_at and as_utc(c.callback_at) <= now else c.callback_at

@@ -127,6 +127,7 @@ def _call_table() -> dict[tuple[CallState, CallEvent], CallState]:
         (_C.ANSWERED, _CE.MACHINE): _C.MACHINE,
         (_C.ANSWERED, _CE.CUSTOMER_HANGUP): _C.COMPLETED,
         (_C.ANSWERED, _CE.TO_IVR): _C.IVR,
+        (_C.ANSWERED, _CE.FAIL): _C.FAILED,  # a carrier announcement (issue 20)
         (_C.IVR, _CE.HANGUP): _C.COMPLETED,
         (_C.IVR, _CE.CUSTOMER_HANGUP): _C.COMPLETED,
         (_C.MACHINE, _CE.HANGUP): _C.COMPLETED,

@@ -126,7 +126,7 @@ def attempt_sums(
     """Attempt measures (reports/kpis.py) per slot of the dial time and dimension."""
     a, c, k, d = ATT.alias("a"), CON.alias("c"), CAM.alias("k"), DIS.alias("d")
     p = ATT.alias("p")
-    live = sa.and_(a.c.answered_at.is_not(None), a.c.amd != "machine")
+    live = sa.and_(a.c.answered_at.is_not(None), a.c.amd.not_in(("machine", "announcement")))
     bridged = a.c.bridged_at.is_not(None)
     ivr_done = sa.and_(
         live, a.c.state == "completed", a.c.agent_user_id.is_(None), sa.not_(a.c.abandoned)

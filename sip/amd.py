@@ -36,6 +36,9 @@ class Verdict(enum.StrEnum):
     HUMAN = "human"
     MACHINE = "machine"
     UNKNOWN = "unknown"
+    # A carrier's recorded announcement after special information tones (number not in
+    # service, no circuit): neither a person nor a machine, never an answered customer.
+    ANNOUNCEMENT = "announcement"
 
 
 @dataclass(frozen=True, slots=True)

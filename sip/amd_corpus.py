@@ -12,6 +12,10 @@ The set is built to be hard in the ways issue 20 lists:
   beeps at several pitches, carrier voicemail prompts;
 * Chinese and English, several espeak-ng voices and speeds, quiet and loud lines.
 
+Carrier announcements (issue 20): special information tones (three rising tones
+of ITU-T E.180 / ANSI T1.401) then a recorded "not in service" or "switched off",
+as a carrier plays them after a 200 OK, in several SIT patterns, levels and noise.
+
 Two splits share no phrase, no beep pitch and only some voices: ``tune`` (the
 one thresholds may be chosen on) and ``heldout`` (reported, never tuned on).
 """
@@ -131,11 +135,31 @@ VOICES = {
         "zh": ["cmn+m3", "yue", "cmn"],
     },
 }
+ANNOUNCEMENTS = {  # what a carrier says after its SIT
+    "tune": [
+        ("The number you have dialed is not in service.", "en"),
+        ("您拨打的号码是空号，请查证后再拨。", "zh"),
+        ("您拨打的电话已关机。", "zh"),
+    ],
+    "heldout": [
+        ("We're sorry, the number you have reached is not in service.", "en"),
+        ("您拨打的号码不存在。", "zh"),
+        ("对不起，您拨打的用户已关机，请稍后再拨。", "zh"),
+    ],
+}
+#: a SIT's three tones: (Hz, seconds) each (ANSI T1.401: short 274 ms, long 380 ms)
+SIT_PATTERNS = {
+    "intercept": ((913.8, 0.274), (1370.6, 0.274), (1776.7, 0.380)),
+    "vacant": ((985.2, 0.380), (1370.6, 0.274), (1776.7, 0.380)),
+    "no_circuit": ((913.8, 0.380), (1428.5, 0.380), (1776.7, 0.380)),
+    "reorder": ((985.2, 0.274), (1370.6, 0.380), (1776.7, 0.380)),
+}
 BEEP_HZ = {"tune": [440.0, 850.0, 1000.0, 1400.0], "heldout": [600.0, 950.0, 1200.0, 1800.0]}
 
 HUMAN_KINDS = ("greet", "twice", "talk_on", "run_on", "noisy", "tv", "late")
 MACHINE_KINDS = ("voicemail", "terse", "silent_lead", "noisy_machine")
-KINDS = HUMAN_KINDS + MACHINE_KINDS
+ANNOUNCEMENT_KINDS = ("sit_announce", "sit_noisy")
+KINDS = HUMAN_KINDS + MACHINE_KINDS + ANNOUNCEMENT_KINDS
 
 
 @dataclass(slots=True)
@@ -207,6 +231,11 @@ def tone(hz: float, seconds: float, amplitude: float) -> np.ndarray:
     return out
 
 
+def sit(kind: str, amplitude: float) -> np.ndarray:
+    """Special information tones of ``kind`` (a key of :data:`SIT_PATTERNS`), back to back."""
+    return np.concatenate([tone(hz, sec, amplitude) for hz, sec in SIT_PATTERNS[kind]])
+
+
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS 1/f noise (white noise shaped in the frequency domain)."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
@@ -253,9 +282,15 @@ class _Builder:
 def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
     """One clip of scenario ``kind``; the same arguments always give the same audio."""
     rng = random.Random(f"{seed}:{split}:{kind}:{index}")
-    label = Verdict.HUMAN if kind in HUMAN_KINDS else Verdict.MACHINE
+    label = label_of(kind)
     b = _Builder(split, rng, label is Verdict.HUMAN)
-    if label is Verdict.HUMAN:
+    if label is Verdict.ANNOUNCEMENT:
+        b.gap(rng.uniform(0.0, 0.5))  # the carrier's tones start at or soon after the answer
+        b.parts.append(sit(rng.choice(sorted(SIT_PATTERNS)), b.speech_level * 0.8))
+        b.gap(rng.uniform(0.1, 0.5))
+        text, lang = rng.choice(ANNOUNCEMENTS[split])
+        b.say(text, lang)
+    elif label is Verdict.HUMAN:
         late = kind == "late"  # fumbles with the phone, then speaks
         b.gap(rng.uniform(1.4, 2.4) if late else rng.uniform(0.2, 1.0))
         mixed = rng.choice(
@@ -271,7 +306,7 @@ def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
     noise_rng = np.random.default_rng(rng.randrange(2**32))
     line_noise = b.speech_level * 10 ** (-rng.uniform(35, 45) / 20)  # every line hisses a bit
     x = x + line_noise * pink_noise(len(x), noise_rng)
-    if kind in ("noisy", "noisy_machine"):
+    if kind in ("noisy", "noisy_machine", "sit_noisy"):
         snr_db = rng.uniform(5, 15)
         x = x + b.speech_level * 10 ** (-snr_db / 20) * pink_noise(len(x), noise_rng)
     if kind == "tv":
@@ -282,6 +317,13 @@ def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
         tv_db = rng.uniform(12, 20)  # the TV is across the room
         x = x + b.speech_level * 10 ** (-tv_db / 20) * tv[start : start + len(x)] / _rms(tv)
     return Clip(f"{split}-{kind}-{index:03d}", label, kind, np.clip(np.round(x), -32768, 32767))
+
+
+def label_of(kind: str) -> Verdict:
+    """The truth for a scenario ``kind``."""
+    if kind in HUMAN_KINDS:
+        return Verdict.HUMAN
+    return Verdict.MACHINE if kind in MACHINE_KINDS else Verdict.ANNOUNCEMENT
 
 
 def _human(b: _Builder, kind: str) -> None:
@@ -358,6 +400,8 @@ class Scores:
     human_accuracy: float
     machine_accuracy: float
     false_machine_rate: float  # live people called machines (hung up on: rule 19)
+    announcement_accuracy: float  # carrier announcements found (SIT)
+    false_announcements: int  # people or machines called announcements (never wanted)
     unknown_rate: float
     p95_ms: int  # verdict time, from answer
     human_p95_ms: int  # verdict time for live people (they wait in silence for an agent)
@@ -367,6 +411,7 @@ class Scores:
     def of(cls, outcomes: list[Outcome]) -> Scores:
         humans = [o for o in outcomes if o.label is Verdict.HUMAN]
         machines = [o for o in outcomes if o.label is Verdict.MACHINE]
+        announcements = [o for o in outcomes if o.label is Verdict.ANNOUNCEMENT]
 
         def share(items: list[Outcome], verdict: Verdict | None = None) -> float:
             hit = [o for o in items if o.verdict is (verdict or o.label)]
@@ -386,6 +431,12 @@ class Scores:
             human_accuracy=share(humans),
             machine_accuracy=share(machines),
             false_machine_rate=share(humans, Verdict.MACHINE),
+            announcement_accuracy=share(announcements),
+            false_announcements=sum(
+                1
+                for o in outcomes
+                if o.verdict is Verdict.ANNOUNCEMENT and o.label is not Verdict.ANNOUNCEMENT
+            ),
             unknown_rate=share(outcomes, Verdict.UNKNOWN),
             p95_ms=p95(outcomes),
             human_p95_ms=p95(humans),

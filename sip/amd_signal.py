@@ -102,3 +102,96 @@ class FrameAnalyzer:
             Frame(float(lv[i]), self.vad.is_speech(f), float(hz[i]), float(purity[i]))
             for i, f in enumerate(whole)
         ]
+
+
+# --- Special information tones (ITU-T E.180 suppl. 2, ANSI T1.401) -------------------------
+# A carrier's recorded announcement ("the number you have dialed is not in service",
+# "您拨打的号码是空号") is usually preceded by three rising tones, each from its band
+# (a low or a high pitch) and short (~274 ms) or long (~380 ms); the pattern names the
+# cause. The tone bank above already gives each frame's pitch to 25 Hz, enough to tell
+# the low from the high pitch of each band.
+SIT_HZ: tuple[tuple[float, ...], ...] = ((913.8, 985.2), (1370.6, 1428.5), (1776.7,))
+SIT_HZ_TOL = 30.0  # a bank pitch this close to a SIT pitch (the bank steps 25 Hz)
+SIT_MIN_MS, SIT_LONG_MS, SIT_MAX_MS = 180, 330, 480  # a segment; long from 330 ms
+SIT_GAP_MS = 60  # silence allowed inside a segment and between two of them
+SIT_PURITY = 0.6
+SIT_MIN_LEVEL = 100.0
+
+#: (first high, first long, second high, second long) -> cause (ANSI T1.401 table)
+SIT_KINDS: dict[tuple[bool, bool, bool, bool], str] = {
+    (False, False, False, False): "intercept",  # IC: vacant or changed number
+    (True, True, False, False): "vacant",  # VC: unassigned number, not in service
+    (False, True, True, True): "no_circuit",  # NC: all circuits busy
+    (True, False, False, True): "reorder",  # RO: the network could not route it
+}
+
+
+def sit_tone(f: Frame) -> tuple[int, bool] | None:
+    """(segment 0..2, high pitch) when ``f`` is a steady tone at a SIT pitch, else None."""
+    if f.tone_purity < SIT_PURITY or f.level < SIT_MIN_LEVEL:
+        return None
+    for seg, pitches in enumerate(SIT_HZ):
+        for high, hz in enumerate(pitches):
+            if abs(f.tone_hz - hz) <= SIT_HZ_TOL:
+                return seg, bool(high)
+    return None
+
+
+class SitTracker:
+    """Follows the three SIT segments frame by frame; :attr:`kind` once all three came.
+
+    Pure: frames in, no clock. :attr:`holding` is True while a tone could still be
+    the start of a SIT, so the caller can keep it from the beep detector (a SIT's
+    first segment is a steady tone longer than a beep's minimum).
+    """
+
+    def __init__(self, frame_ms: int = 20) -> None:
+        self.frame_ms = frame_ms
+        self.kind: str | None = None
+        self._run: tuple[int, bool] | None = None  # segment and pitch of the current tone
+        self._run_frames = 0
+        self._gap = 0  # frames since the last SIT tone frame
+        self._seq: list[tuple[bool, bool]] = []  # (high, long) of each segment so far
+
+    @property
+    def holding(self) -> bool:
+        if self.kind is not None:
+            return False
+        if self._run is not None and self._run_frames * self.frame_ms <= SIT_MAX_MS:
+            return self._run[0] == len(self._seq)
+        return bool(self._seq) and self._gap * self.frame_ms <= SIT_GAP_MS
+
+    def step(self, f: Frame) -> str | None:
+        """Feed one frame; the SIT's kind (``intercept``, ``vacant``, ...) once found."""
+        if self.kind is not None:
+            return self.kind
+        tone = sit_tone(f)
+        if tone is not None and tone == self._run and self._gap * self.frame_ms <= SIT_GAP_MS:
+            self._run_frames += 1 + self._gap
+            self._gap = 0
+        elif tone is not None:
+            self._close()
+            self._run, self._run_frames, self._gap = tone, 1, 0
+        else:
+            self._gap += 1
+            if self._run is not None and self._gap * self.frame_ms > SIT_GAP_MS:
+                self._close()
+        return self.kind
+
+    def _close(self) -> None:
+        run, ms = self._run, self._run_frames * self.frame_ms
+        self._run, self._run_frames = None, 0
+        if run is None:
+            if self._gap * self.frame_ms > SIT_GAP_MS:
+                self._seq = []
+            return
+        seg, high = run
+        if not SIT_MIN_MS <= ms <= SIT_MAX_MS:
+            self._seq = []
+        elif seg == len(self._seq):
+            self._seq.append((high, ms >= SIT_LONG_MS))
+        else:
+            self._seq = [(high, ms >= SIT_LONG_MS)] if seg == 0 else []
+        if len(self._seq) == 3:
+            (h1, l1), (h2, l2), _ = self._seq
+            self.kind = SIT_KINDS.get((h1, l1, h2, l2), "other")

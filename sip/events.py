@@ -103,6 +103,7 @@ class AmdResult:
     # (start, end) of the callee's greeting in seconds after the answer; None: silence.
     # The two-second rule counts from it (rules 3, 20; dialer/core.py).
     speech: tuple[float, float] | None = None
+    reason: str = ""  # the classifier's reason: "beep", "sit_vacant", ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -517,7 +517,8 @@ class Worker:
             if verdict is not None:
                 heard = leg.amd.speech_ms
                 speech = None if heard is None else (heard[0] / 1000.0, heard[1] / 1000.0)
-                self.send(ev.AmdResult(leg.call_id, verdict, leg.amd.elapsed_ms / 1000.0, speech))
+                after = leg.amd.elapsed_ms / 1000.0
+                self.send(ev.AmdResult(leg.call_id, verdict, after, speech, leg.amd.reason))
                 self._free_amd_port(leg)
 
     def _free_amd_port(self, leg: Leg) -> None:
@@ -665,9 +666,12 @@ class Worker:
                 self._bridge(leg)
             return
         # Early media (ring-back, announcements before the 200 OK) is not an answer
-        # (issue 20): AMD hears the callee only from the answer on.
-        if leg.amd_wanted and leg.amd is None and not leg.amd_done and leg.answered_at:
+        # (issue 20): AMD classifies the callee only from the answer on; before it, only
+        # a carrier's special information tones can end the call (sip/amd_vad.py).
+        if leg.amd_wanted and leg.amd is None and not leg.amd_done:
             self._start_amd(leg)
+        elif leg.amd is not None and leg.answered_at and not leg.amd.answered:
+            leg.amd.answer()
         if leg.record_path and leg.recorder is None:
             leg.recorder = self._new_recorder(leg, leg.record_path)
         for path, rec in list(leg.clips.items()):
@@ -689,6 +693,8 @@ class Worker:
         if not free and len(self.ports) < self.max_amd_ports:
             self.ports.append(FramePort(f"amd{len(self.ports)}"))
             free = self.ports[-1:]
+        if not free and leg.answered_at is None:
+            return  # ringing calls do not take the answered ones' ports: try at the answer
         leg.amd_done = True
         if not free:
             self.send(ev.AmdResult(leg.call_id, Verdict.UNKNOWN, 0.0))
@@ -696,7 +702,8 @@ class Worker:
         port = free[0]
         port.attach(leg.call_id)
         leg.amd_port = port
-        leg.amd = AmdDetector(AmdParams(deadline_ms=int(leg.amd_deadline * 1000)))
+        params = AmdParams(deadline_ms=int(leg.amd_deadline * 1000))
+        leg.amd = AmdDetector(params, answered=leg.answered_at is not None)
         leg.media.startTransmit(port)
 
     def _bridge(self, agent: Leg) -> None:

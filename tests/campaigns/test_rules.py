@@ -87,6 +87,7 @@ def test_schedule_and_active_dates_in_campaign_zone() -> None:
         ("failure", 1, 1800, "retry"),
         ("busy", 5, None, "max_attempts"),
         ("answered", 1, None, "not_retryable"),
+        ("bad_number", 1, None, "not_retryable"),  # a carrier said "not in service"
     ],
 )
 def test_retry_decision(outcome: str, attempts: int, delay: int | None, reason: str) -> None:
@@ -94,6 +95,21 @@ def test_retry_decision(outcome: str, attempts: int, delay: int | None, reason: 
     assert d.reason == reason
     assert d.final is (delay is None)
     assert d.next_due_at == (T0 + timedelta(seconds=delay) if delay else None)
+
+
+@pytest.mark.parametrize(
+    ("reason", "outcome"),
+    [
+        ("sit_vacant: carrier announcement", "bad_number"),
+        ("sit_intercept: carrier announcement", "bad_number"),
+        ("sit_reorder: carrier announcement", "failure"),
+        ("sit_no_circuit", "failure"),
+        ("sit_other: carrier announcement", "failure"),
+        ("", "failure"),
+    ],
+)
+def test_announcement_outcome(reason: str, outcome: str) -> None:
+    assert rules.announcement_outcome(reason) == outcome
 
 
 def test_ivr_transfer_needs_a_survey_to_transfer_to() -> None:

@@ -121,3 +121,13 @@ def test_rule2_the_pacer_reads_the_legal_gauge(engine: Engine) -> None:
                 {"t": now - timedelta(hours=2), "f": True, "a": i == 0, "c": f"g{i}"},
             )
     assert gate_for(engine, cid).abandon_gauge(now) == (1, 10)
+
+
+def test_a_carrier_announcement_is_not_a_live_answer_on_the_gauge(engine: Engine) -> None:
+    """Issue 20: "not in service" after a 200 OK is no answer; counted live, it would
+    lower the abandon rate (rule 2) with calls nobody could have abandoned."""
+    cid, _ = dialdata.amd_campaign(engine, live=3, machines=0, sampled=0)
+    assert gate_for(engine, cid).abandon_gauge(dialdata.AMD_NOW) == (0, 3)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE attempts SET amd='announcement' WHERE call_id='c0'"))
+    assert gate_for(engine, cid).abandon_gauge(dialdata.AMD_NOW) == (0, 2)  # a new reading

@@ -37,14 +37,15 @@ def test_today_figures_follow_the_kpi_definitions(sqlite_engine: Engine) -> None
     t = now - timedelta(minutes=5)
     _attempt(engine, cid, contact, 1)  # no answer
     _attempt(engine, cid, contact, 2, answered_at=t, amd="machine")  # not live
+    _attempt(engine, cid, contact, 5, answered_at=t, amd="announcement")  # a carrier's SIT
     _attempt(engine, cid, contact, 3, answered_at=t, abandoned=True)
     end, dispo = t + timedelta(seconds=60), t + timedelta(seconds=90)
     _attempt(engine, cid, contact, 4, answered_at=t, bridged_at=t, ended_at=end,
              talk_seconds=60.0, disposition_at=dispo)  # fmt: skip
     camp = campaigns.get(engine, cid)
     f = board.today_figures(engine, camp, now)
-    assert f["dials"] == 4 and f["live_answers"] == 2 and f["contacts"] == 1
-    assert f["connect_rate"] == 0.5 and f["abandon_rate"] == 0.5
+    assert f["dials"] == 5 and f["live_answers"] == 2 and f["contacts"] == 1
+    assert f["connect_rate"] == 0.4 and f["abandon_rate"] == 0.5
     assert f["aht_seconds"] == 90.0  # 60 s talk + 30 s wrap-up
     assert f["timezone"] == "Asia/Shanghai"
 

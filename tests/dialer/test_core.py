@@ -436,3 +436,36 @@ def test_sampling_follows_the_share_and_the_call_id() -> None:
     assert labels == [c.amd_label(f"call-{i}", "machine") for i in range(2000)]  # replayable
     assert c.amd_label("call-1", "human") == "human"
     assert core(amd=True).amd_label("call-1", "machine") == "machine"  # share 0: never
+
+
+def test_amd_announcement_after_answer_is_a_failed_call_not_an_answer() -> None:
+    """Issue 20: a carrier's "not in service" after the 200 OK reaches no agent and the
+    attempt carries the SIT code the retry rules read (dialer/hopper.py)."""
+    c = core(amd=True)
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    out = c.on_amd("c1", "announcement", 10.4, None, "sit_vacant")
+    assert of(act.Hangup, out) == [act.Hangup("c1", "announcement")]
+    assert not of(act.ConnectAgent, out)
+    (done,) = of(act.CallFinished, c.on_ended("c1", "answered", 10.6, 200, "Normal"))
+    assert done.state == "failed" and not done.abandoned
+    assert done.reason.startswith("sit_vacant")
+    assert all(a.machine.state is AgentState.READY for a in c.agents.values())
+
+
+def test_amd_announcement_on_early_media_ends_the_call_before_any_answer() -> None:
+    c = core(amd=True)
+    c.place("c1", lead(), 5.0)
+    c.on_progress("c1", True, 5.5)
+    out = c.on_amd("c1", "announcement", 6.8, None, "sit_intercept")
+    assert of(act.Hangup, out) == [act.Hangup("c1", "announcement")]
+    (done,) = of(act.CallFinished, c.on_ended("c1", "cancelled", 7.0, 487))
+    assert (done.state, done.answered) == ("failed", False)
+    assert done.reason.startswith("sit_intercept")
+
+
+def test_a_person_verdict_before_the_answer_changes_nothing() -> None:
+    c = core(amd=True)
+    c.place("c1", lead(), 5.0)
+    c.on_progress("c1", True, 5.5)
+    assert c.on_amd("c1", "human", 6.0) == []

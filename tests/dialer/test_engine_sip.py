@@ -200,3 +200,59 @@ async def test_connected_call_is_recorded_only_when_record_calls_is_on(
     assert rate in (8000, 16000) and width == 2
     assert frames / rate >= 1.0, frames  # seconds of the connected call, not an empty header
     assert any(b != 0 for b in audio)  # the carrier's tone is in it, not only silence
+async def test_a_carrier_announcement_after_the_answer_ends_as_a_bad_number(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 20: the carrier answers (200 OK) and plays SIT + "not in service" (SIPp,
+    PCMU from a corpus clip). AMD calls it an announcement; no agent is offered it, the
+    attempt is not a live answer and the contact is done as a bad number, not retried."""
+    from sip import amd_corpus
+    from sip.pcap import wav_pcap
+
+    if not amd_corpus.tools_available():
+        pytest.skip("needs espeak-ng and sox")
+    clip = amd_corpus.make_clip("heldout", "sit_announce", 1, seed=1)
+    while amd_corpus.run_clip(clip).reason not in ("sit_vacant", "sit_intercept"):
+        clip = amd_corpus.make_clip("heldout", "sit_announce", int(clip.name[-3:]) + 1, seed=1)
+    workdir = tmp_path / "sipp"
+    workdir.mkdir()
+    wav_pcap(clip.write(workdir / "clip.wav"), workdir / "machine.pcap")
+    uas = Path(__file__).parents[1] / "sip" / "scenarios" / "uas_machine.xml"
+    cid = dialdata.campaign_with_contacts(sqlite_engine, "sit", [NUMBER], mode="progressive")
+    carrier = SippPeer(uas, workdir, calls=1, timeout=60)
+    agent = SippPeer(SCENARIOS / "agent.xml", workdir, calls=1, timeout=60)
+    try:
+        await asyncio.sleep(0.3)  # let SIPp bind
+        sip_cfg = SipConfig(
+            rtp_port_start=random.randrange(30000, 38000, 400),
+            trunk=TrunkConfig("127.0.0.1", carrier.port),
+        )
+        pool_cfg = PoolConfig(sip_cfg, min_workers=1, max_workers=1, customer_lines=1)
+        async with SipPool(pool_cfg) as pool:
+            settings = EngineSettings(
+                campaign_id=cid,
+                core=CoreConfig(mode="progressive", max_lines=1, amd=True, amd_deadline=3.0),
+                caller_id="+8610010000",
+                ring_timeout=4.0,
+                allow_short_ring_timeout_for_tests=True,
+                safe_harbor_wav=dialdata.safe_harbor(),
+                tick=0.02,
+                pace_every=0.2,
+            )
+            eng = CampaignEngine(sqlite_engine, pool, settings, AllowAll())
+            await eng.start(dialing=False)
+            user = auth.create_user(sqlite_engine, "a1", "password-1", Role.AGENT)
+            await eng.agent_login("a1", user.id or 0, agent.uri("a1"))
+            eng.resume()
+            await until(lambda: eng.finished == 1, 30, "the call's end")
+            await eng.stop(drain_timeout=2)
+    finally:
+        carrier.kill()
+        agent.kill()
+    [(state, amd, reason, bridged)] = rows(
+        sqlite_engine, "SELECT state, amd, reason, bridged_at FROM attempts"
+    )
+    assert (state, amd, bridged) == ("failed", "announcement", None)
+    assert reason.startswith(("sit_vacant", "sit_intercept")), reason
+    [(status, last)] = rows(sqlite_engine, "SELECT status, last_outcome FROM contacts")
+    assert (status, last) == ("done", "bad_number")

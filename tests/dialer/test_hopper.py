@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import dialdata
@@ -38,3 +39,26 @@ def test_a_claim_from_before_the_node_was_recorded_is_anyones_to_recover(engine:
     [a] = hopper.claim(engine, cid, 1, NOW)  # claimed_by "" (as rows migrated by 0004_dialer)
     hopper.recover_in_flight(engine, cid, RetryPolicy(), NOW, node="n7")
     assert states(engine, [a.contact_id]) == [("new", "")]
+
+
+def test_a_carrier_announcement_is_a_bad_number_not_a_no_answer(engine: Engine) -> None:
+    """Issue 20: SIT "vacant" ends the contact (bad_number is not retried by default);
+    SIT "reorder" is the network's trouble and is retried like a failed call."""
+    numbers = ["+8613800000204", "+8613800000205"]
+    cid = dialdata.campaign_with_contacts(engine, "h3", numbers)
+    vacant, reorder = hopper.claim(engine, cid, 2, NOW)
+    for i, (lead, sit) in enumerate([(vacant, "sit_vacant"), (reorder, "sit_reorder")]):
+        hopper.open_attempt(engine, f"ann-{i}", cid, lead, "n1", NOW)
+        why = f"{sit}: carrier announcement"
+        done = hopper.Finished(f"ann-{i}", "failed", "answered", 200, why, False, None, None)
+        att = hopper.close_attempt(
+            engine, dataclasses.replace(done, amd="announcement"), RetryPolicy(), NOW
+        )
+        assert att is not None and att.amd == "announcement"
+    with session_scope(engine) as s:
+        got = [
+            (c.status, c.last_outcome)
+            for c in (s.get(Contact, vacant.contact_id), s.get(Contact, reorder.contact_id))
+            if c
+        ]
+    assert got == [("done", "bad_number"), ("retry", "failure")]

@@ -68,3 +68,16 @@ def test_heldout_corpus_at_the_default_three_second_deadline() -> None:
     assert scores.false_machine_rate == 0.0, scores
     assert scores.human_accuracy >= 0.65, scores  # 0.64 before the deadline-aware pause
     assert all(o.decided_ms <= 3000 for o in outcomes)
+
+
+@needs_tools
+def test_carrier_announcements_are_found_and_nobody_else_is_one() -> None:
+    """Issue 20: every SIT + announcement clip found; no person or machine clip called an
+    announcement (that would drop a real contact as a bad number)."""
+    clips = amd_corpus.build("heldout", per_kind=4, seed=2)
+    outcomes = [amd_corpus.run_clip(c, AmdParams(deadline_ms=3000)) for c in clips]
+    scores = amd_corpus.Scores.of(outcomes)
+    assert scores.announcement_accuracy == 1.0, scores
+    assert scores.false_announcements == 0, scores
+    found = [o for o in outcomes if o.verdict is Verdict.ANNOUNCEMENT]
+    assert all(o.reason.startswith("sit_") and o.decided_ms <= 2500 for o in found)

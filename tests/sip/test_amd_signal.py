@@ -7,11 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sip.amd import Frame
 from sip.amd_signal import (
     BANK_HZ,
     FRAME_SAMPLES,
     RATE,
+    SIT_KINDS,
     FrameAnalyzer,
+    SitTracker,
     goertzel_power,
     levels,
     pcm_frames,
@@ -113,3 +116,64 @@ def test_features_do_not_depend_on_how_the_worker_batches_frames(sizes: list[int
         (f.level, f.voiced, f.tone_hz) for f in whole
     ]  # the matrix product may round the last bit differently per batch size:
     assert [f.tone_purity for f in batched] == pytest.approx([f.tone_purity for f in whole])
+
+
+# --- special information tones ------------------------------------------------------------
+
+PATTERNS = {  # (Hz, ms) of each tone, ANSI T1.401
+    "intercept": ((913.8, 274), (1370.6, 274), (1776.7, 380)),
+    "vacant": ((985.2, 380), (1370.6, 274), (1776.7, 380)),
+    "no_circuit": ((913.8, 380), (1428.5, 380), (1776.7, 380)),
+    "reorder": ((985.2, 274), (1370.6, 380), (1776.7, 380)),
+}
+
+
+def sine(hz: float, ms: float, amplitude: float = 3000.0) -> np.ndarray:
+    n = int(ms * RATE / 1000)
+    return amplitude * np.sin(2 * np.pi * hz * np.arange(n) / RATE)
+
+
+def track(x: np.ndarray) -> tuple[str | None, list[bool]]:
+    """Run PCM through the analyzer and a tracker: (kind, holding after each frame)."""
+    sit, held = SitTracker(), []
+    for f in FrameAnalyzer(Always(False)).features(pcm(x)):
+        sit.step(f)
+        held.append(sit.holding)
+    return sit.kind, held
+
+
+@pytest.mark.parametrize("kind", sorted(PATTERNS))
+def test_each_sit_pattern_is_named(kind: str) -> None:
+    x = np.concatenate([np.zeros(800)] + [sine(hz, ms) for hz, ms in PATTERNS[kind]])
+    assert track(np.concatenate([x, np.zeros(1600)]))[0] == kind
+    assert set(SIT_KINDS.values()) == set(PATTERNS)
+
+
+def test_a_voicemail_beep_at_a_sit_pitch_is_held_then_let_go() -> None:
+    """A 1 kHz beep is near SIT's 985.2 Hz: held while it could open a SIT, then released
+    (past 480 ms, or when no second tone follows) so the beep detector still hears it."""
+    kind, held = track(np.concatenate([sine(1000.0, 900), np.zeros(1600)]))
+    assert kind is None and held[5] and not held[-1] and not held[30]
+    kind, held = track(np.concatenate([sine(1000.0, 300), np.zeros(1600)]))
+    assert kind is None and held[10] and not held[-1]
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [(913.8, 274), (1776.7, 380)],  # a tone missing
+        [(913.8, 274), (1370.6, 274), (0.0, 300), (1776.7, 380)],  # a long break
+        [(1370.6, 274), (913.8, 274), (1776.7, 380)],  # out of order
+        [(913.8, 100), (1370.6, 274), (1776.7, 380)],  # too short for a SIT segment
+        [(700.0, 274), (1370.6, 274), (1776.7, 380)],  # off pitch
+    ],
+)
+def test_what_is_not_a_sit(parts: list[tuple[float, float]]) -> None:
+    x = np.concatenate([sine(hz, ms) if hz else np.zeros(int(ms * 8)) for hz, ms in parts])
+    assert track(np.concatenate([x, np.zeros(1600)]))[0] is None
+
+
+def test_speech_like_and_quiet_frames_are_no_sit_tone() -> None:
+    sit = SitTracker()
+    for f in [Frame(2000.0, True, 925.0, 0.3), Frame(20.0, False, 925.0, 0.9)] * 30:
+        assert sit.step(f) is None and not sit.holding

@@ -145,6 +145,54 @@ async def test_amd_does_not_classify_early_media(tmp_path: Path) -> None:
     assert result.decided_after == pytest.approx(1.0, abs=0.2)
 
 
+async def test_sit_announcement_after_the_answer_over_live_rtp(tmp_path: Path) -> None:
+    """Issue 20: SIT + "not in service" after the 200 OK, as PCMU from SIPp, is an
+    announcement with its SIT code, well before the deadline."""
+    if not amd_corpus.tools_available():
+        pytest.skip("needs espeak-ng and sox")
+    from sippctl import SippPeer
+
+    clip = amd_corpus.make_clip("heldout", "sit_announce", 0, seed=1)
+    wav_pcap(clip.write(tmp_path / "clip.wav"), tmp_path / "machine.pcap")
+    peer = SippPeer(Path(__file__).parent / "scenarios" / "uas_machine.xml", tmp_path, timeout=30)
+    offline = amd_corpus.run_clip(clip, AmdParams(deadline_ms=3000))
+    cfg = PoolConfig(SipConfig(rtp_port_start=27500), max_workers=1)
+    try:
+        async with SipPool(cfg) as pool:
+            await pool.originate(call("s1", peer.uri(), amd=True, amd_deadline=3.0))
+            seen = await collect(pool, "s1", ev.AmdResult)
+            await pool.hangup("s1")
+            await collect(pool, "s1", ev.CallEnded)
+    finally:
+        peer.kill()
+    [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
+    assert (result.verdict, result.reason) == (Verdict.ANNOUNCEMENT, offline.reason)
+    assert 0 < result.decided_after <= 2.5 and result.speech is None
+
+
+async def test_sit_on_early_media_ends_it_before_the_answer(tmp_path: Path) -> None:
+    """A SIT in the 183's early media is found before the 200 OK (1.5 s later)."""
+    from sippctl import SippPeer
+
+    wav = tmp_path / "sit.wav"
+    amd_corpus.Clip("sit", Verdict.ANNOUNCEMENT, "sit", amd_corpus.sit("vacant", 3000.0)).write(wav)
+    wav_pcap(wav, tmp_path / "tone.pcap")
+    peer = SippPeer(Path(__file__).parent / "scenarios" / "uas_early.xml", tmp_path, timeout=30)
+    cfg = PoolConfig(SipConfig(rtp_port_start=27600), max_workers=1)
+    try:
+        async with SipPool(cfg) as pool:
+            await pool.originate(call("s2", peer.uri(), amd=True, amd_deadline=3.0))
+            seen = await collect(pool, "s2", ev.AmdResult)
+            await pool.hangup("s2")
+            seen += await collect(pool, "s2", ev.CallEnded)
+    finally:
+        peer.kill()
+    kinds = [type(e) for e in seen]
+    assert ev.CallAnswered not in kinds[: kinds.index(ev.AmdResult)], kinds
+    [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
+    assert (result.verdict, result.reason) == (Verdict.ANNOUNCEMENT, "sit_vacant")
+
+
 async def test_prompt_and_recording(pool: SipPool, sipp, tmp_path: Path) -> None:
     prompt = tmp_path / "safe-harbor.wav"
     subprocess.run(
