@@ -171,7 +171,7 @@ class DbGate:
         if allowed and decision.slots:
             slots = decision.slots
             if self.facts.simulated:  # a pool of its own: never fills a real number's caps
-                slots = [dataclasses.replace(sl, key=SIM_SLOT + sl.key) for sl in slots]
+                slots = tuple(dataclasses.replace(sl, key=SIM_SLOT + sl.key) for sl in slots)
             full = store.take_slots(self.db, slots, at, call_id)
             if full is not None:  # another process took the last slot meanwhile (rule 34)
                 allowed, reason, nxt = False, full.rule, at + timedelta(minutes=5)

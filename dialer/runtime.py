@@ -33,8 +33,8 @@ from dialer import status as dbstatus
 from dialer.agent_ops import WRAP_AFTER_RESTART, AgentOps
 from dialer.core import CoreConfig, connect_from_for
 from dialer.engine import CampaignEngine, ComplianceGate, EngineSettings, SipPort
-from dialer.hopper import SIMULATED_NODE
 from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
+from dialer.hopper import SIMULATED_NODE
 from dialer.pacing import Decision
 from outdial.models import utcnow
 from sip.commands import is_e164

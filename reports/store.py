@@ -274,8 +274,19 @@ def survey_answers(engine: Engine, w: Window, slots: Slots | None = None) -> pd.
     )
     if w.campaigns:
         q = q.where(sr.c.campaign_id.in_(w.campaigns))
-    if not w.simulated:
-        q = q.where(sr.c.agent_id.is_(None) | sr.c.agent_id.not_in(w.skip_agents or (-1,)))
+    if not w.simulated:  # answers given to simulated agents, or to the IVR on a simulated call
+        sim = ATT.alias("sim")
+        ivr = "sys/ivr:"  # dialer/ivr.py's key, scoped (campaigns/store.py owner_key)
+        on_sim_call = (
+            sa.select(sim.c.id)
+            .where(sim.c.call_id == sa.func.substr(sr.c.idempotency_key, len(ivr) + 1))
+            .where(sim.c.simulated.is_(True))
+            .exists()
+        )
+        q = q.where(
+            sr.c.agent_id.is_(None) | sr.c.agent_id.not_in(w.skip_agents or (-1,)),
+            sa.not_(sa.and_(sr.c.idempotency_key.startswith(ivr), on_sim_call)),
+        )
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     return pd.DataFrame(

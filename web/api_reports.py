@@ -72,7 +72,8 @@ async def catalogue(request: web.Request) -> web.Response:
     ),
 )
 async def kpi_report(request: web.Request) -> web.StreamResponse:
-    """``?from&to&interval&by&kpi&campaign&zone&include_simulated`` [``&format=csv|xlsx&lang=zh-CN``]."""
+    """``?from&to&interval&by&kpi&campaign&zone[&include_simulated=true]``
+    [``&format=csv|xlsx&lang=zh-CN``]."""
     params: dict[str, Any] = {k: request.query.get(k) for k in PARAMS}
     params["campaign"] = request.query.getall("campaign", [])
     fmt = request.query.get("format", "json")

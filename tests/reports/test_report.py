@@ -105,7 +105,9 @@ def _with_simulated(engine: Engine) -> dict[str, int]:
     from outdial.storage import session_scope
 
     ids = timeline.build(engine)
-    sim = auth.create_user(engine, "sim01", "password-1", "agent", "模拟坐席01", "sip:agent-sim01@127.0.0.1")
+    sim = auth.create_user(
+        engine, "sim01", "password-1", "agent", "模拟坐席01", "sip:agent-sim01@127.0.0.1"
+    )
     at = timeline.at
     with engine.connect() as conn:
         contacts = list(conn.execute(sa.text("SELECT id FROM contacts ORDER BY id")).scalars())
