@@ -18,6 +18,7 @@ Choices (issue 4 is silent on them):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -118,6 +119,9 @@ class CampaignFacts:
     policy: CampaignPolicy | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     purpose: str = ""  # service | marketing; empty: by kind (SERVICE_KINDS are service)
+    # a runtime dialing the simulated carrier (dialer/hopper.py SIMULATED_NODE): its gauges
+    # count simulated calls only, and a real runtime's never count them (issue 17)
+    simulated: bool = False
 
     @property
     def call_purpose(self) -> Purpose:
@@ -128,6 +132,10 @@ class CampaignFacts:
 
 _registry_cache: dict[tuple[str, str], Registry] = {}
 _registry_lock = Lock()
+
+
+#: prefix of the cap slot keys a simulated runtime takes (compliance/store.py ``take_slots``)
+SIM_SLOT = "sim:"
 
 
 class DbGate:
@@ -161,7 +169,10 @@ class DbGate:
         allowed, reason = decision.allowed, ",".join(r.rule for r in decision.reasons)
         nxt = decision.next_allowed_at
         if allowed and decision.slots:
-            full = store.take_slots(self.db, decision.slots, at, call_id)
+            slots = decision.slots
+            if self.facts.simulated:  # a pool of its own: never fills a real number's caps
+                slots = tuple(dataclasses.replace(sl, key=SIM_SLOT + sl.key) for sl in slots)
+            full = store.take_slots(self.db, slots, at, call_id)
             if full is not None:  # another process took the last slot meanwhile (rule 34)
                 allowed, reason, nxt = False, full.rule, at + timedelta(minutes=5)
         body = {
@@ -331,7 +342,10 @@ class DbGate:
         with session_scope(self.db) as s:
             rows = s.exec(
                 select(Attempt).where(
-                    Attempt.number == number, col(Attempt.created_at) > at - HISTORY
+                    Attempt.number == number,
+                    col(Attempt.created_at) > at - HISTORY,
+                    # caps and cool-downs of real calls never count the simulated carrier's
+                    col(Attempt.simulated).is_(self.facts.simulated),
                 )
             )
             return tuple(
@@ -384,6 +398,8 @@ class DbGate:
             col(Attempt.campaign_id) == self.facts.campaign_id,
             col(Attempt.answered_at) >= t0,
             col(Attempt.answered_at) < t1,
+            # the legal gauge is of real calls; the simulated carrier's are never mixed in
+            col(Attempt.simulated).is_(self.facts.simulated),
         )
         with session_scope(self.db) as s:
             live, abandoned, machines = s.exec(

@@ -34,6 +34,7 @@ from dialer.agent_ops import WRAP_AFTER_RESTART, AgentOps
 from dialer.core import CoreConfig, connect_from_for
 from dialer.engine import CampaignEngine, ComplianceGate, EngineSettings, SipPort
 from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
+from dialer.hopper import SIMULATED_NODE
 from dialer.pacing import Decision
 from outdial.models import utcnow
 from sip.commands import is_e164
@@ -184,7 +185,7 @@ class DialerRuntime(AgentOps):
         await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "interrupted")
         try:  # what the dead engine left open is closed all the same (and audited)
             settings_retry = await asyncio.to_thread(self._retry_policy, campaign_id)
-            gate = await asyncio.to_thread(self.gate_factory, self.db, campaign_id)
+            gate = await asyncio.to_thread(self._gate, campaign_id)
             await asyncio.to_thread(
                 recovery.close_after_crash,
                 self.db,
@@ -197,6 +198,15 @@ class DialerRuntime(AgentOps):
         except Exception:  # agents' sessions stay: they come back when it is started
             log.exception("closing calls left by a crash failed", campaign=campaign_id)
 
+    def _gate(self, campaign_id: int) -> ComplianceGate:
+        """The campaign's gate; dialing the simulated carrier, its abandon gauges count the
+        simulated calls alone, apart from the legal gauge of real calls (issue 17)."""
+        gate = self.gate_factory(self.db, campaign_id)
+        facts = getattr(gate, "facts", None)
+        if facts is not None and self.node.endswith(SIMULATED_NODE):
+            facts.simulated = True
+        return gate
+
     def _retry_policy(self, campaign_id: int) -> RetryPolicy:
         from campaigns import store
 
@@ -204,7 +214,7 @@ class DialerRuntime(AgentOps):
 
     async def _start(self, campaign_id: int) -> None:
         settings = await asyncio.to_thread(self.engine_settings, campaign_id)
-        gate = await asyncio.to_thread(self.gate_factory, self.db, campaign_id)
+        gate = await asyncio.to_thread(self._gate, campaign_id)
         await asyncio.to_thread(_basis_checks, gate, campaign_id)
         port = self.sip_factory(campaign_id)
         size_for = getattr(port, "set_max_lines", None)  # SipPool: workers follow the lines

@@ -38,6 +38,10 @@ log = structlog.get_logger(__name__)
 
 PAUSE_REASONS = ("break", "coaching", "meeting")
 
+#: The users that are simulated agents: ``outdial demo`` makes them (outdial/demo.py), named
+#: ``sim*`` with the simulated carrier's softphone. Reports leave their time out by default.
+SIM_AGENTS = "SELECT id FROM users WHERE username LIKE 'sim%' AND sip_uri LIKE 'sip:agent-%'"
+
 
 @dataclass
 class _Agent:
@@ -60,6 +64,13 @@ class SimAgentSettings:
     pause_chance: float = 1 / 400  # per second while ready
     pause: tuple[float, float] = (15.0, 45.0)
     tick: float = 1.0
+
+
+def softphone_uri(trunk: str, username: str) -> str:
+    """The simulated carrier's auto-answering softphone for ``username`` (``host:port`` of the
+    carrier; sip/simcarrier.py ``agent_uri``): what a person signs in with under the
+    simulator."""
+    return f"sip:agent-{username}@{trunk}"
 
 
 class SimulatedAgents:
@@ -105,8 +116,7 @@ class SimulatedAgents:
         with self.db.connect() as conn:
             rows = conn.execute(
                 sa.text(
-                    "SELECT id, username FROM users WHERE username LIKE 'sim%' "
-                    "AND sip_uri LIKE 'sip:agent-%' AND disabled = :f"
+                    SIM_AGENTS.replace("SELECT id", "SELECT id, username") + " AND disabled = :f"
                 ),
                 {"f": False},
             ).all()

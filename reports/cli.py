@@ -39,6 +39,11 @@ def _text(data: dict[str, Any]) -> str:
 @click.option("--kpi", default="", help="Comma-separated KPI names (default: all).")
 @click.option("--campaign", multiple=True, help="Only these campaigns (repeatable).")
 @click.option("--zone", default=None, help="Report zone (default: the campaigns' own zone).")
+@click.option(
+    "--include-simulated",
+    is_flag=True,
+    help="Count the simulated carrier's calls and simulated agents too (left out by default).",
+)
 @click.option("--lang", default="en", help="Column names of exports: en or zh-CN.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path))
@@ -53,6 +58,7 @@ def kpi(
     kpi: str,
     campaign: tuple[str, ...],
     zone: str | None,
+    include_simulated: bool,
     lang: str,
     csv_file: Path | None,
     xlsx_file: Path | None,
@@ -62,7 +68,7 @@ def kpi(
     lang = export.check_lang(lang)
     engine = ctx.migrated_engine()
     params: dict[str, Any] = {"from": start, "to": end, "interval": interval, "by": by, "kpi": kpi}
-    params |= {"campaign": list(campaign), "zone": zone}
+    params |= {"campaign": list(campaign), "zone": zone, "include_simulated": include_simulated}
     rep = service.kpi_report(engine, params, utcnow())
     if csv_file:
         csv_file.write_bytes(export.to_csv(rep, lang))

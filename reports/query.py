@@ -25,6 +25,7 @@ class Query:
     kpis: tuple[str, ...]
     campaigns: tuple[str, ...]
     zone: str
+    simulated: bool = False  # include the simulated carrier's calls and simulated agents
 
 
 def check_dims(by: list[str]) -> list[str]:
@@ -75,6 +76,7 @@ def build(
     kpis: str | list[str] | None,
     campaigns: str | list[str] | None,
     zone: str,
+    simulated: bool = False,
 ) -> Query:
     """Validate a request; ``zone`` is the report's zone (reports/report.py report_zone)."""
     check_zone(zone)
@@ -96,4 +98,17 @@ def build(
         tuple(check_kpis(split_list(kpis))),
         tuple(split_list(campaigns)),
         zone,
+        simulated,
     )
+
+
+def check_flag(value: object, field: str) -> bool:
+    """A yes/no option as the API (``1``, ``true``, ``on``...) or the CLI passes it."""
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ReportInvalid(f"{field}: say true or false, not {str(value)[:40]!r}", field=field)

@@ -202,7 +202,13 @@ def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, lis
     """The summed measures (reports/kpis.py) per interval and dimension, and notes on the
     sources left out because their rows do not carry a dimension asked for."""
     camp_ids = store.campaign_ids(engine, list(q.campaigns)) if q.campaigns else ()
-    w = store.Window(q.start, q.end, camp_ids or ((-1,) if q.campaigns else ()))
+    w = store.Window(
+        q.start,
+        q.end,
+        camp_ids or ((-1,) if q.campaigns else ()),
+        q.simulated,
+        () if q.simulated else store.simulated_agents(engine),
+    )
     keys = ["interval", *q.by]
     sources = {kpis.KPIS[k].source for k in q.kpis}
     dims = set(q.by)

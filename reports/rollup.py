@@ -17,6 +17,7 @@ report scheduler; two rolling at once are kept apart by a conditional update of 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -143,8 +144,8 @@ def agent_time(
     if until > first:
         frames.append(_rolled(engine, w, first, min(until, last), slots, by_agent, by_campaign))
     if until < last and until * SLOT < end:
-        live_w = store.Window(
-            max(w.start, datetime.fromtimestamp(until * SLOT, tz=UTC)), w.end, w.campaigns
+        live_w = dataclasses.replace(
+            w, start=max(w.start, datetime.fromtimestamp(until * SLOT, tz=UTC))
         )
         frames.append(store.agent_time_sums(engine, live_w, end, slots, by_agent, by_campaign))
     frames = [f for f in frames if not f.empty]
@@ -180,6 +181,8 @@ def _rolled(
     )
     if w.campaigns:
         q = q.where(r.c.campaign_id.in_(w.campaigns))
+    if w.skip_agents and not w.simulated:
+        q = q.where(r.c.entity.not_in([str(int(u)) for u in w.skip_agents]))
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     return store.frame(rows, ["entity", "campaign_id", "slot", "reason", *store.AGENT_STATES])

@@ -15,7 +15,8 @@ from reports.query import Query
 
 
 def build_query(engine: Engine, params: Mapping[str, Any]) -> Query:
-    """Validate ``from, to, interval, by, kpi, campaign, zone`` as the CLI and API pass them."""
+    """Validate ``from, to, interval, by, kpi, campaign, zone, include_simulated`` as the CLI
+    and API pass them (simulated calls are left out unless ``include_simulated``)."""
     campaigns = query.split_list(params.get("campaign"))
     zone = params.get("zone") or None
     if zone:
@@ -33,6 +34,7 @@ def build_query(engine: Engine, params: Mapping[str, Any]) -> Query:
         params.get("kpi"),
         campaigns,
         zone,
+        query.check_flag(params.get("include_simulated"), "include_simulated"),
     )
 
 

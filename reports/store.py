@@ -95,6 +95,10 @@ class Window:
     start: datetime  # aware UTC
     end: datetime
     campaigns: tuple[int, ...] = ()  # empty: all
+    # calls the simulated carrier answered (attempts.simulated) are left out unless asked for,
+    # and so is the time of simulated agents (``skip_agents``: users.id, dialer/simagents.py)
+    simulated: bool = False
+    skip_agents: tuple[int, ...] = ()
 
 
 def _bind(engine: Engine, t: datetime) -> datetime:
@@ -176,6 +180,8 @@ def attempt_sums(
     )
     if w.campaigns:
         q = q.where(a.c.campaign_id.in_(w.campaigns))
+    if not w.simulated:
+        q = q.where(sa.not_(a.c.simulated))
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     cols = ["slot", *dims, "dials", "live", "contacts", "bridged", "successes", "abandoned"]
@@ -268,6 +274,19 @@ def survey_answers(engine: Engine, w: Window, slots: Slots | None = None) -> pd.
     )
     if w.campaigns:
         q = q.where(sr.c.campaign_id.in_(w.campaigns))
+    if not w.simulated:  # answers given to simulated agents, or to the IVR on a simulated call
+        sim = ATT.alias("sim")
+        ivr = "sys/ivr:"  # dialer/ivr.py's key, scoped (campaigns/store.py owner_key)
+        on_sim_call = (
+            sa.select(sim.c.id)
+            .where(sim.c.call_id == sa.func.substr(sr.c.idempotency_key, len(ivr) + 1))
+            .where(sim.c.simulated.is_(True))
+            .exists()
+        )
+        q = q.where(
+            sr.c.agent_id.is_(None) | sr.c.agent_id.not_in(w.skip_agents or (-1,)),
+            sa.not_(sa.and_(sr.c.idempotency_key.startswith(ivr), on_sim_call)),
+        )
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     return pd.DataFrame(
@@ -292,6 +311,14 @@ def names(engine: Engine) -> dict[str, dict[Any, str]]:
         "campaign": {int(r[0]): str(r[1]) for r in camps},
         "list": {int(k): str(v) for k, v in lists.items()},
     }
+
+
+def simulated_agents(engine: Engine) -> tuple[int, ...]:
+    """The users that are simulated agents (dialer/simagents.py ``SIM_AGENTS``)."""
+    from dialer.simagents import SIM_AGENTS
+
+    with engine.connect() as conn:
+        return tuple(int(u) for u in conn.execute(sa.text(SIM_AGENTS)).scalars())
 
 
 def campaign_ids(engine: Engine, names_: list[str]) -> tuple[int, ...]:
@@ -326,7 +353,7 @@ seg AS {materialized} (
     SELECT entity, campaign_id, target, reason,
            CASE WHEN t < :start THEN :start ELSE t END + :off AS t0,
            CASE WHEN tn IS NULL OR tn > :end THEN :end ELSE tn END + :off AS t1
-    FROM raw WHERE target <> 'logged_out'
+    FROM raw WHERE target <> 'logged_out' {agents}
   ) clipped
   WHERE t1 > t0
 ),
@@ -400,6 +427,7 @@ def agent_time_sums(
         floor_t1=floor_t1,
         campaigns=camp,
         x_campaigns=camp.replace("campaign_id", "x.campaign_id"),
+        agents=_skip_agents_sql(w),
         materialized="MATERIALIZED",  # SQLite >= 3.35, PostgreSQL >= 12: compute once
     )
     lo = datetime.fromtimestamp(w.start.timestamp() - LOOKBACK_S, tz=UTC)
@@ -419,6 +447,13 @@ def agent_time_sums(
         rows = conn.execute(sa.text(sql), params).all()
     cols = ["entity", "campaign_id", "slot", "reason", *AGENT_STATES]
     return frame(rows, cols)
+
+
+def _skip_agents_sql(w: Window) -> str:
+    """``AND entity NOT IN (...)``: leaves simulated agents' time out (ids are integers)."""
+    if w.simulated or not w.skip_agents:
+        return ""
+    return "AND entity NOT IN (" + ",".join(f"'{int(u)}'" for u in w.skip_agents) + ")"
 
 
 AGENT_STATES = ("ready", "reserved", "talk", "wrap", "paused")

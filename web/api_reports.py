@@ -23,7 +23,7 @@ from web.routing import Routes
 log = structlog.get_logger(__name__)
 routes = Routes()
 READERS = {Role.ADMIN, Role.MANAGER}
-PARAMS = ("from", "to", "interval", "by", "kpi", "campaign", "zone")
+PARAMS = ("from", "to", "interval", "by", "kpi", "campaign", "zone", "include_simulated")
 TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -63,6 +63,8 @@ async def catalogue(request: web.Request) -> web.Response:
             "kpi": "comma-separated KPI names (default: all)",
             "campaign": "campaign id or name (repeatable)",
             "zone": "IANA zone for a report across zones",
+            "include_simulated": "true: count the simulated carrier's calls and simulated "
+            "agents too (left out by default)",
             "format": "json, csv or xlsx",
             "lang": "en or zh-CN (export headers)",
         },
@@ -70,7 +72,8 @@ async def catalogue(request: web.Request) -> web.Response:
     ),
 )
 async def kpi_report(request: web.Request) -> web.StreamResponse:
-    """``?from&to&interval&by&kpi&campaign&zone`` [``&format=csv|xlsx&lang=zh-CN``]."""
+    """``?from&to&interval&by&kpi&campaign&zone[&include_simulated=true]``
+    [``&format=csv|xlsx&lang=zh-CN``]."""
     params: dict[str, Any] = {k: request.query.get(k) for k in PARAMS}
     params["campaign"] = request.query.getall("campaign", [])
     fmt = request.query.get("format", "json")

@@ -26,13 +26,14 @@ from campaigns import callback_times, orders, store, survey_store
 from dialer import desk
 from dialer.board import day_start
 from dialer.errors import NotRunning
+from dialer.simagents import softphone_uri
 from outdial.errors import InvalidInput, OutdialError
 from outdial.models import as_utc
 from outdial.roles import Role
 from web.api_dialer import RUNTIME, same_origin
 from web.i18n import N_
 from web.inputs import form_body
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
 from web.shell import lang_of, render
@@ -133,8 +134,13 @@ async def desk_page(request: web.Request) -> web.Response:
             out.append({"id": cid, "name": camp.name, "kind": spec.kind.value, "mode": spec.mode})
         return out
 
+    cfg = request.app[CONFIG]
+
     def sip_uri() -> str:
         from dialer import sessions
+
+        if cfg.simulated:  # the simulated carrier's softphone answers for this person
+            return softphone_uri(cfg.sip_trunk, current_identity(request).username)
 
         try:
             return sessions.user_sip_uri(db, uid)
@@ -148,6 +154,7 @@ async def desk_page(request: web.Request) -> web.Response:
         "preview_mode": run is not None and run.engine.settings.core.mode == "preview",
         "campaigns": await run_db(names),
         "sip_uri": await run_db(sip_uri),
+        "simulated": cfg.simulated,
         "pause_reasons": desk.PAUSE_REASONS,
         "pause_words": PAUSE_WORDS,
     }

@@ -85,6 +85,7 @@ def _form(request: web.Request) -> dict[str, Any]:
         "column": column,
         "kpi": kpis,
         "campaign": q.get("campaign", ""),
+        "include_simulated": q.get("include_simulated", "") in ("1", "on", "true"),
     }
 
 
@@ -97,6 +98,7 @@ def _params(form: dict[str, Any]) -> dict[str, Any]:
         "by": ",".join(by),
         "kpi": ",".join(form["kpi"]),
         "campaign": [form["campaign"]] if form["campaign"] else [],
+        "include_simulated": "true" if form["include_simulated"] else "",
     }
 
 

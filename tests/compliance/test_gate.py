@@ -131,3 +131,57 @@ def test_a_carrier_announcement_is_not_a_live_answer_on_the_gauge(engine: Engine
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE attempts SET amd='announcement' WHERE call_id='c0'"))
     assert gate_for(engine, cid).abandon_gauge(dialdata.AMD_NOW) == (0, 2)  # a new reading
+def test_simulated_calls_never_count_in_the_legal_abandon_gauge(engine: Engine) -> None:
+    """Issue 17: 34 live answers from the simulated carrier, 2 abandoned (5.9 %): the legal
+    gauge of real calls reads 0/0 and lets a real runtime dial; a runtime dialing the
+    simulated carrier steers by its own simulated gauge, which stops it."""
+    numbers = [f"+1212555{i:04d}" for i in range(40)]
+    cid = dialdata.campaign_with_contacts(engine, "us3", numbers, mode="predictive")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE campaigns SET region='US', kind='return_visit' WHERE id=:c"), {"c": cid}
+        )
+    now = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
+    node = hopper.simulated_node("n")
+    for i, ld in enumerate(hopper.claim(engine, cid, 34, now)):
+        hopper.open_attempt(engine, f"s{i}", cid, ld, node, now - timedelta(hours=1))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE attempts SET answered_at=:t, final=:f, abandoned=:a, "
+                    "state='completed' WHERE call_id=:c"
+                ),
+                {"t": now - timedelta(hours=1), "f": True, "a": i < 2, "c": f"s{i}"},
+            )
+    ld = act.Lead(
+        99, "+12125559999", zones=("America/New_York",), data={"number_type": "fixed_line"}
+    )
+    real = gate_for(engine, cid)
+    assert real.abandon_gauge(now) == (0, 0)
+    assert all(r.live == 0 for r in real.abandon_readings(now).values())
+    assert "rule-2" not in real.check(ld, now, "x").reason
+    sim = gate_for(engine, cid, simulated=True)
+    assert sim.abandon_gauge(now) == (2, 34)
+    verdict = sim.check(ld, now, "y")
+    assert not verdict.allowed and "rule-2" in verdict.reason
+
+
+def test_simulated_dials_take_caps_of_their_own(engine: Engine) -> None:
+    """Rule 29's three attempts a day: the simulated runtime's dials fill its own slots,
+    never a real call's."""
+    cid = dialdata.campaign_with_contacts(engine, "cn5", [NUMBER])
+    store.consent_record(engine, NUMBER, "granted", at=MORNING - timedelta(days=1))
+    sim, real = gate_for(engine, cid, simulated=True), gate_for(engine, cid)
+    t = [MORNING + timedelta(minutes=i) for i in range(8)]
+    assert [sim.check(lead(), t[i], f"s{i}").allowed for i in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert [real.check(lead(), t[4 + i], f"r{i}").allowed for i in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]

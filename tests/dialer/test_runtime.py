@@ -620,3 +620,15 @@ async def test_wrap_up_past_its_limit_reminds_the_agent(engine: Engine) -> None:
         assert rt.agent_status(uid)["state"] == "ready"
     finally:
         await rt.stop_all()
+
+
+def test_a_runtime_dialing_the_simulated_carrier_keeps_its_gauges_apart(
+    sqlite_engine: Engine,
+) -> None:
+    """Issue 17: the node marked simulated gets a gate whose abandon gauges and caps count
+    the simulated carrier's calls alone; any other node's gate counts real calls only."""
+    cid = dialdata.campaign_with_contacts(sqlite_engine, "simgate", ["+8613800000001"])
+    sim = DialerRuntime(sqlite_engine, node=hopper.simulated_node("n1"))
+    real = DialerRuntime(sqlite_engine, node="n1")
+    assert sim._gate(cid).facts.simulated is True  # type: ignore[attr-defined]
+    assert real._gate(cid).facts.simulated is False  # type: ignore[attr-defined]

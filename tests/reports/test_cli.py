@@ -37,6 +37,21 @@ def test_kpi_json_and_csv(
     assert head.startswith("时段,呼出量,接通率")
 
 
+def test_include_simulated_flag(sqlite_engine: Engine, capsys: pytest.CaptureFixture) -> None:
+    """Issue 17: the simulated carrier's calls and agent sim01 only with the flag."""
+    timeline.build_simulated(sqlite_engine)
+    url = str(sqlite_engine.url)
+    args = ["reports", "kpi", "--from", "2026-12-01", "--to", "2026-12-01", "--interval", "day"]
+    args += ["--by", "agent", "--kpi", "dials,talk_time", "--json"]
+    assert _run(args, url) == 0
+    real = {r["agent"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert _run([*args, "--include-simulated"], url) == 0
+    both = {r["agent"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert set(real) == {"wang", ""} and set(both) == {"wang", "", "sim01"}
+    assert (both["sim01"]["dials"], both["sim01"]["talk_time"]) == (1, 120)
+    assert both["wang"] == real["wang"]
+
+
 @pytest.mark.parametrize(
     ("extra", "word"),
     [

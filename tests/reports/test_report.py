@@ -91,3 +91,47 @@ def test_bad_input_names_the_field(args: tuple, field: str) -> None:
     with pytest.raises(ReportInvalid) as err:
         query.build(*args, None, "UTC")
     assert err.value.as_dict()["field"] == field
+
+
+@pytest.mark.parametrize("now", [NOW, timeline.at(1, 20)], ids=["rolled-up", "live"])
+def test_simulated_calls_and_agents_left_out_unless_asked(engine: Engine, now) -> None:
+    """Issue 17: the same data with and without the simulated carrier's rows. Left out: the
+    hand figures of the timeline alone. Included: 7 dials, 5 live answers (connect 5/7),
+    3 contacts, 2 sales, abandon 2/5; sim01's 120 s of talk and 600 + 480 s ready added."""
+    timeline.build_simulated(engine)
+    zone = report.report_zone(engine, [], None)
+
+    def row(simulated: bool) -> dict:
+        q = query.build("2026-12-01", "2026-12-01", "30m", "", None, None, zone, simulated)
+        out = report.run(engine, q, now).as_dict()
+        return next(r for r in out["rows"] if r["interval"] == "2026-12-01T09:00+08:00")
+
+    real, both = row(False), row(True)
+    assert (real["dials"], real["contacts"], real["successes"]) == (5, 2, 1)
+    assert real["abandon_rate"] == pytest.approx(1 / 3, abs=1e-6)
+    assert (both["dials"], both["contacts"], both["successes"]) == (7, 3, 2)
+    assert both["connect_rate"] == pytest.approx(5 / 7, abs=1e-6)
+    assert both["abandon_rate"] == pytest.approx(2 / 5, abs=1e-6)
+    assert both["talk_time"] - real["talk_time"] == pytest.approx(120)
+    assert both["idle_time"] - real["idle_time"] == pytest.approx(600 + 480)
+    if now == NOW:
+        assert real["talk_time"] == pytest.approx(180) and real["idle_time"] == pytest.approx(928)
+    by_agent = _by_agent(engine, zone, now)
+    assert "sim01" not in by_agent and by_agent["wang"]["contacts"] == 2
+
+
+def _by_agent(engine: Engine, zone: str, now) -> dict[str, dict]:
+    q = query.build("2026-12-01", "2026-12-01", "day", "agent", None, None, zone)
+    return {r["agent"]: r for r in report.run(engine, q, now).as_dict()["rows"]}
+
+
+def test_include_simulated_is_a_yes_or_no(sqlite_engine: Engine) -> None:
+    from reports import service
+
+    base = {"from": "2026-12-01", "to": "2026-12-01"}
+    assert service.build_query(sqlite_engine, base).simulated is False
+    on = service.build_query(sqlite_engine, {**base, "include_simulated": "true"})
+    assert on.simulated is True
+    with pytest.raises(ReportInvalid) as err:
+        service.build_query(sqlite_engine, {**base, "include_simulated": "maybe"})
+    assert err.value.fields.get("field") == "include_simulated"

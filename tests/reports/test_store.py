@@ -85,3 +85,40 @@ def test_attempts_are_summed_in_the_database(engine: Engine) -> None:
     ]
     quarters = store.attempt_sums(engine, w, ["agent"], store.Slots())
     assert sorted(quarters["dials"].tolist()) == [2, 3]  # 01:00-01:15, by agent and none
+
+
+def test_survey_answers_of_simulated_calls_left_out_unless_asked(engine: Engine) -> None:
+    """Issue 17: answers given to the IVR on a simulated call (key ``sys/ivr:<call id>``) or to
+    a simulated agent are not counted; the real IVR call's answer is."""
+    import sqlalchemy as sa
+
+    from campaigns.models import Survey, SurveyAnswer, SurveyResponse
+    from outdial import auth
+
+    ids = timeline.build(engine)
+    sim = auth.create_user(engine, "sim01", "password-1", "agent", "", "sip:agent-sim01@127.0.0.1")
+    with engine.connect() as conn:
+        contact = conn.execute(sa.text("SELECT MIN(id) FROM contacts")).scalar()
+    t = timeline.at(2, 0)
+    with session_scope(engine) as s:
+        s.add(Attempt(call_id="simcall", campaign_id=ids["campaign"], contact_id=contact,
+                      number="+8613800000001", created_at=t, simulated=True))  # fmt: skip
+        survey = Survey(name="满意度", definition={})
+        s.add(survey)
+        s.flush()
+        for key, agent, value in (
+            ("sys/ivr:c1", None, 5),  # a real call
+            ("sys/ivr:simcall", None, 1),  # the simulated carrier's customer
+            (f"u{sim.id}/x", sim.id, 2),  # a simulated agent's form
+        ):
+            r = SurveyResponse(idempotency_key=key, survey_id=survey.id or 0,
+                               campaign_id=ids["campaign"], agent_id=agent)  # fmt: skip
+            s.add(r)
+            s.flush()
+            s.add(SurveyAnswer(response_id=r.id or 0, question_id="q1", value=value, answered_at=t))
+    day = store.Window(timeline.at(0, 0), timeline.at(23, 0))
+    real = store.Window(day.start, day.end, skip_agents=store.simulated_agents(engine))
+    both = store.Window(day.start, day.end, simulated=True)
+    assert store.simulated_agents(engine) == (sim.id,)
+    assert sorted(store.survey_answers(engine, real)["value"]) == [5]
+    assert sorted(store.survey_answers(engine, both)["value"]) == [1, 2, 5]

@@ -116,3 +116,69 @@ def build(engine: Engine, campaign_name: str = "回访一") -> dict[str, int]:
             )
             prev = target
     return {"campaign": cid, "agent": int(agent.id or 0)}
+
+
+def build_simulated(engine: Engine) -> dict[str, int]:
+    """The hand timeline plus the simulated carrier's work in the same half-hour: agent sim01
+    (``outdial demo``'s kind: softphone sip:agent-...) ready 01:00-01:10, talking on a
+    simulated call 01:10-01:12 (a sale), ready again until logging out at 01:20; and a
+    simulated call abandoned at 01:25 (answered 01:25:02)."""
+    import sqlalchemy as sa
+
+    ids = build(engine)
+    sim = auth.create_user(
+        engine, "sim01", "password-1", "agent", "模拟坐席01", "sip:agent-sim01@127.0.0.1"
+    )
+    with engine.connect() as conn:
+        contacts = list(conn.execute(sa.text("SELECT id FROM contacts ORDER BY id")).scalars())
+    with session_scope(engine) as s:
+        for call_id, contact, dial, ans, br, ab, ag, dispo in (
+            ("sim1", contacts[0], at(1, 9, 50), at(1, 10), at(1, 10), False, sim.id, "sale"),
+            ("sim2", contacts[1], at(1, 25), at(1, 25, 2), None, True, None, ""),
+        ):
+            s.add(
+                Attempt(
+                    call_id=call_id,
+                    campaign_id=ids["campaign"],
+                    contact_id=contact,
+                    number="+8613800000001",
+                    node="n~sim",
+                    created_at=dial,
+                    answered_at=ans,
+                    bridged_at=br,
+                    abandoned=ab,
+                    agent_user_id=ag,
+                    disposition=dispo,
+                    state="completed",
+                    final=True,
+                    simulated=True,
+                )
+            )
+        prev = "logged_out"
+        for t, target in ((at(1, 0), "ready"), (at(1, 10), "talk"), (at(1, 12), "ready")):
+            s.add(
+                StateChange(
+                    at=t,
+                    campaign_id=ids["campaign"],
+                    machine="agent",
+                    entity=str(sim.id),
+                    source=prev,
+                    event="x",
+                    target=target,
+                    reason="",
+                )
+            )
+            prev = target
+        s.add(
+            StateChange(
+                at=at(1, 20),
+                campaign_id=ids["campaign"],
+                machine="agent",
+                entity=str(sim.id),
+                source=prev,
+                event="x",
+                target="logged_out",
+                reason="",
+            )
+        )
+    return ids

@@ -105,6 +105,7 @@ async def test_api_exports_and_cli_give_the_same_numbers(
         ("from=2026-12-01&to=2026-12-01&interval=5m", "interval"),
         ("to=2026-12-01", "from"),
         ("from=2026-12-01&to=2026-12-01&format=pdf", "format"),
+        ("from=2026-12-01&to=2026-12-01&include_simulated=maybe", "include_simulated"),
     ],
 )
 async def test_bad_input_is_400_naming_the_field(client: Client, query: str, field: str) -> None:
@@ -158,3 +159,21 @@ async def test_forecast_over_http(client: Client) -> None:
         headers=h,
     )
     assert resp.status == 400 and (await resp.json())["field"] == "deadline"  # > 31 days
+
+
+async def test_simulated_calls_shown_only_when_asked(
+    aiohttp_client: ClientFactory, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 17: the simulated carrier's calls and agent sim01 (tests/reports/timeline.py)
+    are in the report only with ``include_simulated=true``."""
+    timeline.build_simulated(sqlite_engine)
+    auth.create_user(sqlite_engine, "boss", "password-1", "manager")
+    c = await aiohttp_client(
+        create_app(config.load({"OUTDIAL_DATA_DIR": str(tmp_path)}), sqlite_engine)
+    )
+    await csrf(c)
+    q = "from=2026-12-01&to=2026-12-01&interval=day&by=agent&kpi=dials"
+    real = await (await c.get(f"/api/reports/kpi?{q}")).json()
+    both = await (await c.get(f"/api/reports/kpi?{q}&include_simulated=true")).json()
+    assert {r["agent"]: r["dials"] for r in real["rows"]} == {"wang": 2, "": 3}
+    assert {r["agent"]: r["dials"] for r in both["rows"]} == {"wang": 2, "": 4, "sim01": 1}

@@ -362,3 +362,31 @@ async def test_an_agent_signs_in_only_to_the_campaigns_assigned_to_them(
     campaigns.set_agent_campaigns(engine, li, [])  # none ticked: any campaign
     page = await (await client.get("/desk", headers=EN)).text()
     assert f'value="{cid}"' in page
+
+
+async def test_under_the_simulator_the_sign_in_offers_the_simulated_softphone(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 17: a person signs in among simulated agents; their softphone is the simulated
+    carrier's auto-answering one (sip:agent-<user>@<carrier>), and the page says so."""
+    import dataclasses
+
+    from web.keys import CONFIG
+
+    engine = sqlite_engine
+    app = consolekit.app_for(engine, tmp_path)
+    app[CONFIG] = dataclasses.replace(app[CONFIG], sip_trunk="127.0.0.1:5999", sim_carrier="on")
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "li", Role.AGENT)
+    consolekit.user(engine, "boss", Role.MANAGER)
+    cid = order_campaign(engine)
+    mgr = await aiohttp_client(client.server)
+    mcsrf = await consolekit.login(mgr, "boss")
+    started = await mgr.post(f"/campaigns/{cid}/start", headers={"X-CSRF-Token": mcsrf})
+    assert started.status == 200
+    await consolekit.login(client, "li")
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert 'value="sip:agent-li@127.0.0.1:5999"' in page and "data-simulated" in page
+    assert "Simulated softphone" in page
+    zh = await (await client.get("/desk", headers={"Accept-Language": "zh-CN"})).text()
+    assert "模拟软电话" in zh

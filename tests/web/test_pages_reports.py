@@ -69,6 +69,28 @@ async def test_kpis_by_half_hour_table_chart_and_downloads(
     assert xlsx.status == 200 and (await xlsx.read())[:2] == b"PK"
 
 
+async def test_simulated_calls_behind_a_checkbox(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 17: the simulated carrier's 2 calls are left out (5 dials) until the box is
+    ticked (7 dials, 5/7 live, 2/5 abandoned); the downloads keep the choice."""
+    timeline.build_simulated(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    kpis = "kpi=dials&kpi=connect_rate&kpi=abandon_rate"
+    html = await (await client.get(f"/reports?{DAY}&interval=30m&{kpis}", headers=h)).text()
+    assert _row(html, "09:00") == ["5", "60.0 %", "33.3 %"]
+    assert 'name="include_simulated" value="1">' in html  # not ticked
+    assert "include_simulated" not in re.search(r'href="(/api/reports/kpi[^"]+)"', html).group(1)  # type: ignore[union-attr]
+    url = f"/reports?{DAY}&interval=30m&{kpis}&include_simulated=1"
+    html = await (await client.get(url, headers=h)).text()
+    assert _row(html, "09:00") == ["7", "71.4 %", "40.0 %"]
+    assert 'name="include_simulated" value="1" checked>' in html
+    link = unescape(re.search(r'href="(/api/reports/kpi\?[^"]+format=csv[^"]*)"', html).group(1))  # type: ignore[union-attr]
+    assert "include_simulated=true" in link
+    zh = await (await client.get(url, headers={"Accept-Language": "zh-CN"})).text()
+    assert "包括模拟呼叫和模拟坐席" in zh
+
+
 async def test_by_agent_in_chinese(
     aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:

@@ -255,7 +255,8 @@
       words[li.getAttribute("data-k")] = li.textContent;
     });
     var sip = $("sip_uri");
-    if (sip) {  // the sign-in form: the softphone is remembered on this computer
+    if (sip && !sip.hasAttribute("data-simulated")) {  // the softphone is remembered on this computer
+      // (not the simulated carrier's: its port changes at every start)
       var kept = localStorage.getItem("desk-sip-uri");
       if (kept) { sip.value = kept; }
       $("signin").addEventListener("submit", function () { localStorage.setItem("desk-sip-uri", sip.value); });
