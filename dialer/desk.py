@@ -28,8 +28,6 @@ from outdial.logs import mask_text
 from outdial.models import as_utc
 from outdial.storage import session_scope
 
-#: pause reason codes an agent chooses from (the engine takes any 1-64 character code)
-PAUSE_REASONS = ("break", "lunch", "training", "meeting", "coaching")
 #: return-visit outcome codes (campaigns/return_visits.complete stores one per task)
 RETURN_VISIT_OUTCOMES = ("satisfied", "problem_reported", "no_feedback", "refused")
 DRAFT_MAX = 16_000  # characters of JSON an agent's draft for one call may hold

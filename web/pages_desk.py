@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from aiohttp import WSMsgType, web
 
-from campaigns import callback_times, orders, store, survey_store
+from campaigns import callback_times, orders, rules, store, survey_store
 from dialer import desk
 from dialer.board import day_start
 from dialer.errors import NotRunning
@@ -105,6 +105,23 @@ async def _zone_of(request: web.Request, campaign_id: int | None) -> str:
         return "UTC"
 
 
+async def _pause_menu(request: web.Request, campaign_id: int | None) -> dict[str, str]:
+    """The campaign's pause reasons, code -> what the agent reads: a default reason with its
+    default label in the agent's language, the campaign's own label otherwise."""
+    if campaign_id is None:
+        return {}
+    db, _ = request.app[ENGINE], lang_of(request).gettext
+    try:
+        spec = await run_db(lambda: store.spec_of(db, store.get(db, campaign_id)))
+    except OutdialError:
+        return {}
+    defaults = {r.code: r.label for r in rules.DEFAULT_PAUSE_REASONS}
+    return {
+        r.code: _(PAUSE_WORDS[r.code]) if defaults.get(r.code) == r.label else r.label
+        for r in spec.pause_reasons
+    }
+
+
 async def _bar(request: web.Request) -> dict[str, Any]:
     """The state bar's figures: the agent's state and today's counts, callbacks due."""
     runtime, db, uid = request.app[RUNTIME], request.app[ENGINE], _user(request)
@@ -148,7 +165,7 @@ async def desk_page(request: web.Request) -> web.Response:
         "preview_mode": run is not None and run.engine.settings.core.mode == "preview",
         "campaigns": await run_db(names),
         "sip_uri": await run_db(sip_uri),
-        "pause_reasons": desk.PAUSE_REASONS,
+        "pause_menu": await _pause_menu(request, (bar["status"] or {}).get("campaign_id")),
         "pause_words": PAUSE_WORDS,
     }
     return render("desk.html", request, ctx)
@@ -242,7 +259,7 @@ async def desk_call(request: web.Request) -> web.Response:
         "outcomes": desk.RETURN_VISIT_OUTCOMES,
         "outcome_words": OUTCOME_WORDS,
         "verdict_words": VERDICT_WORDS,
-        "pause_reasons": desk.PAUSE_REASONS,
+        "pause_menu": await _pause_menu(request, att.campaign_id),
         "pause_words": PAUSE_WORDS,
         "lang_code": lang_of(request).code,
     }

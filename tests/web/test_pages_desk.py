@@ -362,3 +362,34 @@ async def test_an_agent_signs_in_only_to_the_campaigns_assigned_to_them(
     campaigns.set_agent_campaigns(engine, li, [])  # none ticked: any campaign
     page = await (await client.get("/desk", headers=EN)).text()
     assert f'value="{cid}"' in page
+
+
+async def test_the_pause_menu_is_the_campaigns_and_other_reasons_are_refused(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    app = consolekit.app_for(
+        engine, tmp_path, sip_factory=lambda cid: FakeSipPort(lambda t: FakeScript(delay=30.0))
+    )
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "li", Role.AGENT)
+    spec = rules.parse_campaign(
+        {"name": "质检", "caller_id": "+8610010000",
+         "pause_reasons": [{"code": "qa_review", "label": "质检复核"}, {"code": "break"}]}
+    )  # fmt: skip
+    camp, _ = campaigns.save_spec(engine, spec)
+    assert camp.id is not None
+    h = {"X-CSRF-Token": await consolekit.login(client, "li"), **EN}
+    await sign_in(client, h, camp.id)
+    page = await (await client.get("/desk", headers=EN)).text()
+    menu = re.search(r'<select id="pause-reason">(.*?)</select>', page, re.S)
+    assert menu is not None
+    assert re.findall(r'value="(\w+)"', menu[1]) == ["qa_review", "break"]
+    assert "质检复核" in menu[1] and "lunch" not in menu[1]
+    refused = await client.post("/api/agent/pause", json={"reason": "lunch"}, headers=h)
+    assert refused.status == 400
+    assert "no pause reason 'lunch' (one of qa_review, break)" in await refused.text()
+    ok = await client.post("/api/agent/pause", json={"reason": "qa_review"}, headers=h)
+    assert ok.status == 200 and (await ok.json())["agent"]["pause_reason"] == "qa_review"
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert re.search(r'id="state-reason" class="reason">质检复核<', page)
