@@ -147,8 +147,8 @@ class AgentOps:
         call_id = await self.previews.dial(self._agent_run(user_id), user_id)
         return {"call_id": call_id, "dialed": call_id is not None}
 
-    async def preview_skip(self, user_id: int) -> dict[str, Any]:
-        await self.previews.skip(self._agent_run(user_id), user_id)
+    async def preview_skip(self, user_id: int, reason: str = "") -> dict[str, Any]:
+        await self.previews.skip(self._agent_run(user_id), user_id, reason)
         return {"skipped": True}
 
     def _run(self, campaign_id: int) -> Running:

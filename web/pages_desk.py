@@ -421,12 +421,12 @@ def _refusal(request: web.Request, err: OutdialError) -> str:
 
 @routes.post("/desk/preview/skip", roles=AGENTS, body="small")
 async def desk_preview_skip(request: web.Request) -> web.Response:
-    """Skip the previewed record, with the agent's reason (kept in the log)."""
+    """Skip the previewed record, with the agent's reason (kept in the contact's history)."""
     form = await form_body(request)
     reason = str(form.get("reason", "")).strip()[:200]
     if not reason:
         return _problem(request, lang_of(request).gettext("Say why you skip this record."))
-    await request.app[RUNTIME].preview_skip(_user(request))
+    await request.app[RUNTIME].preview_skip(_user(request), reason)
     log.info("preview record skipped", user_id=_user(request), reason=reason)
     return web.Response(status=204)
 

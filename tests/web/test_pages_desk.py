@@ -286,7 +286,7 @@ async def test_preview_skip_needs_a_reason(
     client, h, cid = await taking_calls(
         aiohttp_client, tmp_path, engine, {"name": "预览", "mode": "preview"}
     )
-    dialdata.add_contacts(engine, cid, [PHONE])
+    (contact_id,) = dialdata.add_contacts(engine, cid, [PHONE])
     await sign_in(client, h, cid)
     page = await (await client.get("/desk", headers=EN)).text()
     assert 'data-preview="1"' in page and "Show the next record" in page
@@ -303,6 +303,18 @@ async def test_preview_skip_needs_a_reason(
     assert skipped.status == 204
     again = await client.post("/desk/preview/skip", data={"reason": "x"}, headers=h)
     assert again.status == 409  # nothing on screen to skip any more
+    # the reason is kept where the manager reads the contact's history (not an attempt)
+    consolekit.user(engine, "boss", Role.MANAGER)
+    mgr = await aiohttp_client(client.server)
+    await consolekit.login(mgr, "boss")
+    (skip,) = (await (await mgr.get(f"/api/contacts/{contact_id}/attempts")).json())["attempts"]
+    assert (skip["state"], skip["skip_reason"], skip["agent"]) == ("skipped", "客户已投诉", "li")
+    shown = await (await mgr.get(f"/contacts/{contact_id}/attempts", headers=EN)).text()
+    assert "Skipped in preview by li: 客户已投诉" in shown
+    zh = await (
+        await mgr.get(f"/contacts/{contact_id}/attempts", headers={"Accept-Language": "zh-CN"})
+    ).text()
+    assert "客户已投诉" in zh and "Skipped" not in zh
 
 
 async def test_a_softphone_that_does_not_answer_is_said_so(
