@@ -166,6 +166,12 @@ class AgentOps:
             agent, run.engine.clock()
         )
 
+    def live_amd(self, campaign_id: int, call_id: str) -> str:
+        """The AMD result of a call still live in its engine ("" when none or ended; the
+        attempt records it when the call ends)."""
+        run = self.running.get(campaign_id)
+        return run.engine.amd.get(call_id, "") if run else ""
+
     def _agent_run(self, user_id: int) -> Running:
         campaign_id = self.agent_campaign.get(user_id)
         if campaign_id is None or campaign_id not in self.running:

@@ -250,7 +250,8 @@ async def desk_call(request: web.Request) -> web.Response:
     """The screen pop: the customer, their history, the script, the kind's form."""
     att = await _attempt(request)
     db, uid = request.app[ENGINE], _user(request)
-    view = await run_db(desk.call_view, db, att)
+    live = request.app[RUNTIME].live_amd(att.campaign_id, att.call_id)
+    view = await run_db(desk.call_view, db, att, live)
     draft = await run_db(desk.draft_of, db, uid, att.call_id)
     ctx = {
         "call": view,
@@ -259,6 +260,7 @@ async def desk_call(request: web.Request) -> web.Response:
         "outcomes": desk.RETURN_VISIT_OUTCOMES,
         "outcome_words": OUTCOME_WORDS,
         "verdict_words": VERDICT_WORDS,
+        "amd_words": AMD_WORDS,
         "pause_menu": await _pause_menu(request, att.campaign_id),
         "pause_words": PAUSE_WORDS,
         "lang_code": lang_of(request).code,
@@ -356,6 +358,25 @@ def _int(raw: str, field: str) -> int:
         raise InvalidInput(f"{field}: a number", field=field) from exc
 
 
+AMD_WORDS = {"person": N_("Marked: a person answered."), "machine": N_("Marked: a machine.")}
+
+
+@routes.post("/desk/call/{call}/amd", roles=AGENTS, body="small")
+async def desk_amd(request: web.Request) -> web.Response:
+    """The agent's mark on a sampled machine verdict of their own call (rule 19; the same
+    store as ``POST /api/amd/reviews``), committed at once."""
+    att = await _attempt(request)
+    form = await form_body(request)
+    truth = str(form.get("truth", ""))[:16]
+    db, by = request.app[ENGINE], current_identity(request).username
+    live = request.app[RUNTIME].live_amd(att.campaign_id, att.call_id)
+    try:
+        await run_db(desk.amd_mark, db, att, live, truth, by, _now())
+    except OutdialError as err:
+        return _problem(request, err.message)
+    return _saved(request, lang_of(request).gettext(AMD_WORDS[truth]))
+
+
 @routes.post("/desk/call/{call}/dispose", roles=AGENTS, body="small")
 async def desk_dispose(request: web.Request) -> web.Response:
     """The call's disposition, its notes and (for a callback code) the callback's customer-
@@ -363,6 +384,12 @@ async def desk_dispose(request: web.Request) -> web.Response:
     att = await _attempt(request)
     form = await form_body(request)
     _ = lang_of(request).gettext
+    live = request.app[RUNTIME].live_amd(att.campaign_id, att.call_id)
+    if await run_db(desk.amd_mark_due, request.app[ENGINE], att, live):
+        return _problem(
+            request,
+            _("First answer the answering-machine check: was this a person or a machine?"),
+        )
     code = str(form.get("code", ""))
     notes = str(form.get("notes", ""))[:4000]
     pause = str(form.get("pause_reason", "")).strip() or None

@@ -405,3 +405,65 @@ async def test_the_pause_menu_is_the_campaigns_and_other_reasons_are_refused(
     assert ok.status == 200 and (await ok.json())["agent"]["pause_reason"] == "qa_review"
     page = await (await client.get("/desk", headers=EN)).text()
     assert re.search(r'id="state-reason" class="reason">质检复核<', page)
+
+
+async def test_a_sampled_machine_verdict_asks_the_agent_person_or_machine(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine, monkeypatch: Any
+) -> None:
+    """Rule 19 (issue 20): the detector said machine, the call was sampled to the agent; the
+    screen pop asks, the mark is stored at once and the disposition waits for it."""
+    engine = sqlite_engine
+    monkeypatch.setattr("dialer.core.sampled", lambda call_id, share: True)
+
+    def far_end(target: str) -> FakeScript:
+        if "li@" in target:
+            return FakeScript(delay=0.02, bye_after=30.0)
+        return FakeScript(delay=0.1, bye_after=1.0, amd="machine")
+
+    app = consolekit.app_for(engine, tmp_path, sip_factory=lambda cid: FakeSipPort(far_end))
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "li", Role.AGENT)
+    camp, _ = campaigns.save_spec(
+        engine,
+        rules.parse_campaign(
+            {"name": "抽检", "caller_id": "+8610010000", "dialing": {"amd": True}}
+        ),
+    )
+    assert camp.id is not None
+    dialdata.add_contacts(engine, camp.id, [PHONE])
+    h = {"X-CSRF-Token": await consolekit.login(client, "li"), **EN}
+    await sign_in(client, h, camp.id)
+    call_id = (await until_call(client))["call_id"]
+    pop = await (await client.get(f"/desk/call/{call_id}", headers=EN)).text()
+    assert "Answering-machine check: was this a person or a machine?" in pop
+    assert f'hx-post="/desk/call/{call_id}/amd"' in pop
+    zh = await client.get(f"/desk/call/{call_id}", headers={"Accept-Language": "zh-CN"})
+    assert "答录机抽检" in await zh.text()
+    early = await client.post(
+        f"/desk/call/{call_id}/dispose", data={"code": "not_interested"}, headers=h
+    )
+    assert early.status == 400 and "First answer the answering-machine check" in await early.text()
+    bad = await client.post(f"/desk/call/{call_id}/amd", data={"truth": "maybe"}, headers=h)
+    assert bad.status == 400 and "truth must be one of person, machine" in await bad.text()
+    # marked while the customer is still on the line: stored at once
+    marked = await client.post(f"/desk/call/{call_id}/amd", data={"truth": "machine"}, headers=h)
+    assert marked.status == 200 and "Marked: a machine." in await marked.text()
+    (review,) = dialdata.rows(engine, "SELECT truth, reviewed_by FROM amd_reviews")
+    assert (review.truth, review.reviewed_by) == ("machine", "li")
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while (await (await client.get("/desk/state")).json())["agent"]["state"] != "wrap":
+        assert loop.time() < end
+        await asyncio.sleep(0.1)
+    (att,) = dialdata.rows(engine, "SELECT amd FROM attempts")
+    assert att.amd == "machine_sampled"
+    pop = await (await client.get(f"/desk/call/{call_id}", headers=EN)).text()
+    assert "Marked: a machine." in pop  # a reload shows the mark
+    fixed = await client.post(f"/desk/call/{call_id}/amd", data={"truth": "person"}, headers=h)
+    assert fixed.status == 200 and "Marked: a person answered." in await fixed.text()
+    (review,) = dialdata.rows(engine, "SELECT truth FROM amd_reviews")
+    assert review.truth == "person"  # the second mark corrects the first
+    done = await client.post(
+        f"/desk/call/{call_id}/dispose", data={"code": "not_interested"}, headers=h
+    )
+    assert done.status == 200
