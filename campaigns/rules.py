@@ -126,6 +126,23 @@ def announcement_outcome(reason: str) -> Outcome:
 
 
 @dataclass(frozen=True)
+class PauseReason:
+    """A reason an agent gives for a pause (issue 14: the campaign's codes, required)."""
+
+    code: str
+    label: str
+
+
+DEFAULT_PAUSE_REASONS: tuple[PauseReason, ...] = (
+    PauseReason("break", "Short break / 小休"),
+    PauseReason("lunch", "Lunch / 午餐"),
+    PauseReason("training", "Training / 培训"),
+    PauseReason("meeting", "Meeting / 会议"),
+    PauseReason("coaching", "Coaching / 辅导"),
+)
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     delays: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RETRY_SECONDS))
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -160,9 +177,13 @@ class CampaignSpec:
     #: file lives under the data directory is the runtime's business (issue 16 item 4)
     safe_harbor_prompt: str = ""
     dialing: DialingSpec = field(default_factory=DialingSpec)  # issue 11.3
+    pause_reasons: tuple[PauseReason, ...] = DEFAULT_PAUSE_REASONS  # the desk's pause menu
 
     def disposition(self, code: str) -> Disposition | None:
         return next((d for d in self.dispositions if d.code == code), None)
+
+    def pause_reason(self, code: str) -> PauseReason | None:
+        return next((r for r in self.pause_reasons if r.code == code), None)
 
 
 # --- campaign definition --------------------------------------------------------------------
@@ -173,11 +194,12 @@ TOP_KEYS: tuple[str, ...] = (
     "name", "kind", "mode", "purpose", "region", "timezone", "active_from", "active_until",
     "schedule", "retry", "caller_id", "script", "dispositions", "callback_hours",
     "callback_team_delay_minutes", "return_visit_delay_days", "survey", "webhook_url",
-    "safe_harbor_wav", "safe_harbor_prompt", "dialing",
+    "safe_harbor_wav", "safe_harbor_prompt", "dialing", "pause_reasons",
 )  # fmt: skip
 #: keys an older outdial wrote into stored definitions and this one no longer knows: dropped
 #: when a stored definition is read (campaigns/store.py), refused in a file or a request
 RETIRED_KEYS: frozenset[str] = frozenset()
+PAUSE_REASON_KEYS = ("code", "label")
 DISPOSITION_KEYS = ("code", "label", "contact", "success", "callback", "do_not_call", "final")
 #: whole-number settings: (default, lowest, highest); the parser and the schema read these
 INT_FIELDS: Mapping[str, tuple[int, int, int]] = {
@@ -207,6 +229,7 @@ EXAMPLES: Mapping[str, str] = {
     "return_visit_delay_days": "return_visit_delay_days = 3",
     "webhook_url": 'webhook_url = "https://orders.example.com/hooks/outdial"',
     "dialing": "[dialing] ring_timeout = 30",
+    "pause_reasons": '[[pause_reasons]] code = "break"  label = "小休"',
 }
 
 
@@ -307,6 +330,7 @@ def parse_campaign(data: Mapping[str, object]) -> CampaignSpec:
         safe_harbor_prompt=_prompt_name(data, p),
         purpose=_purpose(data, kind or Kind.GENERIC, p),
         dialing=dialing,
+        pause_reasons=_pause_reasons(data.get("pause_reasons"), p),
     )
     if spec.webhook_url and not re.match(r"^https?://", spec.webhook_url):
         p.add("webhook_url", "webhook_url must be an http(s) URL")
@@ -463,6 +487,28 @@ def _dispositions(value: object, p: _Problems) -> tuple[Disposition, ...]:
     return tuple(out)
 
 
+def _pause_reasons(value: object, p: _Problems) -> tuple[PauseReason, ...]:
+    if value is None:
+        return DEFAULT_PAUSE_REASONS
+    if not isinstance(value, list) or not value:
+        p.add("pause_reasons", "pause_reasons must be a non-empty list of code and label")
+        return DEFAULT_PAUSE_REASONS
+    out: list[PauseReason] = []
+    for i, raw in enumerate(value):
+        where = f"pause_reasons[{i}]"
+        if not isinstance(raw, Mapping) or not _CODE.match(str(raw.get("code", ""))):
+            p.add(where, "each pause reason needs a code of lower-case letters, digits, _")
+            continue
+        for key in raw:
+            if str(key) not in PAUSE_REASON_KEYS:
+                p.add(f"{where}.{key}", "unknown pause reason key (known: code, label)")
+        reason = PauseReason(str(raw["code"]), str(raw.get("label", raw["code"]))[:64])
+        if any(o.code == reason.code for o in out):
+            p.add(where, f"duplicate pause reason code {reason.code!r}")
+        out.append(reason)
+    return tuple(out)
+
+
 def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
     """The JSON/TOML form ``parse_campaign`` reads back unchanged."""
     return {
@@ -502,6 +548,7 @@ def spec_to_dict(spec: CampaignSpec) -> dict[str, object]:
         "safe_harbor_prompt": spec.safe_harbor_prompt,
         "purpose": spec.purpose or default_purpose(spec.kind),
         "dialing": dialing_to_dict(spec.dialing),
+        "pause_reasons": [{"code": r.code, "label": r.label} for r in spec.pause_reasons],
     }
 
 

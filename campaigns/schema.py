@@ -156,6 +156,21 @@ def _top_fields() -> Mapping[str, dict[str, Any]]:
             "examples": ["safe_harbor"],
         },
         "dialing": dialing_schema(),
+        "pause_reasons": {
+            "type": "array",
+            "minItems": 1,
+            "description": "the agent's pause menu (default: break, lunch, training, "
+            "meeting, coaching); a pause with another code is refused",
+            "items": {
+                "type": "object",
+                "required": ["code"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"type": "string", "pattern": rules.CODE_PATTERN},
+                    "label": {"type": "string", "maxLength": 64, "examples": ["小休"]},
+                },
+            },
+        },
     }
 
 

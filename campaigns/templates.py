@@ -164,6 +164,9 @@ def render(kind: str, mode: str | None = None) -> str:
             default = flag == "contact"
             if getattr(d, flag) != default:
                 lines.append(f"{flag} = {_value(getattr(d, flag))}")
+    lines += ["", "# the agent's pause menu (a pause needs one of these codes); the defaults:"]
+    for r in rules.DEFAULT_PAUSE_REASONS:
+        lines += ["[[pause_reasons]]", f"code = {_s(r.code)}", f"label = {_s(r.label)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -46,6 +46,13 @@ def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, 
     return tuple(store.spec_of(db, camp).dispositions), camp.region
 
 
+def pause_reasons_of(db: DbEngine, campaign_id: int) -> tuple[str, ...]:
+    """The pause reason codes the campaign lists for its agents (blocking)."""
+    from campaigns import store
+
+    return tuple(r.code for r in store.spec_of(db, store.get(db, campaign_id)).pause_reasons)
+
+
 def callback_due(
     db: DbEngine,
     att: Attempt,
@@ -140,8 +147,8 @@ class AgentOps:
         call_id = await self.previews.dial(self._agent_run(user_id), user_id)
         return {"call_id": call_id, "dialed": call_id is not None}
 
-    async def preview_skip(self, user_id: int) -> dict[str, Any]:
-        await self.previews.skip(self._agent_run(user_id), user_id)
+    async def preview_skip(self, user_id: int, reason: str = "") -> dict[str, Any]:
+        await self.previews.skip(self._agent_run(user_id), user_id, reason)
         return {"skipped": True}
 
     def _run(self, campaign_id: int) -> Running:
@@ -158,6 +165,12 @@ class AgentOps:
         return {"user_id": user_id, "campaign_id": campaign_id} | agent_entry(
             agent, run.engine.clock()
         )
+
+    def live_amd(self, campaign_id: int, call_id: str) -> str:
+        """The AMD result of a call still live in its engine ("" when none or ended; the
+        attempt records it when the call ends)."""
+        run = self.running.get(campaign_id)
+        return run.engine.amd.get(call_id, "") if run else ""
 
     def _agent_run(self, user_id: int) -> Running:
         campaign_id = self.agent_campaign.get(user_id)
@@ -203,13 +216,27 @@ class AgentOps:
             await run.engine.agent_ready(str(user_id))
         return self.agent_status(user_id) or {}
 
-    async def agent_pause(self, user_id: int, reason: str) -> dict[str, Any]:
+    async def agent_pause(
+        self, user_id: int, reason: str, *, listed: bool = True
+    ) -> dict[str, Any]:
+        """Pause with one of the campaign's reason codes (``listed=False``: the runtime's
+        own reasons, e.g. the wrap-up of a call cut by a restart)."""
         reason = reason.strip()
         if not reason or len(reason) > 64:
             raise InvalidInput("a pause needs a reason code of 1-64 characters", field="reason")
         run = self._agent_run(user_id)
+        if listed:
+            await self._check_pause_reason(run.campaign_id, reason)
         await run.engine.agent_pause(str(user_id), reason)
         return self.agent_status(user_id) or {}
+
+    async def _check_pause_reason(self, campaign_id: int, reason: str) -> None:
+        codes = await asyncio.to_thread(pause_reasons_of, self.db, campaign_id)
+        if reason not in codes:
+            raise InvalidInput(
+                f"this campaign has no pause reason {reason[:64]!r} (one of {', '.join(codes)})",
+                field="reason",
+            )
 
     async def agent_logout(self, user_id: int) -> dict[str, Any]:
         run = self._agent_run(user_id)
@@ -291,6 +318,8 @@ class AgentOps:
             raise InvalidInput(f"{code!r} is not a callback code", field="callback_at")
         if callback_at is not None and callback_at.tzinfo is None:
             raise InvalidInput("callback_at needs a time zone", field="callback_at")
+        if pause_reason:
+            await self._check_pause_reason(att.campaign_id, pause_reason)
         now = self.wall()
         if callback_at is not None:
             callback_at = await asyncio.to_thread(

@@ -25,7 +25,7 @@ from sqlmodel import col
 
 from campaigns import store as campaigns
 from campaigns.models import Campaign
-from dialer.models import AgentSession, Attempt
+from dialer.models import AgentSession, Attempt, PreviewSkip
 from lists.models import Contact
 from outdial import storage
 from outdial.models import User, as_utc
@@ -163,7 +163,36 @@ def skip_reasons(engine: Engine, campaign_id: int) -> list[dict[str, Any]]:
 
 
 def attempts_of(engine: Engine, contact_id: int) -> list[dict[str, Any]]:
-    """A contact's attempt history, newest first (the contact browser)."""
+    """A contact's attempt history, newest first (the contact browser), with the previews
+    an agent skipped and why (state ``skipped``, ``skip_reason``; no call was placed)."""
+    rows = _attempt_rows(engine, contact_id) + _skips_of(engine, contact_id)
+    return sorted(rows, key=lambda r: str(r["at"]), reverse=True)
+
+
+def _skips_of(engine: Engine, contact_id: int) -> list[dict[str, Any]]:
+    q = (
+        sa.select(col(PreviewSkip.at), col(PreviewSkip.reason), col(User.username))
+        .join(User, col(User.id) == col(PreviewSkip.user_id))
+        .where(col(PreviewSkip.contact_id) == contact_id)
+    )
+    with engine.connect() as conn:
+        return [
+            {
+                "attempt_no": None,
+                "at": as_utc(at).isoformat(),
+                "state": "skipped",
+                "outcome": "",
+                "talk_seconds": None,
+                "disposition": "",
+                "abandoned": False,
+                "skip_reason": reason,
+                "agent": username,
+            }
+            for at, reason, username in conn.execute(q)
+        ]
+
+
+def _attempt_rows(engine: Engine, contact_id: int) -> list[dict[str, Any]]:
     q = (
         sa.select(
             col(Attempt.attempt_no),

@@ -19,6 +19,9 @@ from sqlmodel import col, delete, select
 
 from campaigns import callbacks, contacts, orders, rules, store, survey_store, surveys
 from campaigns.models import Callback, ReturnVisitTask
+from compliance import amd_reviews
+from compliance.amd_sampling import SAMPLED_MACHINE
+from compliance.models import AmdReview
 from dialer.board import day_start
 from dialer.errors import NotYourCall
 from dialer.models import Attempt, DeskDraft
@@ -28,8 +31,6 @@ from outdial.logs import mask_text
 from outdial.models import as_utc
 from outdial.storage import session_scope
 
-#: pause reason codes an agent chooses from (the engine takes any 1-64 character code)
-PAUSE_REASONS = ("break", "lunch", "training", "meeting", "coaching")
 #: return-visit outcome codes (campaigns/return_visits.complete stores one per task)
 RETURN_VISIT_OUTCOMES = ("satisfied", "problem_reported", "no_feedback", "refused")
 DRAFT_MAX = 16_000  # characters of JSON an agent's draft for one call may hold
@@ -101,8 +102,9 @@ def masked(number: str) -> str:
     return mask_text(number)
 
 
-def call_view(db: Engine, att: Attempt) -> dict[str, Any]:
-    """Everything the screen pop shows for one call (the caller checked it is the agent's)."""
+def call_view(db: Engine, att: Attempt, live_amd: str = "") -> dict[str, Any]:
+    """Everything the screen pop shows for one call (the caller checked it is the agent's);
+    ``live_amd``: the engine's AMD result while the call is live (the attempt has it after)."""
     camp = store.get(db, att.campaign_id)
     spec = store.spec_of(db, camp)
     with session_scope(db) as s:
@@ -148,7 +150,42 @@ def call_view(db: Engine, att: Attempt) -> dict[str, Any]:
         "survey": _survey(db, spec) if spec.kind is rules.Kind.SATISFACTION_SURVEY else None,
         "ivr_transfer": rules.ivr_transfer_allowed(spec),
         "disposed": att.disposition,
+        # rule 19 (issue 20): a machine verdict sampled and sent to this agent anyway; the
+        # agent says what it was (compliance/amd_reviews.py), before the disposition
+        "amd_sample": _sampled(att, live_amd),
+        "amd_truth": amd_truth(db, att.call_id) if _sampled(att, live_amd) else "",
     }
+
+
+def _sampled(att: Attempt, live_amd: str) -> bool:
+    return SAMPLED_MACHINE in (att.amd, live_amd)
+
+
+def amd_truth(db: Engine, call_id: str) -> str:
+    """The mark on a sampled machine verdict: person, machine, or "" while unmarked."""
+    with session_scope(db) as s:
+        row = s.exec(select(AmdReview).where(AmdReview.call_id == call_id)).first()
+    return row.truth if row else ""
+
+
+def amd_mark_due(db: Engine, att: Attempt, live_amd: str = "") -> bool:
+    """A sampled machine verdict the agent has not marked yet (the disposition waits)."""
+    return _sampled(att, live_amd) and not amd_truth(db, att.call_id)
+
+
+def amd_mark(
+    db: Engine, att: Attempt, live_amd: str, truth: str, by: str, now: datetime
+) -> amd_reviews.Sample:
+    """The agent's mark on their sampled call (compliance/amd_reviews.py), committed at once;
+    while the call is live its attempt takes the engine's AMD result first (the same value
+    it records when the call ends)."""
+    if live_amd == SAMPLED_MACHINE and not att.amd:
+        with session_scope(db) as s:
+            row = s.get(Attempt, att.id)
+            if row is not None and not row.amd:
+                row.amd = SAMPLED_MACHINE
+                s.add(row)
+    return amd_reviews.mark(db, att.call_id, truth, by, now)
 
 
 #: the order's and the task's own fields: shown in their form, not among the custom fields

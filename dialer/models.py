@@ -136,3 +136,18 @@ class DeskDraft(SQLModel, table=True):
     call_id: str = Field(max_length=64)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class PreviewSkip(SQLModel, table=True):
+    """A previewed record the agent skipped, with their reason: shown in the contact's
+    history beside its attempts (issue 14; 0006_deskx_preview_skips). Not an attempt: no
+    call was placed, so it counts in no rate."""
+
+    __tablename__ = "preview_skips"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id", index=True)
+    campaign_id: int = Field(foreign_key="campaigns.id")
+    user_id: int = Field(foreign_key="users.id")
+    reason: str = Field(max_length=200)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

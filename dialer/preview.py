@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Any
 from dialer import actions as act
 from dialer import hopper
 from dialer.errors import UnknownAgent
+from dialer.models import PreviewSkip
 from outdial.errors import Conflict
+from outdial.storage import session_scope
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from dialer.runtime import Running
+
+
+def _keep(db: Engine, skip: PreviewSkip) -> None:
+    with session_scope(db) as s:
+        s.add(skip)
 
 
 @dataclass
@@ -80,10 +89,20 @@ class PreviewDesk:
         held = self._take(user_id)
         return await run.engine.dial_preview(str(user_id), held.lead)
 
-    async def skip(self, run: Running, user_id: int) -> None:
-        """Give the held record back to the queue untouched."""
+    async def skip(self, run: Running, user_id: int, reason: str = "") -> None:
+        """Give the held record back to the queue untouched; the agent's reason, when given,
+        is kept in the contact's history (``preview_skips``)."""
         held = self._take(user_id)
         await asyncio.to_thread(hopper.unclaim, run.engine.db, held.lead)
+        if reason.strip():
+            skip = PreviewSkip(
+                contact_id=held.lead.contact_id,
+                campaign_id=held.campaign_id,
+                user_id=user_id,
+                reason=reason.strip()[:200],
+                at=run.engine.wall(),
+            )
+            await asyncio.to_thread(_keep, run.engine.db, skip)
 
     async def release_all(self, run: Running) -> None:
         for user_id in [u for u, h in self.held.items() if h.campaign_id == run.campaign_id]:

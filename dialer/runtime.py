@@ -271,9 +271,9 @@ class DialerRuntime(AgentOps):
             try:
                 await self.agent_login(row.user_id, run.campaign_id, row.sip_uri)
                 if row.user_id in owners or row.state == "wrap":  # a disposition is due
-                    await self.agent_pause(row.user_id, WRAP_AFTER_RESTART)
+                    await self.agent_pause(row.user_id, WRAP_AFTER_RESTART, listed=False)
                 elif row.state == "paused":
-                    await self.agent_pause(row.user_id, row.pause_reason or "paused")
+                    await self.agent_pause(row.user_id, row.pause_reason or "paused", listed=False)
             except Exception:
                 log.exception("an agent's session could not be resumed", user_id=row.user_id)
                 continue

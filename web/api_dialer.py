@@ -265,10 +265,18 @@ async def preview_dial(request: web.Request) -> web.Response:
 @routes.post(
     "/api/agent/preview/skip",
     roles=AGENTS,
-    doc=Doc("Skip the record on screen", returns=obj(skipped=BOOL)),
+    doc=Doc(
+        "Skip the record on screen",
+        body=obj(reason=desc(STR, "why; kept in the contact's history")),
+        returns=obj(skipped=BOOL),
+    ),
 )
 async def preview_skip(request: web.Request) -> web.Response:
-    result = await _runtime(request).preview_skip(current_identity(request).user_id)
+    body = await json_body(request) if request.can_read_body else {}
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > 200:
+        raise InvalidInput("reason is text of at most 200 characters", field="reason")
+    result = await _runtime(request).preview_skip(current_identity(request).user_id, reason)
     return web.json_response(result)
 
 

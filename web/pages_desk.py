@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from aiohttp import WSMsgType, web
 
-from campaigns import callback_times, orders, store, survey_store
+from campaigns import callback_times, orders, rules, store, survey_store
 from dialer import desk
 from dialer.board import day_start
 from dialer.errors import NotRunning
@@ -106,6 +106,23 @@ async def _zone_of(request: web.Request, campaign_id: int | None) -> str:
         return "UTC"
 
 
+async def _pause_menu(request: web.Request, campaign_id: int | None) -> dict[str, str]:
+    """The campaign's pause reasons, code -> what the agent reads: a default reason with its
+    default label in the agent's language, the campaign's own label otherwise."""
+    if campaign_id is None:
+        return {}
+    db, _ = request.app[ENGINE], lang_of(request).gettext
+    try:
+        spec = await run_db(lambda: store.spec_of(db, store.get(db, campaign_id)))
+    except OutdialError:
+        return {}
+    defaults = {r.code: r.label for r in rules.DEFAULT_PAUSE_REASONS}
+    return {
+        r.code: _(PAUSE_WORDS[r.code]) if defaults.get(r.code) == r.label else r.label
+        for r in spec.pause_reasons
+    }
+
+
 async def _bar(request: web.Request) -> dict[str, Any]:
     """The state bar's figures: the agent's state and today's counts, callbacks due."""
     runtime, db, uid = request.app[RUNTIME], request.app[ENGINE], _user(request)
@@ -155,7 +172,7 @@ async def desk_page(request: web.Request) -> web.Response:
         "campaigns": await run_db(names),
         "sip_uri": await run_db(sip_uri),
         "simulated": cfg.simulated,
-        "pause_reasons": desk.PAUSE_REASONS,
+        "pause_menu": await _pause_menu(request, (bar["status"] or {}).get("campaign_id")),
         "pause_words": PAUSE_WORDS,
     }
     return render("desk.html", request, ctx)
@@ -240,7 +257,8 @@ async def desk_call(request: web.Request) -> web.Response:
     """The screen pop: the customer, their history, the script, the kind's form."""
     att = await _attempt(request)
     db, uid = request.app[ENGINE], _user(request)
-    view = await run_db(desk.call_view, db, att)
+    live = request.app[RUNTIME].live_amd(att.campaign_id, att.call_id)
+    view = await run_db(desk.call_view, db, att, live)
     draft = await run_db(desk.draft_of, db, uid, att.call_id)
     ctx = {
         "call": view,
@@ -249,7 +267,8 @@ async def desk_call(request: web.Request) -> web.Response:
         "outcomes": desk.RETURN_VISIT_OUTCOMES,
         "outcome_words": OUTCOME_WORDS,
         "verdict_words": VERDICT_WORDS,
-        "pause_reasons": desk.PAUSE_REASONS,
+        "amd_words": AMD_WORDS,
+        "pause_menu": await _pause_menu(request, att.campaign_id),
         "pause_words": PAUSE_WORDS,
         "lang_code": lang_of(request).code,
     }
@@ -346,6 +365,25 @@ def _int(raw: str, field: str) -> int:
         raise InvalidInput(f"{field}: a number", field=field) from exc
 
 
+AMD_WORDS = {"person": N_("Marked: a person answered."), "machine": N_("Marked: a machine.")}
+
+
+@routes.post("/desk/call/{call}/amd", roles=AGENTS, body="small")
+async def desk_amd(request: web.Request) -> web.Response:
+    """The agent's mark on a sampled machine verdict of their own call (rule 19; the same
+    store as ``POST /api/amd/reviews``), committed at once."""
+    att = await _attempt(request)
+    form = await form_body(request)
+    truth = str(form.get("truth", ""))[:16]
+    db, by = request.app[ENGINE], current_identity(request).username
+    live = request.app[RUNTIME].live_amd(att.campaign_id, att.call_id)
+    try:
+        await run_db(desk.amd_mark, db, att, live, truth, by, _now())
+    except OutdialError as err:
+        return _problem(request, err.message)
+    return _saved(request, lang_of(request).gettext(AMD_WORDS[truth]))
+
+
 @routes.post("/desk/call/{call}/dispose", roles=AGENTS, body="small")
 async def desk_dispose(request: web.Request) -> web.Response:
     """The call's disposition, its notes and (for a callback code) the callback's customer-
@@ -353,6 +391,12 @@ async def desk_dispose(request: web.Request) -> web.Response:
     att = await _attempt(request)
     form = await form_body(request)
     _ = lang_of(request).gettext
+    live = request.app[RUNTIME].live_amd(att.campaign_id, att.call_id)
+    if await run_db(desk.amd_mark_due, request.app[ENGINE], att, live):
+        return _problem(
+            request,
+            _("First answer the answering-machine check: was this a person or a machine?"),
+        )
     code = str(form.get("code", ""))
     notes = str(form.get("notes", ""))[:4000]
     pause = str(form.get("pause_reason", "")).strip() or None
@@ -411,12 +455,12 @@ def _refusal(request: web.Request, err: OutdialError) -> str:
 
 @routes.post("/desk/preview/skip", roles=AGENTS, body="small")
 async def desk_preview_skip(request: web.Request) -> web.Response:
-    """Skip the previewed record, with the agent's reason (kept in the log)."""
+    """Skip the previewed record, with the agent's reason (kept in the contact's history)."""
     form = await form_body(request)
     reason = str(form.get("reason", "")).strip()[:200]
     if not reason:
         return _problem(request, lang_of(request).gettext("Say why you skip this record."))
-    await request.app[RUNTIME].preview_skip(_user(request))
+    await request.app[RUNTIME].preview_skip(_user(request), reason)
     log.info("preview record skipped", user_id=_user(request), reason=reason)
     return web.Response(status=204)
 

@@ -137,3 +137,22 @@ def test_safe_harbor_prompt_is_a_name() -> None:
         rules.parse_campaign({**base, "safe_harbor_prompt": "/tmp/a b.wav"})
     assert err.value.fields["problems"][0]["field"] == "safe_harbor_prompt"
     assert "outdial prompts add FILE" in err.value.message
+
+
+def test_pause_reasons_default_listed_and_checked() -> None:
+    base = {"name": "p", "caller_id": "+8610010000"}
+    assert [r.code for r in rules.parse_campaign(base).pause_reasons] == [
+        "break", "lunch", "training", "meeting", "coaching"
+    ]  # fmt: skip
+    own = rules.parse_campaign({**base, "pause_reasons": [{"code": "qa", "label": "质检"}]})
+    assert own.pause_reason("qa") == rules.PauseReason("qa", "质检")
+    assert own.pause_reason("lunch") is None
+    assert rules.parse_campaign(rules.spec_to_dict(own)) == own
+    for bad, words in (
+        ([], "non-empty list"),
+        ([{"code": "Bad Code"}], "lower-case letters"),
+        ([{"code": "a"}, {"code": "a"}], "duplicate pause reason"),
+        ([{"code": "a", "colour": "red"}], "unknown pause reason key"),
+    ):
+        with pytest.raises(CampaignInvalid, match=words):
+            rules.parse_campaign({**base, "pause_reasons": bad})

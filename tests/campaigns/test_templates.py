@@ -36,6 +36,7 @@ def test_each_template_validates(kind: str, mode: str) -> None:
     assert spec.safe_harbor_prompt == "safe_harbor" and spec.purpose == "service"
     assert set(data["dialing"]) | {"max_lines"} >= {"ring_timeout", "amd", "wrap_up_limit"}
     assert "# max_lines" in text  # shown, commented: absent means the trunk's capacity
+    assert spec.pause_reasons == rules.DEFAULT_PAUSE_REASONS  # shown with the defaults
 
 
 def test_kinds_and_default_modes() -> None:

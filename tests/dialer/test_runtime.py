@@ -350,7 +350,7 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
     for cid in ids.values():
         await first.start(cid)
     await first.agent_login(uid, ids["run"])
-    await first.agent_pause(uid, "coffee")
+    await first.agent_pause(uid, "lunch")
     await first.pause(ids["held"])
     await first.stop(ids["off"])
     await first.stop_all()  # the server shuts down: nothing a manager asked for changes
@@ -371,7 +371,7 @@ async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
         assert not second.running[ids["run"]].paused and second.running[ids["held"]].paused
         assert ids["off"] not in second.running and ids["bad"] not in second.running
         back = second.agent_status(uid)
-        assert back is not None and (back["state"], back["pause_reason"]) == ("paused", "coffee")
+        assert back is not None and (back["state"], back["pause_reason"]) == ("paused", "lunch")
         bad = await second.status(ids["bad"])
         assert bad["status"] == "interrupted" and not bad["running_here"]
         assert "has no prompt 'sh'" in bad["resume"]["refused"]

@@ -129,8 +129,8 @@ async def test_agent_ws_receives_record_and_only_disposes_own_calls(
     resp = await client.post("/api/agent/disposition", json=call, headers=a1)
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["disposition"]["agent"]["state"] == "ready"
-    resp = await client.post("/api/agent/pause", json={"reason": "coffee"}, headers=a1)
-    assert (await resp.json())["agent"]["pause_reason"] == "coffee"
+    resp = await client.post("/api/agent/pause", json={"reason": "lunch"}, headers=a1)
+    assert (await resp.json())["agent"]["pause_reason"] == "lunch"
     resp = await client.post("/api/agent/logout", headers=a1)
     assert (await resp.json())["agent"]["state"] == "logged_out"
     await ws.close()

@@ -277,3 +277,53 @@ async def test_preview_at_the_desk(
             await page.context.close()
             assert w.problems == [], w.problems
     await app[RUNTIME].stop(cid)
+
+
+async def test_a_sampled_machine_verdict_is_marked_on_the_desk(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rule 19 on the desk (issue 20): the detector said machine, the call was sampled to the
+    agent; the screen pop asks person or machine, the mark is stored before the disposition.
+    The SIP side is the fake peer (the AMD verdict is the point here, not the audio)."""
+    from sip.fake import FakeScript, FakeSipPort
+
+    engine = sqlite_engine
+    monkeypatch.setattr("dialer.core.sampled", lambda call_id, share: True)
+
+    def far_end(target: str) -> FakeScript:
+        if "li@" in target:
+            return FakeScript(delay=0.02)
+        return FakeScript(delay=0.1, amd="machine")
+
+    app = consolekit.app_for(engine, tmp_path, sip_factory=lambda cid: FakeSipPort(far_end))
+    auth.create_user(engine, "li", consolekit.PASSWORD, Role.AGENT, sip_uri="sip:li@127.0.0.1")
+    spec = {"name": "满意度 · 抽检", "caller_id": "+8610010000", "dialing": {"amd": True}}
+    camp, _ = campaigns.save_spec(engine, rules.parse_campaign(spec))
+    assert camp.id is not None
+    dialdata.add_contacts(engine, camp.id, ["+8613800100009"])
+    server = await aiohttp_server(app, host="127.0.0.1")
+    await app[RUNTIME].start(camp.id)
+    try:
+        async with browserkit.chromium() as browser:
+            w = await browserkit.new_page(browser, f"http://127.0.0.1:{server.port}", "en")
+            page = w.page
+            await login(w)
+            await page.select_option("select[name=campaign_id]", str(camp.id))
+            await page.get_by_role("button", name="Sign in and go ready").click()
+            check = page.locator("#amd-check")
+            await check.wait_for(timeout=20_000)
+            assert "was this a person or a machine?" in await check.inner_text()
+            await w.shot("desk-amd-check", "en")
+            await page.get_by_role("button", name="A person").click()
+            await page.get_by_text("Marked: a person answered.").wait_for()
+            (review,) = dialdata.rows(engine, "SELECT truth, reviewed_by FROM amd_reviews")
+            assert (review.truth, review.reviewed_by) == ("person", "li")
+            await w.page.context.close()
+            zh = await browserkit.new_page(browser, f"http://127.0.0.1:{server.port}", "zh")
+            await login(zh)
+            await zh.page.locator("#amd-check", has_text="答录机抽检").wait_for(timeout=20_000)
+            await zh.page.get_by_text("已标记：真人接听。").wait_for()
+            await zh.shot("desk-amd-check", "zh")
+            assert w.problems == [] and zh.problems == [], (w.problems, zh.problems)
+    finally:
+        await app[RUNTIME].stop(camp.id)

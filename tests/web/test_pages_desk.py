@@ -286,7 +286,7 @@ async def test_preview_skip_needs_a_reason(
     client, h, cid = await taking_calls(
         aiohttp_client, tmp_path, engine, {"name": "预览", "mode": "preview"}
     )
-    dialdata.add_contacts(engine, cid, [PHONE])
+    (contact_id,) = dialdata.add_contacts(engine, cid, [PHONE])
     await sign_in(client, h, cid)
     page = await (await client.get("/desk", headers=EN)).text()
     assert 'data-preview="1"' in page and "Show the next record" in page
@@ -303,6 +303,18 @@ async def test_preview_skip_needs_a_reason(
     assert skipped.status == 204
     again = await client.post("/desk/preview/skip", data={"reason": "x"}, headers=h)
     assert again.status == 409  # nothing on screen to skip any more
+    # the reason is kept where the manager reads the contact's history (not an attempt)
+    consolekit.user(engine, "boss", Role.MANAGER)
+    mgr = await aiohttp_client(client.server)
+    await consolekit.login(mgr, "boss")
+    (skip,) = (await (await mgr.get(f"/api/contacts/{contact_id}/attempts")).json())["attempts"]
+    assert (skip["state"], skip["skip_reason"], skip["agent"]) == ("skipped", "客户已投诉", "li")
+    shown = await (await mgr.get(f"/contacts/{contact_id}/attempts", headers=EN)).text()
+    assert "Skipped in preview by li: 客户已投诉" in shown
+    zh = await (
+        await mgr.get(f"/contacts/{contact_id}/attempts", headers={"Accept-Language": "zh-CN"})
+    ).text()
+    assert "客户已投诉" in zh and "Skipped" not in zh
 
 
 async def test_a_softphone_that_does_not_answer_is_said_so(
@@ -390,3 +402,94 @@ async def test_under_the_simulator_the_sign_in_offers_the_simulated_softphone(
     assert "Simulated softphone" in page
     zh = await (await client.get("/desk", headers={"Accept-Language": "zh-CN"})).text()
     assert "模拟软电话" in zh
+async def test_the_pause_menu_is_the_campaigns_and_other_reasons_are_refused(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    engine = sqlite_engine
+    app = consolekit.app_for(
+        engine, tmp_path, sip_factory=lambda cid: FakeSipPort(lambda t: FakeScript(delay=30.0))
+    )
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "li", Role.AGENT)
+    spec = rules.parse_campaign(
+        {"name": "质检", "caller_id": "+8610010000",
+         "pause_reasons": [{"code": "qa_review", "label": "质检复核"}, {"code": "break"}]}
+    )  # fmt: skip
+    camp, _ = campaigns.save_spec(engine, spec)
+    assert camp.id is not None
+    h = {"X-CSRF-Token": await consolekit.login(client, "li"), **EN}
+    await sign_in(client, h, camp.id)
+    page = await (await client.get("/desk", headers=EN)).text()
+    menu = re.search(r'<select id="pause-reason">(.*?)</select>', page, re.S)
+    assert menu is not None
+    assert re.findall(r'value="(\w+)"', menu[1]) == ["qa_review", "break"]
+    assert "质检复核" in menu[1] and "lunch" not in menu[1]
+    refused = await client.post("/api/agent/pause", json={"reason": "lunch"}, headers=h)
+    assert refused.status == 400
+    assert "no pause reason 'lunch' (one of qa_review, break)" in await refused.text()
+    ok = await client.post("/api/agent/pause", json={"reason": "qa_review"}, headers=h)
+    assert ok.status == 200 and (await ok.json())["agent"]["pause_reason"] == "qa_review"
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert re.search(r'id="state-reason" class="reason">质检复核<', page)
+
+
+async def test_a_sampled_machine_verdict_asks_the_agent_person_or_machine(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine, monkeypatch: Any
+) -> None:
+    """Rule 19 (issue 20): the detector said machine, the call was sampled to the agent; the
+    screen pop asks, the mark is stored at once and the disposition waits for it."""
+    engine = sqlite_engine
+    monkeypatch.setattr("dialer.core.sampled", lambda call_id, share: True)
+
+    def far_end(target: str) -> FakeScript:
+        if "li@" in target:
+            return FakeScript(delay=0.02, bye_after=30.0)
+        return FakeScript(delay=0.1, bye_after=1.0, amd="machine")
+
+    app = consolekit.app_for(engine, tmp_path, sip_factory=lambda cid: FakeSipPort(far_end))
+    client = await aiohttp_client(app)
+    consolekit.user(engine, "li", Role.AGENT)
+    camp, _ = campaigns.save_spec(
+        engine,
+        rules.parse_campaign(
+            {"name": "抽检", "caller_id": "+8610010000", "dialing": {"amd": True}}
+        ),
+    )
+    assert camp.id is not None
+    dialdata.add_contacts(engine, camp.id, [PHONE])
+    h = {"X-CSRF-Token": await consolekit.login(client, "li"), **EN}
+    await sign_in(client, h, camp.id)
+    call_id = (await until_call(client))["call_id"]
+    pop = await (await client.get(f"/desk/call/{call_id}", headers=EN)).text()
+    assert "Answering-machine check: was this a person or a machine?" in pop
+    assert f'hx-post="/desk/call/{call_id}/amd"' in pop
+    zh = await client.get(f"/desk/call/{call_id}", headers={"Accept-Language": "zh-CN"})
+    assert "答录机抽检" in await zh.text()
+    early = await client.post(
+        f"/desk/call/{call_id}/dispose", data={"code": "not_interested"}, headers=h
+    )
+    assert early.status == 400 and "First answer the answering-machine check" in await early.text()
+    bad = await client.post(f"/desk/call/{call_id}/amd", data={"truth": "maybe"}, headers=h)
+    assert bad.status == 400 and "truth must be one of person, machine" in await bad.text()
+    # marked while the customer is still on the line: stored at once
+    marked = await client.post(f"/desk/call/{call_id}/amd", data={"truth": "machine"}, headers=h)
+    assert marked.status == 200 and "Marked: a machine." in await marked.text()
+    (review,) = dialdata.rows(engine, "SELECT truth, reviewed_by FROM amd_reviews")
+    assert (review.truth, review.reviewed_by) == ("machine", "li")
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while (await (await client.get("/desk/state")).json())["agent"]["state"] != "wrap":
+        assert loop.time() < end
+        await asyncio.sleep(0.1)
+    (att,) = dialdata.rows(engine, "SELECT amd FROM attempts")
+    assert att.amd == "machine_sampled"
+    pop = await (await client.get(f"/desk/call/{call_id}", headers=EN)).text()
+    assert "Marked: a machine." in pop  # a reload shows the mark
+    fixed = await client.post(f"/desk/call/{call_id}/amd", data={"truth": "person"}, headers=h)
+    assert fixed.status == 200 and "Marked: a person answered." in await fixed.text()
+    (review,) = dialdata.rows(engine, "SELECT truth FROM amd_reviews")
+    assert review.truth == "person"  # the second mark corrects the first
+    done = await client.post(
+        f"/desk/call/{call_id}/dispose", data={"code": "not_interested"}, headers=h
+    )
+    assert done.status == 200
