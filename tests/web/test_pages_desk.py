@@ -144,6 +144,11 @@ async def test_the_agents_call_from_screen_pop_to_disposition(
         headers=h,
     )
     assert verdict.status == 200 and "Verdict saved" in await verdict.text()
+    # the durability barrier (issue 11.2): "saved" is said only once the verdict is committed,
+    # while the call is still up and before any disposition moves the agent on
+    (row,) = dialdata.rows(engine, "SELECT verdict FROM orders WHERE external_id = 'SO-1'")
+    assert row.verdict == "changed"
+    assert (await (await client.get("/desk/state")).json())["agent"]["call_id"] == call_id
     assert orders.get_order(engine, "SO-1").verdict_details["changes"] == {
         "delivery_time": "2026-12-09 下午"
     }
