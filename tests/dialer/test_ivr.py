@@ -71,7 +71,7 @@ class PromptPort:
 
     async def hangup(self, call_id: str) -> None:
         assert self.ivr is not None
-        ended = ev.CallEnded(call_id, "answered", 200, "bye")  # type: ignore[arg-type]
+        ended = ev.CallEnded(call_id, ev.Outcome.ANSWERED, 200, "bye", ev.HungUpBy.US, 1.0)
         asyncio.get_running_loop().call_soon(self.ivr.on_event, ended)
 
     async def start_recording(self, call_id: str, path: str) -> None:
