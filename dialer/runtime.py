@@ -32,9 +32,10 @@ from dialer import recovery, sessions
 from dialer import status as dbstatus
 from dialer.agent_ops import WRAP_AFTER_RESTART, AgentOps
 from dialer.core import CoreConfig, connect_from_for
-from dialer.engine import CampaignEngine, ComplianceGate, EngineSettings, SipPort
+from dialer.engine import CampaignEngine
 from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
 from dialer.pacing import Decision
+from dialer.ports import ComplianceGate, EngineSettings, SipPort
 from outdial.models import utcnow
 from sip.commands import is_e164
 from sip.config import PoolConfig
@@ -575,11 +576,10 @@ class DialerRuntime(AgentOps):
         return run
 
 
-def _basis_checks(gate: Any, campaign_id: int) -> None:
+def _basis_checks(gate: ComplianceGate, campaign_id: int) -> None:
     """Rule 26: a campaign with no record it may lawfully call does not start, and says how
-    to record consent or a basis (the gate's ``launch_problems``; a test's gate has none)."""
-    check = getattr(gate, "launch_problems", None)
-    problems = check() if check is not None else []
+    to record consent or a basis (the gate's ``launch_problems``)."""
+    problems = gate.launch_problems()
     if problems:
         raise CampaignNotReady(
             f"campaign {campaign_id} cannot start: {'; '.join(problems)}",

@@ -54,6 +54,12 @@ class AllowAll:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         return None
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 async def run_one_call(
     db: Engine, tmp_path: Path, phones: list[tuple[str, Path]], wav: str = ""

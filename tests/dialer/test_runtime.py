@@ -54,6 +54,12 @@ class Gate:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         pass
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 class Screen:
     """An agent's WebSocket as the hub sees it; ``on_message`` runs as each one arrives."""
