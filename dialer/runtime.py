@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from campaigns.rules import RetryPolicy
 from dialer import recovery, sessions
 from dialer import status as dbstatus
-from dialer.agent_ops import WRAP_AFTER_RESTART, AgentOps
+from dialer.agent_ops import WRAP_AFTER_RESTART, AgentDesk
 from dialer.core import CoreConfig, connect_from_for
 from dialer.engine import CampaignEngine
 from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
@@ -91,8 +91,9 @@ class Running:
     agents: set[int] = field(default_factory=set)  # user ids logged in here
 
 
-class DialerRuntime(AgentOps):
-    """Starts, pauses, resumes and stops campaigns; agents work through it (see AgentOps)."""
+class DialerRuntime:
+    """Starts, pauses, resumes and stops campaigns; agents work through its ``desk``
+    (dialer/agent_ops.py), whose methods it offers as its own."""
 
     def __init__(
         self,
@@ -112,7 +113,6 @@ class DialerRuntime(AgentOps):
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__()
         self.db = db
         self.sip_factory = sip_factory or _sip_pool(pool_config)
         self.gate_factory = gate_factory
@@ -129,6 +129,20 @@ class DialerRuntime(AgentOps):
         self.clock, self.wall = clock, wall
         self.running: dict[int, Running] = {}
         self._lock = asyncio.Lock()
+        self.desk = AgentDesk(self)
+        self.hub, self.agent_campaign, self.previews = (
+            self.desk.hub,
+            self.desk.agent_campaign,
+            self.desk.previews,
+        )
+        # what the web layer, the simulated agents and the CLI call: the desk's methods
+        self.agent_login, self.agent_ready = self.desk.agent_login, self.desk.agent_ready
+        self.agent_pause, self.agent_logout = self.desk.agent_pause, self.desk.agent_logout
+        self.agent_status, self.agent_hangup = self.desk.agent_status, self.desk.agent_hangup
+        self.disposition, self.transfer_to_ivr = self.desk.disposition, self.desk.transfer_to_ivr
+        self.owns_live_call = self.desk.owns_live_call
+        self.preview_next, self.preview_dial = self.desk.preview_next, self.desk.preview_dial
+        self.preview_skip = self.desk.preview_skip
 
     # --- campaigns ------------------------------------------------------------------------
     async def start(self, campaign_id: int) -> dict[str, Any]:
@@ -273,7 +287,7 @@ class DialerRuntime(AgentOps):
 
     async def pause(self, campaign_id: int) -> dict[str, Any]:
         """No new calls; calls in progress and agents carry on."""
-        run = self._run(campaign_id)
+        run = self.campaign_run(campaign_id)
         run.engine.pause()
         run.paused = True
         await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "paused")
@@ -569,7 +583,8 @@ class DialerRuntime(AgentOps):
         run.last_decision = (d, now)
         await asyncio.to_thread(dbstatus.persist_decision, self.db, run.campaign_id, d, self.wall())
 
-    def _run(self, campaign_id: int) -> Running:
+    def campaign_run(self, campaign_id: int) -> Running:
+        """The campaign running here (NotRunning otherwise)."""
         run = self.running.get(campaign_id)
         if run is None:
             raise NotRunning(f"campaign {campaign_id} is not running here", campaign=campaign_id)
