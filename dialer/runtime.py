@@ -85,10 +85,22 @@ class Running:
     campaign_id: int
     engine: CampaignEngine
     port: ManagedPort
-    paused: bool = False
+    paused: bool = False  # by a manager (or a restart of a paused campaign)
+    held: bool = False  # by its schedule (dialer/scheduling.py)
     monitor: asyncio.Task[None] | None = None
     last_decision: tuple[Decision, float] | None = None
     agents: set[int] = field(default_factory=set)  # user ids logged in here
+
+    def hold(self, *, paused: bool | None = None, held: bool | None = None) -> None:
+        """The one place a campaign's pause is decided: its runner places new calls only
+        when neither a manager nor its schedule holds it (the runner's ``core.dialing``
+        follows). A manager's resume outside the schedule does not dial."""
+        self.paused = self.paused if paused is None else paused
+        self.held = self.held if held is None else held
+        if self.paused or self.held:
+            self.engine.pause()
+        else:
+            self.engine.resume()
 
 
 class DialerRuntime:
@@ -152,11 +164,9 @@ class DialerRuntime:
             if run is None:
                 await self._start(campaign_id)
             elif run.paused:
-                run.engine.resume()
-                run.paused = False
-                await asyncio.to_thread(
-                    dbstatus.set_campaign_status, self.db, campaign_id, "running"
-                )
+                run.hold(paused=False)
+                status = "scheduled" if run.held else "running"
+                await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, status)
             await self._desire(campaign_id, "running")
         return await self.status(campaign_id)
 
@@ -288,8 +298,7 @@ class DialerRuntime:
     async def pause(self, campaign_id: int) -> dict[str, Any]:
         """No new calls; calls in progress and agents carry on."""
         run = self.campaign_run(campaign_id)
-        run.engine.pause()
-        run.paused = True
+        run.hold(paused=True)
         await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "paused")
         await self._desire(campaign_id, "paused")
         return await self.status(campaign_id)
