@@ -8,13 +8,14 @@ runner's one inbox, handled in order by one task; nothing else touches
 
 The actions the core returns go to three lanes, SIP first:
 
-1. SIP commands are sent at once (an INVITE from its own task: a pool may wait for a worker);
+1. SIP commands are sent at once (dialer/sip_lane.py; an INVITE from its own task: a pool
+   may wait for a worker);
 2. screen pushes go to a bounded queue per agent (dialer/screens.py): a slow browser never
    delays dialing;
 3. state goes to the write-behind writer (dialer/writer.py), committed in batches.
 
-Blocking work (claiming leads, the compliance gate, the attempt row) runs in threads outside
-the runner; its results come back as messages. Every dial passes the compliance gate twice:
+Blocking work (claiming leads, the compliance gate, the attempt row: dialer/lead_feed.py) runs
+in threads outside the runner; its results come back as messages. Every dial passes the compliance gate twice:
 when the lead is selected and again immediately before the INVITE (issue 6); the attempt row
 is committed before the INVITE.
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -50,6 +50,7 @@ from dialer.inbox import (
     WrapCheck,
 )
 from dialer.ivr import IvrRunner
+from dialer.lead_feed import LeadFeed
 from dialer.ports import ComplianceGate, EngineSettings, Overflow, Push, SipPort
 from dialer.screens import ScreenLanes
 from dialer.sip_lane import SIP_ACTIONS, SipLane
@@ -113,6 +114,7 @@ class CampaignRunner:
         #: dropped unlogged and uncounted); ``outdial campaign status`` shows them
         self.failures: Counter[str] = Counter()
         self.lane = SipLane(sip, settings, self.inbox, self.failures)  # the first lane
+        self.feed = LeadFeed(db, settings, gate, wall, self.inbox, self.failures)  # claims
         self.handled = 0  # messages handled (benchmarks)
         self._tasks: list[asyncio.Task[None]] = []
         self._io: set[asyncio.Task[Any]] = set()  # claims, gate checks, attempt rows
@@ -256,7 +258,7 @@ class CampaignRunner:
 
     async def dial_preview(self, agent_id: str, lead: act.Lead) -> str | None:
         """Preview mode: the agent chose to dial this record; they are reserved for it."""
-        call_id = await self._prepare(lead)
+        call_id = await self.feed.prepare(lead)
         if call_id is None:
             return None
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
@@ -368,7 +370,7 @@ class CampaignRunner:
             self._gauge_busy = True
             self._io_task(self._read_gauge())
         if calls > 0:
-            self._io_task(self._claim(calls, frozenset(self._ready_owners())))
+            self._io_task(self.feed.claim(calls, frozenset(self._ready_owners())))
 
     async def _read_gauge(self) -> None:
         try:
@@ -383,21 +385,6 @@ class CampaignRunner:
             return
         self.inbox.put_nowait(Gauge(*gauge))
 
-    async def _claim(self, calls: int, owners: frozenset[int]) -> None:
-        leads: list[act.Lead] = []
-        try:
-            leads = await asyncio.to_thread(
-                hopper.claim,
-                self.db,
-                self.settings.campaign_id,
-                calls,
-                self.wall(),
-                owners,
-                self.settings.node,
-            )
-        finally:  # even when the claim failed: the pacer must not wait for it forever
-            self.inbox.put_nowait(Claimed(calls, tuple(leads)))
-
     def _claimed(self, msg: Claimed) -> None:
         self.core.claims_settled(msg.asked - len(msg.leads))
         owners = self._ready_owners()
@@ -409,41 +396,7 @@ class CampaignRunner:
             else:
                 leads.append(lead)
         if leads:
-            self._io_task(self._prepare_all(leads))
-
-    async def _prepare_all(self, leads: list[act.Lead]) -> None:
-        for i, lead in enumerate(leads):
-            try:
-                call_id = await self._prepare(lead)
-            except Exception:
-                self.failures["prepare"] += 1
-                log.exception("a claimed lead could not be prepared", contact=lead.contact_id)
-                self.inbox.put_nowait(Settled(len(leads) - i))
-                return
-            if call_id is None:
-                self.inbox.put_nowait(Settled(1))
-            else:
-                self.inbox.put_nowait(Prepared(call_id, lead))
-
-    async def _prepare(self, lead: act.Lead) -> str | None:
-        """The gate's second check, then the attempt row (committed before the INVITE)."""
-        call_id = uuid.uuid4().hex
-        verdict = await asyncio.to_thread(self.gate.check, lead, self.wall(), call_id)
-        if not verdict.allowed:
-            await asyncio.to_thread(
-                hopper.defer, self.db, lead, verdict.next_allowed_at, verdict.reason or "blocked"
-            )
-            return None
-        await asyncio.to_thread(
-            hopper.open_attempt,
-            self.db,
-            call_id,
-            self.settings.campaign_id,
-            lead,
-            self.settings.node,
-            self.wall(),
-        )
-        return call_id
+            self._io_task(self.feed.prepare_all(leads))
 
     async def _place(self, msg: Prepared) -> None:
         if msg.paced:
@@ -454,14 +407,14 @@ class CampaignRunner:
             if agent_id is None:
                 # the owner was taken while the attempt was written: no INVITE went out, so
                 # the attempt is withdrawn and the callback waits for the agent's next ready
-                self._io_task(self._withdraw(msg.call_id, msg.lead))
+                self._io_task(self.feed.withdraw(msg.call_id, msg.lead))
                 return
         try:
             actions = self.core.place(msg.call_id, msg.lead, self.clock(), agent_id)
         except Exception as exc:  # the previewing agent left meanwhile
             self.failures["place"] += 1
             log.warning("a prepared call was not placed", call_id=msg.call_id, error=str(exc))
-            self._io_task(self._withdraw(msg.call_id, msg.lead))
+            self._io_task(self.feed.withdraw(msg.call_id, msg.lead))
             if msg.done is not None and not msg.done.done():
                 msg.done.set_exception(exc)
             return
@@ -469,12 +422,6 @@ class CampaignRunner:
         await self._carry_out(actions)
         if msg.done is not None and not msg.done.done():
             msg.done.set_result(msg.call_id)
-
-    async def _withdraw(self, call_id: str, lead: act.Lead) -> None:
-        await asyncio.to_thread(hopper.withdraw, self.db, call_id, lead)
-        why = "withdrawn: its agent became busy"
-        gone = hopper.Finished(call_id, "cancelled", "not_placed", 0, why, False, None, None)
-        await asyncio.to_thread(self.gate.record_outcome, gone, lead, self.wall())
 
     def _ready_owners(self) -> dict[int, str]:
         """Ready agents by users.id: whose personal callbacks this runner may dial now."""
