@@ -15,9 +15,9 @@ The actions the core returns go to three lanes, SIP first:
 3. state goes to the write-behind writer (dialer/writer.py), committed in batches.
 
 Blocking work (claiming leads, the compliance gate, the attempt row: dialer/lead_feed.py) runs
-in threads outside the runner; its results come back as messages. Every dial passes the compliance gate twice:
-when the lead is selected and again immediately before the INVITE (issue 6); the attempt row
-is committed before the INVITE.
+in threads outside the runner; its results come back as messages. Every dial passes the
+compliance gate twice: when the lead is selected and again immediately before the INVITE
+(issue 6); the attempt row is committed before the INVITE.
 """
 
 from __future__ import annotations
