@@ -31,7 +31,7 @@ from outdial.storage import session_scope
 from sip.commands import ConnectAgent
 
 if TYPE_CHECKING:
-    from dialer.runtime import Running
+    from dialer.runtime import DialerRuntime, Running
 
 #: the pause an agent comes back in after a restart cut their call: it ends with that call's
 #: disposition, as wrap-up would have
@@ -125,17 +125,28 @@ def _dnc_add(db: DbEngine, number: str, region: str, reason: str, at: datetime) 
     store.dnc_add(db, number, source="disposition", reason=reason, region=region, at=at)
 
 
-class AgentOps:
-    """The agents' half of :class:`dialer.runtime.DialerRuntime`."""
+class AgentDesk:
+    """The agents' side of a :class:`dialer.runtime.DialerRuntime`, which holds one (its
+    ``desk``; the runtime's agent methods are the desk's): their sockets, which campaign
+    each works, the records held on preview screens."""
 
-    db: DbEngine
-    running: dict[int, Running]
-    wall: Callable[[], datetime]
-
-    def __init__(self) -> None:
+    def __init__(self, runtime: DialerRuntime) -> None:
+        self.runtime = runtime
         self.hub = sessions.AgentHub()
         self.agent_campaign: dict[int, int] = {}  # user id -> campaign id
         self.previews = PreviewDesk()
+
+    @property
+    def db(self) -> DbEngine:
+        return self.runtime.db
+
+    @property
+    def running(self) -> dict[int, Running]:
+        return self.runtime.running
+
+    @property
+    def wall(self) -> Callable[[], datetime]:
+        return self.runtime.wall
 
     # --- preview mode -------------------------------------------------------------------------
     async def preview_next(self, user_id: int) -> dict[str, Any] | None:
@@ -152,7 +163,7 @@ class AgentOps:
         return {"skipped": True}
 
     def _run(self, campaign_id: int) -> Running:
-        raise NotImplementedError
+        return self.runtime.campaign_run(campaign_id)
 
     def agent_status(self, user_id: int) -> dict[str, Any] | None:
         """An agent's state in their campaign, or None when not logged in here."""

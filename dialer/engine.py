@@ -8,37 +8,34 @@ runner's one inbox, handled in order by one task; nothing else touches
 
 The actions the core returns go to three lanes, SIP first:
 
-1. SIP commands are sent at once (an INVITE from its own task: a pool may wait for a worker);
+1. SIP commands are sent at once (dialer/sip_lane.py; an INVITE from its own task: a pool
+   may wait for a worker);
 2. screen pushes go to a bounded queue per agent (dialer/screens.py): a slow browser never
    delays dialing;
 3. state goes to the write-behind writer (dialer/writer.py), committed in batches.
 
-Blocking work (claiming leads, the compliance gate, the attempt row) runs in threads outside
-the runner; its results come back as messages. Every dial passes the compliance gate twice:
-when the lead is selected and again immediately before the INVITE (issue 6); the attempt row
-is committed before the INVITE.
+Blocking work (claiming leads, the compliance gate, the attempt row: dialer/lead_feed.py) runs
+in threads outside the runner; its results come back as messages. Every dial passes the
+compliance gate twice: when the lead is selected and again immediately before the INVITE
+(issue 6); the attempt row is committed before the INVITE.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine as DbEngine
 
-from campaigns.rules import RetryPolicy
 from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper, recovery, states
-from dialer.core import CoreConfig, DialerCore
+from dialer.core import DialerCore
 from dialer.inbox import (
     STOP,
     TICK,
@@ -52,14 +49,14 @@ from dialer.inbox import (
     WrapCheck,
 )
 from dialer.ivr import IvrRunner
+from dialer.lead_feed import LeadFeed
+from dialer.ports import ComplianceGate, EngineSettings, Overflow, Push, SipPort
 from dialer.screens import ScreenLanes
+from dialer.sip_lane import SIP_ACTIONS, SipLane
 from dialer.snapshot import snapshot
 from dialer.writer import Outcome, StateWriter
 from outdial.models import utcnow
-from quality import recordings
-from sip import commands as sipcmd
 from sip import events as sipev
-from sip.errors import SipError
 
 log = structlog.get_logger(__name__)
 
@@ -73,55 +70,6 @@ __all__ = [
     "Push",
     "SipPort",
 ]
-
-
-class SipPort(Protocol):
-    events: asyncio.Queue[sipev.SipEvent]
-
-    async def originate(self, cmd: sipcmd.Originate) -> None: ...
-    async def hangup(self, call_id: str) -> None: ...
-    async def connect_agent(self, call_id: str, agent_uri: str) -> None: ...
-    async def play_prompt(self, call_id: str, wav: str) -> None: ...
-    async def start_recording(self, call_id: str, path: str) -> None: ...
-    async def stop_recording(self, call_id: str, path: str) -> None: ...
-    async def drop_agent(self, call_id: str) -> None: ...
-
-
-class ComplianceGate(Protocol):
-    """Decides one dial at a wall-clock instant and audits the decision (rule 36)."""
-
-    def check(self, lead: act.Lead, at: datetime, call_id: str) -> GateVerdict: ...
-
-    def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None: ...
-
-
-@dataclass
-class EngineSettings:
-    campaign_id: int
-    core: CoreConfig
-    caller_id: str
-    display_name: str = ""
-    ring_timeout: float = 30.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    safe_harbor_wav: str | None = None  # rules 4, 20: required for modes that can abandon
-    node: str = "node-1"
-    tick: float = 0.1  # unused since the runner sleeps until the core's wake_at (kept: API)
-    pace_every: float = 1.0  # the pacer is asked once a second (shared/pacing/world.md)
-    allow_short_ring_timeout_for_tests: bool = False
-    data_dir: str | None = None  # IVR prompts and recordings; None: outdial's data_dir
-    # issue 11.3, from the campaign's [dialing] table (campaigns/dialing.py)
-    machine_action: str = "hang_up"  # or "leave_message" (plays machine_prompt)
-    machine_prompt: str = ""
-    machine_wav: str | None = None  # the machine_prompt's file, resolved by the runtime
-    preview_auto_dial_seconds: float = 0.0  # 0: only the agent dials
-    wrap_up_limit: float = 0.0  # seconds; 0: no limit
-    # [dialing] record_calls (on by default in a campaign; the runtime passes it): each call
-    # recorded to DATA_DIR/recordings/<call id>.wav (quality/recordings.py) for QA review
-    record_calls: bool = False
-
-
-Push = Callable[[str, dict[str, Any]], Awaitable[None] | None]
-Overflow = Callable[[str], Awaitable[None] | None]
 
 
 class CampaignRunner:
@@ -159,20 +107,17 @@ class CampaignRunner:
         self.leads: dict[str, act.Lead] = {}
         self.amd: dict[str, str] = {}
         self.finished = 0  # call outcomes committed
-        self.messages_played = 0
-        self.machine_messages_left = 0  # [dialing] machine_action = "leave_message"
         self.recovered: list[recovery.Recovered] = []  # calls closed at start-up
-        self._recordings_ready = False  # DATA_DIR/recordings made (record_calls)
         self.relearned = 0  # past attempts the pacer learned from at start-up
         #: every SIP failure and caught error, by where it happened (issue 11.4: none is
         #: dropped unlogged and uncounted); ``outdial campaign status`` shows them
         self.failures: Counter[str] = Counter()
+        self.lane = SipLane(sip, settings, self.inbox, self.failures)  # the first lane
+        self.feed = LeadFeed(db, settings, gate, wall, self.inbox, self.failures)  # claims
         self.handled = 0  # messages handled (benchmarks)
-        self._prompts: dict[str, asyncio.Event] = {}
-        self._prompt_failed: set[str] = set()  # calls whose prompt the SIP layer refused
         self._tasks: list[asyncio.Task[None]] = []
         self._io: set[asyncio.Task[Any]] = set()  # claims, gate checks, attempt rows
-        self._side: set[asyncio.Task[None]] = set()  # messages played, then a hang-up
+        self._side = self.lane.side  # INVITEs; messages played, then a hang-up
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._gauge_busy = False
@@ -225,7 +170,7 @@ class CampaignRunner:
         while (self.core.calls or not self.inbox.empty()) and self.clock() < deadline:
             await asyncio.sleep(0.05)
         for call_id in list(self.core.calls):
-            await self._hang_up(call_id)
+            await self.lane.hang_up(call_id)
         while (self.core.calls or not self.inbox.empty()) and self.clock() < deadline + 5:
             await asyncio.sleep(0.05)
         if self.ivr is not None:  # the survey responses of ended calls are finished
@@ -237,6 +182,15 @@ class CampaignRunner:
         await self.writer.close()  # every outcome committed
         await self.screens.drain()
         await self.screens.close()
+
+    @property
+    def messages_played(self) -> int:
+        """Safe-harbor messages played to the end (rules 3, 4, 20)."""
+        return self.lane.messages_played
+
+    @property
+    def machine_messages_left(self) -> int:
+        return self.lane.machine_messages_left
 
     def snapshot(self) -> dict[str, Any]:
         """The campaign's live state (dialer/snapshot.py) and the runner's own counters."""
@@ -303,7 +257,7 @@ class CampaignRunner:
 
     async def dial_preview(self, agent_id: str, lead: act.Lead) -> str | None:
         """Preview mode: the agent chose to dial this record; they are reserved for it."""
-        call_id = await self._prepare(lead)
+        call_id = await self.feed.prepare(lead)
         if call_id is None:
             return None
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
@@ -400,50 +354,36 @@ class CampaignRunner:
             await self._carry_out(core.on_agent_bridged(e.call_id, now))
         elif isinstance(e, sipev.AgentLegEnded) and e.call_id in core.calls:
             await self._carry_out(core.on_agent_failed(e.call_id, now))
-        elif isinstance(e, sipev.PromptFinished) and e.call_id in self._prompts:
-            self._prompts[e.call_id].set()
+        elif isinstance(e, sipev.PromptFinished) and self.lane.prompt_over(e.call_id):
+            pass
         elif isinstance(e, sipev.CommandFailed):
             await self._command_failed(e)
         elif isinstance(e, sipev.CallEnded):
-            if e.call_id in self._prompts:
-                self._prompts[e.call_id].set()
+            self.lane.prompt_over(e.call_id)
             ended = core.on_ended(e.call_id, str(e.outcome), now, e.sip_status, e.reason)
             await self._carry_out(ended)
 
     # --- dialing: claims and attempt rows outside the runner, placing inside ------------------
     def _pace(self, calls: int) -> None:
-        gauge = getattr(self.gate, "abandon_gauge", None)
-        if gauge is not None and self.settings.core.mode == "predictive" and not self._gauge_busy:
+        if self.settings.core.mode == "predictive" and not self._gauge_busy:
             # the campaign's legal gauge, from compliance (issue 6): it outlives this process
             self._gauge_busy = True
-            self._io_task(self._read_gauge(gauge))
+            self._io_task(self._read_gauge())
         if calls > 0:
-            self._io_task(self._claim(calls, frozenset(self._ready_owners())))
+            self._io_task(self.feed.claim(calls, frozenset(self._ready_owners())))
 
-    async def _read_gauge(self, gauge: Callable[[datetime], tuple[int, int]]) -> None:
+    async def _read_gauge(self) -> None:
         try:
-            abandoned, live = await asyncio.to_thread(gauge, self.wall())
+            gauge = await asyncio.to_thread(self.gate.abandon_gauge, self.wall())
         except Exception:  # the database is down: the pacer keeps its own estimate
             self.failures["abandon_gauge"] += 1
             log.exception("abandon gauge not read", campaign=self.settings.campaign_id)
             self._gauge_busy = False
             return
-        self.inbox.put_nowait(Gauge(abandoned, live))
-
-    async def _claim(self, calls: int, owners: frozenset[int]) -> None:
-        leads: list[act.Lead] = []
-        try:
-            leads = await asyncio.to_thread(
-                hopper.claim,
-                self.db,
-                self.settings.campaign_id,
-                calls,
-                self.wall(),
-                owners,
-                self.settings.node,
-            )
-        finally:  # even when the claim failed: the pacer must not wait for it forever
-            self.inbox.put_nowait(Claimed(calls, tuple(leads)))
+        if gauge is None:  # no legal gauge (a test's gate): the pacer keeps its own counts
+            self._gauge_busy = False
+            return
+        self.inbox.put_nowait(Gauge(*gauge))
 
     def _claimed(self, msg: Claimed) -> None:
         self.core.claims_settled(msg.asked - len(msg.leads))
@@ -456,41 +396,7 @@ class CampaignRunner:
             else:
                 leads.append(lead)
         if leads:
-            self._io_task(self._prepare_all(leads))
-
-    async def _prepare_all(self, leads: list[act.Lead]) -> None:
-        for i, lead in enumerate(leads):
-            try:
-                call_id = await self._prepare(lead)
-            except Exception:
-                self.failures["prepare"] += 1
-                log.exception("a claimed lead could not be prepared", contact=lead.contact_id)
-                self.inbox.put_nowait(Settled(len(leads) - i))
-                return
-            if call_id is None:
-                self.inbox.put_nowait(Settled(1))
-            else:
-                self.inbox.put_nowait(Prepared(call_id, lead))
-
-    async def _prepare(self, lead: act.Lead) -> str | None:
-        """The gate's second check, then the attempt row (committed before the INVITE)."""
-        call_id = uuid.uuid4().hex
-        verdict = await asyncio.to_thread(self.gate.check, lead, self.wall(), call_id)
-        if not verdict.allowed:
-            await asyncio.to_thread(
-                hopper.defer, self.db, lead, verdict.next_allowed_at, verdict.reason or "blocked"
-            )
-            return None
-        await asyncio.to_thread(
-            hopper.open_attempt,
-            self.db,
-            call_id,
-            self.settings.campaign_id,
-            lead,
-            self.settings.node,
-            self.wall(),
-        )
-        return call_id
+            self._io_task(self.feed.prepare_all(leads))
 
     async def _place(self, msg: Prepared) -> None:
         if msg.paced:
@@ -501,14 +407,14 @@ class CampaignRunner:
             if agent_id is None:
                 # the owner was taken while the attempt was written: no INVITE went out, so
                 # the attempt is withdrawn and the callback waits for the agent's next ready
-                self._io_task(self._withdraw(msg.call_id, msg.lead))
+                self._io_task(self.feed.withdraw(msg.call_id, msg.lead))
                 return
         try:
             actions = self.core.place(msg.call_id, msg.lead, self.clock(), agent_id)
         except Exception as exc:  # the previewing agent left meanwhile
             self.failures["place"] += 1
             log.warning("a prepared call was not placed", call_id=msg.call_id, error=str(exc))
-            self._io_task(self._withdraw(msg.call_id, msg.lead))
+            self._io_task(self.feed.withdraw(msg.call_id, msg.lead))
             if msg.done is not None and not msg.done.done():
                 msg.done.set_exception(exc)
             return
@@ -516,12 +422,6 @@ class CampaignRunner:
         await self._carry_out(actions)
         if msg.done is not None and not msg.done.done():
             msg.done.set_result(msg.call_id)
-
-    async def _withdraw(self, call_id: str, lead: act.Lead) -> None:
-        await asyncio.to_thread(hopper.withdraw, self.db, call_id, lead)
-        why = "withdrawn: its agent became busy"
-        gone = hopper.Finished(call_id, "cancelled", "not_placed", 0, why, False, None, None)
-        await asyncio.to_thread(self.gate.record_outcome, gone, lead, self.wall())
 
     def _ready_owners(self) -> dict[int, str]:
         """Ready agents by users.id: whose personal callbacks this runner may dial now."""
@@ -547,16 +447,16 @@ class CampaignRunner:
     async def _carry_out(self, actions: list[act.Action]) -> None:
         """SIP commands first and at once; then screens and state, which never wait."""
         for a in actions:
-            if isinstance(
-                a,
-                act.Originate
-                | act.ConnectAgent
-                | act.PlaySafeHarbor
-                | act.Hangup
-                | act.DropAgentLeg
-                | act.StartIvr,
-            ):
-                await self._sip_lane(a)
+            if isinstance(a, SIP_ACTIONS):
+                why = await self.lane.send(a)
+                if why is not None:  # an agent's leg failed: the next free agent gets the
+                    # call, or the connect limit abandons it with the message (rule 3)
+                    now = self.clock()
+                    await self._carry_out(
+                        self.core.on_command_failed(a.call_id, "ConnectAgent", now, why)
+                    )
+            elif isinstance(a, act.StartIvr):
+                self._start_ivr(a)
         wall = self.wall()
         for a in actions:
             if isinstance(a, act.Persist):
@@ -575,63 +475,14 @@ class CampaignRunner:
             elif isinstance(a, act.AgentReleased):
                 self.screens.offer(a.agent_id, {"type": "call_released", "call_id": a.call_id})
 
-    async def _sip_lane(self, a: act.Action) -> None:
-        if isinstance(a, act.Originate):
-            self._side_task(self._originate(a))
-        elif isinstance(a, act.ConnectAgent):
-            try:
-                await self.sip.connect_agent(a.call_id, a.agent_uri)
-            except SipError as exc:
-                # e.g. NoAgentSlot: the next free agent gets the call, or the connect limit
-                # abandons it with the message (rule 3)
-                self._failed("ConnectAgent", a.call_id, exc)
-                now, why = self.clock(), str(exc)
-                await self._carry_out(
-                    self.core.on_command_failed(a.call_id, "ConnectAgent", now, why)
-                )
-        elif isinstance(a, act.PlaySafeHarbor):
-            self._side_task(self._play_then_hang_up(a.call_id, "safe_harbor"))
-        elif isinstance(a, act.Hangup):
-            if a.reason == "machine" and self.settings.machine_wav:
-                # [dialing] machine_action = "leave_message": the message, then hang up
-                self._side_task(self._play_then_hang_up(a.call_id, "machine"))
-            else:
-                await self._hang_up(a.call_id)
-        elif isinstance(a, act.DropAgentLeg):
-            try:
-                await self.sip.drop_agent(a.call_id)
-            except SipError as exc:  # the call ended meanwhile: its CallEnded closes it
-                self._failed("DropAgent", a.call_id, exc)
-        elif isinstance(a, act.StartIvr):
-            agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
-            self._ivr().start(a.call_id, a.lead, agent_user)
-            self.screens.offer("ivr", {"type": "ivr_start", "call_id": a.call_id})
-            if a.agent_id:
-                self.screens.offer(
-                    a.agent_id, {"type": "call_transferred", "call_id": a.call_id, "to": "ivr"}
-                )
-
-    async def _originate(self, a: act.Originate) -> None:
-        s = self.settings
-        try:
-            record_path = await self._record_path(a.call_id) if s.record_calls else None
-            cmd = sipcmd.Originate(
-                call_id=a.call_id,
-                target=a.lead.number,
-                caller_id=s.caller_id,
-                display_name=s.display_name,
-                ring_timeout=s.ring_timeout,
-                amd=s.core.amd,
-                amd_deadline=s.core.amd_deadline,
-                record_path=record_path,
-                allow_short_ring_timeout_for_tests=s.allow_short_ring_timeout_for_tests,
+    def _start_ivr(self, a: act.StartIvr) -> None:
+        agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
+        self._ivr().start(a.call_id, a.lead, agent_user)
+        self.screens.offer("ivr", {"type": "ivr_start", "call_id": a.call_id})
+        if a.agent_id:
+            self.screens.offer(
+                a.agent_id, {"type": "call_transferred", "call_id": a.call_id, "to": "ivr"}
             )
-            await self.sip.originate(cmd)
-        except Exception as exc:  # never placed (pool full, worker gone): no CallEnded
-            # any error, not only SipError: an attempt left open would block its number;
-            # the failure comes back through the inbox and finishes the attempt
-            code = exc.code if isinstance(exc, SipError) else type(exc).__name__
-            self.inbox.put_nowait(sipev.CommandFailed(a.call_id, "Originate", code, str(exc)))
 
     def _finished(self, a: act.CallFinished) -> None:
         agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None
@@ -695,80 +546,24 @@ class CampaignRunner:
             },
         )
 
-    def _data_dir(self) -> Path:
-        data_dir = self.settings.data_dir
-        if data_dir is None:
-            from outdial import config
-
-            data_dir = str(config.load().data_dir)
-        return Path(data_dir)
-
     def _ivr(self) -> IvrRunner:
         if self.ivr is None:
             self.ivr = IvrRunner(
-                self.db, self.sip, self.settings.campaign_id, self._data_dir(), wall=self.wall
+                self.db,
+                self.sip,
+                self.settings.campaign_id,
+                self.settings.data_path(),
+                wall=self.wall,
             )
         return self.ivr
 
-    async def _record_path(self, call_id: str) -> str:
-        """Where this call is recorded (the folder made once, off the loop); the call id alone
-        names the file, never the number."""
-        path = recordings.recording_path(self._data_dir(), call_id)
-        if not self._recordings_ready:
-            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-            self._recordings_ready = True
-        return str(path)
-
-    # --- messages played, then a hang-up (side tasks: they wait on the SIP layer) ---------------
-    async def _play_then_hang_up(self, call_id: str, what: str) -> None:
-        """Rules 3, 4, 20: the safe-harbor message (or, on a machine, the campaign's message),
-        then the call ends."""
-        wav = self.settings.safe_harbor_wav if what == "safe_harbor" else self.settings.machine_wav
-        played = False
-        if wav:
-            done = self._prompts[call_id] = asyncio.Event()
-            try:
-                await self.sip.play_prompt(call_id, wav)
-                await asyncio.wait_for(done.wait(), timeout=30.0)
-                # a CommandFailed(PlayPrompt) sets ``done`` at once: the call is hung up now,
-                # never left in silence (issue 11.4)
-                played = call_id not in self._prompt_failed
-            except (SipError, TimeoutError) as exc:  # the call is gone, or the prompt hung
-                self._failed(f"{what}_prompt", call_id, exc)
-            finally:
-                self._prompts.pop(call_id, None)
-                self._prompt_failed.discard(call_id)
-        await self._hang_up(call_id)
-        if what == "safe_harbor":
-            self.messages_played += 1 if played else 0
-        else:
-            self.machine_messages_left += 1 if played else 0
-
-    async def _hang_up(self, call_id: str) -> None:
-        try:
-            await self.sip.hangup(call_id)
-        except SipError as exc:  # mostly UnknownCall: the customer hung up first
-            self._failed("Hangup", call_id, exc)
-
     async def _command_failed(self, e: sipev.CommandFailed) -> None:
         """A SIP command failed (issue 11.4): logged, counted, and the core decides."""
-        self._failed(e.command, e.call_id, f"{e.error_code}: {e.message}")
-        if e.command == "PlayPrompt" and e.call_id in self._prompts:
-            self._prompt_failed.add(e.call_id)
-            self._prompts[e.call_id].set()  # the message cannot play: hang up at once
-            return
+        self.lane.failed(e.command, e.call_id, f"{e.error_code}: {e.message}")
+        if e.command == "PlayPrompt" and self.lane.prompt_over(e.call_id, refused=True):
+            return  # the message cannot play: the call is hung up at once
         why = f"{e.error_code}: {e.message}"
         await self._carry_out(self.core.on_command_failed(e.call_id, e.command, self.clock(), why))
-
-    def _failed(self, where: str, call_id: str, error: object) -> None:
-        """Log and count one SIP failure (``failures`` in the campaign status)."""
-        self.failures[where] += 1
-        log.warning("sip command failed", command=where, call_id=call_id, error=str(error))
-
-    def _side_task(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._side.add(task)
-        task.add_done_callback(self._side.discard)
 
 
 #: the name the runtime, the web layer and the tests have used since issue 6

@@ -30,12 +30,13 @@ from sqlalchemy.engine import Engine as DbEngine
 from campaigns.rules import RetryPolicy
 from dialer import recovery, sessions
 from dialer import status as dbstatus
-from dialer.agent_ops import WRAP_AFTER_RESTART, AgentOps
+from dialer.agent_ops import WRAP_AFTER_RESTART, AgentDesk
 from dialer.core import CoreConfig, connect_from_for
-from dialer.engine import CampaignEngine, ComplianceGate, EngineSettings, SipPort
+from dialer.engine import CampaignEngine
 from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
 from dialer.hopper import SIMULATED_NODE
 from dialer.pacing import Decision
+from dialer.ports import ComplianceGate, EngineSettings, SipPort
 from outdial.models import utcnow
 from sip.commands import is_e164
 from sip.config import PoolConfig
@@ -85,14 +86,27 @@ class Running:
     campaign_id: int
     engine: CampaignEngine
     port: ManagedPort
-    paused: bool = False
+    paused: bool = False  # by a manager (or a restart of a paused campaign)
+    held: bool = False  # by its schedule (dialer/scheduling.py)
     monitor: asyncio.Task[None] | None = None
     last_decision: tuple[Decision, float] | None = None
     agents: set[int] = field(default_factory=set)  # user ids logged in here
 
+    def hold(self, *, paused: bool | None = None, held: bool | None = None) -> None:
+        """The one place a campaign's pause is decided: its runner places new calls only
+        when neither a manager nor its schedule holds it (the runner's ``core.dialing``
+        follows). A manager's resume outside the schedule does not dial."""
+        self.paused = self.paused if paused is None else paused
+        self.held = self.held if held is None else held
+        if self.paused or self.held:
+            self.engine.pause()
+        else:
+            self.engine.resume()
 
-class DialerRuntime(AgentOps):
-    """Starts, pauses, resumes and stops campaigns; agents work through it (see AgentOps)."""
+
+class DialerRuntime:
+    """Starts, pauses, resumes and stops campaigns; agents work through its ``desk``
+    (dialer/agent_ops.py), whose methods it offers as its own."""
 
     def __init__(
         self,
@@ -112,7 +126,6 @@ class DialerRuntime(AgentOps):
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__()
         self.db = db
         self.sip_factory = sip_factory or _sip_pool(pool_config)
         self.gate_factory = gate_factory
@@ -129,6 +142,20 @@ class DialerRuntime(AgentOps):
         self.clock, self.wall = clock, wall
         self.running: dict[int, Running] = {}
         self._lock = asyncio.Lock()
+        self.desk = AgentDesk(self)
+        self.hub, self.agent_campaign, self.previews = (
+            self.desk.hub,
+            self.desk.agent_campaign,
+            self.desk.previews,
+        )
+        # what the web layer, the simulated agents and the CLI call: the desk's methods
+        self.agent_login, self.agent_ready = self.desk.agent_login, self.desk.agent_ready
+        self.agent_pause, self.agent_logout = self.desk.agent_pause, self.desk.agent_logout
+        self.agent_status, self.agent_hangup = self.desk.agent_status, self.desk.agent_hangup
+        self.disposition, self.transfer_to_ivr = self.desk.disposition, self.desk.transfer_to_ivr
+        self.owns_live_call = self.desk.owns_live_call
+        self.preview_next, self.preview_dial = self.desk.preview_next, self.desk.preview_dial
+        self.preview_skip, self.live_amd = self.desk.preview_skip, self.desk.live_amd
 
     # --- campaigns ------------------------------------------------------------------------
     async def start(self, campaign_id: int) -> dict[str, Any]:
@@ -138,11 +165,9 @@ class DialerRuntime(AgentOps):
             if run is None:
                 await self._start(campaign_id)
             elif run.paused:
-                run.engine.resume()
-                run.paused = False
-                await asyncio.to_thread(
-                    dbstatus.set_campaign_status, self.db, campaign_id, "running"
-                )
+                run.hold(paused=False)
+                status = "scheduled" if run.held else "running"
+                await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, status)
             await self._desire(campaign_id, "running")
         return await self.status(campaign_id)
 
@@ -282,9 +307,8 @@ class DialerRuntime(AgentOps):
 
     async def pause(self, campaign_id: int) -> dict[str, Any]:
         """No new calls; calls in progress and agents carry on."""
-        run = self._run(campaign_id)
-        run.engine.pause()
-        run.paused = True
+        run = self.campaign_run(campaign_id)
+        run.hold(paused=True)
         await asyncio.to_thread(dbstatus.set_campaign_status, self.db, campaign_id, "paused")
         await self._desire(campaign_id, "paused")
         return await self.status(campaign_id)
@@ -579,18 +603,18 @@ class DialerRuntime(AgentOps):
         run.last_decision = (d, now)
         await asyncio.to_thread(dbstatus.persist_decision, self.db, run.campaign_id, d, self.wall())
 
-    def _run(self, campaign_id: int) -> Running:
+    def campaign_run(self, campaign_id: int) -> Running:
+        """The campaign running here (NotRunning otherwise)."""
         run = self.running.get(campaign_id)
         if run is None:
             raise NotRunning(f"campaign {campaign_id} is not running here", campaign=campaign_id)
         return run
 
 
-def _basis_checks(gate: Any, campaign_id: int) -> None:
+def _basis_checks(gate: ComplianceGate, campaign_id: int) -> None:
     """Rule 26: a campaign with no record it may lawfully call does not start, and says how
-    to record consent or a basis (the gate's ``launch_problems``; a test's gate has none)."""
-    check = getattr(gate, "launch_problems", None)
-    problems = check() if check is not None else []
+    to record consent or a basis (the gate's ``launch_problems``)."""
+    problems = gate.launch_problems()
     if problems:
         raise CampaignNotReady(
             f"campaign {campaign_id} cannot start: {'; '.join(problems)}",

@@ -41,8 +41,12 @@ class CampaignScheduler:
         self.runtime = runtime
         self.wall = wall
         self.every = every
-        self.held: set[int] = set()  # campaigns paused by their schedule, not by a manager
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+
+    @property
+    def held(self) -> set[int]:
+        """Campaigns held by their schedule (``Running.held``, the one place it is kept)."""
+        return {cid for cid, run in self.runtime.running.items() if run.held}
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -79,23 +83,20 @@ class CampaignScheduler:
         db = self.runtime.db
         camp = await asyncio.to_thread(campaigns.get, db, campaign_id)
         spec = await asyncio.to_thread(campaigns.spec_of, db, camp)
-        engine = run.engine
         inside = in_schedule(spec, now)
-        if not inside and campaign_id not in self.held and not run.paused:
-            engine.pause()
-            self.held.add(campaign_id)
-            await asyncio.to_thread(dbstatus.set_campaign_status, db, campaign_id, "scheduled")
+        if not inside and not run.held:
+            run.hold(held=True)
+            if not run.paused:  # a manager's pause stays what the campaign shows
+                await asyncio.to_thread(dbstatus.set_campaign_status, db, campaign_id, "scheduled")
             log.info("campaign outside its schedule: holding", campaign=campaign_id)
-        elif inside and campaign_id in self.held:
-            self.held.discard(campaign_id)
+        elif inside and run.held:
+            run.hold(held=False)
             if not run.paused:
-                engine.resume()
                 await asyncio.to_thread(dbstatus.set_campaign_status, db, campaign_id, "running")
                 log.info("campaign inside its schedule: dialing", campaign=campaign_id)
         remaining = await asyncio.to_thread(hopper.remaining, db, campaign_id)
-        if remaining == 0 and not engine.core.calls:
+        if remaining == 0 and not run.engine.core.calls:
             await self.runtime.stop(campaign_id, drain=0)
-            self.held.discard(campaign_id)
             await asyncio.to_thread(dbstatus.set_campaign_status, db, campaign_id, "completed")
             log.info("campaign completed: no record can be called any more", campaign=campaign_id)
 

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine as DbEngine
 
-from dialer.agent_ops import dispositions_of
+from dialer.agent_ops import dispositions_of, pause_reasons_of
 
 log = structlog.get_logger(__name__)
 
@@ -150,7 +150,12 @@ class SimulatedAgents:
             self.actions += 1
         elif state == "ready" and self.rng.random() < s.pause_chance * s.tick:
             a.pause_for = self.rng.uniform(*s.pause)
-            await rt.agent_pause(a.user_id, self.rng.choice(PAUSE_REASONS))
+            cid = int(status["campaign_id"]) if status else None
+            listed = await asyncio.to_thread(pause_reasons_of, self.db, cid) if cid else ()
+            # a reason the campaign lists (its own [[pause_reasons]] or the default ones)
+            usable = [r for r in PAUSE_REASONS if r in listed] or list(listed)
+            if usable:
+                await rt.agent_pause(a.user_id, self.rng.choice(usable))
             self.actions += 1
         elif state == "paused" and held >= (a.pause_for or s.pause[0]):
             await rt.agent_ready(a.user_id)

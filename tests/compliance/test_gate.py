@@ -131,6 +131,8 @@ def test_a_carrier_announcement_is_not_a_live_answer_on_the_gauge(engine: Engine
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE attempts SET amd='announcement' WHERE call_id='c0'"))
     assert gate_for(engine, cid).abandon_gauge(dialdata.AMD_NOW) == (0, 2)  # a new reading
+
+
 def test_simulated_calls_never_count_in_the_legal_abandon_gauge(engine: Engine) -> None:
     """Issue 17: 34 live answers from the simulated carrier, 2 abandoned (5.9 %): the legal
     gauge of real calls reads 0/0 and lets a real runtime dial; a runtime dialing the

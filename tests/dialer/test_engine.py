@@ -54,6 +54,12 @@ class RecordingGate:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         self.outcomes.append(finished.state)
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 def settings(campaign_id: int, **kw: Any) -> EngineSettings:
     return EngineSettings(

@@ -58,6 +58,12 @@ class AllowAll:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         return None
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 async def run_one_call(
     db: Engine,
@@ -200,6 +206,8 @@ async def test_connected_call_is_recorded_only_when_record_calls_is_on(
     assert rate in (8000, 16000) and width == 2
     assert frames / rate >= 1.0, frames  # seconds of the connected call, not an empty header
     assert any(b != 0 for b in audio)  # the carrier's tone is in it, not only silence
+
+
 async def test_a_carrier_announcement_after_the_answer_ends_as_a_bad_number(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:

@@ -54,6 +54,12 @@ class Gate:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         pass
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 class Screen:
     """An agent's WebSocket as the hub sees it; ``on_message`` runs as each one arrives."""
@@ -632,3 +638,43 @@ def test_a_runtime_dialing_the_simulated_carrier_keeps_its_gauges_apart(
     real = DialerRuntime(sqlite_engine, node="n1")
     assert sim._gate(cid).facts.simulated is True  # type: ignore[attr-defined]
     assert real._gate(cid).facts.simulated is False  # type: ignore[attr-defined]
+
+
+class StalledScreen:
+    """A browser that reads nothing: every send waits forever; closing it is noted."""
+
+    def __init__(self) -> None:
+        self.closed = asyncio.Event()
+
+    async def send_str(self, data: str) -> None:
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        self.closed.set()
+
+
+async def test_an_overflowing_screen_is_closed_and_the_others_stay(sqlite_engine: Engine) -> None:
+    """issue 11.2: the runner's screen lane overflows for a browser that reads nothing; the
+    runtime (``_drop_screen``) closes that agent's sockets so the page reconnects and
+    resyncs, and touches nobody else's."""
+    cid = dialdata.campaign_with_contacts(sqlite_engine, "drop1", [])
+    rt = runtime(sqlite_engine)
+    slow, other = agent(sqlite_engine, "slow"), agent(sqlite_engine, "other")
+    stalled, fine = StalledScreen(), Screen()
+    rt.hub.add(slow, stalled)
+    rt.hub.add(other, fine)
+    await rt.start(cid)
+    try:
+        run = rt.running[cid]
+        screens = run.engine.screens
+        for i in range(screens.size + 2):  # one stuck in send_str, a full queue, one more
+            screens.offer(str(slow), {"type": "call_released", "call_id": f"c{i}"})
+            # no await in this loop: "ivr" (nobody's screen) overflows too, and is ignored
+            screens.offer("ivr", {"type": "ivr_start", "call_id": f"c{i}"})
+        await asyncio.wait_for(stalled.closed.wait(), 5)
+        assert rt.hub.connected(slow) == 0 and screens.dropped == 2
+        assert rt.hub.connected(other) == 1
+        screens.offer(str(other), {"type": "call_released", "call_id": "x"})
+        await wait_for(lambda: bool(fine.of("call_released")), 5)
+    finally:
+        await rt.stop(cid)

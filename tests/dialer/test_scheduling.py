@@ -32,6 +32,12 @@ class Allow:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         pass
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 def runtime(engine: Engine) -> DialerRuntime:
     return DialerRuntime(
@@ -93,5 +99,44 @@ async def test_schedule_holds_and_releases_then_completes(sqlite_engine: Engine)
             conn.execute(sa.text("UPDATE contacts SET status='done'"))
         await sched.tick()
         assert status(engine, cid) == "completed" and cid not in rt.running
+    finally:
+        await rt.stop_all()
+
+
+async def test_a_managers_resume_outside_the_schedule_does_not_dial(sqlite_engine: Engine) -> None:
+    """Pause is kept in one place (``Running.paused`` and ``Running.held``): a manager who
+    pauses and resumes a campaign its schedule holds leaves it held, not dialing."""
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(engine, "held", ["+8613800000012"], mode="agentless")
+    spec = rules.parse_campaign(
+        {
+            "name": "held",
+            "kind": "satisfaction_survey",
+            "mode": "agentless",
+            "caller_id": "+8610010000",
+            "timezone": "Asia/Shanghai",
+            "schedule": {d: ["09:00-18:00"] for d in rules.DAYS},
+        }
+    )
+    campaigns.save_spec(engine, spec)
+    rt = runtime(engine)
+    clock: dict[str, Any] = {"now": NIGHT}
+    sched = CampaignScheduler(rt, wall=lambda: clock["now"])
+    try:
+        await rt.start(cid)
+        run = rt.running[cid]
+        run.engine.pause()  # nothing dials before the scheduler has looked
+        await sched.tick()
+        assert cid in sched.held
+        await rt.pause(cid)
+        assert status(engine, cid) == "paused"
+        await rt.resume(cid)
+        await run.engine.ask(lambda now: [])  # one inbox: the pause/resume are handled
+        assert status(engine, cid) == "scheduled" and cid in sched.held
+        assert not run.engine.core.dialing and run.engine.core.calls == {}
+        clock["now"] = MORNING
+        await sched.tick()
+        await run.engine.ask(lambda now: [])
+        assert status(engine, cid) == "running" and run.engine.core.dialing
     finally:
         await rt.stop_all()

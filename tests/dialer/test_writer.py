@@ -31,6 +31,12 @@ class AllowAll:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         return None
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 async def test_transitions_commit_in_batches_and_the_barrier_waits(engine: Engine) -> None:
     cid = dialdata.campaign_with_contacts(engine, "w1", ["+8613800000011"])

@@ -34,6 +34,12 @@ class AllowAll:
     def record_outcome(self, finished: hopper.Finished, lead: act.Lead, at: datetime) -> None:
         pass
 
+    def abandon_gauge(self, at: datetime) -> tuple[int, int] | None:
+        return None  # no legal gauge: the pacer keeps its own counts
+
+    def launch_problems(self) -> list[str]:
+        return []
+
 
 def script_for(target: str) -> FakeScript:
     if target.startswith("sip:"):

@@ -144,6 +144,11 @@ async def test_the_agents_call_from_screen_pop_to_disposition(
         headers=h,
     )
     assert verdict.status == 200 and "Verdict saved" in await verdict.text()
+    # the durability barrier (issue 11.2): "saved" is said only once the verdict is committed,
+    # while the call is still up and before any disposition moves the agent on
+    (row,) = dialdata.rows(engine, "SELECT verdict FROM orders WHERE external_id = 'SO-1'")
+    assert row.verdict == "changed"
+    assert (await (await client.get("/desk/state")).json())["agent"]["call_id"] == call_id
     assert orders.get_order(engine, "SO-1").verdict_details["changes"] == {
         "delivery_time": "2026-12-09 下午"
     }
@@ -402,6 +407,8 @@ async def test_under_the_simulator_the_sign_in_offers_the_simulated_softphone(
     assert "Simulated softphone" in page
     zh = await (await client.get("/desk", headers={"Accept-Language": "zh-CN"})).text()
     assert "模拟软电话" in zh
+
+
 async def test_the_pause_menu_is_the_campaigns_and_other_reasons_are_refused(
     aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
