@@ -114,7 +114,10 @@ def definition(c: DemoCampaign, zone: str) -> str:
     )
     text = re.sub(r"(\[schedule\][^\n]*\n)(?:\w+ = \[[^\n]*\n)+", rf"\g<1>{days}", text, count=1)
     retry = "busy = 1\nno_answer = 2\nmachine = 2\nfailure = 1\nmax_attempts = 3\n"
-    text = re.sub(r"(\[retry\][^\n]*\n)(?:\w+ = \d+\n)+", rf"\g<1>{retry}", text, count=1)
+    # the whole [retry] table, its commented-out keys too (a later key would be set twice)
+    text = re.sub(
+        r"(\[retry\][^\n]*\n)(?:(?:#[^\n]*|\w+ = \d+[^\n]*)\n)+", rf"\g<1>{retry}", text, count=1
+    )
     return text
 
 

@@ -213,6 +213,17 @@ def str_field(body: dict[str, Any], name: str, default: str = "", max_len: int =
     return text
 
 
+async def text_body(request: web.Request) -> str:
+    """A text body (a campaign file): read within the route's limit, in its charset (UTF-8
+    by default); bytes that are not in it are a 400 that says so, never a 500."""
+    raw = await read_limited(request)
+    charset = request.charset or "utf-8"
+    try:
+        return raw.decode(charset)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InvalidInput(f"the request body is not {charset} text", field="body") from exc
+
+
 async def part_text(part: BodyPartReader, limit: int = 64 * 1024) -> str:
     """A form field's text: UTF-8, clean, at most ``limit`` bytes."""
     data = bytearray()

@@ -234,7 +234,7 @@ async def api_load(request: web.Request) -> web.Response:
     """Body: a campaign file (TOML, or JSON with Content-Type application/json); creates or
     updates the campaign of that name, as ``outdial campaigns load FILE`` does."""
     suffix = ".json" if request.content_type == "application/json" else ".toml"
-    text = await request.text()
+    text = await inputs.text_body(request)
     return web.json_response({"campaign": await _load_text(text, suffix, request.app[ENGINE])})
 
 

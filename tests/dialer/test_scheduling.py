@@ -128,12 +128,13 @@ async def test_a_managers_resume_outside_the_schedule_does_not_dial(sqlite_engin
         run.engine.pause()  # nothing dials before the scheduler has looked
         await sched.tick()
         assert cid in sched.held
+        before = set(run.engine.core.calls)  # a call the runner placed before the pause above
         await rt.pause(cid)
         assert status(engine, cid) == "paused"
         await rt.resume(cid)
         await run.engine.ask(lambda now: [])  # one inbox: the pause/resume are handled
         assert status(engine, cid) == "scheduled" and cid in sched.held
-        assert not run.engine.core.dialing and run.engine.core.calls == {}
+        assert not run.engine.core.dialing and set(run.engine.core.calls) <= before
         clock["now"] = MORNING
         await sched.tick()
         await run.engine.ask(lambda now: [])

@@ -63,3 +63,8 @@ async def test_a_campaign_file_loads_over_the_api(
         "/api/campaigns/load", data=b'name = "x"\n', headers={"X-CSRF-Token": csrf}
     )
     assert bad.status == 400 and "caller_id" in (await bad.json())["message"]
+    gbk = await client.post(  # bytes that are not UTF-8: a 400 that says so (the fuzz suite)
+        "/api/campaigns/load", data="name = \"回访\"".encode("gbk"),
+        headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert gbk.status == 400 and "not utf-8 text" in (await gbk.json())["message"]
