@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from compliance.amd_sampling import LAB_RATE, MACHINE, PERSON, SAMPLED_MACHINE, FpEstimate
 from compliance.models import AmdReview
-from outdial.errors import InvalidInput, NotFound
+from outdial.errors import Forbidden, InvalidInput, NotFound
 from outdial.models import as_utc, utcnow
 from outdial.storage import session_scope
 
@@ -60,8 +60,16 @@ def samples(
     ]
 
 
-def mark(db: Engine, call_id: str, truth: str, by: str, at: datetime | None = None) -> Sample:
-    """Record what a sampled call really was; a second mark corrects the first."""
+def mark(
+    db: Engine,
+    call_id: str,
+    truth: str,
+    by: str,
+    at: datetime | None = None,
+    agent_user_id: int | None = None,
+) -> Sample:
+    """Record what a sampled call really was; a second mark corrects the first.
+    ``agent_user_id``: an agent marks only a call they took (managers pass None)."""
     from dialer.models import Attempt
 
     if truth not in TRUTHS:
@@ -76,6 +84,8 @@ def mark(db: Engine, call_id: str, truth: str, by: str, at: datetime | None = No
                 f"{attempt.amd or 'none'}); only sampled calls are marked",
                 field="call_id",
             )
+        if agent_user_id is not None and attempt.agent_user_id != agent_user_id:
+            raise Forbidden(f"only the agent who took call {call_id!r} marks it", call_id=call_id)
         review = s.exec(select(AmdReview).where(col(AmdReview.call_id) == call_id)).first()
         if review is None:
             review = AmdReview(call_id=call_id, campaign_id=attempt.campaign_id, truth=truth)

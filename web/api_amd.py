@@ -81,11 +81,12 @@ async def review(request: web.Request) -> web.Response:
     body = await json_body(request)
     call_id = str_field(body, "call_id", max_len=64)
     truth = str_field(body, "truth", max_len=16)
-    by = current_identity(request).username
+    ident = current_identity(request)
     engine = request.app[ENGINE]
+    own = ident.user_id if ident.role is Role.AGENT else None  # an agent: their own calls
 
     def write() -> dict[str, Any]:
-        sample = amd_reviews.mark(engine, call_id, truth, by)
+        sample = amd_reviews.mark(engine, call_id, truth, ident.username, agent_user_id=own)
         return {
             "call_id": call_id,
             "truth": truth,

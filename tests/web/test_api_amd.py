@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import dialdata
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from outdial import auth, config
@@ -32,6 +33,16 @@ async def test_samples_and_marks(aiohttp_client: Any, tmp_path: Path, engine: En
     assert body["estimate"]["marked"] == 0
     assert (await client.get("/api/amd/samples", headers=agent)).status == 403
 
+    agent_id = auth.get_user(engine, "u_agent").id
+    with engine.begin() as conn:  # the agent took the first sampled call, not the second
+        conn.execute(
+            sa.text("UPDATE attempts SET agent_user_id=:u WHERE call_id=:c"),
+            {"u": agent_id, "c": sampled[0]},
+        )
+    others = await client.post(
+        "/api/amd/reviews", json={"call_id": sampled[1], "truth": "person"}, headers=agent
+    )
+    assert others.status == 403  # an agent marks only a call they took
     resp = await client.post(
         "/api/amd/reviews", json={"call_id": sampled[0], "truth": "person"}, headers=agent
     )
