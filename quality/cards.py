@@ -277,3 +277,37 @@ def card_for_kind(cards: list[tuple[int, Card]], kind: str) -> int | None:
         if kind in card.kinds:
             return key
     return next((key for key, card in cards if not card.kinds), None)
+
+
+def example_card() -> dict[str, Any]:
+    """An order-verification card to start from (the scorecard page shows it): two weighted
+    sections, a critical identity check, one scale item. A new dict each call."""
+    return {
+        "name": "Order verification",
+        "kinds": ["order_verification"],
+        "sections": [
+            {
+                "id": "opening",
+                "title": "Opening",
+                "weight": 30,
+                "items": [
+                    {"id": "greeting", "text": "Greets and names the company", "weight": 1},
+                    {
+                        "id": "identity",
+                        "text": "Checks the customer's identity",
+                        "weight": 2,
+                        "critical": True,
+                    },
+                ],
+            },
+            {
+                "id": "talk",
+                "title": "Conversation",
+                "weight": 70,
+                "items": [
+                    {"id": "clarity", "text": "Speaks clearly", "kind": "scale", "weight": 3},
+                    {"id": "recap", "text": "Reads the order back", "weight": 1},
+                ],
+            },
+        ],
+    }

@@ -25,39 +25,8 @@ from web.shell import render
 routes = Routes()
 #: who reviews calls and keeps scorecards
 REVIEWERS = frozenset({Role.QA, Role.MANAGER, Role.ADMIN})
-EXAMPLE_CARD = json.dumps(
-    {
-        "name": "Order verification",
-        "kinds": ["order_verification"],
-        "sections": [
-            {
-                "id": "opening",
-                "title": "Opening",
-                "weight": 30,
-                "items": [
-                    {"id": "greeting", "text": "Greets and names the company", "weight": 1},
-                    {
-                        "id": "identity",
-                        "text": "Checks the customer's identity",
-                        "weight": 2,
-                        "critical": True,
-                    },
-                ],
-            },
-            {
-                "id": "talk",
-                "title": "Conversation",
-                "weight": 70,
-                "items": [
-                    {"id": "clarity", "text": "Speaks clearly", "kind": "scale", "weight": 3},
-                    {"id": "recap", "text": "Reads the order back", "weight": 1},
-                ],
-            },
-        ],
-    },
-    ensure_ascii=False,
-    indent=2,
-)
+#: the card the page shows as an example (quality.cards.example_card)
+EXAMPLE_CARD = json.dumps(cards.example_card(), ensure_ascii=False, indent=2)
 
 
 def _int(request: web.Request, key: str) -> int:

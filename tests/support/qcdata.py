@@ -15,40 +15,14 @@ from dialer.models import Attempt
 from outdial import auth
 from outdial.roles import Role
 from outdial.storage import session_scope
+from quality import cards
 
 PASSWORD = "secret-pass-123"
 
 
 def card_definition(name: str = "Order check", kinds: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "name": name,
-        "kinds": list(kinds),
-        "sections": [
-            {
-                "id": "opening",
-                "title": "Opening",
-                "weight": 30,
-                "items": [
-                    {"id": "greeting", "text": "Greets and names the company", "weight": 1},
-                    {
-                        "id": "identity",
-                        "text": "Checks the customer's identity",
-                        "weight": 2,
-                        "critical": True,
-                    },
-                ],
-            },
-            {
-                "id": "talk",
-                "title": "Conversation",
-                "weight": 70,
-                "items": [
-                    {"id": "clarity", "text": "Speaks clearly", "kind": "scale", "weight": 3},
-                    {"id": "recap", "text": "Reads the order back", "weight": 1},
-                ],
-            },
-        ],
-    }
+    """The console's example card (quality.cards.example_card) under ``name`` and ``kinds``."""
+    return {**cards.example_card(), "name": name, "kinds": list(kinds)}
 
 
 def agent(engine: Engine, name: str, created: datetime | None = None) -> int:
