@@ -104,6 +104,9 @@ async def test_by_agent_in_chinese(
         assert words in html, words
     assert _row(html, "2026-12-01")[0] == "wang"
     assert "lang=zh-CN" in html  # the download has Chinese column names
+    assert "按坐席拆分时接通率总是满的" in html  # why every agent's connect rate is 100 %
+    team = await (await client.get(f"/reports?{DAY}&interval=day&{KPIS}", headers=h)).text()
+    assert "按坐席拆分时接通率总是满的" not in team
 
 
 async def test_bad_input_is_a_sentence_not_a_500(
