@@ -401,6 +401,7 @@ async def desk_dispose(request: web.Request) -> web.Response:
     notes = str(form.get("notes", ""))[:4000]
     pause = str(form.get("pause_reason", "")).strip() or None
     callback_at = None
+    owner = str(form.get("callback_owner", "personal")) or "personal"
     local = str(form.get("callback_local", "")).strip()
     if local:
         zone = str(form.get("zone", ""))
@@ -411,12 +412,10 @@ async def desk_dispose(request: web.Request) -> web.Response:
     try:
         done = await request.app[RUNTIME].disposition(
             _user(request), att.call_id, code, notes=notes, callback_at=callback_at,
-            pause_reason=pause,
+            pause_reason=pause, callback_owner=owner,
         )  # fmt: skip
     except OutdialError as err:
         return _problem(request, _refusal(request, err))
-    if callback_at is not None and str(form.get("callback_owner", "")) == "team":
-        await run_db(desk.hand_to_team, request.app[ENGINE], _user(request), att.call_id)
     # the notes are the attempt's now; the draft has served its purpose
     await run_db(desk.drop_draft, request.app[ENGINE], _user(request), att.call_id)
     log.info("desk disposition", call_id=att.call_id, code=code, callback=bool(callback_at))
