@@ -17,6 +17,7 @@
     preview_auto_dial_seconds = 0  # preview: dial by itself after N s (0: the agent dials)
     wrap_up_limit = 120            # seconds of wrap-up before the agent is reminded (0: none)
     record_calls = true            # record each call for quality review (DATA_DIR/recordings)
+    softphone_test = true          # ring the agent's softphone once when they sign in at the desk
 
 One table of :class:`Field` drives the parser, the defaults, the JSON Schema
 (campaigns/schema.py) and the README's defaults table, so they cannot disagree.
@@ -97,6 +98,8 @@ FIELDS: tuple[Field, ...] = (
           "gets wrap_up_overdue (0: no limit)", 120, minimum=0, maximum=3600),
     Field("record_calls", "boolean", True, "record each call (both sides, mixed) to "
           "DATA_DIR/recordings/<call id>.wav for quality review", True),
+    Field("softphone_test", "boolean", True, "a short test call to the agent's softphone "
+          "when they sign in at the desk; the page says whether it answered", True),
 )  # fmt: skip
 BY_KEY: Mapping[str, Field] = {f.key: f for f in FIELDS}
 
@@ -119,6 +122,7 @@ class DialingSpec:
     preview_auto_dial_seconds: int = 0
     wrap_up_limit: int = 0
     record_calls: bool = True
+    softphone_test: bool = True
 
     def lines(self, trunk_lines: int) -> int:
         """Calls in flight at most: the campaign's own limit, else the trunk's (issue 11.3)."""
@@ -195,6 +199,7 @@ def parse_dialing(value: object, where: str = "dialing") -> tuple[DialingSpec, l
         preview_auto_dial_seconds=int(_num(got, "preview_auto_dial_seconds", 0)),
         wrap_up_limit=int(_num(got, "wrap_up_limit", 0)),
         record_calls=bool(got.get("record_calls", True)),
+        softphone_test=bool(got.get("softphone_test", True)),
     )
     if spec.abandon_target > spec.abandon_cap:
         problems.append((f"{where}.abandon_target", "abandon_target is above abandon_cap"))
@@ -231,6 +236,7 @@ def dialing_to_dict(spec: DialingSpec) -> dict[str, object]:
         "preview_auto_dial_seconds": spec.preview_auto_dial_seconds,
         "wrap_up_limit": spec.wrap_up_limit,
         "record_calls": spec.record_calls,
+        "softphone_test": spec.softphone_test,
     }
     if spec.max_lines is not None:
         out["max_lines"] = spec.max_lines

@@ -177,9 +177,22 @@ class AgentDesk:
         if agent is None or run is None:
             return None
         # the runner's snapshot entry (issue 11.5): what the WebSocket's hello resyncs from
-        return {"user_id": user_id, "campaign_id": campaign_id} | agent_entry(
-            agent, run.engine.clock()
+        tested = run.engine.phones.latest.get(str(user_id))
+        return (
+            {"user_id": user_id, "campaign_id": campaign_id}
+            | agent_entry(agent, run.engine.clock())
+            | {"softphone_test": tested.as_dict() if tested else None}
         )
+
+    async def test_softphone(self, user_id: int) -> dict[str, Any] | None:
+        """Ring the signed-in agent's softphone once (dialer/softphone_test.py); its outcome
+        follows in ``agent_status`` and as a ``softphone_test`` message. None: the campaign
+        has ``[dialing] softphone_test = false``."""
+        run = self._agent_run(user_id)
+        if not run.engine.settings.softphone_test:
+            return None
+        await run.engine.test_softphone(str(user_id))
+        return (self.agent_status(user_id) or {}).get("softphone_test")
 
     def live_amd(self, campaign_id: int, call_id: str) -> str:
         """The AMD result of a call still live in its engine ("" when none or ended; the
@@ -346,7 +359,13 @@ class AgentDesk:
         now = self.wall()
         if callback_at is not None:
             callback_at = await asyncio.to_thread(
-                callback_due, self.db, att, callback_at, now, user_id, notes,
+                callback_due,
+                self.db,
+                att,
+                callback_at,
+                now,
+                user_id,
+                notes,
                 callback_owner == "team",
             )
         if d.do_not_call:  # rule 9: on the internal DNC list at once, before anything else

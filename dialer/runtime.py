@@ -156,6 +156,7 @@ class DialerRuntime:
         self.owns_live_call = self.desk.owns_live_call
         self.preview_next, self.preview_dial = self.desk.preview_next, self.desk.preview_dial
         self.preview_skip, self.live_amd = self.desk.preview_skip, self.desk.live_amd
+        self.test_softphone = self.desk.test_softphone
 
     # --- campaigns ------------------------------------------------------------------------
     async def start(self, campaign_id: int) -> dict[str, Any]:
@@ -438,6 +439,7 @@ class DialerRuntime:
             preview_auto_dial_seconds=float(dialing.preview_auto_dial_seconds),
             wrap_up_limit=float(dialing.wrap_up_limit),
             record_calls=dialing.record_calls,
+            softphone_test=dialing.softphone_test,
         )
         settings = replace(settings, **self.engine_options)
         # rules 4, 20: the definition names an uploaded prompt; the file is found here

@@ -41,6 +41,9 @@ class Originate:
     amd: bool = False
     amd_deadline: float = 3.0
     record_path: str | None = None
+    #: the target is an agent's softphone (the test call at sign-in): the INVITE carries the
+    #: worker's auto-answer hints, as an agent leg's does (sip/agent_headers.py)
+    auto_answer: bool = False
     allow_short_ring_timeout_for_tests: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -296,7 +296,11 @@ class Worker:
         local = f"sip:{cmd.caller_id}@{host}"
         if cmd.display_name:
             local = f'"{cmd.display_name}" <{local}>'
-        self._make_call(leg, uri, cmd.headers, local)
+        headers = cmd.headers
+        if cmd.auto_answer:  # a softphone's test call: ask it to answer by itself
+            hint_host = f"{self.cfg.bind_host}:{self.sip_port}"
+            headers += auto_answer_headers(self.cfg.auto_answer, hint_host)
+        self._make_call(leg, uri, headers, local)
 
     def _make_call(
         self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...], local_uri: str = ""

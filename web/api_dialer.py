@@ -293,8 +293,11 @@ async def preview_skip(request: web.Request) -> web.Response:
             notes=STR,
             callback_at=desc(TIME, "with an offset; for a callback code"),
             pause_reason=desc(STR, "pause instead of ready"),
-            callback_owner=desc(STR, "personal (default: the agent calls back) or team (any "
-                                "agent allowed on the campaign may)"),
+            callback_owner=desc(
+                STR,
+                "personal (default: the agent calls back) or team (any "
+                "agent allowed on the campaign may)",
+            ),
         ),
         returns=obj(disposition=ANY_OBJ),
     ),

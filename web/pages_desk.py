@@ -174,8 +174,33 @@ async def desk_page(request: web.Request) -> web.Response:
         "simulated": cfg.simulated,
         "pause_menu": await _pause_menu(request, (bar["status"] or {}).get("campaign_id")),
         "pause_words": PAUSE_WORDS,
+        **_phone_test(request),
     }
     return render("desk.html", request, ctx)
+
+
+def _phone_test(request: web.Request) -> dict[str, Any]:
+    """The latest test call to the agent's softphone, and whether the campaign makes one."""
+    runtime, uid = request.app[RUNTIME], _user(request)
+    status = runtime.agent_status(uid) or {}
+    run = runtime.running.get(status.get("campaign_id", -1))
+    return {
+        "phone_test": status.get("softphone_test"),
+        "phone_test_on": run is not None and run.engine.settings.softphone_test,
+    }
+
+
+@routes.get("/desk/phone-test", roles=AGENTS)
+async def desk_phone_test(request: web.Request) -> web.Response:
+    """How the test call to the agent's softphone stands (the fragment polls while it rings)."""
+    return render("_desk_phone_test.html", request, _phone_test(request))
+
+
+@routes.post("/desk/phone-test", roles=AGENTS)
+async def desk_phone_retest(request: web.Request) -> web.Response:
+    """Ring the agent's softphone again (the agent fixed it, or wants to be sure)."""
+    await request.app[RUNTIME].test_softphone(_user(request))
+    return render("_desk_phone_test.html", request, _phone_test(request))
 
 
 @routes.get("/desk/bar", roles=AGENTS)
@@ -239,6 +264,10 @@ async def desk_signin(request: web.Request) -> web.Response:
                 % {"uri": sip_uri or "—"},
             )
         raise
+    try:  # the test call at sign-in ([dialing] softphone_test); its result shows on the desk
+        await request.app[RUNTIME].test_softphone(_user(request))
+    except OutdialError as err:  # the agent can go on without it
+        log.warning("softphone test not placed", user_id=_user(request), error=err.message)
     return web.Response(status=204, headers={"HX-Redirect": "/desk"})
 
 

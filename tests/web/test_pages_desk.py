@@ -571,3 +571,32 @@ async def test_the_api_saves_a_team_callback_in_one_step(
     assert (await ok.json())["disposition"]["callback_owner"] == "team"
     (cb,) = dialdata.rows(engine, "SELECT owner_kind, owner_id FROM callbacks")
     assert (cb.owner_kind, cb.owner_id) == ("team", None)
+
+
+async def test_the_test_call_at_sign_in_can_be_turned_off(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """[dialing] softphone_test = false: no call rings the softphone, the desk says nothing of
+    it and offers no test; on (the default) the fake softphone answers and the desk says so."""
+    engine = sqlite_engine
+    client, h, cid = await taking_calls(
+        aiohttp_client, tmp_path, engine, {"name": "不测", "dialing": {"softphone_test": False}}
+    )
+    await sign_in(client, h, cid)
+    assert (await (await client.get("/desk/state")).json())["agent"]["softphone_test"] is None
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert "Test my softphone" not in page and "test call" not in page
+    await client.post("/desk/signout", headers=h)
+    on, _ = campaigns.save_spec(
+        engine, rules.parse_campaign({"name": "要测", "caller_id": "+8610010000"})
+    )
+    assert on.id is not None
+    await sign_in(client, h, on.id)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while "phone-test-answered" not in (
+        text := await (await client.get("/desk/phone-test")).text()
+    ):
+        assert loop.time() < end, text
+        await asyncio.sleep(0.1)
+    assert "Test my softphone again" in await (await client.get("/desk", headers=EN)).text()
