@@ -149,6 +149,8 @@ def call_view(db: Engine, att: Attempt, live_amd: str = "") -> dict[str, Any]:
         "task": _task(db, att.campaign_id, custom),
         "survey": _survey(db, spec) if spec.kind is rules.Kind.SATISFACTION_SURVEY else None,
         "ivr_transfer": rules.ivr_transfer_allowed(spec),
+        # handed to the survey IVR: the customer answers by keypad, not to the agent
+        "transferred": att.transferred_at is not None,
         "disposed": att.disposition,
         # rule 19 (issue 20): a machine verdict sampled and sent to this agent anyway; the
         # agent says what it was (compliance/amd_reviews.py), before the disposition

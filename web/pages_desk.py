@@ -366,6 +366,12 @@ async def desk_survey(request: web.Request) -> web.Response:
     form = await form_body(request)
     _ = lang_of(request).gettext
     db, uid = request.app[ENGINE], _user(request)
+    if att.transferred_at is not None:  # one response per call: the IVR's (keypad)
+        return _problem(
+            request,
+            _("This customer was transferred to the survey IVR: the answers come from the keypad."),
+            status=409,
+        )
 
     def save() -> None:
         spec = store.spec_of(db, store.get(db, att.campaign_id))
