@@ -503,11 +503,11 @@ async def test_a_sampled_machine_verdict_asks_the_agent_person_or_machine(
 
 
 async def test_a_team_callback_is_saved_as_the_teams_in_one_step(
-    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
 ) -> None:
     """Issue 14 item 4: the form's personal/team choice is saved with the callback itself;
     a team callback is any allowed agent's (no owner), never first personal."""
-    engine = sqlite_engine
+    # both databases: the callback's owner is stored
     client, h, cid = await taking_calls(aiohttp_client, tmp_path, engine, {"name": "团队回呼"})
     dialdata.add_contacts(engine, cid, [PHONE])
     await sign_in(client, h, cid)
@@ -543,9 +543,9 @@ async def test_a_team_callback_is_saved_as_the_teams_in_one_step(
 
 
 async def test_the_api_saves_a_team_callback_in_one_step(
-    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
 ) -> None:
-    engine = sqlite_engine
+    # both databases: the callback's owner is stored
     client, h, cid = await taking_calls(aiohttp_client, tmp_path, engine, {"name": "API 回呼"})
     dialdata.add_contacts(engine, cid, [PHONE])
     await sign_in(client, h, cid)
