@@ -60,15 +60,17 @@ async def test_the_desk_says_whether_the_softphone_answered_the_test_call(
     await asyncio.sleep(0.3)  # SIPp binds
     sip = SipConfig(
         rtp_port_start=random.randrange(30000, 38000, 400),
-        trunk=TrunkConfig("127.0.0.1", 9),  # no customer is dialed: the campaign has none
+        trunk=TrunkConfig("127.0.0.1", 9),  # no customer is dialed: the campaign is paused
     )
     pool = PoolConfig(sip, min_workers=1, max_workers=1, customer_lines=4)
     app = consolekit.app_for(engine, tmp_path, sip_factory=lambda cid: SipPool(pool))
-    cid = dialdata.campaign_with_contacts(engine, "软电话测试", [])
+    # one record, never dialed (the campaign is paused): a campaign with none completes
+    cid = dialdata.campaign_with_contacts(engine, "软电话测试", ["+8613800100001"])
     clients = {}
     try:
         first = await aiohttp_client(app)
         await app[RUNTIME].start(cid)
+        await app[RUNTIME].pause(cid)  # test calls ring while the campaign dials no one
         for name, phone in phones.items():
             consolekit.user(engine, name, Role.AGENT)
             client = first if name == "li" else await aiohttp_client(first.server)

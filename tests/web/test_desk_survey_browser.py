@@ -102,7 +102,7 @@ async def test_a_call_transferred_to_the_survey_ivr_reaches_the_survey_team(
         harness.dtmf_at(workdir / f"{name}.pcap", [(0.5, "1")])
     customer = SippPeer(CUSTOMER, workdir, calls=1, timeout=120)
     softphone = SippPeer(SOFTPHONE, workdir, calls=2, timeout=120)  # the test call, the call
-    refusing = SippPeer(REFUSING, workdir, calls=1, timeout=120)
+    refusing = SippPeer(REFUSING, workdir, calls=2, timeout=120)  # wang's, then li's
     await asyncio.sleep(0.3)  # SIPp binds
     sip = SipConfig(
         rtp_port_start=random.randrange(30000, 38000, 400),
@@ -124,14 +124,19 @@ async def test_a_call_transferred_to_the_survey_ivr_reaches_the_survey_team(
     )
     li = auth.create_user(engine, "li", consolekit.PASSWORD, Role.AGENT).id
     consolekit.user(engine, "qa", Role.SURVEYOR)
+    consolekit.user(engine, "wang", Role.AGENT)
     server = await aiohttp_server(app, host="127.0.0.1")
     base = f"http://127.0.0.1:{server.port}"
     try:
+        dialdata.add_contacts(engine, cid, [NUMBER])
         await app[RUNTIME].start(cid)
+        await app[RUNTIME].pause(cid)  # no customer until li's right softphone is in
         async with browserkit.chromium() as browser:
+            en = await browserkit.new_page(browser, base, "en")
+            await refused_in_english(en, cid, refusing.uri("wang"))
             zh = await browserkit.new_page(browser, base, "zh")
             await softphone_checks(zh, cid, refusing.uri("li"), softphone.uri("li"))
-            dialdata.add_contacts(engine, cid, [NUMBER])
+            await app[RUNTIME].resume(cid)
             await transfer_the_call(zh)
             await until(lambda: survey_done(engine), 90, "the survey's response")
             for lang in ("en", "zh"):
@@ -139,7 +144,7 @@ async def test_a_call_transferred_to_the_survey_ivr_reaches_the_survey_team(
             assert zh.problems == [], zh.problems
         if cid in app[RUNTIME].running:  # else it completed: its one record is done
             await app[RUNTIME].stop(cid)
-        for peer, calls in ((customer, 1), (softphone, 2), (refusing, 1)):
+        for peer, calls in ((customer, 1), (softphone, 2), (refusing, 2)):
             result = peer.wait(30)
             assert (result.successful, result.failed) == (calls, 0), result.stderr + result.errors
     finally:
@@ -159,6 +164,20 @@ async def test_a_call_transferred_to_the_survey_ivr_reaches_the_survey_team(
 def survey_done(engine: Engine) -> bool:
     got = dialdata.rows(engine, "SELECT status FROM survey_responses")
     return bool(got) and got[0].status == "completed"
+
+
+async def refused_in_english(w: browserkit.Watched, cid: int, wrong: str) -> None:
+    page = w.page
+    await browserkit.login(w, "wang", consolekit.PASSWORD, "**/desk")
+    await page.fill("#sip_uri", wrong)
+    await page.select_option("select[name=campaign_id]", str(cid))
+    await page.get_by_role("button", name="Sign in and go ready").click()
+    await page.get_by_text("Your softphone did not answer the test call").wait_for(timeout=15_000)
+    assert "SIP 486" in await page.locator("#phone-test").inner_text()
+    await w.shot("desk-softphone-no-answer", "en")
+    await page.get_by_role("button", name="Sign out of the campaign").click()  # no calls for
+    await page.locator("#sip_uri").wait_for()  # wang: the customer goes to li
+    assert not w.problems, w.problems
 
 
 async def softphone_checks(w: browserkit.Watched, cid: int, wrong: str, right: str) -> None:
