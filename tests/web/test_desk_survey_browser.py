@@ -102,7 +102,7 @@ async def test_a_call_transferred_to_the_survey_ivr_reaches_the_survey_team(
         harness.dtmf_at(workdir / f"{name}.pcap", [(0.5, "1")])
     customer = SippPeer(CUSTOMER, workdir, calls=1, timeout=120)
     softphone = SippPeer(SOFTPHONE, workdir, calls=2, timeout=120)  # the test call, the call
-    refusing = SippPeer(REFUSING, workdir, calls=2, timeout=120)  # wang's, then li's
+    refusing = SippPeer(REFUSING, workdir, calls=3, timeout=120)  # wang's twice, li's
     await asyncio.sleep(0.3)  # SIPp binds
     sip = SipConfig(
         rtp_port_start=random.randrange(30000, 38000, 400),
@@ -144,7 +144,7 @@ async def test_a_call_transferred_to_the_survey_ivr_reaches_the_survey_team(
             assert zh.problems == [], zh.problems
         if cid in app[RUNTIME].running:  # else it completed: its one record is done
             await app[RUNTIME].stop(cid)
-        for peer, calls in ((customer, 1), (softphone, 2), (refusing, 2)):
+        for peer, calls in ((customer, 1), (softphone, 2), (refusing, 3)):
             result = peer.wait(30)
             assert (result.successful, result.failed) == (calls, 0), result.stderr + result.errors
     finally:
@@ -175,6 +175,9 @@ async def refused_in_english(w: browserkit.Watched, cid: int, wrong: str) -> Non
     await page.get_by_text("Your softphone did not answer the test call").wait_for(timeout=15_000)
     assert "SIP 486" in await page.locator("#phone-test").inner_text()
     await w.shot("desk-softphone-no-answer", "en")
+    await page.get_by_role("button", name="Test my softphone again").click()  # rings again
+    await page.locator("#phone-test.phone-test-no_answer").wait_for(state="detached")
+    await page.locator("#phone-test.phone-test-no_answer").wait_for(timeout=15_000)
     await page.get_by_role("button", name="Sign out of the campaign").click()  # no calls for
     await page.locator("#sip_uri").wait_for()  # wang: the customer goes to li
     assert not w.problems, w.problems
