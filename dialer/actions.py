@@ -119,7 +119,7 @@ class TestSoftphone:
 
 @dataclass(frozen=True)
 class SoftphoneTested:
-    """Tell the agent's screen how the test of their softphone stands (dialer/softphone_test)."""
+    """Tell the agent's screen how the test of their softphone stands (dialer/softphone_check)."""
 
     agent_id: str
     call_id: str

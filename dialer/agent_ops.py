@@ -185,7 +185,7 @@ class AgentDesk:
         )
 
     async def test_softphone(self, user_id: int) -> dict[str, Any] | None:
-        """Ring the signed-in agent's softphone once (dialer/softphone_test.py); its outcome
+        """Ring the signed-in agent's softphone once (dialer/softphone_check.py); its outcome
         follows in ``agent_status`` and as a ``softphone_test`` message. None: the campaign
         has ``[dialing] softphone_test = false``."""
         run = self._agent_run(user_id)

@@ -55,7 +55,7 @@ from dialer.ports import ComplianceGate, EngineSettings, Overflow, Push, SipPort
 from dialer.screens import ScreenLanes
 from dialer.sip_lane import SIP_ACTIONS, SipLane
 from dialer.snapshot import snapshot
-from dialer.softphone_test import SoftphoneTests
+from dialer.softphone_check import SoftphoneChecks
 from dialer.writer import Outcome, StateWriter
 from outdial.models import utcnow
 from sip import events as sipev
@@ -117,7 +117,7 @@ class CampaignRunner:
         self.lane = SipLane(sip, settings, self.inbox, self.failures)  # the first lane
         self.feed = LeadFeed(db, settings, gate, wall, self.inbox, self.failures)  # claims
         self.handled = 0  # messages handled (benchmarks)
-        self.phones = SoftphoneTests()  # the test calls at sign-in (no customer, no attempt)
+        self.phones = SoftphoneChecks()  # the test calls at sign-in (no customer, no attempt)
         self._tasks: list[asyncio.Task[None]] = []
         self._io: set[asyncio.Task[Any]] = set()  # claims, gate checks, attempt rows
         self._side = self.lane.side  # INVITEs; messages played, then a hang-up
@@ -234,7 +234,7 @@ class CampaignRunner:
         await self.ask(logout)
 
     async def test_softphone(self, agent_id: str) -> None:
-        """Ring the signed-in agent's softphone once (dialer/softphone_test.py); the result
+        """Ring the signed-in agent's softphone once (dialer/softphone_check.py); the result
         reaches their screen as ``softphone_test`` and stays in ``phones.latest``."""
 
         def ring(now: float) -> list[act.Action]:

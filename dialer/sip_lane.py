@@ -129,7 +129,7 @@ class SipLane:
             self.inbox.put_nowait(sipev.CommandFailed(a.call_id, "Originate", code, str(exc)))
 
     async def _test_softphone(self, a: act.TestSoftphone) -> None:
-        """The test call at sign-in (dialer/softphone_test.py): the agent's softphone, asked
+        """The test call at sign-in (dialer/softphone_check.py): the agent's softphone, asked
         to answer by itself; never recorded, no AMD. Its ring timeout is the SIP layer's
         floor; the core cancels it sooner when it does not answer."""
         try:

@@ -19,7 +19,7 @@ import pytest
 from sippctl import SippPeer
 from sqlalchemy.engine import Engine
 
-from dialer.softphone_test import ANSWER_WITHIN
+from dialer.softphone_check import ANSWER_WITHIN
 from outdial.roles import Role
 from sip.config import PoolConfig, SipConfig, TrunkConfig
 from sip.pcap import write_all

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialer import actions as act
-from dialer.softphone_test import ANSWER_WITHIN, PREFIX, SoftphoneTests
+from dialer.softphone_check import ANSWER_WITHIN, PREFIX, SoftphoneChecks
 from sip import events as ev
 
 URI = "sip:li@127.0.0.1:5070"
@@ -17,7 +17,7 @@ def hung_up(actions: list[act.Action]) -> list[str]:
     return [a.call_id for a in actions if isinstance(a, act.Hangup)]
 
 
-def ring(tests: SoftphoneTests, now: float = 0.0) -> str:
+def ring(tests: SoftphoneChecks, now: float = 0.0) -> str:
     out = tests.start("7", URI, now)
     (call,) = [a for a in out if isinstance(a, act.TestSoftphone)]
     assert (call.agent_id, call.agent_uri) == ("7", URI) and tests.owns(call.call_id)
@@ -26,7 +26,7 @@ def ring(tests: SoftphoneTests, now: float = 0.0) -> str:
 
 
 def test_an_answer_is_said_and_the_call_ends_at_once() -> None:
-    tests = SoftphoneTests()
+    tests = SoftphoneChecks()
     call = ring(tests)
     out = tests.on_event(ev.CallAnswered(call, 0.3, False), 0.3)
     assert told(out) == ["answered"] and hung_up(out) == [call]
@@ -38,7 +38,7 @@ def test_an_answer_is_said_and_the_call_ends_at_once() -> None:
 
 
 def test_a_refusal_is_no_answer_with_its_status() -> None:
-    tests = SoftphoneTests()
+    tests = SoftphoneChecks()
     call = ring(tests)
     end = ev.CallEnded(call, ev.Outcome.BUSY, 486, "Busy Here", ev.HungUpBy.NONE, 0.0)
     assert told(tests.on_event(end, 0.2)) == ["no_answer"]
@@ -48,7 +48,7 @@ def test_a_refusal_is_no_answer_with_its_status() -> None:
 
 
 def test_a_phone_that_only_rings_is_cancelled_at_the_deadline() -> None:
-    tests = SoftphoneTests()
+    tests = SoftphoneChecks()
     call = ring(tests, now=10.0)
     assert tests.next_deadline() == 10.0 + ANSWER_WITHIN
     assert tests.expire(10.0 + ANSWER_WITHIN - 0.01) == []
@@ -61,7 +61,7 @@ def test_a_phone_that_only_rings_is_cancelled_at_the_deadline() -> None:
 
 
 def test_a_call_never_placed_is_no_answer_and_a_retry_replaces_the_last() -> None:
-    tests = SoftphoneTests()
+    tests = SoftphoneChecks()
     first = ring(tests)
     failed = ev.CommandFailed(first, "Originate", "pool_full", "no worker")
     assert told(tests.on_event(failed, 0.1)) == ["no_answer"]

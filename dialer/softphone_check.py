@@ -56,7 +56,7 @@ class _Test:
     answered: bool = False
 
 
-class SoftphoneTests:
+class SoftphoneChecks:
     """The test calls in flight and each agent's latest outcome."""
 
     def __init__(self, answer_within: float = ANSWER_WITHIN) -> None:
