@@ -17,11 +17,12 @@ import structlog
 from aiohttp import web
 
 from outdial.errors import OutdialError
-from quality import alert_store, qa_report
+from campaigns.webhook_targets import TargetPolicy
+from quality import alert_store, alert_webhook, qa_report
 from quality.alerts import SCOPES, Metric
 from quality.errors import ThresholdInvalid
 from web import inputs
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.pages_quality import REVIEWERS
 from web.routing import Routes
@@ -32,6 +33,7 @@ routes = Routes()
 WATCHERS = frozenset({*REVIEWERS})
 CHECK_EVERY = 60.0
 CHECKER: web.AppKey[asyncio.Task[None]] = web.AppKey("qc_alert_checker", asyncio.Task)
+WEBHOOK = web.AppKey("qc_alert_webhook", alert_webhook.AlertWebhook)
 #: the unit a metric's limit is typed in, for the form and the tables
 UNITS = {
     Metric.ABANDON_RATE: "ratio",
@@ -112,7 +114,7 @@ async def delete_threshold(request: web.Request) -> web.Response:
 
 @routes.post("/quality/alerts/check", roles=WATCHERS)
 async def check_now(request: web.Request) -> web.Response:
-    new = await run_db(alert_store.check, request.app[ENGINE], datetime.now(UTC))
+    new = await check(request.app)
     return await _alerts_page(request, checked=len(new))
 
 
@@ -124,11 +126,22 @@ async def alert_strip(request: web.Request) -> web.Response:
     return render("_quality_alert_strip.html", request, {"active": active, "units": units})
 
 
+async def check(app: web.Application) -> list[Any]:
+    """Check every threshold now; hand the newly raised alerts to the webhook (not awaited)."""
+    engine = app[ENGINE]
+    new = await run_db(alert_store.check, engine, datetime.now(UTC))
+    hook = app.get(WEBHOOK)
+    if hook is not None and new:
+        rules = {t.id: t.min_volume for t in await run_db(alert_store.thresholds, engine)}
+        hook.fire(alert_webhook.payload(a, rules.get(a.threshold_id, 0)) for a in new)
+    return new
+
+
 async def _check_forever(app: web.Application) -> None:
     while True:
         await asyncio.sleep(CHECK_EVERY)
         try:
-            await run_db(alert_store.check, app[ENGINE], datetime.now(UTC))
+            await check(app)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database may be down: try again next round
@@ -136,6 +149,11 @@ async def _check_forever(app: web.Application) -> None:
 
 
 async def _start(app: web.Application) -> None:
+    cfg = app[CONFIG]
+    if cfg.alert_webhook_url:
+        policy = TargetPolicy(cfg.webhook_allow_http, cfg.webhook_allow_private)
+        target = alert_webhook.Target(cfg.alert_webhook_url, cfg.alert_webhook_secret, policy)
+        app[WEBHOOK] = alert_webhook.AlertWebhook(target)
     app[CHECKER] = asyncio.create_task(_check_forever(app), name="qc-alerts")
 
 
@@ -145,6 +163,9 @@ async def _stop(app: web.Application) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    hook = app.get(WEBHOOK)
+    if hook is not None:
+        await hook.close()
 
 
 def setup(app: web.Application) -> None:
