@@ -72,7 +72,7 @@ def payload(alert: QcAlert, min_volume: int = 0) -> dict[str, Any]:
 class Target:
     url: str
     secret: str
-    policy: TargetPolicy = TargetPolicy()
+    policy: TargetPolicy
 
 
 class AlertWebhook:

@@ -16,8 +16,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from outdial.errors import OutdialError
 from campaigns.webhook_targets import TargetPolicy
+from outdial.errors import OutdialError
 from quality import alert_store, alert_webhook, qa_report
 from quality.alerts import SCOPES, Metric
 from quality.errors import ThresholdInvalid
