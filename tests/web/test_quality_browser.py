@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import struct
+import time
 import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ import qcdata
 from sqlalchemy.engine import Engine
 
 from outdial.roles import Role
-from quality import alert_store, store
+from quality import alert_store, review, store
 
 pytestmark = pytest.mark.browser
 
@@ -129,3 +130,39 @@ async def test_reviewer_and_agent_in_both_languages(
             await boss.page.locator("#qc-alerts .alerts-strip").wait_for()
             await boss.shot("board-alerts", lang)
             assert boss.problems == []
+
+
+async def test_an_alert_reaches_an_open_floor_board_without_a_reload(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.5 "shown on the floor board at once": the board is open, a threshold is
+    added elsewhere, the background check raises the alert and the strip appears live."""
+    from web import pages_quality_alerts
+
+    engine = sqlite_engine
+    monkeypatch.setattr(pages_quality_alerts, "CHECK_EVERY", 1.0)
+    consolekit.user(engine, "boss", Role.MANAGER)
+    now = datetime.now(UTC)
+    calls = qcdata.floor(engine, now - timedelta(hours=2), {"li": qcdata.agent(engine, "li")}, 2)
+    card = store.save_card(engine, qcdata.card_definition(), None, now)
+    bad = {"greeting": "no", "identity": "yes", "clarity": "2", "recap": "no"}
+    for c in calls["calls"]["li"]:
+        review.evaluate(engine, c, card.id or 0, bad, "", None, now)
+    server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
+    base = f"http://127.0.0.1:{server.port}"
+    async with browserkit.chromium() as browser:
+        boss = {lang: await browserkit.new_page(browser, base, lang) for lang in ("en", "zh")}
+        for w in boss.values():
+            await browserkit.login(w, "boss", consolekit.PASSWORD)
+            await w.page.locator("#board").wait_for()
+            assert await w.page.locator("#qc-alerts .alerts-strip").count() == 0
+        added = time.monotonic()
+        alert_store.add_threshold(engine, "qa_score", "agent", "", 75.0, 1)
+        for lang, w in boss.items():
+            strip = w.page.locator("#qc-alerts .alerts-strip", has_text="33.1")
+            await strip.wait_for(timeout=15_000)  # no reload: the page polls the strip
+            await w.shot("board-alert-live", lang)
+            assert w.problems == []
+        seconds = time.monotonic() - added
+    # the check every second (patched here; 15 s in service) plus the strip's 5 s poll
+    assert seconds < 8, seconds
