@@ -200,7 +200,16 @@ async def reports_page(request: web.Request) -> web.Response:
         "from": start.date().isoformat(),
         "to": (end - timedelta(days=1)).date().isoformat(),
         "by_text": by_text,
-        "groupings": ["agent,week", "agent", "campaign", "campaign,week", "week", "agent,campaign"],
+        "groupings": [
+            "agent,week",
+            "agent",
+            "team",
+            "team,week",
+            "campaign",
+            "campaign,week",
+            "week",
+            "agent,campaign",
+        ],
     }
     return render("quality_reports.html", request, ctx)
 
