@@ -166,3 +166,49 @@ async def test_an_alert_reaches_an_open_floor_board_without_a_reload(
         seconds = time.monotonic() - added
     # the check every second (patched here; 15 s in service) plus the strip's 5 s poll
     assert seconds < 8, seconds
+
+
+async def test_teams_set_on_people_group_the_qa_report(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """An admin types each agent's team on /people; the QA report by team shows them."""
+    engine = sqlite_engine
+    consolekit.user(engine, "root", Role.ADMIN)
+    consolekit.user(engine, "qa1", Role.QA)
+    now = datetime.now(UTC)
+    agents = {name: qcdata.agent(engine, name) for name in ("li", "wang", "zhao")}
+    calls = qcdata.floor(engine, now - timedelta(hours=2), agents, 1)["calls"]
+    card = store.save_card(engine, qcdata.card_definition(), None, now)
+    answers = {"greeting": "yes", "identity": "yes", "clarity": "4", "recap": "no"}
+    for name in agents:
+        review.evaluate(engine, calls[name][0], card.id or 0, answers, "", None, now)
+    server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
+    base = f"http://127.0.0.1:{server.port}"
+    teams = {"en": ("Early A", "Late B"), "zh": ("早班 A组", "晚班 B组")}
+    async with browserkit.chromium() as browser:
+        for lang in ("en", "zh"):
+            early, late = teams[lang]
+            admin = await browserkit.new_page(browser, base, lang)
+            await browserkit.login(admin, "root", consolekit.PASSWORD)
+            page = admin.page
+            await page.goto("/people")
+            for name, team in (("li", early), ("wang", early), ("zhao", late)):
+                form = page.locator(f"form[hx-post='/people/users/{name}/team']")
+                await form.locator("input[name=team]").fill(team)
+                await form.locator("button").click()
+                await page.locator(
+                    f"form[hx-post='/people/users/{name}/team'] [role=status]"
+                ).wait_for()
+            await admin.shot("people-teams", lang)
+            assert admin.problems == []
+            qa = await browserkit.new_page(browser, base, lang)
+            await browserkit.login(qa, "qa1", consolekit.PASSWORD)
+            await qa.page.goto("/quality/reports")
+            await qa.page.select_option("select[name=by]", "team")
+            await qa.page.locator("form.card button.primary").click()
+            await qa.page.wait_for_url("**by=team**")
+            rows = qa.page.locator("section.card table").first.locator("tbody tr")
+            assert await rows.count() == 2
+            assert await rows.nth(0).locator("td").nth(1).inner_text() == "2"  # li and wang
+            await qa.shot("quality-reports-teams", lang)
+            assert qa.problems == []
