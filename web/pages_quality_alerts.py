@@ -21,6 +21,7 @@ from outdial.errors import OutdialError
 from quality import alert_store, alert_webhook, qa_report
 from quality.alerts import SCOPES, Metric
 from quality.errors import ThresholdInvalid
+from quality.models import QcAlert
 from web import inputs
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
@@ -126,10 +127,10 @@ async def alert_strip(request: web.Request) -> web.Response:
     return render("_quality_alert_strip.html", request, {"active": active, "units": units})
 
 
-async def check(app: web.Application) -> list[Any]:
+async def check(app: web.Application) -> list[QcAlert]:
     """Check every threshold now; hand the newly raised alerts to the webhook (not awaited)."""
     engine = app[ENGINE]
-    new = await run_db(alert_store.check, engine, datetime.now(UTC))
+    new: list[QcAlert] = await run_db(alert_store.check, engine, datetime.now(UTC))
     hook = app.get(WEBHOOK)
     if hook is not None and new:
         rules = {t.id: t.min_volume for t in await run_db(alert_store.thresholds, engine)}
