@@ -11,6 +11,7 @@ import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import browserkit
 import consolekit
@@ -200,6 +201,11 @@ async def test_teams_set_on_people_group_the_qa_report(
                     f"form[hx-post='/people/users/{name}/team'] [role=status]"
                 ).wait_for()
             await admin.shot("people-teams", lang)
+            day = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+            await page.goto(f"/reports?from={day}&to={day}&interval=day&by=team&kpi=dials&kpi=aht")
+            table = page.locator("table", has_text=early)
+            await table.wait_for()
+            await admin.shot("reports-by-team", lang)
             assert admin.problems == []
             qa = await browserkit.new_page(browser, base, lang)
             await browserkit.login(qa, "qa1", consolekit.PASSWORD)
