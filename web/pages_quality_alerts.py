@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
@@ -60,6 +61,8 @@ async def _alerts_page(request: web.Request, **extra: Any) -> web.Response:
         "units": {m.value: u for m, u in UNITS.items()},
         "error": "",
         "checked": None,
+        # the host only: the page never shows the path, a token in it, or the secret
+        "webhook_host": urlsplit(request.app[CONFIG].alert_webhook_url).hostname or "",
         **extra,
     }
     name = "_quality_alerts.html" if request.headers.get("HX-Request") else "quality_alerts.html"

@@ -193,7 +193,8 @@ async def test_the_server_posts_a_raised_alert_to_the_configured_url(
         csrf = await consolekit.login(client, "mgr")
         h = {"Accept-Language": "en", "X-CSRF-Token": csrf, "HX-Request": "1"}
         form = {"metric": "qa_score", "scope": "agent", "limit": "75", "min_volume": "1"}
-        await client.post("/quality/thresholds", data=form, headers=h)
+        page = await (await client.post("/quality/thresholds", data=form, headers=h)).text()
+        assert "also sent to 127.0.0.1" in page and SECRET not in page and "/hook" not in page
         for _ in range(2):  # the second check sees the same episode: no second POST
             await client.post("/quality/alerts/check", headers=h)
         from web.pages_quality_alerts import WEBHOOK
