@@ -5,10 +5,14 @@ the report zone's intervals (reports/intervals.py), adds the sources up per inte
 dimension, and applies the KPI definitions (reports/kpis.py). Each source is used where its
 rows carry the dimensions asked for: agent time knows agent, campaign and kind, but not the
 list or the customer's region, so agent-time KPIs are empty in a report by list.
+A team is a group of agents: a report by team is computed by agent, then each agent's
+summed measures are added up under the team they are in now (users.team), before the KPI
+ratios are taken — so a team's connect rate is its calls' rate, not an average of rates.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from outdial.storage import session_scope
 from reports import intervals, kpis, rollup, store, targets
 from reports.query import Query
 
-AGENT_DIMS = {"agent", "campaign", "kind"}
+AGENT_DIMS = {"agent", "team", "campaign", "kind"}
 CONTACT_DIMS = {"campaign", "kind", "list", "region"}
 DEFAULT_ZONE = "UTC"
 
@@ -201,6 +205,8 @@ def run(engine: Engine, q: Query, now: datetime) -> Report:
 def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, list[str]]:
     """The summed measures (reports/kpis.py) per interval and dimension, and notes on the
     sources left out because their rows do not carry a dimension asked for."""
+    if "team" in q.by:
+        return _by_team(engine, q, now)
     camp_ids = store.campaign_ids(engine, list(q.campaigns)) if q.campaigns else ()
     w = store.Window(
         q.start,
@@ -255,6 +261,22 @@ def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, lis
                 merged[c] = merged[c].fillna(0.0)
     merged = merged.sort_values(keys, kind="stable").reset_index(drop=True)
     return merged, notes
+
+
+def _by_team(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, list[str]]:
+    """Measures by agent, added up per team (calls no agent took: team "")."""
+    keep_agent = "agent" in q.by
+    by = tuple(d for d in q.by if d != "team") if keep_agent else q.by
+    inner = dataclasses.replace(q, by=tuple("agent" if d == "team" else d for d in by))
+    m, notes = measures(engine, inner, now)
+    teams = store.agent_teams(engine)
+    agent = pd.to_numeric(m["agent"], errors="coerce")
+    m = m.assign(team=[teams.get(int(a), "") if pd.notna(a) else "" for a in agent])
+    keys = ["interval", *q.by]
+    if not keep_agent:
+        m = m.drop(columns=["agent"])
+    m = m.groupby(keys, sort=False, dropna=False).sum(numeric_only=True).reset_index()
+    return m.sort_values(keys, kind="stable").reset_index(drop=True), notes
 
 
 def _merge(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

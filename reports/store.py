@@ -313,6 +313,12 @@ def names(engine: Engine) -> dict[str, dict[Any, str]]:
     }
 
 
+def agent_teams(engine: Engine) -> dict[int, str]:
+    """Each user's team (users.team, set on /people); "" when in none."""
+    with engine.connect() as conn:
+        return {int(r[0]): str(r[1]) for r in conn.execute(sa.select(USR.c.id, USR.c.team))}
+
+
 def simulated_agents(engine: Engine) -> tuple[int, ...]:
     """The users that are simulated agents (dialer/simagents.py ``SIM_AGENTS``)."""
     from dialer.simagents import SIM_AGENTS

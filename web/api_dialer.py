@@ -60,7 +60,10 @@ def setup(app: web.Application) -> None:
             app[RUNTIME] = runtime_from_config(app[ENGINE], app[CONFIG])
         if app[CONFIG].simulated:  # its attempts are marked simulated (issue 17)
             app[RUNTIME].node = simulated_node(app[RUNTIME].node)
-        app[SCHEDULER] = CampaignScheduler(app[RUNTIME])
+        cfg = app[CONFIG]
+        app[SCHEDULER] = CampaignScheduler(
+            app[RUNTIME], retention=(cfg.data_dir, cfg.recording_retention_days)
+        )
         app[SCHEDULER].start()
         # campaigns meant to run resume by themselves (issue 16); the server answers meanwhile
         app[RESUMING] = asyncio.create_task(app[RUNTIME].resume_all(), name="resume-campaigns")

@@ -59,6 +59,7 @@ INTERVAL_WORDS = {
 }
 DIM_WORDS = {
     "agent": N_("Agent"),
+    "team": N_("Team"),
     "campaign": N_("Campaign"),
     "kind": N_("Campaign type"),
     "list": N_("Call list"),

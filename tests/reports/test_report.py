@@ -135,3 +135,21 @@ def test_include_simulated_is_a_yes_or_no(sqlite_engine: Engine) -> None:
     with pytest.raises(ReportInvalid) as err:
         service.build_query(sqlite_engine, {**base, "include_simulated": "maybe"})
     assert err.value.fields.get("field") == "include_simulated"
+
+
+def test_by_team_adds_its_agents_up(engine: Engine) -> None:
+    """wang is in team "A 组": the team's row is wang's; unanswered calls stay under ""."""
+    from outdial import auth
+
+    timeline.build(engine)
+    auth.set_team(engine, "wang", "A 组")
+    by_agent = {r["agent"]: r for r in _one(engine, by="agent", interval="day")["rows"]}
+    out = _one(engine, by="team", interval="day")
+    by_team = {r["team"]: r for r in out["rows"]}
+    assert set(by_team) == {"A 组", ""}
+    for kpi in ("dials", "connect_rate", "aht", "occupancy", "away_time"):
+        assert by_team["A 组"][kpi] == by_agent["wang"][kpi], kpi
+        assert by_team[""][kpi] == by_agent[""][kpi], kpi
+    both = _one(engine, by="team,agent", interval="day")["rows"]
+    assert {(r["team"], r["agent"]) for r in both} == {("A 组", "wang"), ("", "")}
+    assert "plan completion" in " ".join(out["notes"])  # contacts carry no agent
