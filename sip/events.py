@@ -183,3 +183,7 @@ SipEvent = (
     | CommandFailed
     | WorkerDied
 )
+
+#: a supervisor's leg (sip/monitor.py): its events, and the commands whose failures concern it
+MONITOR_EVENTS = (MonitorJoined, MonitorModeSet, MonitorEnded)
+MONITOR_COMMANDS = frozenset({"StartMonitor", "SetMonitorMode", "StopMonitor"})
