@@ -111,7 +111,7 @@ class Monitoring:
             )
         return sorted(out, key=lambda c: c["talk_seconds"], reverse=True)
 
-    def _find(self, call_id: str) -> tuple[Running, int]:
+    def find(self, call_id: str) -> tuple[Running, int]:
         """The running campaign holding ``call_id`` with an agent talking on it, and the agent."""
         for run in self.runtime.running.values():
             for agent in run.engine.core.agents.values():
@@ -123,7 +123,7 @@ class Monitoring:
     async def start(
         self, call_id: str, mode: MonitorMode, user_id: int, username: str, uri: str
     ) -> dict[str, Any]:
-        run, agent_id = self._find(call_id)
+        run, agent_id = self.find(call_id)
         port = run.port
         if not isinstance(port, MonitorPort):
             raise Conflict("this campaign's SIP port cannot bridge a supervisor", call_id=call_id)

@@ -22,7 +22,7 @@ from outdial.roles import Role
 from sip.commands import StartMonitor
 from sip.errors import InvalidTarget
 from web.api_dialer import RUNTIME
-from web.apidoc import BOOL, INT, NUM, STR, Doc, arr, obj
+from web.apidoc import BOOL, INT, NUM, STR, Doc, arr, desc, obj
 from web.inputs import form_body, json_body, str_field
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
@@ -86,6 +86,7 @@ async def phone_of(request: web.Request, ident: auth.Identity, given: str) -> st
 
 async def start(request: web.Request, call_id: str, mode: str, phone: str) -> dict[str, Any]:
     ident = may_monitor(request)
+    monitoring(request).find(call_id)  # "no such call" before "no phone to call you on"
     uri = await phone_of(request, ident, phone)
     return await monitoring(request).start(
         call_id, parse_mode(mode), ident.user_id, ident.username, uri
@@ -121,12 +122,12 @@ async def api_calls(request: web.Request) -> web.Response:
 
 
 @routes.post(
-    "/api/calls/{call_id}/monitor",
+    "/api/calls/{call}/monitor",
     roles=SUPERVISORS,
     doc=Doc(
         "Join a connected call from your softphone: listen (监听), whisper (耳语: the agent "
         "hears you) or barge (强插: both hear you). ``phone``: a SIP URI, else your user's",
-        body=obj(required=["mode"], mode=STR, phone=STR),
+        body=obj(mode=desc(STR, "listen (the default), whisper or barge"), phone=STR),
         returns=SESSION,
     ),
 )
@@ -134,27 +135,27 @@ async def api_start(request: web.Request) -> web.Response:
     body = await json_body(request)
     mode = str_field(body, "mode", "listen", max_len=16)
     phone = str_field(body, "phone", "", max_len=255)
-    return web.json_response(await start(request, request.match_info["call_id"], mode, phone))
+    return web.json_response(await start(request, request.match_info["call"], mode, phone))
 
 
 @routes.post(
-    "/api/calls/{call_id}/monitor/mode",
+    "/api/calls/{call}/monitor/mode",
     roles=SUPERVISORS,
     doc=Doc("Switch between listen, whisper and barge", body=MODE_BODY, returns=SESSION),
 )
 async def api_mode(request: web.Request) -> web.Response:
     body = await json_body(request)
     mode = str_field(body, "mode", max_len=16)
-    return web.json_response(await switch(request, request.match_info["call_id"], mode))
+    return web.json_response(await switch(request, request.match_info["call"], mode))
 
 
 @routes.delete(
-    "/api/calls/{call_id}/monitor",
+    "/api/calls/{call}/monitor",
     roles=SUPERVISORS,
     doc=Doc("Leave the call; it goes on", returns=obj(call_id=STR, left=BOOL)),
 )
 async def api_leave(request: web.Request) -> web.Response:
-    return web.json_response(await leave(request, request.match_info["call_id"]))
+    return web.json_response(await leave(request, request.match_info["call"]))
 
 
 @routes.post("/campaigns/{campaign_id}/monitor", roles=SUPERVISORS)
