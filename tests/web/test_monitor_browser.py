@@ -1,6 +1,7 @@
 """Live monitoring in a real Chromium over real SIP (issue 19.1): a manager opens the
 campaign's live view while an agent talks, clicks Listen in, Whisper, Barge and Leave; their
-SIPp softphone is called from the worker holding the call and hears it; the call goes on.
+SIPp softphone is called from the worker holding the call and hears it; then a QA reviewer
+finds the campaign on their home page and whispers; the call goes on throughout.
 
 SIPp is the customer behind the trunk (stays on the line until our BYE), the agent's
 auto-answering softphone and the supervisor's softphone (whose RTP is the test's own
@@ -90,6 +91,7 @@ async def test_a_manager_listens_whispers_barges_and_leaves_from_the_live_view(
     auth.create_user(
         engine, "boss", consolekit.PASSWORD, Role.MANAGER, sip_uri=supervisor.uri("boss")
     )
+    auth.create_user(engine, "qa1", consolekit.PASSWORD, Role.QA, sip_uri=supervisor.uri("qa1"))
     cid = dialdata.campaign_with_contacts(engine, "回访 · 监听", ["+8613800000011"])
     server = await aiohttp_server(app, host="127.0.0.1")
     base = f"http://127.0.0.1:{server.port}"
@@ -118,9 +120,11 @@ async def test_a_manager_listens_whispers_barges_and_leaves_from_the_live_view(
             await click(en, "Leave", "it goes on")
             await until(lambda: joined(app, call_id, None), 10, "the supervisor gone")
 
+            # a QA reviewer (质检员) finds the campaign on their home page and whispers
             zh = await browserkit.new_page(browser, base, "zh")
-            await browserkit.login(zh, "boss", consolekit.PASSWORD)
-            await zh.page.goto(f"/campaigns/{cid}/live")
+            await browserkit.login(zh, "qa1", consolekit.PASSWORD)
+            await zh.page.get_by_role("link", name="回访 · 监听").click()
+            await zh.page.locator("#calls tr[data-call]", has_text="li").wait_for()
             await click(zh, "耳语", "坐席能听到你")
             await until(lambda: joined(app, call_id, "whisper"), 15, "the supervisor whispering")
             await zh.page.locator("#calls .badge.monitor-whisper").wait_for()
