@@ -92,6 +92,7 @@ class Monitoring:
     # --- what can be monitored ----------------------------------------------------------------
     def calls(self, campaign_id: int) -> list[dict[str, Any]]:
         """The campaign's connected calls (an agent talking), each with its supervisor."""
+        self._prune()
         run = self.runtime.running.get(campaign_id)
         if run is None:
             return []
@@ -110,6 +111,13 @@ class Monitoring:
                 }
             )
         return sorted(out, key=lambda c: c["talk_seconds"], reverse=True)
+
+    def _prune(self) -> None:
+        """Forget sessions whose campaign stopped before their leg's end reached us."""
+        for call_id, session in list(self.sessions.items()):
+            run = self.runtime.running.get(session.campaign_id)
+            if run is None or call_id not in run.engine.core.calls:
+                del self.sessions[call_id]
 
     def find(self, call_id: str) -> tuple[Running, int]:
         """The running campaign holding ``call_id`` with an agent talking on it, and the agent."""

@@ -51,6 +51,18 @@ class Leg:
     stats_sent: bool = False  # StreamStats sent (bench only)
 
 
+def side_leg(call_id: str, kind: str, target: str, ring_timeout: float, now: float) -> Leg:
+    """An agent's or a supervisor's leg of ``call_id`` (key ``call_id#kind``), ringing now."""
+    return Leg(
+        key=f"{call_id}#{kind}",
+        call_id=call_id,
+        kind=kind,
+        target=target,
+        started=now,
+        ring_deadline=now + ring_timeout,
+    )
+
+
 def classify_end(leg: Leg, status: int) -> tuple[Outcome, HungUpBy]:
     """Outcome of a customer leg at DISCONNECTED (shared/domain.md dispositions)."""
     if leg.answered_at is not None:

@@ -30,7 +30,7 @@ import pjsua2 as pj
 from sip import events as ev
 from sip.agent_headers import auto_answer_headers
 from sip.commands import MonitorMode, SetMonitorMode, StartMonitor, StopMonitor
-from sip.legs import Leg
+from sip.legs import Leg, side_leg
 from sip.protocol import SlotReleased
 
 if TYPE_CHECKING:
@@ -71,15 +71,8 @@ def start(w: Worker, cmd: StartMonitor) -> None:
         _failed(w, cmd.call_id, "StartMonitor", "no_slot", "no free leg on this worker")
         w.send(SlotReleased(cmd.call_id, "monitor"))
         return
-    now = time.monotonic()
-    leg = Leg(
-        key=cmd.call_id + "#monitor",
-        call_id=cmd.call_id,
-        kind="monitor",
-        target=cmd.supervisor_uri,
-        started=now,
-        ring_deadline=now + w.cfg.agent_ring_timeout,
-    )
+    ring = w.cfg.agent_ring_timeout
+    leg = side_leg(cmd.call_id, "monitor", cmd.supervisor_uri, ring, time.monotonic())
     leg.monitor_mode = str(cmd.mode)
     cust.monitor_key = leg.key
     host = f"{w.cfg.bind_host}:{w.sip_port}"

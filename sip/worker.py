@@ -44,7 +44,7 @@ from sip.commands import (
     is_e164,
 )
 from sip.config import SipConfig
-from sip.legs import Leg, classify_end
+from sip.legs import Leg, classify_end, side_leg
 from sip.media import FramePort, PjCall, Player, quiet_stdout, wav_finalised
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
 from sip.stats import park_bridge_clock, stream_stats
@@ -375,15 +375,8 @@ class Worker:
             )
             self.send(SlotReleased(cmd.call_id, "agent"))
             return
-        now = time.monotonic()
-        leg = Leg(
-            key=cmd.call_id + "#agent",
-            call_id=cmd.call_id,
-            kind="agent",
-            target=cmd.agent_uri,
-            started=now,
-            ring_deadline=now + self.cfg.agent_ring_timeout,
-        )
+        ring = self.cfg.agent_ring_timeout
+        leg = side_leg(cmd.call_id, "agent", cmd.agent_uri, ring, time.monotonic())
         cust.agent_key = leg.key
         host = f"{self.cfg.bind_host}:{self.sip_port}"
         forms = cmd.auto_answer if cmd.auto_answer is not None else self.cfg.auto_answer

@@ -71,20 +71,23 @@ def shares(peers: dict[str, RtpPeer], since: float, until: float) -> dict[str, d
     }
 
 
-async def test_listen_whisper_barge_isolation(pool: SipPool, sipp, peers) -> None:
+async def answered(pool: SipPool, sipp, peers: dict[str, RtpPeer], call_id: str) -> dict:
+    """Three SIPp legs, one per peer; the customer's call placed and answered."""
     legs = {
         who: sipp("uas_rtp_sink.xml", keys={"rtp_port": str(p.port)}) for who, p in peers.items()
     }
+    target = legs["customer"].uri("cust")
     await pool.originate(
         Originate(
-            "m1",
-            legs["customer"].uri("cust"),
-            "15550001",
-            ring_timeout=5.0,
-            allow_short_ring_timeout_for_tests=True,
+            call_id, target, "15550001", ring_timeout=5.0, allow_short_ring_timeout_for_tests=True
         )
     )
     await wait_for(pool, ev.CallAnswered)
+    return legs
+
+
+async def test_listen_whisper_barge_isolation(pool: SipPool, sipp, peers) -> None:
+    legs = await answered(pool, sipp, peers, "m1")
     # nobody to supervise before the agent talks: refused inside the worker
     await pool.start_monitor("m1", legs["supervisor"].uri("sup"))
     failed = await pool.events.get()
@@ -143,20 +146,9 @@ async def test_listen_whisper_barge_isolation(pool: SipPool, sipp, peers) -> Non
 
 
 async def test_supervisor_leaves_with_the_call(pool: SipPool, sipp, peers) -> None:
-    """The customer hangs up: the supervisor's leg ends too, and its slot is free again."""
-    legs = {
-        who: sipp("uas_rtp_sink.xml", keys={"rtp_port": str(p.port)}) for who, p in peers.items()
-    }
-    await pool.originate(
-        Originate(
-            "m2",
-            legs["customer"].uri("c"),
-            "15550001",
-            ring_timeout=5.0,
-            allow_short_ring_timeout_for_tests=True,
-        )
-    )
-    await wait_for(pool, ev.CallAnswered)
+    """We hang up the customer: the supervisor's leg ends too (MonitorEnded), every leg gets
+    its BYE."""
+    legs = await answered(pool, sipp, peers, "m2")
     await pool.connect_agent("m2", legs["agent"].uri("a"))
     await wait_for(pool, ev.AgentLegBridged)
     await pool.start_monitor("m2", legs["supervisor"].uri("s"), MonitorMode.BARGE)

@@ -16,17 +16,10 @@ import time
 
 import numpy as np
 
+from sip.pcap import ulaw
+
 RATE = 8000
 FRAME = 160  # 20 ms
-
-
-def _ulaw_encode(sample: int) -> int:
-    bias, clip = 0x84, 32635
-    sign = 0x80 if sample < 0 else 0
-    sample = min(abs(sample), clip) + bias
-    exponent = max(0, sample.bit_length() - 8)
-    mantissa = (sample >> (exponent + 3)) & 0x0F
-    return ~(sign | (exponent << 4) | mantissa) & 0xFF
 
 
 def _ulaw_decode(byte: int) -> int:
@@ -95,7 +88,7 @@ class RtpPeer:
                 time.sleep(0.005)
                 continue
             payload = bytes(
-                _ulaw_encode(int(self.level * math.sin(2 * math.pi * self.hz * (n + i) / RATE)))
+                ulaw(int(self.level * math.sin(2 * math.pi * self.hz * (n + i) / RATE)))
                 for i in range(FRAME)
             )
             header = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, n & 0xFFFFFFFF, ssrc)
