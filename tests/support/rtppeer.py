@@ -1,8 +1,8 @@
 """A test's own RTP endpoint behind a SIPp leg: sends a PCMU tone, keeps what it receives.
 
 SIPp answers the INVITE with this endpoint's port in its SDP (tests/sip/scenarios/
-uas_rtp_sink.xml, ``-key rtp_port``); the worker's first RTP packet tells the endpoint where
-to send (symmetric RTP, as a phone behind NAT would do it). ``heard(hz)`` measures one tone's
+uas_rtp_sink.xml, ``-key rtp_port``); the worker's RTP packets tell the endpoint where to
+send (symmetric RTP, as a phone behind NAT would do it). ``heard(hz)`` measures one tone's
 share of what arrived in a time window with the Goertzel recursion.
 """
 
@@ -73,8 +73,7 @@ class RtpPeer:
                 continue
             if len(data) < 12 or data[1] & 0x7F != 0:  # PCMU only
                 continue
-            if self.remote is None:
-                self.remote = addr
+            self.remote = addr  # latch on the latest source: a new leg may use a new port
             self.received.append((time.monotonic(), data[12:]))
 
     def _send(self) -> None:
