@@ -124,6 +124,8 @@ class CampaignRunner:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._gauge_busy = False
+        #: a supervisor's leg (issue 19.1): its events go to dialer/monitoring.py when set
+        self.on_monitor: Callable[[sipev.SipEvent], None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, dialing: bool = True) -> int:
@@ -385,6 +387,11 @@ class CampaignRunner:
             await self._carry_out(core.on_agent_failed(e.call_id, now))
         elif isinstance(e, sipev.PromptFinished) and self.lane.prompt_over(e.call_id):
             pass
+        elif isinstance(e, sipev.MONITOR_EVENTS) or (
+            isinstance(e, sipev.CommandFailed) and e.command in sipev.MONITOR_COMMANDS
+        ):
+            if self.on_monitor is not None:
+                self.on_monitor(e)
         elif isinstance(e, sipev.CommandFailed):
             await self._command_failed(e)
         elif isinstance(e, sipev.CallEnded):

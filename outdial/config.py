@@ -123,6 +123,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_json_kb", "1024", "Largest accepted JSON request body, in KB."),
     Setting(
+        "monitor_roles",
+        "manager,qa",
+        "Roles that may listen to, whisper into and barge into live calls (admins always "
+        "may): comma-separated manager, qa, or none.",
+    ),
+    Setting(
+        "monitor_notice",
+        "true",
+        "Agents' desks say that calls may be monitored (never who listens, or when); false: "
+        "no notice, as local policy wants.",
+    ),
+    Setting(
         "profiles_dir",
         "",
         "Directory of extra compliance profiles (NAME.json), used by name next to us|uk|cn|eu.",
@@ -164,6 +176,8 @@ class Config:
     profiles_dir: Path | None = None
     sim_carrier: str = "auto"
     sim_scenario: str = ""
+    monitor_roles: tuple[str, ...] = ("manager", "qa")
+    monitor_notice: bool = True
 
     @property
     def simulated(self) -> bool:
@@ -327,6 +341,8 @@ def _validate(raw: dict[str, str]) -> Config:
         profiles_dir=_path(raw["profiles_dir"]),
         sim_carrier=_sim_carrier(raw["sim_carrier"]),
         sim_scenario=raw["sim_scenario"].strip(),
+        monitor_roles=_monitor_roles(raw["monitor_roles"]),
+        monitor_notice=_bool(raw, "monitor_notice"),
     )
     if cfg.alert_webhook_url and not cfg.alert_webhook_secret:
         raise ConfigError(
@@ -357,6 +373,16 @@ def _auto_answer(text: str) -> tuple[str, ...]:
             " or none"
         )
     return forms
+
+
+def _monitor_roles(text: str) -> tuple[str, ...]:
+    roles = tuple(r.strip().lower() for r in text.split(",") if r.strip())
+    if roles in {(), ("none",)}:
+        return ()
+    bad = [r for r in roles if r not in {"manager", "qa", "admin"}]
+    if bad:
+        raise ConfigError(f"OUTDIAL_MONITOR_ROLES: unknown role(s) {bad}; use manager, qa or none")
+    return roles
 
 
 def _path(text: str) -> Path | None:

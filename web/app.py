@@ -20,6 +20,7 @@ ROUTE_MODULES = (
     "web.api_compliance",
     "web.api_campaigns",
     "web.api_dialer",
+    "web.api_monitor",  # after api_dialer: its start-up makes the runtime monitoring needs
     "web.api_prompts",
     "web.api_reports",
     "web.api_amd",

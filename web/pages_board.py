@@ -81,7 +81,11 @@ async def home(request: web.Request) -> web.Response:
     if ident.role is Role.AGENT:  # an agent's work is at their desk (issue 14)
         raise web.HTTPSeeOther("/desk")
     if ident.role not in MANAGERS:
-        return render("home_other.html", request, {"role": ident.role.value})
+        live: list[dict[str, Any]] = []
+        if ident.role is Role.QA and "qa" in request.app[CONFIG].monitor_roles:
+            running = set(request.app[RUNTIME].running) if RUNTIME in request.app else set()
+            live = [r for r in await _rows(request) if r["id"] in running]  # issue 19.1
+        return render("home_other.html", request, {"role": ident.role.value, "live": live})
     ctx = {"rows": await _rows(request), "refusals": {}, "notices": False}
     return render("board.html", request, ctx)
 

@@ -172,6 +172,8 @@ async def desk_page(request: web.Request) -> web.Response:
         "campaigns": await run_db(names),
         "sip_uri": await run_db(sip_uri),
         "simulated": cfg.simulated,
+        # issue 19.1: that calls may be monitored, never who listens or when (policy: a setting)
+        "monitor_notice": cfg.monitor_notice,
         "pause_menu": await _pause_menu(request, (bar["status"] or {}).get("campaign_id")),
         "pause_words": PAUSE_WORDS,
         **_phone_test(request),

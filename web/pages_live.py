@@ -19,15 +19,19 @@ from aiohttp import web
 
 from campaigns import store as campaigns
 from dialer import board
-from outdial.errors import NotFound
+from outdial.errors import NotFound, OutdialError
+from outdial.roles import Role
 from web.api_dialer import RUNTIME
+from web.api_monitor import MONITORING, may_monitor
 from web.apidoc import ANY_OBJ, Doc, obj
 from web.keys import ENGINE
-from web.middleware import run_db
+from web.middleware import current_identity, run_db
 from web.routing import Routes
 from web.shell import MANAGERS, context_of, render
 
 routes = Routes()
+#: who sees a live view: managers, and QA (issue 19.1: they monitor calls from it)
+WATCHERS = frozenset({*MANAGERS, Role.QA})
 EVERY = 1.0  # seconds between snapshots (the issue: at least one a second)
 SKIPS_EVERY = 10.0
 SKIPS: web.AppKey[dict[int, tuple[float, list[dict[str, Any]]]]] = web.AppKey("console_skips")
@@ -74,12 +78,29 @@ async def snapshot(request: web.Request, cid: int) -> dict[str, Any]:
             "skips": skips,
         }
 
-    return {**status, **(await run_db(extra)), "at": now.isoformat()}
+    snap = {**status, **(await run_db(extra)), "at": now.isoformat()}
+    return snap | _calls(request, cid, snap["agents"])
+
+
+def _calls(request: web.Request, cid: int, agents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The connected calls a supervisor may join (issue 19.1), with the agent's name."""
+    try:
+        may_monitor(request)
+        can = MONITORING in request.app
+    except OutdialError:
+        can = False
+    calls = request.app[MONITORING].calls(cid) if MONITORING in request.app else []
+    names = {a["user_id"]: a["name"] for a in agents}
+    me = current_identity(request).user_id
+    for c in calls:
+        c["agent"] = names.get(c["agent_id"], str(c["agent_id"]))
+        c["mine"] = bool(c["monitor"]) and c["monitor"]["supervisor_id"] == me
+    return {"calls": calls, "can_monitor": can}
 
 
 @routes.get(
     "/api/campaigns/{campaign_id}/live",
-    roles=MANAGERS,
+    roles=WATCHERS,
     doc=Doc(
         "The campaign live view's snapshot (agents, lines, the pacer's decision in words)",
         returns=obj(campaign=ANY_OBJ),
@@ -90,14 +111,14 @@ async def api_live(request: web.Request) -> web.Response:
     return web.json_response({"campaign": await snapshot(request, _campaign_id(request))})
 
 
-@routes.get("/campaigns/{campaign_id}/live", roles=MANAGERS)
+@routes.get("/campaigns/{campaign_id}/live", roles=WATCHERS)
 async def live_page(request: web.Request) -> web.Response:
     cid = _campaign_id(request)
     snap = await snapshot(request, cid)
     return render("live.html", request, {"s": snap, "cid": cid})
 
 
-@routes.get("/campaigns/{campaign_id}/live/events", roles=MANAGERS)
+@routes.get("/campaigns/{campaign_id}/live/events", roles=WATCHERS)
 async def live_events(request: web.Request) -> web.StreamResponse:
     """text/event-stream: the rendered panel every second until the browser goes away."""
     cid = _campaign_id(request)
