@@ -411,14 +411,21 @@ class Outcome:
     reason: str
 
 
-def run_clip(clip: Clip, params: AmdParams | None = None, vad_mode: int = 2) -> Outcome:
-    """Feed ``clip`` to the classifier frame by frame, as the worker does on a call."""
+def detect(clip: Clip, params: AmdParams | None = None, vad_mode: int = 2) -> AmdDetector:
+    """Feed ``clip`` to a detector frame by frame, as the worker does on a call."""
     det = AmdDetector(params, vad_mode)
     frames = clip.frames()
     for i in range(0, len(frames), 5):  # the worker drains its port every ~100 ms
         if det.feed(frames[i : i + 5]) is not None:
             break
-    verdict = det.finish()
+    det.finish()
+    return det
+
+
+def run_clip(clip: Clip, params: AmdParams | None = None, vad_mode: int = 2) -> Outcome:
+    """The verdict on ``clip``, when it came and why."""
+    det = detect(clip, params, vad_mode)
+    verdict = det.classifier.verdict or Verdict.UNKNOWN
     return Outcome(clip.name, clip.kind, clip.label, verdict, det.elapsed_ms, det.reason)
 
 
