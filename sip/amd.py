@@ -78,7 +78,7 @@ class AmdParams:
     beep_purity: float = 0.6  # share of energy in one filter for a tone frame
     beep_hz_tol: float = 40.0  # a beep's pitch stays within this of where it started
     deadline_ms: int = 3000  # per-campaign decision deadline (issue 5 default 3 s)
-    machine_odds: float = 0.5  # at the deadline: machine when the model's P(machine) is over
+    machine_odds: float = 0.85  # at the deadline: machine when the model's P(machine) is over
     deadline_model: bool = True  # False: the rules alone (what was talk with no rule is unknown)
 
 
@@ -90,9 +90,9 @@ FEATURES = (
 #: Trained on the ``tune`` split only (bench/amd_train.py); a deadline between two uses
 #: the model of the one below.
 DEADLINE_MODELS: dict[int, tuple[float, ...]] = {
-    3: (-2.282, 0.09, 1.043, -0.435, -0.557, 0.946, -0.925, 0.776),
-    4: (-3.112, 0.69, 0.621, -0.28, -0.495, 1.162, -1.638, 0.358),
-    5: (-2.798, 0.434, 0.998, -0.043, -0.29, 0.418, -0.867, 0.081),
+    3: (-4.656, 0.39, 1.053, -0.541, 0.303, 1.132, -1.167, 0.808, 0.118),
+    4: (-4.404, 0.816, 0.454, -0.558, 0.256, 1.236, -1.535, 0.482, 0.027),
+    5: (-3.186, 0.669, 1.169, -0.08, 0.053, 0.501, -1.153, 0.148, -0.248),
 }
 
 
