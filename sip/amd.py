@@ -285,6 +285,8 @@ class AmdClassifier:
             self._set(Verdict.UNKNOWN, "deadline")
         elif odds > self.p.machine_odds:
             self._set(Verdict.MACHINE, f"cadence at the deadline (p={odds:.2f})")
+        elif odds > 0.5:  # more likely a machine, not sure enough to hang up: an agent hears
+            self._set(Verdict.UNKNOWN, f"cadence at the deadline (p={odds:.2f})")
         else:
             self._set(Verdict.HUMAN, f"cadence at the deadline (p={odds:.2f})")
 
