@@ -20,6 +20,7 @@ Pure: PCM samples in, a match out; reading the WAVs is :func:`load_library`'s jo
 
 from __future__ import annotations
 
+import itertools
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ WIN = 2 * HOP  # analysis window: this frame and the one before
 SHIFTS = 4  # the recording is hashed at every HOP / SHIFTS samples
 _EDGES = np.geomspace(300.0, 3400.0, 18)
 _BINS = np.fft.rfftfreq(512, 1.0 / RATE)
-_BAND = [(_BINS >= lo) & (_BINS < hi) for lo, hi in zip(_EDGES[:-1], _EDGES[1:], strict=True)]
+_BAND = [(lo <= _BINS) & (hi > _BINS) for lo, hi in itertools.pairwise(_EDGES)]
 _HANN = np.hanning(WIN)
 _POPCOUNT = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.uint8)
 _WEIGHTS = (1 << np.arange(16)).astype(np.uint32)
@@ -186,17 +187,17 @@ class AnnouncementMatcher:
             counted = sound.sum(axis=2)
             share = wrong.sum(axis=2) / np.maximum(16 * counted, 1)
             share[counted < self.min_sound * self.window] = 1.0
-            shift, start = np.unravel_index(int(np.argmin(share)), share.shape)
-            found.append((float(share[shift, start]), rec, int(start)))
+            at = np.unravel_index(int(np.argmin(share)), share.shape)
+            found.append((float(share[at]), rec, int(at[1])))
         found.sort(key=lambda f: f[0])
-        errors, rec, start = found[0]
+        errors, rec, begin = found[0]
         self.best, self.last = min(self.best, errors), errors
         rivals = [e for e, r, _ in found[1:] if r.cause != rec.cause]
         clear = not rivals or rivals[0] - errors >= self.margin
-        last, self._candidate = self._candidate, (rec.name, start)
+        last, self._candidate = self._candidate, (rec.name, begin)
         if errors > self.max_errors or not clear:
             return
         # The same recording, moved on by as many frames as the call did: a random
         # likeness between two voices does not stay lined up (Haitsma and Kalker).
-        if last is not None and last[0] == rec.name and abs(start - last[1] - advanced) <= 1:
+        if last is not None and last[0] == rec.name and abs(begin - last[1] - advanced) <= 1:
             self.match = Match(rec.name, rec.cause, round(errors, 3))

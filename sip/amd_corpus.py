@@ -331,14 +331,17 @@ def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
         tv_db = rng.uniform(12, 20)  # the TV is across the room
         x = x + b.speech_level * 10 ** (-tv_db / 20) * tv[start : start + len(x)] / _rms(tv)
     x = np.clip(np.round(x), -32768, 32767)
-    return Clip(f"{split}-{kind}-{index:03d}", label, kind, mulaw(x) if kind.startswith("rec") else x)
+    return Clip(
+        f"{split}-{kind}-{index:03d}", label, kind, mulaw(x) if kind.startswith("rec") else x
+    )
 
 
 def mulaw(x: np.ndarray) -> np.ndarray:
     """``x`` after G.711 µ-law coding and decoding (8 bits a sample), as the line sends it."""
     y = np.clip(x / 32768.0, -1.0, 1.0)
     code = np.round(np.sign(y) * np.log1p(255.0 * np.abs(y)) / np.log1p(255.0) * 127.0) / 127.0
-    return np.round(np.sign(code) * np.expm1(np.abs(code) * np.log1p(255.0)) / 255.0 * 32767.0)
+    out = np.sign(code) * np.expm1(np.abs(code) * np.log1p(255.0)) / 255.0 * 32767.0
+    return np.asarray(np.round(out), dtype=np.float64)
 
 
 def _recording(rng: random.Random, level: float) -> np.ndarray:

@@ -19,8 +19,6 @@ from collections.abc import Sequence
 
 import webrtcvad
 
-import numpy as np
-
 from sip.amd import AmdClassifier, AmdParams, Frame, Verdict
 from sip.amd_announce import AnnouncementMatcher
 from sip.amd_signal import RATE, FrameAnalyzer, SitTracker, pcm_frames

@@ -158,7 +158,8 @@ def test_a_late_short_greeting_is_a_person_at_the_shorter_pause_before_the_deadl
     clf = decide(late, deadline_ms=3500)
     assert (clf.verdict, clf.reason) == (Verdict.HUMAN, "waits for us")
     assert clf.elapsed_ms == 2700 + AmdParams().short_pause_ms
-    assert decide(late, deadline_ms=3500, short_pause_ms=900, deadline_model=False).verdict is Verdict.UNKNOWN
+    rules = decide(late, deadline_ms=3500, short_pause_ms=900, deadline_model=False)
+    assert rules.verdict is Verdict.UNKNOWN
 
 
 def test_an_early_terse_greeting_waits_the_full_pause_and_hears_the_beep() -> None:

@@ -103,7 +103,8 @@ def test_a_library_file_must_be_8khz_mono(tmp_path) -> None:  # type: ignore[no-
 
 def test_the_detector_calls_a_recording_an_announcement_on_early_media() -> None:
     det = AmdDetector(answered=False)
-    fs = amd_corpus.Clip("x", Verdict.UNKNOWN, "x", amd_corpus.mulaw(recording("zh_switched_off"))).frames()
+    x = amd_corpus.mulaw(recording("zh_switched_off"))
+    fs = amd_corpus.Clip("x", Verdict.UNKNOWN, "x", x).frames()
     for i in range(0, len(fs), 5):
         if det.feed(fs[i : i + 5]) is not None:
             break
