@@ -10,7 +10,7 @@
     max_cps = 10                   # new calls per second
     ring_timeout = 30              # seconds before a no-answer (rules 5, 22: at least 15)
     amd = true                     # answering-machine detection
-    amd_deadline = 3.0             # seconds after the answer for its verdict (then: a person)
+    amd_deadline = 6.0             # seconds after the answer for its verdict (then: a person)
     amd_sample_share = 0.02        # rule 19: share of machine verdicts still sent to an agent
     machine_action = "leave_message"   # or "hang_up"
     machine_prompt = "voicemail_notice"  # the prompt left on a machine
@@ -82,8 +82,8 @@ FIELDS: tuple[Field, ...] = (
           "at least 15)", 30, minimum=MIN_RING_TIMEOUT, maximum=120),
     Field("amd", "boolean", False, "answering-machine detection before an agent is sought",
           True),
-    Field("amd_deadline", "number", 3.0, "seconds after the answer by which AMD decides; "
-          "undecided is a person (an agent takes it)", 3.0, minimum=1.0, maximum=10.0),
+    Field("amd_deadline", "number", 6.0, "seconds after the answer by which AMD decides; "
+          "undecided is a person (an agent takes it)", 6.0, minimum=1.0, maximum=10.0),
     Field("amd_sample_share", "number", 0.02, "share of machine verdicts still offered to an "
           "agent, who marks person or machine (rule 19: the false-positive estimate)", 0.02,
           minimum=0.0, maximum=0.5),
@@ -115,7 +115,7 @@ class DialingSpec:
     max_cps: float = 10.0
     ring_timeout: int = 30
     amd: bool = False
-    amd_deadline: float = 3.0
+    amd_deadline: float = 6.0
     amd_sample_share: float = 0.02
     machine_action: MachineAction = MachineAction.HANG_UP
     machine_prompt: str = ""
@@ -192,7 +192,7 @@ def parse_dialing(value: object, where: str = "dialing") -> tuple[DialingSpec, l
         max_cps=float(_num(got, "max_cps", 10.0)),
         ring_timeout=int(_num(got, "ring_timeout", 30)),
         amd=bool(got.get("amd", False)),
-        amd_deadline=float(_num(got, "amd_deadline", 3.0)),
+        amd_deadline=float(_num(got, "amd_deadline", 6.0)),
         amd_sample_share=float(_num(got, "amd_sample_share", 0.02)),
         machine_action=MachineAction(str(got.get("machine_action", MachineAction.HANG_UP))),
         machine_prompt=str(got.get("machine_prompt", "")).strip(),

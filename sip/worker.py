@@ -27,6 +27,7 @@ from sip import events as ev
 from sip import monitor
 from sip.agent_headers import agent_from, auto_answer_headers
 from sip.amd import AmdParams, Verdict
+from sip.amd_announce import default_library
 from sip.amd_vad import AmdDetector
 from sip.commands import (
     ConnectAgent,
@@ -88,6 +89,9 @@ class Worker:
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         ep, cfg = self.ep, self.cfg
+        # The carrier-announcement library is hashed once, before any call: on the first
+        # call it would hold the SIP thread for ~0.6 s while early media plays.
+        default_library()
         with quiet_stdout():  # libCreate logs at PJSIP's default level before libInit
             ep.libCreate()
         epc = pj.EpConfig()
