@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,28 +19,30 @@ from aiohttp import web
 from campaigns import store as campaigns
 from dialer import board
 from outdial.errors import NotFound
+from outdial.memo import Memo
 from web.api_dialer import RUNTIME
 from web.apidoc import ANY_OBJ, Doc, obj
-from web.keys import ENGINE
+from web.keys import ENGINE, FIGURES
 from web.middleware import run_db
 from web.routing import Routes
 from web.shell import MANAGERS, context_of, render
 
 routes = Routes()
 EVERY = 1.0  # seconds between snapshots (the issue: at least one a second)
-SKIPS_EVERY = 10.0
-SKIPS: web.AppKey[dict[int, tuple[float, list[dict[str, Any]]]]] = web.AppKey("console_skips")
+SKIPS_EVERY = 10.0  # skip reasons scan the campaign's contacts: once every 10 s is enough
+SKIPS: web.AppKey[Memo] = web.AppKey("console_skips")
 STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("console_streams")
 
 
 def setup(app: web.Application) -> None:
     app[STREAMS] = set()
-    app[SKIPS] = {}
+    app[SKIPS] = Memo(ttl=SKIPS_EVERY)
 
     async def close_streams(app: web.Application) -> None:
         streams: set[asyncio.Task[Any]] = app[STREAMS]
         for task in list(streams):
             task.cancel()
+        app[SKIPS].close()
 
     app.on_shutdown.append(close_streams)
 
@@ -54,24 +55,19 @@ def _campaign_id(request: web.Request) -> int:
 
 
 async def snapshot(request: web.Request, cid: int) -> dict[str, Any]:
-    """Everything the live panel shows, from one status read."""
-    engine, now = request.app[ENGINE], datetime.now(UTC)
-    status = await request.app[RUNTIME].status(cid)
-
-    cache: dict[int, tuple[float, list[dict[str, Any]]]] = request.app[SKIPS]
+    """Everything the live panel shows, from one status read. What the engine knows is
+    fresh; the counts that read every contact or call of the day are at most FIGURES_TTL
+    seconds old, the skip reasons SKIPS_EVERY (outdial/memo.py)."""
+    engine, now, figures = request.app[ENGINE], datetime.now(UTC), request.app[FIGURES]
+    status = await request.app[RUNTIME].status(cid, figures)
 
     def extra() -> dict[str, Any]:
         camp = campaigns.get(engine, cid)
-        # skip reasons scan the campaign's contacts: once every SKIPS_EVERY s is enough
-        at, skips = cache.get(cid, (0.0, []))
-        if time.monotonic() - at > SKIPS_EVERY:
-            skips = board.skip_reasons(engine, cid)
-            cache[cid] = (time.monotonic(), skips)
         return {
             "stored_status": camp.status,  # "scheduled": held outside its weekly schedule
-            "today": board.today_figures(engine, camp, now),
+            "today": figures.get(("today", cid), lambda: board.today_figures(engine, camp, now)),
             "agents": board.agents_on_floor(engine, cid, now),
-            "skips": skips,
+            "skips": request.app[SKIPS].get(cid, lambda: board.skip_reasons(engine, cid)),
         }
 
     return {**status, **(await run_db(extra)), "at": now.isoformat()}
