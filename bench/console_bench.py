@@ -134,7 +134,7 @@ def database(args: argparse.Namespace) -> Iterator[sa.Engine]:
         with psycopg.connect(
             f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
         ) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench'").first() is None:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench'").fetchone() is None:
                 conn.execute("CREATE DATABASE bench")
         engine = storage.make_engine(server.url("bench"))
         yield engine
@@ -155,7 +155,8 @@ PAGES = {
     "search digits 0042": "/lists/{list_id}?q=0042",
     "search digits 12345678": "/lists/{list_id}?q=12345678",
     "search name 客户4242": "/lists/{list_id}?q=客户4242",
-    "search mid-name 户4242": "/lists/{list_id}?q=户4242",
+    "search mid-name 户4242": "/lists/{list_id}?q=户4242&anywhere=1",
+    "search mid-name 4242 (API)": "/api/lists/{list_id}/search?q=户4242&anywhere=1",
     "attempts": "/contacts/{contact}/attempts",
     "dnc": "/dnc",
     "audit": "/audit",
@@ -189,19 +190,21 @@ async def run(args: argparse.Namespace) -> None:
             await consolekit.login(client, "boss")
             print(f"{'sqlite' if not args.pg else 'postgresql'}, "
                   f"{args.contacts:,} contacts, {args.agents} agents")  # fmt: skip
-            print(f"{'page':26} {'p50 ms':>8} {'p95 ms':>8}")
+            # "first": the first request after the server started (caches cold, outdial/memo.py);
+            # p50 and p95 are of the rounds after it
+            print(f"{'page':26} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8}")
             for name, url in pages.items():
                 rounds = 3 if name == "compliance check" else args.rounds
                 times = []
-                for _ in range(rounds):
+                for _ in range(rounds + 1):
                     t = time.perf_counter()
                     resp = await client.get(url)
                     await resp.read()
                     times.append((time.perf_counter() - t) * 1000)
                     assert resp.status == 200, (url, resp.status)
-                times.sort()
+                first, times = times[0], sorted(times[1:])
                 p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-                print(f"{name:26} {statistics.median(times):8.1f} {p95:8.1f}")
+                print(f"{name:26} {first:9.1f} {statistics.median(times):8.1f} {p95:8.1f}")
         await server.close()
 
 

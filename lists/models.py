@@ -97,8 +97,9 @@ class Contact(SQLModel, table=True):
     job_id: int = Field(foreign_key="import_jobs.id")  # the import that added it
     row_number: int  # 1-based data row in its source file
     primary_number: str = Field(max_length=20)  # E.164
-    number_reversed: str = Field(
-        default="",
+    # None until inserted: the column default then fills it from primary_number
+    number_reversed: str | None = Field(
+        default=None,
         sa_column=sa.Column(
             sa.String(20), nullable=False, server_default="", default=_reversed_default
         ),
