@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ class Memo:
     _entries: dict[Hashable, _Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor | None = None
+    _pending: set[Future[None]] = field(default_factory=set)
 
     def get(self, key: Hashable, read: Callable[[], T]) -> T:
         now = self.clock()
@@ -53,7 +54,9 @@ class Memo:
             with self._lock:
                 self._entries[key] = _Entry(value, self.clock())
             return value
-        self._executor().submit(self._refresh, key, read)
+        future = self._executor().submit(self._refresh, key, read)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
         return entry.value  # type: ignore[no-any-return]
 
     def _refresh(self, key: Hashable, read: Callable[[], Any]) -> None:
@@ -72,6 +75,10 @@ class Memo:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="outdial-memo")
             return self._pool
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait for the refreshes under way (tests, and a clean shutdown)."""
+        wait(list(self._pending), timeout=timeout)
 
     def forget(self, key: Hashable | None = None) -> None:
         """Drop one answer (or all): the next read waits for a fresh one."""
