@@ -73,7 +73,7 @@ def test_last_digits_find_what_like_found(engine: Engine) -> None:
 
 
 def test_name_prefix_and_anywhere(engine: Engine) -> None:
-    list_id = _list_of(engine, NUMBERS + ["+8613700000001", "+8613700000002"])
+    list_id = _list_of(engine, [*NUMBERS, "+8613700000001", "+8613700000002"])
     for q in ["王", "王伟", "张", "Wang", "wang", "李", "王_5", "_5%", "%", "伟", "Zhao"]:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         old = _old(engine, list_id, "name LIKE :a ESCAPE '\\'", f"%{escaped}%")
