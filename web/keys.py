@@ -19,5 +19,5 @@ IDENTITY = web.RequestKey("identity", object)  # holds Identity | None
 #: counts the floor board and the live view show that read every contact or call of a day:
 #: at most FIGURES_TTL seconds old (outdial/memo.py)
 FIGURES = web.AppKey("figures", Memo)
-FIGURES_TTL = 2.0
+FIGURES_TTL = 5.0
 __all__ = ["CONFIG", "ENGINE", "FIGURES", "FIGURES_TTL", "IDENTITY", "Identity"]
