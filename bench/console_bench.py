@@ -11,6 +11,7 @@ signed-in agents, and keeps it under ``--cache``: a rerun skips the seeding (1 M
 ~3 min on SQLite, ~15 min on PostgreSQL on the loaded shared machine). Then serves the real
 application on a free loopback port and times every page (requests over loopback, so the
 time is the server's): the first request (caches cold), then p50 and p95 of ``--rounds``.
+
 Issue 13, second pass (the live view's 270 ms against the 150 ms goal): the time went to
 today's AHT (every handled call of the day fetched and summed in Python) and to three
 counts of the campaign's contacts that each read every contact row (``suppressed`` was not
