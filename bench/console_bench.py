@@ -35,7 +35,8 @@ Issue 13, third pass (1 M contacts, 100 agents, load average 20-22 on 2 cores, m
     name 客户4242          1302 / 2425         6 / 41                14 / 111
     anywhere 户4242        1414 / 2265      2162 / 3307           2636 / 3982
 
-``--live-latency 30`` on SQLite: p50 480 ms, p95 897 ms, max 983 ms (load ~23).
+``--live-latency 30``: SQLite p50 480 ms, p95 897 ms, max 983 ms (load ~23); PostgreSQL
+p50 336 ms, p95 636 ms, max 901 ms (load ~11.5).
 Searches use indexes (0007_live_contact_search); the live view's and board's costly counts
 are kept 5 s (outdial/memo.py), so only the first view after a start waits for them.
 """
