@@ -3,8 +3,9 @@
 The console's live view and floor board show counts that read every contact or every call of
 the day (1 M index entries: ~0.3 s on SQLite). They are shown every second, to every viewer;
 a count a few seconds old is as useful there. :class:`Memo` keeps each answer for ``ttl``
-seconds; after that the next reader still gets the old answer at once while one background
-thread reads it again, so only the very first read of a key waits for the database.
+seconds; up to ``2 * ttl`` the next reader still gets the old answer at once while one
+background thread reads it again, so a page watched without a pause never waits for the
+database; an answer older than that (nobody looked) is read again while the reader waits.
 
 What the running engine knows (agents, calls in flight, the pacer's decision) is never kept
 here: it comes from the engine's own snapshot on every update (web/pages_live.py).
@@ -45,11 +46,13 @@ class Memo:
         now = self.clock()
         with self._lock:
             entry = self._entries.get(key)
+            if entry is not None and now - entry.at >= 2 * self.ttl and not entry.refreshing:
+                entry = None  # nobody looked for a while: too old to show even once
             if entry is not None and (now - entry.at < self.ttl or entry.refreshing):
                 return entry.value  # type: ignore[no-any-return]
             if entry is not None:
                 entry.refreshing = True
-        if entry is None:  # never read: this reader waits, once
+        if entry is None:  # never read, or not for 2 ttl: this reader waits
             value = read()
             with self._lock:
                 self._entries[key] = _Entry(value, self.clock())

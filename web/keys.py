@@ -17,7 +17,7 @@ ENGINE = web.AppKey("engine", Engine)
 CONFIG = web.AppKey("config", Config)
 IDENTITY = web.RequestKey("identity", object)  # holds Identity | None
 #: counts the floor board and the live view show that read every contact or call of a day:
-#: at most FIGURES_TTL seconds old (outdial/memo.py)
+#: at most 2 * FIGURES_TTL seconds old, FIGURES_TTL when watched (outdial/memo.py)
 FIGURES = web.AppKey("figures", Memo)
-FIGURES_TTL = 5.0
+FIGURES_TTL = 3.0
 __all__ = ["CONFIG", "ENGINE", "FIGURES", "FIGURES_TTL", "IDENTITY", "Identity"]

@@ -53,7 +53,7 @@ def test_failed_refresh_keeps_the_old_answer_and_forget_reads_again() -> None:
     clock = Clock()
     memo = Memo(ttl=1.0, clock=clock)
     memo.get("k", lambda: 1)
-    clock.now = 5.0
+    clock.now = 1.5  # stale, not yet 2 ttl
 
     def broken() -> int:
         raise RuntimeError("database away")
@@ -65,4 +65,13 @@ def test_failed_refresh_keeps_the_old_answer_and_forget_reads_again() -> None:
     assert memo.get("k", lambda: 3) == 2
     memo.forget("k")
     assert memo.get("k", lambda: 4) == 4
+    memo.close()
+
+
+def test_an_answer_nobody_read_for_two_ttl_is_read_again_at_once() -> None:
+    clock = Clock()
+    memo = Memo(ttl=3.0, clock=clock)
+    memo.get("k", lambda: "old")
+    clock.now = 6.5  # nobody looked for over 2 ttl: the reader waits for a fresh answer
+    assert memo.get("k", lambda: "new") == "new"
     memo.close()
