@@ -38,7 +38,11 @@ Issue 13, third pass (1 M contacts, 100 agents, load average 20-22 on 2 cores, m
 ``--live-latency 30``: SQLite p50 480 ms, p95 897 ms, max 983 ms (load ~23); PostgreSQL
 p50 336 ms, p95 636 ms, max 901 ms (load ~11.5).
 Searches use indexes (0007_live_contact_search); the live view's and board's costly counts
-are kept 5 s (outdial/memo.py), so only the first view after a start waits for them.
+are kept 1 s and refreshed in the background (outdial/memo.py), so only the first view
+after a start waits for them. With that 1 s (the table above was taken with 5 s), load
+average ~8-9: SQLite live p50 41 / p95 121 (40 rounds), board 2 / 20, digits 24 / 44,
+name 7 / 9; PostgreSQL live 48 / 91, board 11 / 31, board rows 16 / 231 (one outlier),
+lists 22 / 38, contacts 35 / 60, digits 27 / 42, name 28 / 71.
 """
 
 from __future__ import annotations

@@ -19,5 +19,5 @@ IDENTITY = web.RequestKey("identity", object)  # holds Identity | None
 #: counts the floor board and the live view show that read every contact or call of a day:
 #: at most 2 * FIGURES_TTL seconds old, FIGURES_TTL when watched (outdial/memo.py)
 FIGURES = web.AppKey("figures", Memo)
-FIGURES_TTL = 3.0
+FIGURES_TTL = 1.0
 __all__ = ["CONFIG", "ENGINE", "FIGURES", "FIGURES_TTL", "IDENTITY", "Identity"]
