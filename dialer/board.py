@@ -28,6 +28,7 @@ from campaigns.models import Campaign
 from dialer.models import AgentSession, Attempt, PreviewSkip
 from lists.models import Contact
 from outdial import storage
+from outdial.memo import Memo
 from outdial.models import User, as_utc
 
 
@@ -94,8 +95,16 @@ def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str
     }
 
 
-def board(engine: Engine, now: datetime) -> list[dict[str, Any]]:
-    """Every campaign with its state and today's figures, newest first."""
+def board(engine: Engine, now: datetime, memo: Memo | None = None) -> list[dict[str, Any]]:
+    """Every campaign with its state and today's figures, newest first. With ``memo`` (the
+    console), a campaign's figures may be ``memo.ttl`` seconds old: they read every call of
+    its day (outdial/memo.py); its state is always read now."""
+
+    def today(camp: Campaign) -> dict[str, Any]:
+        if memo is None:
+            return today_figures(engine, camp, now)
+        return memo.get(("today", camp.id), lambda: today_figures(engine, camp, now))
+
     out = []
     for camp in sorted(campaigns.all_campaigns(engine), key=lambda c: -(c.id or 0)):
         out.append(
@@ -106,7 +115,7 @@ def board(engine: Engine, now: datetime) -> list[dict[str, Any]]:
                 "mode": camp.mode,
                 "status": camp.status,
                 "region": camp.region,
-                "today": today_figures(engine, camp, now),
+                "today": today(camp),
             }
         )
     return out

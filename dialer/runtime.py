@@ -37,6 +37,7 @@ from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
 from dialer.hopper import SIMULATED_NODE
 from dialer.pacing import Decision
 from dialer.ports import ComplianceGate, EngineSettings, SipPort
+from outdial.memo import Memo
 from outdial.models import utcnow
 from sip.commands import is_e164
 from sip.config import PoolConfig
@@ -365,9 +366,10 @@ class DialerRuntime:
                     log.exception("stopping a campaign failed", campaign=run.campaign_id)
         await self.hub.close_all()
 
-    async def status(self, campaign_id: int) -> dict[str, Any]:
-        """The database's view (dialer/status.py) plus what the running engine knows."""
-        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id, self.wall())
+    async def status(self, campaign_id: int, memo: Memo | None = None) -> dict[str, Any]:
+        """The database's view (dialer/status.py; its costly counts kept in ``memo`` if given)
+        plus what the running engine knows (always fresh)."""
+        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id, self.wall(), memo)
         run = self.running.get(campaign_id)
         out["running_here"] = run is not None
         if run is None:

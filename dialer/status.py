@@ -9,9 +9,10 @@ holds the mode, ``target`` the number of calls placed, ``reason`` the inputs as 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -23,9 +24,11 @@ from dialer.models import AgentSession, Attempt, StateChange
 from dialer.pacing import Decision
 from lists.models import Contact
 from outdial.errors import NotFound, OutdialError
+from outdial.memo import Memo
 from outdial.models import as_utc, utcnow
 from outdial.storage import session_scope
 
+T = TypeVar("T")
 PACER = "pacer"
 DECISIONS_SHOWN = 5
 
@@ -112,14 +115,23 @@ def _attempt_counts(engine: Engine, campaign_id: int) -> tuple[dict[str, int], i
     return {state: n for state, n, _ in rows}, sum(live for _, _, live in rows)
 
 
-def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> dict[str, Any]:
+def db_status(
+    engine: Engine, campaign_id: int, now: datetime | None = None, memo: Memo | None = None
+) -> dict[str, Any]:
     """Attempts, agents, records and the abandon gauge of one campaign, from storage alone,
-    and ``idle``: why it is not dialing when its schedule or its records say so."""
+    and ``idle``: why it is not dialing when its schedule or its records say so.
+
+    With ``memo`` (the live view), the three counts that read every attempt or contact of the
+    campaign may be ``memo.ttl`` seconds old (outdial/memo.py); without it all are read now."""
     with session_scope(engine) as s:
         camp = s.get(Campaign, campaign_id)
     if camp is None:
         raise NotFound(f"no campaign {campaign_id}", campaign_id=campaign_id)
-    attempts, in_flight = _attempt_counts(engine, campaign_id)
+
+    def kept(what: str, read: Callable[[], T]) -> T:
+        return read() if memo is None else memo.get((what, campaign_id), read)
+
+    attempts, in_flight = kept("attempts", lambda: _attempt_counts(engine, campaign_id))
     agents = _counts(
         engine,
         sa.select(col(AgentSession.state), sa.func.count())
@@ -127,7 +139,8 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         .group_by(col(AgentSession.state)),
     )
     now = now or utcnow()
-    records = record_counts(engine, campaign_id, now)
+    at = now
+    records = kept("records", lambda: record_counts(engine, campaign_id, at))
     out = {
         "campaign_id": campaign_id,
         "name": camp.name,
@@ -139,7 +152,7 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         "records_by_status": records.by_status,
         # 0: nothing can be dialed any more, now or later (the campaign is complete)
         "records_remaining": records.remaining,
-        "abandon": abandon_gauge(engine, campaign_id),
+        "abandon": dict(kept("abandon", lambda: abandon_gauge(engine, campaign_id))),
         "decisions": _decisions(engine, campaign_id),
         "idle": why_json(engine, camp, now, records),
     }

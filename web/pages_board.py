@@ -17,7 +17,7 @@ from outdial.roles import Role
 from web.api_dialer import RUNTIME
 from web.apidoc import ANY_OBJ, Doc, arr, obj
 from web.i18n import N_
-from web.keys import CONFIG, ENGINE
+from web.keys import CONFIG, ENGINE, FIGURES
 from web.middleware import current_identity, run_db
 from web.routing import ANY_USER, Routes
 from web.shell import MANAGERS, lang_of, render
@@ -69,7 +69,8 @@ def refusal(request: web.Request, err: OutdialError, action: str = "start") -> d
 
 
 async def _rows(request: web.Request) -> list[dict[str, Any]]:
-    return list(await run_db(board.board, request.app[ENGINE], datetime.now(UTC)))
+    memo = request.app[FIGURES]
+    return list(await run_db(board.board, request.app[ENGINE], datetime.now(UTC), memo))
 
 
 @routes.get("/", roles=ANY_USER)
