@@ -220,7 +220,12 @@ class SimCarrier:
                 return
             except OSError:
                 return
-            for out, dest in front.datagram(data, source, time.monotonic()):
+            try:
+                replies = front.datagram(data, source, time.monotonic())
+            except (ValueError, IndexError):  # a message we cannot read: dropped, as UDP may
+                log.warning("simulated carrier front dropped a datagram", source=source)
+                continue
+            for out, dest in replies:
                 with contextlib.suppress(OSError):
                     sock.sendto(out, dest)
 

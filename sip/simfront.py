@@ -41,6 +41,9 @@ class _Msg:
         if not sep:
             return None
         lines = head.decode("utf-8", "replace").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        if len(parts) < 3 or (parts[0] == "SIP/2.0" and not parts[1].isdigit()):
+            return None  # not a request or status line: dropped, as UDP may
         return cls(lines[0], lines[1:], body)
 
     def get(self, name: str, short: str = "") -> str:

@@ -91,3 +91,11 @@ def test_a_dead_process_s_calls_end_with_503_or_bye_and_an_ack_still_reaches_its
     [(ack, to)] = g.datagram(invite("busy", "ACK", to_tag="callee9"), CALLER, 1.0)
     assert to == p and ack.startswith(b"ACK ")
     assert g.datagram(invite("busy", "ACK", to_tag="callee9"), CALLER, 60.0) == []  # forgotten
+
+
+def test_garbage_is_dropped() -> None:
+    f = front()
+    assert f.datagram(b"\x00\x01 not sip", CALLER, 0.0) == []  # no header end
+    assert f.datagram(b"SIP/2.0 abc Odd\r\nCall-ID: x\r\n\r\n", P0, 0.0) == []
+    assert f.datagram(b"HELLO\r\nCall-ID: y\r\n\r\n", CALLER, 0.0) == []
+    assert f.calls == {}
