@@ -29,6 +29,7 @@ import multiprocessing as mp
 import os
 import random
 import selectors
+import signal
 import socket
 import sys
 import threading
@@ -255,6 +256,8 @@ class SimCarrier:
             with contextlib.suppress(OSError):
                 self._sock.sendto(out, dest)
         dead.conn.close()
+        if self._stopping.is_set():
+            return
         self.restarts += 1
         log.warning(
             "simulated carrier process died; restarting it",
@@ -281,6 +284,11 @@ class SimCarrier:
 # ----- the child process ---------------------------------------------------------------------
 def main(cfg: SimCarrierConfig, conn: Connection) -> None:
     """Process entry; leaves with ``os._exit`` (SWIG destructors after libDestroy abort)."""
+    # Ctrl-C or a SIGTERM to the server's process group is the server's to handle: it ends
+    # this process through the pipe ("stop", or EOF if the server is gone). Dying on the
+    # signal first would look like a crash to the front and be restarted mid-shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     code = 0
     try:
         carrier = _Carrier(cfg, conn)
