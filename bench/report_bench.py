@@ -213,7 +213,10 @@ def measure(url: str) -> dict[str, object]:
     from outdial import storage
     from reports import service
 
+    from outdial import migrate
+
     engine = storage.make_engine(url)
+    migrate.upgrade(engine)  # a cached database from before a new migration
     now = START + timedelta(days=DAYS)
     cases = {
         "month_30m_by_agent": {
@@ -261,6 +264,11 @@ def main() -> None:
     ap.add_argument("--changes", type=int, default=5_000_000)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     ap.add_argument(
+        "--cache",
+        default=str(Path(tempfile.gettempdir()) / "outdial-rbench"),
+        help="directory keeping the loaded data (SQLite file, PostgreSQL dump) between runs",
+    )
+    ap.add_argument(
         "--child", nargs=3, metavar=("URL", "ATTEMPTS", "CHANGES"), help=argparse.SUPPRESS
     )
     ap.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
@@ -272,21 +280,46 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return
-    with tempfile.TemporaryDirectory(prefix="outdial-rbench-") as tmp:
-        if args.only in (None, "sqlite"):
-            _run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.attempts, args.changes)
-        if args.only in (None, "postgresql"):
-            from support import pgserver
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    tag = f"{args.attempts}-{args.changes}"
+    if args.only in (None, "sqlite"):
+        db = cache / f"bench-{tag}.db"
+        if not (cache / f"bench-{tag}.db.done").exists():
+            db.unlink(missing_ok=True)
+            _run(f"sqlite:///{db}", args.attempts, args.changes, load=True)
+            (cache / f"bench-{tag}.db.done").touch()
+        _run(f"sqlite:///{db}", args.attempts, args.changes, load=False)
+    if args.only in (None, "postgresql"):
+        from support import pgserver
 
-            server = pgserver.start()
-            try:
-                _run(server.create_database(), args.attempts, args.changes)
-            finally:
-                server.stop()
+        server = pgserver.start()
+        try:
+            url = server.create_database()
+            dump = cache / f"bench-{tag}.pgdump"
+            if dump.exists():
+                _pg(["pg_restore", "--no-owner", "-d", _libpq(url), str(dump)])
+            else:
+                _run(url, args.attempts, args.changes, load=True)
+                _pg(["pg_dump", "-Fc", "-f", str(dump), _libpq(url)])
+            _run(url, args.attempts, args.changes, load=False)
+        finally:
+            server.stop()
 
 
-def _run(url: str, attempts: int, changes: int) -> None:
-    for cmd in (["--child", url, str(attempts), str(changes)], ["--measure", url]):
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _pg(cmd: list[str]) -> None:
+    from support import pgserver
+
+    subprocess.run([pgserver._bin(cmd[0]), *cmd[1:]], check=True)
+
+
+def _run(url: str, attempts: int, changes: int, load: bool) -> None:
+    cmds = [["--child", url, str(attempts), str(changes)]] if load else [["--measure", url]]
+    for cmd in cmds:
         out = subprocess.run(
             [sys.executable, __file__, *cmd], capture_output=True, text=True, check=False
         )
