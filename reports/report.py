@@ -27,6 +27,15 @@ from reports import intervals, kpis, rollup, store, targets
 from reports.query import Query
 
 AGENT_DIMS = {"agent", "campaign", "kind"}
+#: The dialer's figures, not an agent's (shared/domain.md: live answers / attempts, abandoned /
+#: live answers). An attempt gets its agent only once bridged (dialer/core.py ``_finished``;
+#: also in preview mode), so split by agent every agent would read 100 % connected and 0 %
+#: abandoned, and the "no agent" row would hold all the rest: the cells are empty instead.
+NOT_BY_AGENT = ("connect_rate", "abandon_rate")
+NOT_BY_AGENT_NOTE = (
+    "connect rate and abandon rate are not split by agent: a call has an agent only once "
+    "it is answered and connected; see them without the agent split"
+)
 CONTACT_DIMS = {"campaign", "kind", "list", "region"}
 DEFAULT_ZONE = "UTC"
 
@@ -195,6 +204,11 @@ def run(engine: Engine, q: Query, now: datetime) -> Report:
     """Compute the report. ``now`` ends agents' open states (the last state lasts until now)."""
     merged, notes = measures(engine, q, now)
     values = kpis.compute(merged, list(q.kpis))
+    if "agent" in q.by and any(k in values.columns for k in NOT_BY_AGENT):
+        for k in NOT_BY_AGENT:
+            if k in values.columns:
+                values[k] = float("nan")
+        notes.append(NOT_BY_AGENT_NOTE)
     return _table(engine, q, merged, values, notes)
 
 

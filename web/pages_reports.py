@@ -65,6 +65,16 @@ DIM_WORDS = {
     "region": N_("Region"),
     "col:product": N_("Product"),
 }
+#: the engine's notes under a report (reports/report.py), as msgids: the page translates them
+NOTE_WORDS = (
+    N_(
+        "connect rate and abandon rate are not split by agent: a call has an agent only once "
+        "it is answered and connected; see them without the agent split"
+    ),
+    N_("agent-time KPIs are by agent, campaign or kind only"),
+    N_("plan completion is by campaign, kind, list, region or column only"),
+    N_("satisfaction is by agent, campaign or kind only"),
+)
 PERIOD_WORDS = {"daily": N_("Daily"), "weekly": N_("Weekly"), "monthly": N_("Monthly")}
 MAX_ROWS = 500  # rows shown on the page; the download has them all
 MAX_CHARTS = 8  # charts of the first eight figures picked; the table has them all

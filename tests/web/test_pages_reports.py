@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
 import timeline
 
 from outdial.roles import Role
-from reports import files
+from reports import files, report
+from web import pages_reports
 
 DAY = "from=2026-12-01&to=2026-12-01"
 KPIS = "kpi=dials&kpi=connect_rate&kpi=abandon_rate&kpi=aht&kpi=occupancy"
@@ -104,9 +105,10 @@ async def test_by_agent_in_chinese(
         assert words in html, words
     assert _row(html, "2026-12-01")[0] == "wang"
     assert "lang=zh-CN" in html  # the download has Chinese column names
-    assert "按坐席拆分时接通率总是满的" in html  # why every agent's connect rate is 100 %
+    assert "接通率和呼损率不按坐席拆分" in html  # why the agents' connect rate cells are empty
+    assert pages_reports.NOTE_WORDS[0] == report.NOT_BY_AGENT_NOTE  # the note is a msgid
     team = await (await client.get(f"/reports?{DAY}&interval=day&{KPIS}", headers=h)).text()
-    assert "按坐席拆分时接通率总是满的" not in team
+    assert "接通率和呼损率不按坐席拆分" not in team
 
 
 async def test_bad_input_is_a_sentence_not_a_500(
