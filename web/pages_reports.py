@@ -18,11 +18,12 @@ from aiohttp import web
 from outdial.config import Config
 from outdial.errors import OutdialError
 from outdial.models import utcnow
-from reports import service
+from reports import service, targets
 from reports.kpis import KPIS
+from web import inputs
 from web.i18n import N_
 from web.keys import CONFIG, ENGINE
-from web.middleware import run_db
+from web.middleware import current_identity, run_db
 from web.routing import Routes
 from web.shell import MANAGERS, label, lang_of, render
 
@@ -185,6 +186,8 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
             data["target"] = float(target["value"]) * scale
         charts.append({"title": head(k), "json": json.dumps(data, ensure_ascii=False)})
     return {
+        "targets": _target_rows(rep.targets, [c for c in cols if c in KPIS]),
+        "targets_set": bool(rep.targets),
         "head": [{"text": head(c), "num": i > len(dims)} for i, c in enumerate(cols)],
         "rows": rows,
         "total": len(rep.rows),
@@ -193,6 +196,18 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         "zone": rep.query.zone,
         "notes": rep.notes,
     }
+
+
+def _target_rows(current: dict[str, dict[str, Any]], shown: list[str]) -> list[dict[str, Any]]:
+    """The target form's rows: one per KPI shown, ratios in percent as the table shows them."""
+    out = []
+    for k in shown:
+        t = current.get(k)
+        unit = KPIS[k].unit
+        value = "" if t is None else f"{float(t['value']) * (100 if unit == 'ratio' else 1):g}"
+        op = t["op"] if t else (">=" if KPIS[k].higher_is_better else "<=")
+        out.append({"kpi": k, "words": KPI_WORDS.get(k, k), "unit": unit, "op": op, "value": value})
+    return out
 
 
 def _downloads(request: web.Request, params: dict[str, Any]) -> dict[str, str]:
@@ -220,6 +235,7 @@ async def reports_page(request: web.Request) -> web.Response:
         "error": None,
         "view": None,
         "downloads": _downloads(request, params),
+        "back": request.path_qs,
     }
     try:
         rep = await run_db(service.kpi_report, engine, params, utcnow())
@@ -228,6 +244,36 @@ async def reports_page(request: web.Request) -> web.Response:
         return render("reports.html", request, ctx, status=400)
     ctx["view"] = _view(request, rep, form)
     return render("reports.html", request, ctx)
+
+
+@routes.post("/reports/targets", roles=MANAGERS)
+async def save_targets(request: web.Request) -> web.Response:
+    """The manager's targets from the report page (``op:<kpi>``, ``value:<kpi>``; ratios in
+    percent, empty clears); back to the same report, coloured by the new targets."""
+    form = await inputs.form_body(request)
+    wanted: dict[str, tuple[str | None, object]] = {}
+    for key in form:
+        if not key.startswith("value:") or key[6:] not in KPIS:
+            continue
+        kpi, raw = key[6:], str(form.get(key, "")).strip()[:32]
+        value: object = raw
+        if raw and KPIS[kpi].unit == "ratio":
+            try:
+                value = float(raw.rstrip("% ")) / 100  # the page shows ratios in percent
+            except ValueError:
+                value = raw  # reports/targets.py names the field
+        wanted[kpi] = (str(form.get(f"op:{kpi}", "")) or None, value)
+    try:
+        await run_db(
+            targets.save_all, request.app[ENGINE], wanted, current_identity(request).user_id
+        )
+    except OutdialError as err:
+        ctx = {"message": err.message, "field": err.fields.get("field", "")}
+        return render("_report_targets_msg.html", request, ctx, status=400)
+    back = str(form.get("back", ""))
+    if not back.startswith("/reports") or back.startswith("//") or "\\" in back:
+        back = "/reports"
+    return web.Response(status=204, headers={"HX-Redirect": back})
 
 
 @routes.get("/reports/forecast", roles=MANAGERS)

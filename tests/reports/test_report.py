@@ -151,3 +151,13 @@ def test_include_simulated_is_a_yes_or_no(sqlite_engine: Engine) -> None:
     with pytest.raises(ReportInvalid) as err:
         service.build_query(sqlite_engine, {**base, "include_simulated": "maybe"})
     assert err.value.fields.get("field") == "include_simulated"
+
+
+def test_targets_saved_together_or_not_at_all(engine: Engine) -> None:
+    targets.set_target(engine, "aht", None, 150)
+    with pytest.raises(ReportInvalid) as err:
+        targets.save_all(engine, {"connect_rate": (">=", 0.35), "fcr": (None, "-1")})
+    assert err.value.fields["field"] == "value:fcr"
+    assert targets.load(engine) == {"aht": {"op": "<=", "value": 150.0}}
+    out = targets.save_all(engine, {"connect_rate": (None, "0.35"), "aht": (None, "")})
+    assert out == {"connect_rate": {"op": ">=", "value": 0.35}}

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
 import timeline
 
 from outdial.roles import Role
-from reports import files, report
+from reports import files, report, targets
 from web import pages_reports
 
 DAY = "from=2026-12-01&to=2026-12-01"
@@ -68,6 +68,49 @@ async def test_kpis_by_half_hour_table_chart_and_downloads(
     assert nine_csv[1:3] == ["5", "0.6"] and float(nine_csv[4]) == 135.0
     xlsx = await client.get(link.replace("format=csv", "format=xlsx"), headers=h)
     assert xlsx.status == 200 and (await xlsx.read())[:2] == b"PK"
+
+
+def _cls(html: str, when: str) -> list[str]:
+    m = re.search(rf"<tr><td>{re.escape(when)}</td>(.*?)</tr>", html, re.S)
+    assert m is not None, when
+    return re.findall(r'<td class="num ?([a-z]*)"', m.group(1))
+
+
+async def test_manager_sets_targets_on_the_page(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Targets typed on the report (rates in percent) colour its cells; a bad value is a
+    sentence naming the KPI and saves nothing; an empty value clears a target."""
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    page = f"/reports?{DAY}&interval=30m&{KPIS}"
+    html = await (await client.get(page, headers=h)).text()
+    assert 'name="value:connect_rate"' in html and 'name="op:aht"' in html
+    assert _cls(html, "09:00") == ["", "", "", "", ""]  # no targets yet
+    form = {"back": page, "op:connect_rate": ">=", "value:connect_rate": "50"}
+    form |= {"op:abandon_rate": "<=", "value:abandon_rate": "3 %", "value:aht": "120"}
+    resp = await client.post("/reports/targets", data=form, headers=h)
+    assert resp.status == 204 and resp.headers["HX-Redirect"] == page
+    assert targets.load(sqlite_engine) == {
+        "abandon_rate": {"op": "<=", "value": 0.03},
+        "aht": {"op": "<=", "value": 120.0},
+        "connect_rate": {"op": ">=", "value": 0.5},
+    }
+    html = await (await client.get(page, headers=h)).text()
+    # 09:00: 60 % >= 50 % green, 33.3 % > 3 % red, AHT 2:15 > 120 s red; no target on the rest
+    assert _cls(html, "09:00") == ["", "green", "red", "red", ""]
+    assert 'name="value:connect_rate" value="50"' in html  # shown as it was typed, in %
+    bad = {"back": page, "value:connect_rate": "", "value:aht": "two minutes"}
+    resp = await client.post("/reports/targets", data=bad, headers=h)
+    text = await resp.text()
+    assert resp.status == 400 and 'data-field="value:aht"' in text and "aht" in text
+    assert "connect_rate" in targets.load(sqlite_engine)  # nothing saved
+    resp = await client.post("/reports/targets", data={"value:aht": ""}, headers=h)
+    assert resp.status == 204 and resp.headers["HX-Redirect"] == "/reports"
+    assert "aht" not in targets.load(sqlite_engine)
+    evil = {"back": "//evil.example/reports", "value:aht": "1"}
+    resp = await client.post("/reports/targets", data=evil, headers=h)
+    assert resp.headers["HX-Redirect"] == "/reports"
 
 
 async def test_simulated_calls_behind_a_checkbox(
