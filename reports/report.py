@@ -95,7 +95,7 @@ def report_zone(engine: Engine, campaign_names: list[str], zone: str | None) -> 
     return zones.pop() if len(zones) == 1 else DEFAULT_ZONE
 
 
-def _region(prefix: object) -> str:
+def region_of(prefix: object) -> str:
     """The region of an E.164 number's country calling code (``+861`` -> CN)."""
     digits = str(prefix or "").lstrip("+")
     for n in (1, 2, 3):
@@ -104,6 +104,9 @@ def _region(prefix: object) -> str:
             if code != "ZZ":
                 return code
     return ""
+
+
+_region = region_of
 
 
 def _bucket(df: pd.DataFrame, q: Query, keys: list[str], sl: store.Slots) -> pd.DataFrame:

@@ -17,7 +17,9 @@ from aiohttp import web
 
 from outdial.config import Config
 from outdial.errors import OutdialError
+from outdial.logs import mask_text
 from outdial.models import utcnow
+from outdial.roles import Role
 from reports import service, targets
 from reports.kpis import KPIS
 from web import inputs
@@ -165,18 +167,34 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         return _(label("kind", str(v))) if d == "kind" else str(v)
 
     rows = []
+    base = _params(form)
     for r in rep.rows[:MAX_ROWS]:
         status = rep.status(r)
+        href = drill_link(base, dims, r)
         cells = [{"text": _when(str(r[0]), rep.query.interval, keep, one_day), "cls": ""}]
         cells += [{"text": dim_value(d, r[1 + i]), "cls": ""} for i, d in enumerate(dims)]
         for c in cols[1 + len(dims) :]:
             v = r[cols.index(c)]
-            cells.append({"text": cell(v, units[c]), "cls": "num " + status.get(c, "")})
+            cells.append(
+                {"text": cell(v, units[c]), "cls": "num " + status.get(c, ""), "href": href}
+            )
         rows.append(cells)
     charts = []
+    # a chart point opens the calls behind it (web/static/console/reports.js): the series'
+    # dimension values as a query fragment, keyed by the name chart_series gives the series
+    series_dims: dict[str, str] = {}
+    if dims:
+        empty_name = nobody.get(dims[0], _("(none)")) if len(dims) == 1 else "-"
+        for r in rep.rows:
+            name = " · ".join(str(r[1 + i]) or empty_name for i in range(len(dims)))
+            series_dims.setdefault(
+                name, "&" + urlencode([(f"d.{d}", str(r[1 + i] or "")) for i, d in enumerate(dims)])
+            )
     for k in [c for c in cols[1 + len(dims) :] if c in KPIS][:MAX_CHARTS]:
         empty = nobody.get(dims[0], _("(none)")) if len(dims) == 1 else "-"
         data = service.chart_series(rep, k, empty=empty)
+        data["drill"] = {"base": drill_link(base, [], [""]).removesuffix("&at="), "at": data["x"]}
+        data["drill"]["series"] = [series_dims.get(x["name"], "") for x in data["series"]]
         data["x"] = [_when(x, rep.query.interval, keep, one_day) for x in data["x"]]
         data["title"] = head(k)
         data["kind"] = "line" if rep.query.interval in ("30m", "1h") else "bar"
@@ -196,6 +214,15 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         "zone": rep.query.zone,
         "notes": rep.notes,
     }
+
+
+def drill_link(params: dict[str, Any], dims: list[str], row: list[Any]) -> str:
+    """The calls behind a report row: ``/reports/calls`` with the report's own parameters, the
+    row's interval label (``at``) and its dimension values (``d.<dimension>``)."""
+    pairs = [(k, v) for k, v in params.items() if k not in ("campaign", "kpi") and v]
+    pairs += [("campaign", c) for c in params["campaign"]]
+    pairs += [("at", str(row[0]))] + [(f"d.{d}", str(row[1 + i] or "")) for i, d in enumerate(dims)]
+    return "/reports/calls?" + urlencode(pairs)
 
 
 def _target_rows(current: dict[str, dict[str, Any]], shown: list[str]) -> list[dict[str, Any]]:
@@ -274,6 +301,43 @@ async def save_targets(request: web.Request) -> web.Response:
     if not back.startswith("/reports") or back.startswith("//") or "\\" in back:
         back = "/reports"
     return web.Response(status=204, headers={"HX-Redirect": back})
+
+
+#: who may list the calls behind a report; only managers and admins see whole numbers
+DRILL_ROLES = MANAGERS | {Role.QA}
+
+
+@routes.get("/reports/calls", roles=DRILL_ROLES)
+async def calls_page(request: web.Request) -> web.Response:
+    """The calls behind one row (or chart point) of a KPI report, newest first."""
+    q = request.query
+    params = {k: q.get(k, "") for k in ("from", "to", "interval", "by", "include_simulated")}
+    params["campaign"] = q.getall("campaign", [])
+    values = {k[2:]: v for k, v in q.items() if k.startswith("d.")}
+    back_pairs = [(k, v) for k, v in q.items() if k in params and k != "by" and v]
+    back_pairs += [
+        ("by", d) for d in str(params["by"]).split(",") if d and not d.startswith("col:")
+    ]
+    cols = [d[4:] for d in str(params["by"]).split(",") if d.startswith("col:")]
+    back_pairs += [("column", cols[0])] if cols else []
+    ctx: dict[str, Any] = {
+        "error": None,
+        "calls": None,
+        "back": "/reports?" + urlencode(back_pairs),
+        "at": q.get("at", ""),
+        "dims": [
+            (DIM_WORDS.get(d, d[4:] if d.startswith("col:") else d), v) for d, v in values.items()
+        ],
+    }
+    try:
+        got = await run_db(service.drill_calls, request.app[ENGINE], params, ctx["at"], values)
+    except OutdialError as err:
+        ctx["error"] = {"message": err.message, "field": err.fields.get("field", "")}
+        return render("reports_calls.html", request, ctx, status=400)
+    whole = current_identity(request).role in MANAGERS
+    rows = [{**r, "number": r["number"] if whole else mask_text(r["number"])} for r in got.rows]
+    ctx["calls"] = {"total": got.total, "rows": rows, "masked": not whole}
+    return render("reports_calls.html", request, ctx)
 
 
 @routes.get("/reports/forecast", roles=MANAGERS)

@@ -39,7 +39,8 @@ async def _client(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> tuple[
 def _row(html: str, when: str) -> list[str]:
     m = re.search(rf"<tr><td>{re.escape(when)}</td>(.*?)</tr>", html, re.S)
     assert m is not None, when
-    return [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", m.group(1))]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", m.group(1), re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", c)) for c in cells]  # a cell's link: its text
 
 
 async def test_kpis_by_half_hour_table_chart_and_downloads(

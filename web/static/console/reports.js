@@ -1,5 +1,5 @@
 // Report charts (web/pages_reports.py): each [data-chart] element holds its data as JSON
-// {x, series: [{name, data}], unit: ratio|seconds|count, kind: line|bar, target?}; ratios are
+// {x, series: [{name, data}], unit: ratio|seconds|count, kind: line|bar, target?, drill?}; ratios are
 // already in percent. Separate from console.js so pages without charts do not load ECharts.
 (function () {
   "use strict";
@@ -42,6 +42,15 @@
       dataZoom: many ? [{ type: "slider", bottom: 8, height: 20 }, { type: "inside" }] : [],
       series: series
     });
+    if (d.drill && !el.getAttribute("data-chart-drill")) {
+      // a point opens the calls behind it: /reports/calls with the point's interval and series
+      el.setAttribute("data-chart-drill", "1");
+      chart.on("click", function (p) {
+        var at = (d.drill.at || [])[p.dataIndex];
+        if (at === undefined) { return; }
+        window.location.href = d.drill.base + "&at=" + encodeURIComponent(at) + (d.drill.series[p.seriesIndex] || "");
+      });
+    }
     el.setAttribute("data-chart-drawn", "1");
   }
 
