@@ -171,8 +171,11 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
     for r in rep.rows[:MAX_ROWS]:
         status = rep.status(r)
         href = drill_link(base, dims, r)
-        cells = [{"text": _when(str(r[0]), rep.query.interval, keep, one_day), "cls": ""}]
-        cells += [{"text": dim_value(d, r[1 + i]), "cls": ""} for i, d in enumerate(dims)]
+        when = _when(str(r[0]), rep.query.interval, keep, one_day)
+        cells = [{"text": when, "cls": "", "href": ""}]
+        cells += [
+            {"text": dim_value(d, r[1 + i]), "cls": "", "href": ""} for i, d in enumerate(dims)
+        ]
         for c in cols[1 + len(dims) :]:
             v = r[cols.index(c)]
             cells.append(

@@ -114,6 +114,41 @@ async def test_manager_sets_targets_on_the_page(
     assert resp.headers["HX-Redirect"] == "/reports"
 
 
+async def test_a_figure_opens_the_calls_behind_it(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Each KPI cell links to its row's calls: wang's two calls with whole numbers for the
+    manager; the same list for a QA reviewer shows the last four digits; a chart point carries
+    the same link; a bad row is a sentence."""
+    timeline.build(sqlite_engine)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    html = await (
+        await client.get(f"/reports?{DAY}&interval=day&by=agent&{KPIS}", headers=h)
+    ).text()
+    links = sorted({unescape(x) for x in re.findall(r'href="(/reports/calls\?[^"]+)"', html)})
+    assert len(links) == 2  # one per row: wang, and the calls no agent took
+    wang = next(x for x in links if "d.agent=wang" in x)
+    page = await client.get(wang, headers=h)
+    text = await page.text()
+    assert page.status == 200, text
+    assert "+8613800000001" in text and "+8613800000002" in text
+    assert "+8613800000003" not in text  # not wang's
+    assert "2 calls." in text and "talked to an agent" in text
+    back = unescape(re.search(r'href="(/reports\?[^"]+)"', text).group(1))  # type: ignore[union-attr]
+    assert "by=agent" in back and "interval=day" in back
+    chart = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))  # type: ignore[union-attr]
+    point = chart["drill"]["base"] + "&at=" + chart["drill"]["at"][0]
+    wang_series = chart["drill"]["series"][[s["name"] for s in chart["series"]].index("wang")]
+    assert "2 calls." in await (await client.get(point + wang_series, headers=h)).text()
+    consolekit.user(sqlite_engine, "qa1", Role.QA)
+    qa = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path / "qa"))
+    await consolekit.login(qa, "qa1")
+    masked = await (await qa.get(wang, headers={"Accept-Language": "zh-CN"})).text()
+    assert "+8613800000001" not in masked and "0001" in masked and "号码只显示后四位" in masked
+    bad = await client.get(wang.replace("at=2026-12-01", "at=someday"), headers=h)
+    assert bad.status == 400 and "not an interval of this report" in await bad.text()
+
+
 async def test_simulated_calls_behind_a_checkbox(
     aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
