@@ -346,7 +346,7 @@ async def test_reports_page_in_a_browser(
             await page.select_option("select[name=interval]", "1h")
             await page.locator("input[name=by][value=agent]").check()
             await page.locator("input[name=kpi][value=occupancy]").check()
-            await page.locator("button.primary[type=submit]").click()
+            await page.locator("form.reportform button.primary[type=submit]").click()
             await page.locator(".chart[data-chart-drawn] svg path").first.wait_for(state="attached")
             assert await page.locator(".chart[data-chart-drawn]").count() == 7
             table = await page.locator("table.kpis").inner_text()
@@ -362,6 +362,34 @@ async def test_reports_page_in_a_browser(
             assert len(body.splitlines()) == 1 + len(
                 await page.locator("table.kpis tbody tr").all()
             )
+            report_url = page.url
+            if lang == "en":  # the manager sets targets on the page: cells turn red/green
+                await page.fill("input[name='value:aht']", "150")
+                await page.fill("input[name='value:occupancy']", "30")
+                await page.get_by_role("button", name="Save targets").click()
+                await page.locator("table.kpis td.red").first.wait_for()
+                assert await page.locator("table.kpis td.green").count() > 0
+            await page.locator("#targets summary").click() if lang == "zh" else None
+            await page.locator(".chart[data-chart-drawn] svg path").first.wait_for(state="attached")
+            await w.shot("reports-targets", lang)
+            await page.locator("table.kpis tbody td.num a").first.click()  # a figure's calls
+            await page.wait_for_url("**/reports/calls?**")
+            assert await page.locator("table.calls tbody tr").count() > 0
+            await w.shot("reports-calls", lang)
+            await page.goto(report_url)
+            chart = page.locator(".chart[data-chart-drawn]").first
+            await chart.locator("svg path").first.wait_for(state="attached")
+            await chart.scroll_into_view_if_needed()
+            box = await chart.bounding_box()
+            assert box is not None
+            xy = await chart.evaluate(
+                """el => { const c = echarts.getInstanceByDom(el), d = c.getOption().series[0].data;
+                   const i = d.findIndex(v => v !== null && v !== undefined);
+                   return c.convertToPixel({seriesIndex: 0}, [i, d[i]]); }"""
+            )
+            await page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])  # a chart point
+            await page.wait_for_url("**/reports/calls?**")
+            assert await page.locator("table.calls tbody tr").count() > 0
             await page.goto("/reports/forecast")
             await page.select_option("select[name=campaign]", "春季回访")
             await page.locator("button.primary[type=submit]").click()

@@ -36,7 +36,9 @@
       color: COLORS,
       grid: { left: 56, right: 16, top: series.length > 1 ? 36 : 16, bottom: many ? 64 : 32 },
       legend: series.length > 1 ? { type: "scroll", top: 0 } : { show: false },
-      tooltip: { trigger: "axis", valueFormatter: function (v) { return fmt(d.unit, v); } },
+      // richText: the tooltip is drawn in the SVG; an HTML tooltip sets inline styles, which the
+      // console's CSP (style-src 'self') blocks
+      tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: function (v) { return fmt(d.unit, v); } },
       xAxis: { type: "category", data: d.x },
       yAxis: { type: "value", min: 0, minInterval: d.unit === "count" ? 1 : 0, axisLabel: { formatter: function (v) { return fmt(d.unit, v); } } },
       dataZoom: many ? [{ type: "slider", bottom: 8, height: 20 }, { type: "inside" }] : [],
