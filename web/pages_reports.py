@@ -178,8 +178,12 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         ]
         for c in cols[1 + len(dims) :]:
             v = r[cols.index(c)]
-            cells.append(
-                {"text": cell(v, units[c]), "cls": "num " + status.get(c, ""), "href": href}
+            cells.append(  # an empty figure has no calls to show
+                {
+                    "text": cell(v, units[c]),
+                    "cls": "num " + status.get(c, ""),
+                    "href": href if v is not None else "",
+                }
             )
         rows.append(cells)
     charts = []
@@ -196,6 +200,8 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
     for k in [c for c in cols[1 + len(dims) :] if c in KPIS][:MAX_CHARTS]:
         empty = nobody.get(dims[0], _("(none)")) if len(dims) == 1 else "-"
         data = service.chart_series(rep, k, empty=empty)
+        if all(v is None for x in data["series"] for v in x["data"]):
+            continue  # nothing to draw (e.g. connect rate split by agent): the note says why
         data["drill"] = {"base": drill_link(base, [], [""]).removesuffix("&at="), "at": data["x"]}
         data["drill"]["series"] = [series_dims.get(x["name"], "") for x in data["series"]]
         data["x"] = [_when(x, rep.query.interval, keep, one_day) for x in data["x"]]

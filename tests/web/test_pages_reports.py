@@ -348,7 +348,8 @@ async def test_reports_page_in_a_browser(
             await page.locator("input[name=kpi][value=occupancy]").check()
             await page.locator("form.reportform button.primary[type=submit]").click()
             await page.locator(".chart[data-chart-drawn] svg path").first.wait_for(state="attached")
-            assert await page.locator(".chart[data-chart-drawn]").count() == 7
+            # connect and abandon rate are not split by agent: no empty charts for them
+            assert await page.locator(".chart[data-chart-drawn]").count() == 5
             table = await page.locator("table.kpis").inner_text()
             assert "wang" in table and "zhao" in table
             await w.shot("reports", lang)
