@@ -210,10 +210,8 @@ def _bulk(engine: object, table: object, rows: list[dict[str, object]]) -> None:
 
 
 def measure(url: str) -> dict[str, object]:
-    from outdial import storage
+    from outdial import migrate, storage
     from reports import service
-
-    from outdial import migrate
 
     engine = storage.make_engine(url)
     migrate.upgrade(engine)  # a cached database from before a new migration

@@ -23,8 +23,6 @@ from reports.query import Query
 from reports.report import region_of
 
 MAX_ROWS = 200  # one page of calls
-COLUMNS = ("at", "campaign", "number", "agent", "state", "answered", "amd", "abandoned")
-COLUMNS += ("disposition", "ring_seconds", "call_id")
 
 
 @dataclass(frozen=True)
@@ -112,6 +110,7 @@ def calls(engine: Engine, q: Query, label: str, values: dict[str, str]) -> Calls
 
 def _row(r: Any, zone: str) -> dict[str, Any]:
     at, answered = _aware(r[0]), _aware(r[5])
+    assert at is not None  # attempts.created_at is NOT NULL
     return {
         "at": at.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds"),
         "campaign": str(r[1]),

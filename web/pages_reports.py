@@ -320,7 +320,9 @@ DRILL_ROLES = MANAGERS | {Role.QA}
 async def calls_page(request: web.Request) -> web.Response:
     """The calls behind one row (or chart point) of a KPI report, newest first."""
     q = request.query
-    params = {k: q.get(k, "") for k in ("from", "to", "interval", "by", "include_simulated")}
+    params: dict[str, Any] = {
+        k: q.get(k, "") for k in ("from", "to", "interval", "by", "include_simulated")
+    }
     params["campaign"] = q.getall("campaign", [])
     values = {k[2:]: v for k, v in q.items() if k.startswith("d.")}
     back_pairs = [(k, v) for k, v in q.items() if k in params and k != "by" and v]
