@@ -19,6 +19,16 @@ on SQLite at load 15). Goals: the day (0.2 s) is met within noise, the month (2 
 time now comes from report_agent_slots (reports/rollup.py); the floor left is the grouped
 scan of 1 M attempt rows (their rows change after the call - disposition, transfer - and
 carry no change marker, so they are not rolled up).
+
+Session 6 (13:35 UTC, load 6-11 on the shared 2-core machine, SQLite, data cached under
+/tmp/outdial-rbench): month x 30m x agent 20.9 s, attempt KPIs only 8.45 s, day x 30m 0.34 s,
+month x day x col:product 8.1 s, 410 MB; the first run at load 20-25: 52.1 s / 31.4 s / 4.57 s /
+36.6 s. Not comparable with the quiet figures above; no speed change was made this session.
+Profiled at load ~20 on the cached file: the month's attempt GROUP BY (slot, agent) alone took
+20.7 s against 3.35 s for a plain count over the same rows; adding the first-contact EXISTS
+(21.4 s) or the ring-time sum (18.0 s) changed little, so the cost is the per-row strftime slot
+and the grouping sort, not the FCR subquery: a stored slot column or a per-slot roll-up of
+attempts (needs a changed-at on attempt rows) is the way to the 2 s goal.
 """
 
 from __future__ import annotations
