@@ -31,6 +31,15 @@ from reports import intervals, kpis, rollup, store, targets
 from reports.query import Query
 
 AGENT_DIMS = {"agent", "team", "campaign", "kind"}
+#: The dialer's figures, not an agent's (shared/domain.md: live answers / attempts, abandoned /
+#: live answers). An attempt gets its agent only once bridged (dialer/core.py ``_finished``;
+#: also in preview mode), so split by agent every agent would read 100 % connected and 0 %
+#: abandoned, and the "no agent" row would hold all the rest: the cells are empty instead.
+NOT_BY_AGENT = ("connect_rate", "abandon_rate")
+NOT_BY_AGENT_NOTE = (
+    "connect rate and abandon rate are not split by agent or team: a call has an agent only once "
+    "it is answered and connected; see them without the agent or team split"
+)
 CONTACT_DIMS = {"campaign", "kind", "list", "region"}
 DEFAULT_ZONE = "UTC"
 
@@ -90,7 +99,7 @@ def report_zone(engine: Engine, campaign_names: list[str], zone: str | None) -> 
     return zones.pop() if len(zones) == 1 else DEFAULT_ZONE
 
 
-def _region(prefix: object) -> str:
+def region_of(prefix: object) -> str:
     """The region of an E.164 number's country calling code (``+861`` -> CN)."""
     digits = str(prefix or "").lstrip("+")
     for n in (1, 2, 3):
@@ -99,6 +108,9 @@ def _region(prefix: object) -> str:
             if code != "ZZ":
                 return code
     return ""
+
+
+_region = region_of
 
 
 def _bucket(df: pd.DataFrame, q: Query, keys: list[str], sl: store.Slots) -> pd.DataFrame:
@@ -199,6 +211,12 @@ def run(engine: Engine, q: Query, now: datetime) -> Report:
     """Compute the report. ``now`` ends agents' open states (the last state lasts until now)."""
     merged, notes = measures(engine, q, now)
     values = kpis.compute(merged, list(q.kpis))
+    # a team is its agents' calls added up: the same holds split by team (issue 19.6)
+    if {"agent", "team"} & set(q.by) and any(k in values.columns for k in NOT_BY_AGENT):
+        for k in NOT_BY_AGENT:
+            if k in values.columns:
+                values[k] = float("nan")
+        notes.append(NOT_BY_AGENT_NOTE)
     return _table(engine, q, merged, values, notes)
 
 

@@ -101,9 +101,12 @@ class Window:
     skip_agents: tuple[int, ...] = ()
 
 
-def _bind(engine: Engine, t: datetime) -> datetime:
+def bind(engine: Engine, t: datetime) -> datetime:
     """SQLite stores naive UTC text, so bind naive UTC there; PostgreSQL takes aware values."""
     return t.astimezone(UTC).replace(tzinfo=None) if engine.dialect.name == "sqlite" else t
+
+
+_bind = bind
 
 
 def _dim_columns(engine: Engine, dims: list[str], a: Any, c: Any, k: Any) -> list[Any]:
