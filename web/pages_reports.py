@@ -72,8 +72,8 @@ DIM_WORDS = {
 #: the engine's notes under a report (reports/report.py), as msgids: the page translates them
 NOTE_WORDS = (
     N_(
-        "connect rate and abandon rate are not split by agent: a call has an agent only once "
-        "it is answered and connected; see them without the agent split"
+        "connect rate and abandon rate are not split by agent or team: a call has an agent only "
+        "once it is answered and connected; see them without the agent or team split"
     ),
     N_("agent-time KPIs are by agent, campaign or kind only"),
     N_("plan completion is by campaign, kind, list, region or column only"),
