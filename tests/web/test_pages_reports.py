@@ -184,7 +184,7 @@ async def test_by_agent_in_chinese(
         assert words in html, words
     assert _row(html, "2026-12-01")[0] == "wang"
     assert "lang=zh-CN" in html  # the download has Chinese column names
-    assert "接通率和呼损率不按坐席或班组拆分" in html  # why the agents' connect rate cells are empty
+    assert "接通率和呼损率不按坐席或班组拆分" in html  # why the cells are empty
     assert pages_reports.NOTE_WORDS[0] == report.NOT_BY_AGENT_NOTE  # the note is a msgid
     team = await (await client.get(f"/reports?{DAY}&interval=day&{KPIS}", headers=h)).text()
     assert "接通率和呼损率不按坐席或班组拆分" not in team
