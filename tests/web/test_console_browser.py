@@ -232,9 +232,10 @@ async def test_manager_flow_in_both_languages(
                 agent_row = admin.page.locator("#people tr", has_text="agent1")
                 await agent_row.locator("summary").click()
                 await agent_row.locator("input[name=campaign]").first.check()
-                await agent_row.get_by_role("button", name="Save").click()
+                await agent_row.locator("form.assign").get_by_role("button", name="Save").click()
                 await (
                     admin.page.locator("#people tr", has_text="agent1")
+                    .locator("form.assign")
                     .get_by_text("Saved.")
                     .wait_for()
                 )
