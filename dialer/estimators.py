@@ -260,6 +260,13 @@ class HitMonitor:
             self._obs[i] *= f
             self._exp[i] = self._exp[i] * f + expected
 
+    def rescale(self, factor: float) -> None:
+        """The model behind the expectations changed its live-answer rate by ``factor``:
+        restate the expectations already summed on the new model, so that a drop (or rise)
+        the model has now learned is not counted a second time by the tilt (issue 11.7)."""
+        if factor > 0.0 and math.isfinite(factor):
+            self._exp = [e * factor for e in self._exp]
+
     def ratio(self) -> float:
         """How much to scale the model's live-answer probabilities by (1.0: trust it)."""
         z = self.z

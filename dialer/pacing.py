@@ -239,7 +239,10 @@ class Pacer:
         self.wrap.at_risk((age for state, age in view.busy if state != "talk"), steps)
         if view.now >= self._next_fit:
             self._next_fit = view.now + 30.0
+            before = self.attempts.hit_rate
             self.attempts.refit()
+            if before > 0.0:
+                self.hits.rescale(self.attempts.hit_rate / before)
             self._live_cache.clear()
         if view.now >= self._next_slow_fit:
             # once a minute: a change of talk time must be seen before agents are counted on
