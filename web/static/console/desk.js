@@ -31,7 +31,10 @@
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { say(data.message || ("HTTP " + r.status)); throw new Error(data.message); }
+        if (!r.ok) {  // 409 disposition_owed: wrap-up ends with the disposition, said in words
+          say((data.error && words[data.error]) || data.message || ("HTTP " + r.status));
+          throw new Error(data.message);
+        }
         say("");
         return data;
       });
