@@ -76,7 +76,10 @@ def test_wrap_up_ends_with_the_disposition_not_a_pause_or_a_logout() -> None:
     owes the last call's disposition cannot pause or log out; the error names the call."""
     c = core()
     _in_wrap_up(c)
-    for attempt in (lambda: c.agent_pause("a1", "lunch", 101.0), lambda: c.agent_logout("a1", 102.0)):
+    for attempt in (
+        lambda: c.agent_pause("a1", "lunch", 101.0),
+        lambda: c.agent_logout("a1", 102.0),
+    ):
         with pytest.raises(DispositionOwed) as err:
             attempt()
         assert err.value.fields["call_id"] == "c1" and err.value.http_status == 409

@@ -174,7 +174,9 @@ async def first_call(w: browserkit.Watched, engine: Engine, cid: int) -> None:
     # wrap-up ends with the disposition: a pause first is refused (409), said in words
     await page.select_option("#pause-reason", "break")
     await page.locator("#btn-pause").click()
-    await page.locator("#desk-msg", has_text="Set the disposition of your last call first").wait_for()
+    await page.locator(
+        "#desk-msg", has_text="Set the disposition of your last call first"
+    ).wait_for()
     assert await page.locator("#state-badge").inner_text() == "wrap-up"
     await w.shot("desk-wrapup-pause-refused", "en")
 
