@@ -367,17 +367,7 @@ class Pacer:
             "pending_abandons": pending,
         }
         share = (abandoned + pending + 1.0) / (live + 1.0)
-        # the abandon budget: abandons the cap still allows now, after one more and those the
-        # calls in flight are expected to bring; spent slowly, never in one burst (issue 11.7).
-        # A burst is about the spread of the live answers in flight (their square root), at
-        # most ``burst_reserve``; before ``settled_live`` the guard alone decides.
-        budget = cfg.cap * (live + 1.0) - (abandoned + pending + 1.0)
-        reserve = min(cfg.burst_reserve, max(1.0, math.sqrt(max(0.0, dem_m[-1]))))
-        reserve = max(0.0, reserve)
-        if live < cfg.settled_live:
-            budget = math.inf
-        facts["abandon_budget"] = budget if math.isfinite(budget) else -1.0
-        near_cap = share > guard or budget < reserve
+        near_cap = share > guard
         # at the cap itself, progressive (no risk at all); between the guard and the cap, a tiny
         # risk bound (below): progressive would starve a big team on a low answer rate for
         # many minutes (issue 11.7: the worst seed's talk share), and dilutes the gauge slower
@@ -398,11 +388,6 @@ class Pacer:
         # cluster of two or three abandons there moves the whole-run rate by a point.
         room = 1.0 + min(1.0, live / 1000.0)
         factor = min(room, max(0.0, (guard - smoothed) / (guard - aim)))
-        # within two bursts of the cap the risk bound shrinks with the budget left: a burst of
-        # answers arriving together cannot then push the gauge over the cap (and progressive
-        # would starve a big team for minutes while the gauge dilutes)
-        if reserve > 0.0:
-            factor = min(factor, max(0.0, (budget - reserve) / reserve))
         theta = self.theta * factor
         if near_cap:
             # Few live answers yet: the gauge is above the guard after one or two abandons.

@@ -129,10 +129,6 @@ class PacerConfig:
     #: predictive continues with ``cautious_threshold`` as its risk bound instead
     settled_live: int = 300
     cautious_threshold: float = 0.0005
-    #: abandons one burst of answers arriving together may bring: with fewer than this many
-    #: left under the cap (the abandon budget), predictive uses ``cautious_threshold``; with
-    #: fewer than twice, a risk bound shrunk in proportion (issue 11.7)
-    burst_reserve: float = 3.0
     aim_z: float = 1.5  # see Pacer.aim: how far below the cap a few live answers keep the aim
     #: the calls in flight may grow by at most ``ramp_growth`` times what they were
     #: ``ramp_window`` seconds before (plus progressive's lines): a burst sized on an old hit

@@ -108,26 +108,6 @@ def test_external_gauge_near_cap_is_cautious_and_over_it_forces_progressive() ->
     assert "cap" in over.explain()
 
 
-def test_abandon_budget_shrinks_the_risk_bound_before_a_burst_can_reach_the_cap() -> None:
-    """Issue 11.7: 25 abandons of 1,000 live answers leaves ~4 under the 3 % cap, about one
-    burst of answers arriving together: the risk bound shrinks (and fewer calls go out)
-    before the guard, instead of spending the budget at once and then starving in
-    progressive; with no burst reserve the bound is the guard's alone."""
-    view = View(now=300.0, ready=12, busy=(("wrap", 15.0),) * 18, ringing=(2.0,) * 30)
-    decisions = []
-    for reserve in (3.0, 0.0):
-        pacer = Pacer(PacerConfig(burst_reserve=reserve))
-        _feed(pacer, 0, 300, hit_every=3)
-        pacer.set_abandon_gauge(abandoned=25, live_answers=1000)
-        calls = pacer.calls_to_place(view)
-        decision = pacer.last_decision
-        assert decision is not None and decision.mode == "predictive"
-        assert 3.0 < decision.extra["abandon_budget"] < 4.5
-        decisions.append((calls, decision.threshold))
-    (careful, careful_bound), (plain, plain_bound) = decisions
-    assert careful_bound < 0.75 * plain_bound and careful < plain
-
-
 def test_hit_monitor_does_not_count_a_drop_the_model_has_learned() -> None:
     """The model expected one live answer a second and two came in three seconds: the
     monitor tilts down; once the model refits to the lower rate and the monitor restates its

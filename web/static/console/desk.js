@@ -82,7 +82,7 @@
     if (!reason) { say(words.need_reason); $("pause-reason").focus(); return; }
     api("/api/agent/pause", { reason: reason }).then(function (d) {
       setState(d.agent.state, d.agent.pause_reason);
-    });
+    }).catch(function () {});  // refused (409 in wrap-up): api() has said why
   }
   function hangup() { if (callId) { api("/api/agent/hangup", { call_id: callId }); } }
 
