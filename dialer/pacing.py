@@ -368,10 +368,14 @@ class Pacer:
         }
         share = (abandoned + pending + 1.0) / (live + 1.0)
         near_cap = share > guard
-        # at the cap itself, progressive (no risk at all); between the guard and the cap, a tiny
-        # risk bound (below): progressive would starve a big team on a low answer rate for
-        # many minutes (issue 11.7: the worst seed's talk share), and dilutes the gauge slower
-        if share > cfg.cap and live >= cfg.settled_live:
+        # at the cap itself, progressive (no risk at all; compliance rule 2: "at 3.0 %, drop to
+        # progressive"), counting the abandons the calls in flight are expected to bring; between
+        # the guard and the cap, a tiny risk bound (below): progressive would starve a big team
+        # on a low answer rate for many minutes (issue 11.7: the worst seed's talk share), and
+        # dilutes the gauge slower. (It used to count one more abandon as well: a 100-agent team
+        # at 16 of 535, 2.99 %, then dialed 1:1 for five minutes.)
+        at_cap = (abandoned + pending) / max(1, live) >= cfg.cap
+        if at_cap and live >= cfg.settled_live:
             return self._decision(
                 view,
                 "progressive",
