@@ -1,14 +1,16 @@
 """Web console benchmark (issue 13): server time of each page, p50 and p95.
 
-    .venv/bin/python bench/console_bench.py [--contacts 200000] [--agents 100] [--rounds 20]
+    .venv/bin/python bench/console_bench.py [--contacts 1000000] [--agents 100] [--rounds 20]
+        [--pg] [--only live search] [--cache /tmp/outdial-console-bench]
+    .venv/bin/python bench/console_bench.py --live-latency 30   # storage change -> Chromium
     .venv/bin/python bench/console_bench.py --screen-pop 100   # the agent's desk (issue 14)
 
-Seeds an SQLite database with one campaign holding ``--contacts`` contacts and attempts for
-a tenth of them, ``--agents`` signed-in agents, then serves the real application on a free
-loopback port and times every page (requests over loopback, so the time is the server's).
-The issue's goal: each page <= 150 ms p95 with 1 M contacts and 100 agents. The compliance
-check page is left out unless ``--with-preview``: it decides every record (set-based since
-issue 13's second pass, see ``compliance_bench.py --preview``), seconds rather than ms.
+Seeds a database (SQLite, or ``--pg`` a PostgreSQL server started under the cache) with one
+campaign holding ``--contacts`` contacts and attempts for a tenth of them, ``--agents``
+signed-in agents, and keeps it under ``--cache``: a rerun skips the seeding (1 M contacts:
+~3 min on SQLite, ~15 min on PostgreSQL on the loaded shared machine). Then serves the real
+application on a free loopback port and times every page (requests over loopback, so the
+time is the server's): the first request (caches cold), then p50 and p95 of ``--rounds``.
 
 Issue 13, second pass (the live view's 270 ms against the 150 ms goal): the time went to
 today's AHT (every handled call of the day fetched and summed in Python) and to three
@@ -19,18 +21,43 @@ view's database work), 5 runs each, on the shared machine at a load average of ~
 before 1,349-1,854 ms, after 249-302 ms. This bench under the same load afterwards:
 live p50 978 ms / p95 2,465 ms, board p50 506 ms — wall times there are dominated by the
 machine's load; rerun on a quiet machine for the page figures.
+
+Issue 13, third pass (1 M contacts, 100 agents, load average 20-22 on 2 cores, ms):
+
+    page                  SQLite before   SQLite after p50/p95   PostgreSQL after p50/p95
+    board                 806 / 952         26 / 154                7 / 59
+    live                 1178 / 2396        12 / 198              152 / 255  (first: 5.5 s / 2 s)
+    live snapshot (API)  1280 / 2262         8 / 20               101 / 332
+    lists                 202 / 342          3 / 28                 9 / 61
+    contacts (no query)   109 / 175          6 / 12                37 / 122
+    digits 0042          1222 / 1834         7 / 8                 30 / 73
+    digits 12345678      1745 / 2609         3 / 11                58 / 104
+    name 客户4242          1302 / 2425         6 / 41                14 / 111
+    anywhere 户4242        1414 / 2265      2162 / 3307           2636 / 3982
+
+``--live-latency 30``: SQLite p50 480 ms, p95 897 ms, max 983 ms (load ~23); PostgreSQL
+p50 336 ms, p95 636 ms, max 901 ms (load ~11.5).
+Searches use indexes (0007_live_contact_search); the live view's and board's costly counts
+are kept 1 s and refreshed in the background (outdial/memo.py), so only the first view
+after a start waits for them. With that 1 s (the table above was taken with 5 s), load
+average ~8-9: SQLite live p50 41 / p95 121 (40 rounds), board 2 / 20, digits 24 / 44,
+name 7 / 9; PostgreSQL live 48 / 91, board 11 / 31, board rows 16 / 231 (one outlier),
+lists 22 / 38, contacts 35 / 60, digits 27 / 42, name 28 / 71.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
@@ -63,18 +90,21 @@ def seed(engine: sa.Engine, contacts: int, agents: int) -> tuple[int, int, int]:
         s.flush()
         list_id, job_id = cl.id or 0, job.id or 0
     now = datetime.now(UTC)
-    rows = [
-        {"list_id": list_id, "campaign_id": cid, "job_id": job_id, "row_number": i + 1,
-         "primary_number": f"+86138{i:08d}", "alternates": [], "number_type": "mobile",
-         "timezones": ["Asia/Shanghai"], "name": f"客户{i}", "order_id": f"A{i}",
-         "address": "", "custom": {"备注": str(i)}, "suppressed": False, "status": "new",
-         "attempts": 0, "last_outcome": "rule-28" if i % 50 == 0 else "", "priority": 0,
-         "claimed_by": "", "created_at": now}
-        for i in range(contacts)
-    ]  # fmt: skip
+
+    def rows(start: int, stop: int) -> list[dict[str, Any]]:
+        return [
+            {"list_id": list_id, "campaign_id": cid, "job_id": job_id, "row_number": i + 1,
+             "primary_number": f"+86138{i:08d}", "alternates": [], "number_type": "mobile",
+             "timezones": ["Asia/Shanghai"], "name": f"客户{i}", "order_id": f"A{i}",
+             "address": "", "custom": {"备注": str(i)}, "suppressed": False, "status": "new",
+             "attempts": 0, "last_outcome": "rule-28" if i % 50 == 0 else "", "priority": 0,
+             "claimed_by": "", "created_at": now}
+            for i in range(start, min(stop, contacts))
+        ]  # fmt: skip
+
     with engine.begin() as conn:
-        for k in range(0, len(rows), 20_000):
-            conn.execute(sa.insert(Contact), rows[k : k + 20_000])
+        for k in range(0, contacts, 20_000):  # in slices: 1 M rows at once take gigabytes
+            conn.execute(sa.insert(Contact), rows(k, k + 20_000))
         ids = [r[0] for r in conn.execute(sa.select(Contact.id).limit(contacts // 10))]
         t = now - timedelta(minutes=30)
         attempts = [
@@ -97,31 +127,84 @@ def seed(engine: sa.Engine, contacts: int, agents: int) -> tuple[int, int, int]:
     return cid, list_id, ids[0]
 
 
+def locate(engine: sa.Engine) -> tuple[int, int, int] | None:
+    """(campaign, list, first contact) of a database seeded before (the cache), else None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT l.campaign_id, l.id, (SELECT min(id) FROM contacts WHERE list_id = l.id)"
+                " FROM call_lists l WHERE l.name = 'bench'"
+            )
+        ).first()
+    return None if row is None or row[2] is None else (int(row[0]), int(row[1]), int(row[2]))
+
+
+@contextlib.contextmanager
+def database(args: argparse.Namespace) -> Iterator[sa.Engine]:
+    """The bench database, kept under ``--cache`` so a rerun skips the seeding."""
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    tag = f"{args.contacts}-{args.agents}"
+    if not args.pg:
+        engine = storage.make_engine(f"sqlite:///{cache}/sqlite-{tag}.db")
+        yield engine
+        engine.dispose()
+        return
+    import pgserver
+    import psycopg
+
+    server = pgserver.start(cache / f"pg-{tag}")
+    try:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench'").fetchone() is None:
+                conn.execute("CREATE DATABASE bench")
+        engine = storage.make_engine(server.url("bench"))
+        yield engine
+        engine.dispose()
+    finally:
+        server.stop(keep=True)
+
+
+PAGES = {
+    "login": "/login",
+    "board": "/",
+    "board rows": "/board/rows",
+    "live": "/campaigns/{cid}/live",
+    "live snapshot (API)": "/api/campaigns/{cid}/live",
+    "editor": "/campaigns/{cid}/edit",
+    "lists": "/lists",
+    "contacts": "/lists/{list_id}",
+    "search digits 0042": "/lists/{list_id}?q=0042",
+    "search digits 12345678": "/lists/{list_id}?q=12345678",
+    "search name 客户4242": "/lists/{list_id}?q=客户4242",
+    "search mid-name 户4242": "/lists/{list_id}?q=户4242&anywhere=1",
+    "search mid-name 4242 (API)": "/api/lists/{list_id}/search?q=户4242&anywhere=1",
+    "attempts": "/contacts/{contact}/attempts",
+    "dnc": "/dnc",
+    "audit": "/audit",
+}
+
+
 async def run(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = storage.make_engine(f"sqlite:///{tmp}/bench.db")
-        migrate.upgrade(engine)
+    with database(args) as engine, tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        cid, list_id, contact = seed(engine, args.contacts, args.agents)
-        print(f"seeded {args.contacts:,} contacts, {args.agents} agents "
-              f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
-        consolekit.user(engine, "boss", Role.ADMIN)
+        migrate.upgrade(engine)
+        print(f"migrated in {time.perf_counter() - t0:.1f} s")
+        found = locate(engine)
+        if found is None:
+            t0 = time.perf_counter()
+            found = seed(engine, args.contacts, args.agents)
+            consolekit.user(engine, "boss", Role.ADMIN)
+            print(f"seeded {args.contacts:,} contacts, {args.agents} agents "
+                  f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+        cid, list_id, contact = found
         server = TestServer(consolekit.app_for(engine, Path(tmp)), host="127.0.0.1")
         await server.start_server()
-        pages = {
-            "login": "/login",
-            "board": "/",
-            "board rows": "/board/rows",
-            "live": f"/campaigns/{cid}/live",
-            "live snapshot (API)": f"/api/campaigns/{cid}/live",
-            "editor": f"/campaigns/{cid}/edit",
-            "lists": "/lists",
-            "contacts": f"/lists/{list_id}",
-            "contact search": f"/lists/{list_id}?q=0042",
-            "attempts": f"/contacts/{contact}/attempts",
-            "dnc": "/dnc",
-            "audit": "/audit",
-        }
+        pages = {k: v.format(cid=cid, list_id=list_id, contact=contact) for k, v in PAGES.items()}
+        if args.only:
+            pages = {k: v for k, v in pages.items() if any(o in k for o in args.only)}
         jar = aiohttp.CookieJar(unsafe=True)  # cookies for an IP address
         if args.with_preview:  # the preview decides every record: seconds, not ms
             pages["compliance check"] = f"/campaigns/{cid}/preview"
@@ -129,21 +212,80 @@ async def run(args: argparse.Namespace) -> None:
             f"http://127.0.0.1:{server.port}", cookie_jar=jar
         ) as client:
             await consolekit.login(client, "boss")
-            print(f"{'page':24} {'p50 ms':>8} {'p95 ms':>8}")
+            print(f"{'sqlite' if not args.pg else 'postgresql'}, "
+                  f"{args.contacts:,} contacts, {args.agents} agents")  # fmt: skip
+            # "first": the first request after the server started (caches cold, outdial/memo.py);
+            # p50 and p95 are of the rounds after it
+            print(f"{'page':26} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8}")
             for name, url in pages.items():
                 rounds = 3 if name == "compliance check" else args.rounds
                 times = []
-                for _ in range(rounds):
+                for _ in range(rounds + 1):
                     t = time.perf_counter()
                     resp = await client.get(url)
                     await resp.read()
                     times.append((time.perf_counter() - t) * 1000)
                     assert resp.status == 200, (url, resp.status)
-                times.sort()
+                first, times = times[0], sorted(times[1:])
                 p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-                print(f"{name:24} {statistics.median(times):8.1f} {p95:8.1f}")
+                print(f"{name:26} {first:9.1f} {statistics.median(times):8.1f} {p95:8.1f}")
         await server.close()
-        engine.dispose()
+
+
+async def live_latency(args: argparse.Namespace) -> None:
+    """The live view in Chromium: from an agent's state changed in storage (as the engine
+    writes it) to the change shown on the manager's page, ``--live-latency`` times, on the
+    seeded database (1 M contacts, 100 agents)."""
+    import browserkit
+
+    with database(args) as engine, tempfile.TemporaryDirectory() as tmp:
+        migrate.upgrade(engine)
+        found = locate(engine)
+        assert found is not None, "run the bench once without --live-latency to seed it"
+        cid = found[0]
+        server = TestServer(consolekit.app_for(engine, Path(tmp)), host="127.0.0.1")
+        await server.start_server()
+        with engine.connect() as conn:
+            uid = conn.execute(sa.text("SELECT id FROM users WHERE username = 'a3'")).scalar_one()
+        delays: list[float] = []
+        async with browserkit.chromium() as browser:
+            w = await browserkit.new_page(browser, f"http://127.0.0.1:{server.port}", "en")
+            page = w.page
+            await page.goto("/login")
+            await page.fill("input[name=username]", "boss")
+            await page.fill("input[name=password]", consolekit.PASSWORD)
+            await page.click("button[type=submit]")
+            await page.wait_for_url("**/")
+            await page.goto(f"/campaigns/{cid}/live")
+            await page.locator("table.agents").wait_for(timeout=30_000)
+            # the page notes when a token first shows (Playwright's own polling adds delay)
+            await page.evaluate(
+                """() => { window.benchSeen = {}; window.benchWant = "";
+                new MutationObserver(() => { const t = window.benchWant;
+                  if (t && !(t in window.benchSeen) && document.body.textContent.includes(t))
+                    window.benchSeen[t] = Date.now(); })
+                .observe(document.body, {childList: true, subtree: true,
+                                         characterData: true}); }"""
+            )
+            for i in range(args.live_latency):
+                token = f"bench-{i}-{time.time_ns()}"
+                await page.evaluate("t => { window.benchWant = t; }", token)
+                changed = time.time()
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.text("UPDATE agent_sessions SET pause_reason = :t WHERE user_id = :u"),
+                        {"t": token, "u": uid},
+                    )
+                await page.get_by_text(token).wait_for(timeout=10_000)
+                shown = await page.evaluate("t => window.benchSeen[t]", token)  # one clock
+                delays.append(shown - changed * 1000)
+                await asyncio.sleep(0.37)  # not in step with the one-second stream
+        await server.close()
+        delays.sort()
+        p95 = delays[min(len(delays) - 1, int(len(delays) * 0.95))]
+        print(f"live view, storage change -> shown in Chromium, {len(delays)} changes: "
+              f"p50 {statistics.median(delays):.0f} ms, p95 {p95:.0f} ms, "
+              f"max {delays[-1]:.0f} ms (goal: <= 1000 ms)")  # fmt: skip
 
 
 async def screen_pop(calls: int) -> None:
@@ -215,9 +357,18 @@ def main() -> None:
     ap.add_argument("--contacts", type=int, default=200_000)
     ap.add_argument("--agents", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--live-latency", type=int, default=0, metavar="CHANGES",
+                    help="time CHANGES changes reaching the live view in Chromium")  # fmt: skip
+    ap.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
+    ap.add_argument("--cache", default="/tmp/outdial-console-bench",
+                    help="where the seeded databases are kept between runs")  # fmt: skip
+    ap.add_argument("--only", nargs="*", help="time only the pages whose name has one of these")
     ap.add_argument("--with-preview", action="store_true", help="also time the compliance check")
     args = ap.parse_args()
-    asyncio.run(screen_pop(args.screen_pop) if args.screen_pop else run(args))
+    if args.screen_pop:
+        asyncio.run(screen_pop(args.screen_pop))
+    else:
+        asyncio.run(live_latency(args) if args.live_latency else run(args))
 
 
 if __name__ == "__main__":

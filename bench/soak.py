@@ -118,8 +118,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.monotonic()
     time.sleep(min(60.0, args.minutes * 60 / 4))
     warm, t_warm = sample(server.pid), time.monotonic()
+    db_path = tmp / "data" / "outdial.db"
+    answered_warm = _answered(db_path)
     time.sleep(max(0.0, args.minutes * 60 - (t_warm - t0)))
     end, t_end = sample(server.pid), time.monotonic()
+    answered_end = _answered(db_path)
     for name in CAMPAIGNS:  # end of shift: no new calls; the calls up and wrap-ups finish
         cli("campaign", "pause", name)
     _drain(tmp / "data" / "outdial.db", time.monotonic() + 120)
@@ -132,8 +135,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rss_growth_mb": round(end["rss_mb"] - warm["rss_mb"], 1),
         "fd_growth": end["fds"] - warm["fds"],
         "cpu_share_of_one_core": round((end["cpu_s"] - warm["cpu_s"]) / (t_end - t_warm), 3),
+        # the carrier kept answering all along (a dead carrier only shows as failed calls)
+        "answered_per_minute_after_warmup": round(
+            (answered_end - answered_warm) / (t_end - t_warm) * 60, 1
+        ),
+        "carrier_restarts": (tmp / "serve.log")
+        .read_text(errors="replace")
+        .count("simulated carrier process died"),
+        "load_average": os.getloadavg(),
         "data_dir": str(tmp),
     }
+
+
+def _answered(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(
+            db.execute("SELECT count(*) FROM attempts WHERE answered_at IS NOT NULL").fetchone()[0]
+        )
 
 
 def _drain(path: Path, deadline: float) -> None:
@@ -200,6 +218,9 @@ def main() -> None:
         "rss_growth_mb",
         "fd_growth",
         "cpu_share_of_one_core",
+        "answered_per_minute_after_warmup",
+        "carrier_restarts",
+        "load_average",
     ):
         print(f"{key:24} {out[key]}")
     print(f"{'lost (detail)':24} {out['lost_detail']}")

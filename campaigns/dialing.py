@@ -10,13 +10,14 @@
     max_cps = 10                   # new calls per second
     ring_timeout = 30              # seconds before a no-answer (rules 5, 22: at least 15)
     amd = true                     # answering-machine detection
-    amd_deadline = 3.0             # seconds after the answer for its verdict (then: a person)
+    amd_deadline = 6.0             # seconds after the answer for its verdict (then: a person)
     amd_sample_share = 0.02        # rule 19: share of machine verdicts still sent to an agent
     machine_action = "leave_message"   # or "hang_up"
     machine_prompt = "voicemail_notice"  # the prompt left on a machine
     preview_auto_dial_seconds = 0  # preview: dial by itself after N s (0: the agent dials)
     wrap_up_limit = 120            # seconds of wrap-up before the agent is reminded (0: none)
     record_calls = true            # record each call for quality review (DATA_DIR/recordings)
+    softphone_test = true          # ring the agent's softphone once when they sign in at the desk
 
 One table of :class:`Field` drives the parser, the defaults, the JSON Schema
 (campaigns/schema.py) and the README's defaults table, so they cannot disagree.
@@ -81,8 +82,8 @@ FIELDS: tuple[Field, ...] = (
           "at least 15)", 30, minimum=MIN_RING_TIMEOUT, maximum=120),
     Field("amd", "boolean", False, "answering-machine detection before an agent is sought",
           True),
-    Field("amd_deadline", "number", 3.0, "seconds after the answer by which AMD decides; "
-          "undecided is a person (an agent takes it)", 3.0, minimum=1.0, maximum=10.0),
+    Field("amd_deadline", "number", 6.0, "seconds after the answer by which AMD decides; "
+          "undecided is a person (an agent takes it)", 6.0, minimum=1.0, maximum=10.0),
     Field("amd_sample_share", "number", 0.02, "share of machine verdicts still offered to an "
           "agent, who marks person or machine (rule 19: the false-positive estimate)", 0.02,
           minimum=0.0, maximum=0.5),
@@ -97,6 +98,8 @@ FIELDS: tuple[Field, ...] = (
           "gets wrap_up_overdue (0: no limit)", 120, minimum=0, maximum=3600),
     Field("record_calls", "boolean", True, "record each call (both sides, mixed) to "
           "DATA_DIR/recordings/<call id>.wav for quality review", True),
+    Field("softphone_test", "boolean", True, "a short test call to the agent's softphone "
+          "when they sign in at the desk; the page says whether it answered", True),
 )  # fmt: skip
 BY_KEY: Mapping[str, Field] = {f.key: f for f in FIELDS}
 
@@ -112,13 +115,14 @@ class DialingSpec:
     max_cps: float = 10.0
     ring_timeout: int = 30
     amd: bool = False
-    amd_deadline: float = 3.0
+    amd_deadline: float = 6.0
     amd_sample_share: float = 0.02
     machine_action: MachineAction = MachineAction.HANG_UP
     machine_prompt: str = ""
     preview_auto_dial_seconds: int = 0
     wrap_up_limit: int = 0
     record_calls: bool = True
+    softphone_test: bool = True
 
     def lines(self, trunk_lines: int) -> int:
         """Calls in flight at most: the campaign's own limit, else the trunk's (issue 11.3)."""
@@ -188,13 +192,14 @@ def parse_dialing(value: object, where: str = "dialing") -> tuple[DialingSpec, l
         max_cps=float(_num(got, "max_cps", 10.0)),
         ring_timeout=int(_num(got, "ring_timeout", 30)),
         amd=bool(got.get("amd", False)),
-        amd_deadline=float(_num(got, "amd_deadline", 3.0)),
+        amd_deadline=float(_num(got, "amd_deadline", 6.0)),
         amd_sample_share=float(_num(got, "amd_sample_share", 0.02)),
         machine_action=MachineAction(str(got.get("machine_action", MachineAction.HANG_UP))),
         machine_prompt=str(got.get("machine_prompt", "")).strip(),
         preview_auto_dial_seconds=int(_num(got, "preview_auto_dial_seconds", 0)),
         wrap_up_limit=int(_num(got, "wrap_up_limit", 0)),
         record_calls=bool(got.get("record_calls", True)),
+        softphone_test=bool(got.get("softphone_test", True)),
     )
     if spec.abandon_target > spec.abandon_cap:
         problems.append((f"{where}.abandon_target", "abandon_target is above abandon_cap"))
@@ -231,6 +236,7 @@ def dialing_to_dict(spec: DialingSpec) -> dict[str, object]:
         "preview_auto_dial_seconds": spec.preview_auto_dial_seconds,
         "wrap_up_limit": spec.wrap_up_limit,
         "record_calls": spec.record_calls,
+        "softphone_test": spec.softphone_test,
     }
     if spec.max_lines is not None:
         out["max_lines"] = spec.max_lines

@@ -110,12 +110,19 @@ DEFAULT_DISPOSITIONS: tuple[Disposition, ...] = (
 
 #: a carrier's special information tones (sip/amd_signal.py ``SIT_KINDS``) -> the outcome:
 #: an intercept or a vacant code says the number is not in service; no circuit and
-#: reorder are the network's trouble, retried like a failed call
+#: reorder are the network's trouble, retried like a failed call. A recorded
+#: announcement with no SIT (sip/amd_announce.py: ``recorded_`` + the cause in its
+#: file name): 空号 / not in service and 停机 (suspended) are bad numbers; 关机
+#: (switched off) and 暂时无法接通 (unreachable) are a person away, retried.
 SIT_OUTCOME: Mapping[str, Outcome] = {
     "sit_intercept": Outcome.BAD_NUMBER,
     "sit_vacant": Outcome.BAD_NUMBER,
     "sit_no_circuit": Outcome.FAILURE,
     "sit_reorder": Outcome.FAILURE,
+    "recorded_vacant": Outcome.BAD_NUMBER,
+    "recorded_suspended": Outcome.BAD_NUMBER,
+    "recorded_switched_off": Outcome.FAILURE,
+    "recorded_unreachable": Outcome.FAILURE,
 }
 
 

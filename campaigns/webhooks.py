@@ -102,34 +102,52 @@ class WebhookSender:
     async def _post(
         self, session: aiohttp.ClientSession, d: WebhookDelivery, secret: str
     ) -> str | None:
-        body = body_of(d.payload)
         ts = int(self.clock().timestamp())
-        headers = {
-            "Content-Type": "application/json",
-            EVENT_HEADER: d.event_id,
-            TIMESTAMP_HEADER: str(ts),
-            SIGNATURE_HEADER: sign(secret, ts, body),
-        }
-        refused = webhook_targets.check_url(d.url, self.policy)
-        if refused:
-            return f"refused: {refused}"
-        try:
-            async with session.post(
-                d.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-            ) as r:
-                if 200 <= r.status < 300:
-                    return None
-                if 300 <= r.status < 400:
-                    return f"HTTP {r.status} (redirects are not followed)"
-                return f"HTTP {r.status}"
-        except aiohttp.ClientConnectorError as exc:
-            if isinstance(exc.os_error, TargetRefused):
-                return "refused: the target is not a public address"
-            return "connection failed"
-        except TimeoutError:
-            return "timed out"
-        except aiohttp.ClientError as exc:
-            return f"request failed ({type(exc).__name__})"
+        return await post_signed(
+            session, d.url, body_of(d.payload), secret, d.event_id, ts, self.policy, self.timeout
+        )
+
+
+async def post_signed(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    secret: str,
+    event_id: str,
+    timestamp: int,
+    policy: TargetPolicy,
+    timeout: aiohttp.ClientTimeout,
+) -> str | None:
+    """POST one signed body; None on a 2xx answer, else a short reason (never the body).
+
+    Shared by the order-verdict sender and the alert webhook (quality/alert_webhook.py).
+    """
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_HEADER: event_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
+    refused = webhook_targets.check_url(url, policy)
+    if refused:
+        return f"refused: {refused}"
+    try:
+        async with session.post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        ) as r:
+            if 200 <= r.status < 300:
+                return None
+            if 300 <= r.status < 400:
+                return f"HTTP {r.status} (redirects are not followed)"
+            return f"HTTP {r.status}"
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, TargetRefused):
+            return "refused: the target is not a public address"
+        return "connection failed"
+    except TimeoutError:
+        return "timed out"
+    except aiohttp.ClientError as exc:
+        return f"request failed ({type(exc).__name__})"
 
 
 def housekeeping(engine: Engine, now: datetime) -> None:

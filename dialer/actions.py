@@ -109,6 +109,26 @@ class CallFinished:
 
 
 @dataclass(frozen=True)
+class TestSoftphone:
+    """Ring the agent's softphone with the auto-answer hints (the test call at sign-in)."""
+
+    call_id: str
+    agent_id: str
+    agent_uri: str
+
+
+@dataclass(frozen=True)
+class SoftphoneTested:
+    """Tell the agent's screen how the test of their softphone stands (dialer/softphone_check)."""
+
+    agent_id: str
+    call_id: str
+    result: str  # ringing, answered, no_answer
+    sip_status: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Pace:
     """The pacer's beat (issue 11.1): claim ``calls`` leads now (0: none wanted)."""
 
@@ -128,6 +148,8 @@ Action = (
     | AgentConnected
     | AgentReleased
     | CallFinished
+    | TestSoftphone
+    | SoftphoneTested
 )
 
 

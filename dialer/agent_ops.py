@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 #: the pause an agent comes back in after a restart cut their call: it ends with that call's
 #: disposition, as wrap-up would have
 WRAP_AFTER_RESTART = "wrap_after_restart"
+#: who takes a disposition's callback: the agent who set it, or any agent of the campaign
+CALLBACK_OWNERS = ("personal", "team")
 
 
 def dispositions_of(db: DbEngine, campaign_id: int) -> tuple[tuple[Disposition, ...], str]:
@@ -60,10 +62,12 @@ def callback_due(
     now: datetime,
     agent_id: int | None = None,
     note: str = "",
+    team: bool = False,
 ) -> datetime:
     """Schedule the callback an agent's disposition asks for and return when it is due;
     refused (CallbackRefused, with the next legal time) outside the customer's legal calling
-    hours (rules 1, 14-16, 28, 33).
+    hours (rules 1, 14-16, 28, 33). ``team``: any agent allowed on the campaign may take it
+    (saved so in the same step; ``agent_id`` is still who made it).
 
     One callback model (issue 16 item 7): this is the same ``callbacks`` row that
     ``POST /api/callbacks`` makes, personal to the agent, so ``outdial callbacks list`` and
@@ -84,8 +88,8 @@ def callback_due(
         zone,
         now,
         candidate_zones=zones,
-        owner_kind="agent" if agent_id is not None else "team",
-        owner_id=agent_id,
+        owner_kind="agent" if agent_id is not None and not team else "team",
+        owner_id=None if team else agent_id,
         created_by=agent_id,
         note=note,
         customer_name=contact.name if contact else "",
@@ -173,9 +177,22 @@ class AgentDesk:
         if agent is None or run is None:
             return None
         # the runner's snapshot entry (issue 11.5): what the WebSocket's hello resyncs from
-        return {"user_id": user_id, "campaign_id": campaign_id} | agent_entry(
-            agent, run.engine.clock()
+        tested = run.engine.phones.latest.get(str(user_id))
+        return (
+            {"user_id": user_id, "campaign_id": campaign_id}
+            | agent_entry(agent, run.engine.clock())
+            | {"softphone_test": tested.as_dict() if tested else None}
         )
+
+    async def test_softphone(self, user_id: int) -> dict[str, Any] | None:
+        """Ring the signed-in agent's softphone once (dialer/softphone_check.py); its outcome
+        follows in ``agent_status`` and as a ``softphone_test`` message. None: the campaign
+        has ``[dialing] softphone_test = false``."""
+        run = self._agent_run(user_id)
+        if not run.engine.settings.softphone_test:
+            return None
+        await run.engine.test_softphone(str(user_id))
+        return (self.agent_status(user_id) or {}).get("softphone_test")
 
     def live_amd(self, campaign_id: int, call_id: str) -> str:
         """The AMD result of a call still live in its engine ("" when none or ended; the
@@ -306,8 +323,12 @@ class AgentDesk:
         notes: str = "",
         callback_at: datetime | None = None,
         pause_reason: str | None = None,
+        callback_owner: str = "personal",
     ) -> dict[str, Any]:
-        """Set the result of one of the agent's own calls (403 for anyone else's)."""
+        """Set the result of one of the agent's own calls (403 for anyone else's).
+
+        ``callback_owner``: "personal" (the agent calls back) or "team" (any agent allowed on
+        the campaign may), saved with the callback itself."""
         att = await asyncio.to_thread(attempt_by_call, self.db, call_id)
         live = self.owns_live_call(user_id, call_id)
         if att is None or not (live or att.agent_user_id == user_id):
@@ -332,12 +353,23 @@ class AgentDesk:
             raise InvalidInput(f"{code!r} is not a callback code", field="callback_at")
         if callback_at is not None and callback_at.tzinfo is None:
             raise InvalidInput("callback_at needs a time zone", field="callback_at")
+        if callback_owner not in CALLBACK_OWNERS:
+            raise InvalidInput(
+                "callback_owner must be 'personal' or 'team'", field="callback_owner"
+            )
         if pause_reason:
             await self._check_pause_reason(att.campaign_id, pause_reason)
         now = self.wall()
         if callback_at is not None:
             callback_at = await asyncio.to_thread(
-                callback_due, self.db, att, callback_at, now, user_id, notes
+                callback_due,
+                self.db,
+                att,
+                callback_at,
+                now,
+                user_id,
+                notes,
+                callback_owner == "team",
             )
         if d.do_not_call:  # rule 9: on the internal DNC list at once, before anything else
             await asyncio.to_thread(
@@ -374,6 +406,7 @@ class AgentDesk:
             "code": code,
             "final": d.final,
             "callback_at": callback_at.isoformat() if callback_at else None,
+            "callback_owner": callback_owner if callback_at else None,
             "do_not_call": d.do_not_call,
             "agent": self.agent_status(user_id),
         }

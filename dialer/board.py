@@ -28,6 +28,7 @@ from campaigns.models import Campaign
 from dialer.models import AgentSession, Attempt, PreviewSkip
 from lists.models import Contact
 from outdial import storage
+from outdial.memo import Memo
 from outdial.models import User, as_utc
 
 
@@ -52,7 +53,10 @@ def abandon_cap(region: str) -> float | None:
 
 
 def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str, Any]:
-    """The campaign's KPIs since midnight in its time zone."""
+    """The campaign's KPIs since midnight in its time zone, of real calls only; the
+    simulated carrier's calls (``attempts.simulated``, issue 17) are counted apart under
+    ``simulated`` (None when there were none today), so a manager never reads a simulated
+    figure as a real one and the abandon rate against the legal cap is of real calls."""
     zone = campaigns.spec_of(engine, campaign).timezone
     since = day_start(now, zone)
     # answering machines and carrier announcements (issue 20) are not live answers
@@ -66,22 +70,39 @@ def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str
          storage.epoch(engine, dispo) - storage.epoch(engine, ended)),
         else_=0.0,
     )  # fmt: skip
-    q = sa.select(
-        sa.func.count(),
-        sa.func.count().filter(sa.and_(col(Attempt.answered_at).is_not(None), sa.not_(machine))),
-        sa.func.count().filter(col(Attempt.bridged_at).is_not(None)),
-        sa.func.count().filter(col(Attempt.abandoned).is_(True)),
-        sa.func.count().filter(handled),
-        sa.func.sum(sa.func.coalesce(col(Attempt.talk_seconds), 0.0) + wrap).filter(handled),
-    ).where(col(Attempt.campaign_id) == campaign.id, col(Attempt.created_at) >= since)
+    q = (
+        sa.select(
+            col(Attempt.simulated),
+            sa.func.count(),
+            sa.func.count().filter(
+                sa.and_(col(Attempt.answered_at).is_not(None), sa.not_(machine))
+            ),
+            sa.func.count().filter(col(Attempt.bridged_at).is_not(None)),
+            sa.func.count().filter(col(Attempt.abandoned).is_(True)),
+            sa.func.count().filter(handled),
+            sa.func.sum(sa.func.coalesce(col(Attempt.talk_seconds), 0.0) + wrap).filter(handled),
+        )
+        .where(col(Attempt.campaign_id) == campaign.id, col(Attempt.created_at) >= since)
+        .group_by(col(Attempt.simulated))
+    )
     with engine.connect() as conn:
-        dials, live, contacts, abandoned, n_handled, handle_sum = conn.execute(q).one()
-    dials, live, contacts, abandoned = int(dials), int(live), int(contacts), int(abandoned)
+        by_kind = {bool(row[0]): tuple(row[1:]) for row in conn.execute(q)}
     cap = abandon_cap(campaign.region)
-    rate = abandoned / live if live else 0.0
+    real = _figures(by_kind.get(False, (0, 0, 0, 0, 0, None)), cap)
+    sim = by_kind.get(True)
     return {
         "day_start": since.isoformat(),
         "timezone": zone,
+        **real,
+        "simulated": _figures(sim, cap) if sim else None,
+    }
+
+
+def _figures(row: tuple[Any, ...], cap: float | None) -> dict[str, Any]:
+    dials, live, contacts, abandoned, n_handled, handle_sum = row
+    dials, live, contacts, abandoned = int(dials), int(live), int(contacts), int(abandoned)
+    rate = abandoned / live if live else 0.0
+    return {
         "dials": dials,
         "live_answers": live,
         "connect_rate": round(live / dials, 4) if dials else None,
@@ -94,8 +115,16 @@ def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str
     }
 
 
-def board(engine: Engine, now: datetime) -> list[dict[str, Any]]:
-    """Every campaign with its state and today's figures, newest first."""
+def board(engine: Engine, now: datetime, memo: Memo | None = None) -> list[dict[str, Any]]:
+    """Every campaign with its state and today's figures, newest first. With ``memo`` (the
+    console), a campaign's figures may be ``memo.ttl`` seconds old: they read every call of
+    its day (outdial/memo.py); its state is always read now."""
+
+    def today(camp: Campaign) -> dict[str, Any]:
+        if memo is None:
+            return today_figures(engine, camp, now)
+        return memo.get(("today", camp.id), lambda: today_figures(engine, camp, now))
+
     out = []
     for camp in sorted(campaigns.all_campaigns(engine), key=lambda c: -(c.id or 0)):
         out.append(
@@ -106,7 +135,7 @@ def board(engine: Engine, now: datetime) -> list[dict[str, Any]]:
                 "mode": camp.mode,
                 "status": camp.status,
                 "region": camp.region,
-                "today": today_figures(engine, camp, now),
+                "today": today(camp),
             }
         )
     return out

@@ -36,13 +36,23 @@ def _human(d: dict[str, Any]) -> str:
     if idle:  # before the pacer's words: the schedule or the records stop it first
         lines.append(f"  not dialing: {idle['message']}")
     lines += [
-        f"  calls in flight: {d['calls_in_flight']}",
+        f"  calls in flight: {d['calls_in_flight']}"
+        + (" (simulated and real)" if d.get("simulated") else ""),
         "  attempts: " + _pairs(d["attempts_by_state"]),
         "  agents: " + _pairs(d["agents_by_state"]),
         "  records: " + _pairs(d["records_by_status"]) + f" ({d['records_remaining']} to go)",
         f"  abandon gauge: {ab['rate']:.2%} ({ab['abandoned']} of {ab['live_answers']} "
         "live answers)",
     ]
+    sim = d.get("simulated")
+    if sim:  # the simulated carrier's calls, apart: never in the real figures (issue 17)
+        sab = sim["abandon"]
+        lines += [
+            "  SIMULATED calls (the simulated carrier; not real calls, not counted above):",
+            "    attempts: " + _pairs(sim["attempts_by_state"]),
+            f"    abandon: {sab['rate']:.2%} ({sab['abandoned']} of {sab['live_answers']} "
+            "live answers)",
+        ]
     if d.get("snapshot"):  # live, from the runner in the server
         lines += _snapshot_lines(d["snapshot"])
     if not idle and not d["decisions"]:

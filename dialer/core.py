@@ -61,7 +61,7 @@ class CoreConfig:
     ratio: float = 1.0  # progressive lines per ready agent
     connect_limit: float = 2.0  # seconds a live answer may wait for an agent (≤ 2, rule 3)
     amd: bool = False  # wait for answering-machine detection before seeking an agent
-    amd_deadline: float = 3.0  # seconds after the answer by which detection must decide
+    amd_deadline: float = 6.0  # seconds after the answer by which detection must decide
     connect_from: str = "greeting_end"  # with AMD, what starts the rule-3 timer (see above)
     amd_sample_share: float = 0.0  # rule 19: machine verdicts still offered to an agent
     max_lines: int = 100  # calls in flight the trunk (or an agentless campaign) allows

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import col, delete, select
 
-from campaigns import callbacks, contacts, orders, rules, store, survey_store, surveys
+from campaigns import callbacks, orders, rules, store, survey_store, surveys
 from campaigns.models import Callback, ReturnVisitTask
 from compliance import amd_reviews
 from compliance.amd_sampling import SAMPLED_MACHINE
@@ -149,6 +149,8 @@ def call_view(db: Engine, att: Attempt, live_amd: str = "") -> dict[str, Any]:
         "task": _task(db, att.campaign_id, custom),
         "survey": _survey(db, spec) if spec.kind is rules.Kind.SATISFACTION_SURVEY else None,
         "ivr_transfer": rules.ivr_transfer_allowed(spec),
+        # handed to the survey IVR: the customer answers by keypad, not to the agent
+        "transferred": att.transferred_at is not None,
         "disposed": att.disposition,
         # rule 19 (issue 20): a machine verdict sampled and sent to this agent anyway; the
         # agent says what it was (compliance/amd_reviews.py), before the disposition
@@ -308,24 +310,6 @@ def callbacks_due(db: Engine, user_id: int, until: datetime) -> list[Callback]:
     """The agent's own pending callbacks due before ``until`` (overdue ones included)."""
     rows = callbacks.list_callbacks(db, user_id, "pending")
     return [c for c in rows if c.owner_id == user_id and as_utc(c.due_at) < until]
-
-
-def hand_to_team(db: Engine, user_id: int, call_id: str) -> None:
-    """The callback the agent's disposition of ``call_id`` made goes to the team: any agent
-    of the campaign may take it (a disposition makes it personal; README "Callbacks")."""
-    with session_scope(db) as s:
-        cb = s.exec(
-            select(Callback)
-            .where(Callback.contact_ref == f"call:{call_id}")
-            .where(Callback.created_by == user_id)
-            .where(Callback.status == "pending")
-        ).first()
-        if cb is None:
-            return
-        cb.owner_kind, cb.owner_id = "team", None
-        s.add(cb)
-        contact = contacts.by_ref(s, cb.campaign_id, cb.contact_ref)
-        contacts.set_callback(s, contact, as_utc(cb.due_at), None)
 
 
 def end_of_day(now: datetime, zone: str) -> datetime:

@@ -36,6 +36,7 @@ from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper, recovery, states
 from dialer.core import DialerCore
+from dialer.errors import UnknownAgent
 from dialer.inbox import (
     STOP,
     TICK,
@@ -54,6 +55,7 @@ from dialer.ports import ComplianceGate, EngineSettings, Overflow, Push, SipPort
 from dialer.screens import ScreenLanes
 from dialer.sip_lane import SIP_ACTIONS, SipLane
 from dialer.snapshot import snapshot
+from dialer.softphone_check import SoftphoneChecks
 from dialer.writer import Outcome, StateWriter
 from outdial.models import utcnow
 from sip import events as sipev
@@ -115,12 +117,15 @@ class CampaignRunner:
         self.lane = SipLane(sip, settings, self.inbox, self.failures)  # the first lane
         self.feed = LeadFeed(db, settings, gate, wall, self.inbox, self.failures)  # claims
         self.handled = 0  # messages handled (benchmarks)
+        self.phones = SoftphoneChecks()  # the test calls at sign-in (no customer, no attempt)
         self._tasks: list[asyncio.Task[None]] = []
         self._io: set[asyncio.Task[Any]] = set()  # claims, gate checks, attempt rows
         self._side = self.lane.side  # INVITEs; messages played, then a hang-up
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._gauge_busy = False
+        #: a supervisor's leg (issue 19.1): its events go to dialer/monitoring.py when set
+        self.on_monitor: Callable[[sipev.SipEvent], None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, dialing: bool = True) -> int:
@@ -226,7 +231,23 @@ class CampaignRunner:
         await self.ask(lambda now: self.core.agent_pause(agent_id, reason, now))
 
     async def agent_logout(self, agent_id: str) -> None:
-        await self.ask(lambda now: self.core.agent_logout(agent_id, now))
+        def logout(now: float) -> list[act.Action]:
+            self.phones.forget(agent_id)
+            return self.core.agent_logout(agent_id, now)
+
+        await self.ask(logout)
+
+    async def test_softphone(self, agent_id: str) -> None:
+        """Ring the signed-in agent's softphone once (dialer/softphone_check.py); the result
+        reaches their screen as ``softphone_test`` and stays in ``phones.latest``."""
+
+        def ring(now: float) -> list[act.Action]:
+            agent = self.core.agents.get(agent_id)
+            if agent is None:
+                raise UnknownAgent("log in first", agent=agent_id)
+            return self.phones.start(agent_id, agent.uri, now)
+
+        await self.ask(ring)
 
     async def transfer_to_ivr(self, agent_id: str, call_id: str) -> None:
         """The agent hands the customer to the campaign's survey IVR and goes to wrap-up."""
@@ -292,7 +313,12 @@ class CampaignRunner:
                 log.exception("runner failed on a message", message=type(msg).__name__)
 
     async def _tick(self) -> None:
-        actions, wake_at = self.core.tick(self.clock())
+        now = self.clock()
+        actions, wake_at = self.core.tick(now)
+        actions += self.phones.expire(now)
+        phones_at = self.phones.next_deadline()
+        if phones_at is not None:
+            wake_at = phones_at if wake_at is None else min(wake_at, phones_at)
         await self._carry_out(actions)
         if wake_at is not None:
             self._arm(wake_at)
@@ -341,6 +367,11 @@ class CampaignRunner:
     async def _on_sip(self, e: sipev.SipEvent) -> None:
         now = self.clock()
         core = self.core
+        if self.phones.owns(getattr(e, "call_id", "")):  # a test call at sign-in
+            if isinstance(e, sipev.CommandFailed):
+                self.lane.failed("softphone_test", e.call_id, f"{e.error_code}: {e.message}")
+            await self._carry_out(self.phones.on_event(e, now))
+            return
         if self.ivr is not None and self.ivr.on_event(e) and not isinstance(e, sipev.CallEnded):
             return  # a key, prompt or recording of an IVR call: the IVR flow's alone
         if isinstance(e, sipev.CallProgress) and e.call_id in core.calls:
@@ -358,6 +389,11 @@ class CampaignRunner:
             await self._carry_out(core.on_agent_failed(e.call_id, now))
         elif isinstance(e, sipev.PromptFinished) and self.lane.prompt_over(e.call_id):
             pass
+        elif isinstance(e, sipev.MONITOR_EVENTS) or (
+            isinstance(e, sipev.CommandFailed) and e.command in sipev.MONITOR_COMMANDS
+        ):
+            if self.on_monitor is not None:
+                self.on_monitor(e)
         elif isinstance(e, sipev.CommandFailed):
             await self._command_failed(e)
         elif isinstance(e, sipev.CallEnded):
@@ -476,6 +512,12 @@ class CampaignRunner:
                 self._wrap_limit(a)
             elif isinstance(a, act.AgentReleased):
                 self.screens.offer(a.agent_id, {"type": "call_released", "call_id": a.call_id})
+            elif isinstance(a, act.SoftphoneTested):
+                self.screens.offer(
+                    a.agent_id,
+                    {"type": "softphone_test", "call_id": a.call_id, "result": a.result,
+                     "sip_status": a.sip_status, "reason": a.reason},
+                )  # fmt: skip
 
     def _start_ivr(self, a: act.StartIvr) -> None:
         agent_user = self.agent_users.get(a.agent_id) if a.agent_id else None

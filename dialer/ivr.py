@@ -10,8 +10,11 @@ are committed before the next action and ``AddToDnc`` before the hang-up (issue 
 as ``hung_up``; the answers already given stay (a partial response).
 
 Prompts are WAV files under ``<data_dir>/prompts/<survey>/<lang>/``: an uploaded
-``<prompt>.wav`` wins; otherwise one is made at first use with espeak-ng and sox (8 kHz
-mono 16-bit, what the SIP pool plays cheapest) and cached, keyed by the prompt's text.
+``<prompt>.wav`` wins; then a WAV shipped with outdial for that exact text
+(``dialer/survey_prompts/<lang>/``: the seeds' six-question template in Chinese and English,
+made by scripts/render_prompts.py), so the sample survey needs no espeak-ng; otherwise one is
+made at first use with espeak-ng and sox (8 kHz mono 16-bit, what the SIP pool plays
+cheapest) and cached, keyed by the prompt's text.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from sip import events as sipev
 log = structlog.get_logger(__name__)
 
 _VOICES = {"zh": "cmn", "en": "en"}
+#: pre-rendered prompts, one per (language, speech rate, text): see shipped_prompt
+SHIPPED = Path(__file__).with_name("survey_prompts")
 _HUNG_UP = object()  # put in a call's inbox when the call ends
 MIN_RECORDING_S = 1.0  # a hang-up during an open answer this long keeps the recording
 
@@ -86,8 +91,10 @@ class PromptCache:
         uploaded = folder / f"{_safe(prompt)}.wav"
         if uploaded.exists():
             return uploaded
-        digest = hashlib.sha256(f"{self.speech_rate}|{text}".encode()).hexdigest()[:12]
-        made = folder / f"{_safe(prompt)}-{digest}.wav"
+        shipped = shipped_prompt(text, language, self.speech_rate)
+        if shipped.exists():
+            return shipped
+        made = folder / f"{_safe(prompt)}-{_digest(text, self.speech_rate)}.wav"
         if not made.exists():
             folder.mkdir(parents=True, exist_ok=True)
             _synthesize(text, _VOICES.get(language, "en"), self.speech_rate, made)
@@ -99,6 +106,21 @@ class PromptCache:
 
 
 _safe = safe  # one mapping for the uploader and the IVR (campaigns/prompts.py)
+
+
+def _digest(text: str, rate: int) -> str:
+    return hashlib.sha256(f"{rate}|{text}".encode()).hexdigest()[:12]
+
+
+def shipped_prompt(text: str, language: str, rate: int = 175) -> Path:
+    """Where outdial ships the WAV of ``text`` (it may not exist): keyed by the words and
+    the speech rate, so an edited question or another rate falls back to synthesis."""
+    return SHIPPED / _safe(language) / f"{_digest(text, rate)}.wav"
+
+
+def synthesize(text: str, language: str, rate: int, out: Path) -> None:
+    """``text`` spoken in ``language`` ("zh" or "en") into the WAV ``out`` (espeak-ng + sox)."""
+    _synthesize(text, _VOICES.get(language, "en"), rate, out)
 
 
 def _synthesize(text: str, voice: str, rate: int, out: Path) -> None:

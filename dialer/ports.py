@@ -73,6 +73,8 @@ class EngineSettings:
     # [dialing] record_calls (on by default in a campaign; the runtime passes it): each call
     # recorded to DATA_DIR/recordings/<call id>.wav (quality/recordings.py) for QA review
     record_calls: bool = False
+    # [dialing] softphone_test: the desk rings an agent's softphone once at sign-in
+    softphone_test: bool = True
 
     def data_path(self) -> Path:
         """IVR prompts and recordings live here: ``data_dir``, else outdial's configured one."""

@@ -37,6 +37,7 @@ from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
 from dialer.hopper import SIMULATED_NODE
 from dialer.pacing import Decision
 from dialer.ports import ComplianceGate, EngineSettings, SipPort
+from outdial.memo import Memo
 from outdial.models import utcnow
 from sip.commands import is_e164
 from sip.config import PoolConfig
@@ -156,6 +157,7 @@ class DialerRuntime:
         self.owns_live_call = self.desk.owns_live_call
         self.preview_next, self.preview_dial = self.desk.preview_next, self.desk.preview_dial
         self.preview_skip, self.live_amd = self.desk.preview_skip, self.desk.live_amd
+        self.test_softphone = self.desk.test_softphone
 
     # --- campaigns ------------------------------------------------------------------------
     async def start(self, campaign_id: int) -> dict[str, Any]:
@@ -370,9 +372,10 @@ class DialerRuntime:
                     log.exception("stopping a campaign failed", campaign=run.campaign_id)
         await self.hub.close_all()
 
-    async def status(self, campaign_id: int) -> dict[str, Any]:
-        """The database's view (dialer/status.py) plus what the running engine knows."""
-        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id, self.wall())
+    async def status(self, campaign_id: int, memo: Memo | None = None) -> dict[str, Any]:
+        """The database's view (dialer/status.py; its costly counts kept in ``memo`` if given)
+        plus what the running engine knows (always fresh)."""
+        out = await asyncio.to_thread(dbstatus.db_status, self.db, campaign_id, self.wall(), memo)
         run = self.running.get(campaign_id)
         out["running_here"] = run is not None
         if run is None:
@@ -444,6 +447,7 @@ class DialerRuntime:
             preview_auto_dial_seconds=float(dialing.preview_auto_dial_seconds),
             wrap_up_limit=float(dialing.wrap_up_limit),
             record_calls=dialing.record_calls,
+            softphone_test=dialing.softphone_test,
         )
         settings = replace(settings, **self.engine_options)
         # rules 4, 20: the definition names an uploaded prompt; the file is found here

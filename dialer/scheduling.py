@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +26,7 @@ from dialer import hopper
 from dialer import status as dbstatus
 from dialer.runtime import DialerRuntime, Running
 from outdial.models import utcnow
+from quality import retention_store
 
 log = structlog.get_logger(__name__)
 
@@ -37,8 +39,11 @@ class CampaignScheduler:
         runtime: DialerRuntime,
         every: float = 15.0,
         wall: Callable[[], datetime] = utcnow,
+        retention: tuple[Path, int] | None = None,
     ) -> None:
+        """``retention``: (data directory, days) for the daily recording purge; None: none."""
         self.runtime = runtime
+        self.retention = retention
         self.wall = wall
         self.every = every
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -64,6 +69,14 @@ class CampaignScheduler:
             max_instances=1,
             coalesce=True,
         )
+        if self.retention is not None:
+            self.scheduler.add_job(
+                self.purge_recordings,
+                CronTrigger(hour=3, minute=37, timezone=UTC),
+                id="recording-retention",
+                max_instances=1,
+                coalesce=True,
+            )
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -104,3 +117,16 @@ class CampaignScheduler:
         removed = await asyncio.to_thread(compliance.dnc_purge_expired, self.runtime.db)
         if removed:
             log.info("DNC entries past retention removed", count=removed)
+
+    async def purge_recordings(self) -> retention_store.Result | None:
+        """Delete recordings past ``recording_retention_days`` (quality/retention.py)."""
+        if self.retention is None:
+            return None
+        folder, days = self.retention
+        try:
+            return await asyncio.to_thread(
+                retention_store.apply, self.runtime.db, folder, days, self.wall()
+            )
+        except Exception:  # the database may be down: tomorrow's run catches up
+            log.exception("recording retention failed")
+            return None

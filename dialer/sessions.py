@@ -113,11 +113,12 @@ def open_session(engine: Engine, user_id: int, campaign_id: int, sip_uri: str) -
 
 def set_state(engine: Engine, user_id: int, state: str, reason: str, at: datetime) -> None:
     with session_scope(engine) as s:
+        if state == "logged_out":  # a statement, not the ORM's delete: the logout's own
+            # close_sessions may have deleted the row first (another thread), which is fine
+            s.execute(delete(AgentSession).where(col(AgentSession.user_id) == user_id))
+            return
         row = s.exec(select(AgentSession).where(AgentSession.user_id == user_id)).first()
         if row is None:
-            return
-        if state == "logged_out":
-            s.delete(row)
             return
         row.state, row.pause_reason, row.since = state, reason[:64], at
         s.add(row)

@@ -26,7 +26,14 @@ from sip.errors import SipError
 log = structlog.get_logger(__name__)
 
 #: the actions this lane carries out (StartIvr is the runner's: it hands the call to the IVR)
-SIP_ACTIONS = (act.Originate, act.ConnectAgent, act.PlaySafeHarbor, act.Hangup, act.DropAgentLeg)
+SIP_ACTIONS = (
+    act.Originate,
+    act.ConnectAgent,
+    act.PlaySafeHarbor,
+    act.Hangup,
+    act.DropAgentLeg,
+    act.TestSoftphone,
+)
 
 PROMPT_LIMIT = 30.0  # seconds a message may take before the call is hung up anyway
 
@@ -60,6 +67,8 @@ class SipLane:
             except SipError as exc:  # e.g. NoAgentSlot
                 self.failed("ConnectAgent", a.call_id, exc)
                 return str(exc)
+        elif isinstance(a, act.TestSoftphone):
+            self._side_task(self._test_softphone(a))
         elif isinstance(a, act.PlaySafeHarbor):
             self._side_task(self._play_then_hang_up(a.call_id, "safe_harbor"))
         elif isinstance(a, act.Hangup):
@@ -116,6 +125,24 @@ class SipLane:
         except Exception as exc:  # never placed (pool full, worker gone): no CallEnded
             # any error, not only SipError: an attempt left open would block its number;
             # the failure comes back through the inbox and finishes the attempt
+            code = exc.code if isinstance(exc, SipError) else type(exc).__name__
+            self.inbox.put_nowait(sipev.CommandFailed(a.call_id, "Originate", code, str(exc)))
+
+    async def _test_softphone(self, a: act.TestSoftphone) -> None:
+        """The test call at sign-in (dialer/softphone_check.py): the agent's softphone, asked
+        to answer by itself; never recorded, no AMD. Its ring timeout is the SIP layer's
+        floor; the core cancels it sooner when it does not answer."""
+        try:
+            cmd = sipcmd.Originate(
+                call_id=a.call_id,
+                target=a.agent_uri,
+                caller_id=self.settings.caller_id,
+                display_name="outdial test call",
+                ring_timeout=sipcmd.MIN_RING_TIMEOUT,
+                auto_answer=True,
+            )
+            await self.sip.originate(cmd)
+        except Exception as exc:  # never placed: said like a phone that did not answer
             code = exc.code if isinstance(exc, SipError) else type(exc).__name__
             self.inbox.put_nowait(sipev.CommandFailed(a.call_id, "Originate", code, str(exc)))
 

@@ -9,9 +9,10 @@ holds the mode, ``target`` the number of calls placed, ``reason`` the inputs as 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -23,9 +24,11 @@ from dialer.models import AgentSession, Attempt, StateChange
 from dialer.pacing import Decision
 from lists.models import Contact
 from outdial.errors import NotFound, OutdialError
+from outdial.memo import Memo
 from outdial.models import as_utc, utcnow
 from outdial.storage import session_scope
 
+T = TypeVar("T")
 PACER = "pacer"
 DECISIONS_SHOWN = 5
 
@@ -96,30 +99,43 @@ def _counts(engine: Engine, query: Any) -> dict[str, int]:
         return {str(k): int(v) for k, v in conn.execute(query)}
 
 
-def _attempt_counts(engine: Engine, campaign_id: int) -> tuple[dict[str, int], int]:
-    """Attempts by state, and those not final (calls in flight), in one grouped read."""
+def _attempt_counts(engine: Engine, campaign_id: int) -> tuple[dict[str, int], dict[str, int], int]:
+    """Attempts by state of real calls, of simulated ones (the simulated carrier's, issue
+    17: counted apart), and those not final (calls in flight, both), in one grouped read."""
     q = (
         sa.select(
+            col(Attempt.simulated),
             col(Attempt.state),
             sa.func.count(),
             sa.func.count().filter(col(Attempt.final).is_(False)),
         )
         .where(col(Attempt.campaign_id) == campaign_id)
-        .group_by(col(Attempt.state))
+        .group_by(col(Attempt.simulated), col(Attempt.state))
     )
     with engine.connect() as conn:
-        rows = [(str(state), int(n), int(live)) for state, n, live in conn.execute(q)]
-    return {state: n for state, n, _ in rows}, sum(live for _, _, live in rows)
+        rows = [(bool(sim), str(st), int(n), int(live)) for sim, st, n, live in conn.execute(q)]
+    real = {state: n for sim, state, n, _ in rows if not sim}
+    simulated = {state: n for sim, state, n, _ in rows if sim}
+    return real, simulated, sum(live for *_, live in rows)
 
 
-def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> dict[str, Any]:
+def db_status(
+    engine: Engine, campaign_id: int, now: datetime | None = None, memo: Memo | None = None
+) -> dict[str, Any]:
     """Attempts, agents, records and the abandon gauge of one campaign, from storage alone,
-    and ``idle``: why it is not dialing when its schedule or its records say so."""
+    and ``idle``: why it is not dialing when its schedule or its records say so.
+
+    With ``memo`` (the live view), the three counts that read every attempt or contact of the
+    campaign may be ``memo.ttl`` seconds old (outdial/memo.py); without it all are read now."""
     with session_scope(engine) as s:
         camp = s.get(Campaign, campaign_id)
     if camp is None:
         raise NotFound(f"no campaign {campaign_id}", campaign_id=campaign_id)
-    attempts, in_flight = _attempt_counts(engine, campaign_id)
+
+    def kept(what: str, read: Callable[[], T]) -> T:
+        return read() if memo is None else memo.get((what, campaign_id), read)
+
+    attempts, simulated, in_flight = kept("attempts", lambda: _attempt_counts(engine, campaign_id))
     agents = _counts(
         engine,
         sa.select(col(AgentSession.state), sa.func.count())
@@ -127,7 +143,8 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         .group_by(col(AgentSession.state)),
     )
     now = now or utcnow()
-    records = record_counts(engine, campaign_id, now)
+    at = now
+    records = kept("records", lambda: record_counts(engine, campaign_id, at))
     out = {
         "campaign_id": campaign_id,
         "name": camp.name,
@@ -139,7 +156,16 @@ def db_status(engine: Engine, campaign_id: int, now: datetime | None = None) -> 
         "records_by_status": records.by_status,
         # 0: nothing can be dialed any more, now or later (the campaign is complete)
         "records_remaining": records.remaining,
-        "abandon": abandon_gauge(engine, campaign_id),
+        "abandon": dict(kept("abandon", lambda: abandon_gauge(engine, campaign_id))),
+        # the simulated carrier's calls: never in the figures above (issue 17)
+        "simulated": (
+            {
+                "attempts_by_state": simulated,
+                "abandon": abandon_gauge(engine, campaign_id, simulated=True),
+            }
+            if simulated
+            else None
+        ),
         "decisions": _decisions(engine, campaign_id),
         "idle": why_json(engine, camp, now, records),
     }
@@ -273,14 +299,15 @@ def record_counts(engine: Engine, campaign_id: int, now: datetime) -> RecordCoun
     return RecordCounts(by_status, remaining, due_now)
 
 
-def abandon_gauge(engine: Engine, campaign_id: int) -> dict[str, Any]:
+def abandon_gauge(engine: Engine, campaign_id: int, simulated: bool = False) -> dict[str, Any]:
     """Rule 2 / shared/domain.md: abandoned calls over live answers since the campaign began;
-    answering machines count in neither."""
+    answering machines count in neither. Real calls only, or (``simulated``) only the
+    simulated carrier's: the legal gauge never mixes them (issue 17)."""
     machine = col(Attempt.amd) == "machine"
     q = sa.select(
         sa.func.count().filter(sa.and_(col(Attempt.answered_at).is_not(None), sa.not_(machine))),
         sa.func.count().filter(col(Attempt.abandoned).is_(True)),
-    ).where(col(Attempt.campaign_id) == campaign_id)
+    ).where(col(Attempt.campaign_id) == campaign_id, col(Attempt.simulated).is_(simulated))
     with engine.connect() as conn:
         live, abandoned = conn.execute(q).one()
     live, abandoned = int(live), int(abandoned)

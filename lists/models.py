@@ -26,6 +26,17 @@ def _json(nullable: bool = False) -> Any:
     return sa.Column(sa.JSON, nullable=nullable)
 
 
+def reversed_number(number: str) -> str:
+    """``primary_number`` back to front: "the last digits" become a prefix an index answers."""
+    return number[::-1]
+
+
+def _reversed_default(context: Any) -> str:
+    # every insert through SQLAlchemy (ORM or Core, one row or many) fills it from the row's
+    # number; lists/rows.py's driver-level bulk insert passes it itself
+    return reversed_number(str(context.get_current_parameters().get("primary_number") or ""))
+
+
 class ListStatus(StrEnum):
     IMPORTING = "importing"  # created by its first import, which has not finished
     READY = "ready"  # has taken at least one import; contacts are dialable
@@ -74,6 +85,10 @@ class Contact(SQLModel, table=True):
         # by list alone: an import appends one list_id, so this index costs little to fill;
         # dedupe within a list goes through the campaign index (0003_lists)
         sa.Index("ix_contacts_list", "list_id"),
+        # the contact browser (lists/browse.py): last digits and name prefix (0007_live_...)
+        # (ix_contacts_list_name, on (list_id, name) in byte order for name prefixes, is made
+        # by that migration only: its collation is spelled differently on each database)
+        sa.Index("ix_contacts_list_reversed", "list_id", "number_reversed"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -82,6 +97,13 @@ class Contact(SQLModel, table=True):
     job_id: int = Field(foreign_key="import_jobs.id")  # the import that added it
     row_number: int  # 1-based data row in its source file
     primary_number: str = Field(max_length=20)  # E.164
+    # None until inserted: the column default then fills it from primary_number
+    number_reversed: str | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.String(20), nullable=False, server_default="", default=_reversed_default
+        ),
+    )
     alternates: list[str] = Field(default_factory=list, sa_column=_json())  # E.164, in file order
     number_type: str = Field(max_length=24)  # mobile, fixed_line, fixed_line_or_mobile, voip, ...
     timezones: list[str] = Field(default_factory=list, sa_column=_json())  # IANA, rule 32

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from lists import store
 from lists.columns import ColumnMap
 from lists.dates import Due
-from lists.models import CallList, ContactStatus, ImportJob
+from lists.models import CallList, ContactStatus, ImportJob, reversed_number
 from lists.picking import Picked, custom_json
 
 WRITE_BATCH = 50_000
@@ -62,7 +62,8 @@ def write_contacts(
         alts = [json.dumps(picked.alternates[i]) for i in idx] if picked.alternates else None
         cols: list[list[Any]] = [
             (idx + first_row).tolist(),
-            picked.e164[idx].tolist(),
+            (numbers := picked.e164[idx].tolist()),
+            [reversed_number(n) for n in numbers],  # the contact browser's last digits
             alts or ["[]"] * len(idx),
             picked.kind[idx].tolist(),
             picked.zones[idx].tolist(),
@@ -83,6 +84,7 @@ def write_contacts(
 CONTACT_COLUMNS = (
     "row_number",
     "primary_number",
+    "number_reversed",
     "alternates",
     "number_type",
     "timezones",

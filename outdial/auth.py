@@ -118,6 +118,28 @@ def set_disabled(engine: Engine, username: str, disabled: bool = True) -> User:
         return user
 
 
+def set_team(engine: Engine, username: str, team: str) -> User:
+    """Put a user in a team by its name (QA reports group by it); "" takes them out."""
+    team = " ".join(team.split())
+    if name_problem(team, 64):
+        raise InvalidInput(f"team: {name_problem(team, 64)}", field="team")
+    with session_scope(engine) as s:
+        user = s.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFound(f"no user {username!r}", username=username)
+        user.team = team
+        s.add(user)
+        s.flush()
+        s.refresh(user)
+        return user
+
+
+def teams(engine: Engine) -> list[str]:
+    """The team names in use, sorted."""
+    with session_scope(engine) as s:
+        return sorted(set(s.exec(select(User.team).where(User.team != ""))))
+
+
 def count_users(engine: Engine) -> int:
     with session_scope(engine) as s:
         return len(list(s.exec(select(User.id))))

@@ -104,7 +104,36 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         "Allow webhook targets on loopback, private, link-local or other non-public addresses.",
     ),
+    Setting(
+        "alert_webhook_url",
+        "",
+        "URL that receives a signed JSON POST when a KPI alert fires (empty: none); the "
+        "webhook_allow_http and webhook_allow_private settings apply to it.",
+    ),
+    Setting(
+        "alert_webhook_secret",
+        "",
+        "HMAC-SHA256 key that signs alert webhooks (required with alert_webhook_url).",
+    ),
+    Setting(
+        "recording_retention_days",
+        "90",
+        "Call recordings older than this many days are deleted daily (0: keep them all); "
+        "recordings of calls awaiting review or under an open evaluation or dispute are kept.",
+    ),
     Setting("max_json_kb", "1024", "Largest accepted JSON request body, in KB."),
+    Setting(
+        "monitor_roles",
+        "manager,qa",
+        "Roles that may listen to, whisper into and barge into live calls (admins always "
+        "may): comma-separated manager, qa, or none.",
+    ),
+    Setting(
+        "monitor_notice",
+        "true",
+        "Agents' desks say that calls may be monitored (never who listens, or when); false: "
+        "no notice, as local policy wants.",
+    ),
     Setting(
         "profiles_dir",
         "",
@@ -141,9 +170,14 @@ class Config:
     webhook_allow_http: bool = False
     webhook_allow_private: bool = False
     max_json_kb: int = 1024
+    alert_webhook_url: str = ""
+    alert_webhook_secret: str = ""
+    recording_retention_days: int = 90
     profiles_dir: Path | None = None
     sim_carrier: str = "auto"
     sim_scenario: str = ""
+    monitor_roles: tuple[str, ...] = ("manager", "qa")
+    monitor_notice: bool = True
 
     @property
     def simulated(self) -> bool:
@@ -301,10 +335,19 @@ def _validate(raw: dict[str, str]) -> Config:
         webhook_allow_http=_bool(raw, "webhook_allow_http"),
         webhook_allow_private=_bool(raw, "webhook_allow_private"),
         max_json_kb=_int(raw, "max_json_kb", 1, 1_000_000),
+        alert_webhook_url=raw["alert_webhook_url"].strip(),
+        alert_webhook_secret=raw["alert_webhook_secret"],
+        recording_retention_days=_int(raw, "recording_retention_days", 0, 36_500),
         profiles_dir=_path(raw["profiles_dir"]),
         sim_carrier=_sim_carrier(raw["sim_carrier"]),
         sim_scenario=raw["sim_scenario"].strip(),
+        monitor_roles=_monitor_roles(raw["monitor_roles"]),
+        monitor_notice=_bool(raw, "monitor_notice"),
     )
+    if cfg.alert_webhook_url and not cfg.alert_webhook_secret:
+        raise ConfigError(
+            "OUTDIAL_ALERT_WEBHOOK_URL needs OUTDIAL_ALERT_WEBHOOK_SECRET to sign with"
+        )
     assert {f.name for f in fields(cfg)} == {s.name for s in SETTINGS}
     return cfg
 
@@ -330,6 +373,16 @@ def _auto_answer(text: str) -> tuple[str, ...]:
             " or none"
         )
     return forms
+
+
+def _monitor_roles(text: str) -> tuple[str, ...]:
+    roles = tuple(r.strip().lower() for r in text.split(",") if r.strip())
+    if roles in {(), ("none",)}:
+        return ()
+    bad = [r for r in roles if r not in {"manager", "qa", "admin"}]
+    if bad:
+        raise ConfigError(f"OUTDIAL_MONITOR_ROLES: unknown role(s) {bad}; use manager, qa or none")
+    return roles
 
 
 def _path(text: str) -> Path | None:

@@ -33,6 +33,7 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     display_name: str = Field(default="", max_length=128)
     sip_uri: str = Field(default="", max_length=255)  # an agent's softphone
+    team: str = Field(default="", max_length=64)  # an agent's team (班组); "" = none
     disabled: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 

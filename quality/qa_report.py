@@ -1,5 +1,5 @@
-"""QA reports from the stored evaluations: scores by agent, campaign and week, and the
-most-failed items (arithmetic in quality/summary.py), as tables and CSV."""
+"""QA reports from the stored evaluations: scores by agent, team, campaign and week, and
+the most-failed items (arithmetic in quality/summary.py), as tables and CSV."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def facts(engine: Engine, start: datetime, end: datetime) -> list[summary.EvalFa
                 QcEvaluation.status != "revised",
             )
         ).all()
-        users = {u.id: u.display_name or u.username for u in s.exec(select(User))}
+        people = list(s.exec(select(User)))
+        users = {u.id: u.display_name or u.username for u in people}
+        team_of = {u.id: u.team for u in people}
         camps = {c.id: c.name for c in s.exec(select(Campaign))}
     texts: dict[int, tuple[tuple[str, str], ...]] = {}
     out = []
@@ -48,6 +50,7 @@ def facts(engine: Engine, start: datetime, end: datetime) -> list[summary.EvalFa
                 tuple(str(x) for x in e.failed),
                 texts[card_row.id or 0],
                 card_row.name,
+                team_of.get(e.agent_user_id, "") if e.agent_user_id else "",
             )
         )
     return out

@@ -1,5 +1,6 @@
-"""QA report arithmetic (质检报表) — the pure core: average scores by agent, campaign and
-week, and the items most often failed. The store hands in one fact per evaluation."""
+"""QA report arithmetic (质检报表) — the pure core: average scores by agent, team, campaign
+and week, and the items most often failed. The store hands in one fact per evaluation.
+An agent's team is the one they are in when the report is made (users.team)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from quality.errors import GroupingInvalid
 
-BY = ("agent", "campaign", "week")
+BY = ("agent", "team", "campaign", "week")
+NO_TEAM = "—"  # the key of agents in no team
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class EvalFact:
     failed: tuple[str, ...]  # item ids
     item_texts: tuple[tuple[str, str], ...] = ()  # item id -> its text on the card used
     card: str = ""
+    team: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,12 @@ def scores_by(facts: Iterable[EvalFact], by: tuple[str, ...], zone: str) -> list
             raise GroupingInvalid(f"group by {', '.join(BY)}, not {b!r}", field="by")
     groups: dict[tuple[str, ...], list[EvalFact]] = {}
     for f in facts:
-        parts = {"agent": f.agent, "campaign": f.campaign, "week": week_label(f.at, zone)}
+        parts = {
+            "agent": f.agent,
+            "team": f.team or NO_TEAM,
+            "campaign": f.campaign,
+            "week": week_label(f.at, zone),
+        }
         groups.setdefault(tuple(parts[b] for b in by), []).append(f)
     return [
         ScoreRow(

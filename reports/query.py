@@ -11,7 +11,7 @@ from reports.errors import ReportInvalid
 from reports.intervals import check_interval
 from reports.kpis import check_kpis
 
-DIMENSIONS = ("agent", "campaign", "kind", "list", "region")
+DIMENSIONS = ("agent", "team", "campaign", "kind", "list", "region")
 MAX_DAYS = 400
 _COL = re.compile(r"^col:[^\s:]{1,64}$")
 

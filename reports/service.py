@@ -116,3 +116,13 @@ def report_files(data_dir: str | Path) -> list[dict[str, Any]]:
     from reports import files
 
     return files.list_files(data_dir)
+
+
+def drill_calls(
+    engine: Engine, params: Mapping[str, Any], at: str, values: Mapping[str, str]
+) -> Any:
+    """The calls behind one row of the report ``params`` describe (reports/drill.py)."""
+    from reports import drill
+
+    q = build_query(engine, params)
+    return drill.calls(engine, q, at, {d: str(values.get(d, "")) for d in q.by if d in values})

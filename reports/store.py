@@ -101,9 +101,12 @@ class Window:
     skip_agents: tuple[int, ...] = ()
 
 
-def _bind(engine: Engine, t: datetime) -> datetime:
+def bind(engine: Engine, t: datetime) -> datetime:
     """SQLite stores naive UTC text, so bind naive UTC there; PostgreSQL takes aware values."""
     return t.astimezone(UTC).replace(tzinfo=None) if engine.dialect.name == "sqlite" else t
+
+
+_bind = bind
 
 
 def _dim_columns(engine: Engine, dims: list[str], a: Any, c: Any, k: Any) -> list[Any]:
@@ -311,6 +314,12 @@ def names(engine: Engine) -> dict[str, dict[Any, str]]:
         "campaign": {int(r[0]): str(r[1]) for r in camps},
         "list": {int(k): str(v) for k, v in lists.items()},
     }
+
+
+def agent_teams(engine: Engine) -> dict[int, str]:
+    """Each user's team (users.team, set on /people); "" when in none."""
+    with engine.connect() as conn:
+        return {int(r[0]): str(r[1]) for r in conn.execute(sa.select(USR.c.id, USR.c.team))}
 
 
 def simulated_agents(engine: Engine) -> tuple[int, ...]:

@@ -52,3 +52,40 @@ def set_target(
 def delete_target(engine: Engine, kpi: str) -> None:
     with session_scope(engine) as s:
         s.execute(sa.delete(KpiTarget).where(KpiTarget.kpi == kpi))  # type: ignore[arg-type]
+
+
+def save_all(
+    engine: Engine, wanted: dict[str, tuple[str | None, object]], user_id: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """Set several targets at once, ``kpi -> (op, value)``; an empty value clears that KPI's
+    target. Every entry is checked before any is written: one bad value changes nothing."""
+    checked: dict[str, tuple[str, float] | None] = {}
+    for kpi, (op, value) in wanted.items():
+        if kpi not in KPIS:
+            raise ReportInvalid(f"unknown KPI {kpi!r}", field="kpi")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            checked[kpi] = None
+            continue
+        op = op or (">=" if KPIS[kpi].higher_is_better else "<=")
+        if op not in OPS:
+            raise ReportInvalid("op must be >= or <=", field=f"op:{kpi}")
+        try:
+            number = float(str(value).strip())
+        except ValueError as exc:
+            raise ReportInvalid(
+                f"the target of {kpi} must be a number", field=f"value:{kpi}"
+            ) from exc
+        if number != number or number in (float("inf"), float("-inf")) or number < 0:
+            raise ReportInvalid(
+                f"the target of {kpi} must be a number of 0 or more", field=f"value:{kpi}"
+            )
+        checked[kpi] = (op, number)
+    with session_scope(engine) as s:
+        for kpi, t in checked.items():
+            if t is None:
+                s.execute(sa.delete(KpiTarget).where(KpiTarget.kpi == kpi))  # type: ignore[arg-type]
+                continue
+            row = s.get(KpiTarget, kpi) or KpiTarget(kpi=kpi, op=t[0], value=t[1])
+            row.op, row.value, row.updated_by, row.updated_at = t[0], t[1], user_id, utcnow()
+            s.add(row)
+    return load(engine)

@@ -21,14 +21,20 @@ The evidence, strongest first:
   its smoothed level is within ``foreground`` of the loudest voice so far, so
   steady noise or a television across the room is not taken for the callee.
 
-Nothing conclusive by the deadline is ``unknown``, which the engine treats as a
-person (an agent takes it): hanging up on a person is an abandoned call (rule 19),
-so the classifier only says "machine" on evidence.
+At the deadline, with talk heard but no rule fired, a small logistic model weighs the
+cadence so far (:data:`DEADLINE_MODELS`, trained by ``bench/amd_train.py`` on the
+corpus's ``tune`` split only): how long the callee has talked, the longest stretch and
+the longest silence inside it, how many stretches, when the first word came and how
+long the line has been quiet since. It says "machine" only above ``machine_odds``, so a
+person talking on stays a person. Nothing heard at all by the deadline is ``unknown``,
+which the engine treats as a person (an agent takes it): hanging up on a person is an
+abandoned call (rule 19), so the classifier only says "machine" on evidence.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 
@@ -72,6 +78,22 @@ class AmdParams:
     beep_purity: float = 0.6  # share of energy in one filter for a tone frame
     beep_hz_tol: float = 40.0  # a beep's pitch stays within this of where it started
     deadline_ms: int = 3000  # per-campaign decision deadline (issue 5 default 3 s)
+    machine_odds: float = 0.85  # at the deadline: machine when the model's P(machine) is over
+    deadline_model: bool = True  # False: the rules alone (what was talk with no rule is unknown)
+
+
+#: names of :meth:`AmdClassifier.features`, in order (seconds, or counts)
+FEATURES = (
+    "talk", "longest_talk", "longest_gap", "stretches", "first_word", "quiet", "share", "rate"
+)  # fmt: skip
+#: deadline in whole seconds -> (bias, one weight per feature): P(machine) at the deadline.
+#: Trained on the ``tune`` split only (bench/amd_train.py); a deadline between two uses
+#: the model of the one below.
+DEADLINE_MODELS: dict[int, tuple[float, ...]] = {
+    3: (-4.656, 0.39, 1.053, -0.541, 0.303, 1.132, -1.167, 0.808, 0.118),
+    4: (-4.404, 0.816, 0.454, -0.558, 0.256, 1.236, -1.535, 0.482, 0.027),
+    5: (-3.186, 0.669, 1.169, -0.08, 0.053, 0.501, -1.153, 0.148, -0.248),
+}
 
 
 class AmdClassifier:
@@ -96,6 +118,9 @@ class AmdClassifier:
         self._turns = 0
         self._tone_run = 0
         self._tone_hz = 0.0
+        self._longest_talk = 0  # the longest stretch so far
+        self._longest_gap = 0  # the longest silence between two words so far
+        self._bursts = 0  # voiced runs after any silence, syllables roughly: speech rate
 
     @property
     def elapsed_ms(self) -> int:
@@ -109,6 +134,30 @@ class AmdClassifier:
             return None
         end = max(self._first_word, self.frames - self._silent_run)
         return self._first_word * self.p.frame_ms, end * self.p.frame_ms
+
+    def features(self) -> tuple[float, ...]:
+        """The cadence so far, as :data:`FEATURES` (seconds or counts); real time: every
+        figure is kept up to date frame by frame."""
+        s = self.p.frame_ms / 1000.0
+        first = self._first_word if self._first_word >= 0 else self.frames
+        return (
+            self._span * s,
+            max(self._longest_talk, self._talk) * s,
+            self._longest_gap * s,
+            float(self._stretches),
+            first * s,
+            self._silent_run * s if self._stretches else 0.0,
+            self._words / self._span if self._span else 0.0,
+            self._bursts / (self._span * s) if self._span else 0.0,
+        )
+
+    def machine_probability(self) -> float | None:
+        """P(machine) from the deadline model, None without one or before any word."""
+        model = _model_for(self.p.deadline_ms)
+        if model is None or not self._stretches:
+            return None
+        z = model[0] + sum(w * x for w, x in zip(model[1:], self.features(), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def feed(self, frames: list[Frame]) -> Verdict | None:
         for frame in frames:
@@ -180,7 +229,11 @@ class AmdClassifier:
         p = self.p
         gap = self._silent_run
         self._voiced_run += 1
+        if self._voiced_run == max(1, self.p.min_word_ms // (2 * self.p.frame_ms)):
+            self._bursts += 1
         self._silent_run = 0
+        if gap and self._first_word >= 0:
+            self._longest_gap = max(self._longest_gap, gap)
         if self._in_word:
             self._talk += 1 + gap
             self._span += 1 + gap
@@ -195,6 +248,7 @@ class AmdClassifier:
                 self._talk += gap + self._voiced_run  # the same stretch goes on
             else:
                 self._stretches += 1
+                self._longest_talk = max(self._longest_talk, self._talk)
                 self._talk = self._voiced_run
         elif gap:
             self._silent_run = gap + 1  # too short for a word yet: still the gap
@@ -223,7 +277,18 @@ class AmdClassifier:
         elif self._stretches and self._ms(self._silent_run) >= self._pause_needed():
             self._set(Verdict.HUMAN, "waits for us")
         elif self.elapsed_ms >= p.deadline_ms:
+            self._at_deadline()
+
+    def _at_deadline(self) -> None:
+        odds = self.machine_probability() if self.p.deadline_model else None
+        if odds is None:
             self._set(Verdict.UNKNOWN, "deadline")
+        elif odds > self.p.machine_odds:
+            self._set(Verdict.MACHINE, f"cadence at the deadline (p={odds:.2f})")
+        elif odds > 0.5:  # more likely a machine, not sure enough to hang up: an agent hears
+            self._set(Verdict.UNKNOWN, f"cadence at the deadline (p={odds:.2f})")
+        else:
+            self._set(Verdict.HUMAN, f"cadence at the deadline (p={odds:.2f})")
 
     def _pause_needed(self) -> int:
         # A short greeting ("Hello?") then short_pause_ms of silence is already a person
@@ -236,6 +301,11 @@ class AmdClassifier:
         late = ended + p.pause_ms > p.deadline_ms
         short = self._ms(self._span) <= p.turn_ms
         return p.short_pause_ms if short and late else p.pause_ms
+
+
+def _model_for(deadline_ms: int) -> tuple[float, ...] | None:
+    fits = [d for d in DEADLINE_MODELS if d * 1000 <= deadline_ms]
+    return DEADLINE_MODELS[max(fits)] if fits else None
 
 
 def classify(frames: list[Frame], params: AmdParams | None = None) -> Verdict:

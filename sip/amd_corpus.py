@@ -16,6 +16,12 @@ Carrier announcements (issue 20): special information tones (three rising tones
 of ITU-T E.180 / ANSI T1.401) then a recorded "not in service" or "switched off",
 as a carrier plays them after a 200 OK, in several SIT patterns, levels and noise.
 
+Carrier announcements **without** SIT (Chinese carriers' "您拨打的电话已关机", "是空号"):
+one of the library's recordings (``sip/sounds/announce``, what sip/amd_announce.py
+matches) as a line delivers it - from its start or joined mid-loop, at any level,
+G.711 µ-law coded, with line noise or loud noise. The recordings are the same in
+both splits, as a carrier's are on every call; what varies is the line.
+
 Two splits share no phrase, no beep pitch and only some voices: ``tune`` (the
 one thresholds may be chosen on) and ``heldout`` (reported, never tuned on).
 """
@@ -158,7 +164,7 @@ BEEP_HZ = {"tune": [440.0, 850.0, 1000.0, 1400.0], "heldout": [600.0, 950.0, 120
 
 HUMAN_KINDS = ("greet", "twice", "talk_on", "run_on", "noisy", "tv", "late")
 MACHINE_KINDS = ("voicemail", "terse", "silent_lead", "noisy_machine")
-ANNOUNCEMENT_KINDS = ("sit_announce", "sit_noisy")
+ANNOUNCEMENT_KINDS = ("sit_announce", "sit_noisy", "recorded", "recorded_noisy")
 KINDS = HUMAN_KINDS + MACHINE_KINDS + ANNOUNCEMENT_KINDS
 
 
@@ -208,6 +214,11 @@ def speech(text: str, voice: str, speed: int) -> np.ndarray:
             trim = ["silence", "1", "0.02", "0.5%", "reverse"]
             _run("sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out), *trim, *trim)
             out.replace(path)  # atomic: parallel runs never read half a file
+    return speech_file(path)
+
+
+def speech_file(path: Path) -> np.ndarray:
+    """An 8 kHz 16-bit mono WAV's samples as floats."""
     with wave.open(str(path)) as w:
         data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     return data.astype(np.float64)
@@ -284,7 +295,10 @@ def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
     rng = random.Random(f"{seed}:{split}:{kind}:{index}")
     label = label_of(kind)
     b = _Builder(split, rng, label is Verdict.HUMAN)
-    if label is Verdict.ANNOUNCEMENT:
+    if kind in ("recorded", "recorded_noisy"):
+        b.gap(rng.uniform(0.0, 0.5))
+        b.parts.append(_recording(rng, b.speech_level))
+    elif label is Verdict.ANNOUNCEMENT:
         b.gap(rng.uniform(0.0, 0.5))  # the carrier's tones start at or soon after the answer
         b.parts.append(sit(rng.choice(sorted(SIT_PATTERNS)), b.speech_level * 0.8))
         b.gap(rng.uniform(0.1, 0.5))
@@ -306,7 +320,7 @@ def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
     noise_rng = np.random.default_rng(rng.randrange(2**32))
     line_noise = b.speech_level * 10 ** (-rng.uniform(35, 45) / 20)  # every line hisses a bit
     x = x + line_noise * pink_noise(len(x), noise_rng)
-    if kind in ("noisy", "noisy_machine", "sit_noisy"):
+    if kind in ("noisy", "noisy_machine", "sit_noisy", "recorded_noisy"):
         snr_db = rng.uniform(5, 15)
         x = x + b.speech_level * 10 ** (-snr_db / 20) * pink_noise(len(x), noise_rng)
     if kind == "tv":
@@ -316,7 +330,27 @@ def make_clip(split: str, kind: str, index: int, seed: int) -> Clip:
         start = rng.randrange(len(tv) - len(x))
         tv_db = rng.uniform(12, 20)  # the TV is across the room
         x = x + b.speech_level * 10 ** (-tv_db / 20) * tv[start : start + len(x)] / _rms(tv)
-    return Clip(f"{split}-{kind}-{index:03d}", label, kind, np.clip(np.round(x), -32768, 32767))
+    x = np.clip(np.round(x), -32768, 32767)
+    return Clip(
+        f"{split}-{kind}-{index:03d}", label, kind, mulaw(x) if kind.startswith("rec") else x
+    )
+
+
+def mulaw(x: np.ndarray) -> np.ndarray:
+    """``x`` after G.711 µ-law coding and decoding (8 bits a sample), as the line sends it."""
+    y = np.clip(x / 32768.0, -1.0, 1.0)
+    code = np.round(np.sign(y) * np.log1p(255.0 * np.abs(y)) / np.log1p(255.0) * 127.0) / 127.0
+    out = np.sign(code) * np.expm1(np.abs(code) * np.log1p(255.0)) / 255.0 * 32767.0
+    return np.asarray(np.round(out), dtype=np.float64)
+
+
+def _recording(rng: random.Random, level: float) -> np.ndarray:
+    """A library announcement, from its start or (early media loops it) joined mid-way."""
+    from sip.amd_announce import LIBRARY_DIR, read_wav
+
+    x = read_wav(rng.choice(sorted(LIBRARY_DIR.glob("*.wav"))))
+    x = np.tile(x, 3)[int(rng.choice([0.0, 0.0, rng.uniform(0.0, 2.0)]) * RATE) :]
+    return x * (level / (_rms(x) or 1.0))
 
 
 def label_of(kind: str) -> Verdict:
@@ -380,14 +414,21 @@ class Outcome:
     reason: str
 
 
-def run_clip(clip: Clip, params: AmdParams | None = None, vad_mode: int = 2) -> Outcome:
-    """Feed ``clip`` to the classifier frame by frame, as the worker does on a call."""
+def detect(clip: Clip, params: AmdParams | None = None, vad_mode: int = 2) -> AmdDetector:
+    """Feed ``clip`` to a detector frame by frame, as the worker does on a call."""
     det = AmdDetector(params, vad_mode)
     frames = clip.frames()
     for i in range(0, len(frames), 5):  # the worker drains its port every ~100 ms
         if det.feed(frames[i : i + 5]) is not None:
             break
-    verdict = det.finish()
+    det.finish()
+    return det
+
+
+def run_clip(clip: Clip, params: AmdParams | None = None, vad_mode: int = 2) -> Outcome:
+    """The verdict on ``clip``, when it came and why."""
+    det = detect(clip, params, vad_mode)
+    verdict = det.classifier.verdict or Verdict.UNKNOWN
     return Outcome(clip.name, clip.kind, clip.label, verdict, det.elapsed_ms, det.reason)
 
 

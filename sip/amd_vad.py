@@ -6,9 +6,11 @@ microseconds a frame, so it runs inside the worker for every AMD call. It keeps
 a little state (hangover), hence one instance per call. :class:`AmdDetector` is
 what the worker holds per call: frames from the FramePort in, a verdict out.
 
-Special information tones are followed from the first frame, early media included
-(a carrier plays "not in service" before or after a 200 OK); the person/machine
-classifier hears only what comes after the answer (issue 20).
+Special information tones and the carriers' recorded announcements
+(``sip/amd_announce.py``: "您拨打的电话已关机" with no tone before it) are followed from
+the first frame, early media included (a carrier plays "not in service" before or
+after a 200 OK); the person/machine classifier hears only what comes after the
+answer (issue 20).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Sequence
 import webrtcvad
 
 from sip.amd import AmdClassifier, AmdParams, Frame, Verdict
-from sip.amd_signal import RATE, FrameAnalyzer, SitTracker
+from sip.amd_announce import AnnouncementMatcher
+from sip.amd_signal import RATE, FrameAnalyzer, SitTracker, pcm_frames
 
 
 class WebRtcVad:
@@ -45,6 +48,7 @@ class AmdDetector:
         self.analyzer = FrameAnalyzer(WebRtcVad(vad_mode))
         self.classifier = AmdClassifier(params)
         self.sit = SitTracker(self.classifier.p.frame_ms)
+        self.recordings = AnnouncementMatcher()
         self.answered = answered
         self._held: list[Frame] = []
         self._heard = 0  # frames since the answer, the held ones included
@@ -71,6 +75,13 @@ class AmdDetector:
     def feed(self, frames: Sequence[bytes]) -> Verdict | None:
         if self.classifier.verdict is not None:
             return self.classifier.verdict
+        block = pcm_frames(frames)
+        match = self.recordings.feed(block.reshape(-1))
+        if match is not None:
+            self._heard += len(block) if self.answered else 0
+            self.classifier.verdict = Verdict.ANNOUNCEMENT
+            self.classifier.reason = f"recorded_{match.cause}"
+            return self.classifier.verdict
         for frame in self.analyzer.features(frames):
             kind = self.sit.step(frame)
             if kind is not None:
@@ -82,7 +93,7 @@ class AmdDetector:
                 continue
             self._heard += 1
             self._held.append(frame)
-            if not self.sit.holding:
+            if not (self.sit.holding or self.recordings.promising):
                 held, self._held = self._held, []
                 if self.classifier.feed(held) is not None:
                     break

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from sip.agent_headers import AUTO_ANSWER_HEADERS
 from sip.errors import InvalidTarget, RingTimeoutTooShort
@@ -41,6 +42,9 @@ class Originate:
     amd: bool = False
     amd_deadline: float = 3.0
     record_path: str | None = None
+    #: the target is an agent's softphone (the test call at sign-in): the INVITE carries the
+    #: worker's auto-answer hints, as an agent leg's does (sip/agent_headers.py)
+    auto_answer: bool = False
     allow_short_ring_timeout_for_tests: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +126,47 @@ class StopRecording:
     path: str
 
 
+class MonitorMode(StrEnum):
+    """How a supervisor is in a call (issue 19.1): 监听 / 耳语 / 强插."""
+
+    LISTEN = "listen"  # hears the customer and the agent; nobody hears the supervisor
+    WHISPER = "whisper"  # ...and the agent hears the supervisor; the customer does not
+    BARGE = "barge"  # all three talk
+
+
+@dataclass(frozen=True, slots=True)
+class StartMonitor:
+    """Call the supervisor's softphone (auto-answer hints as for agents) and join it to
+    ``call_id`` in ``mode``; the call must have its agent bridged. ``MonitorJoined`` follows
+    once the supervisor hears the call, ``MonitorEnded`` when their leg is over."""
+
+    call_id: str
+    supervisor_uri: str
+    mode: MonitorMode = MonitorMode.LISTEN
+    auto_answer: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not _SIP_URI.match(self.supervisor_uri):
+            raise InvalidTarget(f"supervisor URI is not a SIP URI: {self.supervisor_uri!r}")
+        if self.auto_answer is not None and set(self.auto_answer) - set(AUTO_ANSWER_HEADERS):
+            raise InvalidTarget(f"unknown auto-answer forms: {self.auto_answer}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetMonitorMode:
+    """Switch the supervisor of ``call_id`` to ``mode``; the other two legs are untouched."""
+
+    call_id: str
+    mode: MonitorMode
+
+
+@dataclass(frozen=True, slots=True)
+class StopMonitor:
+    """Hang up only the supervisor's leg of ``call_id``; the call goes on."""
+
+    call_id: str
+
+
 @dataclass(frozen=True, slots=True)
 class Shutdown:
     """Hang up everything and stop the worker (internal to the pool)."""
@@ -135,5 +180,8 @@ SipCommand = (
     | PlayPrompt
     | StartRecording
     | StopRecording
+    | StartMonitor
+    | SetMonitorMode
+    | StopMonitor
     | Shutdown
 )

@@ -9,6 +9,7 @@ OutdialError
     │   ├── UnknownCall             a command names a call this port does not hold
     │   ├── PoolExhausted           every worker is full and the pool is at its bound
     │   ├── NoAgentSlot             the customer's worker has no free agent leg
+    │   ├── NoMonitorSlot           the call is monitored already, or its worker is full
     │   └── PortClosed              a command after shutdown
     └── (RemoteError)
         └── SipStackError           PJSIP refused an operation (mapped from pjsua2.Error)
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidTarget",
     "LocalError",
     "NoAgentSlot",
+    "NoMonitorSlot",
     "PoolExhausted",
     "PortClosed",
     "RemoteError",
@@ -78,6 +80,12 @@ class NoAgentSlot(SipError, LocalError):
     """The worker holding the customer call has no free agent-leg slot."""
 
     code = "sip_no_agent_slot"
+
+
+class NoMonitorSlot(SipError, LocalError):
+    """The call has a supervisor already, or its worker has no free leg for one."""
+
+    code = "sip_no_monitor_slot"
 
 
 class PortClosed(SipError, LocalError):

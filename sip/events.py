@@ -96,6 +96,35 @@ class AgentLegEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorJoined:
+    """The supervisor's softphone answered and hears the call (issue 19.1)."""
+
+    call_id: str
+    supervisor_uri: str
+    mode: str  # sip.commands.MonitorMode
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorModeSet:
+    """The supervisor's leg now follows ``mode`` (after ``SetMonitorMode``)."""
+
+    call_id: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorEnded:
+    """The supervisor's leg is over (left, never answered, or the call ended); the call goes
+    on unless it was its end that ended this leg."""
+
+    call_id: str
+    supervisor_uri: str
+    sip_status: int
+    reason: str
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AmdResult:
     call_id: str
     verdict: Verdict
@@ -145,9 +174,16 @@ SipEvent = (
     | AgentLegAnswered
     | AgentLegBridged
     | AgentLegEnded
+    | MonitorJoined
+    | MonitorModeSet
+    | MonitorEnded
     | AmdResult
     | PromptFinished
     | RecordingSaved
     | CommandFailed
     | WorkerDied
 )
+
+#: a supervisor's leg (sip/monitor.py): its events, and the commands whose failures concern it
+MONITOR_EVENTS = (MonitorJoined, MonitorModeSet, MonitorEnded)
+MONITOR_COMMANDS = frozenset({"StartMonitor", "SetMonitorMode", "StopMonitor"})

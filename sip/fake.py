@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from sip import events as ev
 from sip.amd import Verdict
-from sip.commands import ConnectAgent, Originate
-from sip.errors import NoAgentSlot, PortClosed, UnknownCall
+from sip.commands import ConnectAgent, MonitorMode, Originate, StartMonitor
+from sip.errors import NoAgentSlot, NoMonitorSlot, PortClosed, UnknownCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ class _FakeCall:
         self.task: asyncio.Task[None] | None = None
         self.agent: str | None = None
         self.agent_bridged = False
+        self.monitor: str | None = None  # the supervisor's URI (sip/monitor.py)
         self.recordings: list[str] = []
 
 
@@ -136,6 +137,43 @@ class FakeSipPort:
             ev.AgentLegEnded(call_id, agent, 200, "Normal call clearing", bridged),
         )
 
+    async def start_monitor(
+        self,
+        call_id: str,
+        supervisor_uri: str,
+        mode: MonitorMode = MonitorMode.LISTEN,
+        auto_answer: tuple[str, ...] | None = None,
+    ) -> None:
+        """As the pool: one supervisor per call, joined once the agent talks."""
+        StartMonitor(call_id, supervisor_uri, MonitorMode(mode), auto_answer)  # validates
+        call = self._call(call_id)
+        if call.monitor is not None:
+            raise NoMonitorSlot("the call has a supervisor already", call_id=call_id)
+        if not call.agent_bridged:
+            failed = ev.CommandFailed(call_id, "StartMonitor", "not_connected", "no agent")
+            self._open().call_soon(self._emit, failed)
+            return
+        call.monitor = supervisor_uri
+        joined = ev.MonitorJoined(call_id, supervisor_uri, str(MonitorMode(mode)))
+        self._open().call_later(0.05, self._emit_if_live, call_id, joined)
+
+    async def set_monitor_mode(self, call_id: str, mode: MonitorMode) -> None:
+        call = self._call(call_id)
+        event: ev.SipEvent = ev.MonitorModeSet(call_id, str(MonitorMode(mode)))
+        if call.monitor is None:
+            event = ev.CommandFailed(call_id, "SetMonitorMode", "not_monitored", "")
+        self._open().call_soon(self._emit, event)
+
+    async def stop_monitor(self, call_id: str) -> None:
+        call = self._call(call_id)
+        if call.monitor is None:
+            failed = ev.CommandFailed(call_id, "StopMonitor", "not_monitored", "")
+            self._open().call_soon(self._emit, failed)
+            return
+        ended = ev.MonitorEnded(call_id, call.monitor, 200, "Normal call clearing", True)
+        call.monitor = None
+        self._open().call_soon(self._emit, ended)
+
     async def play_prompt(self, call_id: str, wav: str) -> None:
         self._call(call_id)
         self.played.append((call_id, wav))
@@ -192,6 +230,9 @@ class FakeSipPort:
             call.task.cancel()
         loop = self._loop or asyncio.get_running_loop()
         duration = loop.time() - call.answered_at if call.answered_at else 0.0
+        if call.monitor is not None:  # the supervisor's leg goes with the call
+            self._emit(ev.MonitorEnded(call.cmd.call_id, call.monitor, 200, "call ended", True))
+            call.monitor = None
         self._emit(ev.CallEnded(call.cmd.call_id, outcome, status, reason, who, duration))
         for path in call.recordings:  # as the pool: a recording closes with its call
             self._emit(ev.RecordingSaved(call.cmd.call_id, path))

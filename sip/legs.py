@@ -18,7 +18,7 @@ _BUSY = {486, 600}  # issue 5: busy = 486/600
 class Leg:
     key: str  # call_id, or call_id + "#agent"
     call_id: str
-    kind: str  # "customer" or "agent"
+    kind: str  # "customer", "agent" or "monitor" (a supervisor, sip/monitor.py)
     target: str
     started: float  # worker monotonic time of makeCall
     ring_deadline: float
@@ -34,6 +34,9 @@ class Leg:
     record_path: str | None = None
     display_name: str = ""  # the customer leg's From display name (Originate)
     agent_key: str | None = None
+    monitor_key: str | None = None  # the customer leg's supervisor leg, if any
+    monitor_mode: str = ""  # a supervisor leg: the mode asked for (sip.commands.MonitorMode)
+    monitor_wired: str = ""  # ...and the mode its bridge connections follow now
     provisional: bool = False
     last_progress: int = 0
     pending_progress: int = 0  # a 1xx not yet reported
@@ -46,6 +49,18 @@ class Leg:
     ended: bool = False  # CallEnded (or AgentLegEnded) sent
     disconnected: bool = False
     stats_sent: bool = False  # StreamStats sent (bench only)
+
+
+def side_leg(call_id: str, kind: str, target: str, ring_timeout: float, now: float) -> Leg:
+    """An agent's or a supervisor's leg of ``call_id`` (key ``call_id#kind``), ringing now."""
+    return Leg(
+        key=f"{call_id}#{kind}",
+        call_id=call_id,
+        kind=kind,
+        target=target,
+        started=now,
+        ring_deadline=now + ring_timeout,
+    )
 
 
 def classify_end(leg: Leg, status: int) -> tuple[Outcome, HungUpBy]:

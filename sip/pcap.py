@@ -14,7 +14,7 @@ from pathlib import Path
 _DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
 
 
-def _ulaw(sample: int) -> int:
+def ulaw(sample: int) -> int:
     """G.711 µ-law encode one 16-bit sample."""
     bias, clip = 0x84, 32635
     sign = 0x80 if sample < 0 else 0
@@ -66,7 +66,7 @@ def tone_pcap(path: Path, seconds: float = 3.0, hz: float = 440.0) -> Path:
     packets = []
     for i in range(int(seconds * 50)):
         samples = bytes(
-            _ulaw(int(8000 * math.sin(2 * math.pi * hz * (i * 160 + n) / 8000))) for n in range(160)
+            ulaw(int(8000 * math.sin(2 * math.pi * hz * (i * 160 + n) / 8000))) for n in range(160)
         )
         packets.append((i * 0.02, _rtp(0, i, i * 160, samples, marker=i == 0)))
     _write_pcap(path, packets)
@@ -109,7 +109,7 @@ def wav_pcap(wav: Path, path: Path) -> Path:
     samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
     packets = []
     for i in range(len(samples) // 160):
-        chunk = bytes(_ulaw(s) for s in samples[i * 160 : (i + 1) * 160])
+        chunk = bytes(ulaw(s) for s in samples[i * 160 : (i + 1) * 160])
         packets.append((i * 0.02, _rtp(0, i, i * 160, chunk, marker=i == 0)))
     _write_pcap(path, packets)
     return path

@@ -38,16 +38,21 @@ from sip.commands import (
     ConnectAgent,
     DropAgent,
     Hangup,
+    MonitorMode,
     Originate,
     PlayPrompt,
+    SetMonitorMode,
     Shutdown,
+    StartMonitor,
     StartRecording,
+    StopMonitor,
     StopRecording,
 )
 from sip.config import PoolConfig, SipConfig
 from sip.entry import run_worker
 from sip.errors import (
     NoAgentSlot,
+    NoMonitorSlot,
     PoolExhausted,
     PortClosed,
     SipConfigError,
@@ -111,6 +116,7 @@ class _Worker:
     ready: asyncio.Future[int]
     customers: set[str] = field(default_factory=set)  # slots held, until SlotReleased
     agents: set[str] = field(default_factory=set)
+    monitors: set[str] = field(default_factory=set)  # calls with a supervisor's leg
     stopping: bool = False
     alive: bool = True
     idle_since: float = 0.0
@@ -287,6 +293,39 @@ class SipPool:
     async def drop_agent(self, call_id: str) -> None:
         """Hang up the agent leg only (a transfer); ``AgentLegEnded`` follows."""
         self._send(self._worker_of(call_id), DropAgent(call_id))
+
+    async def start_monitor(
+        self,
+        call_id: str,
+        supervisor_uri: str,
+        mode: MonitorMode = MonitorMode.LISTEN,
+        auto_answer: tuple[str, ...] | None = None,
+    ) -> None:
+        """Call a supervisor's phone and join it to the call in ``mode`` (sip/monitor.py):
+        ``MonitorJoined`` follows, then ``MonitorEnded``. The leg is reserved on the call's
+        worker from the agent-leg budget; one supervisor per call."""
+        cmd = StartMonitor(call_id, supervisor_uri, MonitorMode(mode), auto_answer)
+        worker = self._worker_of(call_id)
+        if call_id in worker.monitors:
+            raise NoMonitorSlot("the call has a supervisor already", call_id=call_id)
+        # every customer call keeps its agent leg reserved: supervisors take the spare ones
+        reserved = max(len(worker.agents), len(worker.customers))
+        if reserved + len(worker.monitors) >= self._plan().agent_legs:
+            raise NoMonitorSlot("no free leg on the call's worker", call_id=call_id)
+        worker.monitors.add(call_id)
+        try:
+            self._send(worker, cmd)
+        except SipStackError:
+            worker.monitors.discard(call_id)
+            raise
+
+    async def set_monitor_mode(self, call_id: str, mode: MonitorMode) -> None:
+        """Switch the call's supervisor to listen, whisper or barge (``MonitorModeSet``)."""
+        self._send(self._worker_of(call_id), SetMonitorMode(call_id, MonitorMode(mode)))
+
+    async def stop_monitor(self, call_id: str) -> None:
+        """Hang up the supervisor's leg only; the call goes on (``MonitorEnded``)."""
+        self._send(self._worker_of(call_id), StopMonitor(call_id))
 
     async def play_prompt(self, call_id: str, wav: str) -> None:
         self._send(self._worker_of(call_id), PlayPrompt(call_id, wav))
@@ -470,7 +509,8 @@ class SipPool:
             if not worker.ready.done():
                 worker.ready.set_exception(SipStackError(f"SIP worker failed: {msg.message}"))
         elif isinstance(msg, SlotReleased):
-            (worker.customers if msg.kind == "customer" else worker.agents).discard(msg.call_id)
+            held = {"customer": worker.customers, "monitor": worker.monitors}
+            held.get(msg.kind, worker.agents).discard(msg.call_id)
             if not worker.customers and self._loop is not None:
                 worker.idle_since = self._loop.time()
         elif isinstance(msg, WorkerStopped):
@@ -483,6 +523,8 @@ class SipPool:
                 # engine does so on this very event, issue 11.4); the worker frees the pjsua
                 # slot a little later and waits for it if it must (_SLOT_WAIT)
                 worker.agents.discard(msg.call_id)
+            elif isinstance(msg, ev.MonitorEnded):
+                worker.monitors.discard(msg.call_id)  # as for agents: a new one may come
             self._emit(msg)  # type: ignore[arg-type]
 
     def _on_exit(self, worker: _Worker) -> None:

@@ -14,9 +14,11 @@ of shared/pacing/scenarios.json (``sip/sim_scenario.json`` by default).
   sentence, an answering machine's greeting), survey keys sent as RFC 4733 events, and a
   BYE after its talk time.
 
-The process owns its endpoint on its main thread (``threadCnt=0``, polled like
-``sip.worker``) and serves the parent's pipe: ``"stats"`` answers a count per persona,
-``"stop"`` ends it. :class:`SimCarrier` is the parent's handle.
+Each process owns its endpoint on its main thread (``threadCnt=0``, polled like
+``sip.worker``) and talks to the parent over a pipe: it says ``("call", kind)`` for every
+call it receives and ``("ended", Call-ID)`` when one is over; ``"stop"`` ends it.
+:class:`SimCarrier` is the parent's handle; it runs several processes behind one address
+(sip/simfront.py), because one process holds at most ``PJSUA_MAX_CALLS`` calls.
 """
 
 from __future__ import annotations
@@ -26,18 +28,27 @@ import heapq
 import multiprocessing as mp
 import os
 import random
+import selectors
+import signal
+import socket
 import sys
+import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from sip.errors import SipConfigError
+from sip.simfront import Front
 from sip.simmix import Persona, Population, draw, load_population
+
+log = structlog.get_logger(__name__)
 
 SOUNDS = Path(__file__).with_name("sounds")
 AGENT_PREFIX = "agent"  # sip:agent07@127.0.0.1:PORT is a simulated agent's softphone
@@ -46,45 +57,99 @@ AGENT_PREFIX = "agent"  # sip:agent07@127.0.0.1:PORT is a simulated agent's soft
 @dataclass(frozen=True, slots=True)
 class SimCarrierConfig:
     bind_host: str = "127.0.0.1"
-    port: int = 0  # 0: any free port (the parent learns it from the child)
+    port: int = 0  # the front's port; 0: any free port
     scenario: str = ""  # a scenarios.json-format file; empty: sip/sim_scenario.json
     scenario_name: str = ""
     seed: int | None = None
-    max_calls: int = 120  # the pjsua2 build holds 128 (sip/pjproject/config_site.h)
+    max_calls: int = 120  # per process; the pjsua2 build holds 128 (config_site.h)
+    processes: int = 3  # carrier processes behind the front (sip/simfront.py)
     log_level: int = 0
+
+    @property
+    def capacity(self) -> int:
+        """Calls the front gives one process at most: a few slots stay free for calls
+        still disconnecting (a pjsua call holds its slot until DISCONNECTED)."""
+        return max(1, self.max_calls - max(4, self.max_calls // 8))
+
+
+@dataclass(slots=True)
+class _Process:
+    number: int
+    proc: Any
+    conn: Connection
+    port: int
 
 
 class SimCarrier:
-    """The parent's handle: ``start()`` returns the SIP port, ``stop()`` ends the process."""
+    """The parent's handle: ``start()`` returns the SIP port, ``stop()`` ends the processes.
+
+    Several carrier processes (``processes``, each ≤ ``capacity`` calls) sit behind one
+    front address (sip/simfront.py), served by a thread of this process with a plain UDP
+    socket (no pjsua2 here). A process that dies has its calls ended by the front (503 or
+    BYE) and is started again; ``restarts`` counts them.
+    """
 
     def __init__(self, cfg: SimCarrierConfig | None = None) -> None:
         self.cfg = cfg or SimCarrierConfig()
         load_population(self.cfg.scenario or None, self.cfg.scenario_name or None)  # fail early
         self.port = 0
-        self._proc: Any = None
-        self._conn: Connection | None = None
+        self.restarts = 0
+        self._counts: Counter[str] = Counter()
+        self._procs: dict[int, _Process] = {}
+        self._sock: socket.socket | None = None
+        self._front: Front | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def start(self, timeout: float = 120.0) -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.cfg.bind_host, self.cfg.port))
+        except OSError as exc:
+            sock.close()
+            raise SipConfigError(
+                f"the simulated carrier cannot use {self.cfg.bind_host}:{self.cfg.port}: "
+                f"{exc.strerror}"
+            ) from exc
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self._sock = sock
+        self.port = int(sock.getsockname()[1])
+        self._front = Front((self.cfg.bind_host, self.port), self.cfg.capacity)
+        try:
+            for number in range(max(1, self.cfg.processes)):
+                self._spawn(number, timeout)
+        except SipConfigError:
+            self.stop()
+            raise
+        self._thread = threading.Thread(target=self._serve, name="simcarrier-front", daemon=True)
+        self._thread.start()
+        return self.port
+
+    def _spawn(self, number: int, timeout: float) -> None:
         ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited loop or threads
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=main, args=(self.cfg, child), name="outdial-simcarrier", daemon=True
+        seed = (
+            None if self.cfg.seed is None else self.cfg.seed * 1000 + number + 100 * self.restarts
         )
-        self._proc.start()
+        cfg = replace(self.cfg, port=0, seed=seed)
+        proc = ctx.Process(
+            target=main, args=(cfg, child), name=f"outdial-simcarrier-{number}", daemon=True
+        )
+        proc.start()
         child.close()
-        self._conn = parent
         try:
             if not parent.poll(timeout):
                 raise EOFError("no answer in time")
             kind, value = parent.recv()
         except (EOFError, OSError) as exc:
-            self.stop()
+            proc.kill()
             raise SipConfigError(f"the simulated carrier did not start: {exc!r}") from exc
         if kind != "ready":
-            self.stop()
+            proc.kill()
             raise SipConfigError(f"the simulated carrier could not start: {value}")
-        self.port = int(value)
-        return self.port
+        self._procs[number] = _Process(number, proc, parent, int(value))
+        assert self._front is not None
+        self._front.processes[number] = (self.cfg.bind_host, int(value))
 
     @property
     def trunk(self) -> str:
@@ -96,30 +161,134 @@ class SimCarrier:
 
     def stats(self, timeout: float = 5.0) -> dict[str, int]:
         """Calls received so far, by persona kind (and ``agent`` for softphone calls)."""
-        if self._conn is None:
-            return {}
-        self._conn.send("stats")
-        if not self._conn.poll(timeout):
-            return {}
-        kind, value = self._conn.recv()
-        return dict(value) if kind == "stats" else {}
+        return dict(self._counts)
+
+    def pids(self) -> list[int]:
+        """The carrier processes' ids (a test kills one to see its calls end)."""
+        return [p.proc.pid for p in self._procs.values()]
 
     def stop(self, timeout: float = 5.0) -> None:
-        conn, proc, self._conn, self._proc = self._conn, self._proc, None, None
-        if conn is not None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        procs, self._procs = list(self._procs.values()), {}
+        for p in procs:
             with contextlib.suppress(OSError, ValueError):
-                conn.send("stop")
-            conn.close()
-        if proc is not None:
-            proc.join(timeout)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(1.0)
+                p.conn.send("stop")
+        for p in procs:
+            p.proc.join(timeout)
+            if p.proc.is_alive():
+                p.proc.kill()
+                p.proc.join(1.0)
+            p.conn.close()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    # --- the front's thread ------------------------------------------------------------------
+    def _serve(self) -> None:
+        sock, front = self._sock, self._front
+        assert sock is not None and front is not None
+        sel = selectors.DefaultSelector()
+        sel.register(sock, selectors.EVENT_READ, None)
+        for p in self._procs.values():
+            self._watch(sel, p)
+        while not self._stopping.is_set():
+            for key, _ in sel.select(0.2):
+                if key.data is None:
+                    self._datagrams(sock, front)
+                    continue
+                kind, number = key.data
+                if number not in self._procs:
+                    continue
+                if kind == "pipe":
+                    self._messages(number, front)
+                elif not self._procs[number].proc.is_alive():
+                    self._restart(number, front, sel)
+        sel.close()
+
+    @staticmethod
+    def _watch(sel: selectors.BaseSelector, p: _Process) -> None:
+        sel.register(p.conn, selectors.EVENT_READ, ("pipe", p.number))
+        sel.register(p.proc.sentinel, selectors.EVENT_READ, ("exit", p.number))
+
+    def _datagrams(self, sock: socket.socket, front: Front) -> None:
+        while True:
+            try:
+                data, source = sock.recvfrom(65535, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            try:
+                replies = front.datagram(data, source, time.monotonic())
+            except (ValueError, IndexError):  # a message we cannot read: dropped, as UDP may
+                log.warning("simulated carrier front dropped a datagram", source=source)
+                continue
+            for out, dest in replies:
+                with contextlib.suppress(OSError):
+                    sock.sendto(out, dest)
+
+    def _messages(self, number: int, front: Front) -> None:
+        conn = self._procs[number].conn
+        try:
+            while conn.poll():
+                kind, value = conn.recv()
+                if kind == "ended":
+                    front.ended(value, time.monotonic())
+                elif kind == "call":
+                    self._counts[value] += 1
+        except (EOFError, OSError):
+            return  # the process is gone: its sentinel says so next
+
+    def _restart(self, number: int, front: Front, sel: selectors.BaseSelector) -> None:
+        """A carrier process died: end its calls as it would have, start another."""
+        dead = self._procs.pop(number)
+        code = dead.proc.exitcode
+        front.processes.pop(number, None)
+        sel.unregister(dead.conn)
+        sel.unregister(dead.proc.sentinel)
+        self._messages_of(dead, front)
+        ended = front.orphans(number)
+        assert self._sock is not None
+        for out, dest in ended:
+            with contextlib.suppress(OSError):
+                self._sock.sendto(out, dest)
+        dead.conn.close()
+        if self._stopping.is_set():
+            return
+        self.restarts += 1
+        log.warning(
+            "simulated carrier process died; restarting it",
+            process=number,
+            exit_code=code,
+            calls_ended=len(ended),
+        )
+        try:
+            self._spawn(number, 120.0)
+        except SipConfigError:
+            log.exception("simulated carrier process could not be restarted", process=number)
+            return
+        self._watch(sel, self._procs[number])
+
+    def _messages_of(self, dead: _Process, front: Front) -> None:
+        """The dead process's last words: calls it ended just before dying."""
+        with contextlib.suppress(EOFError, OSError, ValueError):
+            while dead.conn.poll():
+                kind, value = dead.conn.recv()
+                if kind == "ended":
+                    front.ended(value, time.monotonic())
 
 
 # ----- the child process ---------------------------------------------------------------------
 def main(cfg: SimCarrierConfig, conn: Connection) -> None:
     """Process entry; leaves with ``os._exit`` (SWIG destructors after libDestroy abort)."""
+    # Ctrl-C or a SIGTERM to the server's process group is the server's to handle: it ends
+    # this process through the pipe ("stop", or EOF if the server is gone). Dying on the
+    # signal first would look like a crash to the front and be restarted mid-shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     code = 0
     try:
         carrier = _Carrier(cfg, conn)
@@ -152,7 +321,6 @@ class _Carrier:
         self.done: list[int] = []
         self.timers: list[tuple[float, int, int, Callable[[], None]]] = []
         self.seq = 0
-        self.counts: Counter[str] = Counter()
         self.stopping = False
         ep = self.ep = pj.Endpoint()
         with quiet_stdout():
@@ -206,9 +374,7 @@ class _Carrier:
         try:
             while self.conn.poll():
                 msg = self.conn.recv()
-                if msg == "stats":
-                    self.conn.send(("stats", dict(self.counts)))
-                elif msg == "stop":
+                if msg == "stop":
                     self.stopping = True
         except (EOFError, OSError):
             self.stopping = True
@@ -235,6 +401,11 @@ class _Carrier:
         self.seq += 1
         heapq.heappush(self.timers, (time.monotonic() + delay, self.seq, call.key, action))
 
+    def tell(self, kind: str, value: str) -> None:
+        """A word to the parent's front (sip/simfront.py): a call came, a call ended."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send((kind, value))
+
     def _release(self) -> None:
         while self.done:
             call = self.calls.pop(self.done.pop(), None)
@@ -243,16 +414,19 @@ class _Carrier:
 
     # --- calls -----------------------------------------------------------------------------
     def incoming(self, call_id: int) -> None:
-        call = _SimCall(self, call_id)
-        self.calls[call_id] = call
+        self.seq += 1
+        # keyed by our own number: pjsua reuses a call id as soon as its call is over, and a
+        # timer of the old call must never act on the new one (that hit sip_inv.c asserts)
+        call = _SimCall(self, call_id, self.seq)
+        self.calls[call.key] = call
         user = call.to_user()
         if user.startswith(AGENT_PREFIX):
-            self.counts["agent"] += 1
+            self.tell("call", "agent")
             call.softphone()
             return
         phase = self.pop.phase_at(time.monotonic() - self.started)
         persona = draw(self.rng, self.pop, phase, user)
-        self.counts[persona.kind.value] += 1
+        self.tell("call", persona.kind.value)
         call.customer(persona)
 
 
@@ -274,10 +448,10 @@ class _Account:
 
 
 class _SimCall:
-    def __init__(self, carrier: _Carrier, call_id: int) -> None:
+    def __init__(self, carrier: _Carrier, call_id: int, key: int) -> None:
         pj = carrier.pj
         self.carrier = carrier
-        self.key = call_id
+        self.key = key
         self.players: list[Any] = []
         self.media: Any = None
         self.answered = False
@@ -290,6 +464,7 @@ class _SimCall:
                     if self.getInfo().state == pj.PJSIP_INV_STATE_DISCONNECTED:
                         sim.ended = True
                         carrier.done.append(sim.key)
+                        carrier.tell("ended", sim.sip_call_id)
 
             def onCallMediaState(self, prm: Any) -> None:
                 with contextlib.suppress(Exception):
@@ -301,6 +476,7 @@ class _SimCall:
                             sim.media = self.getAudioMedia(mi.index)
 
         self.call = Call(carrier.account, call_id)
+        self.sip_call_id = str(self.call.getInfo().callIdString)
 
     def to_user(self) -> str:
         uri = str(self.call.getInfo().localUri)
@@ -329,7 +505,9 @@ class _SimCall:
         player = pj.AudioMediaPlayer()
         player.createPlayer(str(SOUNDS / f"{lang}_{name}.wav"), pj.PJMEDIA_FILE_NO_LOOP)
         player.startTransmit(self.media)
-        self.players.append(player)
+        # one player per call: the previous sound is over (sounds follow each other), and
+        # PJSUA_MAX_PLAYERS bounds the players of the whole process
+        self.players[:] = [player]
 
     def dtmf(self, digit: str) -> None:
         if not self.ended and self.answered:

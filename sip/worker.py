@@ -24,8 +24,10 @@ from multiprocessing.connection import Connection
 import pjsua2 as pj
 
 from sip import events as ev
+from sip import monitor
 from sip.agent_headers import agent_from, auto_answer_headers
 from sip.amd import AmdParams, Verdict
+from sip.amd_announce import default_library
 from sip.amd_vad import AmdDetector
 from sip.commands import (
     ConnectAgent,
@@ -33,14 +35,17 @@ from sip.commands import (
     Hangup,
     Originate,
     PlayPrompt,
+    SetMonitorMode,
     Shutdown,
     SipCommand,
+    StartMonitor,
     StartRecording,
+    StopMonitor,
     StopRecording,
     is_e164,
 )
 from sip.config import SipConfig
-from sip.legs import Leg, classify_end
+from sip.legs import Leg, classify_end, side_leg
 from sip.media import FramePort, PjCall, Player, quiet_stdout, wav_finalised
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
 from sip.stats import park_bridge_clock, stream_stats
@@ -79,10 +84,14 @@ class Worker:
         self.max_recorders = plan.recorders if plan else 8
         amd = cfg.frame_port_count
         self.max_amd_ports = amd if amd is not None else (plan.amd_ports if plan else 3)
+        self.max_side_legs = plan.agent_legs if plan else 8  # agents' and supervisors' legs
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         ep, cfg = self.ep, self.cfg
+        # The carrier-announcement library is hashed once, before any call: on the first
+        # call it would hold the SIP thread for ~0.6 s while early media plays.
+        default_library()
         with quiet_stdout():  # libCreate logs at PJSIP's default level before libInit
             ep.libCreate()
         epc = pj.EpConfig()
@@ -250,6 +259,12 @@ class Worker:
                 self._stop_recording(cmd)
             elif isinstance(cmd, DropAgent):
                 self._drop_agent(cmd)
+            elif isinstance(cmd, StartMonitor):
+                monitor.start(self, cmd)
+            elif isinstance(cmd, SetMonitorMode):
+                monitor.set_mode(self, cmd)
+            elif isinstance(cmd, StopMonitor):
+                monitor.stop(self, cmd)
             elif isinstance(cmd, Shutdown):
                 self.stopping = True
         except pj.Error as exc:
@@ -296,12 +311,16 @@ class Worker:
         local = f"sip:{cmd.caller_id}@{host}"
         if cmd.display_name:
             local = f'"{cmd.display_name}" <{local}>'
-        self._make_call(leg, uri, cmd.headers, local)
+        headers = cmd.headers
+        if cmd.auto_answer:  # a softphone's test call: ask it to answer by itself
+            hint_host = f"{self.cfg.bind_host}:{self.sip_port}"
+            headers += auto_answer_headers(self.cfg.auto_answer, hint_host)
+        self._make_call(leg, uri, headers, local)
 
     def _make_call(
         self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...], local_uri: str = ""
     ) -> None:
-        account = self.agent_account if leg.kind == "agent" else self.account
+        account = self.account if leg.kind == "customer" else self.agent_account
         call = PjCall(self, account, leg.key)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
@@ -326,6 +345,18 @@ class Worker:
                 return
             self._fail_before_call(leg, f"makeCall refused: {exc.reason}")
 
+    def make_call(
+        self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...], local_uri: str
+    ) -> None:
+        """Place a leg's INVITE (sip/monitor.py's supervisor legs)."""
+        self._make_call(leg, uri, headers, local_uri)
+
+    def hangup_leg(self, leg: Leg) -> None:
+        self._hangup(leg, by_us=True)
+
+    def recorders_of(self, leg: Leg) -> list[object]:
+        return self._recorders(leg)
+
     def _retry_waiting(self) -> None:
         for key, (leg, uri, headers, local_uri) in list(self.waiting.items()):
             del self.waiting[key]
@@ -336,6 +367,8 @@ class Worker:
             self.send(
                 ev.CallEnded(leg.call_id, ev.Outcome.FAILED, 500, reason, ev.HungUpBy.NONE, 0.0)
             )
+        elif leg.kind == "monitor":
+            monitor.ended(self, leg, 500, reason)
         else:
             self.send(ev.AgentLegEnded(leg.call_id, leg.target, 500, reason, False))
         self.send(SlotReleased(leg.call_id, leg.kind))
@@ -350,15 +383,8 @@ class Worker:
             )
             self.send(SlotReleased(cmd.call_id, "agent"))
             return
-        now = time.monotonic()
-        leg = Leg(
-            key=cmd.call_id + "#agent",
-            call_id=cmd.call_id,
-            kind="agent",
-            target=cmd.agent_uri,
-            started=now,
-            ring_deadline=now + self.cfg.agent_ring_timeout,
-        )
+        ring = self.cfg.agent_ring_timeout
+        leg = side_leg(cmd.call_id, "agent", cmd.agent_uri, ring, time.monotonic())
         cust.agent_key = leg.key
         host = f"{self.cfg.bind_host}:{self.sip_port}"
         forms = cmd.auto_answer if cmd.auto_answer is not None else self.cfg.auto_answer
@@ -496,6 +522,8 @@ class Worker:
                 reason = "no provisional response within ring timeout"
                 if leg.kind == "customer":
                     self._end_customer(leg, ev.Outcome.FAILED, 408, reason)
+                elif leg.kind == "monitor":
+                    monitor.ended(self, leg, 408, reason)
                 else:
                     leg.ended = True
                     self.send(ev.AgentLegEnded(leg.call_id, leg.target, 408, reason, False))
@@ -591,6 +619,9 @@ class Worker:
             self.send(ev.CallAnswered(leg.call_id, now - leg.started, leg.early_media))
             self._attach_media(leg)  # AMD starts now if early media brought the audio
             return
+        if leg.kind == "monitor":
+            monitor.wire(self, leg)
+            return
         cust = self.legs.get(leg.call_id)
         base = cust.answered_at if cust and cust.answered_at else leg.started
         self.send(ev.AgentLegAnswered(leg.call_id, leg.target, (now - base) * 1000.0))
@@ -608,11 +639,15 @@ class Worker:
             agent = self.legs.get(leg.agent_key or "")
             if agent is not None:
                 self._hangup(agent, by_us=True)
+            monitor.party_left(self, leg)
+        elif leg.kind == "monitor":
+            monitor.ended(self, leg, status, reason)
         else:
             cust = self.legs.get(leg.call_id)
             if not leg.ended:
                 self.send(ev.AgentLegEnded(leg.call_id, leg.target, status, reason, leg.bridged))
             if cust is not None and cust.agent_key == leg.key:
+                monitor.party_left(self, leg)
                 cust.agent_key = None
                 if leg.bridged and not leg.hangup_by_us and self.cfg.end_customer_on_agent_hangup:
                     self._hangup(cust, by_us=True)  # the agent hung up: end the call now
@@ -664,6 +699,9 @@ class Worker:
         if leg.kind == "agent":
             if leg.answered_at is not None:
                 self._bridge(leg)
+            return
+        if leg.kind == "monitor":
+            monitor.wire(self, leg)
             return
         # Early media (ring-back, announcements before the 200 OK) is not an answer
         # (issue 20): AMD classifies the callee only from the answer on; before it, only

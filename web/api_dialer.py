@@ -5,7 +5,8 @@ GET  /api/campaigns/{id}/status              manager, admin   -> {"campaign": st
 POST /api/agent/login        {campaign_id, sip_uri?}   agent  -> {"agent": ...}
 POST /api/agent/ready | /api/agent/logout                agent  -> {"agent": ...}
 POST /api/agent/pause        {reason}                  agent  -> {"agent": ...}
-POST /api/agent/disposition  {call_id, code, notes?, callback_at?, pause_reason?}
+POST /api/agent/disposition  {call_id, code, notes?, callback_at?, pause_reason?,
+                              callback_owner?: personal | team}
                                                        agent  -> {"disposition": ...}
 POST /api/agent/hangup      {call_id}                  agent  -> {"hangup": ...}
                              (the agent ends their own connected call; wrap-up follows)
@@ -59,7 +60,10 @@ def setup(app: web.Application) -> None:
             app[RUNTIME] = runtime_from_config(app[ENGINE], app[CONFIG])
         if app[CONFIG].simulated:  # its attempts are marked simulated (issue 17)
             app[RUNTIME].node = simulated_node(app[RUNTIME].node)
-        app[SCHEDULER] = CampaignScheduler(app[RUNTIME])
+        cfg = app[CONFIG]
+        app[SCHEDULER] = CampaignScheduler(
+            app[RUNTIME], retention=(cfg.data_dir, cfg.recording_retention_days)
+        )
         app[SCHEDULER].start()
         # campaigns meant to run resume by themselves (issue 16); the server answers meanwhile
         app[RESUMING] = asyncio.create_task(app[RUNTIME].resume_all(), name="resume-campaigns")
@@ -292,6 +296,11 @@ async def preview_skip(request: web.Request) -> web.Response:
             notes=STR,
             callback_at=desc(TIME, "with an offset; for a callback code"),
             pause_reason=desc(STR, "pause instead of ready"),
+            callback_owner=desc(
+                STR,
+                "personal (default: the agent calls back) or team (any "
+                "agent allowed on the campaign may)",
+            ),
         ),
         returns=obj(disposition=ANY_OBJ),
     ),
@@ -305,6 +314,7 @@ async def agent_disposition(request: web.Request) -> web.Response:
         notes=_str(body, "notes", required=False),
         callback_at=_when(body, "callback_at"),
         pause_reason=_str(body, "pause_reason", required=False) or None,
+        callback_owner=_str(body, "callback_owner", required=False) or "personal",
     )
     return web.json_response({"disposition": result})
 

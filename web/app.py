@@ -8,8 +8,9 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from outdial.config import Config
+from outdial.memo import Memo
 from web import api_auth, headers, health
-from web.keys import CONFIG, ENGINE
+from web.keys import CONFIG, ENGINE, FIGURES, FIGURES_TTL
 from web.middleware import auth_middleware, error_middleware, limits_middleware
 from web.routing import Routes
 from web.shell import page_middleware
@@ -20,6 +21,7 @@ ROUTE_MODULES = (
     "web.api_compliance",
     "web.api_campaigns",
     "web.api_dialer",
+    "web.api_monitor",  # after api_dialer: its start-up makes the runtime monitoring needs
     "web.api_prompts",
     "web.api_reports",
     "web.api_amd",
@@ -50,6 +52,12 @@ def create_app(config: Config, engine: Engine) -> web.Application:
     )
     app[CONFIG] = config
     app[ENGINE] = engine
+    app[FIGURES] = Memo(ttl=FIGURES_TTL)
+
+    async def close_figures(app: web.Application) -> None:
+        app[FIGURES].close()
+
+    app.on_cleanup.append(close_figures)
     headers.setup(app)
     app.add_routes(health.routes)
     app.add_routes(api_auth.routes)

@@ -17,7 +17,7 @@ from outdial.roles import Role
 from web.api_dialer import RUNTIME
 from web.apidoc import ANY_OBJ, Doc, arr, obj
 from web.i18n import N_
-from web.keys import CONFIG, ENGINE
+from web.keys import CONFIG, ENGINE, FIGURES
 from web.middleware import current_identity, run_db
 from web.routing import ANY_USER, Routes
 from web.shell import MANAGERS, lang_of, render
@@ -69,7 +69,8 @@ def refusal(request: web.Request, err: OutdialError, action: str = "start") -> d
 
 
 async def _rows(request: web.Request) -> list[dict[str, Any]]:
-    return list(await run_db(board.board, request.app[ENGINE], datetime.now(UTC)))
+    memo = request.app[FIGURES]
+    return list(await run_db(board.board, request.app[ENGINE], datetime.now(UTC), memo))
 
 
 @routes.get("/", roles=ANY_USER)
@@ -81,7 +82,11 @@ async def home(request: web.Request) -> web.Response:
     if ident.role is Role.AGENT:  # an agent's work is at their desk (issue 14)
         raise web.HTTPSeeOther("/desk")
     if ident.role not in MANAGERS:
-        return render("home_other.html", request, {"role": ident.role.value})
+        live: list[dict[str, Any]] = []
+        if ident.role is Role.QA and "qa" in request.app[CONFIG].monitor_roles:
+            running = set(request.app[RUNTIME].running) if RUNTIME in request.app else set()
+            live = [r for r in await _rows(request) if r["id"] in running]  # issue 19.1
+        return render("home_other.html", request, {"role": ident.role.value, "live": live})
     ctx = {"rows": await _rows(request), "refusals": {}, "notices": False}
     return render("board.html", request, ctx)
 

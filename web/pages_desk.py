@@ -172,10 +172,37 @@ async def desk_page(request: web.Request) -> web.Response:
         "campaigns": await run_db(names),
         "sip_uri": await run_db(sip_uri),
         "simulated": cfg.simulated,
+        # issue 19.1: that calls may be monitored, never who listens or when (policy: a setting)
+        "monitor_notice": cfg.monitor_notice,
         "pause_menu": await _pause_menu(request, (bar["status"] or {}).get("campaign_id")),
         "pause_words": PAUSE_WORDS,
+        **_phone_test(request),
     }
     return render("desk.html", request, ctx)
+
+
+def _phone_test(request: web.Request) -> dict[str, Any]:
+    """The latest test call to the agent's softphone, and whether the campaign makes one."""
+    runtime, uid = request.app[RUNTIME], _user(request)
+    status = runtime.agent_status(uid) or {}
+    run = runtime.running.get(status.get("campaign_id", -1))
+    return {
+        "phone_test": status.get("softphone_test"),
+        "phone_test_on": run is not None and run.engine.settings.softphone_test,
+    }
+
+
+@routes.get("/desk/phone-test", roles=AGENTS)
+async def desk_phone_test(request: web.Request) -> web.Response:
+    """How the test call to the agent's softphone stands (the fragment polls while it rings)."""
+    return render("_desk_phone_test.html", request, _phone_test(request))
+
+
+@routes.post("/desk/phone-test", roles=AGENTS)
+async def desk_phone_retest(request: web.Request) -> web.Response:
+    """Ring the agent's softphone again (the agent fixed it, or wants to be sure)."""
+    await request.app[RUNTIME].test_softphone(_user(request))
+    return render("_desk_phone_test.html", request, _phone_test(request))
 
 
 @routes.get("/desk/bar", roles=AGENTS)
@@ -239,6 +266,10 @@ async def desk_signin(request: web.Request) -> web.Response:
                 % {"uri": sip_uri or "—"},
             )
         raise
+    try:  # the test call at sign-in ([dialing] softphone_test); its result shows on the desk
+        await request.app[RUNTIME].test_softphone(_user(request))
+    except OutdialError as err:  # the agent can go on without it
+        log.warning("softphone test not placed", user_id=_user(request), error=err.message)
     return web.Response(status=204, headers={"HX-Redirect": "/desk"})
 
 
@@ -342,6 +373,12 @@ async def desk_survey(request: web.Request) -> web.Response:
     form = await form_body(request)
     _ = lang_of(request).gettext
     db, uid = request.app[ENGINE], _user(request)
+    if att.transferred_at is not None:  # one response per call: the IVR's (keypad)
+        return _problem(
+            request,
+            _("This customer was transferred to the survey IVR: the answers come from the keypad."),
+            status=409,
+        )
 
     def save() -> None:
         spec = store.spec_of(db, store.get(db, att.campaign_id))
@@ -406,6 +443,7 @@ async def desk_dispose(request: web.Request) -> web.Response:
     notes = str(form.get("notes", ""))[:4000]
     pause = str(form.get("pause_reason", "")).strip() or None
     callback_at = None
+    owner = str(form.get("callback_owner", "personal")) or "personal"
     local = str(form.get("callback_local", "")).strip()
     if local:
         zone = str(form.get("zone", ""))
@@ -416,12 +454,10 @@ async def desk_dispose(request: web.Request) -> web.Response:
     try:
         done = await request.app[RUNTIME].disposition(
             _user(request), att.call_id, code, notes=notes, callback_at=callback_at,
-            pause_reason=pause,
+            pause_reason=pause, callback_owner=owner,
         )  # fmt: skip
     except OutdialError as err:
         return _problem(request, _refusal(request, err))
-    if callback_at is not None and str(form.get("callback_owner", "")) == "team":
-        await run_db(desk.hand_to_team, request.app[ENGINE], _user(request), att.call_id)
     # the notes are the attempt's now; the draft has served its purpose
     await run_db(desk.drop_draft, request.app[ENGINE], _user(request), att.call_id)
     log.info("desk disposition", call_id=att.call_id, code=code, callback=bool(callback_at))

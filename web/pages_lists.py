@@ -34,6 +34,11 @@ routes = Routes()
 _TOKEN = re.compile(r"^[0-9a-f]{16}$")
 ENCODINGS = ("", "utf-8", "gbk", "gb18030", "utf-16")
 PAGE = 50
+SIZES: web.AppKey[store.SizeCache] = web.AppKey("lists.sizes")
+
+
+def setup(app: web.Application) -> None:
+    app[SIZES] = store.SizeCache()
 
 
 def _staging(request: web.Request) -> Path:
@@ -106,7 +111,9 @@ async def api_preview(request: web.Request) -> web.Response:
 
 @routes.get("/lists", roles=MANAGERS)
 async def lists_page(request: web.Request) -> web.Response:
-    rows = await run_db(store.lists_of, request.app[ENGINE], None)
+    engine = request.app[ENGINE]
+    sizes = await run_db(request.app[SIZES].read, engine)
+    rows = await run_db(store.lists_of, engine, None, sizes)
     return render("lists.html", request, {"lists": rows})
 
 
@@ -230,12 +237,24 @@ async def _search(request: web.Request) -> dict[str, Any]:
     list_id, engine = _int(request, "list_id"), request.app[ENGINE]
     lst = await run_db(store.get_list, engine, list_id)
     q = request.query.get("q", "")
+    anywhere = request.query.get("anywhere", "") not in ("", "0")
     try:
         offset = max(0, int(request.query.get("offset", "0")))
     except ValueError:
         offset = 0
-    total, rows = await run_db(browse.search, engine, list_id, q, offset, PAGE)
-    return {"list": lst, "q": q, "offset": offset, "total": total, "contacts": rows}
+    size = None if q.strip() else (await run_db(request.app[SIZES].read, engine)).get(list_id, 0)
+    total, rows = await run_db(
+        browse.search, engine, list_id, q, offset, PAGE, anywhere=anywhere, size=size
+    )
+    return {
+        "list": lst,
+        "q": q,
+        "anywhere": anywhere,
+        "name_query": bool(q.strip()) and not browse.is_digits(q),
+        "offset": offset,
+        "total": total,
+        "contacts": rows,
+    }
 
 
 @routes.get("/lists/{list_id}", roles=MANAGERS)
@@ -250,12 +269,16 @@ async def contacts_page(request: web.Request) -> web.Response:
     roles=MANAGERS,
     doc=Doc(
         "Search a list's contacts by name or the last digits of a number (50 a page)",
-        query={"q": "name, or the last digits of a number", "offset": "first row"},
+        query={
+            "q": "the start of a name, or the last digits of a number",
+            "anywhere": "1: the name may hold q anywhere (slower: reads the whole list)",
+            "offset": "first row",
+        },
         returns=obj(total=INT, contacts=arr(ANY_OBJ)),
     ),
 )
 async def api_search(request: web.Request) -> web.Response:
-    """?q= name, or the last digits of a number; &offset=. 50 a page."""
+    """?q= start of a name, or the last digits of a number; &anywhere=1; &offset=. 50 a page."""
     ctx = await _search(request)
     return web.json_response(
         {"total": ctx["total"], "contacts": [contact_json(c) for c in ctx["contacts"]]}

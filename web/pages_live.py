@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,29 +18,37 @@ from aiohttp import web
 
 from campaigns import store as campaigns
 from dialer import board
-from outdial.errors import NotFound
+from outdial.errors import NotFound, OutdialError
+from outdial.memo import Memo
+from outdial.roles import Role
 from web.api_dialer import RUNTIME
+from web.api_monitor import MONITORING, may_monitor
 from web.apidoc import ANY_OBJ, Doc, obj
-from web.keys import ENGINE
-from web.middleware import run_db
+from web.keys import ENGINE, FIGURES
+from web.middleware import current_identity, run_db
 from web.routing import Routes
 from web.shell import MANAGERS, context_of, render
 
 routes = Routes()
-EVERY = 1.0  # seconds between snapshots (the issue: at least one a second)
-SKIPS_EVERY = 10.0
-SKIPS: web.AppKey[dict[int, tuple[float, list[dict[str, Any]]]]] = web.AppKey("console_skips")
+#: who sees a live view: managers, and QA (issue 19.1: they monitor calls from it)
+WATCHERS = frozenset({*MANAGERS, Role.QA})
+# seconds between snapshots, on a fixed beat (not after each one's work): a change in the
+# engine reaches the page within EVERY + one snapshot's time (the issue: <= 1 s)
+EVERY = 0.5
+SKIPS_EVERY = 10.0  # skip reasons scan the campaign's contacts: once every 10 s is enough
+SKIPS: web.AppKey[Memo] = web.AppKey("console_skips")
 STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("console_streams")
 
 
 def setup(app: web.Application) -> None:
     app[STREAMS] = set()
-    app[SKIPS] = {}
+    app[SKIPS] = Memo(ttl=SKIPS_EVERY)
 
     async def close_streams(app: web.Application) -> None:
         streams: set[asyncio.Task[Any]] = app[STREAMS]
         for task in list(streams):
             task.cancel()
+        app[SKIPS].close()
 
     app.on_shutdown.append(close_streams)
 
@@ -54,32 +61,44 @@ def _campaign_id(request: web.Request) -> int:
 
 
 async def snapshot(request: web.Request, cid: int) -> dict[str, Any]:
-    """Everything the live panel shows, from one status read."""
-    engine, now = request.app[ENGINE], datetime.now(UTC)
-    status = await request.app[RUNTIME].status(cid)
-
-    cache: dict[int, tuple[float, list[dict[str, Any]]]] = request.app[SKIPS]
+    """Everything the live panel shows, from one status read. What the engine knows is
+    fresh; the counts that read every contact or call of the day are at most FIGURES_TTL
+    seconds old, the skip reasons SKIPS_EVERY (outdial/memo.py)."""
+    engine, now, figures = request.app[ENGINE], datetime.now(UTC), request.app[FIGURES]
+    status = await request.app[RUNTIME].status(cid, figures)
 
     def extra() -> dict[str, Any]:
         camp = campaigns.get(engine, cid)
-        # skip reasons scan the campaign's contacts: once every SKIPS_EVERY s is enough
-        at, skips = cache.get(cid, (0.0, []))
-        if time.monotonic() - at > SKIPS_EVERY:
-            skips = board.skip_reasons(engine, cid)
-            cache[cid] = (time.monotonic(), skips)
         return {
             "stored_status": camp.status,  # "scheduled": held outside its weekly schedule
-            "today": board.today_figures(engine, camp, now),
+            "today": figures.get(("today", cid), lambda: board.today_figures(engine, camp, now)),
             "agents": board.agents_on_floor(engine, cid, now),
-            "skips": skips,
+            "skips": request.app[SKIPS].get(cid, lambda: board.skip_reasons(engine, cid)),
         }
 
-    return {**status, **(await run_db(extra)), "at": now.isoformat()}
+    snap = {**status, **(await run_db(extra)), "at": now.isoformat()}
+    return snap | _calls(request, cid, snap["agents"])
+
+
+def _calls(request: web.Request, cid: int, agents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The connected calls a supervisor may join (issue 19.1), with the agent's name."""
+    try:
+        may_monitor(request)
+        can = MONITORING in request.app
+    except OutdialError:
+        can = False
+    calls = request.app[MONITORING].calls(cid) if MONITORING in request.app else []
+    names = {a["user_id"]: a["name"] for a in agents}
+    me = current_identity(request).user_id
+    for c in calls:
+        c["agent"] = names.get(c["agent_id"], str(c["agent_id"]))
+        c["mine"] = bool(c["monitor"]) and c["monitor"]["supervisor_id"] == me
+    return {"calls": calls, "can_monitor": can}
 
 
 @routes.get(
     "/api/campaigns/{campaign_id}/live",
-    roles=MANAGERS,
+    roles=WATCHERS,
     doc=Doc(
         "The campaign live view's snapshot (agents, lines, the pacer's decision in words)",
         returns=obj(campaign=ANY_OBJ),
@@ -90,16 +109,16 @@ async def api_live(request: web.Request) -> web.Response:
     return web.json_response({"campaign": await snapshot(request, _campaign_id(request))})
 
 
-@routes.get("/campaigns/{campaign_id}/live", roles=MANAGERS)
+@routes.get("/campaigns/{campaign_id}/live", roles=WATCHERS)
 async def live_page(request: web.Request) -> web.Response:
     cid = _campaign_id(request)
     snap = await snapshot(request, cid)
     return render("live.html", request, {"s": snap, "cid": cid})
 
 
-@routes.get("/campaigns/{campaign_id}/live/events", roles=MANAGERS)
+@routes.get("/campaigns/{campaign_id}/live/events", roles=WATCHERS)
 async def live_events(request: web.Request) -> web.StreamResponse:
-    """text/event-stream: the rendered panel every second until the browser goes away."""
+    """text/event-stream: the rendered panel every EVERY s until the browser goes away."""
     cid = _campaign_id(request)
     await snapshot(request, cid)  # a 404 before the stream starts, not inside it
     resp = web.StreamResponse(
@@ -113,6 +132,8 @@ async def live_events(request: web.Request) -> web.StreamResponse:
     task = asyncio.current_task()
     assert task is not None
     request.app[STREAMS].add(task)
+    loop = asyncio.get_running_loop()
+    beat = loop.time()
     try:
         while True:
             try:
@@ -124,7 +145,8 @@ async def live_events(request: web.Request) -> web.StreamResponse:
             )
             data = "".join(f"data: {line}\n" for line in html.splitlines())
             await resp.write((data + "\n").encode())
-            await asyncio.sleep(EVERY)
+            beat = max(beat + EVERY, loop.time())  # a late beat is not made up in a burst
+            await asyncio.sleep(beat - loop.time())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

@@ -28,11 +28,14 @@ async def _page(request: web.Request, **extra: Any) -> web.Response:
     tokens = await run_db(auth.list_tokens, engine, None)
     ctx = {
         "users": users,
+        "teams": await run_db(auth.teams, engine),
         **(await run_db(_assignments, engine, users)),
         "tokens": tokens,
         # the least powerful role first, and chosen unless the admin picks another
         "roles": [r.value for r in (Role.AGENT, Role.SURVEYOR, Role.QA, Role.MANAGER, Role.ADMIN)],
         "error": "",
+        "team_error": "",
+        "team_saved": "",
         "secret": "",
         "form": {},
         "saved": "",
@@ -83,6 +86,18 @@ async def disable_user(request: web.Request) -> web.Response:
     """Same as POST /api/users/{username}/disable."""
     await run_db(auth.set_disabled, request.app[ENGINE], request.match_info["username"], True)
     return await _page(request)
+
+
+@routes.post("/people/users/{username}/team", roles=ADMINS)
+async def set_team(request: web.Request) -> web.Response:
+    """An agent's team (QA reports group by it); empty takes them out of any team."""
+    form = await inputs.form_body(request)
+    username = request.match_info["username"]
+    try:
+        await run_db(auth.set_team, request.app[ENGINE], username, str(form.get("team", "")))
+    except OutdialError as err:
+        return await _page(request, team_error=err.message)
+    return await _page(request, team_saved=username)
 
 
 @routes.post("/people/users/{username}/campaigns", roles=ADMINS)

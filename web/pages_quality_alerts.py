@@ -12,16 +12,19 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
 
+from campaigns.webhook_targets import TargetPolicy
 from outdial.errors import OutdialError
-from quality import alert_store, qa_report
+from quality import alert_store, alert_webhook, qa_report
 from quality.alerts import SCOPES, Metric
 from quality.errors import ThresholdInvalid
+from quality.models import QcAlert
 from web import inputs
-from web.keys import ENGINE
+from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.pages_quality import REVIEWERS
 from web.routing import Routes
@@ -30,8 +33,9 @@ from web.shell import MANAGERS, render
 log = structlog.get_logger(__name__)
 routes = Routes()
 WATCHERS = frozenset({*REVIEWERS})
-CHECK_EVERY = 60.0
+CHECK_EVERY = 15.0  # seconds; the board asks for the strip every 5 s
 CHECKER: web.AppKey[asyncio.Task[None]] = web.AppKey("qc_alert_checker", asyncio.Task)
+WEBHOOK = web.AppKey("qc_alert_webhook", alert_webhook.AlertWebhook)
 #: the unit a metric's limit is typed in, for the form and the tables
 UNITS = {
     Metric.ABANDON_RATE: "ratio",
@@ -57,6 +61,8 @@ async def _alerts_page(request: web.Request, **extra: Any) -> web.Response:
         "units": {m.value: u for m, u in UNITS.items()},
         "error": "",
         "checked": None,
+        # the host only: the page never shows the path, a token in it, or the secret
+        "webhook_host": urlsplit(request.app[CONFIG].alert_webhook_url).hostname or "",
         **extra,
     }
     name = "_quality_alerts.html" if request.headers.get("HX-Request") else "quality_alerts.html"
@@ -112,7 +118,7 @@ async def delete_threshold(request: web.Request) -> web.Response:
 
 @routes.post("/quality/alerts/check", roles=WATCHERS)
 async def check_now(request: web.Request) -> web.Response:
-    new = await run_db(alert_store.check, request.app[ENGINE], datetime.now(UTC))
+    new = await check(request.app)
     return await _alerts_page(request, checked=len(new))
 
 
@@ -124,11 +130,22 @@ async def alert_strip(request: web.Request) -> web.Response:
     return render("_quality_alert_strip.html", request, {"active": active, "units": units})
 
 
+async def check(app: web.Application) -> list[QcAlert]:
+    """Check every threshold now; hand the newly raised alerts to the webhook (not awaited)."""
+    engine = app[ENGINE]
+    new: list[QcAlert] = await run_db(alert_store.check, engine, datetime.now(UTC))
+    hook = app.get(WEBHOOK)
+    if hook is not None and new:
+        rules = {t.id: t.min_volume for t in await run_db(alert_store.thresholds, engine)}
+        hook.fire(alert_webhook.payload(a, rules.get(a.threshold_id, 0)) for a in new)
+    return new
+
+
 async def _check_forever(app: web.Application) -> None:
     while True:
         await asyncio.sleep(CHECK_EVERY)
         try:
-            await run_db(alert_store.check, app[ENGINE], datetime.now(UTC))
+            await check(app)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database may be down: try again next round
@@ -136,6 +153,11 @@ async def _check_forever(app: web.Application) -> None:
 
 
 async def _start(app: web.Application) -> None:
+    cfg = app[CONFIG]
+    if cfg.alert_webhook_url:
+        policy = TargetPolicy(cfg.webhook_allow_http, cfg.webhook_allow_private)
+        target = alert_webhook.Target(cfg.alert_webhook_url, cfg.alert_webhook_secret, policy)
+        app[WEBHOOK] = alert_webhook.AlertWebhook(target)
     app[CHECKER] = asyncio.create_task(_check_forever(app), name="qc-alerts")
 
 
@@ -145,6 +167,9 @@ async def _stop(app: web.Application) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    hook = app.get(WEBHOOK)
+    if hook is not None:
+        await hook.close()
 
 
 def setup(app: web.Application) -> None:
@@ -179,7 +204,16 @@ async def reports_page(request: web.Request) -> web.Response:
         "from": start.date().isoformat(),
         "to": (end - timedelta(days=1)).date().isoformat(),
         "by_text": by_text,
-        "groupings": ["agent,week", "agent", "campaign", "campaign,week", "week", "agent,campaign"],
+        "groupings": [
+            "agent,week",
+            "agent",
+            "team",
+            "team,week",
+            "campaign",
+            "campaign,week",
+            "week",
+            "agent,campaign",
+        ],
     }
     return render("quality_reports.html", request, ctx)
 

@@ -17,12 +17,15 @@ from aiohttp import web
 
 from outdial.config import Config
 from outdial.errors import OutdialError
+from outdial.logs import mask_text
 from outdial.models import utcnow
-from reports import service
+from outdial.roles import Role
+from reports import service, targets
 from reports.kpis import KPIS
+from web import inputs
 from web.i18n import N_
 from web.keys import CONFIG, ENGINE
-from web.middleware import run_db
+from web.middleware import current_identity, run_db
 from web.routing import Routes
 from web.shell import MANAGERS, label, lang_of, render
 
@@ -59,12 +62,23 @@ INTERVAL_WORDS = {
 }
 DIM_WORDS = {
     "agent": N_("Agent"),
+    "team": N_("Team"),
     "campaign": N_("Campaign"),
     "kind": N_("Campaign type"),
     "list": N_("Call list"),
     "region": N_("Region"),
     "col:product": N_("Product"),
 }
+#: the engine's notes under a report (reports/report.py), as msgids: the page translates them
+NOTE_WORDS = (
+    N_(
+        "connect rate and abandon rate are not split by agent or team: a call has an agent only "
+        "once it is answered and connected; see them without the agent or team split"
+    ),
+    N_("agent-time KPIs are by agent, campaign or kind only"),
+    N_("plan completion is by campaign, kind, list, region or column only"),
+    N_("satisfaction is by agent, campaign or kind only"),
+)
 PERIOD_WORDS = {"daily": N_("Daily"), "weekly": N_("Weekly"), "monthly": N_("Monthly")}
 MAX_ROWS = 500  # rows shown on the page; the download has them all
 MAX_CHARTS = 8  # charts of the first eight figures picked; the table has them all
@@ -154,18 +168,43 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         return _(label("kind", str(v))) if d == "kind" else str(v)
 
     rows = []
+    base = _params(form)
     for r in rep.rows[:MAX_ROWS]:
         status = rep.status(r)
-        cells = [{"text": _when(str(r[0]), rep.query.interval, keep, one_day), "cls": ""}]
-        cells += [{"text": dim_value(d, r[1 + i]), "cls": ""} for i, d in enumerate(dims)]
+        href = drill_link(base, dims, r)
+        when = _when(str(r[0]), rep.query.interval, keep, one_day)
+        cells = [{"text": when, "cls": "", "href": ""}]
+        cells += [
+            {"text": dim_value(d, r[1 + i]), "cls": "", "href": ""} for i, d in enumerate(dims)
+        ]
         for c in cols[1 + len(dims) :]:
             v = r[cols.index(c)]
-            cells.append({"text": cell(v, units[c]), "cls": "num " + status.get(c, "")})
+            cells.append(  # an empty figure has no calls to show
+                {
+                    "text": cell(v, units[c]),
+                    "cls": "num " + status.get(c, ""),
+                    "href": href if v is not None else "",
+                }
+            )
         rows.append(cells)
     charts = []
+    # a chart point opens the calls behind it (web/static/console/reports.js): the series'
+    # dimension values as a query fragment, keyed by the name chart_series gives the series
+    series_dims: dict[str, str] = {}
+    if dims:
+        empty_name = nobody.get(dims[0], _("(none)")) if len(dims) == 1 else "-"
+        for r in rep.rows:
+            name = " · ".join(str(r[1 + i]) or empty_name for i in range(len(dims)))
+            series_dims.setdefault(
+                name, "&" + urlencode([(f"d.{d}", str(r[1 + i] or "")) for i, d in enumerate(dims)])
+            )
     for k in [c for c in cols[1 + len(dims) :] if c in KPIS][:MAX_CHARTS]:
         empty = nobody.get(dims[0], _("(none)")) if len(dims) == 1 else "-"
         data = service.chart_series(rep, k, empty=empty)
+        if all(v is None for x in data["series"] for v in x["data"]):
+            continue  # nothing to draw (e.g. connect rate split by agent): the note says why
+        data["drill"] = {"base": drill_link(base, [], [""]).removesuffix("&at="), "at": data["x"]}
+        data["drill"]["series"] = [series_dims.get(x["name"], "") for x in data["series"]]
         data["x"] = [_when(x, rep.query.interval, keep, one_day) for x in data["x"]]
         data["title"] = head(k)
         data["kind"] = "line" if rep.query.interval in ("30m", "1h") else "bar"
@@ -175,6 +214,8 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
             data["target"] = float(target["value"]) * scale
         charts.append({"title": head(k), "json": json.dumps(data, ensure_ascii=False)})
     return {
+        "targets": _target_rows(rep.targets, [c for c in cols if c in KPIS]),
+        "targets_set": bool(rep.targets),
         "head": [{"text": head(c), "num": i > len(dims)} for i, c in enumerate(cols)],
         "rows": rows,
         "total": len(rep.rows),
@@ -183,6 +224,27 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         "zone": rep.query.zone,
         "notes": rep.notes,
     }
+
+
+def drill_link(params: dict[str, Any], dims: list[str], row: list[Any]) -> str:
+    """The calls behind a report row: ``/reports/calls`` with the report's own parameters, the
+    row's interval label (``at``) and its dimension values (``d.<dimension>``)."""
+    pairs = [(k, v) for k, v in params.items() if k not in ("campaign", "kpi") and v]
+    pairs += [("campaign", c) for c in params["campaign"]]
+    pairs += [("at", str(row[0]))] + [(f"d.{d}", str(row[1 + i] or "")) for i, d in enumerate(dims)]
+    return "/reports/calls?" + urlencode(pairs)
+
+
+def _target_rows(current: dict[str, dict[str, Any]], shown: list[str]) -> list[dict[str, Any]]:
+    """The target form's rows: one per KPI shown, ratios in percent as the table shows them."""
+    out = []
+    for k in shown:
+        t = current.get(k)
+        unit = KPIS[k].unit
+        value = "" if t is None else f"{float(t['value']) * (100 if unit == 'ratio' else 1):g}"
+        op = t["op"] if t else (">=" if KPIS[k].higher_is_better else "<=")
+        out.append({"kpi": k, "words": KPI_WORDS.get(k, k), "unit": unit, "op": op, "value": value})
+    return out
 
 
 def _downloads(request: web.Request, params: dict[str, Any]) -> dict[str, str]:
@@ -210,6 +272,7 @@ async def reports_page(request: web.Request) -> web.Response:
         "error": None,
         "view": None,
         "downloads": _downloads(request, params),
+        "back": request.path_qs,
     }
     try:
         rep = await run_db(service.kpi_report, engine, params, utcnow())
@@ -218,6 +281,75 @@ async def reports_page(request: web.Request) -> web.Response:
         return render("reports.html", request, ctx, status=400)
     ctx["view"] = _view(request, rep, form)
     return render("reports.html", request, ctx)
+
+
+@routes.post("/reports/targets", roles=MANAGERS)
+async def save_targets(request: web.Request) -> web.Response:
+    """The manager's targets from the report page (``op:<kpi>``, ``value:<kpi>``; ratios in
+    percent, empty clears); back to the same report, coloured by the new targets."""
+    form = await inputs.form_body(request)
+    wanted: dict[str, tuple[str | None, object]] = {}
+    for key in form:
+        if not key.startswith("value:") or key[6:] not in KPIS:
+            continue
+        kpi, raw = key[6:], str(form.get(key, "")).strip()[:32]
+        value: object = raw
+        if raw and KPIS[kpi].unit == "ratio":
+            try:
+                value = float(raw.rstrip("% ")) / 100  # the page shows ratios in percent
+            except ValueError:
+                value = raw  # reports/targets.py names the field
+        wanted[kpi] = (str(form.get(f"op:{kpi}", "")) or None, value)
+    try:
+        await run_db(
+            targets.save_all, request.app[ENGINE], wanted, current_identity(request).user_id
+        )
+    except OutdialError as err:
+        ctx = {"message": err.message, "field": err.fields.get("field", "")}
+        return render("_report_targets_msg.html", request, ctx, status=400)
+    back = str(form.get("back", ""))
+    if not back.startswith("/reports") or back.startswith("//") or "\\" in back:
+        back = "/reports"
+    return web.Response(status=204, headers={"HX-Redirect": back})
+
+
+#: who may list the calls behind a report; only managers and admins see whole numbers
+DRILL_ROLES = MANAGERS | {Role.QA}
+
+
+@routes.get("/reports/calls", roles=DRILL_ROLES)
+async def calls_page(request: web.Request) -> web.Response:
+    """The calls behind one row (or chart point) of a KPI report, newest first."""
+    q = request.query
+    params: dict[str, Any] = {
+        k: q.get(k, "") for k in ("from", "to", "interval", "by", "include_simulated")
+    }
+    params["campaign"] = q.getall("campaign", [])
+    values = {k[2:]: v for k, v in q.items() if k.startswith("d.")}
+    back_pairs = [(k, v) for k, v in q.items() if k in params and k != "by" and v]
+    back_pairs += [
+        ("by", d) for d in str(params["by"]).split(",") if d and not d.startswith("col:")
+    ]
+    cols = [d[4:] for d in str(params["by"]).split(",") if d.startswith("col:")]
+    back_pairs += [("column", cols[0])] if cols else []
+    ctx: dict[str, Any] = {
+        "error": None,
+        "calls": None,
+        "back": "/reports?" + urlencode(back_pairs),
+        "at": q.get("at", ""),
+        "dims": [
+            (DIM_WORDS.get(d, d[4:] if d.startswith("col:") else d), v) for d, v in values.items()
+        ],
+    }
+    try:
+        got = await run_db(service.drill_calls, request.app[ENGINE], params, ctx["at"], values)
+    except OutdialError as err:
+        ctx["error"] = {"message": err.message, "field": err.fields.get("field", "")}
+        return render("reports_calls.html", request, ctx, status=400)
+    whole = current_identity(request).role in MANAGERS
+    rows = [{**r, "number": r["number"] if whole else mask_text(r["number"])} for r in got.rows]
+    ctx["calls"] = {"total": got.total, "rows": rows, "masked": not whole}
+    return render("reports_calls.html", request, ctx)
 
 
 @routes.get("/reports/forecast", roles=MANAGERS)

@@ -204,7 +204,12 @@ LABELS: dict[str, dict[str, str]] = {
         "qa_score": N_("QA score (7 days)"),
     },
     "qc_scope": {"campaign": N_("campaign"), "agent": N_("agent")},
-    "qc_by": {"agent": N_("Agent"), "campaign": N_("Campaign"), "week": N_("Week")},
+    "qc_by": {
+        "agent": N_("Agent"),
+        "team": N_("Team"),
+        "campaign": N_("Campaign"),
+        "week": N_("Week"),
+    },
 }
 
 

@@ -35,7 +35,13 @@ AGENT_STATUS: Schema = obj(
     sip_uri=_NULL_STR,
     agent_id=desc(STR, "the agent's id in the campaign runner (their user id as text)"),
     since_seconds=desc(NUM, "seconds in this state (the runner's snapshot, issue 11.5)"),
+    softphone_test=desc(
+        {"type": ["object", "null"]},
+        "the latest test call to the agent's softphone (call_id, result, sip_status, reason)",
+    ),
 )
+
+_TEST_RESULTS = enum("ringing", "answered", "no_answer")
 
 RECORD: Schema = desc({"type": "object"}, "the customer's record: the call list's columns")
 
@@ -93,6 +99,15 @@ MESSAGES: dict[str, Schema] = {
     "server_stopping": _msg(
         "server_stopping",
         "the server is shutting down; the agent's session comes back when it starts again",
+    ),
+    "softphone_test": _msg(
+        "softphone_test",
+        "the test call to the agent's softphone at sign-in (dialing.softphone_test): ringing, "
+        "then answered or no_answer (refused, unreachable, or not answered within 6 s)",
+        call_id=STR,
+        result=_TEST_RESULTS,
+        sip_status=desc(INT, "the softphone's final SIP status; 0 when none came"),
+        reason=STR,
     ),
     "preview": _msg(
         "preview",

@@ -41,6 +41,7 @@ machine_prompt = "voicemail_notice"
 preview_auto_dial_seconds = 20
 wrap_up_limit = 90
 record_calls = false
+softphone_test = false
 """
 
 

@@ -105,6 +105,10 @@ def test_retry_decision(outcome: str, attempts: int, delay: int | None, reason: 
         ("sit_reorder: carrier announcement", "failure"),
         ("sit_no_circuit", "failure"),
         ("sit_other: carrier announcement", "failure"),
+        ("recorded_vacant: carrier announcement", "bad_number"),
+        ("recorded_suspended: carrier announcement", "bad_number"),
+        ("recorded_switched_off: carrier announcement", "failure"),
+        ("recorded_unreachable: carrier announcement", "failure"),
         ("", "failure"),
     ],
 )

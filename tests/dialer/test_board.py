@@ -89,3 +89,26 @@ def test_skip_reasons_count_held_records_by_rule(sqlite_engine: Engine) -> None:
         {"rules": ["rule-28"], "later": True, "count": 3},
         {"rules": ["rule-8"], "later": False, "count": 1},
     ]
+
+
+def test_simulated_calls_are_counted_apart_from_real_ones(engine: Engine) -> None:
+    """Issue 17: the board's figures are of real calls; the simulated carrier's are apart,
+    and the abandon rate against the legal cap never includes them."""
+    cid = dialdata.campaign_with_contacts(engine, "mixed", ["+8613800000001"])
+    contact = dialdata.rows(engine, "SELECT id FROM contacts")[0][0]
+    now = datetime.now(UTC)
+    t = now - timedelta(minutes=5)
+    camp = campaigns.get(engine, cid)
+    _attempt(engine, cid, contact, 1, answered_at=t, bridged_at=t)  # real, handled
+    assert board.today_figures(engine, camp, now)["simulated"] is None  # none: no line
+    _attempt(engine, cid, contact, 2)  # real, no answer
+    for n in range(3, 7):  # simulated: four live answers, three abandoned
+        _attempt(engine, cid, contact, n, answered_at=t, abandoned=n > 3, simulated=True)
+    f = board.today_figures(engine, camp, now)
+    assert (f["dials"], f["live_answers"], f["contacts"], f["abandoned"]) == (2, 1, 1, 0)
+    assert f["abandon_rate"] == 0.0 and not f["abandon_over_cap"]
+    sim = f["simulated"]
+    assert (sim["dials"], sim["live_answers"], sim["contacts"], sim["abandoned"]) == (4, 4, 0, 3)
+    assert sim["abandon_rate"] == 0.75
+    (row,) = board.board(engine, now)
+    assert row["today"]["simulated"]["dials"] == 4

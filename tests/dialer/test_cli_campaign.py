@@ -158,3 +158,29 @@ def test_campaign_status_text_says_why_and_that_its_server_is_gone(
         "  not dialing: outside the schedule — next window Wed 2099-01-07 09:00 Asia/Shanghai"
     )
     assert "pacer: no decision recorded yet" not in "\n".join(lines)
+
+
+def test_campaign_status_counts_simulated_calls_apart(
+    sqlite_engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17: the simulated carrier's calls are never in the real figures."""
+    engine, now = sqlite_engine, datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    numbers = ["+8613800000011", "+8613800000022", "+8613800000033"]
+    cid = dialdata.campaign_with_contacts(engine, "mixed", numbers)
+    real, *sims = hopper.claim(engine, cid, 3, now)
+    hopper.open_attempt(engine, "real-1", cid, real, "n1", now)
+    for i, lead in enumerate(sims):
+        hopper.open_attempt(engine, f"sim-{i}", cid, lead, hopper.simulated_node("n1"), now)
+
+    url = f"sqlite:///{tmp_path / 'outdial.db'}"
+    capsys.readouterr()
+    main(["--database-url", url, "campaign", "status", "mixed", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["attempts_by_state"] == {"dialing": 1}  # the real call alone
+    assert data["simulated"]["attempts_by_state"] == {"dialing": 2}
+    assert data["calls_in_flight"] == 3  # every line in use, whoever answers it
+    main(["--database-url", url, "campaign", "status", "mixed"])
+    text = capsys.readouterr().out
+    assert "  attempts: dialing 1\n" in text
+    assert "SIMULATED calls (the simulated carrier; not real calls, not counted above)" in text
+    assert "    attempts: dialing 2\n" in text

@@ -376,7 +376,7 @@ def test_amd_pending_is_not_abandoned_two_seconds_after_the_answer() -> None:
     c = busy_core()
     c.place("c1", lead(), 5.0)
     c.on_answered("c1", 10.0)
-    assert c.next_deadline() == pytest.approx(10.0 + 3.0 + 0.5)  # amd_deadline + grace
+    assert c.next_deadline() == pytest.approx(10.0 + 6.0 + 0.5)  # amd_deadline + grace
     assert c.expire(12.5) == []  # 2.5 s after the answer, the verdict is still coming
     assert c.calls["c1"].machine.state is CallState.ANSWERED
     # "Hello?" from 0.4 s to 0.9 s, then silence: judged human at 1.8 s after answer... and

@@ -208,20 +208,30 @@ async def test_connected_call_is_recorded_only_when_record_calls_is_on(
     assert any(b != 0 for b in audio)  # the carrier's tone is in it, not only silence
 
 
+@pytest.mark.parametrize("kind", ["sit", "recorded"])
 async def test_a_carrier_announcement_after_the_answer_ends_as_a_bad_number(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_engine: Engine, tmp_path: Path, kind: str
 ) -> None:
     """Issue 20: the carrier answers (200 OK) and plays SIT + "not in service" (SIPp,
-    PCMU from a corpus clip). AMD calls it an announcement; no agent is offered it, the
-    attempt is not a live answer and the contact is done as a bad number, not retried."""
+    PCMU from a corpus clip), or its recorded "您拨打的号码是空号" with no SIT. AMD calls
+    it an announcement; no agent is offered it, the attempt is not a live answer and the
+    contact is done as a bad number, not retried."""
     from sip import amd_corpus
+    from sip.amd import Verdict
+    from sip.amd_announce import LIBRARY_DIR, read_wav
     from sip.pcap import wav_pcap
 
     if not amd_corpus.tools_available():
         pytest.skip("needs espeak-ng and sox")
-    clip = amd_corpus.make_clip("heldout", "sit_announce", 1, seed=1)
-    while amd_corpus.run_clip(clip).reason not in ("sit_vacant", "sit_intercept"):
-        clip = amd_corpus.make_clip("heldout", "sit_announce", int(clip.name[-3:]) + 1, seed=1)
+    causes: tuple[str, ...] = ("recorded_vacant",)
+    if kind == "recorded":
+        vacant = read_wav(LIBRARY_DIR / "zh_vacant.wav") * 0.5
+        clip = amd_corpus.Clip("vacant", Verdict.ANNOUNCEMENT, "recorded", vacant)
+    else:
+        causes = ("sit_vacant", "sit_intercept")
+        clip = amd_corpus.make_clip("heldout", "sit_announce", 1, seed=1)
+        while amd_corpus.run_clip(clip).reason not in causes:
+            clip = amd_corpus.make_clip("heldout", "sit_announce", int(clip.name[-3:]) + 1, seed=1)
     workdir = tmp_path / "sipp"
     workdir.mkdir()
     wav_pcap(clip.write(workdir / "clip.wav"), workdir / "machine.pcap")
@@ -261,6 +271,6 @@ async def test_a_carrier_announcement_after_the_answer_ends_as_a_bad_number(
         sqlite_engine, "SELECT state, amd, reason, bridged_at FROM attempts"
     )
     assert (state, amd, bridged) == ("failed", "announcement", None)
-    assert reason.startswith(("sit_vacant", "sit_intercept")), reason
+    assert reason.startswith(causes), reason
     [(status, last)] = rows(sqlite_engine, "SELECT status, last_outcome FROM contacts")
     assert (status, last) == ("done", "bad_number")

@@ -7,6 +7,8 @@ tests/dialer/test_ivr_sip.py."""
 from __future__ import annotations
 
 import asyncio
+import wave
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from sqlalchemy.engine import Engine
 from campaigns import rules, survey_store, surveys
 from campaigns import store as campaigns
 from dialer import actions as act
-from dialer.ivr import IvrRunner
+from dialer.errors import IvrPromptFailed
+from dialer.ivr import SHIPPED, IvrRunner, PromptCache, shipped_prompt
 from sip import events as ev
 
 NUMBER = "+8613800000051"
@@ -105,3 +108,50 @@ async def test_the_next_prompt_plays_only_after_the_answer_is_committed(
     assert when["q:recommend"] == set()
     assert when["q:resolved"] == {"recommend"}  # committed before the next question
     assert when["thanks"] == {"recommend", "resolved"}
+
+
+# --- pre-rendered prompts (issue 17): the sample survey plays without espeak-ng ------------
+def no_tts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A PATH where neither espeak-ng nor sox can be found, as on a machine without them."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_template_prompts_play_without_espeak(
+    language: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    no_tts(monkeypatch, tmp_path)
+    made = PromptCache(tmp_path / "prompts").warm(surveys.SEED_TEMPLATE, language)
+    assert len(made) == len(surveys.prompts(surveys.SEED_TEMPLATE)) == 11
+    assert len(set(made)) == 11  # one recording per prompt, none shared
+    for path in made:
+        assert path.parent == SHIPPED / language  # shipped, not synthesized into the data dir
+        with wave.open(str(path)) as w:
+            assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+            assert 0.5 < w.getnframes() / 8000 < 8.0
+    assert not (tmp_path / "prompts").exists()
+
+
+def test_custom_text_still_needs_synthesis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    no_tts(monkeypatch, tmp_path)
+    edited = replace(
+        surveys.SEED_TEMPLATE,
+        questions=(surveys.Question("q1", surveys.QuestionKind.SCALE, "您满意吗？", "Happy?"),),
+    )
+    cache = PromptCache(tmp_path / "prompts")
+    assert cache.path(edited, "thanks", "zh").parent == SHIPPED / "zh"  # same words: shipped
+    with pytest.raises(IvrPromptFailed, match="cannot make prompt WAV"):
+        cache.path(edited, "q:q1", "zh")  # new words: synthesis, which needs espeak-ng
+
+
+def test_shipped_prompts_are_exactly_the_template() -> None:
+    """Editing the template's words without re-running scripts/render_prompts.py fails here
+    (the demo would otherwise need espeak-ng again); no stale file is shipped either."""
+    wanted = {
+        shipped_prompt(text, lang)
+        for _pid, zh, en in surveys.prompts(surveys.SEED_TEMPLATE)
+        for lang, text in (("zh", zh), ("en", en))
+    }
+    assert set(SHIPPED.glob("*/*.wav")) == wanted

@@ -161,7 +161,9 @@ async def test_connect_push_disposition_then_ready(engine: Engine) -> None:
     [me] = snap["agents_live"]
     assert (me["agent_id"], me["state"]) == (str(uid), "wrap") and me["since_seconds"] >= 0
     assert snap["abandon_live"]["cap"] == 0.03 and snap["pacer_words"] == status["pacer"]["explain"]
-    assert rt.agent_status(uid) == {"user_id": uid, "campaign_id": cid} | me  # the WS hello
+    assert rt.agent_status(uid) == {"user_id": uid, "campaign_id": cid} | me | {
+        "softphone_test": None  # no test call: the agent logged in by the API, not the desk
+    }  # the WS hello
     for leave in (rt.agent_logout(uid), rt.agent_pause(uid, "break")):
         with pytest.raises(DispositionOwed) as owed:  # the record waits for the disposition
             await leave

@@ -104,3 +104,25 @@ def test_record_counts_in_one_read_equal_the_hoppers_counts(engine: Engine) -> N
                                 "suppressed": 1}  # fmt: skip
     status = dbstatus.db_status(engine, cid, MONDAY)
     assert status["records_remaining"] == 9 and status["records_by_status"] == counts.by_status
+
+
+def test_with_a_memo_the_costly_counts_are_kept_until_stale(engine: Engine) -> None:
+    """The live view passes a Memo: records, attempts and the abandon gauge are read once per
+    ttl (outdial/memo.py); without one, every status reads them now (the CLI, the API)."""
+    from outdial.memo import Memo
+
+    numbers = [f"+86138000002{i:02d}" for i in range(4)]
+    cid = weekday_campaign(engine, numbers)
+    clock = [0.0]
+    memo = Memo(ttl=2.0, clock=lambda: clock[0])
+    assert dbstatus.db_status(engine, cid, MONDAY, memo)["records_remaining"] == 4
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE contacts SET status='done' WHERE primary_number=:n"),
+                     {"n": numbers[0]})  # fmt: skip
+    assert dbstatus.db_status(engine, cid, MONDAY)["records_remaining"] == 3
+    assert dbstatus.db_status(engine, cid, MONDAY, memo)["records_remaining"] == 4  # kept
+    clock[0] = 2.5  # stale: served once more while the refresh reads it again
+    assert dbstatus.db_status(engine, cid, MONDAY, memo)["records_remaining"] == 4
+    memo.settle()
+    assert dbstatus.db_status(engine, cid, MONDAY, memo)["records_remaining"] == 3
+    memo.close()

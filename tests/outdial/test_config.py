@@ -87,3 +87,12 @@ def test_the_user_config_file_names_the_data_directory(tmp_path: Path) -> None:
     home = config.locate({"HOME": str(tmp_path)}, cwd=nowhere)
     assert home.how == "the default, ./var"
     assert f"{tmp_path}/.config/outdial/config.toml (absent)" in home.looked
+
+
+def test_an_alert_webhook_needs_its_secret_and_retention_is_days() -> None:
+    with pytest.raises(ConfigError, match="ALERT_WEBHOOK_SECRET"):
+        config.load({"OUTDIAL_ALERT_WEBHOOK_URL": "https://hooks.example/qa"})
+    cfg = config.load({"OUTDIAL_RECORDING_RETENTION_DAYS": "0"})
+    assert cfg.recording_retention_days == 0 and config.load({}).recording_retention_days == 90
+    with pytest.raises(ConfigError, match="RECORDING_RETENTION_DAYS"):
+        config.load({"OUTDIAL_RECORDING_RETENTION_DAYS": "-1"})

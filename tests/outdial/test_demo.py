@@ -2,7 +2,8 @@
 simulated carrier (real SIP over loopback, sip/simcarrier.py), `outdial demo` makes the three
 sample campaigns and ten simulated agents, each campaign is started with the CLI, and every
 record ends with a result: its attempt ended, answered calls carry the simulated agent's
-disposition, the survey's answers were keyed in (RFC 4733), every attempt is marked simulated.
+disposition, the survey's answers were keyed in (RFC 4733) to its shipped prompts (no espeak-ng or
+sox on the PATH), every attempt is marked simulated.
 `outdial demo --reset` removes it all.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -62,6 +64,7 @@ def test_sample_campaigns_of_each_kind_dial_the_simulated_carrier_to_a_result(
         "OUTDIAL_ADMIN_PASSWORD": "admin-pass-1",
         "OUTDIAL_SIM_SCENARIO": str(scenario),
         "OUTDIAL_LOG_FORMAT": "json",
+        "PATH": _path_without_tts(tmp_path / "bin"),  # the survey's prompts are shipped
     }
     outdial(env, "db", "upgrade")
     made = json.loads(outdial(env, "demo", "--rows", str(ROWS), "--json"))
@@ -86,6 +89,9 @@ def test_sample_campaigns_of_each_kind_dial_the_simulated_carrier_to_a_result(
     with sqlite3.connect(data / "outdial.db") as db:
         (answers,) = db.execute("SELECT count(*) FROM survey_answers").fetchone()
     assert answers > 0, "no survey answer was keyed in"
+    # the IVR's synthesized prompts carry their text's digest (dialer/ivr.py PromptCache)
+    made_here = [w for w in data.glob("prompts/**/*.wav") if re.search(r"-[0-9a-f]{12}$", w.stem)]
+    assert not made_here, "a survey prompt was synthesized"
 
     gone = json.loads(outdial(env, "demo", "--reset", "--json"))
     assert gone["campaigns"] == 3 and gone["agents"] == 10
@@ -94,6 +100,17 @@ def test_sample_campaigns_of_each_kind_dial_the_simulated_carrier_to_a_result(
         assert db.execute("SELECT count(*) FROM users WHERE username LIKE 'sim%'").fetchone() == (
             0,
         )
+
+
+def _path_without_tts(folder: Path) -> str:
+    """A PATH with every program of this one but espeak-ng and sox (as on a machine without
+    those Debian packages)."""
+    folder.mkdir()
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        for exe in Path(d).glob("*") if d and Path(d).is_dir() else ():
+            if exe.name not in ("espeak-ng", "espeak", "sox") and not (folder / exe.name).exists():
+                (folder / exe.name).symlink_to(exe)
+    return str(folder)
 
 
 def _wait_for_results(path: Path, deadline: float) -> list[tuple[object, ...]]:

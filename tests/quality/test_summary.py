@@ -32,7 +32,22 @@ def test_scores_by_agent_and_week() -> None:
         (("2026-W51 (12-14)",), 0.0),
     ]
     with pytest.raises(GroupingInvalid):
-        summary.scores_by(FACTS, ("team",), "UTC")
+        summary.scores_by(FACTS, ("shift",), "UTC")
+
+
+def test_scores_by_team_and_week_with_agents_in_no_team() -> None:
+    facts = [
+        EvalFact("li", "Spring", MON, 80.0, False, (), TEXTS, "Card", team="A 组"),
+        EvalFact("zhao", "Spring", MON, 60.0, False, (), TEXTS, "Card", team="A 组"),
+        EvalFact("li", "Spring", NEXT, 0.0, True, (), TEXTS, "Card", team="A 组"),
+        EvalFact("wang", "Spring", MON, 95.0, False, (), TEXTS, "Card"),
+    ]
+    rows = summary.scores_by(facts, ("team", "week"), "UTC")
+    assert [(r.key, r.evaluations, r.average, r.critical) for r in rows] == [
+        (("A 组", "2026-W50 (12-07)"), 2, 70.0, 0),
+        (("A 组", "2026-W51 (12-14)"), 1, 0.0, 1),
+        ((summary.NO_TEAM, "2026-W50 (12-07)"), 1, 95.0, 0),
+    ]
 
 
 def test_most_failed_items() -> None:

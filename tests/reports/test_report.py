@@ -53,18 +53,34 @@ def test_hand_timeline_by_half_hour(engine: Engine) -> None:
 
 def test_by_agent_and_targets(engine: Engine) -> None:
     timeline.build(engine)
-    targets.set_target(engine, "connect_rate", None, 0.35)
-    targets.set_target(engine, "abandon_rate", None, 0.03)
+    targets.set_target(engine, "success_rate", None, 0.6)
+    targets.set_target(engine, "aht", None, 150)
     out = _one(engine, by="agent,campaign", interval="day")
     by_agent = {r["agent"]: r for r in out["rows"]}
     assert set(by_agent) == {"wang", ""}  # unanswered calls have no agent
     wang = by_agent["wang"]
     assert wang["contacts"] == 2 and wang["occupancy"] == pytest.approx(0.225)
     assert wang["campaign"] == "回访一"
-    nobody = by_agent[""]
-    assert nobody["dials"] == 3 and nobody["abandon_rate"] == pytest.approx(1.0)
-    assert nobody["status"]["abandon_rate"] == "red"
-    assert wang["status"]["connect_rate"] == "green"
+    assert wang["success_rate"] == pytest.approx(0.5) and wang["aht"] == pytest.approx(135)
+    assert wang["status"] == {"success_rate": "red", "aht": "green"}
+    assert by_agent[""]["dials"] == 3
+
+
+def test_connect_and_abandon_rate_are_not_split_by_agent(engine: Engine) -> None:
+    """An attempt has an agent only once bridged: split by agent, wang would read 100 %
+    connected / 0 % abandoned and the no-agent row 1/3 connected / 100 % abandoned. The cells
+    are empty (no target colour) and a note says why; the team's rates stay."""
+    timeline.build(engine)
+    targets.set_target(engine, "connect_rate", None, 0.35)
+    out = _one(engine, by="agent", interval="day", kpi="dials,connect_rate,abandon_rate")
+    for r in out["rows"]:
+        assert r["connect_rate"] is None and r["abandon_rate"] is None
+        assert "connect_rate" not in r["status"]
+    assert report.NOT_BY_AGENT_NOTE in out["notes"]
+    team = _one(engine, interval="day", kpi="dials,connect_rate,abandon_rate")
+    assert team["rows"][0]["connect_rate"] == pytest.approx(0.6)
+    assert team["rows"][0]["abandon_rate"] == pytest.approx(1 / 3, abs=1e-6)
+    assert report.NOT_BY_AGENT_NOTE not in team["notes"]
 
 
 def test_by_list_column_leaves_agent_time_out(engine: Engine) -> None:
@@ -135,3 +151,33 @@ def test_include_simulated_is_a_yes_or_no(sqlite_engine: Engine) -> None:
     with pytest.raises(ReportInvalid) as err:
         service.build_query(sqlite_engine, {**base, "include_simulated": "maybe"})
     assert err.value.fields.get("field") == "include_simulated"
+
+
+def test_by_team_adds_its_agents_up(engine: Engine) -> None:
+    """wang is in team "A 组": the team's row is wang's; unanswered calls stay under ""."""
+    from outdial import auth
+
+    timeline.build(engine)
+    auth.set_team(engine, "wang", "A 组")
+    by_agent = {r["agent"]: r for r in _one(engine, by="agent", interval="day")["rows"]}
+    out = _one(engine, by="team", interval="day")
+    by_team = {r["team"]: r for r in out["rows"]}
+    assert set(by_team) == {"A 组", ""}
+    for kpi in ("dials", "aht", "occupancy", "away_time"):
+        assert by_team["A 组"][kpi] == by_agent["wang"][kpi], kpi
+        assert by_team[""][kpi] == by_agent[""][kpi], kpi
+    # a call has an agent (and so a team) only once bridged: no connect rate per team
+    assert by_team["A 组"]["connect_rate"] is None and report.NOT_BY_AGENT_NOTE in out["notes"]
+    both = _one(engine, by="team,agent", interval="day")["rows"]
+    assert {(r["team"], r["agent"]) for r in both} == {("A 组", "wang"), ("", "")}
+    assert "plan completion" in " ".join(out["notes"])  # contacts carry no agent
+
+
+def test_targets_saved_together_or_not_at_all(engine: Engine) -> None:
+    targets.set_target(engine, "aht", None, 150)
+    with pytest.raises(ReportInvalid) as err:
+        targets.save_all(engine, {"connect_rate": (">=", 0.35), "fcr": (None, "-1")})
+    assert err.value.fields["field"] == "value:fcr"
+    assert targets.load(engine) == {"aht": {"op": "<=", "value": 150.0}}
+    out = targets.save_all(engine, {"connect_rate": (None, "0.35"), "aht": (None, "")})
+    assert out == {"connect_rate": {"op": ">=", "value": 0.35}}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sip.amd import AmdClassifier, AmdParams, Frame, Verdict, classify
+from sip.amd import FEATURES, AmdClassifier, AmdParams, Frame, Verdict, classify
 
 SILENCE = Frame(20.0, False)
 NOISE = Frame(400.0, False)  # the VAD model does not call steady noise speech
@@ -29,7 +30,7 @@ def words(n: int, on: float = 0.3, off: float = 0.12) -> list[tuple[Frame, float
     return [(SPEECH, on), (SILENCE, off)] * n
 
 
-def decide(parts: list[Frame], **kw: int) -> AmdClassifier:
+def decide(parts: list[Frame], **kw: float) -> AmdClassifier:
     clf = AmdClassifier(AmdParams(**kw))  # type: ignore[arg-type]
     clf.feed(parts) or clf.finish()
     return clf
@@ -157,7 +158,8 @@ def test_a_late_short_greeting_is_a_person_at_the_shorter_pause_before_the_deadl
     clf = decide(late, deadline_ms=3500)
     assert (clf.verdict, clf.reason) == (Verdict.HUMAN, "waits for us")
     assert clf.elapsed_ms == 2700 + AmdParams().short_pause_ms
-    assert decide(late, deadline_ms=3500, short_pause_ms=900).verdict is Verdict.UNKNOWN
+    rules = decide(late, deadline_ms=3500, short_pause_ms=900, deadline_model=False)
+    assert rules.verdict is Verdict.UNKNOWN
 
 
 def test_an_early_terse_greeting_waits_the_full_pause_and_hears_the_beep() -> None:
@@ -171,4 +173,46 @@ def test_an_early_terse_greeting_waits_the_full_pause_and_hears_the_beep() -> No
 def test_a_long_stretch_then_the_short_pause_is_not_enough() -> None:
     # 2 s of talk then 0.7 s of silence before the deadline: a machine between sentences
     talk = frames((SILENCE, 0.2), *words(5), (SILENCE, 0.75), *words(3))
-    assert decide(talk, deadline_ms=3000).verdict is Verdict.UNKNOWN
+    assert decide(talk, deadline_ms=3000, deadline_model=False).verdict is Verdict.UNKNOWN
+
+
+def test_the_features_follow_the_cadence_in_real_time() -> None:
+    clf = AmdClassifier(AmdParams(deadline_ms=8000))
+    clf.feed(frames((SILENCE, 0.5), (SPEECH, 0.6), (SILENCE, 0.5), (SPEECH, 1.0), (SILENCE, 0.3)))
+    f = dict(zip(FEATURES, clf.features(), strict=True))
+    assert f["first_word"] == 0.5 and f["stretches"] == 2.0
+    # a word counts once it lasted min_word_ms: the gap before it reads up to 80 ms long
+    assert f["talk"] == pytest.approx(2.1, abs=0.1) and f["longest_talk"] == 1.0
+    assert f["longest_gap"] == pytest.approx(0.5, abs=0.1)
+    assert f["quiet"] == 0.3 and 0.7 < f["share"] < 0.8 and f["rate"] > 0
+
+
+def test_at_the_deadline_the_model_leans_to_machine_on_long_unbroken_talk() -> None:
+    """Reading on for the whole deadline, words with short gaps: likely a recorded greeting.
+    Below ``machine_odds`` that is ``unknown`` (an agent hears it), above it a machine."""
+    reading = frames((SILENCE, 0.4), *words(12))
+    odds = []
+    for deadline in (3000, 4000):
+        clf = decide(reading, deadline_ms=deadline)
+        assert clf.verdict is Verdict.UNKNOWN and clf.reason.startswith("cadence at the deadline")
+        assert clf.elapsed_ms == deadline
+        odds.append(clf.machine_probability() or 0.0)
+    assert 0.5 < odds[0] < odds[1] < AmdParams().machine_odds  # surer as it reads on
+    bold = decide(reading, deadline_ms=4000, machine_odds=0.75)
+    assert bold.verdict is Verdict.MACHINE
+    rules_only = decide(reading, deadline_ms=4000, deadline_model=False)
+    assert (rules_only.verdict, rules_only.reason) == (Verdict.UNKNOWN, "deadline")
+
+
+def test_at_the_deadline_the_model_leaves_a_person_talking_on_a_person() -> None:
+    """Two phrases with a wait between, then quiet at the deadline: not hung up on."""
+    talk_on = frames((SILENCE, 0.3), (SPEECH, 1.6), (SILENCE, 0.8), (SPEECH, 1.0), (SILENCE, 0.6))
+    clf = decide(talk_on, deadline_ms=4000)
+    assert clf.verdict is Verdict.HUMAN and clf.reason.startswith("cadence at the deadline")
+    assert clf.machine_probability() is not None
+
+
+def test_nothing_heard_by_the_deadline_is_unknown_whatever_the_model() -> None:
+    clf = decide(frames((SILENCE, 5.0)), deadline_ms=4000)
+    assert (clf.verdict, clf.reason) == (Verdict.UNKNOWN, "deadline")
+    assert clf.machine_probability() is None

@@ -41,43 +41,45 @@ def test_a_clip_is_the_same_every_time() -> None:
 
 @needs_tools
 def test_heldout_corpus_floor() -> None:
-    """44 held-out clips (a seed the bench does not use); bench/amd_eval.py reports more.
+    """60 held-out clips (a seed the bench does not use); bench/amd_eval.py reports more.
 
-    Floors, with a 6 s deadline: at least 85 % right, and at most two live people in
-    28 called machines (rule 19 counts each as an abandoned call). Issue 20's goal is
-    5 %; one clip here is 3.6 %, so this small sample guards against regressions and
-    the bench's 132 clips measure the rate (README, Benchmarks).
+    Floors, at the default 6 s deadline: at least 90 % right (issue 20's goal), and at
+    most two live people in 28 called machines (rule 19 counts each as an abandoned
+    call). Issue 20's goal is 5 %; one clip here is 3.6 %, so this small sample guards
+    against regressions and the bench's 180 clips measure the rate (README, AMD).
     """
     clips = amd_corpus.build("heldout", per_kind=4, seed=2)
     outcomes = [amd_corpus.run_clip(c, AmdParams(deadline_ms=6000)) for c in clips]
     scores = amd_corpus.Scores.of(outcomes)
     assert scores.samples == 4 * len(amd_corpus.KINDS)
     assert scores.false_machine_rate <= 2 / 28, scores
-    assert scores.accuracy >= 0.85, scores
+    assert scores.accuracy >= 0.90, scores
     assert all(o.decided_ms <= 6000 for o in outcomes)
 
 
 @needs_tools
-def test_heldout_corpus_at_the_default_three_second_deadline() -> None:
-    """At 3 s (the default ``amd_deadline``) nobody may be hung up on; what cannot be told
-    apart yet is ``unknown`` and goes to an agent. The floor guards the short-greeting
-    verdicts (a person waiting for us after "Hello?") against regressions."""
+def test_heldout_corpus_at_a_three_second_deadline() -> None:
+    """At 3 s people are rarely hung up on; what cannot be told apart yet is a person or
+    ``unknown`` and goes to an agent. The floor guards the short-greeting verdicts (a
+    person waiting for us after "Hello?") and the deadline model against regressions."""
     clips = amd_corpus.build("heldout", per_kind=4, seed=2)
     outcomes = [amd_corpus.run_clip(c, AmdParams(deadline_ms=3000)) for c in clips]
     scores = amd_corpus.Scores.of(outcomes)
-    assert scores.false_machine_rate == 0.0, scores
-    assert scores.human_accuracy >= 0.65, scores  # 0.64 before the deadline-aware pause
+    assert scores.false_machine_rate <= 1 / 28, scores
+    assert scores.human_accuracy >= 0.65, scores
     assert all(o.decided_ms <= 3000 for o in outcomes)
 
 
 @needs_tools
 def test_carrier_announcements_are_found_and_nobody_else_is_one() -> None:
-    """Issue 20: every SIT + announcement clip found; no person or machine clip called an
-    announcement (that would drop a real contact as a bad number)."""
+    """Issue 20: every SIT + announcement clip and every recorded announcement with no SIT
+    found; no person or machine clip called an announcement (that would drop a real
+    contact as a bad number)."""
     clips = amd_corpus.build("heldout", per_kind=4, seed=2)
     outcomes = [amd_corpus.run_clip(c, AmdParams(deadline_ms=3000)) for c in clips]
     scores = amd_corpus.Scores.of(outcomes)
     assert scores.announcement_accuracy == 1.0, scores
     assert scores.false_announcements == 0, scores
     found = [o for o in outcomes if o.verdict is Verdict.ANNOUNCEMENT]
-    assert all(o.reason.startswith("sit_") and o.decided_ms <= 2500 for o in found)
+    assert {o.reason.split("_")[0] for o in found} == {"sit", "recorded"}
+    assert all(o.decided_ms <= 3000 for o in found)

@@ -12,6 +12,7 @@ import pytest
 from sip import amd_corpus
 from sip import events as ev
 from sip.amd import AmdParams, Verdict
+from sip.amd_announce import LIBRARY_DIR, read_wav
 from sip.commands import Originate
 from sip.config import PoolConfig, SipConfig
 from sip.pcap import tone_pcap, wav_pcap
@@ -191,6 +192,55 @@ async def test_sit_on_early_media_ends_it_before_the_answer(tmp_path: Path) -> N
     assert ev.CallAnswered not in kinds[: kinds.index(ev.AmdResult)], kinds
     [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
     assert (result.verdict, result.reason) == (Verdict.ANNOUNCEMENT, "sit_vacant")
+
+
+async def test_recorded_announcement_with_no_sit_after_the_answer(tmp_path: Path) -> None:
+    """Issue 20: a carrier's "您拨打的电话已关机" with no tone before it, after the 200 OK,
+    as PCMU from SIPp, is an announcement named by its cause, before the deadline."""
+    from sippctl import SippPeer
+
+    x = read_wav(LIBRARY_DIR / "zh_switched_off.wav") * 0.5
+    clip = amd_corpus.Clip("off", Verdict.ANNOUNCEMENT, "recorded", x)
+    wav_pcap(clip.write(tmp_path / "clip.wav"), tmp_path / "machine.pcap")
+    peer = SippPeer(Path(__file__).parent / "scenarios" / "uas_machine.xml", tmp_path, timeout=30)
+    cfg = PoolConfig(SipConfig(rtp_port_start=27700), max_workers=1)
+    try:
+        async with SipPool(cfg) as pool:
+            await pool.originate(call("r1", peer.uri(), amd=True, amd_deadline=4.0))
+            seen = await collect(pool, "r1", ev.AmdResult)
+            await pool.hangup("r1")
+            await collect(pool, "r1", ev.CallEnded)
+    finally:
+        peer.kill()
+    [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
+    assert (result.verdict, result.reason) == (Verdict.ANNOUNCEMENT, "recorded_switched_off")
+    assert 0 < result.decided_after <= 3.0
+
+
+async def test_recorded_announcement_on_early_media_ends_it_before_the_answer(
+    tmp_path: Path,
+) -> None:
+    """Chinese carriers play "是空号" in the 183's early media: found before the 200 OK."""
+    from sippctl import SippPeer
+
+    x = read_wav(LIBRARY_DIR / "zh_vacant.wav")[: 3 * 8000] * 0.5  # 183, then 200 after 3 s
+    amd_corpus.Clip("vacant", Verdict.ANNOUNCEMENT, "recorded", x).write(tmp_path / "a.wav")
+    wav_pcap(tmp_path / "a.wav", tmp_path / "tone.pcap")
+    scenario = Path(__file__).parent / "scenarios" / "uas_early_long.xml"
+    peer = SippPeer(scenario, tmp_path, timeout=30)
+    cfg = PoolConfig(SipConfig(rtp_port_start=27800), max_workers=1)
+    try:
+        async with SipPool(cfg) as pool:
+            await pool.originate(call("r2", peer.uri(), amd=True, amd_deadline=3.0))
+            seen = await collect(pool, "r2", ev.AmdResult)
+            await pool.hangup("r2")
+            seen += await collect(pool, "r2", ev.CallEnded)
+    finally:
+        peer.kill()
+    kinds = [type(e) for e in seen]
+    assert ev.CallAnswered not in kinds[: kinds.index(ev.AmdResult)], kinds
+    [result] = [e for e in seen if isinstance(e, ev.AmdResult)]
+    assert (result.verdict, result.reason) == (Verdict.ANNOUNCEMENT, "recorded_vacant")
 
 
 async def test_prompt_and_recording(pool: SipPool, sipp, tmp_path: Path) -> None:

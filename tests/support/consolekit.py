@@ -37,9 +37,13 @@ class AllowAll:
         return []
 
 
-def app_for(engine: Engine, tmp_path: Path, **runtime: Any) -> Any:
-    """The real application; campaigns dial a fake SIP peer that answers and hangs up."""
-    app = create_app(config.load({"OUTDIAL_DATA_DIR": str(tmp_path)}), engine)
+def app_for(
+    engine: Engine, tmp_path: Path, env: dict[str, str] | None = None, **runtime: Any
+) -> Any:
+    """The real application; campaigns dial a fake SIP peer that answers and hangs up.
+
+    ``env``: more settings, as environment variables (``OUTDIAL_...``)."""
+    app = create_app(config.load({"OUTDIAL_DATA_DIR": str(tmp_path), **(env or {})}), engine)
     options: dict[str, Any] = {
         "sip_factory": lambda cid: FakeSipPort(lambda t: FakeScript(delay=0.2, bye_after=2.0)),
         "gate_factory": lambda db, cid: AllowAll(),

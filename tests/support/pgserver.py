@@ -63,7 +63,8 @@ class PgServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
+        """Stop the server; its directory is removed unless ``keep`` (a cached bench database)."""
         subprocess.run(
             [
                 *self._run_as,
@@ -77,12 +78,17 @@ class PgServer:
             capture_output=True,
             check=False,
         )
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start() -> PgServer:
-    """Start a throw-away server. As root, it runs as the `postgres` system user."""
-    root = Path(tempfile.mkdtemp(prefix="outdial-pg-"))
+def start(root: Path | None = None) -> PgServer:
+    """Start a throw-away server. As root, it runs as the `postgres` system user. With
+    ``root`` (bench/console_bench.py's cache), a data directory already there is reused."""
+    reuse = root is not None and (root / "data" / "PG_VERSION").exists()
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="outdial-pg-"))
+    root.mkdir(parents=True, exist_ok=True)
     run_as: list[str] = []
     if os.geteuid() == 0:
         try:
@@ -123,11 +129,12 @@ def start() -> PgServer:
             "start",
         ],
     ]
-    for cmd in steps:
+    for cmd in steps[1:] if reuse else steps:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             log = (root / "log").read_text() if (root / "log").exists() else ""
-            shutil.rmtree(root, ignore_errors=True)
+            if not reuse:
+                shutil.rmtree(root, ignore_errors=True)
             raise PostgresUnavailable(
                 f"{' '.join(cmd[len(run_as) :][:2])} failed ({proc.returncode}): "
                 f"{(proc.stderr or proc.stdout).strip()[-800:]} {log[-800:]}"

@@ -59,7 +59,7 @@ async def test_api_exports_and_cli_give_the_same_numbers(
     assert data["zone"] == "Asia/Shanghai"
     cols = data["columns"]
     api = [[r[c] for c in cols] for r in data["rows"]]
-    assert ["2026-12-01T09:00+08:00", "wang", 2, 1.0, 135.0, 0.225] in api
+    assert ["2026-12-01T09:00+08:00", "wang", 2, None, 135.0, 0.225] in api  # no rate by agent
     got_csv = await (await client.get(f"/api/reports/kpi?{Q}&format=csv")).read()
     rows = list(csv.reader(io.StringIO(got_csv.decode("utf-8-sig"))))
     assert rows[0] == cols

@@ -76,7 +76,7 @@ async def test_an_agents_day_at_the_desk(
     engine = sqlite_engine
     workdir = write_all(tmp_path / "sipp")
     customer = SippPeer(CUSTOMER, workdir, calls=2, timeout=240)
-    softphone = SippPeer(SOFTPHONE, workdir, calls=2, timeout=240)
+    softphone = SippPeer(SOFTPHONE, workdir, calls=3, timeout=240)  # + the test call
     await asyncio.sleep(0.3)  # SIPp binds
     sip = SipConfig(
         rtp_port_start=random.randrange(30000, 38000, 400),
@@ -111,9 +111,9 @@ async def test_an_agents_day_at_the_desk(
         await app[RUNTIME].stop(cid)
         customer.stop()
         softphone.stop()
-        for peer in (customer, softphone):  # two calls, each ended by our BYE
-            result = peer.wait(30)
-            assert result.successful == 2 and result.failed == 0, result.stderr + result.errors
+        for peer, calls in ((customer, 2), (softphone, 3)):  # each ended by our BYE; the
+            result = peer.wait(30)  # softphone's first call is the test call at sign-in
+            assert (result.successful, result.failed) == (calls, 0), result.stderr + result.errors
     finally:
         customer.kill()
         softphone.kill()
@@ -142,6 +142,9 @@ async def first_call(w: browserkit.Watched, engine: Engine, cid: int) -> None:
     await page.select_option("select[name=campaign_id]", str(cid))
     await page.get_by_role("button", name="Sign in and go ready").click()
     await page.locator("#state-badge").wait_for()
+    # the test call: the auto-answering softphone answers, and the desk says so at once
+    await page.get_by_text("Softphone answered the test call").wait_for(timeout=10_000)
+    await w.shot("desk-softphone-answered", "en")
     # the call: the customer answers, the softphone answers, the record pops up
     pop = page.locator("#callpanel")
     await pop.wait_for(timeout=30_000)

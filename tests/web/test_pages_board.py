@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,9 @@ import consolekit
 import dialdata
 from sqlalchemy.engine import Engine
 
+from dialer.models import Attempt
 from outdial.roles import Role
+from outdial.storage import session_scope
 
 
 async def test_board_lists_campaigns_and_refuses_a_start_in_words(
@@ -65,3 +68,33 @@ async def test_live_view_of_a_campaign_that_never_ran(
     text = await resp.text()
     assert resp.status == 200
     assert "Not dialing: the campaign is not started." in text
+
+
+async def test_simulated_calls_have_their_own_marked_row_in_both_languages(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Issue 17: a campaign that dialed both the simulated carrier and a real one shows the
+    real figures in its row and the simulated ones in a marked row of their own (Chromium)."""
+    import browserkit
+
+    engine = sqlite_engine
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    cid = dialdata.campaign_with_contacts(engine, "春季回访", ["+8613800000001"])
+    contact = dialdata.rows(engine, "SELECT id FROM contacts")[0][0]
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    with session_scope(engine) as s:
+        for n in range(7):  # 2 real calls, 5 simulated ones
+            s.add(Attempt(call_id=f"c{n}", campaign_id=cid, contact_id=contact, final=True,
+                          number="+8613800000001", answered_at=now, simulated=n >= 2))  # fmt: skip
+    server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
+    async with browserkit.chromium() as browser:
+        for lang, badge in (("en", "Simulated"), ("zh", "模拟")):
+            w = await browserkit.new_page(browser, f"http://127.0.0.1:{server.port}", lang)
+            await browserkit.login(w, "mgr", consolekit.PASSWORD)
+            real = w.page.locator(f"#campaign-{cid} td.num").first
+            sim = w.page.locator(f"#campaign-{cid}-simulated")
+            assert (await real.inner_text()).strip() == "2"
+            assert (await sim.locator("td.num").first.inner_text()).strip() == "5"
+            assert (await sim.locator(".badge.simulated").inner_text()).strip() == badge
+            await w.shot("board-simulated-row", lang)
+            assert not w.problems, w.problems

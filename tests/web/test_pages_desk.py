@@ -500,3 +500,103 @@ async def test_a_sampled_machine_verdict_asks_the_agent_person_or_machine(
         f"/desk/call/{call_id}/dispose", data={"code": "not_interested"}, headers=h
     )
     assert done.status == 200
+
+
+async def test_a_team_callback_is_saved_as_the_teams_in_one_step(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    """Issue 14 item 4: the form's personal/team choice is saved with the callback itself;
+    a team callback is any allowed agent's (no owner), never first personal."""
+    # both databases: the callback's owner is stored
+    client, h, cid = await taking_calls(aiohttp_client, tmp_path, engine, {"name": "团队回呼"})
+    dialdata.add_contacts(engine, cid, [PHONE])
+    await sign_in(client, h, cid)
+    call_id = (await until_call(client))["call_id"]
+    hung = await client.post("/api/agent/hangup", json={"call_id": call_id}, headers=h)
+    assert hung.status == 200, await hung.text()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while (await (await client.get("/desk/state")).json())["agent"]["state"] != "wrap":
+        assert loop.time() < end
+        await asyncio.sleep(0.1)
+    day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
+    body = {"code": "callback", "zone": "Asia/Shanghai", "callback_local": f"{day}T15:30"}
+    odd = await client.post(
+        f"/desk/call/{call_id}/dispose", data={**body, "callback_owner": "boss"}, headers=h
+    )
+    assert odd.status == 400 and "callback_owner" in await odd.text()
+    assert dialdata.rows(engine, "SELECT id FROM callbacks") == []  # nothing half-saved
+    done = await client.post(
+        f"/desk/call/{call_id}/dispose", data={**body, "callback_owner": "team"}, headers=h
+    )
+    assert done.status == 200 and "Callback scheduled" in await done.text()
+    (cb,) = dialdata.rows(
+        engine, "SELECT owner_kind, owner_id, created_by, local_time FROM callbacks"
+    )
+    li = auth.get_user(engine, "li").id
+    assert (cb.owner_kind, cb.owner_id, cb.created_by) == ("team", None, li)
+    assert cb.local_time == f"{day}T15:30"
+    (contact,) = dialdata.rows(engine, "SELECT callback_owner_id, callback_at FROM contacts")
+    assert contact.callback_owner_id is None and contact.callback_at is not None  # anyone's
+    bar = await (await client.get("/desk/bar", headers=EN)).text()
+    assert "15:30" not in bar  # not among li's own callbacks due
+
+
+async def test_the_api_saves_a_team_callback_in_one_step(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    # both databases: the callback's owner is stored
+    client, h, cid = await taking_calls(aiohttp_client, tmp_path, engine, {"name": "API 回呼"})
+    dialdata.add_contacts(engine, cid, [PHONE])
+    await sign_in(client, h, cid)
+    call_id = (await until_call(client))["call_id"]
+    await client.post("/api/agent/hangup", json={"call_id": call_id}, headers=h)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while (await (await client.get("/desk/state")).json())["agent"]["state"] != "wrap":
+        assert loop.time() < end
+        await asyncio.sleep(0.1)
+    when = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
+        hour=15, minute=30, second=0, microsecond=0
+    )
+    body = {"call_id": call_id, "code": "callback", "callback_at": when.isoformat()}
+    bad = await client.post(
+        "/api/agent/disposition", json={**body, "callback_owner": "x"}, headers=h
+    )
+    assert bad.status == 400 and (await bad.json())["field"] == "callback_owner"
+    ok = await client.post(
+        "/api/agent/disposition", json={**body, "callback_owner": "team"}, headers=h
+    )
+    assert ok.status == 200, await ok.text()
+    assert (await ok.json())["disposition"]["callback_owner"] == "team"
+    (cb,) = dialdata.rows(engine, "SELECT owner_kind, owner_id FROM callbacks")
+    assert (cb.owner_kind, cb.owner_id) == ("team", None)
+
+
+async def test_the_test_call_at_sign_in_can_be_turned_off(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """[dialing] softphone_test = false: no call rings the softphone, the desk says nothing of
+    it and offers no test; on (the default) the fake softphone answers and the desk says so."""
+    engine = sqlite_engine
+    client, h, cid = await taking_calls(
+        aiohttp_client, tmp_path, engine, {"name": "不测", "dialing": {"softphone_test": False}}
+    )
+    await sign_in(client, h, cid)
+    assert (await (await client.get("/desk/state")).json())["agent"]["softphone_test"] is None
+    page = await (await client.get("/desk", headers=EN)).text()
+    assert "Test my softphone" not in page and "test call" not in page
+    await client.post("/desk/signout", headers=h)
+    on, _ = campaigns.save_spec(
+        engine, rules.parse_campaign({"name": "要测", "caller_id": "+8610010000"})
+    )
+    assert on.id is not None
+    await sign_in(client, h, on.id)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while "phone-test-answered" not in (
+        text := await (await client.get("/desk/phone-test")).text()
+    ):
+        assert loop.time() < end, text
+        await asyncio.sleep(0.1)
+    assert "Test my softphone again" in await (await client.get("/desk", headers=EN)).text()

@@ -70,7 +70,9 @@ async def test_upload_preview_mapping_progress_and_contacts(
     found = await client.get(f"/api/lists/{list_id}/search?q=2222", headers=h)
     contacts = (await found.json())["contacts"]
     assert [c["name"] for c in contacts] == ["李四"]
-    browse = await (await client.get(f"/lists/{list_id}?q=img", headers=h)).text()
+    start = await (await client.get(f"/lists/{list_id}?q=img", headers=h)).text()
+    assert "No contact matches." in start and "anywhere=1" in start  # only names starting so
+    browse = await (await client.get(f"/lists/{list_id}?q=img&anywhere=1", headers=h)).text()
     assert "&lt;img src=x" in browse and "<img src=x" not in browse
     lists = await (await client.get("/lists", headers=h)).text()
     row = lists[lists.find("<tbody>") :]

@@ -50,3 +50,28 @@ async def test_assign_campaigns_and_the_login_refuses_others_in_words(
     not_agent = await client.post("/api/users/root/campaigns", json={"campaign_ids": []},
                                   headers=h)  # fmt: skip
     assert not_agent.status == 400
+
+
+async def test_an_admin_puts_agents_in_teams(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    """On SQLite and PostgreSQL: the team column comes from migration 0007_qcx_teams."""
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "root", Role.ADMIN)
+    consolekit.user(engine, "li", Role.AGENT)
+    consolekit.user(engine, "wang", Role.AGENT)
+    h = {"X-CSRF-Token": await consolekit.login(client, "root"), "Accept-Language": "zh-CN"}
+    page = await (await client.get("/people", headers=h)).text()
+    assert 'hx-post="/people/users/li/team"' in page and "无班组" in page
+    assert 'hx-post="/people/users/root/team"' not in page  # only agents have a team
+    saved = await client.post("/people/users/li/team", data={"team": "  早班  A组 "}, headers=h)
+    text = await saved.text()
+    assert saved.status == 200 and 'value="早班 A组"' in text and "已保存" in text
+    assert auth.get_user(engine, "li").team == "早班 A组"
+    await client.post("/people/users/wang/team", data={"team": "早班 A组"}, headers=h)
+    assert auth.teams(engine) == ["早班 A组"]
+    assert '<option value="早班 A组">' in await (await client.get("/people", headers=h)).text()
+    bad = await client.post("/people/users/wang/team", data={"team": "x" * 65}, headers=h)
+    assert "班组未保存" in await bad.text() and auth.get_user(engine, "wang").team == "早班 A组"
+    await client.post("/people/users/li/team", data={"team": ""}, headers=h)
+    assert auth.get_user(engine, "li").team == ""

@@ -12,6 +12,7 @@ import consolekit
 import qcdata
 from sqlalchemy.engine import Engine
 
+from outdial import auth
 from outdial.roles import Role
 from quality import review, store
 
@@ -93,7 +94,14 @@ async def test_qa_report_and_csv(
     assert rows[1][0] == "Spring orders" and rows[1][2] == "2" and rows[1][3] == "33.1"
     failed = rows[rows.index([]) + 2 :]
     assert {r[1] for r in failed} == {"greeting", "clarity", "recap"}
-    bad = await client.get("/quality/reports?by=team", headers=EN)
-    assert bad.status == 400 and "team" in await bad.text()
+    bad = await client.get("/quality/reports?by=shift", headers=EN)
+    assert bad.status == 400 and "team" in await bad.text()  # the error lists the groupings
+    auth.set_team(engine, "li", "Team A")
+    resp = await client.get("/quality/reports.csv?by=team,week")
+    rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert rows[0][:3] == ["team", "week", "evaluations"]
+    assert (rows[1][0], rows[1][2], rows[1][3]) == ("Team A", "2", "33.1")
+    page = await (await client.get("/quality/reports?by=team", headers=EN)).text()
+    assert "<th>Team</th>" in page and "<td>Team A</td>" in page
     bad = await client.get("/quality/reports?from=yesterday", headers=EN)
     assert bad.status == 400

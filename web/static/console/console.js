@@ -51,6 +51,7 @@
       var status = document.getElementById("live-connection");
       src.onmessage = function (ev) {
         el.innerHTML = ev.data;  // server-rendered, autoescaped HTML
+        if (window.htmx) { window.htmx.process(el); }  // its buttons (live monitoring)
         gauges(el);
         if (status) { status.className = "conn ok"; }
       };

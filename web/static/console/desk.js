@@ -97,6 +97,12 @@
         window.deskTimes.push([id, Date.now()]);
       });
   }
+  function transferred(id) {
+    // the customer is in the survey IVR: no second transfer, no agent-led answers for it
+    if (id !== callId) { return; }
+    ["ivr-line", "survey-card"].forEach(function (k) { if ($(k)) { $(k).hidden = true; } });
+    if ($("ivr-done")) { $("ivr-done").hidden = false; }
+  }
   function clearCall() {
     callId = "";
     var call = $("call");
@@ -212,7 +218,8 @@
       case "hello": break;
       case "agent_state": setState(msg.state, msg.reason); break;
       case "call_connected": previewDone(); setState("talk", null); showCall(msg.call_id); break;
-      case "call_ended": case "call_transferred": setState("wrap", null); break;
+      case "call_ended": setState("wrap", null); break;
+      case "call_transferred": setState("wrap", null); transferred(msg.call_id); break;
       case "call_released": previewDone(); break;
       case "preview": showPreview(msg); break;
       case "wrap_up_overdue": say(words.overdue); break;

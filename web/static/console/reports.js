@@ -1,5 +1,5 @@
 // Report charts (web/pages_reports.py): each [data-chart] element holds its data as JSON
-// {x, series: [{name, data}], unit: ratio|seconds|count, kind: line|bar, target?}; ratios are
+// {x, series: [{name, data}], unit: ratio|seconds|count, kind: line|bar, target?, drill?}; ratios are
 // already in percent. Separate from console.js so pages without charts do not load ECharts.
 (function () {
   "use strict";
@@ -36,12 +36,23 @@
       color: COLORS,
       grid: { left: 56, right: 16, top: series.length > 1 ? 36 : 16, bottom: many ? 64 : 32 },
       legend: series.length > 1 ? { type: "scroll", top: 0 } : { show: false },
-      tooltip: { trigger: "axis", valueFormatter: function (v) { return fmt(d.unit, v); } },
+      // richText: the tooltip is drawn in the SVG; an HTML tooltip sets inline styles, which the
+      // console's CSP (style-src 'self') blocks
+      tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: function (v) { return fmt(d.unit, v); } },
       xAxis: { type: "category", data: d.x },
       yAxis: { type: "value", min: 0, minInterval: d.unit === "count" ? 1 : 0, axisLabel: { formatter: function (v) { return fmt(d.unit, v); } } },
       dataZoom: many ? [{ type: "slider", bottom: 8, height: 20 }, { type: "inside" }] : [],
       series: series
     });
+    if (d.drill && !el.getAttribute("data-chart-drill")) {
+      // a point opens the calls behind it: /reports/calls with the point's interval and series
+      el.setAttribute("data-chart-drill", "1");
+      chart.on("click", function (p) {
+        var at = (d.drill.at || [])[p.dataIndex];
+        if (at === undefined) { return; }
+        window.location.href = d.drill.base + "&at=" + encodeURIComponent(at) + (d.drill.series[p.seriesIndex] || "");
+      });
+    }
     el.setAttribute("data-chart-drawn", "1");
   }
 
