@@ -207,9 +207,14 @@ class AgentDesk:
         return self.running[campaign_id]
 
     async def agent_login(
-        self, user_id: int, campaign_id: int, sip_uri: str | None = None
+        self,
+        user_id: int,
+        campaign_id: int,
+        sip_uri: str | None = None,
+        owed_call: str | None = None,
     ) -> dict[str, Any]:
-        """Log in with a softphone (``sip_uri``, else the user's own); the agent is ready."""
+        """Log in with a softphone (``sip_uri``, else the user's own); the agent is ready, or
+        in wrap-up with ``owed_call`` still needing its disposition (a dropped session)."""
         run = self._run(campaign_id)
         current = self.agent_campaign.get(user_id)
         if current is not None and current != campaign_id and current in self.running:
@@ -230,7 +235,7 @@ class AgentDesk:
         self.agent_campaign[user_id] = campaign_id
         run.agents.add(user_id)
         try:
-            await run.engine.agent_login(str(user_id), user_id, uri)
+            await run.engine.agent_login(str(user_id), user_id, uri, owed_call)
         except Exception:
             self.agent_campaign.pop(user_id, None)
             run.agents.discard(user_id)
@@ -269,9 +274,7 @@ class AgentDesk:
     async def agent_logout(self, user_id: int) -> dict[str, Any]:
         run = self._agent_run(user_id)
         state = (self.agent_status(user_id) or {}).get("state")
-        if state == "wrap":  # the record waits for this agent's disposition
-            raise Conflict("set the call's disposition before logging out", state=state)
-        if state != "logged_out":
+        if state != "logged_out":  # in wrap-up: DispositionOwed (409) names the call
             await run.engine.agent_logout(str(user_id))
         self.agent_campaign.pop(user_id, None)
         run.agents.discard(user_id)

@@ -30,7 +30,7 @@ from campaigns.dialing import DialingMode
 from compliance.amd_sampling import SAMPLED_MACHINE, sampled
 from dialer import actions as act
 from dialer import pacing
-from dialer.errors import IllegalTransition, UnknownAgent, UnknownCall
+from dialer.errors import DispositionOwed, IllegalTransition, UnknownAgent, UnknownCall
 from dialer.states import (
     AgentEvent,
     AgentMachine,
@@ -138,12 +138,20 @@ class DialerCore:
         self.claims_pending = 0
 
     # --- agents -----------------------------------------------------------------------------
-    def agent_login(self, agent_id: str, uri: str, now: float) -> list[act.Action]:
+    def agent_login(
+        self, agent_id: str, uri: str, now: float, owed_call: str | None = None
+    ) -> list[act.Action]:
+        """Log an agent in, ready; with ``owed_call`` (their session dropped while that call
+        still needed its disposition) they come back in wrap-up with the call owed."""
         agent = self.agents.get(agent_id)
         if agent is None:
             agent = Agent(agent_id, uri, AgentMachine(agent_id, now))
             self.agents[agent_id] = agent
         agent.uri = uri
+        if owed_call is not None:
+            out = self._agent(agent, AgentEvent.RESUME_WRAP, now)
+            agent.call_id, agent.wrap_started = owed_call, None  # its wrap time is not known
+            return out
         out = self._agent(agent, AgentEvent.LOGIN, now)
         return out + self._serve_waiting(now)
 
@@ -153,11 +161,28 @@ class DialerCore:
         )
 
     def agent_pause(self, agent_id: str, reason: str, now: float) -> list[act.Action]:
-        return self._agent(self._get_agent(agent_id), AgentEvent.PAUSE, now, reason)
+        agent = self._get_agent(agent_id)
+        self._no_disposition_owed(agent, AgentEvent.PAUSE)
+        return self._agent(agent, AgentEvent.PAUSE, now, reason)
 
     def agent_logout(self, agent_id: str, now: float) -> list[act.Action]:
         agent = self._get_agent(agent_id)
+        self._no_disposition_owed(agent, AgentEvent.LOGOUT)
         return self._agent(agent, AgentEvent.LOGOUT, now)
+
+    @staticmethod
+    def _no_disposition_owed(agent: Agent, event: AgentEvent) -> None:
+        """Wrap-up ends with the last call's disposition, not with a pause or a log-out (the
+        disposition's own "pause after this call" goes through :meth:`agent_disposition`)."""
+        if agent.machine.state is AgentState.WRAP and agent.call_id is not None:
+            word = "logging out" if event is AgentEvent.LOGOUT else "pausing"
+            raise DispositionOwed(
+                f"set the disposition of call {agent.call_id} before {word}",
+                call_id=agent.call_id,
+                entity=agent.agent_id,
+                state=AgentState.WRAP.value,
+                event=event.value,
+            )
 
     def agent_disposition(
         self, agent_id: str, now: float, pause_reason: str | None = None

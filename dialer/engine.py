@@ -215,10 +215,12 @@ class CampaignRunner:
         self.inbox.put_nowait(Ask(fn, done))
         await done
 
-    async def agent_login(self, agent_id: str, user_id: int, uri: str) -> None:
+    async def agent_login(
+        self, agent_id: str, user_id: int, uri: str, owed_call: str | None = None
+    ) -> None:
         def login(now: float) -> list[act.Action]:
             self.agent_users[agent_id] = user_id
-            return self.core.agent_login(agent_id, uri, now)
+            return self.core.agent_login(agent_id, uri, now, owed_call)
 
         await self.ask(login)
 

@@ -3,6 +3,7 @@
 OutdialError
 ├── LocalError
 │   ├── IllegalTransition      a state machine was asked for a move its table forbids
+│   │   └── DispositionOwed    an agent in wrap-up tried to pause or log out first (409)
 │   ├── SimulationError        a scenario file or simulator argument is invalid
 │   ├── UnknownAgent           an agent request names an agent not logged in (409)
 │   ├── UnknownCall            a request names a call the engine does not track
@@ -20,6 +21,7 @@ from outdial.errors import Forbidden, LocalError, RemoteError
 
 __all__ = [
     "CampaignNotReady",
+    "DispositionOwed",
     "GateUnavailable",
     "IllegalTransition",
     "IvrPromptFailed",
@@ -40,6 +42,15 @@ class IllegalTransition(LocalError):
     """
 
     code = "illegal_transition"
+    http_status = 409
+
+
+class DispositionOwed(IllegalTransition):
+    """An agent in wrap-up asked to pause or log out before setting the disposition of their
+    last call (field ``call_id``): after-call work is finished first, as Genesys and Amazon
+    Connect require."""
+
+    code = "disposition_owed"
     http_status = 409
 
 

@@ -38,7 +38,7 @@ class AttemptModel:
     def __init__(
         self,
         halflife: float = 3600.0,
-        halflife_dials: float = 1000.0,
+        halflife_live: float = 300.0,
         max_age: int = 90,
         prior_weight: float = 20.0,
         prior_hit: float = 0.3,
@@ -46,11 +46,15 @@ class AttemptModel:
         prior_timeout: float = 25.0,
     ) -> None:
         self.max_age = max_age
-        # Forget per dial as well as per second: a small team dials a few times a minute and
-        # needs a long memory for a steady estimate; a big one relearns within minutes.  A
-        # sudden jump up is caught sooner by HitMonitor.
+        # Forget per second and per live answer expected from the dials made (dials x the hit
+        # rate learned): a small team dials a few times a minute and needs a long memory for a
+        # steady estimate; a big one relearns within minutes.  Counting expected live answers,
+        # not dials, keeps the estimate equally sure on every hit rate: at 5 % a memory of
+        # 1,000 dials rests on ~70 live answers, noise a big team's burst of calls sized on it
+        # pays for in abandons (issue 11.7); after a drop the old, higher rate forgets fast.
+        # A sudden jump up is caught sooner by HitMonitor.
         self._decay = 0.5 ** (1.0 / halflife)
-        self._decay_dial = 0.5 ** (1.0 / halflife_dials)
+        self._decay_live = 0.5 ** (1.0 / halflife_live)
         n = max_age + 2
         self._den = [prior_weight] * n  # dials exposed at each age
         self._inflight = [0.0] * n  # attempts seen in flight at each age
@@ -100,7 +104,7 @@ class AttemptModel:
             self._history.appendleft(0)
         self._pending = 0
         dials = self._history[0] if self._history else 0
-        d = self._decay**seconds * self._decay_dial**dials
+        d = self._decay**seconds * self._decay_live ** (dials * self._cum[-1])
         den, inflight, live = self._den, self._inflight, self._live
         for i in range(len(den)):
             den[i] *= d
@@ -259,6 +263,13 @@ class HitMonitor:
             f = d**seconds
             self._obs[i] *= f
             self._exp[i] = self._exp[i] * f + expected
+
+    def rescale(self, factor: float) -> None:
+        """The model behind the expectations changed its live-answer rate by ``factor``:
+        restate the expectations already summed on the new model, so that a drop (or rise)
+        the model has now learned is not counted a second time by the tilt (issue 11.7)."""
+        if factor > 0.0 and math.isfinite(factor):
+            self._exp = [e * factor for e in self._exp]
 
     def ratio(self) -> float:
         """How much to scale the model's live-answer probabilities by (1.0: trust it)."""

@@ -239,7 +239,10 @@ class Pacer:
         self.wrap.at_risk((age for state, age in view.busy if state != "talk"), steps)
         if view.now >= self._next_fit:
             self._next_fit = view.now + 30.0
+            before = self.attempts.hit_rate
             self.attempts.refit()
+            if before > 0.0:
+                self.hits.rescale(self.attempts.hit_rate / before)
             self._live_cache.clear()
         if view.now >= self._next_slow_fit:
             # once a minute: a change of talk time must be seen before agents are counted on
@@ -365,10 +368,14 @@ class Pacer:
         }
         share = (abandoned + pending + 1.0) / (live + 1.0)
         near_cap = share > guard
-        # at the cap itself, progressive (no risk at all); between the guard and the cap, a tiny
-        # risk bound (below): progressive would starve a big team on a low answer rate for
-        # many minutes (issue 11.7: the worst seed's talk share), and dilutes the gauge slower
-        if share > cfg.cap and live >= cfg.settled_live:
+        # at the cap itself, progressive (no risk at all; compliance rule 2: "at 3.0 %, drop to
+        # progressive"), counting the abandons the calls in flight are expected to bring; between
+        # the guard and the cap, a tiny risk bound (below): progressive would starve a big team
+        # on a low answer rate for many minutes (issue 11.7: the worst seed's talk share), and
+        # dilutes the gauge slower. (It used to count one more abandon as well: a 100-agent team
+        # at 16 of 535, 2.99 %, then dialed 1:1 for five minutes.)
+        at_cap = (abandoned + pending) / max(1, live) >= cfg.cap
+        if at_cap and live >= cfg.settled_live:
             return self._decision(
                 view,
                 "progressive",

@@ -296,8 +296,14 @@ class DialerRuntime:
         back: list[int] = []
         for row in left:
             try:
-                await self.agent_login(row.user_id, run.campaign_id, row.sip_uri)
-                if row.user_id in owners or row.state == "wrap":  # a disposition is due
+                due = row.user_id in owners or row.state == "wrap"  # a disposition is due
+                owed = None
+                if due:  # back in the wrap-up of that call, which names it
+                    owed = await asyncio.to_thread(
+                        sessions.owed_call, self.db, run.campaign_id, row.user_id
+                    )
+                await self.agent_login(row.user_id, run.campaign_id, row.sip_uri, owed)
+                if due and owed is None:  # the call is not known: paused until disposed
                     await self.agent_pause(row.user_id, WRAP_AFTER_RESTART, listed=False)
                 elif row.state == "paused":
                     await self.agent_pause(row.user_id, row.pause_reason or "paused", listed=False)

@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import col, delete, select
 
-from dialer.models import AgentSession
+from dialer.models import AgentSession, Attempt
 from outdial.errors import NotFound
 from outdial.models import User, utcnow
 from outdial.storage import session_scope
@@ -141,6 +141,21 @@ def sessions_of(engine: Engine, campaign_id: int) -> list[SessionRow]:
             .order_by(col(AgentSession.id))
         )
         return [SessionRow(r.user_id, r.sip_uri, r.state, r.pause_reason) for r in rows]
+
+
+def owed_call(engine: Engine, campaign_id: int, user_id: int) -> str | None:
+    """The call of this campaign the agent took last and has not set the disposition of."""
+    with session_scope(engine) as s:
+        att = s.exec(
+            select(Attempt)
+            .where(
+                Attempt.campaign_id == campaign_id,
+                Attempt.agent_user_id == user_id,
+                Attempt.disposition == "",
+            )
+            .order_by(col(Attempt.id).desc())
+        ).first()
+        return att.call_id if att is not None else None
 
 
 def close_sessions(

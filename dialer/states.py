@@ -45,6 +45,7 @@ class AgentEvent(enum.Enum):
     CONNECT = "connect"  # bridge up
     HANGUP = "hangup"  # call over, wrap-up starts
     DISPOSITION = "disposition"  # wrap-up over
+    RESUME_WRAP = "resume_wrap"  # back after a dropped session with a disposition still owed
     LOGOUT = "logout"
 
 
@@ -54,6 +55,7 @@ _A, _AE = AgentState, AgentEvent
 #: after their call (shared/pacing/world.md), so LOGOUT is legal only when not on a call.
 AGENT_TRANSITIONS: dict[tuple[AgentState, AgentEvent], AgentState] = {
     (_A.LOGGED_OUT, _AE.LOGIN): _A.READY,
+    (_A.LOGGED_OUT, _AE.RESUME_WRAP): _A.WRAP,
     (_A.READY, _AE.PAUSE): _A.PAUSED,
     (_A.READY, _AE.RESERVE): _A.RESERVED,
     (_A.READY, _AE.LOGOUT): _A.LOGGED_OUT,

@@ -25,7 +25,7 @@ from aiohttp import WSMsgType, web
 from campaigns import callback_times, orders, rules, store, survey_store
 from dialer import desk
 from dialer.board import day_start
-from dialer.errors import NotRunning
+from dialer.errors import DispositionOwed, NotRunning
 from dialer.simagents import softphone_uri
 from outdial.errors import InvalidInput, OutdialError
 from outdial.models import as_utc
@@ -279,7 +279,12 @@ def _problem(request: web.Request, text: str, status: int = 400) -> web.Response
 
 @routes.post("/desk/signout", roles=AGENTS)
 async def desk_signout(request: web.Request) -> web.Response:
-    await request.app[RUNTIME].agent_logout(_user(request))
+    _ = lang_of(request).gettext
+    try:
+        await request.app[RUNTIME].agent_logout(_user(request))
+    except DispositionOwed:  # wrap-up ends with the last call's disposition
+        text = _("Set the disposition of your last call first; then you can pause or sign out.")
+        return _problem(request, text, status=409)
     return web.Response(status=204, headers={"HX-Redirect": "/desk"})
 
 

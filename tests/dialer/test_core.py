@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dialer import actions as act
 from dialer.core import CoreConfig, DialerCore
-from dialer.errors import IllegalTransition
+from dialer.errors import DispositionOwed, IllegalTransition
 from dialer.states import AgentState, CallState
 
 
@@ -61,6 +61,48 @@ def test_answer_goes_to_the_longest_idle_agent_and_bridges() -> None:
     assert c.agents["a1"].machine.state is AgentState.WRAP
     c.agent_disposition("a1", 110.0)
     assert c.agents["a1"].machine.state is AgentState.READY
+
+
+def _in_wrap_up(c: DialerCore) -> None:
+    c.place("c1", lead(), 5.0)
+    c.on_answered("c1", 9.0)
+    c.on_agent_bridged("c1", 9.4)
+    c.on_ended("c1", "answered", 100.0, 200, "bye")
+    assert c.agents["a1"].machine.state is AgentState.WRAP
+
+
+def test_wrap_up_ends_with_the_disposition_not_a_pause_or_a_logout() -> None:
+    """After-call work is finished first (Genesys, Amazon Connect): an agent in wrap-up who
+    owes the last call's disposition cannot pause or log out; the error names the call."""
+    c = core()
+    _in_wrap_up(c)
+    for attempt in (
+        lambda: c.agent_pause("a1", "lunch", 101.0),
+        lambda: c.agent_logout("a1", 102.0),
+    ):
+        with pytest.raises(DispositionOwed) as err:
+            attempt()
+        assert err.value.fields["call_id"] == "c1" and err.value.http_status == 409
+        assert "c1" in str(err.value)
+        assert c.agents["a1"].machine.state is AgentState.WRAP  # nothing moved
+    c.agent_disposition("a1", 110.0, pause_reason="lunch")  # "pause after this call": allowed
+    assert c.agents["a1"].machine.state is AgentState.PAUSED
+    c.agent_logout("a1", 111.0)
+    assert c.agents["a1"].machine.state is AgentState.LOGGED_OUT
+
+
+def test_back_after_a_dropped_session_in_wrap_up_with_the_call_owed() -> None:
+    c = core()
+    out = c.agent_login("a3", "sip:a3@127.0.0.1", 50.0, owed_call="c9")
+    assert c.agents["a3"].machine.state is AgentState.WRAP and c.agents["a3"].call_id == "c9"
+    assert of(act.AgentState, out) == [act.AgentState("a3", "wrap", None)]
+    c.place("c1", lead(), 51.0)
+    (connect,) = of(act.ConnectAgent, c.on_answered("c1", 55.0))
+    assert connect.agent_id != "a3"  # owes a disposition: offered no call
+    with pytest.raises(DispositionOwed):
+        c.agent_pause("a3", "break", 56.0)
+    c.agent_disposition("a3", 60.0)
+    assert c.agents["a3"].machine.state is AgentState.READY and c.agents["a3"].call_id is None
 
 
 def test_rule3_abandon_after_the_connect_limit_with_the_message() -> None:

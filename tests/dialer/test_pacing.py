@@ -108,6 +108,20 @@ def test_external_gauge_near_cap_is_cautious_and_over_it_forces_progressive() ->
     assert "cap" in over.explain()
 
 
+def test_hit_monitor_does_not_count_a_drop_the_model_has_learned() -> None:
+    """The model expected one live answer a second and two came in three seconds: the
+    monitor tilts down; once the model refits to the lower rate and the monitor restates its
+    expectations, the tilt is gone (it would otherwise lower the rate a second time)."""
+    monitor = HitMonitor()
+    for t in range(600):
+        monitor.tick(1.0)
+        if t % 3:
+            monitor.answered()
+    assert monitor.ratio() < 0.8
+    monitor.rescale(2 / 3)  # the model learned the drop
+    assert 0.9 <= monitor.ratio() <= 1.0
+
+
 def test_abandons_lower_the_threshold() -> None:
     pacer = Pacer()
     before = pacer.theta

@@ -176,8 +176,11 @@ def test_sigkill_mid_call_then_restart(engine: Engine, db_url: str, tmp_path: Pa
 
         # --- the agent is back, in the wrap-up of the cut call, and disposes it ------------
         (me,) = now["agents"]
-        assert me["user_id"] == agent.id and me["state"] == "paused"
-        assert me["pause_reason"] == "wrap_after_restart" and me["sip_uri"] == softphone.uri("li")
+        assert me["user_id"] == agent.id and me["state"] == "wrap" and me["call_id"] == call_id
+        assert me["sip_uri"] == softphone.uri("li")
+        status, body = second.call("POST", "/api/agent/pause", li, {"reason": "break"})
+        assert status == 409 and body["error"] == "disposition_owed", body  # the call is owed
+        assert body["call_id"] == call_id
         status, body = second.call(
             "POST", "/api/agent/disposition", li, {"call_id": call_id, "code": "success"}
         )

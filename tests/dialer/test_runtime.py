@@ -22,7 +22,7 @@ from campaigns.errors import CallbackRefused
 from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper
-from dialer.errors import CampaignNotReady, GateUnavailable, NotYourCall
+from dialer.errors import CampaignNotReady, DispositionOwed, GateUnavailable, NotYourCall
 from dialer.runtime import DialerRuntime, default_gate
 from outdial import auth
 from outdial.errors import Conflict, InvalidInput
@@ -164,8 +164,12 @@ async def test_connect_push_disposition_then_ready(engine: Engine) -> None:
     assert rt.agent_status(uid) == {"user_id": uid, "campaign_id": cid} | me | {
         "softphone_test": None  # no test call: the agent logged in by the API, not the desk
     }  # the WS hello
-    with pytest.raises(Conflict):  # the record waits for this agent's disposition
-        await rt.agent_logout(uid)
+    for leave in (rt.agent_logout(uid), rt.agent_pause(uid, "break")):
+        with pytest.raises(DispositionOwed) as owed:  # the record waits for the disposition
+            await leave
+        assert owed.value.fields["call_id"] == connected["call_id"]
+        assert owed.value.as_dict()["error"] == "disposition_owed"
+    assert (rt.agent_status(uid) or {})["state"] == "wrap"  # still in wrap-up, call owed
 
     result = await rt.disposition(uid, connected["call_id"], "success", notes="ok")
     assert result["final"] and result["agent"]["state"] == "ready"

@@ -174,6 +174,14 @@ async def first_call(w: browserkit.Watched, engine: Engine, cid: int) -> None:
     await page.keyboard.press("3")  # 3: call back
     await page.get_by_text("outside the legal calling hours").wait_for()
     await w.shot("desk-wrapup-refused", "en")
+    # wrap-up ends with the disposition: a pause first is refused (409), said in words
+    await page.select_option("#pause-reason", "break")
+    await page.locator("#btn-pause").click()
+    await page.locator(
+        "#desk-msg", has_text="Set the disposition of your last call first"
+    ).wait_for()
+    assert await page.locator("#state-badge").inner_text() == "wrap-up"
+    await w.shot("desk-wrapup-pause-refused", "en")
 
     # a reload mid-wrap-up loses nothing typed
     async with page.expect_response(lambda r: r.url.endswith("/draft")):
@@ -223,6 +231,9 @@ async def second_tab_then_second_call(
     await zh.shot("desk-call", "zh")
     await page.get_by_role("button", name="挂机").click()
     await page.locator("#state-badge", has_text="话后处理").wait_for()
+    await page.locator("button", has_text="签出外呼任务").click()  # refused: a disposition is owed
+    await page.locator("#desk-msg", has_text="请先填写上一通电话的通话小结").wait_for()
+    await zh.shot("desk-wrapup-signout-refused", "zh")
     await page.fill("textarea[name=notes]", "已确认")
     await page.locator("#callpanel h2").first.click()
     await page.keyboard.press("1")  # 1: success

@@ -31,7 +31,10 @@
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { say(data.message || ("HTTP " + r.status)); throw new Error(data.message); }
+        if (!r.ok) {  // 409 disposition_owed: wrap-up ends with the disposition, said in words
+          say((data.error && words[data.error]) || data.message || ("HTTP " + r.status));
+          throw new Error(data.message);
+        }
         say("");
         return data;
       });
@@ -79,7 +82,7 @@
     if (!reason) { say(words.need_reason); $("pause-reason").focus(); return; }
     api("/api/agent/pause", { reason: reason }).then(function (d) {
       setState(d.agent.state, d.agent.pause_reason);
-    });
+    }).catch(function () {});  // refused (409 in wrap-up): api() has said why
   }
   function hangup() { if (callId) { api("/api/agent/hangup", { call_id: callId }); } }
 
