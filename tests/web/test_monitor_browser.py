@@ -49,8 +49,11 @@ async def agent_on_a_call(base: str, token: str, cid: int) -> tuple[Any, Any, st
     assert (await ws.receive_json(timeout=10))["type"] == "hello"
     resp = await http.post("/api/agent/login", json={"campaign_id": cid})
     assert resp.status == 200, await resp.text()
-    while (msg := await ws.receive_json(timeout=60))["type"] != "call_connected":
-        pass
+    seen: list[str] = []
+    async with asyncio.timeout(90):  # a call that never comes fails here, saying what came
+        while (msg := await ws.receive_json(timeout=60))["type"] != "call_connected":
+            seen.append(str(msg.get("type")))
+            assert len(seen) < 500, f"no call_connected; the agent got {seen[-20:]}"
     return http, ws, str(msg["call_id"])
 
 
