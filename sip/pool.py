@@ -283,11 +283,15 @@ class SipPool:
         worker = self._worker_of(call_id)
         if call_id in worker.agents or len(worker.agents) >= self._plan().agent_legs:
             raise NoAgentSlot("no free agent leg on the call's worker", call_id=call_id)
-        worker.agents.add(call_id)
+        self._send_holding(worker, worker.agents, call_id, cmd)
+
+    def _send_holding(self, worker: _Worker, legs: set[str], call_id: str, cmd: object) -> None:
+        """Send ``cmd`` with ``call_id``'s leg held in ``legs``; a refused send frees it."""
+        legs.add(call_id)
         try:
             self._send(worker, cmd)
         except SipStackError:
-            worker.agents.discard(call_id)
+            legs.discard(call_id)
             raise
 
     async def drop_agent(self, call_id: str) -> None:
@@ -312,12 +316,7 @@ class SipPool:
         reserved = max(len(worker.agents), len(worker.customers))
         if reserved + len(worker.monitors) >= self._plan().agent_legs:
             raise NoMonitorSlot("no free leg on the call's worker", call_id=call_id)
-        worker.monitors.add(call_id)
-        try:
-            self._send(worker, cmd)
-        except SipStackError:
-            worker.monitors.discard(call_id)
-            raise
+        self._send_holding(worker, worker.monitors, call_id, cmd)
 
     async def set_monitor_mode(self, call_id: str, mode: MonitorMode) -> None:
         """Switch the call's supervisor to listen, whisper or barge (``MonitorModeSet``)."""
