@@ -19,18 +19,42 @@ from sqlalchemy.engine import Engine
 
 from reports import intervals, store
 from reports.errors import ReportInvalid
+from reports.kpis import KPIS
 from reports.query import Query
 from reports.report import region_of
 
 MAX_ROWS = 200  # one page of calls
+
+#: KPI -> (the measure of reports/store.py ``attempt_sums`` its figure counts, the measure it is
+#: a share of or None). Times averaged per call (handle time, wrap-up, time to answer) list the
+#: calls they are averaged over.
+FIGURES: dict[str, tuple[str, str | None]] = {
+    "dials": ("dials", None),
+    "connect_rate": ("live", "dials"),
+    "contacts": ("contacts", None),
+    "successes": ("successes", None),
+    "success_rate": ("successes", "contacts"),
+    "abandon_rate": ("abandoned", "live"),
+    "aht": ("bridged", None),
+    "avg_wrap_time": ("bridged", None),
+    "time_to_answer": ("ring_n", None),
+    "fcr": ("fcr", "contacts"),
+    "return_visits": ("rv_done", None),
+    "transfer_rate": ("transfers", "contacts"),
+}
 
 
 @dataclass(frozen=True)
 class Calls:
     start: datetime  # aware UTC: the row's interval, clipped to the report's range
     end: datetime
-    total: int  # every attempt behind the row; ``rows`` holds the first ``MAX_ROWS``
+    total: int  # every attempt the figure counts; ``rows`` holds one page of them
     rows: list[dict[str, Any]]
+    measure: str = "dials"  # what the listed calls are (a key of ``FIGURES``' values)
+    of: int | None = None  # the figure's denominator (calls), for a share
+    of_measure: str | None = None
+    older: int | None = None  # attempts.id to page on from (``before``), when there are more
+    no_calls: str = ""  # the KPI's source when its figure comes from no calls (kpis.Kpi.source)
 
 
 def interval_span(q: Query, label: str) -> tuple[datetime, datetime]:
@@ -63,16 +87,64 @@ def _local_midnight(d: date, z: ZoneInfo) -> datetime:
     return intervals.day_span(datetime(d.year, d.month, d.day, 12, tzinfo=z), z.key)[0]
 
 
-def calls(engine: Engine, q: Query, label: str, values: dict[str, str]) -> Calls:
-    """The attempts behind the report row ``label`` × ``values`` (one per dimension of the
-    report), newest first; numbers whole (the page masks them by role)."""
+def measures(engine: Engine, a: Any, k: Any, d: Any) -> dict[str, Any]:
+    """Each attempt measure as a condition on one attempt, word for word the ``_flag`` conditions
+    of reports/store.py ``attempt_sums`` (``a`` attempts, ``k`` campaigns, ``d`` its disposition
+    outer-joined on campaign and code), so a listed count equals the figure's."""
+    p = store.ATT.alias("p")
+    live = sa.and_(a.c.answered_at.is_not(None), a.c.amd.not_in(("machine", "announcement")))
+    bridged = a.c.bridged_at.is_not(None)
+    ivr_done = sa.and_(
+        live, a.c.state == "completed", a.c.agent_user_id.is_(None), sa.not_(a.c.abandoned)
+    )
+    contact = sa.or_(bridged, ivr_done)
+    earlier = (
+        sa.select(p.c.id)
+        .where(p.c.contact_id == a.c.contact_id, p.c.bridged_at.is_not(None), p.c.id < a.c.id)
+        .exists()
+    )
+    return {
+        "dials": sa.true(),
+        "live": live,
+        "contacts": contact,
+        "bridged": bridged,
+        "successes": sa.and_(contact, d.c.success.is_(True)),
+        "abandoned": a.c.abandoned.is_(True),
+        "ring_n": a.c.answered_at.is_not(None),
+        "fcr": sa.and_(bridged, d.c.final.is_(True), sa.not_(earlier)),
+        "transfers": a.c.transferred_at.is_not(None),
+        "rv_done": sa.and_(contact, k.c.kind == "return_visit"),
+    }
+
+
+def calls(
+    engine: Engine,
+    q: Query,
+    label: str,
+    values: dict[str, str],
+    kpi: str = "",
+    before: int | None = None,
+) -> Calls:
+    """The attempts behind the figure ``kpi`` (all the row's dials when empty) of the report
+    row ``label`` × ``values`` (one per dimension of the report), newest first, a page of
+    ``MAX_ROWS`` from the attempt ``before`` (keyset: no OFFSET); numbers whole (the page
+    masks them by role)."""
     missing = [d for d in q.by if d not in values]
     if missing:
         raise ReportInvalid(f"give the row's {missing[0]}", field=missing[0])
     start, end = interval_span(q, label)
+    base = kpi.split(":", 1)[0] or "dials"
+    if base not in KPIS:
+        raise ReportInvalid(f"unknown KPI {kpi!r}", field="kpi")
+    if base not in FIGURES:  # agent time, records or survey answers: no calls to list
+        return Calls(start, end, 0, [], measure="", no_calls=KPIS[base].source)
+    measure, of_measure = FIGURES[base]
     a, c, k, u = store.ATT.alias("a"), store.CON.alias("c"), store.CAM.alias("k"), store.USR
+    d = store.DIS.alias("d")
     src = a.join(k, k.c.id == a.c.campaign_id).join(c, c.c.id == a.c.contact_id)
-    src = src.outerjoin(u, u.c.id == a.c.agent_user_id)
+    src = src.outerjoin(u, u.c.id == a.c.agent_user_id).outerjoin(
+        d, sa.and_(d.c.campaign_id == a.c.campaign_id, d.c.code == a.c.disposition)
+    )
     conds: list[Any] = [
         a.c.created_at >= store.bind(engine, start),
         a.c.created_at < store.bind(engine, end),
@@ -81,12 +153,24 @@ def calls(engine: Engine, q: Query, label: str, values: dict[str, str]) -> Calls
         conds.append(k.c.name.in_(q.campaigns))
     if not q.simulated:
         conds.append(sa.not_(a.c.simulated))
-    for d in q.by:
-        conds.append(_dim_filter(engine, d, values[d], a, c, k, u, conds))
+    for dim in q.by:
+        conds.append(_dim_filter(engine, dim, values[dim], a, c, k, u, conds))
+    flags = measures(engine, a, k, d)
+    picked = [*conds, flags[measure]]
     with engine.connect() as conn:
         total = int(
-            conn.execute(sa.select(sa.func.count()).select_from(src).where(*conds)).scalar_one()
+            conn.execute(sa.select(sa.func.count()).select_from(src).where(*picked)).scalar_one()
         )
+        of = None
+        if of_measure is not None:
+            of = int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(src).where(*conds, flags[of_measure])
+                ).scalar_one()
+            )
+        page = list(picked)
+        if before is not None:
+            page.append(_older_than(conn, a, before))
         rows = conn.execute(
             sa.select(
                 a.c.created_at,
@@ -99,13 +183,34 @@ def calls(engine: Engine, q: Query, label: str, values: dict[str, str]) -> Calls
                 a.c.abandoned,
                 a.c.disposition,
                 a.c.call_id,
+                a.c.id,
+                d.c.label,
             )
             .select_from(src)
-            .where(*conds)
+            .where(*page)
             .order_by(a.c.created_at.desc(), a.c.id.desc())
-            .limit(MAX_ROWS)
+            .limit(MAX_ROWS + 1)
         ).all()
-    return Calls(start, end, total, [_row(r, q.zone) for r in rows])
+    older = int(rows[MAX_ROWS - 1][10]) if len(rows) > MAX_ROWS else None
+    return Calls(
+        start,
+        end,
+        total,
+        [_row(r, q.zone) for r in rows[:MAX_ROWS]],
+        measure=measure,
+        of=of,
+        of_measure=of_measure,
+        older=older,
+    )
+
+
+def _older_than(conn: sa.Connection, a: Any, before: int) -> Any:
+    """Attempts listed after ``before`` in newest-first order: dialled earlier, or at the same
+    time with a smaller id (the order's tie-break). The index on created_at serves it."""
+    t = conn.execute(sa.select(a.c.created_at).where(a.c.id == before)).scalar_one_or_none()
+    if t is None:
+        raise ReportInvalid(f"no call {before} to list older calls from", field="before")
+    return sa.or_(a.c.created_at < t, sa.and_(a.c.created_at == t, a.c.id < before))
 
 
 def _row(r: Any, zone: str) -> dict[str, Any]:
@@ -121,6 +226,7 @@ def _row(r: Any, zone: str) -> dict[str, Any]:
         "amd": str(r[6] or ""),
         "abandoned": bool(r[7]),
         "disposition": str(r[8] or ""),
+        "disposition_label": str(r[11] or ""),  # the campaign's label for the code; "" unknown
         "ring_seconds": None if answered is None else round((answered - at).total_seconds(), 1),
         "call_id": str(r[9]),
     }

@@ -119,10 +119,17 @@ def report_files(data_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def drill_calls(
-    engine: Engine, params: Mapping[str, Any], at: str, values: Mapping[str, str]
+    engine: Engine,
+    params: Mapping[str, Any],
+    at: str,
+    values: Mapping[str, str],
+    kpi: str = "",
+    before: int | None = None,
 ) -> Any:
-    """The calls behind one row of the report ``params`` describe (reports/drill.py)."""
+    """The calls behind one figure (``kpi``; every dial when empty) of one row of the report
+    ``params`` describe, a page older than the call ``before`` (reports/drill.py)."""
     from reports import drill
 
     q = build_query(engine, params)
-    return drill.calls(engine, q, at, {d: str(values.get(d, "")) for d in q.by if d in values})
+    dims = {d: str(values.get(d, "")) for d in q.by if d in values}
+    return drill.calls(engine, q, at, dims, kpi=kpi, before=before)

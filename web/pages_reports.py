@@ -23,6 +23,7 @@ from outdial.roles import Role
 from reports import service, targets
 from reports.kpis import KPIS
 from web import inputs
+from web.disposition_words import disposition_text
 from web.i18n import N_
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
@@ -79,6 +80,38 @@ NOTE_WORDS = (
     N_("plan completion is by campaign, kind, list, region or column only"),
     N_("satisfaction is by agent, campaign or kind only"),
 )
+#: what the calls behind each figure are (reports/drill.py ``FIGURES``): %(n)s the calls listed,
+#: %(of)s the calls the figure is a share of
+FIGURE_WORDS = {
+    "dials": N_("%(n)s calls dialled."),
+    "connect_rate": N_("%(n)s answered by a person of %(of)s calls dialled."),
+    "contacts": N_("%(n)s contacts (talked to an agent, or finished the IVR)."),
+    "successes": N_("%(n)s successes."),
+    "success_rate": N_("%(n)s successes of %(of)s contacts."),
+    "abandon_rate": N_("%(n)s abandoned of %(of)s answered calls."),
+    "aht": N_(
+        "%(n)s calls connected to an agent: handle time (talk and wrap-up) is averaged over them."
+    ),
+    "avg_wrap_time": N_("%(n)s calls connected to an agent: wrap-up time is averaged over them."),
+    "time_to_answer": N_("%(n)s answered calls: time to answer is averaged over them."),
+    "fcr": N_("%(n)s resolved on the first contact of %(of)s contacts."),
+    "return_visits": N_("%(n)s return visits done."),
+    "transfer_rate": N_("%(n)s transferred of %(of)s contacts."),
+}
+#: figures that come from no calls (reports/kpis.py ``Kpi.source``)
+NO_CALLS_WORDS = {
+    "agent_time": N_(
+        "This figure is agents’ time (ready, talking, wrap-up, away), not calls: there are no "
+        "calls behind it to list."
+    ),
+    "contacts": N_(
+        "This figure counts records of the call lists, not calls: there are no calls behind it "
+        "to list."
+    ),
+    "surveys": N_(
+        "This figure comes from survey answers, not calls: see the survey results for them."
+    ),
+}
 PERIOD_WORDS = {"daily": N_("Daily"), "weekly": N_("Weekly"), "monthly": N_("Monthly")}
 MAX_ROWS = 500  # rows shown on the page; the download has them all
 MAX_CHARTS = 8  # charts of the first eight figures picked; the table has them all
@@ -183,7 +216,7 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
                 {
                     "text": cell(v, units[c]),
                     "cls": "num " + status.get(c, ""),
-                    "href": href if v is not None else "",
+                    "href": href + "&" + urlencode([("kpi", c)]) if v is not None else "",
                 }
             )
         rows.append(cells)
@@ -203,7 +236,8 @@ def _view(request: web.Request, rep: Any, form: dict[str, Any]) -> dict[str, Any
         data = service.chart_series(rep, k, empty=empty)
         if all(v is None for x in data["series"] for v in x["data"]):
             continue  # nothing to draw (e.g. connect rate split by agent): the note says why
-        data["drill"] = {"base": drill_link(base, [], [""]).removesuffix("&at="), "at": data["x"]}
+        link = drill_link(base, [], [""]).removesuffix("&at=") + "&" + urlencode([("kpi", k)])
+        data["drill"] = {"base": link, "at": data["x"]}
         data["drill"]["series"] = [series_dims.get(x["name"], "") for x in data["series"]]
         data["x"] = [_when(x, rep.query.interval, keep, one_day) for x in data["x"]]
         data["title"] = head(k)
@@ -319,37 +353,87 @@ DRILL_ROLES = MANAGERS | {Role.QA}
 
 @routes.get("/reports/calls", roles=DRILL_ROLES)
 async def calls_page(request: web.Request) -> web.Response:
-    """The calls behind one row (or chart point) of a KPI report, newest first."""
+    """The calls behind one figure (``kpi``) of one row (or chart point) of a KPI report,
+    newest first, 200 a page (``before``: the last call of the page before)."""
     q = request.query
     params: dict[str, Any] = {
         k: q.get(k, "") for k in ("from", "to", "interval", "by", "include_simulated")
     }
     params["campaign"] = q.getall("campaign", [])
     values = {k[2:]: v for k, v in q.items() if k.startswith("d.")}
+    kpi = q.get("kpi", "")[:64]
+    ctx: dict[str, Any] = {
+        "error": None,
+        "calls": None,
+        "back": _back_to_report(q, params),
+        "at": q.get("at", ""),
+        "kpi_name": KPI_WORDS.get(kpi.split(":", 1)[0], ""),
+        "dims": [
+            (DIM_WORDS.get(d, d[4:] if d.startswith("col:") else d), v) for d, v in values.items()
+        ],
+    }
+    try:
+        before = inputs.int_field(dict(q), "before") if q.get("before") else None
+        seen = max(0, inputs.int_field(dict(q), "seen", 0))
+        got = await run_db(
+            service.drill_calls, request.app[ENGINE], params, ctx["at"], values, kpi, before
+        )
+    except OutdialError as err:
+        ctx["error"] = {"message": err.message, "field": err.fields.get("field", "")}
+        return render("reports_calls.html", request, ctx, status=400)
+    ctx["calls"] = _calls_view(request, got, kpi, seen)
+    return render("reports_calls.html", request, ctx)
+
+
+def _back_to_report(q: Any, params: dict[str, Any]) -> str:
     back_pairs = [(k, v) for k, v in q.items() if k in params and k != "by" and v]
     back_pairs += [
         ("by", d) for d in str(params["by"]).split(",") if d and not d.startswith("col:")
     ]
     cols = [d[4:] for d in str(params["by"]).split(",") if d.startswith("col:")]
     back_pairs += [("column", cols[0])] if cols else []
-    ctx: dict[str, Any] = {
-        "error": None,
-        "calls": None,
-        "back": "/reports?" + urlencode(back_pairs),
-        "at": q.get("at", ""),
-        "dims": [
-            (DIM_WORDS.get(d, d[4:] if d.startswith("col:") else d), v) for d, v in values.items()
-        ],
-    }
-    try:
-        got = await run_db(service.drill_calls, request.app[ENGINE], params, ctx["at"], values)
-    except OutdialError as err:
-        ctx["error"] = {"message": err.message, "field": err.fields.get("field", "")}
-        return render("reports_calls.html", request, ctx, status=400)
+    return "/reports?" + urlencode(back_pairs)
+
+
+def _calls_view(request: web.Request, got: Any, kpi: str, seen: int) -> dict[str, Any]:
+    """The listed calls in the reader's words: what the figure counts ("12 abandoned of 380
+    answered calls"), disposition labels, numbers masked unless a manager reads them."""
+    _ = lang_of(request).gettext
+    if got.no_calls:
+        return {"no_calls": _(NO_CALLS_WORDS.get(got.no_calls, NO_CALLS_WORDS["agent_time"]))}
     whole = current_identity(request).role in MANAGERS
-    rows = [{**r, "number": r["number"] if whole else mask_text(r["number"])} for r in got.rows]
-    ctx["calls"] = {"total": got.total, "rows": rows, "masked": not whole}
-    return render("reports_calls.html", request, ctx)
+    rows = [
+        {
+            **r,
+            "number": r["number"] if whole else mask_text(r["number"]),
+            "disposition": disposition_text(r["disposition"], r["disposition_label"], _)
+            if r["disposition"]
+            else "",
+        }
+        for r in got.rows
+    ]
+    base = kpi.split(":", 1)[0] or "dials"
+    nums = {"n": f"{got.total:,}", "of": f"{got.of or 0:,}"}
+    older = ""
+    if got.older is not None:
+        pairs = [(k, v) for k, v in request.query.items() if k not in ("before", "seen")]
+        pairs += [("before", str(got.older)), ("seen", str(seen + len(rows)))]
+        older = request.path + "?" + urlencode(pairs)
+    newest = ""
+    if seen:
+        pairs = [(k, v) for k, v in request.query.items() if k not in ("before", "seen")]
+        newest = request.path + "?" + urlencode(pairs)
+    return {
+        "no_calls": "",
+        "summary": _(FIGURE_WORDS.get(base, FIGURE_WORDS["dials"])) % nums,
+        "total": got.total,
+        "rows": rows,
+        "first": seen + 1,
+        "last": seen + len(rows),
+        "older": older,
+        "newest": newest,
+        "masked": not whole,
+    }
 
 
 @routes.get("/reports/forecast", roles=MANAGERS)

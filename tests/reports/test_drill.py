@@ -85,3 +85,147 @@ def test_a_row_not_in_the_report_is_refused(
     with pytest.raises(ReportInvalid) as err:
         service.drill_calls(sqlite_engine, params, at, values)
     assert err.value.fields["field"] == field
+
+
+# --- the calls behind one figure: the figure's own calls (issue: drill-down by KPI) ----------
+
+
+def _more_calls(engine: Engine, ids: dict[str, int]) -> None:
+    """Two calls more in the same half-hour: c6 a second bridged call of c1's record (a sale,
+    transferred: not a first-contact resolution), c7 a person who finished the IVR; and the
+    campaign made a return-visit one, so that every attempt measure has calls."""
+    import sqlalchemy as sa
+
+    from dialer.models import Attempt
+    from outdial.storage import session_scope
+
+    with engine.begin() as conn:
+        first = conn.execute(sa.text("SELECT contact_id FROM attempts WHERE call_id = 'c1'"))
+        contact = int(first.scalar_one())
+        conn.execute(sa.text("UPDATE campaigns SET kind = 'return_visit'"))
+    with session_scope(engine) as s:
+        s.add(
+            Attempt(
+                call_id="c6",
+                campaign_id=ids["campaign"],
+                contact_id=contact,
+                number="+8613800000001",
+                created_at=timeline.at(1, 25),
+                answered_at=timeline.at(1, 25, 6),
+                bridged_at=timeline.at(1, 25, 7),
+                transferred_at=timeline.at(1, 26),
+                agent_user_id=ids["agent"],
+                disposition="sale",
+                state="completed",
+                final=True,
+            )
+        )
+        s.add(
+            Attempt(
+                call_id="c7",
+                campaign_id=ids["campaign"],
+                contact_id=contact,
+                number="+8613800000001",
+                created_at=timeline.at(1, 27),
+                answered_at=timeline.at(1, 27, 3),
+                amd="human",
+                state="completed",
+                final=True,
+            )
+        )
+
+
+def test_each_figure_lists_its_own_calls(engine: Engine) -> None:
+    """For every KPI counted from attempts, the calls listed are exactly as many as the
+    figure's numerator (reports/store.py attempt_sums), and its denominator is said too."""
+    from reports import drill, store
+
+    ids = timeline.build(engine)
+    _more_calls(engine, ids)
+    sums = store.attempt_sums(engine, store.Window(timeline.at(0, 0), timeline.at(4, 0)), [])
+    params = {**DAY, "interval": "day"}
+    for kpi, (num, den) in drill.FIGURES.items():
+        got = service.drill_calls(engine, params, "2026-12-01", {}, kpi)
+        assert got.total == int(sums[num].sum()) == len(got.rows), kpi
+        assert got.of == (None if den is None else int(sums[den].sum())), kpi
+    # by hand (tests/reports/timeline.py plus c6, c7)
+    abandoned = service.drill_calls(engine, params, "2026-12-01", {}, "abandon_rate")
+    assert ([r["call_id"] for r in abandoned.rows], abandoned.of) == (["c5"], 5)
+    live = service.drill_calls(engine, params, "2026-12-01", {}, "connect_rate")
+    assert sorted(r["call_id"] for r in live.rows) == ["c1", "c2", "c5", "c6", "c7"]
+    assert live.of == 7
+    fcr = service.drill_calls(engine, params, "2026-12-01", {}, "fcr")
+    assert [r["call_id"] for r in fcr.rows] == ["c1"]  # c6 is the record's second contact
+    contacts = service.drill_calls(engine, params, "2026-12-01", {}, "contacts")
+    assert sorted(r["call_id"] for r in contacts.rows) == ["c1", "c2", "c6", "c7"]
+    moved = service.drill_calls(engine, params, "2026-12-01", {}, "transfer_rate")
+    assert [r["call_id"] for r in moved.rows] == ["c6"] and moved.of == 4
+
+
+def test_by_agent_the_figure_and_the_row_both_filter(engine: Engine) -> None:
+    ids = timeline.build(engine)
+    _more_calls(engine, ids)
+    params = {**DAY, "interval": "day", "by": "agent"}
+    got = service.drill_calls(engine, params, "2026-12-01", {"agent": "wang"}, "successes")
+    assert [r["call_id"] for r in got.rows] == ["c6", "c1"]
+    assert got.rows[0]["disposition"] == "sale" and got.rows[0]["disposition_label"] == ""
+    nobody = service.drill_calls(engine, params, "2026-12-01", {"agent": ""}, "abandon_rate")
+    assert [r["call_id"] for r in nobody.rows] == ["c5"]
+
+
+@pytest.mark.parametrize("kpi", ["occupancy", "talk_time", "away_time:break", "plan_completion"])
+def test_figures_of_agent_time_or_records_have_no_calls(sqlite_engine: Engine, kpi: str) -> None:
+    timeline.build(sqlite_engine)
+    got = service.drill_calls(sqlite_engine, {**DAY, "interval": "day"}, "2026-12-01", {}, kpi)
+    assert got.total == 0 and got.rows == []
+    assert got.no_calls == ("contacts" if kpi == "plan_completion" else "agent_time")
+
+
+def test_an_unknown_kpi_is_refused(sqlite_engine: Engine) -> None:
+    timeline.build(sqlite_engine)
+    with pytest.raises(ReportInvalid) as err:
+        service.drill_calls(sqlite_engine, {**DAY, "interval": "day"}, "2026-12-01", {}, "nope")
+    assert err.value.fields["field"] == "kpi"
+
+
+def test_pages_past_the_newest_two_hundred(engine: Engine) -> None:
+    """450 calls, 150 of them dialled at the same second: three pages of keyset paging list
+    each call once, newest first, and the last page has no older page."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from dialer.models import Attempt
+    from outdial.storage import session_scope
+    from reports import drill
+
+    ids = timeline.build(engine)
+    with engine.connect() as conn:
+        contact = int(conn.execute(sa.text("SELECT MIN(id) FROM contacts")).scalar_one())
+    with session_scope(engine) as s:
+        for i in range(445):
+            s.add(
+                Attempt(
+                    call_id=f"p{i}",
+                    campaign_id=ids["campaign"],
+                    contact_id=contact,
+                    number="+8613800000001",
+                    created_at=timeline.at(2, 0) + timedelta(seconds=i // 3 if i >= 150 else 0),
+                    state="no_answer",
+                )
+            )
+    params = {**DAY, "interval": "day"}
+    seen: list[str] = []
+    before = None
+    for page in range(3):
+        got = service.drill_calls(engine, params, "2026-12-01", {}, "dials", before)
+        assert got.total == 450
+        seen += [r["call_id"] for r in got.rows]
+        before = got.older
+        assert (before is None) == (page == 2)
+        assert len(got.rows) == (drill.MAX_ROWS if page < 2 else 50)
+    assert len(seen) == len(set(seen)) == 450
+    assert seen[-5:] == ["c5", "c4", "c3", "c2", "c1"]
+    with pytest.raises(ReportInvalid) as err:
+        service.drill_calls(engine, params, "2026-12-01", {}, "dials", 10**9)
+    assert err.value.fields["field"] == "before"

@@ -126,20 +126,21 @@ async def test_a_figure_opens_the_calls_behind_it(
         await client.get(f"/reports?{DAY}&interval=day&by=agent&{KPIS}", headers=h)
     ).text()
     links = sorted({unescape(x) for x in re.findall(r'href="(/reports/calls\?[^"]+)"', html)})
-    assert len(links) == 2  # one per row: wang, and the calls no agent took
-    wang = next(x for x in links if "d.agent=wang" in x)
+    dials = [x for x in links if x.endswith("kpi=dials")]
+    assert len(dials) == 2  # one per row: wang, and the calls no agent took
+    wang = next(x for x in dials if "d.agent=wang" in x)
     page = await client.get(wang, headers=h)
     text = await page.text()
     assert page.status == 200, text
     assert "+8613800000001" in text and "+8613800000002" in text
     assert "+8613800000003" not in text  # not wang's
-    assert "2 calls." in text and "talked to an agent" in text
+    assert "2 calls dialled." in text and "talked to an agent" in text
     back = unescape(re.search(r'href="(/reports\?[^"]+)"', text).group(1))  # type: ignore[union-attr]
     assert "by=agent" in back and "interval=day" in back
     chart = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))  # type: ignore[union-attr]
     point = chart["drill"]["base"] + "&at=" + chart["drill"]["at"][0]
     wang_series = chart["drill"]["series"][[s["name"] for s in chart["series"]].index("wang")]
-    assert "2 calls." in await (await client.get(point + wang_series, headers=h)).text()
+    assert "2 calls dialled." in await (await client.get(point + wang_series, headers=h)).text()
     consolekit.user(sqlite_engine, "qa1", Role.QA)
     qa = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path / "qa"))
     await consolekit.login(qa, "qa1")
@@ -147,6 +148,76 @@ async def test_a_figure_opens_the_calls_behind_it(
     assert "+8613800000001" not in masked and "0001" in masked and "号码只显示后四位" in masked
     bad = await client.get(wang.replace("at=2026-12-01", "at=someday"), headers=h)
     assert bad.status == 400 and "not an interval of this report" in await bad.text()
+
+
+async def test_a_rate_lists_its_own_calls_with_labels_and_pages(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    """The abandon-rate cell lists the abandoned call only and says of how many answered; the
+    connect-rate cell the calls a person answered; dispositions show the campaign's labels in
+    the reader's language (a typed label as typed, an unknown code as is); occupancy has no
+    calls and says so; past 200 calls an "Older calls" link pages on."""
+    import sqlalchemy as sa
+
+    from dialer.models import Attempt
+    from outdial.storage import session_scope
+
+    ids = timeline.build(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE attempts SET disposition = 'success' WHERE call_id = 'c1'"))
+        conn.execute(sa.text("UPDATE dispositions SET label = '再联系' WHERE code = 'callback'"))
+        conn.execute(sa.text("UPDATE attempts SET disposition = 'odd_code' WHERE call_id = 'c3'"))
+        conn.execute(
+            sa.text("UPDATE attempts SET disposition = 'not_interested' WHERE call_id = 'c4'")
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO dispositions (campaign_id, code, label, contact, success, callback, "
+                "do_not_call, final) VALUES (:k, 'not_interested', 'Not interested / 无意向', "
+                "true, false, false, false, true)"
+            ),
+            {"k": ids["campaign"]},
+        )
+    client, h = await _client(aiohttp_client, engine, tmp_path)
+    html = await (await client.get(f"/reports?{DAY}&interval=day&{KPIS}", headers=h)).text()
+    links = {unescape(x) for x in re.findall(r'href="(/reports/calls\?[^"]+)"', html)}
+    by_kpi = {x.rsplit("kpi=", 1)[1]: x for x in links}
+    assert set(by_kpi) == {"dials", "connect_rate", "abandon_rate", "aht", "occupancy"}
+    text = await (await client.get(by_kpi["abandon_rate"], headers=h)).text()
+    assert "1 abandoned of 3 answered calls." in text and "Abandon rate" in text
+    assert text.count("+86138") == 1 and "+8613800000005" in text
+    text = await (await client.get(by_kpi["connect_rate"], headers=h)).text()
+    assert "3 answered by a person of 5 calls dialled." in text
+    assert [n[-1] for n in re.findall(r"\+8613800000\d{3}", text)] == ["5", "2", "1"]
+    zh = {**h, "Accept-Language": "zh-CN"}
+    text = await (await client.get(by_kpi["dials"], headers=zh)).text()
+    dispos = [unescape(d) for d in re.findall(r'<td class="dispo">(.*?)</td>', text)]
+    assert dispos == ["—", "无意向", "odd_code", "再联系", "成功"]  # c5 .. c1
+    en = await (await client.get(by_kpi["dials"], headers=h)).text()
+    assert re.findall(r'<td class="dispo">(.*?)</td>', en)[-1] == "Success"
+    occ = await (await client.get(by_kpi["occupancy"], headers=h)).text()
+    assert "agents’ time" in unescape(occ) and "<table" not in occ.split("drillwhat")[1]
+    with session_scope(engine) as s:  # 250 more unanswered calls the same day
+        contact = s.exec(sa.text("SELECT MIN(id) FROM contacts")).one()[0]  # type: ignore[call-overload]
+        for i in range(250):
+            s.add(
+                Attempt(
+                    call_id=f"x{i}",
+                    campaign_id=ids["campaign"],
+                    contact_id=contact,
+                    number="+8613900000000",
+                    created_at=timeline.at(2, 0),
+                    state="no_answer",
+                )
+            )
+    first = await (await client.get(by_kpi["dials"], headers=h)).text()
+    assert "Calls 1–200 of 255, newest first." in first and first.count("<tr><td>") == 200
+    older = unescape(re.search(r'id="older-calls" href="([^"]+)"', first).group(1))  # type: ignore[union-attr]
+    second = await (await client.get(older, headers=h)).text()
+    assert "Calls 201–255 of 255, newest first." in second and 'id="older-calls"' not in second
+    assert second.count("<tr><td>") == 55 and "+8613800000001" in second
+    bad = await client.get(older.replace("before=", "before=x"), headers=h)
+    assert bad.status == 400 and "before" in await bad.text()
 
 
 async def test_simulated_calls_behind_a_checkbox(
