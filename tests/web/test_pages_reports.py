@@ -448,6 +448,25 @@ async def test_reports_page_in_a_browser(
             await page.wait_for_url("**/reports/calls?**")
             assert await page.locator("table.calls tbody tr").count() > 0
             await w.shot("reports-calls", lang)
+            # one day, no split: the connect-rate figure lists the calls a person answered,
+            # 200 a page; occupancy is agents' time and says it has no calls
+            day = "/reports?from=2026-12-01&to=2026-12-01&interval=day&kpi=dials"
+            await page.goto(day + "&kpi=connect_rate&kpi=occupancy")
+            await page.locator("table.kpis a[href$='kpi=connect_rate']").click()
+            await page.wait_for_url("**/reports/calls?**")
+            summary = await page.locator("#drill-summary").inner_text()
+            assert re.search(r"\d", summary), summary
+            assert await page.locator("table.calls tbody tr").count() == 200
+            rings = await page.locator("table.calls tbody td.num").all_inner_texts()
+            assert all(r.endswith(" s") for r in rings)  # each one answered
+            await w.shot("reports-calls-connect", lang)
+            await page.locator("#older-calls").click()
+            await page.wait_for_url("**before=**")
+            assert 0 < await page.locator("table.calls tbody tr").count() <= 200
+            await page.goto(day + "&kpi=occupancy")
+            await page.locator("table.kpis a[href$='kpi=occupancy']").click()
+            await page.locator("#no-calls").wait_for()
+            await w.shot("reports-calls-occupancy", lang)
             await page.goto(report_url)
             chart = page.locator(".chart[data-chart-drawn]").first
             await chart.locator("svg path").first.wait_for(state="attached")
