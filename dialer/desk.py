@@ -135,6 +135,8 @@ def call_view(db: Engine, att: Attempt, live_amd: str = "") -> dict[str, Any]:
             {
                 "at": as_utc(h.created_at).astimezone(ZoneInfo(zone)),
                 "outcome": labels.get(h.disposition, h.disposition or h.sip_outcome or h.state),
+                "disposition": h.disposition,  # the code: pages show its label translated
+                "label": labels.get(h.disposition, ""),
                 "notes": h.notes,
             }
             for h in history

@@ -15,6 +15,7 @@ The desk's WebSocket ``/desk/ws`` carries the engine's messages for this agent (
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from outdial.errors import InvalidInput, OutdialError
 from outdial.models import as_utc
 from outdial.roles import Role
 from web.api_dialer import RUNTIME, same_origin
+from web.disposition_words import disposition_text
 from web.i18n import N_
 from web.inputs import form_body
 from web.keys import CONFIG, ENGINE
@@ -121,6 +123,26 @@ async def _pause_menu(request: web.Request, campaign_id: int | None) -> dict[str
         r.code: _(PAUSE_WORDS[r.code]) if defaults.get(r.code) == r.label else r.label
         for r in spec.pause_reasons
     }
+
+
+def _in_words(view: dict[str, Any], gettext: Callable[[str], str]) -> dict[str, Any]:
+    """The screen pop's dispositions (buttons, the record's history) in the agent's language:
+    default labels translated, a manager's own labels as typed (web/disposition_words.py)."""
+    history = [
+        {**h, "outcome": disposition_text(h["disposition"], h["label"], gettext)}
+        if h.get("disposition")
+        else h
+        for h in view["history"]
+    ]
+    buttons = [
+        {
+            "code": d.code,
+            "label": disposition_text(d.code, d.label, gettext),
+            "callback": d.callback,
+        }
+        for d in view["dispositions"]
+    ]
+    return {**view, "history": history, "dispositions": buttons}
 
 
 async def _bar(request: web.Request) -> dict[str, Any]:
@@ -297,7 +319,7 @@ async def desk_call(request: web.Request) -> web.Response:
     view = await run_db(desk.call_view, db, att, live)
     draft = await run_db(desk.draft_of, db, uid, att.call_id)
     ctx = {
-        "call": view,
+        "call": _in_words(view, lang_of(request).gettext),
         "draft": draft,
         "draft_json": json.dumps(draft, ensure_ascii=False),
         "outcomes": desk.RETURN_VISIT_OUTCOMES,

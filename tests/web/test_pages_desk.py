@@ -117,6 +117,15 @@ async def test_the_agents_call_from_screen_pop_to_disposition(
     assert PHONE not in pop and "0001" in pop  # the number as the agent may see it
     assert "您好 王女士，核对订单 SO-1" in pop
     assert "Legal calling hours" in pop and "09:00-20:00" in pop
+    # the default dispositions in the agent's language only, not "Success / 成功"
+    codes = re.findall(r'name="code" value="(\w+)".*?</kbd> ([^<]+)</button>', pop, re.S)
+    assert ("success", "Success") in codes and "成功" not in pop
+    zh = await (
+        await client.get(f"/desk/call/{call_id}", headers={"Accept-Language": "zh-CN"})
+    ).text()
+    zh_codes = re.findall(r'name="code" value="(\w+)".*?</kbd> ([^<]+)</button>', zh, re.S)
+    assert ("success", "成功") in zh_codes and ("do_not_call", "勿扰") in zh_codes
+    assert "Success" not in zh
 
     # another agent may not read nor touch li's call
     other = await aiohttp_client(client.server)
