@@ -11,9 +11,10 @@ An agent sees and changes their own callbacks and the team's; anyone else's look
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
@@ -22,7 +23,7 @@ from campaigns import callback_times, contacts, store
 from campaigns.errors import CallbackClosed
 from campaigns.models import Callback
 from outdial.errors import Conflict, InvalidInput, NotFound
-from outdial.models import as_utc
+from outdial.models import User, as_utc
 from outdial.storage import session_scope
 
 OWNER_KINDS = ("agent", "team")
@@ -268,3 +269,80 @@ def move_missed_to_team(engine: Engine, now: datetime) -> list[int]:
                 contacts.release_owner(s, contact, cb.owner_id)
                 moved.append(cb.id or 0)
     return moved
+
+
+# --- the agent's desk: their own callbacks and their team's (班组回呼) ------------------------
+
+
+def _team_of_callback() -> Any:
+    """The team a team callback belongs to: the team (users.team) of the agent it was first
+    promised to (``owner_id``, kept when a missed callback moves to the team), else of the
+    agent who scheduled it; "" when that agent is in no team."""
+    u = User.__table__.alias("cb_team")  # type: ignore[attr-defined]
+    who = sa.func.coalesce(col(Callback.owner_id), col(Callback.created_by))
+    return sa.select(sa.func.coalesce(u.c.team, "")).where(u.c.id == who).scalar_subquery()
+
+
+def due_on_desk(
+    engine: Engine, agent_id: int, team: str, campaign_ids: Sequence[int], until: datetime
+) -> list[Callback]:
+    """Pending callbacks due before ``until`` (overdue ones too) on an agent's desk: their own,
+    and every team callback of their team (``team``: the agent's users.team; agents in no team
+    share the callbacks of agents in no team) in the campaigns they may take (``campaign_ids``;
+    empty: any). A team callback leaves every desk once one agent takes it (:func:`take`) or
+    it is served or closed. Own callbacks first, then by due time."""
+    team_cond = sa.and_(
+        col(Callback.owner_kind) == "team", sa.func.coalesce(_team_of_callback(), "") == team
+    )
+    if campaign_ids:
+        team_cond = sa.and_(team_cond, col(Callback.campaign_id).in_(list(campaign_ids)))
+    mine = sa.and_(col(Callback.owner_kind) == "agent", col(Callback.owner_id) == agent_id)
+    q = (
+        select(Callback)
+        # UTC: SQLite would compare the wall time of an aware ``until`` (the offset dropped)
+        .where(Callback.status == "pending", col(Callback.due_at) < until.astimezone(UTC))
+        .where(or_(mine, team_cond))
+        .order_by(col(Callback.due_at), col(Callback.id))
+    )
+    with session_scope(engine) as s:
+        rows = list(s.exec(q))
+    rows.sort(key=lambda c: (c.owner_kind != "agent", as_utc(c.due_at)))
+    return rows
+
+
+def take(engine: Engine, callback_id: int, agent_id: int) -> Callback:
+    """An agent takes a team callback: it becomes theirs (the hopper waits for them, as for a
+    personal callback) and leaves the other agents' desks. Taking one's own again is a no-op;
+    one another agent took first, or that is closed, is a :class:`Conflict`."""
+    with session_scope(engine) as s:
+        # one conditional UPDATE: of two agents taking at once, exactly one changes the row
+        taken = (
+            s.connection()
+            .execute(
+                sa.update(Callback)
+                .where(
+                    col(Callback.id) == callback_id,
+                    col(Callback.status) == "pending",
+                    col(Callback.owner_kind) == "team",
+                )
+                .values(owner_kind="agent", owner_id=agent_id)
+            )
+            .rowcount
+        )
+        row = s.get(Callback, callback_id)
+        if row is None:
+            raise NotFound(f"no callback {callback_id}", callback_id=callback_id)
+        s.refresh(row)
+        if not taken:
+            if row.owner_kind == "agent" and row.owner_id == agent_id and row.status == "pending":
+                return row
+            raise Conflict(
+                f"callback {callback_id} is no longer the team's", callback_id=callback_id
+            )
+        contact = contacts.by_ref(s, row.campaign_id, row.contact_ref)
+        held = contact is not None and contact.callback_at is not None
+        if held and as_utc(contact.callback_at) == as_utc(row.due_at):  # type: ignore[union-attr,arg-type]
+            contacts.set_callback(s, contact, row.due_at, agent_id)
+        s.flush()
+        s.refresh(row)
+    return row

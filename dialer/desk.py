@@ -10,7 +10,7 @@ Every read by call id checks that the call is the agent's own (an agent sees onl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from dialer.models import Attempt, DeskDraft
 from lists.models import Contact
 from outdial.errors import InvalidInput, NotFound
 from outdial.logs import mask_text
-from outdial.models import as_utc
+from outdial.models import User, as_utc
 from outdial.storage import session_scope
 
 #: return-visit outcome codes (campaigns/return_visits.complete stores one per task)
@@ -55,7 +55,9 @@ def today_counts(db: Engine, user_id: int, since: datetime) -> Counts:
         rows = s.exec(
             select(Attempt)
             .where(Attempt.agent_user_id == user_id)
-            .where(col(Attempt.bridged_at) >= since)
+            # UTC: SQLite keeps the wall time of what it is given and drops the offset, so a
+            # Shanghai midnight bound as is would skip the calls of 00:00-08:00 local
+            .where(col(Attempt.bridged_at) >= since.astimezone(UTC))
         ).all()
     talk = sum(_talk(r) for r in rows)
     wrap = sum(_gap(r.ended_at, r.disposition_at) for r in rows)
@@ -309,9 +311,12 @@ def drop_draft(db: Engine, user_id: int, call_id: str) -> None:
 
 
 def callbacks_due(db: Engine, user_id: int, until: datetime) -> list[Callback]:
-    """The agent's own pending callbacks due before ``until`` (overdue ones included)."""
-    rows = callbacks.list_callbacks(db, user_id, "pending")
-    return [c for c in rows if c.owner_id == user_id and as_utc(c.due_at) < until]
+    """The agent's pending callbacks due before ``until`` (overdue ones included): their own,
+    then their team's in the campaigns they may take (campaigns/callbacks.py ``due_on_desk``)."""
+    with session_scope(db) as s:
+        user = s.get(User, user_id)
+        team = user.team if user is not None else ""
+    return callbacks.due_on_desk(db, user_id, team, store.assigned_campaigns(db, user_id), until)
 
 
 def end_of_day(now: datetime, zone: str) -> datetime:

@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 import structlog
 from aiohttp import WSMsgType, web
 
-from campaigns import callback_times, orders, rules, store, survey_store
+from campaigns import callback_times, callbacks, orders, rules, store, survey_store
 from dialer import desk
 from dialer.board import day_start
 from dialer.errors import DispositionOwed, NotRunning
 from dialer.simagents import softphone_uri
-from outdial.errors import InvalidInput, OutdialError
+from outdial.errors import Conflict, InvalidInput, NotFound, OutdialError
 from outdial.models import as_utc
 from outdial.roles import Role
 from web.api_dialer import RUNTIME, same_origin
@@ -297,6 +297,26 @@ async def desk_signin(request: web.Request) -> web.Response:
 
 def _problem(request: web.Request, text: str, status: int = 400) -> web.Response:
     return render("_desk_problem.html", request, {"text": text}, status=status)
+
+
+@routes.post("/desk/callbacks/{callback}/take", roles=AGENTS)
+async def desk_take_callback(request: web.Request) -> web.Response:
+    """Take a team callback due today: it becomes the agent's own and leaves the desks of the
+    rest of the team (campaigns/callbacks.py ``take``)."""
+    _ = lang_of(request).gettext
+    raw = request.match_info["callback"]
+    if not raw.isdigit():
+        return _problem(request, _("There is no such callback."), status=404)
+    try:
+        await run_db(callbacks.take, request.app[ENGINE], int(raw), _user(request))
+    except Conflict:
+        text = _("Another agent of your team has taken this callback (or it is closed).")
+        return _problem(request, text, status=409)
+    except NotFound:
+        return _problem(request, _("There is no such callback."), status=404)
+    ok = render("_desk_taken.html", request, {})
+    ok.headers["HX-Trigger"] = "desk-refresh"
+    return ok
 
 
 @routes.post("/desk/signout", roles=AGENTS)

@@ -102,4 +102,9 @@ def test_callbacks_due_are_the_agents_own(engine: Engine) -> None:
         engine, cid, "+8613800100001", today, "Asia/Shanghai", NOW,
         owner_kind="team", created_by=li, contact_ref="call:c9",
     )  # fmt: skip
-    (due,) = desk.callbacks_due(engine, li, end)  # a team callback is nobody's own
+    # a team callback is on the desk of every agent of the team (li and wang are in none)
+    own, team = desk.callbacks_due(engine, li, end)
+    assert (own.owner_kind, team.owner_kind) == ("agent", "team")
+    assert [c.owner_kind for c in desk.callbacks_due(engine, wang, end)] == ["agent", "team"]
+    auth.set_team(engine, "wang", "B")  # now in another team than li's
+    assert [c.owner_kind for c in desk.callbacks_due(engine, wang, end)] == ["agent"]
