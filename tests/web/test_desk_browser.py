@@ -341,3 +341,104 @@ async def test_a_sampled_machine_verdict_is_marked_on_the_desk(
             assert w.problems == [] and zh.problems == [], (w.problems, zh.problems)
     finally:
         await app[RUNTIME].stop(camp.id)
+
+
+async def test_team_callbacks_and_refused_commands_on_the_desk(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Team A (li, wang) has a team callback due: it is in "due today" on both desks (li in
+    English, wang in Chinese), li takes it and it leaves wang's desk. Then Ready and Hang up
+    fail (the network drops: Playwright aborts the request; the server refuses: 409): the desk
+    says so in words, and no script error or unhandled rejection is left."""
+    from campaigns.models import Callback
+    from outdial.storage import session_scope
+
+    engine = sqlite_engine
+    spec = {"name": "预览回呼", "mode": "preview", "caller_id": "+8610010000"}
+    camp, _ = campaigns.save_spec(engine, rules.parse_campaign(spec))
+    cid = camp.id or 0
+    dialdata.add_contacts(engine, cid, ["+8613800100001"])
+    for name in ("li", "wang", "zhao"):
+        consolekit.user(engine, name, Role.AGENT)
+        auth.set_team(engine, name, "B" if name == "zhao" else "A")
+    li_id = auth.get_user(engine, "li").id
+    with session_scope(engine) as s:
+        due = datetime.now(UTC) - timedelta(minutes=5)
+        s.add(
+            Callback(
+                campaign_id=cid, phone="+8613900100009", customer_name="陈女士",
+                customer_zone="Asia/Shanghai", owner_kind="team", created_by=li_id,
+                local_time=due.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M"),
+                due_at=due, note="客户说下午方便",
+            )
+        )  # fmt: skip
+    app = consolekit.app_for(engine, tmp_path)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    await app[RUNTIME].start(cid)
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        async with browserkit.chromium() as browser:
+            desks = {}
+            for name, lang in (("li", "en"), ("wang", "zh"), ("zhao", "en")):
+                w = await browserkit.new_page(browser, base, lang)
+                await browserkit.login(w, name, consolekit.PASSWORD, "**/desk")
+                await w.page.locator("#signin button[type=submit]").click()
+                await w.page.locator("#btn-ready").wait_for()
+                desks[name] = w
+            li, wang, zhao = desks["li"], desks["wang"], desks["zhao"]
+            await li.page.locator("#due li", has_text="陈女士").wait_for()
+            await wang.page.locator("#due li", has_text="陈女士").wait_for()
+            assert await wang.page.locator("#due .badge.team").inner_text() == "班组回呼"
+            assert await zhao.page.locator("#due li", has_text="陈女士").count() == 0
+            await li.shot("desk-team-callback", "en")
+            await wang.shot("desk-team-callback", "zh")
+            await li.page.get_by_role("button", name="Take it").click()
+            await li.page.locator("#taken").wait_for()
+            await li.page.locator("#due button.take").wait_for(state="detached")
+            assert await li.page.locator("#due li", has_text="陈女士").count() == 1  # now li's
+            await wang.page.reload()
+            await wang.page.locator("#btn-ready").wait_for()
+            assert await wang.page.locator("#due li", has_text="陈女士").count() == 0
+            await li.shot("desk-team-callback-taken", "en")
+
+            # Ready with the network down, then refused by the server: said in words
+            for w, lang in ((li, "en"), (wang, "zh")):
+                page = w.page
+                await page.route("**/api/agent/ready", lambda route: route.abort())
+                await page.locator("#btn-ready").click()
+                msg = page.locator("#desk-msg.problem")
+                await msg.wait_for()
+                said = await msg.inner_text()
+                assert said in (
+                    "The server did not answer: check the network connection and try again.",
+                    "服务器没有响应：请检查网络连接后重试。",
+                ), said
+                await w.shot("desk-ready-network-down", lang)
+                await page.unroute("**/api/agent/ready")
+                await page.route(
+                    "**/api/agent/ready",
+                    lambda route: route.fulfill(
+                        status=409,
+                        content_type="application/json",
+                        json={"error": "conflict", "message": "the campaign is stopping"},
+                    ),
+                )
+                await page.locator("#btn-ready").click()
+                await page.locator("#desk-msg", has_text="the campaign is stopping").wait_for()
+                await page.unroute("**/api/agent/ready")
+            # Hang up (Alt+H) on a previewed call with the network down
+            page = li.page
+            await page.locator("#btn-next").click()
+            await page.locator("#preview-record").get_by_text("客户").first.wait_for()
+            await page.get_by_role("button", name="Dial").click()
+            await page.locator("#callpanel").wait_for()
+            await page.route("**/api/agent/hangup", lambda route: route.abort())
+            await page.locator("#callpanel h2").first.click()
+            await page.keyboard.press("Alt+h")
+            await page.locator("#desk-msg.problem", has_text="did not answer").wait_for()
+            await page.unroute("**/api/agent/hangup")
+            for w in (li, wang, zhao):  # the aborted requests' own network lines aside
+                errors = [p for p in w.problems if "net::ERR_FAILED" not in p]
+                assert errors == [], errors
+    finally:
+        await app[RUNTIME].stop(cid)

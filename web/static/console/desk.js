@@ -24,21 +24,29 @@
     box.textContent = text || "";
     box.className = ok ? "ok" : (text ? "problem" : "");
   }
+  // A refused or failed command is said on the desk and rejects; callers that need not react
+  // use act() (below), so that no rejection is left unhandled.
   function api(path, body) {
     return fetch(path, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
       body: JSON.stringify(body || {})
+    }).catch(function (err) {  // no answer at all: the network or the server is down
+      say(words.network);
+      throw err;
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) {  // 409 disposition_owed: wrap-up ends with the disposition, said in words
-          say((data.error && words[data.error]) || data.message || ("HTTP " + r.status));
-          throw new Error(data.message);
+          say((data.error && words[data.error]) || data.message || (words.failed + " (HTTP " + r.status + ")"));
+          throw new Error(data.message || "HTTP " + r.status);
         }
         say("");
         return data;
       });
     });
+  }
+  function act(path, body, then) {
+    return api(path, body).then(then || function () {}).catch(function () {});  // api() said why
   }
 
   // --- the state bar -------------------------------------------------------------------------
@@ -76,15 +84,15 @@
     el.textContent = (h ? h + ":" + String(m % 60).padStart(2, "0") : m) + ":" + String(s % 60).padStart(2, "0");
   }
 
-  function ready() { return api("/api/agent/ready").then(function (d) { setState(d.agent.state, null); }); }
+  function ready() { return act("/api/agent/ready", {}, function (d) { setState(d.agent.state, null); }); }
   function pause() {
     var reason = ($("pause-reason") || {}).value;
     if (!reason) { say(words.need_reason); $("pause-reason").focus(); return; }
-    api("/api/agent/pause", { reason: reason }).then(function (d) {
+    act("/api/agent/pause", { reason: reason }, function (d) {  // 409 in wrap-up: said why
       setState(d.agent.state, d.agent.pause_reason);
-    }).catch(function () {});  // refused (409 in wrap-up): api() has said why
+    });
   }
-  function hangup() { if (callId) { api("/api/agent/hangup", { call_id: callId }); } }
+  function hangup() { if (callId) { act("/api/agent/hangup", { call_id: callId }); } }
 
   // --- the call: screen pop, drafts, dispositions ---------------------------------------------
   function showCall(id) {
@@ -129,7 +137,7 @@
     fetch("/desk/call/" + encodeURIComponent(panel.getAttribute("data-call-id")) + "/draft", {
       method: "POST", credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf() }, body: fields()
-    });
+    }).catch(function () {});  // the next keystroke saves it again
   }
   function restoreDraft() {
     var panel = $("callpanel");
@@ -148,7 +156,7 @@
     });
     panel.addEventListener("change", function () { clearTimeout(draftTimer); saveDraft(); });
     var ivr = $("btn-ivr");
-    if (ivr) { ivr.addEventListener("click", function () { api("/api/agent/transfer-ivr", { call_id: callId }); }); }
+    if (ivr) { ivr.addEventListener("click", function () { act("/api/agent/transfer-ivr", { call_id: callId }); }); }
   }
 
   // --- preview mode ----------------------------------------------------------------------------
@@ -203,7 +211,7 @@
         setState(snap.agent.state, snap.agent.pause_reason, snap.since);
         if (snap.call_id && snap.call_id !== callId) { showCall(snap.call_id); }
         if (!snap.call_id && callId) { clearCall(); }
-      });
+      }).catch(function () { say(words.network); });  // the socket's next reconnect tries again
   }
   function onMessage(ev) {
     var msg = JSON.parse(ev.data);
@@ -278,10 +286,10 @@
     $("btn-hangup").addEventListener("click", hangup);
     $("btn-dial").addEventListener("click", function () {
       previewDone();
-      api("/api/agent/preview/dial");
+      act("/api/agent/preview/dial");
     });
     $("btn-next").addEventListener("click", function () {
-      api("/api/agent/preview/next").then(function (d) { if (!d.preview) { say(words.no_record, true); } });
+      act("/api/agent/preview/next", {}, function (d) { if (!d.preview) { say(words.no_record, true); } });
     });
     document.addEventListener("keydown", keys);
     document.body.addEventListener("htmx:afterRequest", function (e) {
