@@ -134,6 +134,7 @@ def calls(
         raise ReportInvalid(f"give the row's {missing[0]}", field=missing[0])
     start, end = interval_span(q, label)
     base = kpi.split(":", 1)[0] or "dials"
+    base = "csat" if base == "satisfaction" else base  # csat's per-question columns
     if base not in KPIS:
         raise ReportInvalid(f"unknown KPI {kpi!r}", field="kpi")
     if base not in FIGURES:  # agent time, records or survey answers: no calls to list

@@ -367,7 +367,7 @@ async def calls_page(request: web.Request) -> web.Response:
         "calls": None,
         "back": _back_to_report(q, params),
         "at": q.get("at", ""),
-        "kpi_name": KPI_WORDS.get(kpi.split(":", 1)[0], ""),
+        "kpi_name": KPI_WORDS.get(kpi.split(":", 1)[0].replace("satisfaction", "csat"), ""),
         "dims": [
             (DIM_WORDS.get(d, d[4:] if d.startswith("col:") else d), v) for d, v in values.items()
         ],

@@ -173,12 +173,23 @@ def test_by_agent_the_figure_and_the_row_both_filter(engine: Engine) -> None:
     assert [r["call_id"] for r in nobody.rows] == ["c5"]
 
 
-@pytest.mark.parametrize("kpi", ["occupancy", "talk_time", "away_time:break", "plan_completion"])
-def test_figures_of_agent_time_or_records_have_no_calls(sqlite_engine: Engine, kpi: str) -> None:
+@pytest.mark.parametrize(
+    ("kpi", "source"),
+    [
+        ("occupancy", "agent_time"),
+        ("talk_time", "agent_time"),
+        ("away_time:break", "agent_time"),
+        ("plan_completion", "contacts"),
+        ("csat", "surveys"),
+        ("satisfaction:overall:mean", "surveys"),
+    ],
+)
+def test_figures_of_agent_time_records_or_answers_have_no_calls(
+    sqlite_engine: Engine, kpi: str, source: str
+) -> None:
     timeline.build(sqlite_engine)
     got = service.drill_calls(sqlite_engine, {**DAY, "interval": "day"}, "2026-12-01", {}, kpi)
-    assert got.total == 0 and got.rows == []
-    assert got.no_calls == ("contacts" if kpi == "plan_completion" else "agent_time")
+    assert got.total == 0 and got.rows == [] and got.no_calls == source
 
 
 def test_an_unknown_kpi_is_refused(sqlite_engine: Engine) -> None:
