@@ -61,6 +61,7 @@ from sip.errors import (
 )
 from sip.limits import ModuleLimits, WorkerPlan, plan_worker, probe_limits
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
+from sip.rtp_ports import RtpPortRange
 
 log = structlog.get_logger(__name__)
 
@@ -110,7 +111,7 @@ def _without_main_module() -> Any:
 @dataclass(eq=False)
 class _Worker:
     worker_id: int
-    slot: int  # index of its RTP port range
+    rtp_start: int  # first port of its block of the pool's RTP range
     process: Any
     cmds: Connection
     ready: asyncio.Future[int]
@@ -124,6 +125,7 @@ class _Worker:
     #: race for the status the server sends and the loser reads 255 ("unknown")
     reap_lock: threading.Lock = field(default_factory=threading.Lock)
     exitcode: int | None = None  # as last seen by a reaping thread
+    holds_ports: bool = True  # its RTP block is not yet given back to the range
 
     def reap(self, timeout: float, kill: bool = False) -> int | None:
         """Wait up to ``timeout`` for the process to exit (then SIGKILL it if ``kill``)."""
@@ -144,11 +146,17 @@ class SipPool:
         config: PoolConfig | None = None,
         on_event: Callable[[ev.SipEvent], None] | None = None,
         limits: ModuleLimits | None = None,
+        rtp_ports: RtpPortRange | None = None,
     ) -> None:
         """``limits``: the module's compiled limits; None reads them at ``start()``. Given
         smaller than the module's, the workers enforce them (pjsua's maxCalls): tests use
-        this to run a pool as on a stock 4-call module."""
+        this to run a pool as on a stock 4-call module.
+
+        ``rtp_ports``: the media port range shared with other pools of this process (the
+        runtime's campaigns); None: the config's own ``rtp_port_start..rtp_port_end``."""
         self.config = config or PoolConfig()
+        sip = self.config.sip
+        self.rtp_ports = rtp_ports or RtpPortRange(sip.rtp_port_start, sip.rtp_port_end)
         self._limits = limits
         self.plan: WorkerPlan | None = None
         self._max_lines: int | None = None
@@ -194,6 +202,7 @@ class SipPool:
         for w in workers:
             # the reader may have seen the pipe close before the process was reaped
             self.exit_codes[w.worker_id] = await asyncio.to_thread(w.reap, timeout, True)
+            self._free_ports(w)  # reaped (killed if need be): a shared range gets it back
         # Let the reader threads' last callbacks (CallEnded, worker exit) run.
         for _ in range(50):
             if not self._workers:
@@ -212,6 +221,14 @@ class SipPool:
         if self._limits is None:  # a child interpreter reads them; cached per process
             self._limits = await asyncio.to_thread(probe_limits)
         self.plan = plan_worker(self._limits, cfg.customer_lines, cfg.agent_legs, cfg.spare_slots)
+        per_worker = self._worker_config().rtp_ports_per_worker
+        if self.rtp_ports.blocks_of(per_worker) < max(1, cfg.min_workers):
+            raise SipConfigError(
+                f"RTP ports {self.rtp_ports} ({self.rtp_ports.size}) are too few: each SIP "
+                f"worker needs {per_worker} ({self.plan.lines} calls), and "
+                f"{max(1, cfg.min_workers)} must start; widen OUTDIAL_RTP_PORTS",
+                field="rtp_ports",
+            )
         if self.plan.note:  # said once per pool, and kept in status()
             log.warning("sip_calls_per_worker_lowered", note=self.plan.note)
         log.info(
@@ -228,11 +245,16 @@ class SipPool:
         self._max_lines = lines
 
     def max_workers(self) -> int:
+        """``max_workers``, fewer for a campaign's few lines, and never more workers than
+        the RTP port range holds (each has its own block of ports)."""
         cfg = self.config
-        if self._max_lines is None or self.plan is None:
+        if self.plan is None:
             return cfg.max_workers
+        fit = self.rtp_ports.blocks_of(self._worker_config().rtp_ports_per_worker)
+        if self._max_lines is None:
+            return max(1, min(cfg.max_workers, fit))
         needed = -(-self._max_lines // self.plan.lines) + cfg.warm_workers
-        return max(1, min(cfg.max_workers, needed))
+        return max(1, min(cfg.max_workers, needed, fit))
 
     def status(self) -> dict[str, Any]:
         """The pool's capacity and load (health pages, tests)."""
@@ -245,6 +267,7 @@ class SipPool:
             "agent_legs_per_worker": plan.agent_legs if plan else None,
             "module_max_calls": limits.max_calls if limits else None,
             "module_built_by_outdial": limits.built_by_outdial if limits else None,
+            "rtp_ports": str(self.rtp_ports),
             "note": plan.note if plan else "",
         }
 
@@ -431,34 +454,34 @@ class SipPool:
                 log.error("sip_worker_start_failed", error=str(exc))
                 return
 
-    def _free_slot_index(self) -> int:
-        used = {w.slot for w in self._workers.values()}
-        return next(i for i in itertools.count() if i not in used)
-
     def _spawn(self) -> _Worker:
         assert self._loop is not None
         worker_id = next(self._ids)
-        slot = self._free_slot_index()
-        cmd_r, cmd_w = self._ctx.Pipe(duplex=False)
-        evt_r, evt_w = self._ctx.Pipe(duplex=False)
-        sip_cfg = self._worker_config().for_worker(slot)
-        proc = self._ctx.Process(
-            target=run_worker,
-            args=(worker_id, sip_cfg, cmd_r, evt_w),
-            name=f"outdial-sip-{worker_id}",
-            daemon=True,
-        )
-        with _without_main_module():
-            proc.start()
+        sip_cfg = self._worker_config()
+        rtp_start = self.rtp_ports.take(sip_cfg.rtp_ports_per_worker)  # SipConfigError if full
+        try:
+            cmd_r, cmd_w = self._ctx.Pipe(duplex=False)
+            evt_r, evt_w = self._ctx.Pipe(duplex=False)
+            proc = self._ctx.Process(
+                target=run_worker,
+                args=(worker_id, sip_cfg.at_ports(rtp_start), cmd_r, evt_w),
+                name=f"outdial-sip-{worker_id}",
+                daemon=True,
+            )
+            with _without_main_module():
+                proc.start()
+        except BaseException:
+            self.rtp_ports.give_back(rtp_start)
+            raise
         cmd_r.close()
         evt_w.close()
-        worker = _Worker(worker_id, slot, proc, cmd_w, self._loop.create_future())
+        worker = _Worker(worker_id, rtp_start, proc, cmd_w, self._loop.create_future())
         worker.idle_since = self._loop.time()
         self._workers[worker_id] = worker
         threading.Thread(
             target=self._reader, args=(worker, evt_r), name=f"sip-reader-{worker_id}", daemon=True
         ).start()
-        log.info("sip_worker_started", worker_id=worker_id, pid=proc.pid)
+        log.info("sip_worker_started", worker_id=worker_id, pid=proc.pid, rtp_start=rtp_start)
         return worker
 
     def _worker_config(self) -> SipConfig:
@@ -529,6 +552,7 @@ class SipPool:
     def _on_exit(self, worker: _Worker) -> None:
         worker.alive = False
         self._workers.pop(worker.worker_id, None)
+        self._free_ports(worker)
         code = worker.exitcode  # None if the pipe closed before the process was reaped
         if code is not None or self.exit_codes.get(worker.worker_id) is None:
             self.exit_codes[worker.worker_id] = code
@@ -563,6 +587,12 @@ class SipPool:
             if self._loop is not None:
                 self._respawn_after = self._loop.time() + delay
             self._keep(self._restart_later(delay))
+
+    def _free_ports(self, worker: _Worker) -> None:
+        """Its process is gone (so are its sockets): its RTP block may go to another."""
+        if worker.holds_ports:
+            worker.holds_ports = False
+            self.rtp_ports.give_back(worker.rtp_start)
 
     async def _restart_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
