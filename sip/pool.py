@@ -23,11 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import multiprocessing as mp
-import multiprocessing.spawn as mp_spawn
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -60,82 +58,11 @@ from sip.errors import (
     UnknownCall,
 )
 from sip.limits import ModuleLimits, WorkerPlan, plan_worker, probe_limits
+from sip.procs import WorkerProc, mp_context, without_main_module
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
 from sip.rtp_ports import RtpPortRange
 
 log = structlog.get_logger(__name__)
-
-
-def _context(method: str) -> Any:
-    """``forkserver`` (default): workers fork from a server that has already imported
-    pjsua2 (but never created an endpoint, so no PJSIP state or thread is inherited).
-
-    ``spawn``: a clean interpreter per worker, about twice the CPU and memory.
-    """
-    ctx = mp.get_context(method)
-    if method == "forkserver":
-        ctx.set_forkserver_preload(["sip.worker"])
-    return ctx
-
-
-_launch_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _without_main_module() -> Any:
-    """Start processes that do not re-import the parent's ``__main__``.
-
-    multiprocessing's spawn and forkserver children import the parent's main script
-    as ``__mp_main__``; under ``outdial serve`` that is the console script, i.e. all
-    of ``outdial.cli`` and the app: measured here 2.2 s of CPU and ~110 MB PSS per
-    worker instead of 0.2 s and ~20 MB. A worker needs nothing from ``__main__`` (its
-    entry is ``sip.entry.run_worker``), so the main entries are left out of the
-    preparation data for the duration of ``Process.start()``.
-    """
-    original = mp_spawn.get_preparation_data
-
-    def without_main(name: str) -> dict[str, Any]:
-        data = original(name)
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-        return data
-
-    with _launch_lock:
-        mp_spawn.get_preparation_data = without_main
-        try:
-            yield
-        finally:
-            mp_spawn.get_preparation_data = original
-
-
-@dataclass(eq=False)
-class _Worker:
-    worker_id: int
-    rtp_start: int  # first port of its block of the pool's RTP range
-    process: Any
-    cmds: Connection
-    ready: asyncio.Future[int]
-    customers: set[str] = field(default_factory=set)  # slots held, until SlotReleased
-    agents: set[str] = field(default_factory=set)
-    monitors: set[str] = field(default_factory=set)  # calls with a supervisor's leg
-    stopping: bool = False
-    alive: bool = True
-    idle_since: float = 0.0
-    #: one thread at a time may wait on the process: with forkserver, two concurrent polls
-    #: race for the status the server sends and the loser reads 255 ("unknown")
-    reap_lock: threading.Lock = field(default_factory=threading.Lock)
-    exitcode: int | None = None  # as last seen by a reaping thread
-    holds_ports: bool = True  # its RTP block is not yet given back to the range
-
-    def reap(self, timeout: float, kill: bool = False) -> int | None:
-        """Wait up to ``timeout`` for the process to exit (then SIGKILL it if ``kill``)."""
-        with self.reap_lock:
-            self.process.join(timeout)
-            if kill and self.process.exitcode is None:
-                self.process.kill()
-                self.process.join(5)
-            self.exitcode = self.process.exitcode
-            return self.exitcode
 
 
 class SipPool:
@@ -162,10 +89,10 @@ class SipPool:
         self._max_lines: int | None = None
         self.events: asyncio.Queue[ev.SipEvent] = asyncio.Queue()
         self._on_event = on_event
-        self._workers: dict[int, _Worker] = {}
-        self._calls: dict[str, _Worker] = {}  # customer calls without a CallEnded yet
+        self._workers: dict[int, WorkerProc] = {}
+        self._calls: dict[str, WorkerProc] = {}  # customer calls without a CallEnded yet
         self._ids = itertools.count(1)
-        self._ctx = _context(self.config.start_method)
+        self._ctx = mp_context(self.config.start_method)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._crashes = 0
@@ -308,7 +235,7 @@ class SipPool:
             raise NoAgentSlot("no free agent leg on the call's worker", call_id=call_id)
         self._send_holding(worker, worker.agents, call_id, cmd)
 
-    def _send_holding(self, worker: _Worker, legs: set[str], call_id: str, cmd: object) -> None:
+    def _send_holding(self, worker: WorkerProc, legs: set[str], call_id: str, cmd: object) -> None:
         """Send ``cmd`` with ``call_id``'s leg held in ``legs``; a refused send frees it."""
         legs.add(call_id)
         try:
@@ -388,14 +315,14 @@ class SipPool:
         if self._loop is None or self._closing:
             raise PortClosed("the SIP pool is not running")
 
-    def _worker_of(self, call_id: str) -> _Worker:
+    def _worker_of(self, call_id: str) -> WorkerProc:
         self._check_open()
         worker = self._calls.get(call_id)
         if worker is None or not worker.alive:
             raise UnknownCall(f"no live call {call_id!r}", call_id=call_id)
         return worker
 
-    def _pick_worker(self) -> _Worker:
+    def _pick_worker(self) -> WorkerProc:
         lines = self._plan().lines
         usable = [w for w in self._live_workers() if len(w.customers) < lines]
         ready = [w for w in usable if w.ready.done()]
@@ -419,11 +346,11 @@ class SipPool:
         self._loop.call_soon(self._refill)
         return worker
 
-    def _live_workers(self) -> list[_Worker]:
+    def _live_workers(self) -> list[WorkerProc]:
         """Workers alive and not told to stop (ready or still starting)."""
         return [w for w in self._workers.values() if w.alive and not w.stopping]
 
-    def _idle_workers(self) -> list[_Worker]:
+    def _idle_workers(self) -> list[WorkerProc]:
         return [w for w in self._live_workers() if not w.customers and not w.agents]
 
     def _refill(self, *, raise_errors: bool = False) -> None:
@@ -454,7 +381,7 @@ class SipPool:
                 log.error("sip_worker_start_failed", error=str(exc))
                 return
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> WorkerProc:
         assert self._loop is not None
         worker_id = next(self._ids)
         sip_cfg = self._worker_config()
@@ -468,14 +395,14 @@ class SipPool:
                 name=f"outdial-sip-{worker_id}",
                 daemon=True,
             )
-            with _without_main_module():
+            with without_main_module():
                 proc.start()
         except BaseException:
             self.rtp_ports.give_back(rtp_start)
             raise
         cmd_r.close()
         evt_w.close()
-        worker = _Worker(worker_id, rtp_start, proc, cmd_w, self._loop.create_future())
+        worker = WorkerProc(worker_id, rtp_start, proc, cmd_w, self._loop.create_future())
         worker.idle_since = self._loop.time()
         self._workers[worker_id] = worker
         threading.Thread(
@@ -491,7 +418,7 @@ class SipPool:
         ports = max(sip.rtp_ports_per_worker, 4 * plan.calls + 16)
         return replace(sip, limits=self._limits, plan=plan, rtp_ports_per_worker=ports)
 
-    def _reader(self, worker: _Worker, conn: Connection) -> None:
+    def _reader(self, worker: WorkerProc, conn: Connection) -> None:
         """Reader thread: forward each message to the loop; report the worker's exit."""
         loop = self._loop
         assert loop is not None
@@ -507,7 +434,7 @@ class SipPool:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._on_exit, worker)
 
-    def _send(self, worker: _Worker, cmd: object) -> None:
+    def _send(self, worker: WorkerProc, cmd: object) -> None:
         try:
             worker.cmds.send(cmd)
         except (OSError, ValueError) as exc:
@@ -521,7 +448,7 @@ class SipPool:
             except Exception:
                 log.exception("sip_event_callback_failed")
 
-    def _on_message(self, worker: _Worker, msg: object) -> None:
+    def _on_message(self, worker: WorkerProc, msg: object) -> None:
         if isinstance(msg, WorkerReady):
             self._crashes = 0
             if not worker.ready.done():
@@ -549,7 +476,7 @@ class SipPool:
                 worker.monitors.discard(msg.call_id)  # as for agents: a new one may come
             self._emit(msg)  # type: ignore[arg-type]
 
-    def _on_exit(self, worker: _Worker) -> None:
+    def _on_exit(self, worker: WorkerProc) -> None:
         worker.alive = False
         self._workers.pop(worker.worker_id, None)
         self._free_ports(worker)
@@ -588,7 +515,7 @@ class SipPool:
                 self._respawn_after = self._loop.time() + delay
             self._keep(self._restart_later(delay))
 
-    def _free_ports(self, worker: _Worker) -> None:
+    def _free_ports(self, worker: WorkerProc) -> None:
         """Its process is gone (so are its sockets): its RTP block may go to another."""
         if worker.holds_ports:
             worker.holds_ports = False
@@ -602,7 +529,7 @@ class SipPool:
             self._spawn()
         self._refill()
 
-    def _stop(self, worker: _Worker) -> None:
+    def _stop(self, worker: WorkerProc) -> None:
         worker.stopping = True
         with contextlib.suppress(OSError, ValueError):
             worker.cmds.send(Shutdown())

@@ -320,6 +320,10 @@ class Worker:
     def _make_call(
         self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...], local_uri: str = ""
     ) -> None:
+        # pjsua frees a call's slot right after its DISCONNECTED callback and may give its id
+        # to this new call; a pjsua2 Call deleted later unlinks and hangs up whatever call has
+        # its id then (pjsua2 call.cpp, Call::~Call). So ended calls' objects go first.
+        self._release()
         account = self.account if leg.kind == "customer" else self.agent_account
         call = PjCall(self, account, leg.key)
         prm = pj.CallOpParam(True)
