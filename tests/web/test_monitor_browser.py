@@ -110,12 +110,7 @@ async def test_a_manager_listens_whispers_barges_and_leaves_from_the_live_view(
         engine,
         tmp_path,
         sip_factory=lambda cid: SipPool(pool),
-        engine_options={
-            "ring_timeout": 15.0,
-            "tick": 0.05,
-            "pace_every": 0.2,
-            "data_dir": str(tmp_path),
-        },
+        engine_options=consolekit.real_sip_options(tmp_path),
     )
     auth.create_user(engine, "li", consolekit.PASSWORD, Role.AGENT, sip_uri=softphone.uri("li"))
     _, token = auth.create_token(engine, "li", "desk")
