@@ -648,11 +648,15 @@ def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
             username=cfg.sip_trunk_user,
             password=cfg.sip_trunk_password,
         )
-    pool = PoolConfig(
-        SipConfig(bind_host=cfg.sip_bind_host, trunk=trunk, auto_answer=cfg.sip_auto_answer),
-        customer_lines=cfg.sip_calls_per_worker,
-        max_workers=60,
+    first, last = cfg.rtp_ports
+    sip = SipConfig(
+        bind_host=cfg.sip_bind_host,
+        trunk=trunk,
+        auto_answer=cfg.sip_auto_answer,
+        rtp_port_start=first,
+        rtp_port_end=last,
     )
+    pool = PoolConfig(sip, customer_lines=cfg.sip_calls_per_worker, max_workers=60)
     return DialerRuntime(
         db,
         pool_config=pool,
@@ -664,13 +668,18 @@ def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
 
 
 def _sip_pool(config: PoolConfig | None) -> SipFactory:
-    """One ``SipPool`` per running campaign, made when the campaign starts."""
+    """One ``SipPool`` per running campaign, made when the campaign starts; all of them
+    share the configured RTP port range, so no two workers of this process overlap."""
+    from sip.rtp_ports import RtpPortRange
+
+    pool_config = config or PoolConfig(max_workers=60)
+    ports = RtpPortRange(pool_config.sip.rtp_port_start, pool_config.sip.rtp_port_end)
 
     def make(campaign_id: int) -> ManagedPort:
         from sip.pool import SipPool
 
         # K customer lines per worker, each with an agent leg reserved (sip/limits.py).
-        return SipPool(config or PoolConfig(max_workers=60))
+        return SipPool(pool_config, rtp_ports=ports)
 
     return make
 

@@ -68,6 +68,12 @@ SETTINGS: tuple[Setting, ...] = (
         "pjsua2 module holds).",
     ),
     Setting(
+        "rtp_ports",
+        "20000-39999",
+        "Media (RTP/RTCP) ports of the SIP workers, FIRST-LAST; each worker takes its own "
+        "block (4 per call slot + 16). Give each outdial process on a machine its own range.",
+    ),
+    Setting(
         "sip_auto_answer",
         "call-info,alert-info",
         "Auto-answer hints on agent-leg INVITEs: comma-separated call-info, alert-info, "
@@ -178,6 +184,7 @@ class Config:
     sim_scenario: str = ""
     monitor_roles: tuple[str, ...] = ("manager", "qa")
     monitor_notice: bool = True
+    rtp_ports: tuple[int, int] = (20000, 39999)
 
     @property
     def simulated(self) -> bool:
@@ -343,6 +350,7 @@ def _validate(raw: dict[str, str]) -> Config:
         sim_scenario=raw["sim_scenario"].strip(),
         monitor_roles=_monitor_roles(raw["monitor_roles"]),
         monitor_notice=_bool(raw, "monitor_notice"),
+        rtp_ports=_rtp_ports(raw["rtp_ports"]),
     )
     if cfg.alert_webhook_url and not cfg.alert_webhook_secret:
         raise ConfigError(
@@ -383,6 +391,12 @@ def _monitor_roles(text: str) -> tuple[str, ...]:
     if bad:
         raise ConfigError(f"OUTDIAL_MONITOR_ROLES: unknown role(s) {bad}; use manager, qa or none")
     return roles
+
+
+def _rtp_ports(text: str) -> tuple[int, int]:
+    from sip.rtp_ports import parse_rtp_ports  # its SipConfigError is a ConfigError
+
+    return parse_rtp_ports(text)
 
 
 def _path(text: str) -> Path | None:

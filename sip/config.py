@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from sip.agent_headers import AUTO_ANSWER_HEADERS, DEFAULT_AUTO_ANSWER
 from sip.errors import SipConfigError
 from sip.limits import ModuleLimits, WorkerPlan
+from sip.rtp_ports import HIGHEST, check_range
 
 #: Customer calls per worker process (K) unless configured: each holds its agent leg too,
 #: so 32 use 69 of the 128 call slots outdial's pjsua2 build has (sip/pjproject/config_site.h);
@@ -42,7 +43,10 @@ class SipConfig:
     user: str = "outdial"
     trunk: TrunkConfig | None = None
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
+    # The media ports of the whole pool, rtp_port_start..rtp_port_end (both included); the
+    # pool gives each worker its own block of them (sip/rtp_ports.py, OUTDIAL_RTP_PORTS).
     rtp_port_start: int = 20000
+    rtp_port_end: int = HIGHEST
     # At least this many ports (RTP+RTCP pairs); the pool widens it to fit the worker plan.
     rtp_ports_per_worker: int = 40
     agent_ring_timeout: float = 10.0
@@ -74,17 +78,27 @@ class SipConfig:
             raise SipConfigError(f"unknown auto-answer forms: {self.auto_answer}")
         if self.transport not in ("udp", "tcp"):
             raise SipConfigError(f"transport must be udp or tcp, not {self.transport!r}")
-        if not 1024 <= self.rtp_port_start <= 65000 or self.rtp_ports_per_worker < 8:
-            raise SipConfigError("RTP port range must start in 1024..65000 with >= 8 ports")
+        check_range(self.rtp_port_start, self.rtp_port_end)
+        if self.rtp_ports_per_worker < 8:
+            raise SipConfigError("a worker needs at least 8 RTP ports", field="rtp_ports")
         if self.trunk is not None and self.trunk.transport not in ("udp", "tcp"):
             raise SipConfigError(f"trunk transport must be udp or tcp: {self.trunk.transport!r}")
 
     def for_worker(self, slot: int) -> SipConfig:
-        """This config with the RTP range of pool slot ``slot``."""
+        """This config with the RTP block of the ``slot``-th worker of its range."""
         start = self.rtp_port_start + slot * self.rtp_ports_per_worker
-        if start + self.rtp_ports_per_worker > 65535:
-            raise SipConfigError(f"RTP range exhausted at worker slot {slot}")
-        return replace(self, rtp_port_start=start)
+        return self.at_ports(start)
+
+    def at_ports(self, start: int) -> SipConfig:
+        """A worker's config: its RTP block starts at ``start`` (inside the range)."""
+        end = start + self.rtp_ports_per_worker - 1
+        if start < self.rtp_port_start or end > self.rtp_port_end:
+            raise SipConfigError(
+                f"RTP ports {start}-{end} are outside the range "
+                f"{self.rtp_port_start}-{self.rtp_port_end}",
+                field="rtp_ports",
+            )
+        return replace(self, rtp_port_start=start, rtp_port_end=end)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,12 @@ def side_leg(call_id: str, kind: str, target: str, ring_timeout: float, now: flo
     )
 
 
+def recorders_of(leg: Leg) -> list[object]:
+    """The leg's recorders now: the call's own and its clips' (a clip not yet made: none)."""
+    recs = [r for r in leg.clips.values() if r is not None]
+    return [leg.recorder, *recs] if leg.recorder is not None else recs
+
+
 def classify_end(leg: Leg, status: int) -> tuple[Outcome, HungUpBy]:
     """Outcome of a customer leg at DISCONNECTED (shared/domain.md dispositions)."""
     if leg.answered_at is not None:

@@ -30,7 +30,7 @@ import pjsua2 as pj
 from sip import events as ev
 from sip.agent_headers import auto_answer_headers
 from sip.commands import MonitorMode, SetMonitorMode, StartMonitor, StopMonitor
-from sip.legs import Leg, side_leg
+from sip.legs import Leg, recorders_of, side_leg
 from sip.protocol import SlotReleased
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def wire(w: Worker, sup: Leg) -> None:
     to_agent, to_cust = _HEARD_BY[sup.monitor_mode]
     _connect(sup.media, agent.media, to_agent)
     _connect(sup.media, cust.media, to_cust)
-    for rec in w.recorders_of(cust):  # a barging supervisor is part of the conversation
+    for rec in recorders_of(cust):  # a barging supervisor is part of the conversation
         _connect(sup.media, rec, to_cust)
     changed = bool(sup.monitor_wired)
     sup.monitor_wired = sup.monitor_mode

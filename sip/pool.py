@@ -23,11 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import multiprocessing as mp
-import multiprocessing.spawn as mp_spawn
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -60,80 +58,11 @@ from sip.errors import (
     UnknownCall,
 )
 from sip.limits import ModuleLimits, WorkerPlan, plan_worker, probe_limits
+from sip.procs import WorkerProc, mp_context, without_main_module
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
+from sip.rtp_ports import RtpPortRange
 
 log = structlog.get_logger(__name__)
-
-
-def _context(method: str) -> Any:
-    """``forkserver`` (default): workers fork from a server that has already imported
-    pjsua2 (but never created an endpoint, so no PJSIP state or thread is inherited).
-
-    ``spawn``: a clean interpreter per worker, about twice the CPU and memory.
-    """
-    ctx = mp.get_context(method)
-    if method == "forkserver":
-        ctx.set_forkserver_preload(["sip.worker"])
-    return ctx
-
-
-_launch_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _without_main_module() -> Any:
-    """Start processes that do not re-import the parent's ``__main__``.
-
-    multiprocessing's spawn and forkserver children import the parent's main script
-    as ``__mp_main__``; under ``outdial serve`` that is the console script, i.e. all
-    of ``outdial.cli`` and the app: measured here 2.2 s of CPU and ~110 MB PSS per
-    worker instead of 0.2 s and ~20 MB. A worker needs nothing from ``__main__`` (its
-    entry is ``sip.entry.run_worker``), so the main entries are left out of the
-    preparation data for the duration of ``Process.start()``.
-    """
-    original = mp_spawn.get_preparation_data
-
-    def without_main(name: str) -> dict[str, Any]:
-        data = original(name)
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-        return data
-
-    with _launch_lock:
-        mp_spawn.get_preparation_data = without_main
-        try:
-            yield
-        finally:
-            mp_spawn.get_preparation_data = original
-
-
-@dataclass(eq=False)
-class _Worker:
-    worker_id: int
-    slot: int  # index of its RTP port range
-    process: Any
-    cmds: Connection
-    ready: asyncio.Future[int]
-    customers: set[str] = field(default_factory=set)  # slots held, until SlotReleased
-    agents: set[str] = field(default_factory=set)
-    monitors: set[str] = field(default_factory=set)  # calls with a supervisor's leg
-    stopping: bool = False
-    alive: bool = True
-    idle_since: float = 0.0
-    #: one thread at a time may wait on the process: with forkserver, two concurrent polls
-    #: race for the status the server sends and the loser reads 255 ("unknown")
-    reap_lock: threading.Lock = field(default_factory=threading.Lock)
-    exitcode: int | None = None  # as last seen by a reaping thread
-
-    def reap(self, timeout: float, kill: bool = False) -> int | None:
-        """Wait up to ``timeout`` for the process to exit (then SIGKILL it if ``kill``)."""
-        with self.reap_lock:
-            self.process.join(timeout)
-            if kill and self.process.exitcode is None:
-                self.process.kill()
-                self.process.join(5)
-            self.exitcode = self.process.exitcode
-            return self.exitcode
 
 
 class SipPool:
@@ -144,20 +73,26 @@ class SipPool:
         config: PoolConfig | None = None,
         on_event: Callable[[ev.SipEvent], None] | None = None,
         limits: ModuleLimits | None = None,
+        rtp_ports: RtpPortRange | None = None,
     ) -> None:
         """``limits``: the module's compiled limits; None reads them at ``start()``. Given
         smaller than the module's, the workers enforce them (pjsua's maxCalls): tests use
-        this to run a pool as on a stock 4-call module."""
+        this to run a pool as on a stock 4-call module.
+
+        ``rtp_ports``: the media port range shared with other pools of this process (the
+        runtime's campaigns); None: the config's own ``rtp_port_start..rtp_port_end``."""
         self.config = config or PoolConfig()
+        sip = self.config.sip
+        self.rtp_ports = rtp_ports or RtpPortRange(sip.rtp_port_start, sip.rtp_port_end)
         self._limits = limits
         self.plan: WorkerPlan | None = None
         self._max_lines: int | None = None
         self.events: asyncio.Queue[ev.SipEvent] = asyncio.Queue()
         self._on_event = on_event
-        self._workers: dict[int, _Worker] = {}
-        self._calls: dict[str, _Worker] = {}  # customer calls without a CallEnded yet
+        self._workers: dict[int, WorkerProc] = {}
+        self._calls: dict[str, WorkerProc] = {}  # customer calls without a CallEnded yet
         self._ids = itertools.count(1)
-        self._ctx = _context(self.config.start_method)
+        self._ctx = mp_context(self.config.start_method)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._crashes = 0
@@ -194,6 +129,7 @@ class SipPool:
         for w in workers:
             # the reader may have seen the pipe close before the process was reaped
             self.exit_codes[w.worker_id] = await asyncio.to_thread(w.reap, timeout, True)
+            self._free_ports(w)  # reaped (killed if need be): a shared range gets it back
         # Let the reader threads' last callbacks (CallEnded, worker exit) run.
         for _ in range(50):
             if not self._workers:
@@ -212,6 +148,14 @@ class SipPool:
         if self._limits is None:  # a child interpreter reads them; cached per process
             self._limits = await asyncio.to_thread(probe_limits)
         self.plan = plan_worker(self._limits, cfg.customer_lines, cfg.agent_legs, cfg.spare_slots)
+        per_worker = self._worker_config().rtp_ports_per_worker
+        if self.rtp_ports.blocks_of(per_worker) < max(1, cfg.min_workers):
+            raise SipConfigError(
+                f"RTP ports {self.rtp_ports} ({self.rtp_ports.size}) are too few: each SIP "
+                f"worker needs {per_worker} ({self.plan.lines} calls), and "
+                f"{max(1, cfg.min_workers)} must start; widen OUTDIAL_RTP_PORTS",
+                field="rtp_ports",
+            )
         if self.plan.note:  # said once per pool, and kept in status()
             log.warning("sip_calls_per_worker_lowered", note=self.plan.note)
         log.info(
@@ -228,11 +172,16 @@ class SipPool:
         self._max_lines = lines
 
     def max_workers(self) -> int:
+        """``max_workers``, fewer for a campaign's few lines, and never more workers than
+        the RTP port range holds (each has its own block of ports)."""
         cfg = self.config
-        if self._max_lines is None or self.plan is None:
+        if self.plan is None:
             return cfg.max_workers
+        fit = self.rtp_ports.blocks_of(self._worker_config().rtp_ports_per_worker)
+        if self._max_lines is None:
+            return max(1, min(cfg.max_workers, fit))
         needed = -(-self._max_lines // self.plan.lines) + cfg.warm_workers
-        return max(1, min(cfg.max_workers, needed))
+        return max(1, min(cfg.max_workers, needed, fit))
 
     def status(self) -> dict[str, Any]:
         """The pool's capacity and load (health pages, tests)."""
@@ -245,6 +194,7 @@ class SipPool:
             "agent_legs_per_worker": plan.agent_legs if plan else None,
             "module_max_calls": limits.max_calls if limits else None,
             "module_built_by_outdial": limits.built_by_outdial if limits else None,
+            "rtp_ports": str(self.rtp_ports),
             "note": plan.note if plan else "",
         }
 
@@ -285,7 +235,7 @@ class SipPool:
             raise NoAgentSlot("no free agent leg on the call's worker", call_id=call_id)
         self._send_holding(worker, worker.agents, call_id, cmd)
 
-    def _send_holding(self, worker: _Worker, legs: set[str], call_id: str, cmd: object) -> None:
+    def _send_holding(self, worker: WorkerProc, legs: set[str], call_id: str, cmd: object) -> None:
         """Send ``cmd`` with ``call_id``'s leg held in ``legs``; a refused send frees it."""
         legs.add(call_id)
         try:
@@ -365,14 +315,14 @@ class SipPool:
         if self._loop is None or self._closing:
             raise PortClosed("the SIP pool is not running")
 
-    def _worker_of(self, call_id: str) -> _Worker:
+    def _worker_of(self, call_id: str) -> WorkerProc:
         self._check_open()
         worker = self._calls.get(call_id)
         if worker is None or not worker.alive:
             raise UnknownCall(f"no live call {call_id!r}", call_id=call_id)
         return worker
 
-    def _pick_worker(self) -> _Worker:
+    def _pick_worker(self) -> WorkerProc:
         lines = self._plan().lines
         usable = [w for w in self._live_workers() if len(w.customers) < lines]
         ready = [w for w in usable if w.ready.done()]
@@ -396,11 +346,11 @@ class SipPool:
         self._loop.call_soon(self._refill)
         return worker
 
-    def _live_workers(self) -> list[_Worker]:
+    def _live_workers(self) -> list[WorkerProc]:
         """Workers alive and not told to stop (ready or still starting)."""
         return [w for w in self._workers.values() if w.alive and not w.stopping]
 
-    def _idle_workers(self) -> list[_Worker]:
+    def _idle_workers(self) -> list[WorkerProc]:
         return [w for w in self._live_workers() if not w.customers and not w.agents]
 
     def _refill(self, *, raise_errors: bool = False) -> None:
@@ -431,34 +381,34 @@ class SipPool:
                 log.error("sip_worker_start_failed", error=str(exc))
                 return
 
-    def _free_slot_index(self) -> int:
-        used = {w.slot for w in self._workers.values()}
-        return next(i for i in itertools.count() if i not in used)
-
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> WorkerProc:
         assert self._loop is not None
         worker_id = next(self._ids)
-        slot = self._free_slot_index()
-        cmd_r, cmd_w = self._ctx.Pipe(duplex=False)
-        evt_r, evt_w = self._ctx.Pipe(duplex=False)
-        sip_cfg = self._worker_config().for_worker(slot)
-        proc = self._ctx.Process(
-            target=run_worker,
-            args=(worker_id, sip_cfg, cmd_r, evt_w),
-            name=f"outdial-sip-{worker_id}",
-            daemon=True,
-        )
-        with _without_main_module():
-            proc.start()
+        sip_cfg = self._worker_config()
+        rtp_start = self.rtp_ports.take(sip_cfg.rtp_ports_per_worker)  # SipConfigError if full
+        try:
+            cmd_r, cmd_w = self._ctx.Pipe(duplex=False)
+            evt_r, evt_w = self._ctx.Pipe(duplex=False)
+            proc = self._ctx.Process(
+                target=run_worker,
+                args=(worker_id, sip_cfg.at_ports(rtp_start), cmd_r, evt_w),
+                name=f"outdial-sip-{worker_id}",
+                daemon=True,
+            )
+            with without_main_module():
+                proc.start()
+        except BaseException:
+            self.rtp_ports.give_back(rtp_start)
+            raise
         cmd_r.close()
         evt_w.close()
-        worker = _Worker(worker_id, slot, proc, cmd_w, self._loop.create_future())
+        worker = WorkerProc(worker_id, rtp_start, proc, cmd_w, self._loop.create_future())
         worker.idle_since = self._loop.time()
         self._workers[worker_id] = worker
         threading.Thread(
             target=self._reader, args=(worker, evt_r), name=f"sip-reader-{worker_id}", daemon=True
         ).start()
-        log.info("sip_worker_started", worker_id=worker_id, pid=proc.pid)
+        log.info("sip_worker_started", worker_id=worker_id, pid=proc.pid, rtp_start=rtp_start)
         return worker
 
     def _worker_config(self) -> SipConfig:
@@ -468,7 +418,7 @@ class SipPool:
         ports = max(sip.rtp_ports_per_worker, 4 * plan.calls + 16)
         return replace(sip, limits=self._limits, plan=plan, rtp_ports_per_worker=ports)
 
-    def _reader(self, worker: _Worker, conn: Connection) -> None:
+    def _reader(self, worker: WorkerProc, conn: Connection) -> None:
         """Reader thread: forward each message to the loop; report the worker's exit."""
         loop = self._loop
         assert loop is not None
@@ -484,7 +434,7 @@ class SipPool:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._on_exit, worker)
 
-    def _send(self, worker: _Worker, cmd: object) -> None:
+    def _send(self, worker: WorkerProc, cmd: object) -> None:
         try:
             worker.cmds.send(cmd)
         except (OSError, ValueError) as exc:
@@ -498,7 +448,7 @@ class SipPool:
             except Exception:
                 log.exception("sip_event_callback_failed")
 
-    def _on_message(self, worker: _Worker, msg: object) -> None:
+    def _on_message(self, worker: WorkerProc, msg: object) -> None:
         if isinstance(msg, WorkerReady):
             self._crashes = 0
             if not worker.ready.done():
@@ -526,9 +476,10 @@ class SipPool:
                 worker.monitors.discard(msg.call_id)  # as for agents: a new one may come
             self._emit(msg)  # type: ignore[arg-type]
 
-    def _on_exit(self, worker: _Worker) -> None:
+    def _on_exit(self, worker: WorkerProc) -> None:
         worker.alive = False
         self._workers.pop(worker.worker_id, None)
+        self._free_ports(worker)
         code = worker.exitcode  # None if the pipe closed before the process was reaped
         if code is not None or self.exit_codes.get(worker.worker_id) is None:
             self.exit_codes[worker.worker_id] = code
@@ -564,6 +515,12 @@ class SipPool:
                 self._respawn_after = self._loop.time() + delay
             self._keep(self._restart_later(delay))
 
+    def _free_ports(self, worker: WorkerProc) -> None:
+        """Its process is gone (so are its sockets): its RTP block may go to another."""
+        if worker.holds_ports:
+            worker.holds_ports = False
+            self.rtp_ports.give_back(worker.rtp_start)
+
     async def _restart_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
         if self._closing:
@@ -572,7 +529,7 @@ class SipPool:
             self._spawn()
         self._refill()
 
-    def _stop(self, worker: _Worker) -> None:
+    def _stop(self, worker: WorkerProc) -> None:
         worker.stopping = True
         with contextlib.suppress(OSError, ValueError):
             worker.cmds.send(Shutdown())

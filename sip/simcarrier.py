@@ -465,6 +465,11 @@ class _SimCall:
                         sim.ended = True
                         carrier.done.append(sim.key)
                         carrier.tell("ended", sim.sip_call_id)
+                        # deleted here, where pjsua2 allows it (endpoint.cpp on_call_state):
+                        # deleted later, when a timer of this call lets go of it, its
+                        # ~Call would unlink and hang up the new call that has its id by
+                        # then (pjsua reuses ids at once when nearly full)
+                        sim.call = None
 
             def onCallMediaState(self, prm: Any) -> None:
                 with contextlib.suppress(Exception):
@@ -475,7 +480,7 @@ class _SimCall:
                         ):
                             sim.media = self.getAudioMedia(mi.index)
 
-        self.call = Call(carrier.account, call_id)
+        self.call: Any = Call(carrier.account, call_id)
         self.sip_call_id = str(self.call.getInfo().callIdString)
 
     def to_user(self) -> str:

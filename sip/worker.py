@@ -8,7 +8,8 @@ enforces ring timeouts and feeds AMD. Every pjsua2 callback lands on this thread
 every callback body is wrapped so no exception escapes into SWIG.
 
 A ``Call`` object lives in ``self.legs`` until its DISCONNECTED callback; it is
-dropped later in the main loop, never inside its own callback. Exactly one
+dropped later in the main loop (and before any new call, which may get its pjsua id),
+never inside its own callback. Exactly one
 ``CallEnded`` leaves for each Originate (``Leg.ended`` guards it).
 """
 
@@ -24,11 +25,9 @@ from multiprocessing.connection import Connection
 import pjsua2 as pj
 
 from sip import events as ev
-from sip import monitor
+from sip import monitor, worker_media
 from sip.agent_headers import agent_from, auto_answer_headers
-from sip.amd import AmdParams, Verdict
 from sip.amd_announce import default_library
-from sip.amd_vad import AmdDetector
 from sip.commands import (
     ConnectAgent,
     DropAgent,
@@ -46,9 +45,9 @@ from sip.commands import (
 )
 from sip.config import SipConfig
 from sip.legs import Leg, classify_end, side_leg
-from sip.media import FramePort, PjCall, Player, quiet_stdout, wav_finalised
+from sip.media import FramePort, PjCall, Player, quiet_stdout
 from sip.protocol import SlotReleased, WorkerReady, WorkerStartFailed, WorkerStopped
-from sip.stats import park_bridge_clock, stream_stats
+from sip.stats import park_bridge_clock
 
 _PJ_ETOOMANY = 70010  # PJ_ETOOMANY: every pjsua call slot is taken
 _SLOT_WAIT = 2.0  # seconds an originate may wait for a slot still being freed
@@ -182,13 +181,13 @@ class Worker:
                 self._retry_waiting()
             now = time.monotonic()
             self._check_ring_timeouts(now)
-            self._finish_players()
+            worker_media.finish_players(self)
             if now - last_amd >= 0.1:  # AMD results are handed off at a low rate
                 last_amd = now
-                self._pump_amd(now)
+                worker_media.pump_amd(self, now)
             self._release()
             if self.recordings_due:
-                self._saved_recordings(now)
+                worker_media.saved_recordings(self, now)
         self.shutdown()
 
     def shutdown(self) -> None:
@@ -252,11 +251,11 @@ class Worker:
             elif isinstance(cmd, ConnectAgent):
                 self._connect_agent(cmd)
             elif isinstance(cmd, PlayPrompt):
-                self._play(cmd)
+                worker_media.play(self, cmd)
             elif isinstance(cmd, StartRecording):
-                self._record(cmd)
+                worker_media.record(self, cmd)
             elif isinstance(cmd, StopRecording):
-                self._stop_recording(cmd)
+                worker_media.stop_recording(self, cmd)
             elif isinstance(cmd, DropAgent):
                 self._drop_agent(cmd)
             elif isinstance(cmd, StartMonitor):
@@ -320,6 +319,10 @@ class Worker:
     def _make_call(
         self, leg: Leg, uri: str, headers: tuple[tuple[str, str], ...], local_uri: str = ""
     ) -> None:
+        # pjsua frees a call's slot right after its DISCONNECTED callback and may give its id
+        # to this new call; a pjsua2 Call deleted later unlinks and hangs up whatever call has
+        # its id then (pjsua2 call.cpp, Call::~Call). So ended calls' objects go first.
+        self._release()
         account = self.account if leg.kind == "customer" else self.agent_account
         call = PjCall(self, account, leg.key)
         prm = pj.CallOpParam(True)
@@ -353,9 +356,6 @@ class Worker:
 
     def hangup_leg(self, leg: Leg) -> None:
         self._hangup(leg, by_us=True)
-
-    def recorders_of(self, leg: Leg) -> list[object]:
-        return self._recorders(leg)
 
     def _retry_waiting(self) -> None:
         for key, (leg, uri, headers, local_uri) in list(self.waiting.items()):
@@ -399,65 +399,6 @@ class Worker:
             return
         self._hangup(agent, by_us=True)
 
-    def _play(self, cmd: PlayPrompt) -> None:
-        leg = self.legs.get(cmd.call_id)
-        if leg is None or leg.media is None:
-            self.send(ev.CommandFailed(cmd.call_id, "PlayPrompt", "no_media", "no audio yet"))
-            return
-        if len(self.players) >= self.max_players:
-            self.send(ev.CommandFailed(cmd.call_id, "PlayPrompt", "no_player", "all players busy"))
-            return
-        player = Player(cmd.call_id, cmd.wav)
-        player.startTransmit(leg.media)
-        for rec in self._recorders(leg):
-            player.startTransmit(rec)
-        self.players.append(player)
-
-    def _record(self, cmd: StartRecording) -> None:
-        """A recording of its own beside the call's (an IVR open answer, a agent's clip)."""
-        leg = self.legs.get(cmd.call_id)
-        if leg is None or leg.disconnected:
-            self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "unknown_call", ""))
-            return
-        if cmd.path in leg.clips or cmd.path == leg.record_path:
-            self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "duplicate", cmd.path))
-            return
-        if self._recorder_count() >= self.max_recorders:
-            self.send(ev.CommandFailed(cmd.call_id, "StartRecording", "no_recorder", cmd.path))
-            return
-        leg.clips[cmd.path] = None  # made when the leg has audio (now, or at media start)
-        self._attach_media(leg)
-
-    def _stop_recording(self, cmd: StopRecording) -> None:
-        leg = self.legs.get(cmd.call_id)
-        if leg is None or cmd.path not in leg.clips:
-            self.send(ev.CommandFailed(cmd.call_id, "StopRecording", "not_recording", cmd.path))
-            return
-        rec = leg.clips.pop(cmd.path)
-        if rec is not None:
-            self._unfeed(leg, rec)
-            del rec  # the WAV is finalised when PJSIP removes its port (next clock tick)
-        self.recordings_due.append((leg.call_id, cmd.path, time.monotonic() + 2.0))
-
-    def _unfeed(self, leg: Leg, rec: object) -> None:
-        sources = [leg.media]
-        agent = self.legs.get(leg.agent_key or "")
-        if agent is not None and agent.bridged:
-            sources.append(agent.media)
-        for media in sources:
-            if media is not None:
-                with contextlib.suppress(pj.Error):
-                    media.stopTransmit(rec)
-
-    def _recorder_count(self) -> int:
-        """Recorders held or due (a clip waiting for the leg's audio counts too)."""
-        return sum(len(leg.clips) + (1 if leg.record_path else 0) for leg in self.legs.values())
-
-    @staticmethod
-    def _recorders(leg: Leg) -> list[object]:
-        recs = [r for r in leg.clips.values() if r is not None]
-        return [leg.recorder, *recs] if leg.recorder is not None else recs
-
     def _hangup_command(self, cmd: Hangup) -> None:
         if cmd.call_id in self.waiting:
             waiting = self.waiting.pop(cmd.call_id)[0]
@@ -478,31 +419,19 @@ class Worker:
             # PJSIP cannot CANCEL before a provisional response (RFC 3261 9.1); report now.
             self._end_customer(leg, ev.Outcome.CANCELLED, 0, "cancelled before any response")
         if self.cfg.stream_stats and leg.answered_at is not None:
-            self._send_stream_stats(leg)
+            worker_media.send_stream_stats(self, leg)
         prm = pj.CallOpParam()
         if leg.answered_at is None:
             prm.statusCode = status
         with contextlib.suppress(pj.Error):  # already disconnecting
             leg.call.hangup(prm)
 
-    def _send_stream_stats(self, leg: Leg, index: int | None = None) -> None:
-        """RTP counters of a leg we are about to hang up, or whose stream is going away
-        because the far end hung up (bench only: SipConfig.stream_stats); once per leg."""
-        if leg.stats_sent:
-            return
-        seconds = time.monotonic() - (leg.answered_at or leg.started)
-        with contextlib.suppress(pj.Error):
-            stats = stream_stats(leg.call, leg.call_id, leg.kind, seconds, index)
-            if stats is not None:
-                leg.stats_sent = True
-                self.send(stats)
-
     def on_stream_destroyed(self, key: str, index: int) -> None:
         leg = self.legs.get(key)
         if not self.cfg.stream_stats or leg is None or leg.call is None:
             return
         if leg.answered_at is not None:
-            self._send_stream_stats(leg, index)
+            worker_media.send_stream_stats(self, leg, index)
 
     def _idle_wait(self) -> None:
         """No calls: sleep until a command arrives or idle_poll_ms passes, then poll PJSIP."""
@@ -529,37 +458,6 @@ class Worker:
                     self.send(ev.AgentLegEnded(leg.call_id, leg.target, 408, reason, False))
             self._hangup(leg, by_us=True, status=487)
 
-    def _finish_players(self) -> None:
-        for player in [p for p in self.players if p.finished]:
-            self.players.remove(player)
-            self.send(ev.PromptFinished(player.call_id, player.wav))
-
-    def _pump_amd(self, now: float) -> None:
-        for leg in self.legs.values():
-            if leg.amd is None or leg.amd_port is None:
-                continue
-            verdict = leg.amd.feed(leg.amd_port.take_frames())
-            late = leg.answered_at is not None and now - leg.answered_at >= leg.amd_deadline
-            if verdict is None and late:
-                verdict = leg.amd.finish()
-            if verdict is not None:
-                heard = leg.amd.speech_ms
-                speech = None if heard is None else (heard[0] / 1000.0, heard[1] / 1000.0)
-                after = leg.amd.elapsed_ms / 1000.0
-                self.send(ev.AmdResult(leg.call_id, verdict, after, speech, leg.amd.reason))
-                self._free_amd_port(leg)
-
-    def _free_amd_port(self, leg: Leg) -> None:
-        port = leg.amd_port
-        if port is None:
-            return
-        port.detach()
-        if leg.media is not None and not leg.disconnected:
-            with contextlib.suppress(pj.Error):
-                leg.media.stopTransmit(port)
-        leg.amd_port = None
-        leg.amd = None
-
     def _release(self) -> None:
         """Drop Call objects whose DISCONNECTED callback has returned."""
         while self.to_release:
@@ -579,14 +477,6 @@ class Worker:
                 self.recordings_due.append((leg.call_id, path, due))
             del clips
             self.send(SlotReleased(leg.call_id, leg.kind))
-
-    def _saved_recordings(self, now: float) -> None:
-        """Report recordings whose WAV header has its final sizes (or after 2 s)."""
-        for item in list(self.recordings_due):
-            call_id, path, deadline = item
-            if wav_finalised(path) or now > deadline:
-                self.recordings_due.remove(item)
-                self.send(ev.RecordingSaved(call_id, path))
 
     # ----- callbacks (called from PjCall) ---------------------------------------------
     def on_call_state(self, key: str) -> None:
@@ -617,7 +507,7 @@ class Worker:
                 self._hangup(leg, by_us=True)
                 return
             self.send(ev.CallAnswered(leg.call_id, now - leg.started, leg.early_media))
-            self._attach_media(leg)  # AMD starts now if early media brought the audio
+            worker_media.attach_media(self, leg)  # AMD starts now if early media brought the audio
             return
         if leg.kind == "monitor":
             monitor.wire(self, leg)
@@ -625,13 +515,13 @@ class Worker:
         cust = self.legs.get(leg.call_id)
         base = cust.answered_at if cust and cust.answered_at else leg.started
         self.send(ev.AgentLegAnswered(leg.call_id, leg.target, (now - base) * 1000.0))
-        self._bridge(leg)
+        worker_media.bridge(self, leg)
 
     def _on_disconnected(self, leg: Leg, status: int, reason: str, info: pj.CallInfo) -> None:
         if leg.disconnected:
             return
         leg.disconnected = True
-        self._free_amd_port(leg)
+        worker_media.free_amd_port(self, leg)
         if leg.kind == "customer":
             duration = float(info.connectDuration.sec) + info.connectDuration.msec / 1000.0
             outcome, who = classify_end(leg, status)
@@ -668,19 +558,6 @@ class Worker:
         leg.ended = True
         self.send(ev.CallEnded(leg.call_id, outcome, status, reason, who, duration))
 
-    def on_media_state(self, key: str) -> None:
-        leg = self.legs.get(key)
-        if leg is None or leg.call is None:
-            return
-        info = leg.call.getInfo()
-        for mi in info.media:
-            if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-                leg.media = leg.call.getAudioMedia(mi.index)
-                if info.state == pj.PJSIP_INV_STATE_EARLY:
-                    leg.early_media = True
-                self._attach_media(leg)
-                return
-
     def flush_progress(self) -> None:
         while self.progress_due:
             leg = self.legs.get(self.progress_due.pop(0))
@@ -692,69 +569,8 @@ class Worker:
             self.send(ev.CallProgress(leg.call_id, leg.pending_progress, leg.early_media))
         leg.pending_progress = 0
 
-    def _attach_media(self, leg: Leg) -> None:
-        """(Re)connect AMD, recorder and agent bridge once the leg has audio."""
-        if leg.media is None or leg.disconnected:
-            return
-        if leg.kind == "agent":
-            if leg.answered_at is not None:
-                self._bridge(leg)
-            return
-        if leg.kind == "monitor":
-            monitor.wire(self, leg)
-            return
-        # Early media (ring-back, announcements before the 200 OK) is not an answer
-        # (issue 20): AMD classifies the callee only from the answer on; before it, only
-        # a carrier's special information tones can end the call (sip/amd_vad.py).
-        if leg.amd_wanted and leg.amd is None and not leg.amd_done:
-            self._start_amd(leg)
-        elif leg.amd is not None and leg.answered_at and not leg.amd.answered:
-            leg.amd.answer()
-        if leg.record_path and leg.recorder is None:
-            leg.recorder = self._new_recorder(leg, leg.record_path)
-        for path, rec in list(leg.clips.items()):
-            if rec is None:
-                leg.clips[path] = self._new_recorder(leg, path)
-
-    def _new_recorder(self, leg: Leg, path: str) -> pj.AudioMediaRecorder:
-        """Both directions, mixed: the customer now, the agent's leg once bridged."""
-        rec = pj.AudioMediaRecorder()
-        rec.createRecorder(path)
-        leg.media.startTransmit(rec)
-        agent = self.legs.get(leg.agent_key or "")
-        if agent is not None and agent.bridged and agent.media is not None:
-            agent.media.startTransmit(rec)
-        return rec
-
-    def _start_amd(self, leg: Leg) -> None:
-        free = [p for p in self.ports if p.owner is None]
-        if not free and len(self.ports) < self.max_amd_ports:
-            self.ports.append(FramePort(f"amd{len(self.ports)}"))
-            free = self.ports[-1:]
-        if not free and leg.answered_at is None:
-            return  # ringing calls do not take the answered ones' ports: try at the answer
-        leg.amd_done = True
-        if not free:
-            self.send(ev.AmdResult(leg.call_id, Verdict.UNKNOWN, 0.0))
-            return
-        port = free[0]
-        port.attach(leg.call_id)
-        leg.amd_port = port
-        params = AmdParams(deadline_ms=int(leg.amd_deadline * 1000))
-        leg.amd = AmdDetector(params, answered=leg.answered_at is not None)
-        leg.media.startTransmit(port)
-
-    def _bridge(self, agent: Leg) -> None:
-        cust = self.legs.get(agent.call_id)
-        if agent.bridged or agent.media is None or cust is None or cust.media is None:
-            return
-        cust.media.startTransmit(agent.media)
-        agent.media.startTransmit(cust.media)
-        for rec in self._recorders(cust):
-            agent.media.startTransmit(rec)
-        agent.bridged = True
-        base = cust.answered_at or agent.started
-        self.send(ev.AgentLegBridged(agent.call_id, (time.monotonic() - base) * 1000.0))
+    def on_media_state(self, key: str) -> None:
+        worker_media.on_media_state(self, key)
 
     def on_dtmf(self, key: str, digit: str, method: int) -> None:
         leg = self.legs.get(key)

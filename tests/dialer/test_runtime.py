@@ -684,3 +684,19 @@ async def test_an_overflowing_screen_is_closed_and_the_others_stay(sqlite_engine
         await wait_for(lambda: bool(fine.of("call_released")), 5)
     finally:
         await rt.stop(cid)
+
+
+def test_the_servers_campaigns_share_its_rtp_port_range(sqlite_engine: Engine) -> None:
+    """OUTDIAL_RTP_PORTS reaches every campaign's SIP pool, and all of them draw their
+    workers' blocks from one range (sip/rtp_ports.py): two campaigns never overlap."""
+    from dialer.runtime import from_config
+    from outdial import config
+
+    cfg = config.load({"OUTDIAL_RTP_PORTS": "31000-31999", "OUTDIAL_DATA_DIR": "/tmp"})
+    runtime = from_config(sqlite_engine, cfg)
+    from sip.pool import SipPool
+
+    first, second = runtime.sip_factory(1), runtime.sip_factory(2)
+    assert isinstance(first, SipPool) and isinstance(second, SipPool)
+    assert first.rtp_ports is second.rtp_ports
+    assert (first.rtp_ports.first, first.rtp_ports.last) == (31000, 31999)

@@ -63,6 +63,18 @@ def app_for(
     return app
 
 
+def real_sip_options(tmp_path: Path, ring_timeout: float = 15.0) -> dict[str, Any]:
+    """``engine_options`` for an app whose campaigns dial a real SIP peer (SIPp): the
+    1 s ring timeout of ``app_for`` suits its fake port only; a SIPp customer that rings
+    1 s before answering would be cancelled on a loaded machine (session 7, sipfix)."""
+    return {
+        "ring_timeout": ring_timeout,
+        "tick": 0.05,
+        "pace_every": 0.2,
+        "data_dir": str(tmp_path),
+    }
+
+
 def user(engine: Engine, name: str, role: Role) -> str:
     auth.create_user(engine, name, PASSWORD, role, sip_uri=f"sip:{name}@127.0.0.1")
     return name
