@@ -27,7 +27,7 @@ from sqlmodel import select
 from campaigns import store as campaign_store
 from campaigns.models import Campaign
 from outdial.storage import session_scope
-from reports import intervals, kpis, rollup, store, targets
+from reports import attempt_rollup, intervals, kpis, rollup, store, targets
 from reports.query import Query
 
 AGENT_DIMS = {"agent", "team", "campaign", "kind"}
@@ -245,7 +245,7 @@ def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, lis
     with ThreadPoolExecutor(max_workers=2) as pool:
         att = agent = None
         if sources & {"attempts", "both"}:
-            att = pool.submit(store.attempt_sums, engine, w, list(q.by), sl)
+            att = pool.submit(attempt_rollup.attempt_sums, engine, w, list(q.by), sl, now)
         if sources & {"agent_time", "both"}:
             if dims <= AGENT_DIMS:
                 agent = pool.submit(_agent_time, engine, w, q, now, sl)

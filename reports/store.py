@@ -127,23 +127,46 @@ def _dim_columns(engine: Engine, dims: list[str], a: Any, c: Any, k: Any) -> lis
     return out
 
 
-def attempt_sums(
-    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
-) -> pd.DataFrame:
-    """Attempt measures (reports/kpis.py) per slot of the dial time and dimension."""
-    a, c, k, d = ATT.alias("a"), CON.alias("c"), CAM.alias("k"), DIS.alias("d")
+@dataclass(frozen=True)
+class AttemptTerms:
+    """Per-row conditions of the attempt measures (shared/domain.md), on the attempts alias
+    ``a``: the raw scan below and the roll-up (reports/attempt_rollup.py) count the same."""
+
+    live: ColumnElement[bool]
+    bridged: ColumnElement[bool]
+    contact: ColumnElement[bool]
+    first_bridged: ColumnElement[bool]  # bridged, and no earlier bridged attempt of the contact
+    ring: ColumnElement[Any]  # seconds from dial to answer (0 when unanswered)
+
+
+def attempt_terms(engine: Engine, a: Any) -> AttemptTerms:
     p = ATT.alias("p")
     live = sa.and_(a.c.answered_at.is_not(None), a.c.amd.not_in(("machine", "announcement")))
     bridged = a.c.bridged_at.is_not(None)
     ivr_done = sa.and_(
         live, a.c.state == "completed", a.c.agent_user_id.is_(None), sa.not_(a.c.abandoned)
     )
-    contact = sa.or_(bridged, ivr_done)
     earlier = (
         sa.select(p.c.id)
         .where(p.c.contact_id == a.c.contact_id, p.c.bridged_at.is_not(None), p.c.id < a.c.id)
         .exists()
     )
+    ring = sa.case(
+        (a.c.answered_at.is_not(None), seconds_between(engine, a.c.created_at, a.c.answered_at)),
+        else_=0.0,
+    )
+    return AttemptTerms(
+        live, bridged, sa.or_(bridged, ivr_done), sa.and_(bridged, sa.not_(earlier)), ring
+    )
+
+
+def attempt_sums(
+    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
+) -> pd.DataFrame:
+    """Attempt measures (reports/kpis.py) per slot of the dial time and dimension."""
+    a, c, k, d = ATT.alias("a"), CON.alias("c"), CAM.alias("k"), DIS.alias("d")
+    t = attempt_terms(engine, a)
+    live, bridged, contact = t.live, t.bridged, t.contact
     slot = slot_of(engine, a.c.created_at, slots).label("slot")
     keys = [slot, *_dim_columns(engine, dims, a, c, k)]
     q = (
@@ -155,17 +178,9 @@ def attempt_sums(
             _flag(bridged).label("bridged"),
             _flag(sa.and_(contact, d.c.success.is_(True))).label("successes"),
             _flag(a.c.abandoned.is_(True)).label("abandoned"),
-            sa.func.sum(
-                sa.case(
-                    (
-                        a.c.answered_at.is_not(None),
-                        seconds_between(engine, a.c.created_at, a.c.answered_at),
-                    ),
-                    else_=0.0,
-                )
-            ).label("ring_sum"),
+            sa.func.sum(t.ring).label("ring_sum"),
             _flag(a.c.answered_at.is_not(None)).label("ring_n"),
-            _flag(sa.and_(bridged, d.c.final.is_(True), sa.not_(earlier))).label("fcr"),
+            _flag(sa.and_(t.first_bridged, d.c.final.is_(True))).label("fcr"),
             _flag(a.c.transferred_at.is_not(None)).label("transfers"),
             _flag(sa.and_(contact, k.c.kind == "return_visit")).label("rv_done"),
         )
