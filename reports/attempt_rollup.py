@@ -60,6 +60,25 @@ COUNTS = ("dials", "live", "contacts", "bridged", "abandoned", "ring_sum", "ring
 COUNTS += ("first_bridged", "transfers")
 
 
+TRIGGERS = {
+    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+    "AND name LIKE 'report_attempts_dirty%'",
+    "postgresql": "SELECT count(*) FROM pg_trigger WHERE tgname = 'report_attempts_dirty'",
+}
+_watched: dict[str, bool] = {}
+
+
+def watched(engine: Engine) -> bool:
+    """Whether the trigger that keeps the roll-up exact is on ``attempts`` (a later SQLite
+    migration that rebuilt the table would have dropped it: then everything is read raw)."""
+    key = engine.url.render_as_string()
+    if key not in _watched:
+        with engine.connect() as conn:
+            n = int(conn.execute(sa.text(TRIGGERS[engine.dialect.name])).scalar_one())
+        _watched[key] = n == (3 if engine.dialect.name == "sqlite" else 1)
+    return _watched[key]
+
+
 def servable(dims: list[str], slots: store.Slots) -> bool:
     """Whether rolled 15-minute UTC slots add up to this report's slots and dimensions."""
     return set(dims) <= DIMS and slots.size % SLOT == 0 and slots.off % SLOT == 0
@@ -120,10 +139,6 @@ def catch_up(engine: Engine, now: datetime) -> int:
             ids = [int(r[0]) for r in dirty]
             for i in range(0, len(ids), 10_000):
                 conn.execute(sa.delete(DIRTY).where(DIRTY.c.id.in_(ids[i : i + 10_000])))
-        if until == 0:  # never rolled: from the first attempt on (none: nothing to roll)
-            first = conn.execute(sa.select(sa.func.min(store.ATT.c.created_at))).scalar()
-            until = watch if first is None else min(_slot(first), watch)
-            conn.execute(sa.update(MARK).where(MARK.c.name == NAME).values(until_slot=until))
     while until < watch:
         with engine.begin() as conn:
             _lock(conn, ROLL_LOCK)
@@ -131,8 +146,15 @@ def catch_up(engine: Engine, now: datetime) -> int:
             until = int(_mark(conn, NAME) or 0)  # another roll-up may have gone on meanwhile
             if until >= watch:
                 break
+            nxt = conn.execute(  # skip a gap with no attempts in one step
+                sa.select(sa.func.min(store.ATT.c.created_at)).where(
+                    store.ATT.c.created_at >= store.bind(engine, _at(until))
+                )
+            ).scalar()
+            until = watch if nxt is None else max(until, min(_slot(nxt), watch))
             hi = min(until + CHUNK_SLOTS, watch)
-            _roll(engine, conn, until, hi)
+            if hi > until:
+                _roll(engine, conn, until, hi)
             conn.execute(sa.update(MARK).where(MARK.c.name == NAME).values(until_slot=hi))
             until = hi
     return until
@@ -201,7 +223,7 @@ def attempt_sums(
     engine: Engine, w: store.Window, dims: list[str], slots: store.Slots, now: datetime
 ) -> pd.DataFrame:
     """``store.attempt_sums``, with whole rolled-up slots read from the roll-up."""
-    if not servable(dims, slots):
+    if not servable(dims, slots) or not watched(engine):
         return store.attempt_sums(engine, w, dims, slots)
     until = catch_up(engine, now)
     lo = math.ceil(w.start.timestamp() / SLOT)

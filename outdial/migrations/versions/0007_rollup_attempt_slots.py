@@ -27,7 +27,7 @@ from alembic import op
 revision = "0007_rollup_attempt_slots"
 down_revision = "0006_reports_agent_slots"
 branch_labels = None
-depends_on = None
+depends_on = "0006_sim_attempts_simulated"  # its batch ALTER of attempts would drop triggers
 
 LOCK_KEY = 7150071  # reports/attempt_rollup.py WATCH_LOCK
 WATCH = "(SELECT until_slot FROM report_rollup_marks WHERE name = 'attempts_watch')"
@@ -134,9 +134,7 @@ def upgrade() -> None:
         sa.Column("transfers", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_report_attempt_slots_slot", "report_attempt_slots", ["slot"], unique=False
-    )
+    op.create_index("ix_report_attempt_slots_slot", "report_attempt_slots", ["slot"], unique=False)
     op.create_table(
         "report_dirty_attempt_slots",
         sa.Column("id", sa.Integer(), nullable=False),
