@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 from sqlalchemy.engine import Engine
@@ -345,11 +346,15 @@ def _table(engine: Engine, q: Query, m: pd.DataFrame, v: pd.DataFrame, notes: li
             else "ratio"
         )
         x = v[c].astype("float64")
-        x = x.round(0) if unit == "count" else x.round(3 if unit == "seconds" else 6)
-        obj = x.astype(object).where(x.notna(), None)
-        if unit == "count":
-            obj = obj.map(lambda f: None if f is None else int(f))
-        out[c] = obj
+        if unit == "count":  # Python ints (None when empty), converted in C, not per cell
+            arr = x.round(0).to_numpy()
+            empty = np.isnan(arr)
+            ints = np.where(empty, 0, arr).astype(np.int64).astype(object)
+            ints[empty] = None
+            out[c] = ints
+            continue
+        x = x.round(3 if unit == "seconds" else 6)
+        out[c] = x.astype(object).where(x.notna(), None)
     rows = out.to_numpy(dtype=object).tolist()
     return Report(q, columns, rows, targets.load(engine), notes)
 
