@@ -56,8 +56,8 @@ DIMS = {"agent", "campaign", "kind"}
 ROLL = AttemptSlot.__table__  # type: ignore[attr-defined]
 DIRTY = DirtyAttemptSlot.__table__  # type: ignore[attr-defined]
 MARK = RollupMark.__table__  # type: ignore[attr-defined]
-COUNTS = ("dials", "live", "contacts", "bridged", "abandoned", "ring_sum", "ring_n")
-COUNTS += ("first_bridged", "transfers")
+COUNTS: tuple[str, ...] = ("dials", "live", "contacts", "bridged", "abandoned", "ring_sum")
+COUNTS += ("ring_n", "first_bridged", "transfers")
 
 
 TRIGGERS = {
@@ -252,8 +252,8 @@ def frames_empty(dims: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=["slot", *dims, *OUT])
 
 
-OUT = ("dials", "live", "contacts", "bridged", "successes", "abandoned", "ring_sum", "ring_n")
-OUT += ("fcr", "transfers", "rv_done")
+OUT: tuple[str, ...] = ("dials", "live", "contacts", "bridged", "successes", "abandoned")
+OUT += ("ring_sum", "ring_n", "fcr", "transfers", "rv_done")
 
 
 def _at(slot: int) -> datetime:
