@@ -252,8 +252,7 @@ def frames_empty(dims: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=["slot", *dims, *OUT])
 
 
-OUT: tuple[str, ...] = ("dials", "live", "contacts", "bridged", "successes", "abandoned")
-OUT += ("ring_sum", "ring_n", "fcr", "transfers", "rv_done")
+OUT = store.ATTEMPT_MEASURES
 
 
 def _at(slot: int) -> datetime:
@@ -299,10 +298,6 @@ def _rolled(
         .where(r.c.slot >= lo, r.c.slot < hi)
         .group_by(*keys)
     )
-    if w.campaigns:
-        q = q.where(r.c.campaign_id.in_(w.campaigns))
-    if not w.simulated:
-        q = q.where(sa.not_(r.c.simulated))
     with engine.connect() as conn:
-        rows = conn.execute(q).all()
+        rows = conn.execute(store.filtered(q, r, w)).all()
     return store.frame(rows, ["slot", *dims, *OUT])

@@ -5,7 +5,8 @@ attempts are grouped by (slot, dimensions) with counted flags (``SUM(CASE ...)``
 changes become segments with a window function (``LEAD`` over each agent's changes, served in
 order by the (machine, entity, at) index), are cut at slot boundaries (a recursive CTE for
 segments over several slots) and summed per state and pause reason; closed 15-minute slots of
-agent time are summed once into ``report_agent_slots`` (reports/rollup.py). A slot is 15 minutes of
+agent time are summed once into ``report_agent_slots`` (reports/rollup.py), and of attempts
+into ``report_attempt_slots`` (reports/attempt_rollup.py). A slot is 15 minutes of
 UTC, or a whole local half-hour/hour/day when the report's range has one UTC offset (see
 reports/intervals.py ``storage_slots``). pandas then maps slots onto intervals and applies the
 KPI definitions over the few thousand summed rows. Every time here is UTC.
@@ -196,15 +197,31 @@ def attempt_sums(
         .where(a.c.created_at >= _bind(engine, w.start), a.c.created_at < _bind(engine, w.end))
         .group_by(*keys)
     )
-    if w.campaigns:
-        q = q.where(a.c.campaign_id.in_(w.campaigns))
-    if not w.simulated:
-        q = q.where(sa.not_(a.c.simulated))
     with engine.connect() as conn:
-        rows = conn.execute(q).all()
-    cols = ["slot", *dims, "dials", "live", "contacts", "bridged", "successes", "abandoned"]
-    cols += ["ring_sum", "ring_n", "fcr", "transfers", "rv_done"]
-    return frame(rows, cols)
+        rows = conn.execute(filtered(q, a, w)).all()
+    return frame(rows, ["slot", *dims, *ATTEMPT_MEASURES])
+
+
+#: the columns of ``attempt_sums`` after the slot and dimensions (reports/kpis.py reads them)
+ATTEMPT_MEASURES: tuple[str, ...] = (
+    "dials",
+    "live",
+    "contacts",
+    "bridged",
+    "successes",
+    "abandoned",
+)
+ATTEMPT_MEASURES += ("ring_sum", "ring_n", "fcr", "transfers", "rv_done")
+
+
+def filtered(q: sa.Select[Any], t: Any, w: Window) -> sa.Select[Any]:
+    """``q`` over table ``t`` (attempts or their roll-up) kept to the window's campaigns, and
+    without simulated calls unless the window asks for them."""
+    if w.campaigns:
+        q = q.where(t.c.campaign_id.in_(w.campaigns))
+    if not w.simulated:
+        q = q.where(sa.not_(t.c.simulated))
+    return q
 
 
 def agent_changes(engine: Engine, w: Window) -> pd.DataFrame:
