@@ -117,6 +117,7 @@ def _ids(engine: Engine) -> dict[str, int]:
 @pytest.mark.parametrize("dims", [(), ("agent",), ("campaign",), ("kind", "agent")])
 def test_rolled_attempts_match_the_raw_scan(engine: Engine, dims: tuple[str, ...]) -> None:
     timeline.build(engine)
+    assert attempt_rollup.watched(engine)  # every migration ran, the trigger is on attempts
     got = _same(engine, dims=dims)
     assert _count(engine, "report_attempt_slots") > 0  # read from the roll-up, not raw
     assert _total(got, "dials") == 5 and _total(got, "successes") == 1  # the hand timeline
