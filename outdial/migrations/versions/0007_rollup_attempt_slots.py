@@ -147,6 +147,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # the roll-up's marks go with its table: upgraded again, it rolls up from the start
+    op.execute("DELETE FROM report_rollup_marks WHERE name IN ('attempts', 'attempts_watch')")
     if op.get_bind().dialect.name == "sqlite":
         for name in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER report_attempts_dirty_{name}")
