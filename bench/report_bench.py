@@ -47,9 +47,10 @@ Same process, same load, the attempt roll-up on vs off (attempt_rollup.servable 
   load 7.
   PostgreSQL, load 5.8-6.2: month 4.43 (1.81) vs 7.13 (1.63); attempt KPIs 1.25 vs 4.69; day
   0.185 vs 0.367.
-The trigger's cost per write, worst case (every write inside a rolled slot; one INSERT per transaction, UPDATEs in one transaction), load ~6: SQLite 477 vs 299 us
-an insert, 157 vs 62 us an update; PostgreSQL 1638 vs 1542 us, 814 vs 642 us. A write in the
-open slot only compares its slot with the mark.
+The trigger's cost per write, worst case (every write inside a rolled slot; one INSERT per
+transaction, UPDATEs in one transaction), load ~6: SQLite 477 vs 299 us an insert, 157 vs 62
+us an update; PostgreSQL 1638 vs 1542 us, 814 vs 642 us. A write in the open slot only
+compares its slot with the mark.
 Goals: day <= 0.2 s met on SQLite (0.14 s at load 7) and in the PostgreSQL A/B (0.185 s), not
 in the PostgreSQL bench run (0.367 s, load 6-7). Month <= 2 s: not shown on this
 loaded machine - SQLite needs 2.1 CPU seconds for it in this process (attempts ~0.8, agent
