@@ -291,3 +291,42 @@ def test_two_roll_ups_at_once_do_not_double_count(engine: Engine) -> None:
         list(pool.map(lambda _: attempt_rollup.catch_up(engine, NOW), range(4)))
     assert _count(engine, "report_attempt_slots", "sum(dials)") == 5
     assert _total(_same(engine), "successes") == 2
+
+
+def test_writes_racing_roll_ups_are_not_lost(engine: Engine) -> None:
+    """A node writes into rolled slots while roll-ups run, the mark moving each quarter hour:
+    every write is either read by a roll-up or left dirty for the next one."""
+    timeline.build(engine)
+    ids = _ids(engine)
+    t0 = timeline.at(1, 0)
+
+    def writer() -> None:
+        for i in range(40):
+            dial = t0 + timedelta(minutes=i)
+            _attempt(
+                engine,
+                f"race{i}",
+                ids["c1"],
+                dial,
+                answered_at=dial,
+                bridged_at=dial,
+                agent_user_id=ids["agent"],
+                disposition="sale" if i % 2 else "callback",
+            )
+            _sql(
+                engine,
+                "UPDATE attempts SET disposition = 'sale' WHERE call_id = :c",
+                c=f"race{i // 2}",
+            )
+
+    def roller() -> None:
+        for i in range(40):  # "now" walks on: new slots are claimed while the writer writes
+            attempt_rollup.catch_up(engine, t0 + timedelta(minutes=5 + i))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [pool.submit(writer), pool.submit(roller)]
+        for f in done:
+            f.result()
+    got = _same(engine, now=NOW)
+    assert _total(got, "dials") == 45
+    assert _count(engine, "report_attempt_slots", "sum(dials)") == 45  # all of it rolled up
