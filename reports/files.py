@@ -120,10 +120,11 @@ def install(scheduler: Any, engine: Engine, data_dir: Path | str, zone: str) -> 
 
         scheduler.add_job(job, trigger, id=f"reports-{period}", replace_existing=True)
 
-    def roll() -> None:  # agent time of the slot that just closed (reports/rollup.py)
-        from reports import rollup
+    def roll() -> None:  # the slot that just closed (reports/rollup.py, attempt_rollup.py)
+        from reports import attempt_rollup, rollup
 
         rollup.catch_up(engine, utcnow())
+        attempt_rollup.catch_up(engine, utcnow())
 
     scheduler.add_job(
         roll,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 from sqlalchemy.engine import Engine
@@ -27,7 +28,7 @@ from sqlmodel import select
 from campaigns import store as campaign_store
 from campaigns.models import Campaign
 from outdial.storage import session_scope
-from reports import intervals, kpis, rollup, store, targets
+from reports import attempt_rollup, intervals, kpis, rollup, store, targets
 from reports.query import Query
 
 AGENT_DIMS = {"agent", "team", "campaign", "kind"}
@@ -141,16 +142,16 @@ def _agent_time(
     if "kind" in q.by:
         sums["kind"] = sums["campaign_id"].map(_kinds(engine))
     sums["interval"] = intervals.buckets_of_slots(sums["slot"], q.interval, q.zone, sl.size, sl.off)
-    main = sums[sums["reason"] == ""]
-    wide = main.groupby(keys, sort=False)[list(kpis.AGENT_STATES)].sum()
-    reasons = sums[sums["reason"] != ""]
-    if len(reasons):
-        by_reason = reasons.pivot_table(
-            index=keys, columns="reason", values="paused", aggfunc="sum", fill_value=0.0
-        )
-        by_reason.columns = [str(c) for c in by_reason.columns]
-        wide = wide.join(by_reason, how="left").fillna(0.0)
-    return wide.reset_index()
+    # one grouping: a reason row adds its paused seconds to its own column only (a join of
+    # a pivot on the interval index cost more than the grouping itself over a month)
+    reason = sums["reason"].astype(str)
+    main = (reason == "").to_numpy()
+    cols = {k: sums[k] for k in keys}
+    for st in kpis.AGENT_STATES:
+        cols[st] = sums[st].where(main, 0.0)
+    for code in sorted(set(reason[~main])):
+        cols[code] = sums["paused"].where((reason == code).to_numpy(), 0.0)
+    return pd.DataFrame(cols).groupby(keys, sort=False).sum().reset_index()
 
 
 def _kinds(engine: Engine) -> dict[int, str]:
@@ -245,7 +246,7 @@ def measures(engine: Engine, q: Query, now: datetime) -> tuple[pd.DataFrame, lis
     with ThreadPoolExecutor(max_workers=2) as pool:
         att = agent = None
         if sources & {"attempts", "both"}:
-            att = pool.submit(store.attempt_sums, engine, w, list(q.by), sl)
+            att = pool.submit(attempt_rollup.attempt_sums, engine, w, list(q.by), sl, now)
         if sources & {"agent_time", "both"}:
             if dims <= AGENT_DIMS:
                 agent = pool.submit(_agent_time, engine, w, q, now, sl)
@@ -345,11 +346,15 @@ def _table(engine: Engine, q: Query, m: pd.DataFrame, v: pd.DataFrame, notes: li
             else "ratio"
         )
         x = v[c].astype("float64")
-        x = x.round(0) if unit == "count" else x.round(3 if unit == "seconds" else 6)
-        obj = x.astype(object).where(x.notna(), None)
-        if unit == "count":
-            obj = obj.map(lambda f: None if f is None else int(f))
-        out[c] = obj
+        if unit == "count":  # Python ints (None when empty), converted in C, not per cell
+            arr = x.round(0).to_numpy()
+            empty = np.isnan(arr)
+            ints = np.where(empty, 0, arr).astype(np.int64).astype(object)
+            ints[empty] = None
+            out[c] = ints
+            continue
+        x = x.round(3 if unit == "seconds" else 6)
+        out[c] = x.astype(object).where(x.notna(), None)
     rows = out.to_numpy(dtype=object).tolist()
     return Report(q, columns, rows, targets.load(engine), notes)
 

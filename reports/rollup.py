@@ -136,7 +136,11 @@ def agent_time(
     now: datetime,
 ) -> pd.DataFrame:
     """Agent seconds per (agent, campaign, report slot) as ``store.agent_time_sums`` returns
-    them: rolled-up slots summed from the roll-up, the rest from the state changes."""
+    them: rolled-up slots summed from the roll-up, the rest from the state changes. A zone
+    offset that is not whole quarter hours (old local mean times) cuts 15-minute slots: then
+    everything comes from the state changes."""
+    if slots.size % SLOT or slots.off % SLOT:
+        return store.agent_time_sums(engine, w, end, slots, by_agent, by_campaign)
     until = min(catch_up(engine, now), int(now.timestamp() // SLOT))
     first = int(w.start.timestamp() // SLOT)
     last = math.ceil(w.end.timestamp() / SLOT)

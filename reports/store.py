@@ -5,7 +5,8 @@ attempts are grouped by (slot, dimensions) with counted flags (``SUM(CASE ...)``
 changes become segments with a window function (``LEAD`` over each agent's changes, served in
 order by the (machine, entity, at) index), are cut at slot boundaries (a recursive CTE for
 segments over several slots) and summed per state and pause reason; closed 15-minute slots of
-agent time are summed once into ``report_agent_slots`` (reports/rollup.py). A slot is 15 minutes of
+agent time are summed once into ``report_agent_slots`` (reports/rollup.py), and of attempts
+into ``report_attempt_slots`` (reports/attempt_rollup.py). A slot is 15 minutes of
 UTC, or a whole local half-hour/hour/day when the report's range has one UTC offset (see
 reports/intervals.py ``storage_slots``). pandas then maps slots onto intervals and applies the
 KPI definitions over the few thousand summed rows. Every time here is UTC.
@@ -127,23 +128,46 @@ def _dim_columns(engine: Engine, dims: list[str], a: Any, c: Any, k: Any) -> lis
     return out
 
 
-def attempt_sums(
-    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
-) -> pd.DataFrame:
-    """Attempt measures (reports/kpis.py) per slot of the dial time and dimension."""
-    a, c, k, d = ATT.alias("a"), CON.alias("c"), CAM.alias("k"), DIS.alias("d")
+@dataclass(frozen=True)
+class AttemptTerms:
+    """Per-row conditions of the attempt measures (shared/domain.md), on the attempts alias
+    ``a``: the raw scan below and the roll-up (reports/attempt_rollup.py) count the same."""
+
+    live: ColumnElement[bool]
+    bridged: ColumnElement[bool]
+    contact: ColumnElement[bool]
+    first_bridged: ColumnElement[bool]  # bridged, and no earlier bridged attempt of the contact
+    ring: ColumnElement[Any]  # seconds from dial to answer (0 when unanswered)
+
+
+def attempt_terms(engine: Engine, a: Any) -> AttemptTerms:
     p = ATT.alias("p")
     live = sa.and_(a.c.answered_at.is_not(None), a.c.amd.not_in(("machine", "announcement")))
     bridged = a.c.bridged_at.is_not(None)
     ivr_done = sa.and_(
         live, a.c.state == "completed", a.c.agent_user_id.is_(None), sa.not_(a.c.abandoned)
     )
-    contact = sa.or_(bridged, ivr_done)
     earlier = (
         sa.select(p.c.id)
         .where(p.c.contact_id == a.c.contact_id, p.c.bridged_at.is_not(None), p.c.id < a.c.id)
         .exists()
     )
+    ring = sa.case(
+        (a.c.answered_at.is_not(None), seconds_between(engine, a.c.created_at, a.c.answered_at)),
+        else_=0.0,
+    )
+    return AttemptTerms(
+        live, bridged, sa.or_(bridged, ivr_done), sa.and_(bridged, sa.not_(earlier)), ring
+    )
+
+
+def attempt_sums(
+    engine: Engine, w: Window, dims: list[str], slots: Slots | None = None
+) -> pd.DataFrame:
+    """Attempt measures (reports/kpis.py) per slot of the dial time and dimension."""
+    a, c, k, d = ATT.alias("a"), CON.alias("c"), CAM.alias("k"), DIS.alias("d")
+    t = attempt_terms(engine, a)
+    live, bridged, contact = t.live, t.bridged, t.contact
     slot = slot_of(engine, a.c.created_at, slots).label("slot")
     keys = [slot, *_dim_columns(engine, dims, a, c, k)]
     q = (
@@ -155,17 +179,9 @@ def attempt_sums(
             _flag(bridged).label("bridged"),
             _flag(sa.and_(contact, d.c.success.is_(True))).label("successes"),
             _flag(a.c.abandoned.is_(True)).label("abandoned"),
-            sa.func.sum(
-                sa.case(
-                    (
-                        a.c.answered_at.is_not(None),
-                        seconds_between(engine, a.c.created_at, a.c.answered_at),
-                    ),
-                    else_=0.0,
-                )
-            ).label("ring_sum"),
+            sa.func.sum(t.ring).label("ring_sum"),
             _flag(a.c.answered_at.is_not(None)).label("ring_n"),
-            _flag(sa.and_(bridged, d.c.final.is_(True), sa.not_(earlier))).label("fcr"),
+            _flag(sa.and_(t.first_bridged, d.c.final.is_(True))).label("fcr"),
             _flag(a.c.transferred_at.is_not(None)).label("transfers"),
             _flag(sa.and_(contact, k.c.kind == "return_visit")).label("rv_done"),
         )
@@ -181,15 +197,31 @@ def attempt_sums(
         .where(a.c.created_at >= _bind(engine, w.start), a.c.created_at < _bind(engine, w.end))
         .group_by(*keys)
     )
-    if w.campaigns:
-        q = q.where(a.c.campaign_id.in_(w.campaigns))
-    if not w.simulated:
-        q = q.where(sa.not_(a.c.simulated))
     with engine.connect() as conn:
-        rows = conn.execute(q).all()
-    cols = ["slot", *dims, "dials", "live", "contacts", "bridged", "successes", "abandoned"]
-    cols += ["ring_sum", "ring_n", "fcr", "transfers", "rv_done"]
-    return frame(rows, cols)
+        rows = conn.execute(filtered(q, a, w)).all()
+    return frame(rows, ["slot", *dims, *ATTEMPT_MEASURES])
+
+
+#: the columns of ``attempt_sums`` after the slot and dimensions (reports/kpis.py reads them)
+ATTEMPT_MEASURES: tuple[str, ...] = (
+    "dials",
+    "live",
+    "contacts",
+    "bridged",
+    "successes",
+    "abandoned",
+)
+ATTEMPT_MEASURES += ("ring_sum", "ring_n", "fcr", "transfers", "rv_done")
+
+
+def filtered(q: sa.Select[Any], t: Any, w: Window) -> sa.Select[Any]:
+    """``q`` over table ``t`` (attempts or their roll-up) kept to the window's campaigns, and
+    without simulated calls unless the window asks for them."""
+    if w.campaigns:
+        q = q.where(t.c.campaign_id.in_(w.campaigns))
+    if not w.simulated:
+        q = q.where(sa.not_(t.c.simulated))
+    return q
 
 
 def agent_changes(engine: Engine, w: Window) -> pd.DataFrame:

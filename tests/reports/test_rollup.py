@@ -125,3 +125,13 @@ def test_report_through_the_rollup_on_a_dst_day(engine: Engine) -> None:
         "2026-11-01T01:30-05:00": 1800,
     }
     assert _rows(engine) > 0
+
+
+def test_an_offset_off_the_quarter_hour_is_computed_from_the_changes(engine: Engine) -> None:
+    timeline.build(engine)
+    w = store.Window(DAY_START, DAY_END)
+    monrovia = store.Slots(1800, -2670)  # -00:44:30 until 1972: half-hours end at :14:30
+    got = rollup.agent_time(engine, w, NOW.timestamp(), monrovia, True, True, NOW)
+    live = store.agent_time_sums(engine, w, NOW.timestamp(), monrovia)
+    assert _summed(got) == _summed(live)
+    assert len({k[1] for k in _summed(got)}) == 2  # 01:00-01:30 UTC spans two such half-hours
