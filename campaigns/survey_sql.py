@@ -53,7 +53,7 @@ from campaigns.survey_results import (
     scale_questions,
     scored_question,
 )
-from campaigns.surveys import Question, QuestionKind, QuestionStats, Survey, question_stats
+from campaigns.surveys import Question, QuestionKind, QuestionStats, Survey, counted_stats
 from outdial.logs import mask_text
 from outdial.models import User, as_utc
 
@@ -62,12 +62,15 @@ DAY = 86400
 #: answers come minutes after a response starts; a day count past this many days after the
 #: survey's last start could use a zone's offset from before a later clock change
 ANSWER_SPAN = timedelta(days=31)
-#: the characters a blank comment's JSON text can hold: quotes, white space (``str.strip``'s),
-#: and the escapes JSON writes it as (\t, \u3000...). Texts of only these are read in Python
-#: to tell a blank (no answer) from a comment such as "fab" (rare, and few distinct ones).
-BLANKISH = '"\\ tnrfuU0123456789abcdefABCDEF' + "".join(
-    c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()
-)
+#: A blank comment (only white space, ``str.strip``'s) is no answer. Its JSON text holds only
+#: these escapes (json.dumps writes every non-ASCII character as one), spaces and quotes; texts
+#: left with nothing else once they are removed are read in Python to tell a blank from, say,
+#: "fab" (few distinct ones). Shorter prefixes cover runs (\u2000-\u200a, \u001c-\u001f).
+BLANK_ESCAPES = ("\\u3000", "\\u00a0", "\\u200", "\\u202f", "\\u205f", "\\u2028",
+                 "\\u2029", "\\u1680", "\\u0085", "\\u001", "\\u000b", "\\t", "\\n",
+                 "\\r", "\\f", " ")  # fmt: skip
+BLANK_REST = '"0123456789abcdef'
+SPACES = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
 
 
 @dataclass(frozen=True)
@@ -266,8 +269,7 @@ def _responses(
                 reached.label("mask"),
                 *per_q,
             )
-            .join(r, r.c.id == a.c.response_id)
-            .where(r.c.survey_id == survey_id)
+            .where(a.c.response_id.in_(sa.select(r.c.id).where(r.c.survey_id == survey_id)))
             .group_by(a.c.response_id)
             .subquery()
         )
@@ -369,23 +371,33 @@ def _stats(
     rows = conn.execute(
         sa.select(col, sa.func.count()).where(*keep, col.is_not(None)).group_by(col)
     ).all()
-    return question_stats(q, _expand(q, ((_load(v), n) for v, n in rows)))
+    return counted_stats(q, _fitting(q, ((_load(v), n) for v, n in rows)))
 
 
-def _expand(q: Question, counted: Iterable[tuple[object, int]]) -> list[object]:
-    """Counted answers back as the list ``question_stats`` takes (its math, unchanged)."""
-    out: list[object] = []
+def _fitting(q: Question, counted: Iterable[tuple[object, int]]) -> Counter[object]:
+    """The counted answers this question's type takes (survey_results.py ``fits``)."""
+    out: Counter[object] = Counter()
     for value, n in counted:
         if value is not None and fits(q, value):
-            out += [value] * n
+            out[value] += n
     return out
 
 
 def _blanks(conn: Connection, col: Any) -> set[str]:
-    """The stored texts of an open question that are blank strings (no answer)."""
-    trim = sa.func.trim if conn.dialect.name == "sqlite" else sa.func.btrim
+    """The stored texts of an open question that are blank strings (no answer). Cheap tests
+    first: a blank's text holds only quotes, spaces, backslashes and hex escapes, none of
+    them \u4000 or above (most typed Chinese); then the white-space escapes are removed."""
+    sqlite = conn.dialect.name == "sqlite"
+    trim, find = (sa.func.trim, sa.func.instr) if sqlite else (sa.func.btrim, sa.func.strpos)
+    left = col
+    for form in BLANK_ESCAPES:
+        left = sa.func.replace(left, form, "")
+    cheap = trim(col, '\\ tnrfu' + BLANK_REST + SPACES) == ""
+    high = [find(col, "\\u" + d) == 0 for d in "456789abcdef"]
     rows = conn.execute(
-        sa.select(col).where(col.like('"%'), trim(col, BLANKISH) == "").distinct()
+        sa.select(col)
+        .where(col.like('"%'), cheap, *high, trim(left, BLANK_REST + SPACES) == "")
+        .distinct()
     ).all()
     return {t for (t,) in rows if not str(json.loads(t)).strip()}
 
@@ -417,7 +429,7 @@ def _compare(head: Question | None, cells: Sequence[Cell], key: Any) -> tuple[Gr
         groups.setdefault(str(key(c)), []).append(c)
     out = []
     for k, cs in sorted(groups.items()):
-        st = question_stats(head, _expand(head, ((c.head, c.n) for c in cs))) if head else None
+        st = counted_stats(head, _fitting(head, ((c.head, c.n) for c in cs))) if head else None
         out.append(
             Group(
                 k,
