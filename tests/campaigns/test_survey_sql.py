@@ -126,13 +126,19 @@ def test_numbers_are_those_counted_in_python(engine: Engine, grain: str) -> None
     where = survey_sql.scope(engine, sid)
     assert where.zones == {"回访0": ZONES[0], "回访1": ZONES[1], "回访2": ZONES[2]}
     assert sorted(where.agents.values()) == ["a0", "a1"]
+    seen = []
     for f in FILTERS:
         old = survey_results.view(SURVEY, facts, f, open_limit=40)
+        seen.append(old.offered)
         new = survey_sql.summary(engine, SURVEY, sid, f, where, grain, open_limit=40)
         _same(old, new.view)
         for by, key in (("campaign", "campaign"), ("agent", "agent"), (grain, "trend")):
             assert new.groups[key] == survey_results.compare(SURVEY, old.responses, by), (f, by)
-    assert survey_sql.summary(engine, SURVEY, sid, Filters(), where).view.offered == 900
+    assert all(seen[:-1]) and seen[-1] == 0  # each filter keeps some responses, but the last
+    everything = survey_sql.summary(engine, SURVEY, sid, Filters(), where).view
+    assert everything.offered == 900 and len(everything.open_answers) == everything.open_total
+    blank = sum(1 for r in facts if isinstance(r.answers.get("comment"), str))
+    assert 0 < everything.open_total < blank  # blank comments ("", spaces, U+3000) are none
 
 
 def test_a_survey_without_responses(engine: Engine) -> None:
