@@ -18,7 +18,7 @@ campaigns/survey_results.py ``view`` reads every response and answer into Python
 A response's day is the calendar day, in its campaign's time zone, of its first answer (its
 start without one), as in survey_store.py ``response_facts``. Time zones are applied in SQL
 as an offset per campaign and per stretch between two of the zone's clock changes
-(:func:`_offsets`), read from the zone database for the span of the survey's responses.
+(:func:`zone_offsets`), read from the zone database for the span of the survey's responses.
 """
 
 from __future__ import annotations
@@ -91,14 +91,14 @@ class Summary:
     groups: dict[str, tuple[Group, ...]] = field(default_factory=dict)
 
 
-def _table(model: type) -> sa.Table:
+def table_of(model: type) -> sa.Table:
     table: sa.Table = getattr(model, "__table__")  # noqa: B009 - SQLModel does not type it
     return table
 
 
 def scope(engine: Engine, survey_id: int) -> Scope:
     """The campaigns (with their zones) and agents of a survey's responses."""
-    r, u = _table(SurveyResponse), _table(User)
+    r, u = table_of(SurveyResponse), table_of(User)
     with engine.connect() as conn:
         cids = [c for (c,) in conn.execute(sa.select(r.c.campaign_id).where(
             r.c.survey_id == survey_id).distinct()) if c is not None]  # fmt: skip
@@ -169,10 +169,6 @@ def summary(
 # --- the per-response table -------------------------------------------------------------
 
 
-def _json_text(conn: Connection, column: Any) -> Any:
-    return sa.cast(column, sa.Text)
-
-
 def _epoch(conn: Connection, t: Any) -> Any:
     if conn.dialect.name == "sqlite":
         return sa.cast(sa.func.strftime("%s", t), sa.Integer)
@@ -188,7 +184,7 @@ def _floor_div(conn: Connection, n: Any, d: int) -> Any:
     return sa.cast(sa.func.floor(n / sa.literal(d, sa.Numeric)), sa.Integer)
 
 
-def _offsets(zone: str, first: datetime, last: datetime) -> list[tuple[int, int]]:
+def zone_offsets(zone: str, first: datetime, last: datetime) -> list[tuple[int, int]]:
     """[(from epoch second, UTC offset seconds)] of ``zone`` over [first, last], the first
     stretch open to the past: one per clock change (found hourly, then to the second)."""
     tz = ZoneInfo(zone)
@@ -211,7 +207,25 @@ def _offsets(zone: str, first: datetime, last: datetime) -> list[tuple[int, int]
     return out
 
 
-def _day_expr(
+def campaign_offsets(
+    conn: Connection, survey_id: int, where: Scope
+) -> dict[int, list[tuple[int, int]]]:
+    """Each campaign's :func:`zone_offsets` over the span of the survey's responses."""
+    r = table_of(SurveyResponse)
+    span = conn.execute(
+        sa.select(sa.func.min(r.c.started_at), sa.func.max(r.c.started_at)).where(
+            r.c.survey_id == survey_id
+        )
+    ).one()
+    first, last = (as_utc(v) if isinstance(v, datetime) else None for v in span)
+    now = datetime.now(UTC)
+    return {
+        cid: zone_offsets(zone, first or now, (last or now) + ANSWER_SPAN)
+        for cid, zone in zones_by_id(where).items()
+    }
+
+
+def day_expr(
     conn: Connection, campaign: Any, t: Any, zones: dict[int, list[tuple[int, int]]]
 ) -> Any:
     """The response's local day number (days since 1970-01-01 in its campaign's zone)."""
@@ -237,22 +251,12 @@ def _responses(
 ) -> Iterator[tuple[Connection, sa.TableClause, list[Any]]]:
     """A temporary table of the survey's responses, one row each; the filters' conditions on
     it. Dropped afterwards (a pooled connection keeps its temporary tables)."""
-    r, a = _table(SurveyResponse), _table(SurveyAnswer)
+    r, a = table_of(SurveyResponse), table_of(SurveyAnswer)
     name = f"survey_view_{uuid.uuid4().hex[:12]}"
     qs = survey.questions
     with engine.connect() as conn:
-        span = conn.execute(
-            sa.select(sa.func.min(r.c.started_at), sa.func.max(r.c.started_at)).where(
-                r.c.survey_id == survey_id
-            )
-        ).one()
-        first, last = (as_utc(v) if isinstance(v, datetime) else None for v in span)
-        now = datetime.now(UTC)
-        stretches = {
-            cid: _offsets(zone, first or now, (last or now) + ANSWER_SPAN)
-            for cid, zone in _zones_by_id(where).items()
-        }
-        text = _json_text(conn, a.c.value)
+        stretches = campaign_offsets(conn, survey_id, where)
+        text = sa.cast(a.c.value, sa.Text)
         per_q = [
             sa.func.max(
                 sa.case((sa.and_(a.c.question_id == q.id, sa.not_(a.c.skipped)), text))
@@ -278,7 +282,7 @@ def _responses(
             sa.select(
                 r.c.id, r.c.campaign_id, r.c.agent_id, r.c.channel, r.c.status, r.c.phone,
                 t.label("t"),
-                _day_expr(conn, r.c.campaign_id, t, stretches).label("day"),
+                day_expr(conn, r.c.campaign_id, t, stretches).label("day"),
                 sa.func.coalesce(agg.c.mask, 0).label("mask"),
                 *[agg.c[f"q{i}"] for i in range(len(qs))],
             )
@@ -303,7 +307,7 @@ def _responses(
             conn.commit()
 
 
-def _zones_by_id(where: Scope) -> dict[int, str]:
+def zones_by_id(where: Scope) -> dict[int, str]:
     return {cid: where.zones[n] for cid, n in where.campaign_ids.items() if n in where.zones}
 
 
@@ -352,12 +356,12 @@ def _cells(conn: Connection, p: sa.TableClause, keep: list[Any], head: int | Non
     rows = conn.execute(sa.select(*keys, sa.func.count()).where(*keep).group_by(*keys)).all()
     return [
         Cell(camp or 0, agent or 0, ch, st, date.fromordinal(day + EPOCH), mask or 0,
-             _load(h), n)
+             load_json(h), n)
         for camp, agent, ch, st, day, mask, h, n in rows
     ]  # fmt: skip
 
 
-def _load(text: str | None) -> object:
+def load_json(text: str | None) -> object:
     return None if text is None else json.loads(text)
 
 
@@ -371,7 +375,7 @@ def _stats(
     rows = conn.execute(
         sa.select(col, sa.func.count()).where(*keep, col.is_not(None)).group_by(col)
     ).all()
-    return counted_stats(q, _fitting(q, ((_load(v), n) for v, n in rows)))
+    return counted_stats(q, _fitting(q, ((load_json(v), n) for v, n in rows)))
 
 
 def _fitting(q: Question, counted: Iterable[tuple[object, int]]) -> Counter[object]:
@@ -392,7 +396,7 @@ def _blanks(conn: Connection, col: Any) -> set[str]:
     left = col
     for form in BLANK_ESCAPES:
         left = sa.func.replace(left, form, "")
-    cheap = trim(col, '\\ tnrfu' + BLANK_REST + SPACES) == ""
+    cheap = trim(col, "\\ tnrfu" + BLANK_REST + SPACES) == ""
     high = [find(col, "\\u" + d) == 0 for d in "456789abcdef"]
     rows = conn.execute(
         sa.select(col)
@@ -467,14 +471,14 @@ def _open_page(
         .order_by(c.t.desc(), c.id.desc())
         .limit(limit)
     ).all()  # fmt: skip
-    zones = _zones_by_id(where)
+    zones = zones_by_id(where)
     out: list[OpenAnswer] = []
     for rid, camp, agent, channel, t, phone, h, *texts in rows:
-        score = _load(h)
+        score = load_json(h)
         ivr = channel == "ivr"
         day = as_utc(t).astimezone(ZoneInfo(zones.get(camp or 0, "UTC"))).date()
         for (_, q), text in zip(opened, texts, strict=True):
-            value = _load(text)
+            value = load_json(text)
             if not isinstance(value, str) or not value.strip():
                 continue
             out.append(
