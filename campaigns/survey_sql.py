@@ -351,7 +351,8 @@ def _cells(conn: Connection, p: sa.TableClause, keep: list[Any], head: int | Non
     """Responses counted per campaign, agent, channel, status, day, questions reached and
     headline answer: enough for the totals, the drop-off and every comparison."""
     c = p.c
-    hcol = c[f"q{head}"] if head is not None else sa.literal(None)
+    # no scale question, no headline: a typed NULL (PostgreSQL groups by no untyped parameter)
+    hcol = c[f"q{head}"] if head is not None else sa.cast(sa.null(), sa.Text)
     keys = (c.campaign_id, c.agent_id, c.channel, c.status, c.day, c.mask, hcol)
     rows = conn.execute(sa.select(*keys, sa.func.count()).where(*keep).group_by(*keys)).all()
     return [
@@ -462,7 +463,7 @@ def _open_page(
         return ()
     c = p.c
     head = scored_question(survey)
-    hcol = c[f"q{survey.questions.index(head)}"] if head else sa.literal(None)
+    hcol = c[f"q{survey.questions.index(head)}"] if head else sa.cast(sa.null(), sa.Text)
     any_open = sa.or_(*[sa.and_(*_open_text(c[f"q{i}"], blanks[i])) for i, _ in opened])
     rows = conn.execute(
         sa.select(c.id, c.campaign_id, c.agent_id, c.channel, c.t, c.phone, hcol,

@@ -65,3 +65,17 @@ def test_a_survey_without_responses(engine: Engine) -> None:
     got: Any = survey_sql.summary(engine, SURVEY, sid, Filters(), where)
     _same(survey_results.view(SURVEY, [], Filters()), got.view)
     assert got.groups == {"campaign": (), "agent": (), "trend": ()}
+
+
+def test_a_survey_without_a_scale_question(engine: Engine) -> None:
+    """No headline question: no CSAT, comparisons without a mean, the rest counted."""
+    survey = replace(SURVEY, name="no_scale", questions=SURVEY.questions[2:])
+    sid = build(engine, 120)
+    survey_store.save_survey(engine, survey)
+    facts = survey_store.response_facts(engine, sid)
+    where = survey_sql.scope(engine, sid)
+    got = survey_sql.summary(engine, survey, sid, Filters(channel="ivr"), where, "week")
+    old = survey_results.view(survey, facts, Filters(channel="ivr"))
+    _same(old, got.view)
+    assert got.view.csat is None and got.view.offered > 0
+    assert got.groups["trend"] == survey_results.compare(survey, old.responses, "week")
