@@ -20,6 +20,7 @@ a quiet machine's), p50 ms (rounds: 5 new, 1-2 old):
     responses  backend      page   page low   old page
     20,000     SQLite       1,050      993      9,597   (load 8.1)
     200,000    SQLite      24,724   11,117     65,740   (load 7.4, other tests running)
+    200,000    SQLite       4,217    6,302          -   (load 6.9, --no-old, nothing else)
     20,000     PostgreSQL   1,222      829      3,991   (load 6.6)
     200,000    PostgreSQL   4,989    6,204     36,140   (load ~7)
 
