@@ -4,6 +4,8 @@ test-output/screenshots/."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,16 @@ COUNTING = {"en": "Counting this campaign's figures", "zh": "正在统计本任�
 RECORDS_LEFT = {"en": "Records left to dial", "zh": "待呼记录"}
 
 
+def held_until(gate: asyncio.Event) -> Callable[[Any], Awaitable[None]]:
+    """A Playwright route handler: the request goes out once ``gate`` is set."""
+
+    async def hold(route: Any) -> None:
+        await gate.wait()
+        await route.continue_()
+
+    return hold
+
+
 async def test_first_live_view_counts_then_fills_in(
     aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
@@ -34,12 +46,14 @@ async def test_first_live_view_counts_then_fills_in(
             w = await browserkit.new_page(browser, f"http://127.0.0.1:{server.port}", lang)
             page = w.page
             await browserkit.login(w, "boss", consolekit.PASSWORD)
-            await page.goto(f"/campaigns/{cid}/live", wait_until="commit")
+            pushes = asyncio.Event()  # the updates wait until the first look is taken
+            await page.route("**/live/events", held_until(pushes))
+            await page.goto(f"/campaigns/{cid}/live")
             note = page.locator("#live p.counting")
-            await note.wait_for()
             assert COUNTING[lang] in await note.inner_text()
             assert "春季回访" in await page.locator("h1").inner_text()
             await w.shot("live-first-counting", lang)
+            pushes.set()
             await page.locator("#live-connection.ok").wait_for()  # the first push arrived
             figure = page.locator("#live .figure", has_text=RECORDS_LEFT[lang]).locator(".v")
             await figure.wait_for()
