@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.errors import SurveyInvalid
@@ -514,30 +515,39 @@ def question_stats(q: Question, values: Sequence[object]) -> QuestionStats:
         texts = tuple(str(v) for v in values if str(v).strip())
         return QuestionStats(q.id, q.kind.value, len(texts), open_answers=texts)
     if q.kind is QuestionKind.YES_NO:
-        flags = [bool(v) for v in values]
-        dist = {"yes": sum(flags), "no": len(flags) - sum(flags)}
-        share = sum(flags) / len(flags) if flags else None
-        return QuestionStats(q.id, q.kind.value, len(flags), distribution=dist, yes_share=share)
-    nums = [int(str(v)) for v in values]
+        return counted_stats(q, Counter(bool(v) for v in values))
+    return counted_stats(q, Counter(int(str(v)) for v in values))
+
+
+def counted_stats(q: Question, counts: Mapping[Any, int]) -> QuestionStats:
+    """:func:`question_stats` of answers already counted (value -> how many): a yes/no
+    question's True/False, a scale's or a choice's numbers (campaigns/survey_sql.py has the
+    database count them). Open questions are not counted here."""
+    if q.kind is QuestionKind.YES_NO:
+        yes = counts.get(True, 0)
+        n = yes + counts.get(False, 0)
+        dist = {"yes": yes, "no": n - yes}
+        return QuestionStats(
+            q.id, q.kind.value, n, distribution=dist, yes_share=yes / n if n else None
+        )
     lo, hi = (q.low, q.high) if q.kind is QuestionKind.SCALE else (1, len(q.choices))
-    counts = Counter(nums)
     dist = {str(k): counts.get(k, 0) for k in range(lo, hi + 1)}
-    if q.kind is QuestionKind.CHOICE or not nums:
-        return QuestionStats(q.id, q.kind.value, len(nums), distribution=dist)
-    n = len(nums)
+    n = sum(counts.values())
+    if q.kind is QuestionKind.CHOICE or not n:
+        return QuestionStats(q.id, q.kind.value, n, distribution=dist)
     nps = None
     if (lo, hi) == (0, 10):  # NPS is defined on the 0-10 "would you recommend" scale only
-        promoters = sum(1 for v in nums if v >= 9)
-        detractors = sum(1 for v in nums if v <= 6)
+        promoters = sum(k for v, k in counts.items() if v >= 9)
+        detractors = sum(k for v, k in counts.items() if v <= 6)
         nps = 100.0 * (promoters - detractors) / n
     return QuestionStats(
         q.id,
         q.kind.value,
         n,
-        mean=sum(nums) / n,
+        mean=sum(v * k for v, k in counts.items()) / n,
         distribution=dist,
         top_box_share=counts.get(hi, 0) / n,
-        csat=sum(1 for v in nums if v >= hi - 1) / n,
+        csat=sum(k for v, k in counts.items() if v >= hi - 1) / n,
         nps=nps,
     )
 

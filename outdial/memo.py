@@ -6,6 +6,9 @@ a count a few seconds old is as useful there. :class:`Memo` keeps each answer fo
 seconds; up to ``2 * ttl`` the next reader still gets the old answer at once while one
 background thread reads it again, so a page watched without a pause never waits for the
 database; an answer older than that (nobody looked) is read again while the reader waits.
+Two readers of a key nobody has read never read it twice: the second waits for the first's
+answer. A page that must not wait asks :meth:`Memo.ready` first and, when the answer is not
+there, shows that it is counting and reads it in the background (web/pages_live.py).
 
 What the running engine knows (agents, calls in flight, the pacer's decision) is never kept
 here: it comes from the engine's own snapshot on every update (web/pages_live.py).
@@ -41,6 +44,7 @@ class Memo:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor | None = None
     _pending: set[Future[None]] = field(default_factory=set)
+    _loading: dict[Hashable, Future[Any]] = field(default_factory=dict)
 
     def get(self, key: Hashable, read: Callable[[], T]) -> T:
         now = self.clock()
@@ -52,15 +56,44 @@ class Memo:
                 return entry.value  # type: ignore[no-any-return]
             if entry is not None:
                 entry.refreshing = True
-        if entry is None:  # never read, or not for 2 ttl: this reader waits
-            value = read()
-            with self._lock:
-                self._entries[key] = _Entry(value, self.clock())
-            return value
+            loading = self._loading.get(key) if entry is None else None
+            if entry is None and loading is None:
+                loading = self._loading[key] = Future()
+                loading.set_running_or_notify_cancel()
+                mine = True
+            else:
+                mine = False
+        if loading is not None and not mine:  # another reader reads it now: wait for it
+            return loading.result()  # type: ignore[no-any-return]
+        if loading is not None:  # never read, or not for 2 ttl: this reader waits
+            return self._load(key, read, loading)
+        assert entry is not None
         future = self._executor().submit(self._refresh, key, read)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         return entry.value  # type: ignore[no-any-return]
+
+    def _load(self, key: Hashable, read: Callable[[], T], loading: Future[Any]) -> T:
+        try:
+            value = read()
+        except BaseException as exc:
+            with self._lock:
+                self._loading.pop(key, None)
+            loading.set_exception(exc)
+            raise
+        with self._lock:
+            self._entries[key] = _Entry(value, self.clock())
+            self._loading.pop(key, None)
+        loading.set_result(value)
+        return value
+
+    def ready(self, key: Hashable) -> bool:
+        """Would :meth:`get` answer at once (an answer younger than ``2 * ttl``)?"""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry is not None and (
+                self.clock() - entry.at < 2 * self.ttl or entry.refreshing
+            )
 
     def _refresh(self, key: Hashable, read: Callable[[], Any]) -> None:
         try:

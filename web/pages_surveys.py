@@ -2,8 +2,9 @@
 open answers and exports.
 
 Definitions are validated by campaigns/surveys.py ``parse_survey``; every number on the
-results pages comes from campaigns/survey_results.py ``view`` (pure), fed by
-campaigns/survey_store.py. Pages only translate forms and render. Phone numbers are masked
+results pages is counted by the database (campaigns/survey_sql.py, the same math as
+campaigns/survey_results.py ``view``); the export reads every response through
+survey_results.py ``view``. Pages only translate forms and render. Phone numbers are masked
 by the view before they reach a template.
 """
 
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from campaigns import prompts, survey_results, survey_store, surveys
+from campaigns import prompts, survey_results, survey_sql, survey_store, surveys
 from campaigns import store as campaign_store
 from campaigns.errors import PromptTooLarge, SurveyInvalid
 from campaigns.survey_results import Filters, Period
@@ -330,21 +331,31 @@ def filters_of(request: web.Request, zones: dict[str, str], now: datetime) -> Fi
     )
 
 
-async def _view(request: web.Request) -> dict[str, Any]:
+async def _filtered(
+    request: web.Request,
+) -> tuple[Any, surveys.Survey, survey_sql.Scope, dict[str, str], Filters]:
+    """The survey, who answered it, every campaign's zone, and the query's filters."""
     sid, engine = _sid(request), request.app[ENGINE]
 
-    def load() -> tuple[Any, surveys.Survey, list[survey_results.ResponseFact]]:
+    def load() -> tuple[Any, surveys.Survey, survey_sql.Scope, dict[str, str]]:
         row, survey = survey_store.get_survey(engine, sid)
-        return row, survey, survey_store.response_facts(engine, sid)
+        where = survey_sql.scope(engine, sid)
+        zones = dict(where.zones)
+        for camp, has in survey_store.attached_campaigns(engine, row.name):
+            if has:
+                zones.setdefault(camp.name, campaign_store.spec_of(engine, camp).timezone)
+        return row, survey, where, zones
 
-    row, survey, facts = await run_db(load)
-    zones = {f.campaign: f.zone for f in facts if f.campaign}
-    attached = await run_db(survey_store.attached_campaigns, engine, row.name)
-    for camp, has in attached:
-        if has:
-            zones.setdefault(camp.name, campaign_store.spec_of(engine, camp).timezone)
-    f = filters_of(request, zones, datetime.now(UTC))
-    v = survey_results.view(survey, facts, f)
+    row, survey, where, zones = await run_db(load)
+    return row, survey, where, zones, filters_of(request, zones, datetime.now(UTC))
+
+
+async def _view(request: web.Request) -> dict[str, Any]:
+    sid, engine = _sid(request), request.app[ENGINE]
+    row, survey, where, zones, f = await _filtered(request)
+    grain = f.period.value or "day"
+    counted = await run_db(survey_sql.summary, engine, survey, sid, f, where, grain)
+    v = counted.view
     head = survey_results.scored_question(survey, f.score_question if f.scores else "")
     span = survey_results.period_span(f.period, f.on) if f.on else None
     words = {"yes": lang_of(request).gettext("yes"), "no": lang_of(request).gettext("no")}
@@ -357,8 +368,7 @@ async def _view(request: web.Request) -> dict[str, Any]:
         }
         for st in v.questions
     }
-    grain = f.period.value or "day"
-    trend = survey_results.compare(survey, v.responses, grain)
+    trend = counted.groups["trend"]
     trend_chart = {
         "labels": [g.key for g in trend],
         "csat": [None if g.csat is None else round(g.csat * 100, 1) for g in trend],
@@ -367,8 +377,8 @@ async def _view(request: web.Request) -> dict[str, Any]:
         "offered_name": lang_of(request).gettext("Surveys offered"),
     }
     return {
-        "by_campaign": survey_results.compare(survey, v.responses, "campaign"),
-        "by_agent": survey_results.compare(survey, v.responses, "agent"),
+        "by_campaign": counted.groups["campaign"],
+        "by_agent": counted.groups["agent"],
         "trend": trend,
         "grain": grain,
         "trend_chart": trend_chart,
@@ -383,7 +393,7 @@ async def _view(request: web.Request) -> dict[str, Any]:
         "score_q": head,
         "score_values": list(range(head.low, head.high + 1)) if head else [],
         "campaigns": sorted(zones),
-        "agents": sorted({r.agent for r in facts if r.agent}),
+        "agents": sorted(set(where.agents.values())),
         "zone": zones.get(f.campaign, "UTC"),
         "query": request.query_string,
     }
@@ -407,14 +417,16 @@ async def export(request: web.Request) -> web.Response:
     fmt = request.match_info["fmt"]
     if fmt not in ("csv", "xlsx"):
         raise web.HTTPNotFound()
-    ctx = await _view(request)
-    rows = survey_results.table(ctx["survey"], ctx["v"])
+    sid, engine = _sid(request), request.app[ENGINE]
+    _row, survey, _where, _zones, f = await _filtered(request)
+    facts = await run_db(survey_store.response_facts, engine, sid)
+    rows = survey_results.table(survey, survey_results.view(survey, facts, f))
     if fmt == "xlsx":
         blob = exports.to_xlsx(rows, "responses")
         ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         blob, ctype = exports.to_csv(rows), "text/csv"
-    name = f"survey-{ctx['sid']}-results.{fmt}"
+    name = f"survey-{sid}-results.{fmt}"
     return web.Response(
         body=blob,
         content_type=ctype,

@@ -75,3 +75,47 @@ def test_an_answer_nobody_read_for_two_ttl_is_read_again_at_once() -> None:
     clock.now = 6.5  # nobody looked for over 2 ttl: the reader waits for a fresh answer
     assert memo.get("k", lambda: "new") == "new"
     memo.close()
+
+
+def test_two_first_readers_read_once_and_ready_says_when() -> None:
+    clock, gate, reads = Clock(), threading.Event(), []
+    memo = Memo(ttl=2.0, clock=clock)
+
+    def slow() -> str:
+        reads.append(1)
+        gate.wait(5)
+        return "counted"
+
+    assert not memo.ready("k")
+    first = threading.Thread(target=lambda: answers.append(memo.get("k", slow)))
+    second = threading.Thread(target=lambda: answers.append(memo.get("k", slow)))
+    answers: list[str] = []
+    first.start()
+    while not reads:  # the first reader is reading
+        threading.Event().wait(0.01)
+    second.start()
+    assert not memo.ready("k")
+    gate.set()
+    first.join(5)
+    second.join(5)
+    assert reads == [1] and answers == ["counted", "counted"]
+    assert memo.ready("k")
+    clock.now = 4.0  # 2 ttl without a reader: the next one would wait, so not ready
+    assert not memo.ready("k")
+    memo.close()
+
+
+def test_a_failed_first_read_is_not_kept() -> None:
+    memo = Memo(ttl=2.0, clock=Clock())
+
+    def broken() -> str:
+        raise RuntimeError("database gone")
+
+    try:
+        memo.get("k", broken)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the error reached no reader")
+    assert not memo.ready("k") and memo.get("k", lambda: "back") == "back"
+    memo.close()
