@@ -114,6 +114,10 @@ def _context(
 @routes.get("/campaigns/new", roles=MANAGERS)
 async def new_page(request: web.Request) -> web.Response:
     base = rules.spec_to_dict(rules.CampaignSpec(name=""))
+    # a blank spec's purpose is the generic kind's (marketing): left in "More settings" it
+    # would pin a 回访 or 核单 campaign made here to marketing, whose records all need consent
+    # (rule 26). Left out, the kind picked in the form gives it (rules.default_purpose).
+    base.pop("purpose", None)
     form, more = split(base)
     return render("editor.html", request, _context(request, form, more, None, {}))
 
