@@ -141,6 +141,14 @@ LABELS: dict[str, dict[str, str]] = {
         "sat": N_("Saturday"),
         "sun": N_("Sunday"),
     },
+    # compliance/profiles.py LAWFUL_BASES, as the upload page offers them
+    "basis": {
+        "consent": N_("consent"),
+        "contract": N_("contract (our customer)"),
+        "request": N_("the customer's own request"),
+        "legitimate_interest": N_("legitimate interest"),
+        "legal_obligation": N_("legal obligation"),
+    },
     "field": {
         "phone": N_("Phone number(s)"),
         "name": N_("Customer name"),

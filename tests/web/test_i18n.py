@@ -43,3 +43,21 @@ def test_numbers_percent_and_durations() -> None:
         __import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC),
         "Asia/Shanghai",
     )
+
+
+def test_a_campaign_is_called_by_the_glossary_word() -> None:
+    """shared/glossary.md: a campaign is 外呼任务 ("活动" reads as marketing only)."""
+    have = catalog.current("zh_CN")
+    wrong = [m.id for m in have if m.id and "活动" in str(m.string)]
+    assert wrong == []
+
+
+def test_the_upload_page_names_lawful_bases_in_words() -> None:
+    """The upload page once offered the raw codes (legitimate_interest, ...) in Chinese."""
+    from compliance.profiles import LAWFUL_BASES
+    from web.shell import label
+
+    zh = i18n.lang("zh_CN")
+    for basis in LAWFUL_BASES:
+        words = zh.gettext(label("basis", basis))
+        assert words != basis and "_" not in words

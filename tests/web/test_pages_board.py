@@ -98,3 +98,19 @@ async def test_simulated_calls_have_their_own_marked_row_in_both_languages(
             assert (await sim.locator(".badge.simulated").inner_text()).strip() == badge
             await w.shot("board-simulated-row", lang)
             assert not w.problems, w.problems
+
+
+async def test_an_empty_board_leads_to_a_campaign_before_a_list(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """A list goes into a campaign (the upload page refuses without one), so the empty board's
+    first step is the campaign; it once said "upload a list first" and led to a dead end."""
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    await consolekit.login(client, "mgr")
+    page = await (await client.get("/", headers={"Accept-Language": "zh-CN"})).text()
+    empty = page.split('class="empty card"')[1].split("</section>")[0]
+    assert empty.index('href="/campaigns/new"') < empty.index('href="/lists/upload"')
+    assert "请先创建外呼任务" in empty
+    upload = await (await client.get("/lists/upload", headers={"Accept-Language": "zh-CN"})).text()
+    assert "正当利益" in upload and ">legitimate_interest<" not in upload
