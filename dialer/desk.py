@@ -10,7 +10,7 @@ Every read by call id checks that the call is the agent's own (an agent sees onl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,7 @@ def today_counts(db: Engine, user_id: int, since: datetime) -> Counts:
         rows = s.exec(
             select(Attempt)
             .where(Attempt.agent_user_id == user_id)
-            .where(col(Attempt.bridged_at) >= since)
+            .where(col(Attempt.bridged_at) >= since.astimezone(UTC))  # SQLite compares text
         ).all()
     talk = sum(_talk(r) for r in rows)
     wrap = sum(_gap(r.ended_at, r.disposition_at) for r in rows)

@@ -103,3 +103,14 @@ def test_callbacks_due_are_the_agents_own(engine: Engine) -> None:
         owner_kind="team", created_by=li, contact_ref="call:c9",
     )  # fmt: skip
     (due,) = desk.callbacks_due(engine, li, end)  # a team callback is nobody's own
+
+
+def test_todays_counts_start_at_local_midnight_on_both_backends(engine: Engine) -> None:
+    """Calls bridged after midnight in Shanghai (16:00 UTC) count on SQLite too."""
+    li = auth.create_user(engine, "li-midnight", "password-123", Role.AGENT).id or 0
+    cid = dialdata.campaign_with_contacts(engine, "desk-midnight", ["+8613800100001"])
+    (contact,) = dialdata.rows(engine, "SELECT id FROM contacts")
+    now = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)  # 01:00 on 8 December in Shanghai
+    attempt(engine, cid, contact.id, "m1", li, bridged_at=datetime(2026, 12, 7, 16, 30, tzinfo=UTC))
+    attempt(engine, cid, contact.id, "m2", li, bridged_at=datetime(2026, 12, 7, 15, 30, tzinfo=UTC))
+    assert desk.today_counts(engine, li, day_start(now, "Asia/Shanghai")).calls == 1
