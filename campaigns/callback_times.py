@@ -84,7 +84,7 @@ def plan_callback(
     if due.astimezone(tz).replace(tzinfo=None) != naive:
         raise CallbackRefused(f"{naive:%Y-%m-%d %H:%M} does not exist in {customer_zone} (DST)")
     if due <= now:
-        raise CallbackRefused("that time has already passed", due_at=due.isoformat())
+        raise CallbackRefused("that time has already passed", due_at=due.isoformat(), reason="past")
     zones = list(dict.fromkeys([customer_zone, *candidate_zones]))
     ok = legal(zones, window, due)
     if ok != due:
@@ -95,6 +95,7 @@ def plan_callback(
             f"{format_span(window)} in {', '.join(zones)}{hint}",
             next_legal=nxt,
             next_legal_utc=ok.isoformat() if ok else None,
+            reason="hours",
         )
     return CallbackPlan(due, customer_zone, naive.isoformat(timespec="minutes"))
 
