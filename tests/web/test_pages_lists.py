@@ -147,3 +147,23 @@ async def test_a_workbook_sheet_is_chosen_and_imported(
         progress = await (await client.get(f"/lists/{list_id}/progress", headers=h)).text()
     found = await client.get(f"/api/lists/{list_id}/search?q=2222", headers=h)
     assert [c["name"] for c in (await found.json())["contacts"]] == ["李四"]
+
+
+async def test_an_unreadable_upload_is_named_as_the_manager_chose_it(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """An empty file or a sound file once read "deae324569c9b083.csv is empty" (the name it
+    was kept under) in English on a Chinese page."""
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    h = {"X-CSRF-Token": csrf, "Accept-Language": "zh-CN"}
+    for name, body, words in (
+        ("empty-list.csv", b"", "文件 empty-list.csv 是空的。"),
+        ("sorry.wav", b"RIFF\x00\x00\x00\x00WAVEfmt ", "sorry.wav 不是外呼名单"),
+    ):
+        form = aiohttp.FormData()
+        form.add_field("campaign", "c")
+        form.add_field("file", body, filename=name, content_type="application/octet-stream")
+        text = await (await client.post("/lists/upload/preview", data=form, headers=h)).text()
+        assert words in text and not re.search(r"[0-9a-f]{16}\.", text), text
