@@ -24,7 +24,7 @@ from web.apidoc import ANY_OBJ, Doc, obj
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
-from web.shell import MANAGERS, render
+from web.shell import MANAGERS, lang_of, render
 
 routes = Routes()
 TEXT = (
@@ -139,6 +139,10 @@ async def _save(request: web.Request, cid: int | None) -> web.Response:
     if cid is not None:  # a campaign is known by its name: the editor does not rename
         current = await run_db(store.get, engine, cid)
         data["name"] = current.name
+    taken = lang_of(request).gettext(
+        "A campaign named %(name)s already exists: choose another name, or edit that one "
+        "from the floor board."
+    )
     if not errors:
         try:
             spec = files.definition(data)
@@ -147,9 +151,7 @@ async def _save(request: web.Request, cid: int | None) -> web.Response:
                 if cid is None:
                     with contextlib.suppress(NotFound):
                         store.by_name(engine, spec.name)
-                        raise Conflict(
-                            f"a campaign named {spec.name!r} already exists", field="name"
-                        )
+                        raise Conflict(taken % {"name": spec.name}, field="name")
                 row, _ = store.save_spec(engine, spec)
                 store.ensure_webhook_secret(engine, row.id or 0)  # rotate it to see it
                 return row.id or 0

@@ -44,6 +44,8 @@ async def test_editor_shows_problems_next_to_fields_and_saves(
     assert "<img src=x" not in page and "&lt;img src=x" in page
     again = await client.post("/campaigns/new", data=form, headers=h)
     assert "already exists" in await again.text()
+    zh = await client.post("/campaigns/new", data=form, headers={**h, "Accept-Language": "zh-CN"})
+    assert "外呼任务：请换一个名称" in await zh.text()  # in the manager's language, by the field
 
 
 async def test_a_campaign_file_loads_over_the_api(
