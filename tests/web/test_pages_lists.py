@@ -199,4 +199,7 @@ async def test_the_import_report_counts_the_consent_column(
         progress = await (await client.get(f"/lists/{list_id}/progress", headers=h)).text()
     cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", progress))
     assert "同意列 (同意)" in cells and "已记录同意 1" in cells
-    assert "拒绝：已加入免打扰名单 1" in cells and "未表示同意（营销类外呼任务不会拨打） 1" in cells
+    assert (
+        "客户拒绝：已加入免打扰名单 1" in cells
+        and "未表示同意（营销类外呼任务不会拨打） 1" in cells
+    )
