@@ -185,11 +185,17 @@ async def test_the_import_report_counts_the_consent_column(
         "姓名,手机号,同意,同意日期\r\n张三,13800001111,是,2026-11-20\r\n"
         "李四,13800002222,拒绝,2026-11-20\r\n王五,13800003333,,\r\n"
     )
-    page = await (await client.post("/lists/upload/preview", data=_form(text, campaign="c1"),
-                                    headers=h)).text()  # fmt: skip
+    sent = _form(text, campaign="c1", lawful_basis="contract")
+    page = await (await client.post("/lists/upload/preview", data=sent, headers=h)).text()
     staged = re.search(r'name="staged" value="([0-9a-f]+)"', page)
     assert staged is not None
-    form = {"staged": staged.group(1), "campaign": "c1", "map_phone": "手机号", "map_name": "姓名"}
+    form = {
+        "staged": staged.group(1),
+        "campaign": "c1",
+        "map_phone": "手机号",
+        "map_name": "姓名",
+        "lawful_basis": "contract",
+    }
     progress = await (await client.post("/lists/upload/import", data=form, headers=h)).text()
     list_id = int(re.search(r"/lists/(\d+)", progress).group(1))  # type: ignore[union-attr]
     for _ in range(100):
@@ -198,6 +204,7 @@ async def test_the_import_report_counts_the_consent_column(
         await asyncio.sleep(0.1)
         progress = await (await client.get(f"/lists/{list_id}/progress", headers=h)).text()
     cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", progress))
+    assert "整份名单的合法依据 合同（本公司客户）" in cells  # stated by the uploader, in words
     assert "同意列 (同意)" in cells and "已记录同意 1" in cells
     assert (
         "客户拒绝：已加入免打扰名单 1" in cells
