@@ -61,3 +61,14 @@ def test_the_upload_page_names_lawful_bases_in_words() -> None:
     for basis in LAWFUL_BASES:
         words = zh.gettext(label("basis", basis))
         assert words != basis and "_" not in words
+
+
+def test_a_calls_outcome_reads_in_words_in_the_desks_history() -> None:
+    """The desk's "earlier calls" once showed the raw code (no_answer) on a Chinese page."""
+    from web.shell import label
+
+    zh = i18n.lang("zh_CN")
+    for code in ("no_answer", "busy", "failed", "abandoned", "completed", "bad_number"):
+        words = zh.gettext(label("outcome", code))
+        assert words != code and "_" not in words
+    assert label("outcome", "回访成功 / Done") == "回访成功 / Done"  # a disposition label stays
