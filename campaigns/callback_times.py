@@ -82,9 +82,16 @@ def plan_callback(
     naive = local_time.replace(tzinfo=None)
     due = naive.replace(tzinfo=tz).astimezone(UTC)
     if due.astimezone(tz).replace(tzinfo=None) != naive:
-        raise CallbackRefused(f"{naive:%Y-%m-%d %H:%M} does not exist in {customer_zone} (DST)")
+        raise CallbackRefused(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {customer_zone} (DST)", field="local_time"
+        )
     if due <= now:
-        raise CallbackRefused("that time has already passed", due_at=due.isoformat())
+        raise CallbackRefused(
+            "that time has already passed",
+            field="local_time",
+            due_at=due.isoformat(),
+            reason="past",
+        )
     zones = list(dict.fromkeys([customer_zone, *candidate_zones]))
     ok = legal(zones, window, due)
     if ok != due:
@@ -95,6 +102,8 @@ def plan_callback(
             f"{format_span(window)} in {', '.join(zones)}{hint}",
             next_legal=nxt,
             next_legal_utc=ok.isoformat() if ok else None,
+            reason="hours",
+            field="local_time",
         )
     return CallbackPlan(due, customer_zone, naive.isoformat(timespec="minutes"))
 

@@ -15,7 +15,7 @@ nothing). KPI definitions are shared/domain.md's:
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,7 +58,8 @@ def today_figures(engine: Engine, campaign: Campaign, now: datetime) -> dict[str
     ``simulated`` (None when there were none today), so a manager never reads a simulated
     figure as a real one and the abandon rate against the legal cap is of real calls."""
     zone = campaigns.spec_of(engine, campaign).timezone
-    since = day_start(now, zone)
+    # in UTC: SQLite compares stored UTC wall times as text, so a +08:00 bound read as 8 h late
+    since = day_start(now, zone).astimezone(UTC)
     # answering machines and carrier announcements (issue 20) are not live answers
     machine = col(Attempt.amd).in_(("machine", "announcement"))
     # AHT (shared/domain.md): talk + wrap-up (disposition after hang-up) of handled calls,

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 
 from campaigns import callbacks, orders, rules, store, survey_store, surveys
@@ -276,15 +277,23 @@ def save_draft(db: Engine, user_id: int, call_id: str, data: dict[str, str], now
     size = sum(len(k) + len(v) for k, v in data.items())
     if size > DRAFT_MAX:
         raise InvalidInput(f"a draft holds at most {DRAFT_MAX} characters", field="draft")
-    with session_scope(db) as s:
-        row = s.exec(
-            select(DeskDraft)
-            .where(DeskDraft.user_id == user_id)
-            .where(DeskDraft.call_id == call_id)
-        ).first()
-        row = row or DeskDraft(user_id=user_id, call_id=call_id)
-        row.data, row.updated_at = dict(data), now
-        s.add(row)
+    for tries_left in (1, 0):
+        try:
+            with session_scope(db) as s:
+                row = s.exec(
+                    select(DeskDraft)
+                    .where(DeskDraft.user_id == user_id)
+                    .where(DeskDraft.call_id == call_id)
+                ).first()
+                row = row or DeskDraft(user_id=user_id, call_id=call_id)
+                row.data, row.updated_at = dict(data), now
+                s.add(row)
+            return
+        except IntegrityError:
+            # two saves of a new draft at once (the notes and the callback time are saved as
+            # they change): the other inserted the row first; update it (was a 500)
+            if not tries_left:
+                raise
 
 
 def draft_of(db: Engine, user_id: int, call_id: str) -> dict[str, str]:

@@ -205,9 +205,10 @@ def zh_name(column: str) -> str:
 
 DIMENSION_ZH = {
     "interval": "时段",
-    "agent": "座席",
-    "campaign": "活动",
-    "kind": "活动类型",
+    # shared/glossary.md words, as the console says them (坐席, 外呼任务; "活动" reads as marketing)
+    "agent": "坐席",
+    "campaign": "外呼任务",
+    "kind": "外呼任务类型",
     "list": "名单",
     "region": "地区",
     "zone": "时区",

@@ -32,6 +32,12 @@ PROBLEM_WORDS = {
         "This mode can abandon calls: set a safe-harbor recording (a short message played "
         "when no agent is free)."
     ),
+    # the launch check's field since prompts have names (dialer/runtime.py, compliance/decision.py)
+    "safe_harbor_prompt": N_(
+        "This mode can abandon calls: upload a safe-harbor recording (a short message played "
+        "when no agent is free) on the campaign's Prompts page and put its name in the "
+        "campaign settings."
+    ),
     "hours": N_("The calling hours are outside what the law allows."),
     "abandon_cap": N_("The abandon-rate cap is above the legal limit."),
 }
@@ -43,6 +49,14 @@ def _campaign_id(request: web.Request) -> int:
     except ValueError:
         raise web.HTTPNotFound() from None
 
+
+#: where a manager fixes a launch-check problem in the console (path, link words)
+FIX_PAGES = {
+    "safe_harbor_prompt": ("/campaigns/{}/prompts", N_("Upload it on the Prompts page")),
+    "safe_harbor_recording": ("/campaigns/{}/prompts", N_("Upload it on the Prompts page")),
+    "caller_id": ("/campaigns/{}/edit", N_("Campaign settings")),
+    "ring_timeout_s": ("/campaigns/{}/edit", N_("Campaign settings")),
+}
 
 TITLES = {
     "start": N_("The campaign cannot start:"),
@@ -60,7 +74,11 @@ def refusal(request: web.Request, err: OutdialError, action: str = "start") -> d
         for p in problems:
             words = PROBLEM_WORDS.get(str(p.get("field")))
             rules = ", ".join(p.get("rules") or ())
-            lines.append({"text": _(words) if words else p.get("message", ""), "rules": rules})
+            line = {"text": _(words) if words else p.get("message", ""), "rules": rules}
+            if str(p.get("field")) in FIX_PAGES and "campaign_id" in request.match_info:
+                path, words = FIX_PAGES[str(p.get("field"))]
+                line.update(href=path.format(request.match_info["campaign_id"]), fix=_(words))
+            lines.append(line)
     elif err.code == "campaign_not_running":
         lines.append({"text": _("The campaign is not running on this server."), "rules": ""})
     else:

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from campaigns import rules
 from campaigns import store as campaigns
 from compliance import gate as gates
 from web.i18n import N_
@@ -48,7 +49,10 @@ async def preview_page(request: web.Request) -> web.Response:
             kind = CATEGORIES.get(category, category)
             reasons.append({"rule": rule, "category": kind, "count": n, "samples": samples})
         total = summary.now + summary.later + summary.blocked
+        # rule 26: a manager reading "no consent" must learn why the campaign asks for it
+        purpose = campaigns.spec_of(engine, camp).purpose or rules.default_purpose(camp.kind)
         return {"campaign": camp, "now": summary.now, "later": summary.later,
-                "blocked": summary.blocked, "total": total, "reasons": reasons}  # fmt: skip
+                "blocked": summary.blocked, "total": total, "reasons": reasons,
+                "marketing": purpose == "marketing"}  # fmt: skip
 
     return render("preview.html", request, await run_db(run))

@@ -523,6 +523,8 @@ def _callback_at(request: web.Request, att: Any, local: str, zone: str) -> datet
 
 def _refusal(request: web.Request, err: OutdialError) -> str:
     _ = lang_of(request).gettext
+    if err.code == "callback_refused" and err.fields.get("reason") == "past":
+        return _("That time has already passed: choose a later time.")
     if err.code == "callback_refused" or type(err).__name__ == "CallbackRefused":
         nxt = err.fields.get("next_legal")
         text = _("That time is outside the legal calling hours for this customer.")

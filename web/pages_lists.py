@@ -25,10 +25,11 @@ from outdial.errors import InvalidInput, OutdialError
 from web import inputs
 from web.api_lists import RUNNING, _run, contact_json, job_json
 from web.apidoc import ANY_OBJ, INT, STR, Doc, arr, obj
+from web.i18n import N_
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
-from web.shell import MANAGERS, render
+from web.shell import MANAGERS, lang_of, render
 
 routes = Routes()
 _TOKEN = re.compile(r"^[0-9a-f]{16}$")
@@ -131,14 +132,36 @@ async def upload_page(request: web.Request) -> web.Response:
     return render("upload.html", request, ctx)
 
 
+#: an unreadable upload in the manager's words, by error code (lists/errors.py)
+UPLOAD_WORDS = {
+    "list_file_empty": N_("The file %(file)s is empty."),
+    "list_file_binary": N_(
+        "%(file)s is not a call list: it is not text. Save the list from Excel as CSV or "
+        "XLSX and choose it again."
+    ),
+}
+
+
+def _problem_words(request: web.Request, err: ListFileError, file_name: str) -> str:
+    """The reader names the file as it was kept on disk (a token); the manager knows it by
+    the name they chose, and reads the problem in their language where it has words."""
+    words = UPLOAD_WORDS.get(err.code)
+    if words and file_name:
+        return lang_of(request).gettext(words) % {"file": file_name}
+    stored = str(err.fields.get("file") or "")
+    return err.message.replace(stored, file_name) if stored and file_name else err.message
+
+
 @routes.post("/lists/upload/preview", roles=MANAGERS, body="upload")
 async def upload_preview(request: web.Request) -> web.Response:
+    fields: dict[str, str] = {}
     try:
         token, fields = await _receive(request)
         path, _ = _staged(request, token)
         data = await _preview(request, path, fields.get("encoding", ""), fields.get("sheet", ""))
     except ListFileError as err:
-        return render("_upload_problem.html", request, {"message": err.message})
+        message = _problem_words(request, err, fields.get("file_name", ""))
+        return render("_upload_problem.html", request, {"message": message})
     ctx = {"staged": token, "p": data, "f": fields, "error": "", "error_field": ""}
     return render("_upload_preview.html", request, ctx)
 

@@ -141,6 +141,27 @@ LABELS: dict[str, dict[str, str]] = {
         "sat": N_("Saturday"),
         "sun": N_("Sunday"),
     },
+    # a call's sip_outcome or final state (dialer/hopper.py), in the desk's call history
+    "outcome": {
+        "no_answer": N_("not answered"),
+        "busy": N_("busy (line engaged)"),
+        "failed": N_("call failed"),
+        "cancelled": N_("call failed"),
+        "answered": N_("answered"),
+        "abandoned": N_("abandoned"),
+        "completed": N_("completed"),
+        "machine": N_("answering machine"),
+        "bad_number": N_("number not in service"),
+        "dropped": N_("call dropped"),
+    },
+    # compliance/profiles.py LAWFUL_BASES, as the upload page offers them
+    "basis": {
+        "consent": N_("consent"),
+        "contract": N_("contract (our customer)"),
+        "request": N_("the customer's own request"),
+        "legitimate_interest": N_("legitimate interest"),
+        "legal_obligation": N_("legal obligation"),
+    },
     "field": {
         "phone": N_("Phone number(s)"),
         "name": N_("Customer name"),

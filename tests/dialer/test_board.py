@@ -112,3 +112,18 @@ def test_simulated_calls_are_counted_apart_from_real_ones(engine: Engine) -> Non
     assert sim["abandon_rate"] == 0.75
     (row,) = board.board(engine, now)
     assert row["today"]["simulated"]["dials"] == 4
+
+
+def test_today_starts_at_midnight_in_the_campaigns_zone_on_both_backends(engine: Engine) -> None:
+    """Asia/Shanghai's day starts at 16:00 UTC. On SQLite a local-time bound was compared with
+    UTC wall times as text, so from 16:00 to 24:00 UTC the board read 0 calls for the day."""
+    cid = dialdata.campaign_with_contacts(engine, "midnight", ["+8613800000001"])
+    contact = dialdata.rows(engine, "SELECT id FROM contacts")[0][0]
+    now = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)  # 01:00 on 8 December in Shanghai
+    _attempt(engine, cid, contact, 1, created_at=datetime(2026, 12, 7, 16, 30, tzinfo=UTC))
+    _attempt(engine, cid, contact, 2, created_at=datetime(2026, 12, 7, 15, 30, tzinfo=UTC))
+    f = board.today_figures(engine, campaigns.get(engine, cid), now)
+    assert f["dials"] == 1  # 00:30 today counts, 23:30 yesterday does not
+    later = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai, the same local day
+    _attempt(engine, cid, contact, 3, created_at=datetime(2026, 12, 8, 1, 0, tzinfo=UTC))
+    assert board.today_figures(engine, campaigns.get(engine, cid), later)["dials"] == 2

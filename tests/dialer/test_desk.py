@@ -108,3 +108,40 @@ def test_callbacks_due_are_the_agents_own(engine: Engine) -> None:
     assert [c.owner_kind for c in desk.callbacks_due(engine, wang, end)] == ["agent", "team"]
     auth.set_team(engine, "wang", "B")  # now in another team than li's
     assert [c.owner_kind for c in desk.callbacks_due(engine, wang, end)] == ["agent"]
+
+
+def test_todays_counts_start_at_local_midnight_on_both_backends(engine: Engine) -> None:
+    """Calls bridged after midnight in Shanghai (16:00 UTC) count on SQLite too."""
+    li = auth.create_user(engine, "li-midnight", "password-123", Role.AGENT).id or 0
+    cid = dialdata.campaign_with_contacts(engine, "desk-midnight", ["+8613800100001"])
+    (contact,) = dialdata.rows(engine, "SELECT id FROM contacts")
+    now = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)  # 01:00 on 8 December in Shanghai
+    attempt(engine, cid, contact.id, "m1", li, bridged_at=datetime(2026, 12, 7, 16, 30, tzinfo=UTC))
+    attempt(engine, cid, contact.id, "m2", li, bridged_at=datetime(2026, 12, 7, 15, 30, tzinfo=UTC))
+    assert desk.today_counts(engine, li, day_start(now, "Asia/Shanghai")).calls == 1
+
+
+def test_drafts_saved_at_once_for_a_new_call_keep_one_row(engine: Engine) -> None:
+    """The desk saves the notes and the callback time as each changes: two saves of a new
+    draft at once once raised a unique-key error (a 500 on the page) instead of updating."""
+    import threading
+
+    li = auth.create_user(engine, "li-drafts", "password-123", Role.AGENT).id or 0
+    errors: list[BaseException] = []
+    for call in range(5):
+        start = threading.Barrier(6)
+
+        def save(n: int, call_id: str = f"race{call}", gate: threading.Barrier = start) -> None:
+            gate.wait()
+            try:
+                desk.save_draft(engine, li, call_id, {"notes": str(n)}, NOW)
+            except BaseException as exc:  # collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=save, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert desk.draft_of(engine, li, f"race{call}")["notes"] in {str(n) for n in range(6)}
+    assert errors == []

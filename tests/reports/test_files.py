@@ -38,7 +38,7 @@ def test_daily_file_written_listed_and_guarded(sqlite_engine: Engine, tmp_path: 
     written = files.write_period(sqlite_engine, tmp_path, "daily", NOW)
     assert [p.name for p in written] == ["daily-2026-12-01.csv", "daily-2026-12-01.xlsx"]
     csv = written[0].read_text("utf-8-sig").splitlines()
-    assert csv[0].startswith("时段,活动,呼出量")
+    assert csv[0].startswith("时段,外呼任务,呼出量")
     assert any(line.startswith("2026-12-01T09:00+08:00,回访一,5,") for line in csv)
     assert [f["name"] for f in files.list_files(tmp_path)] == [p.name for p in written[::-1]]
     with pytest.raises(ReportFileNotFound):
@@ -52,3 +52,12 @@ def test_install_adds_three_file_jobs_and_the_rollup() -> None:
     files.install(sched, None, "/nonexistent", "Asia/Shanghai")  # type: ignore[arg-type]
     jobs = {j.id: j for j in sched.get_jobs()}
     assert set(jobs) == {"reports-daily", "reports-weekly", "reports-monthly", "reports-rollup"}
+
+
+def test_chinese_headers_use_the_glossary_words() -> None:
+    """shared/glossary.md: 坐席 (one spelling) and 外呼任务 ("活动" reads as marketing only)."""
+    from reports.kpis import DIMENSION_ZH
+
+    words = "".join(DIMENSION_ZH.values())
+    assert "活动" not in words and "座席" not in words
+    assert (DIMENSION_ZH["agent"], DIMENSION_ZH["campaign"]) == ("坐席", "外呼任务")

@@ -121,7 +121,14 @@ async def test_callbacks_agents_own_theirs_managers_see_all(
     )
     refused = await late.json()
     assert late.status == 400 and refused["error"] == "callback_refused"
-    assert refused["next_legal"] == "2099-03-04T09:00:00"
+    assert refused["next_legal"] == "2099-03-04T09:00:00" and refused["field"] == "local_time"
+    past = await client.post(
+        "/api/callbacks",
+        json={**body, "local_time": "2020-03-03T10:00", "idempotency_key": "cb-3"},
+        headers=wang,
+    )  # a 400 that names the field and says why (it once named no field)
+    said = await past.json()
+    assert past.status == 400 and said["field"] == "local_time" and said["reason"] == "past"
 
     assert (await (await client.get("/api/callbacks", headers=li)).json())["callbacks"] == []
     assert (

@@ -43,3 +43,32 @@ def test_numbers_percent_and_durations() -> None:
         __import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC),
         "Asia/Shanghai",
     )
+
+
+def test_a_campaign_is_called_by_the_glossary_word() -> None:
+    """shared/glossary.md: a campaign is 外呼任务 ("活动" reads as marketing only)."""
+    have = catalog.current("zh_CN")
+    wrong = [m.id for m in have if m.id and "活动" in str(m.string)]
+    assert wrong == []
+
+
+def test_the_upload_page_names_lawful_bases_in_words() -> None:
+    """The upload page once offered the raw codes (legitimate_interest, ...) in Chinese."""
+    from compliance.profiles import LAWFUL_BASES
+    from web.shell import label
+
+    zh = i18n.lang("zh_CN")
+    for basis in LAWFUL_BASES:
+        words = zh.gettext(label("basis", basis))
+        assert words != basis and "_" not in words
+
+
+def test_a_calls_outcome_reads_in_words_in_the_desks_history() -> None:
+    """The desk's "earlier calls" once showed the raw code (no_answer) on a Chinese page."""
+    from web.shell import label
+
+    zh = i18n.lang("zh_CN")
+    for code in ("no_answer", "busy", "failed", "abandoned", "completed", "bad_number"):
+        words = zh.gettext(label("outcome", code))
+        assert words != code and "_" not in words
+    assert label("outcome", "回访成功 / Done") == "回访成功 / Done"  # a disposition label stays

@@ -100,3 +100,35 @@ async def test_simulated_calls_have_their_own_marked_row_in_both_languages(
             assert (await sim.locator(".badge.simulated").inner_text()).strip() == badge
             await w.shot("board-simulated-row", lang)
             assert not w.problems, w.problems
+
+
+async def test_an_empty_board_leads_to_a_campaign_before_a_list(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """A list goes into a campaign (the upload page refuses without one), so the empty board's
+    first step is the campaign; it once said "upload a list first" and led to a dead end."""
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    await consolekit.login(client, "mgr")
+    page = await (await client.get("/", headers={"Accept-Language": "zh-CN"})).text()
+    empty = page.split('class="empty card"')[1].split("</section>")[0]
+    assert empty.index('href="/campaigns/new"') < empty.index('href="/lists/upload"')
+    assert "请先创建外呼任务" in empty
+    upload = await (await client.get("/lists/upload", headers={"Accept-Language": "zh-CN"})).text()
+    assert "正当利益" in upload and ">legitimate_interest<" not in upload
+
+
+async def test_a_start_without_a_safe_harbor_message_says_where_to_upload_it(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """The refusal once printed the CLI's English (`outdial prompts add ...`) on a Chinese page;
+    it now says it in the manager's words and links to the campaign's Prompts page."""
+    engine = sqlite_engine
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path, default_safe_harbor=None))
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    cid = dialdata.campaign_with_contacts(engine, "predict", ["+8613800000001"], "predictive")
+    csrf = await consolekit.login(client, "mgr")
+    headers = {"X-CSRF-Token": csrf, "Accept-Language": "zh-CN"}
+    text = await (await client.post(f"/campaigns/{cid}/start", headers=headers)).text()
+    assert "外呼任务无法启动" in text and "呼损提示录音" in text
+    assert f'href="/campaigns/{cid}/prompts"' in text and "outdial prompts add" not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import tomllib
 from pathlib import Path
@@ -43,6 +44,8 @@ async def test_editor_shows_problems_next_to_fields_and_saves(
     assert "<img src=x" not in page and "&lt;img src=x" in page
     again = await client.post("/campaigns/new", data=form, headers=h)
     assert "already exists" in await again.text()
+    zh = await client.post("/campaigns/new", data=form, headers={**h, "Accept-Language": "zh-CN"})
+    assert "外呼任务：请换一个名称" in await zh.text()  # in the manager's language, by the field
 
 
 async def test_a_campaign_file_loads_over_the_api(
@@ -68,3 +71,25 @@ async def test_a_campaign_file_loads_over_the_api(
         headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
     )  # fmt: skip
     assert gbk.status == 400 and "not utf-8 text" in (await gbk.json())["message"]
+
+
+async def test_a_new_campaign_takes_the_purpose_of_the_kind_picked(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """The new-campaign form once carried the generic kind's ``purpose = "marketing"`` in
+    "More settings", so a 回访 made in the console needed consent for every record."""
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    h = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
+    page = await (await client.get("/campaigns/new", headers=h)).text()
+    more = re.search(r'<textarea[^>]*name="more"[^>]*>(.*?)</textarea>', page, re.S)
+    assert more and "[retry]" in more.group(1) and "purpose" not in more.group(1)
+    rest = html.unescape(more.group(1))
+    form = {"name": "回访", "kind": "return_visit", "mode": "progressive",
+            "caller_id": "+8610010000", "script": "您好", "more": rest}  # fmt: skip
+    saved = await client.post("/campaigns/new", data=form, headers=h)
+    assert saved.status == 204, await saved.text()
+    cid = int(saved.headers["HX-Redirect"].split("/")[2])
+    toml = await (await client.get(f"/api/campaigns/{cid}/definition.toml")).text()
+    assert tomllib.loads(toml)["purpose"] == "service"

@@ -34,3 +34,23 @@ async def test_preview_shows_examples_per_reason(
     zh_page = await client.get(f"/campaigns/{cid}/preview", headers={"Accept-Language": "zh-CN"})
     zh = await zh_page.text()
     assert "例如" in zh
+
+
+async def test_the_preview_of_a_marketing_campaign_says_why_consent_is_needed(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """ "No consent (rule 26)" beside a 回访 made as marketing gave no hint of the purpose."""
+    from campaigns import store as campaigns
+
+    engine = sqlite_engine
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    generic = dialdata.campaign_with_contacts(engine, "促销", NUMBERS[:2])
+    visit = campaigns.create(engine, "回访", kind="return_visit").id
+    dialdata.add_contacts(engine, visit or 0, NUMBERS[2:4])
+    await consolekit.login(client, "mgr")
+    zh = {"Accept-Language": "zh-CN"}
+    page = await (await client.get(f"/campaigns/{generic}/preview", headers=zh)).text()
+    assert 'id="purpose"' in page and "营销类外呼任务" in page and "purpose = " in page
+    page = await (await client.get(f"/campaigns/{visit}/preview", headers=zh)).text()
+    assert 'id="purpose"' not in page  # a service call: nothing to explain

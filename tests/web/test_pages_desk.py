@@ -178,6 +178,14 @@ async def test_the_agents_call_from_screen_pop_to_disposition(
     text = await night.text()
     assert night.status == 400 and "outside the legal calling hours" in text, text
     assert f"{day} 09:00" in text  # the next legal time, in the customer's words
+    yesterday = day - timedelta(days=2)  # in the legal hours, but past: said so, not "hours"
+    past = await client.post(
+        f"/desk/call/{call_id}/dispose",
+        data={**body, "callback_local": f"{yesterday}T15:00"},
+        headers=h,
+    )
+    text = await past.text()
+    assert past.status == 400 and "already passed" in text and "legal calling hours" not in text
     assert (await (await client.get("/desk/state")).json())["agent"]["state"] == "wrap"
     done = await client.post(
         f"/desk/call/{call_id}/dispose",

@@ -147,3 +147,66 @@ async def test_a_workbook_sheet_is_chosen_and_imported(
         progress = await (await client.get(f"/lists/{list_id}/progress", headers=h)).text()
     found = await client.get(f"/api/lists/{list_id}/search?q=2222", headers=h)
     assert [c["name"] for c in (await found.json())["contacts"]] == ["李四"]
+
+
+async def test_an_unreadable_upload_is_named_as_the_manager_chose_it(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """An empty file or a sound file once read "deae324569c9b083.csv is empty" (the name it
+    was kept under) in English on a Chinese page."""
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    h = {"X-CSRF-Token": csrf, "Accept-Language": "zh-CN"}
+    for name, body, words in (
+        ("empty-list.csv", b"", "文件 empty-list.csv 是空的。"),
+        ("sorry.wav", b"RIFF\x00\x00\x00\x00WAVEfmt ", "sorry.wav 不是外呼名单"),
+    ):
+        form = aiohttp.FormData()
+        form.add_field("campaign", "c")
+        form.add_field("file", body, filename=name, content_type="application/octet-stream")
+        text = await (await client.post("/lists/upload/preview", data=form, headers=h)).text()
+        assert words in text and not re.search(r"[0-9a-f]{16}\.", text), text
+
+
+async def test_the_import_report_counts_the_consent_column(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """A 同意 column records consent and a refusal goes on the do-not-call list; the report
+    once said nothing of it (and "on the do-not-call list: 0" beside a refusal just added)."""
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    csrf = await consolekit.login(client, "mgr")
+    h = {"X-CSRF-Token": csrf, "Accept-Language": "zh-CN"}
+    campaigns.save_spec(
+        sqlite_engine, rules.parse_campaign({"name": "c1", "caller_id": "+8610010000"})
+    )
+    text = (
+        "姓名,手机号,同意,同意日期\r\n张三,13800001111,是,2026-11-20\r\n"
+        "李四,13800002222,拒绝,2026-11-20\r\n王五,13800003333,,\r\n"
+    )
+    sent = _form(text, campaign="c1", lawful_basis="contract")
+    page = await (await client.post("/lists/upload/preview", data=sent, headers=h)).text()
+    staged = re.search(r'name="staged" value="([0-9a-f]+)"', page)
+    assert staged is not None
+    form = {
+        "staged": staged.group(1),
+        "campaign": "c1",
+        "map_phone": "手机号",
+        "map_name": "姓名",
+        "lawful_basis": "contract",
+    }
+    progress = await (await client.post("/lists/upload/import", data=form, headers=h)).text()
+    list_id = int(re.search(r"/lists/(\d+)", progress).group(1))  # type: ignore[union-attr]
+    for _ in range(100):
+        if "导入完成" in progress and "hx-trigger" not in progress:  # consent counted too
+            break
+        await asyncio.sleep(0.1)
+        progress = await (await client.get(f"/lists/{list_id}/progress", headers=h)).text()
+    cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", progress))
+    assert "整份名单的合法依据 合同（本公司客户）" in cells  # stated by the uploader, in words
+    assert "同意列 (同意)" in cells and "已记录同意 1" in cells
+    assert (
+        "客户拒绝：已加入免打扰名单 1" in cells
+        and "未表示同意（营销类外呼任务不会拨打） 1" in cells
+    )

@@ -430,7 +430,7 @@ async def test_reports_page_in_a_browser(
             download = await dl.value
             body = Path(await download.path()).read_text("utf-8-sig")
             head = body.splitlines()[0]
-            assert head.startswith("interval,agent,dials" if lang == "en" else "时段,座席,呼出量")
+            assert head.startswith("interval,agent,dials" if lang == "en" else "时段,坐席,呼出量")
             assert len(body.splitlines()) == 1 + len(
                 await page.locator("table.kpis tbody tr").all()
             )
