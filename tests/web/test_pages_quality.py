@@ -12,6 +12,7 @@ from typing import Any
 import consolekit
 import qcdata
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from outdial.roles import Role
 from quality import review, store
@@ -220,7 +221,7 @@ async def test_a_default_disposition_label_is_in_the_readers_language(
         attempt = s.get(Attempt, call)
         assert attempt is not None
         s.add(Disposition(campaign_id=attempt.campaign_id, code="success", label="Success / 成功"))
-        s.execute(sa.update(Attempt).where(Attempt.id == call).values(disposition="success"))  # type: ignore[arg-type]
+        s.execute(sa.update(Attempt).where(col(Attempt.id) == call).values(disposition="success"))
     await consolekit.login(client, "qa1")
     for lang, word in (("en", "success — Success</dd>"), ("zh-CN", "success — 成功</dd>")):
         page = await (
