@@ -117,3 +117,43 @@ def moves_to_team(
         and status == "pending"
         and now >= due_at + timedelta(minutes=delay_min)
     )
+
+
+@dataclass(frozen=True)
+class TeamsOnline:
+    """Who may take a team callback's record now, as one dialer sees its campaign: the teams
+    (users.team) with an agent signed in, those with an agent ready, and the grace (minutes
+    after the callback's time) the record waits for its team's agents to come free."""
+
+    signed_in: frozenset[str] = frozenset()
+    ready: frozenset[str] = frozenset()
+    grace_min: int = 15
+
+
+def team_callback_holder(
+    team: str | None, due_at: datetime, now: datetime, online: TeamsOnline
+) -> str | None:
+    """The team a due team callback's record is held for now; None: any agent of the campaign.
+
+    A team callback (班组回呼) was promised by an agent of ``team``: while an agent of that
+    team is signed in to the campaign, only that team's agents are offered the record (the
+    dialer waits for one of them to be ready). What a professional dialer does otherwise
+    (chosen here): the customer was promised a time, so when no agent of the team is signed
+    in, or the team's agents are all still busy ``grace_min`` minutes after the callback's
+    time, any agent of the campaign takes it rather than leaving the promise unkept. A
+    callback of no team ("": made by a manager, the CLI, the IVR, an agent in no team) is
+    anyone's."""
+    if not team or team not in online.signed_in:
+        return None
+    if now >= due_at + timedelta(minutes=online.grace_min):
+        return None
+    return team
+
+
+def team_callback_offered(
+    team: str | None, due_at: datetime, now: datetime, online: TeamsOnline
+) -> bool:
+    """May a dialer hand the record to one of its ready agents now: nobody holds it, or its
+    holder (:func:`team_callback_holder`) has an agent ready."""
+    holder = team_callback_holder(team, due_at, now, online)
+    return holder is None or holder in online.ready

@@ -5,7 +5,8 @@ engine's own loop) only wakes whoever calls :func:`due` and :func:`move_missed_t
 The rules (legal hours, when a missed callback moves) live in campaigns/callback_times.py.
 
 ``actor_id`` is the user acting; ``None`` means a manager, an admin or the CLI (all rows).
-An agent sees and changes their own callbacks and the team's; anyone else's look absent.
+An agent sees and changes their own callbacks and their own team's (the team of the agent a
+team callback was promised to); anyone else's, other teams' included, look absent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, or_, select
+from sqlmodel import Session, col, or_, select
 
 from campaigns import callback_times, contacts, store
 from campaigns.errors import CallbackClosed
@@ -104,7 +105,8 @@ def schedule(
             # the hopper dials the callback's contact first once due (same transaction)
             # (a personal one only once its agent is ready, with that agent reserved)
             contact = contacts.by_ref(s, campaign_id, contact_ref)
-            contacts.set_callback(s, contact, plan.due_at, row.owner_id)
+            team = _team_name(s, created_by) if owner_kind == "team" else None
+            contacts.set_callback(s, contact, plan.due_at, row.owner_id, team)
         return row, True
     except IntegrityError:
         if scoped is None:
@@ -119,10 +121,25 @@ def schedule(
         return old, False
 
 
+def _team_name(s: Session, user_id: int | None) -> str:
+    """users.team of ``user_id`` ("" for none): a team callback's team (see _team_of_callback)."""
+    user = s.get(User, user_id) if user_id is not None else None
+    return user.team if user is not None else ""
+
+
 def _visible(actor_id: int | None) -> Any:
+    """What an agent sees and may change: their own callbacks and their own team's (the team
+    of the callback is :func:`_team_of_callback`; agents in no team share those of agents in
+    no team, as on the desk). ``None`` (a manager, an admin, the CLI): all."""
     if actor_id is None:
         return True
-    return or_(col(Callback.owner_id) == actor_id, col(Callback.owner_kind) == "team")
+    me = User.__table__.alias("cb_actor")  # type: ignore[attr-defined]
+    my_team = sa.select(sa.func.coalesce(me.c.team, "")).where(me.c.id == actor_id)
+    same_team = sa.func.coalesce(_team_of_callback(), "") == sa.func.coalesce(
+        my_team.scalar_subquery(), ""
+    )
+    team = sa.and_(col(Callback.owner_kind) == "team", same_team)
+    return or_(col(Callback.owner_id) == actor_id, team)
 
 
 def list_callbacks(
@@ -178,7 +195,8 @@ def reschedule(
         row.reschedules += 1
         s.add(row)
         owner = row.owner_id if row.owner_kind == "agent" else None
-        contacts.set_callback(s, contact, plan.due_at, owner)
+        team = _team_name(s, row.owner_id or row.created_by) if owner is None else None
+        contacts.set_callback(s, contact, plan.due_at, owner, team)
         s.flush()
         s.refresh(row)
     return row
@@ -264,9 +282,9 @@ def move_missed_to_team(engine: Engine, now: datetime) -> list[int]:
             ):
                 cb.owner_kind, cb.moved_to_team_at = "team", now
                 s.add(cb)
-                # the hopper no longer waits for the agent: anyone may take the contact
+                # the hopper no longer waits for the agent: their team may take the contact
                 contact = contacts.by_ref(s, cb.campaign_id, cb.contact_ref)
-                contacts.release_owner(s, contact, cb.owner_id)
+                contacts.release_owner(s, contact, cb.owner_id, _team_name(s, cb.owner_id))
                 moved.append(cb.id or 0)
     return moved
 

@@ -169,15 +169,22 @@ def by_ref(s: Session, campaign_id: int, ref: str) -> Contact | None:
 
 
 def set_callback(
-    s: Session, contact: Contact | None, due_at: datetime, owner_id: int | None = None
+    s: Session,
+    contact: Contact | None,
+    due_at: datetime,
+    owner_id: int | None = None,
+    team: str | None = None,
 ) -> None:
     """Due callbacks go first in lead selection (hopper ``claim``); a contact in a call keeps
     its status (the call's end decides it) but keeps the callback time too. ``owner_id``: a
-    personal callback's agent, whom the hopper waits for (issue 7); None for the team's."""
+    personal callback's agent, whom the hopper waits for (issue 7); None for the team's.
+    ``team``: a team callback's team, whose agents the hopper offers it to first
+    (callback_times.team_callback_holder); None or "": anyone's."""
     if contact is None or contact.status in NEVER or contact.suppressed:
         return
     contact.callback_at = contact.next_due_at = due_at
     contact.callback_owner_id = owner_id
+    contact.callback_team = (team or None) if owner_id is None else None
     if contact.status not in IN_FLIGHT:
         contact.status = "retry"
     s.add(contact)
@@ -191,22 +198,26 @@ def clear_callback(s: Session, contact: Contact | None, due_at: datetime) -> Non
     if contact is None:
         return
     if contact.callback_at is None:
-        if contact.callback_owner_id is not None:
-            contact.callback_owner_id = None
+        if contact.callback_owner_id is not None or contact.callback_team is not None:
+            contact.callback_owner_id = contact.callback_team = None
             s.add(contact)
         return
     if as_utc(contact.callback_at) != as_utc(due_at):
         return
     contact.callback_at = None
-    contact.callback_owner_id = None
+    contact.callback_owner_id = contact.callback_team = None
     if contact.next_due_at is not None and as_utc(contact.next_due_at) == as_utc(due_at):
         contact.next_due_at = None
     s.add(contact)
 
 
-def release_owner(s: Session, contact: Contact | None, owner_id: int | None) -> None:
-    """A missed personal callback moved to the team: any agent may take its contact now."""
+def release_owner(
+    s: Session, contact: Contact | None, owner_id: int | None, team: str | None = None
+) -> None:
+    """A missed personal callback moved to the team (``team``: the agent's): that team's agents
+    may take its contact now (anyone when "" or None; callback_times.team_callback_holder)."""
     if contact is None or owner_id is None or contact.callback_owner_id != owner_id:
         return
     contact.callback_owner_id = None
+    contact.callback_team = team or None
     s.add(contact)

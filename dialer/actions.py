@@ -25,6 +25,9 @@ class Lead:
     zones: tuple[str, ...] = ()
     #: a personal callback's agent (users.id): dialed only with that agent reserved (issue 7)
     owner: int | None = None
+    #: a team callback's team (users.team) whose ready agent it is dialed for; None: anyone
+    #: (campaigns/callback_times.py team_callback_holder)
+    team: str | None = None
     data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 

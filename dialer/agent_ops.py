@@ -235,7 +235,8 @@ class AgentDesk:
         self.agent_campaign[user_id] = campaign_id
         run.agents.add(user_id)
         try:
-            await run.engine.agent_login(str(user_id), user_id, uri, owed_call)
+            team = await asyncio.to_thread(sessions.user_team, self.db, user_id)
+            await run.engine.agent_login(str(user_id), user_id, uri, owed_call, team)
         except Exception:
             self.agent_campaign.pop(user_id, None)
             run.agents.discard(user_id)

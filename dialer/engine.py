@@ -32,6 +32,7 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Engine as DbEngine
 
+from campaigns.callback_times import TeamsOnline
 from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper, recovery, states
@@ -106,6 +107,7 @@ class CampaignRunner:
             on_outcome=self._outcome_committed,
         )
         self.agent_users: dict[str, int] = {}  # agent id -> users.id
+        self.user_teams: dict[int, str] = {}  # users.id -> users.team (team callbacks)
         self.leads: dict[str, act.Lead] = {}
         self.amd: dict[str, str] = {}
         self.finished = 0  # call outcomes committed
@@ -216,10 +218,11 @@ class CampaignRunner:
         await done
 
     async def agent_login(
-        self, agent_id: str, user_id: int, uri: str, owed_call: str | None = None
+        self, agent_id: str, user_id: int, uri: str, owed_call: str | None = None, team: str = ""
     ) -> None:
         def login(now: float) -> list[act.Action]:
             self.agent_users[agent_id] = user_id
+            self.user_teams[user_id] = team
             return self.core.agent_login(agent_id, uri, now, owed_call)
 
         await self.ask(login)
@@ -408,7 +411,9 @@ class CampaignRunner:
             self._gauge_busy = True
             self._io_task(self._read_gauge())
         if calls > 0:
-            self._io_task(self.feed.claim(calls, frozenset(self._ready_owners())))
+            self._io_task(
+                self.feed.claim(calls, frozenset(self._ready_owners()), self.teams_online())
+            )
 
     async def _read_gauge(self) -> None:
         try:
@@ -427,8 +432,10 @@ class CampaignRunner:
         self.core.claims_settled(msg.asked - len(msg.leads))
         owners = self._ready_owners()
         leads: list[act.Lead] = []
+        ready_teams = self.teams_online().ready
         for lead in msg.leads:  # a personal callback comes first: its agent is reserved
-            if lead.owner is not None and lead.owner not in owners:
+            gone = lead.team is not None and lead.team not in ready_teams
+            if (lead.owner is not None and lead.owner not in owners) or gone:
                 self.core.claims_settled(1)  # busy since the claim: back to the queue
                 self._io_task(asyncio.to_thread(hopper.unclaim, self.db, lead))
             else:
@@ -440,8 +447,8 @@ class CampaignRunner:
         if msg.paced:
             self.core.claims_settled(1)
         agent_id = msg.agent_id
-        if msg.lead.owner is not None and agent_id is None:
-            agent_id = self._ready_owners().get(msg.lead.owner)
+        if (msg.lead.owner is not None or msg.lead.team is not None) and agent_id is None:
+            agent_id = self._reserved_for(msg.lead)
             if agent_id is None:
                 # the owner was taken while the attempt was written: no INVITE went out, so
                 # the attempt is withdrawn and the callback waits for the agent's next ready
@@ -460,6 +467,26 @@ class CampaignRunner:
         await self._carry_out(actions)
         if msg.done is not None and not msg.done.done():
             msg.done.set_result(msg.call_id)
+
+    def _reserved_for(self, lead: act.Lead) -> str | None:
+        """The ready agent a callback's call is placed for: its owner, or one of its team."""
+        ready = self._ready_owners()
+        if lead.owner is not None:
+            return ready.get(lead.owner)
+        team = [a for u, a in sorted(ready.items()) if self.user_teams.get(u, "") == lead.team]
+        return team[0] if team else None
+
+    def teams_online(self) -> TeamsOnline:
+        """The teams of the agents signed in to this campaign and of those ready now."""
+        signed_in = {
+            self.user_teams.get(u, "")
+            for agent_id, u in self.agent_users.items()
+            if (a := self.core.agents.get(agent_id)) is not None
+            and a.machine.state is not states.AgentState.LOGGED_OUT
+        }
+        ready = {self.user_teams.get(u, "") for u in self._ready_owners()}
+        grace = self.settings.team_callback_grace_min
+        return TeamsOnline(frozenset(signed_in - {""}), frozenset(ready - {""}), grace)
 
     def _ready_owners(self) -> dict[int, str]:
         """Ready agents by users.id: whose personal callbacks this runner may dial now."""

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from campaigns.callback_times import TeamsOnline, team_callback_holder
 from campaigns.rules import RetryPolicy, announcement_outcome, retry_decision
 from dialer.actions import Lead
 from dialer.models import Attempt, StateChange
@@ -29,6 +30,8 @@ from outdial.models import as_utc
 from outdial.storage import lock, session_scope
 
 DIALABLE = ("new", "retry")
+#: a claimer that knows no teams: every team callback is anyone's
+NO_TEAMS = TeamsOnline()
 IN_FLIGHT_STATES = (
     "claimed",
     "dialing",
@@ -54,7 +57,7 @@ RETRY_OUTCOME = {
 }
 
 
-def _lead(c: Contact) -> Lead:
+def _lead(c: Contact, team: str | None = None) -> Lead:
     assert c.id is not None
     return Lead(
         contact_id=c.id,
@@ -62,6 +65,7 @@ def _lead(c: Contact) -> Lead:
         attempt_no=c.attempts + 1,
         zones=tuple(c.timezones or ()),
         owner=c.callback_owner_id,
+        team=team,
         data={
             "name": c.name,
             "order_id": c.order_id,
@@ -82,6 +86,7 @@ def claim(
     now: datetime,
     ready_owners: frozenset[int] = frozenset(),
     node: str = "",
+    teams: TeamsOnline = NO_TEAMS,
 ) -> list[Lead]:
     """Take up to ``n`` dialable contacts, marking them ``dialing`` (claimed by ``node``) in
     the same transaction.
@@ -89,6 +94,9 @@ def claim(
     A contact held for its personal callback's agent (``callback_owner_id``, issue 7) is taken
     only when the claimer says that agent is ready (``ready_owners``: users.id); such a lead
     carries ``owner`` and goes before the team's due callbacks, as its agent is waiting.
+    A team callback's contact (``callback_team``) is taken only as
+    campaigns/callback_times.py ``team_callback_offered`` says for the claimer's ``teams``;
+    held for its team, its lead carries ``team`` (an agent of that team must take the call).
     """
     if n <= 0:
         return []
@@ -102,6 +110,7 @@ def claim(
             col(Contact.suppressed).is_(False),
             sa.or_(col(Contact.next_due_at).is_(None), col(Contact.next_due_at) <= now),
             owner.is_(None) | owner.in_(sorted(ready_owners)) if ready_owners else owner.is_(None),
+            _team_offered(teams, now),
         )
         .order_by(
             callback_due,
@@ -123,7 +132,25 @@ def claim(
         for c in rows:
             c.status, c.claimed_by = "dialing", node
             s.add(c)
-        return [_lead(c) for c in rows]
+        return [_lead(c, _holder(c, teams, now)) for c in rows]
+
+
+def _team_offered(teams: TeamsOnline, now: datetime) -> Any:
+    """SQL for callback_times.team_callback_offered (tests/dialer/test_hopper.py checks that
+    both agree): no team held, a ready team, a team with nobody signed in, the grace over."""
+    team = col(Contact.callback_team)
+    grace_over = col(Contact.callback_at) <= now - timedelta(minutes=teams.grace_min)
+    offered = [team.is_(None), col(Contact.callback_at).is_(None), grace_over, team == ""]
+    if teams.ready:
+        offered.append(team.in_(sorted(teams.ready)))
+    offered.append(team.not_in(sorted(teams.signed_in)) if teams.signed_in else sa.true())
+    return sa.or_(*offered)
+
+
+def _holder(c: Contact, teams: TeamsOnline, now: datetime) -> str | None:
+    if c.callback_at is None:
+        return None
+    return team_callback_holder(c.callback_team, as_utc(c.callback_at), now, teams)
 
 
 def dialable_count(engine: Engine, campaign_id: int, now: datetime) -> int:
@@ -345,6 +372,8 @@ def _advance(c: Contact, att: Attempt, f: Finished, policy: RetryPolicy, now: da
     c.last_outcome = state
     # as_utc: SQLite hands timestamps back naive (UTC)
     c.callback_at = None if c.callback_at and as_utc(c.callback_at) <= now else c.callback_at
+    if c.callback_at is None:  # dialed: the team callback's hold is over
+        c.callback_team = None
     if f.state == "completed" and f.agent_user_id is not None:
         if att.disposition_at is None:  # else the agent was quicker than this write
             c.status = "wrap"  # the agent's disposition decides what happens next

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Engine as DbEngine
 
+from campaigns.callback_times import TeamsOnline
 from dialer import actions as act
 from dialer import hopper
 from dialer.inbox import Claimed, Prepared, Settled
@@ -39,7 +40,9 @@ class LeadFeed:
         self.db, self.settings, self.gate, self.wall = db, settings, gate, wall
         self.inbox, self.failures = inbox, failures
 
-    async def claim(self, calls: int, owners: frozenset[int]) -> None:
+    async def claim(
+        self, calls: int, owners: frozenset[int], teams: TeamsOnline = hopper.NO_TEAMS
+    ) -> None:
         leads: list[act.Lead] = []
         try:
             leads = await asyncio.to_thread(
@@ -50,6 +53,7 @@ class LeadFeed:
                 self.wall(),
                 owners,
                 self.settings.node,
+                teams,
             )
         finally:  # even when the claim failed: the pacer must not wait for it forever
             self.inbox.put_nowait(Claimed(calls, tuple(leads)))

@@ -75,6 +75,9 @@ class EngineSettings:
     record_calls: bool = False
     # [dialing] softphone_test: the desk rings an agent's softphone once at sign-in
     softphone_test: bool = True
+    # the campaign's callback_team_delay_minutes: a team callback's record waits this long
+    # for its team's agents (campaigns/callback_times.py team_callback_holder)
+    team_callback_grace_min: int = 15
 
     def data_path(self) -> Path:
         """IVR prompts and recordings live here: ``data_dir``, else outdial's configured one."""

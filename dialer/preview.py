@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from campaigns.callback_times import TeamsOnline
 from dialer import actions as act
 from dialer import hopper
 from dialer.errors import UnknownAgent
@@ -65,6 +66,7 @@ class PreviewDesk:
                 run.engine.wall(),
                 frozenset({user_id}),  # this agent's own personal callbacks too (issue 7)
                 run.engine.settings.node,
+                _as_taker(run.engine.teams_online(), run.engine.user_teams.get(user_id, "")),
             )
             if not leads:
                 return None
@@ -121,3 +123,9 @@ class PreviewDesk:
         await asyncio.sleep(after)
         if user_id in self.held:
             await self.dial(run, user_id)
+
+
+def _as_taker(online: TeamsOnline, team: str) -> TeamsOnline:
+    """The previewing agent is the one who takes the record: only their team counts as ready
+    (another team's callback waits for that team, campaigns/callback_times.py)."""
+    return replace(online, ready=frozenset({team} - {""}))

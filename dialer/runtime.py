@@ -448,6 +448,7 @@ class DialerRuntime:
             wrap_up_limit=float(dialing.wrap_up_limit),
             record_calls=dialing.record_calls,
             softphone_test=dialing.softphone_test,
+            team_callback_grace_min=spec.callback_team_delay_minutes,
         )
         settings = replace(settings, **self.engine_options)
         # rules 4, 20: the definition names an uploaded prompt; the file is found here

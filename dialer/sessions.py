@@ -96,6 +96,13 @@ def user_sip_uri(engine: Engine, user_id: int) -> str:
     return user.sip_uri
 
 
+def user_team(engine: Engine, user_id: int) -> str:
+    """users.team ("" for none): whose team callbacks the agent may take (issue 7)."""
+    with session_scope(engine) as s:
+        user = s.get(User, user_id)
+    return user.team if user is not None else ""
+
+
 def open_session(engine: Engine, user_id: int, campaign_id: int, sip_uri: str) -> None:
     """One row per agent (``user_id`` is unique): a new login replaces an old row."""
     with session_scope(engine) as s:

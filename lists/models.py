@@ -125,6 +125,9 @@ class Contact(SQLModel, table=True):
     # the agent (users.id) a pending personal callback waits for (issue 7): only an engine
     # where that agent is ready claims it; None once it moves to the team (0003_dialer)
     callback_owner_id: int | None = Field(default=None)
+    # the team a due team callback's record is held for (campaigns/callback_times.py
+    # team_callback_holder); None: no team callback, or one of no team (0007_follow)
+    callback_team: str | None = Field(default=None, max_length=64)
     # the engine node that claimed it from the hopper; start-up recovery gives back only its
     # own node's claims (0004_dialer)
     claimed_by: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})

@@ -198,7 +198,7 @@ async def dispositions_record(request: web.Request) -> web.Response:
     "/api/callbacks",
     roles=CALLERS,
     doc=Doc(
-        "Callbacks: an agent sees their own and the team's",
+        "Callbacks: an agent sees their own and their own team's (managers: all)",
         query={"status": "pending (default), done, cancelled"},
         returns=obj(callbacks=arr(ANY_OBJ)),
     ),

@@ -17,10 +17,11 @@ from outdial.roles import Role
 from quality import cards, recordings, review, sampling, store
 from quality.errors import CardInvalid, QualityNotFound, RuleInvalid
 from web import inputs
+from web.disposition_words import disposition_text
 from web.keys import CONFIG, ENGINE
 from web.middleware import current_identity, run_db
 from web.routing import Routes
-from web.shell import render
+from web.shell import lang_of, render
 
 routes = Routes()
 #: who reviews calls and keeps scorecards
@@ -118,8 +119,12 @@ async def _review_ctx(
         card_error = err.message
     rec = recording_of(request.app[CONFIG].data_dir, detail["attempt"].call_id)
     disputed = [e for e in detail["evaluations"] if e["status"] == review.Status.DISPUTED]
+    code = detail["attempt"].disposition or ""
+    # a default label in the reader's language ("Success / 成功" is stored data), as the desk
+    word = disposition_text(code, detail["disposition_label"], lang_of(request).gettext)
     return {
         **detail,
+        "disposition_label": word if code and word != code else "",
         "card_row": card_row,
         "card": card,
         "card_error": card_error,

@@ -88,3 +88,26 @@ def test_personal_callback_moves_to_team_after_delay() -> None:
     assert callback_times.moves_to_team("agent", "pending", due, due + timedelta(minutes=15), 15)
     assert not callback_times.moves_to_team("team", "pending", due, due + timedelta(hours=5), 15)
     assert not callback_times.moves_to_team("agent", "done", due, due + timedelta(hours=5), 15)
+
+
+def test_a_team_callback_is_held_for_its_team_while_one_of_it_is_signed_in() -> None:
+    """campaigns/callback_times.py team_callback_holder: team A holds its callback while an
+    A agent is signed in, until the grace after its time; with none signed in, or a callback
+    of no team, any agent of the campaign takes it."""
+    from campaigns.callback_times import TeamsOnline, team_callback_holder, team_callback_offered
+
+    due = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    a_busy = TeamsOnline(signed_in=frozenset({"A", "B"}), ready=frozenset({"B"}), grace_min=15)
+    a_ready = TeamsOnline(signed_in=frozenset({"A", "B"}), ready=frozenset({"A"}), grace_min=15)
+    no_a = TeamsOnline(signed_in=frozenset({"B"}), ready=frozenset({"B"}), grace_min=15)
+    at = due + timedelta(minutes=5)
+    assert team_callback_holder("A", due, at, a_busy) == "A"
+    assert not team_callback_offered("A", due, at, a_busy)  # B is ready but must not take it
+    assert team_callback_offered("A", due, at, a_ready)
+    assert team_callback_holder("A", due, at, no_a) is None  # nobody of A signed in: anyone
+    assert team_callback_offered("A", due, at, no_a)
+    later = due + timedelta(minutes=15)  # the grace is over: the promise beats the team
+    assert team_callback_holder("A", due, later - timedelta(seconds=1), a_busy) == "A"
+    assert team_callback_holder("A", due, later, a_busy) is None
+    assert team_callback_holder("", due, at, a_busy) is None
+    assert team_callback_holder(None, due, at, a_busy) is None

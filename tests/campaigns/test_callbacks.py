@@ -94,3 +94,46 @@ def test_a_team_callback_is_due_on_every_desk_of_the_team_until_one_takes_it(
         callbacks.take(engine, personal, ids["wang"])  # li's own is not the team's
     callbacks.close(engine, moved, "done", NOW)
     assert desk("li") == [personal] and desk("wang") == [team]
+
+
+def test_an_agent_lists_their_own_and_their_teams_callbacks_only(engine: Engine) -> None:
+    """GET /api/callbacks reads this list: li (team A) sees her own, her team's and the team
+    callbacks li's team mate promised; zhao (team B) only B's; a manager (None) all. Another
+    team's callback is absent to an agent: reading, moving or closing it is NotFound."""
+    import pytest
+
+    from outdial import auth
+    from outdial.errors import NotFound
+
+    spec = rules.parse_campaign({"name": "cb", "caller_id": "+861012345678"})
+    cid = store.save_spec(engine, spec)[0].id or 0
+    ids = {}
+    for name, team in (("li", "A"), ("wang", "A"), ("zhao", "B"), ("solo", "")):
+        ids[name] = auth.create_user(engine, name, "password-1", "agent").id or 0
+        auth.set_team(engine, name, team)
+
+    def make(hour: int, kind: str, owner: int | None, by: int) -> int:
+        cb, _ = callbacks.schedule(
+            engine, cid, f"+86138000000{hour:02d}", datetime(2026, 3, 2, hour),
+            "Asia/Shanghai", NOW, owner_kind=kind, owner_id=owner, created_by=by,
+        )  # fmt: skip
+        return cb.id or 0
+
+    a_team = make(11, "team", None, ids["wang"])
+    li_own = make(12, "agent", ids["li"], ids["li"])
+    b_team = make(13, "team", None, ids["zhao"])
+    wang_own = make(14, "agent", ids["wang"], ids["wang"])
+
+    def listed(name: str | None) -> list[int]:
+        actor = None if name is None else ids[name]
+        return [c.id or 0 for c in callbacks.list_callbacks(engine, actor)]
+
+    assert listed("li") == [a_team, li_own]
+    assert listed("wang") == [a_team, wang_own]
+    assert listed("zhao") == [b_team] and listed("solo") == []
+    assert listed(None) == [a_team, li_own, b_team, wang_own]
+    with pytest.raises(NotFound):
+        callbacks.get(engine, b_team, ids["li"])
+    with pytest.raises(NotFound):
+        callbacks.close(engine, a_team, "cancelled", NOW, ids["zhao"])
+    assert callbacks.get(engine, a_team, ids["li"]).owner_kind == "team"

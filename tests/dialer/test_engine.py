@@ -377,3 +377,48 @@ async def test_runner_on_a_fake_clock_sip_first_then_the_connect_limit(engine: E
 
 def engine_tick() -> Any:
     return TICK
+
+
+async def test_team_callback_goes_to_its_team_while_one_of_it_is_signed_in(
+    engine: Engine,
+) -> None:
+    """A due callback of team A: zhao (team B) is ready, wang (A) signed in but paused, so it
+    waits and zhao gets the other record; wang ready: the callback is placed for wang. Once
+    no agent of A is signed in, a second A callback goes to zhao (callback_times rule)."""
+    first, held, later = "+8613800000021", "+8613800000011", "+8613800000031"
+    cid = dialdata.campaign_with_contacts(engine, "cb3", [first, held, later])
+    ids = dict(zip([first, held, later], hopper_ids(engine, cid), strict=True))
+    wang, zhao = agent_user(engine, "wang"), agent_user(engine, "zhao")
+    due = utcnow() - timedelta(minutes=1)
+    with session_scope(engine) as s:
+        contacts.set_callback(s, s.get(Contact, ids[held]), due, None, "A")
+    pushed: list[tuple[str, dict[str, Any]]] = []
+    gate = RecordingGate()
+    connected = lambda: [(a, m["number"]) for a, m in pushed if m["type"] == "call_connected"]  # noqa: E731
+    async with FakeSipPort(script_for) as sip:
+        eng = CampaignEngine(
+            engine, sip, settings(cid), gate, push=lambda a, m: pushed.append((a, m))
+        )
+        await eng.start(dialing=False)
+        await eng.agent_login("w", wang, "sip:agent@127.0.0.1", team="A")
+        await eng.agent_pause("w", "coffee")
+        await eng.agent_login("z", zhao, "sip:agent@127.0.0.1", team="B")
+        eng.resume()
+        await wait_for(lambda: connected() == [("z", first)])
+        await wait_for(lambda: eng.finished == 1)
+        await asyncio.sleep(0.5)  # pacing rounds with zhao in wrap-up: A's record waits
+        assert gate.checked == [first] and statuses(engine, cid)[held] == "retry"
+        await eng.agent_ready("w")
+        await wait_for(lambda: len(connected()) == 2)
+        assert connected()[1] == ("w", held)
+        await wait_for(lambda: eng.finished == 2)
+        with session_scope(engine) as s:
+            contacts.set_callback(s, s.get(Contact, ids[later]), utcnow(), None, "A")
+        calls = {a: m["call_id"] for a, m in pushed if m["type"] == "call_connected"}
+        await eng.disposition("w", calls["w"], "success", final=True)
+        await eng.agent_logout("w")  # nobody of A signed in: zhao keeps the promise
+        await eng.disposition("z", calls["z"], "success", final=True)  # zhao ready again
+        await wait_for(lambda: len(connected()) == 3)
+        assert connected()[2] == ("z", later)
+        await wait_for(lambda: eng.finished == 3)
+        await eng.stop()

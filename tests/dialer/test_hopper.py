@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import dialdata
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from campaigns.rules import RetryPolicy
 from dialer import hopper
@@ -14,6 +15,10 @@ from lists.models import Contact
 from outdial.storage import session_scope
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+def by_id(c: Contact) -> int:
+    return c.id or 0
 
 
 def states(engine: Engine, ids: list[int]) -> list[tuple[str, str]]:
@@ -62,3 +67,49 @@ def test_a_carrier_announcement_is_a_bad_number_not_a_no_answer(engine: Engine) 
             if c
         ]
     assert got == [("done", "bad_number"), ("retry", "failure")]
+
+
+def test_a_team_callbacks_record_is_claimed_as_the_core_rule_says(engine: Engine) -> None:
+    """hopper.claim's SQL gives a due team callback's record to the claimer exactly when
+    campaigns/callback_times.py team_callback_offered says so, for every mix of teams signed
+    in and ready, inside and after the grace; a lead held for a team carries it."""
+    from datetime import timedelta
+
+    from campaigns.callback_times import TeamsOnline, team_callback_holder, team_callback_offered
+
+    # (callback team, minutes since its time): A inside the grace, A after it, B, no team
+    held = [("A", 5), ("A", 20), ("B", 5), (None, 5)]
+    phones = [f"+86138000003{i:02d}" for i in range(len(held))]
+    cid = dialdata.campaign_with_contacts(engine, "teams", phones)
+    with session_scope(engine) as s:
+        rows = sorted(s.exec(select(Contact).where(Contact.campaign_id == cid)), key=by_id)
+        ids = [c.id or 0 for c in rows]
+        for c, (team, ago) in zip(rows, held, strict=True):
+            c.callback_at = c.next_due_at = NOW - timedelta(minutes=ago)
+            c.status, c.callback_team = "retry", team
+            s.add(c)
+    cases = [
+        TeamsOnline(frozenset(), frozenset(), 15),
+        TeamsOnline(frozenset({"A", "B"}), frozenset({"B"}), 15),
+        TeamsOnline(frozenset({"A", "B"}), frozenset({"A"}), 15),
+        TeamsOnline(frozenset({"A"}), frozenset(), 15),
+        TeamsOnline(frozenset({"B"}), frozenset({"B"}), 60),
+    ]
+    for online in cases:
+        leads = hopper.claim(engine, cid, 10, NOW, teams=online)
+        want = [
+            i
+            for i, (team, ago) in zip(ids, held, strict=True)
+            if team_callback_offered(team, NOW - timedelta(minutes=ago), NOW, online)
+        ]
+        assert sorted(lead.contact_id for lead in leads) == want, online
+        for lead in leads:
+            team, ago = held[ids.index(lead.contact_id)]
+            assert lead.team == team_callback_holder(
+                team, NOW - timedelta(minutes=ago), NOW, online
+            )
+            hopper.unclaim(engine, lead)
+    busy_a = TeamsOnline(frozenset({"A", "B"}), frozenset({"B"}), 15)
+    assert ids[0] not in [
+        lead.contact_id for lead in hopper.claim(engine, cid, 10, NOW, teams=busy_a)
+    ]

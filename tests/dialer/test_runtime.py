@@ -346,6 +346,34 @@ async def test_preview_agent_sees_the_record_then_dials_or_skips(sqlite_engine: 
         await rt.stop_all()
 
 
+async def test_preview_offers_a_team_callback_to_its_team_only(engine: Engine) -> None:
+    """A due team callback of team A in a preview campaign: zhao (team B) is offered the
+    other record, wang (A) the callback's (the team read at sign-in from users.team)."""
+    from campaigns import contacts
+    from lists.models import Contact
+    from outdial.storage import session_scope
+
+    held, other = "+8613800000011", "+8613800000022"
+    cid = dialdata.campaign_with_contacts(engine, "pvt", [held, other], mode="preview")
+    rt = runtime(engine)
+    wang, zhao = agent(engine, "wang"), agent(engine, "zhao")
+    auth.set_team(engine, "wang", "A")
+    auth.set_team(engine, "zhao", "B")
+    with session_scope(engine) as s:
+        first = s.execute(sa.select(Contact).where(Contact.primary_number == held)).scalar_one()
+        contacts.set_callback(s, first, datetime.now(UTC) - timedelta(minutes=1), None, "A")
+    await rt.start(cid)
+    try:
+        await rt.agent_login(wang, cid)
+        await rt.agent_login(zhao, cid)
+        offered = await rt.preview_next(zhao)
+        assert offered is not None and offered["number"] == other
+        mine = await rt.preview_next(wang)
+        assert mine is not None and mine["number"] == held
+    finally:
+        await rt.stop_all()
+
+
 async def test_a_restart_resumes_what_managers_wanted(engine: Engine) -> None:
     """Issue 16 item 5: desired state survives the server; launch checks run again."""
     from campaigns import rules

@@ -145,6 +145,17 @@ async def test_callbacks_agents_own_theirs_managers_see_all(
     gone = await client.delete(f"/api/callbacks/{cb_id}", headers=h)
     assert (await gone.json())["callback"]["status"] == "cancelled"
 
+    # a team callback stays in its team: wang's team A sees it, li of team B does not
+    auth.set_team(sqlite_engine, "wang", "A")
+    auth.set_team(sqlite_engine, "li", "B")
+    team_cb = {**body, "owner": "team", "idempotency_key": "cb-team"}
+    made = await client.post("/api/callbacks", json=team_cb, headers=wang)
+    team_id = (await made.json())["callback"]["id"]
+    seen = await (await client.get("/api/callbacks", headers=wang)).json()
+    assert [c["id"] for c in seen["callbacks"]] == [team_id]
+    assert (await (await client.get("/api/callbacks", headers=li)).json())["callbacks"] == []
+    assert (await client.delete(f"/api/callbacks/{team_id}", headers=li)).status == 404
+
 
 async def test_return_visits_and_survey_results_export(
     client: Client, sqlite_engine: Engine

@@ -87,13 +87,7 @@ async def test_an_agents_day_at_the_desk(
         engine,
         tmp_path,
         sip_factory=lambda cid: SipPool(pool),
-        engine_options={
-            "ring_timeout": 15.0,
-            "allow_short_ring_timeout_for_tests": True,
-            "tick": 0.05,
-            "pace_every": 0.2,
-            "data_dir": str(tmp_path),
-        },
+        engine_options=consolekit.real_sip_options(tmp_path),
     )
     auth.create_user(engine, "li", consolekit.PASSWORD, Role.AGENT, sip_uri=softphone.uri("li"))
     cid = order_campaign(engine)

@@ -113,14 +113,7 @@ async def test_a_call_transferred_to_the_survey_ivr_reaches_the_survey_team(
         engine,
         tmp_path,
         sip_factory=lambda cid: SipPool(pool),
-        engine_options={
-            "ring_timeout": 15.0,
-            "allow_short_ring_timeout_for_tests": True,
-            "tick": 0.05,
-            "pace_every": 0.2,
-            "data_dir": str(tmp_path),
-            "record_calls": False,
-        },
+        engine_options={**consolekit.real_sip_options(tmp_path), "record_calls": False},
     )
     li = auth.create_user(engine, "li", consolekit.PASSWORD, Role.AGENT).id
     consolekit.user(engine, "qa", Role.SURVEYOR)

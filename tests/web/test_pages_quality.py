@@ -12,6 +12,7 @@ from typing import Any
 import consolekit
 import qcdata
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from outdial.roles import Role
 from quality import review, store
@@ -197,3 +198,35 @@ async def test_the_sampling_rule_is_set_on_the_queue_page(
     assert "calls per agent: 1;" in page and 'value="1"' in page
     drawn = await (await client.post("/quality/sample", headers=h)).text()
     assert "3 calls added" in drawn  # li: complaint, low survey (no call left); wang: 1
+
+
+async def test_a_default_disposition_label_is_in_the_readers_language(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """A campaign's default label is stored in both languages ("Success / 成功"); the call's
+    page shows it in the reader's language only (web/disposition_words.py); a manager's own
+    label stays as typed."""
+    import sqlalchemy as sa
+
+    from campaigns.models import Disposition
+    from dialer.models import Attempt
+    from outdial.storage import session_scope
+
+    engine = sqlite_engine
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "qa1", Role.QA)
+    _, calls, _ = floor(engine)
+    call, typed = calls["li"][1], calls["wang"][0]
+    with session_scope(engine) as s:
+        attempt = s.get(Attempt, call)
+        assert attempt is not None
+        s.add(Disposition(campaign_id=attempt.campaign_id, code="success", label="Success / 成功"))
+        s.execute(sa.update(Attempt).where(col(Attempt.id) == call).values(disposition="success"))
+    await consolekit.login(client, "qa1")
+    for lang, word in (("en", "success — Success</dd>"), ("zh-CN", "success — 成功</dd>")):
+        page = await (
+            await client.get(f"/quality/calls/{call}", headers={"Accept-Language": lang})
+        ).text()
+        assert word in page and "Success / 成功" not in page
+    other = await (await client.get(f"/quality/calls/{typed}", headers=EN)).text()
+    assert "sale — Order confirmed</dd>" in other

@@ -18,6 +18,7 @@ import consolekit
 import pytest
 import qcdata
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from outdial.roles import Role
 from quality import alert_store, review, store
@@ -218,3 +219,34 @@ async def test_teams_set_on_people_group_the_qa_report(
             assert await rows.nth(0).locator("td").nth(1).inner_text() == "2"  # li and wang
             await qa.shot("quality-reports-teams", lang)
             assert qa.problems == []
+
+
+async def test_a_default_disposition_reads_in_the_reviewers_language(
+    aiohttp_server: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """The review page shows a default label ("Success / 成功" as stored) in the reviewer's
+    language only (web/disposition_words.py), as the desk and the reports' calls do."""
+    import sqlalchemy as sa
+
+    from campaigns.models import Disposition
+    from dialer.models import Attempt
+    from outdial.storage import session_scope
+
+    engine = sqlite_engine
+    consolekit.user(engine, "qa1", Role.QA)
+    call = floor(engine, tmp_path)["wang"][0]
+    with session_scope(engine) as s:
+        attempt = s.get(Attempt, call)
+        assert attempt is not None
+        s.add(Disposition(campaign_id=attempt.campaign_id, code="success", label="Success / 成功"))
+        s.execute(sa.update(Attempt).where(col(Attempt.id) == call).values(disposition="success"))
+    server = await aiohttp_server(consolekit.app_for(engine, tmp_path), host="127.0.0.1")
+    async with browserkit.chromium() as browser:
+        for lang, word in (("en", "success — Success"), ("zh", "success — 成功")):
+            w = await browserkit.new_page(browser, f"http://127.0.0.1:{server.port}", lang)
+            await browserkit.login(w, "qa1", consolekit.PASSWORD)
+            await w.page.goto(f"/quality/calls/{call}")
+            shown = w.page.locator("dd", has_text="success")
+            assert (await shown.inner_text()).strip() == word
+            await w.shot("quality-review-default-label", lang)
+            assert w.problems == []
