@@ -62,7 +62,8 @@ async def define_campaign(w: browserkit.Watched, name: str) -> int:
     await page.fill("input[name=name]", name)
     await page.select_option("select[name=kind]", "return_visit")
     await page.fill("input[name=caller_id]", "12345")
-    await page.fill("input[name=schedule_mon]", "00:00-12:00, 12:00-24:00")  # always open
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):  # always open, any day
+        await page.fill(f"input[name=schedule_{day}]", "00:00-12:00, 12:00-24:00")
     await page.fill("textarea[name=script]", "您好 {name}，您的订单 {order_id}，备注：{备注}")
     await page.get_by_role("button", name="Save").click()
     problem = page.locator("label", has=page.locator("input[name=caller_id]")).locator(
