@@ -38,6 +38,11 @@ def build_query(engine: Engine, params: Mapping[str, Any]) -> Query:
     )
 
 
+def campaign_zones(engine: Engine, campaign_names: list[str]) -> dict[str, str]:
+    """Each campaign's time zone by name (all campaigns when none is named)."""
+    return report.campaign_zones(engine, campaign_names)
+
+
 def kpi_report(engine: Engine, params: Mapping[str, Any], now: datetime) -> report.Report:
     q = build_query(engine, params)
     rep = report.run(engine, q, now)

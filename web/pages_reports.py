@@ -117,10 +117,15 @@ MAX_ROWS = 500  # rows shown on the page; the download has them all
 MAX_CHARTS = 8  # charts of the first eight figures picked; the table has them all
 
 
-def _form(request: web.Request) -> dict[str, Any]:
-    """The report form as the manager filled it (defaults: today, by half-hour)."""
+def _form(request: web.Request, zones: list[str]) -> dict[str, Any]:
+    """The report form as the manager filled it (defaults: today in the report's time zone, by
+    half-hour). ``zones``: the chosen campaigns' zones; their common one, else UTC, unless the
+    manager picked another (``zone``)."""
     q = request.query
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    picked = q.get("zone", "")
+    zone = picked if picked in _zone_choices(zones) else ""
+    shown = zone or (zones[0] if len(zones) == 1 else "UTC")
+    today = datetime.now(ZoneInfo(shown)).date().isoformat()
     by = [d for d in q.getall("by", []) if d in DIM_WORDS]
     column = q.get("column", "").strip()[:64]
     kpis = [k for k in q.getall("kpi", []) if k] or list(service.DEFAULT_KPIS)
@@ -133,7 +138,15 @@ def _form(request: web.Request) -> dict[str, Any]:
         "kpi": kpis,
         "campaign": q.get("campaign", ""),
         "include_simulated": q.get("include_simulated", "") in ("1", "on", "true"),
+        "zone": zone or shown,
+        "zones": _zone_choices(zones),
+        "zone_count": len(zones),
     }
+
+
+def _zone_choices(zones: list[str]) -> list[str]:
+    """The zones a manager can count a report in: the campaigns' own, and UTC."""
+    return sorted(set(zones)) + ([] if "UTC" in zones else ["UTC"])
 
 
 def _params(form: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +159,7 @@ def _params(form: dict[str, Any]) -> dict[str, Any]:
         "kpi": ",".join(form["kpi"]),
         "campaign": [form["campaign"]] if form["campaign"] else [],
         "include_simulated": "true" if form["include_simulated"] else "",
+        "zone": form["zone"],
     }
 
 
@@ -295,7 +309,9 @@ def _downloads(request: web.Request, params: dict[str, Any]) -> dict[str, str]:
 async def reports_page(request: web.Request) -> web.Response:
     """KPIs by interval and dimension: a form, charts, a table and CSV/XLSX downloads."""
     engine = request.app[ENGINE]
-    form = _form(request)
+    chosen = [request.query["campaign"]] if request.query.get("campaign") else []
+    zones = sorted(set((await run_db(service.campaign_zones, engine, chosen)).values()))
+    form = _form(request, zones)
     params = _params(form)
     ctx: dict[str, Any] = {
         "form": form,

@@ -261,6 +261,43 @@ async def test_by_agent_in_chinese(
     assert "接通率和呼损率不按坐席或班组拆分" not in team
 
 
+async def test_the_page_counts_in_a_zone_the_manager_can_choose(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Today is today where the report counts; campaigns in two zones count in UTC unless the
+    manager picks one of theirs on the form (the page said "pass zone", API words, before)."""
+    from zoneinfo import ZoneInfo
+
+    from campaigns import rules
+    from campaigns import store as campaigns
+
+    timeline.build(sqlite_engine)
+    spec = rules.parse_campaign(
+        {
+            "name": "NY",
+            "kind": "return_visit",
+            "caller_id": "+12125550100",
+            "timezone": "America/New_York",
+        }
+    )
+    campaigns.save_spec(sqlite_engine, spec)
+    client, h = await _client(aiohttp_client, sqlite_engine, tmp_path)
+    html = await (await client.get("/reports", headers=h)).text()
+    utc_today = datetime.now(UTC).date().isoformat()
+    assert f'name="from" value="{utc_today}"' in html
+    assert '<option value="UTC" selected>' in html and "Times in UTC." in html
+    assert "These campaigns are in 2 time zones" in html and "pass zone" not in html
+    one = await (await client.get("/reports?campaign=回访一", headers=h)).text()
+    sh_today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert f'name="from" value="{sh_today}"' in one and "Times in Asia/Shanghai." in one
+    picked = await (await client.get(f"/reports?{DAY}&zone=Asia/Shanghai&{KPIS}", headers=h)).text()
+    assert "Times in Asia/Shanghai." in picked
+    assert _row(picked, "09:00")[0] == "5"  # the hand timeline's 09:00 Shanghai half-hour
+    assert "zone=Asia%2FShanghai" in picked  # downloads and drill-downs count the same way
+    bad = await (await client.get("/reports?zone=Mars/Base", headers=h)).text()
+    assert "Times in UTC." in bad or "Mars" not in bad  # an unknown zone is not offered
+
+
 async def test_bad_input_is_a_sentence_not_a_500(
     aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:

@@ -202,7 +202,9 @@ async def test_teams_set_on_people_group_the_qa_report(
                     f"form[hx-post='/people/users/{name}/team'] [role=status]"
                 ).wait_for()
             await admin.shot("people-teams", lang)
-            day = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+            day = (
+                (now - timedelta(hours=2)).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+            )
             await page.goto(f"/reports?from={day}&to={day}&interval=day&by=team&kpi=dials&kpi=aht")
             table = page.locator("table", has_text=early)
             await table.wait_for()
