@@ -47,3 +47,44 @@ async def test_first_view_of_a_missing_campaign_is_a_404(
     client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
     await consolekit.login(client, "mgr")
     assert (await client.get("/campaigns/999/live")).status == 404
+
+
+async def test_a_running_campaign_with_nothing_due_says_so_not_placing_calls(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """The live view said "Placing 1 call" while every record waited for a later time (rule
+    28 holds, retries, callbacks); it says what the campaign status says, in words."""
+    import sqlalchemy as sa
+
+    from campaigns import rules
+    from campaigns import store as campaigns
+
+    engine = sqlite_engine
+    cid = dialdata.campaign_with_contacts(engine, "later", ["+8613800000071"])
+    always = ["00:00-12:00", "12:00-24:00"]
+    spec = {
+        "name": "later",
+        "caller_id": "+8610010000",
+        "timezone": "Asia/Shanghai",
+        "schedule": {d: always for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    }
+    campaigns.save_spec(engine, rules.parse_campaign(spec))
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE contacts SET next_due_at = '2099-01-07 01:30:00.000000'"))
+    consolekit.user(engine, "mgr", Role.MANAGER)
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    csrf = await consolekit.login(client, "mgr")
+    started = await client.post(
+        f"/campaigns/{cid}/start", headers={"X-CSRF-Token": csrf, "Accept-Language": "en"}
+    )
+    assert started.status == 200
+    assert (await client.get(f"/api/campaigns/{cid}/live")).status == 200  # counted
+    en = await (
+        await client.get(f"/campaigns/{cid}/live", headers={"Accept-Language": "en"})
+    ).text()
+    assert "Not dialing: no record is due now. The next one is due at 2099-01-07 09:30" in en
+    assert "Placing" not in en
+    zh = await (
+        await client.get(f"/campaigns/{cid}/live", headers={"Accept-Language": "zh-CN"})
+    ).text()
+    assert "下一条于 2099-01-07 09:30" in zh
