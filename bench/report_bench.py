@@ -81,7 +81,10 @@ This bench, separate processes, old code (the branch point) then new, wall s (cp
   load 2.4; attempt KPIs 0.74 (0.73) -> 0.74 (0.57); day 0.14 -> 0.20 (0.15 cpu both: noise).
   PostgreSQL, load 3.4-3.9: month 2.81 (1.50) -> 2.08 (1.12); attempt KPIs 1.61 -> 0.63; day
   0.30 -> 0.17; by product 4.37 -> 3.45.
-  At load 4-5 runs of either version scatter by +-50 % (a new SQLite run read 5.2 s wall).
+  At load 4-5 runs of either version scatter by +-50 % (a new SQLite run read 5.2 s wall; the
+  PostgreSQL month, 5 runs in one process each, load 5.1-5.3: old 2.53 s wall min (cpu 1.62),
+  new 3.03 s wall min (cpu 1.23) - the server's share waits for the loaded cores).
+  The API's as_dict of the month: 0.35-0.53 s -> 0.25-0.31 s (SQLite stages, load ~3-5).
 Tried and left out: a covering index (slot first, every column) on both roll-up tables saved
 0.02-0.05 s a query on SQLite (not worth a migration); PostgreSQL work_mem 64 MB (the groupings
 spill to disk in 5 batches at 4 MB) changed nothing measurable (EXPLAIN ANALYZE, 6 each);
