@@ -57,6 +57,42 @@ loaded machine - SQLite needs 2.1 CPU seconds for it in this process (attempts ~
 time ~1.0 in a second thread, the table ~0.3), so a quiet 2-core run should land near 2 s;
 what is left is reading ~110 000 rolled agent-time rows (fetch and frame) and the attempt
 roll-up's ~66 000 grouped rows. Attempts by list, region or list column still scan attempts.
+
+Session 7, rspeed (16:45-17:50 UTC, load 2-5, same cached data). Profiled per stage (month x
+30m x agent, SQLite, thread CPU s at load ~5): roll-up catch-ups 0.001-0.002 each (no write
+when nothing is to roll), rolled attempts SQL + fetch 0.65 (SQLite's own grouping with the
+campaign/disposition joins ~0.3, ~860 000 values to Python objects the rest) + frame 0.13,
+rolled agent time SQL + fetch 0.85 (the grouping of 187 000 rolled rows into 108 000 alone
+0.6) + pandas 0.2, KPIs 0.03, the 1.6 M-cell table 0.2-0.5 (0.14 of it the cycle collector),
+the API's as_dict 0.4. On PostgreSQL the server runs the two groupings in 0.19-0.23 s each
+(EXPLAIN ANALYZE) and Python spends 0.23 + 0.33 fetching. Changed: rows are read from the
+driver's cursor into pandas (store.fetch_frame: no Row objects, no tuple copies), agent time
+leaves out the constant agent/campaign columns a report does not split by, and the cycle
+collector is paused while the rows, the table and as_dict are built (store.gc_paused).
+Same process, old vs new interleaved 6 times, CPU s of this process, min / median
+(/tmp-only script, same calls as the bench):
+  SQLite, load 3.3-4.2: month x 30m x agent 2.14 / 2.61 -> 1.65 / 1.93; rolled attempts
+  0.63 / 0.83 -> 0.54 / 0.58; rolled agent time 0.89 / 1.00 -> 0.61 / 0.79; table 0.17 / 0.33
+  -> 0.20 / 0.24.
+  PostgreSQL, load 3.3-5.0: month 1.63 / 1.84 -> 0.87 / 1.34; attempts 0.40 / 0.44 -> 0.26 /
+  0.29; agent time 0.45 / 0.75 -> 0.35 / 0.39; table 0.25 / 0.40 -> 0.17 / 0.28.
+This bench, separate processes, old code (the branch point) then new, wall s (cpu s):
+  SQLite, load 2.2-2.6: month 2.35 (2.60) -> 1.93 (1.55), an earlier new run 1.55 (1.52) at
+  load 2.4; attempt KPIs 0.74 (0.73) -> 0.74 (0.57); day 0.14 -> 0.20 (0.15 cpu both: noise).
+  PostgreSQL, load 3.4-3.9: month 2.81 (1.50) -> 2.08 (1.12); attempt KPIs 1.61 -> 0.63; day
+  0.30 -> 0.17; by product 4.37 -> 3.45.
+  At load 4-5 runs of either version scatter by +-50 % (a new SQLite run read 5.2 s wall; the
+  PostgreSQL month, 5 runs in one process each, load 5.1-5.3: old 2.53 s wall min (cpu 1.62),
+  new 3.03 s wall min (cpu 1.23) - the server's share waits for the loaded cores).
+  The API's as_dict of the month: 0.35-0.53 s -> 0.25-0.31 s (SQLite stages, load ~3-5).
+Tried and left out: a covering index (slot first, every column) on both roll-up tables saved
+0.02-0.05 s a query on SQLite (not worth a migration); PostgreSQL work_mem 64 MB (the groupings
+spill to disk in 5 batches at 4 MB) changed nothing measurable (EXPLAIN ANALYZE, 6 each);
+dropping the campaign/disposition joins for literal code lists changed nothing measurable.
+Goals: day <= 0.2 s met on both; month <= 2 s wall met at load 2-4 on SQLite (1.55-1.93 s)
+and PostgreSQL (2.08 s at load 3.5, server time included); CPU ~1.5-1.9 s on SQLite (which
+includes SQLite's own grouping, ~0.9 s of it), ~0.9-1.3 s on PostgreSQL: the ~1.2 s CPU target
+is met on PostgreSQL, not on SQLite, where what is left is SQLite grouping ~300 000 rolled rows.
 """
 
 from __future__ import annotations

@@ -299,5 +299,4 @@ def _rolled(
         .group_by(*keys)
     )
     with engine.connect() as conn:
-        rows = conn.execute(store.filtered(q, r, w)).all()
-    return store.frame(rows, ["slot", *dims, *OUT])
+        return store.fetch_frame(conn, store.filtered(q, r, w), ["slot", *dims, *OUT])

@@ -88,32 +88,22 @@ def _local_midnight(d: date, z: ZoneInfo) -> datetime:
 
 
 def measures(engine: Engine, a: Any, k: Any, d: Any) -> dict[str, Any]:
-    """Each attempt measure as a condition on one attempt, word for word the ``_flag`` conditions
-    of reports/store.py ``attempt_sums`` (``a`` attempts, ``k`` campaigns, ``d`` its disposition
-    outer-joined on campaign and code), so a listed count equals the figure's."""
-    p = store.ATT.alias("p")
-    live = sa.and_(a.c.answered_at.is_not(None), a.c.amd.not_in(("machine", "announcement")))
-    bridged = a.c.bridged_at.is_not(None)
-    ivr_done = sa.and_(
-        live, a.c.state == "completed", a.c.agent_user_id.is_(None), sa.not_(a.c.abandoned)
-    )
-    contact = sa.or_(bridged, ivr_done)
-    earlier = (
-        sa.select(p.c.id)
-        .where(p.c.contact_id == a.c.contact_id, p.c.bridged_at.is_not(None), p.c.id < a.c.id)
-        .exists()
-    )
+    """Each attempt measure as a condition on one attempt, built from the same per-row terms as
+    reports/store.py ``attempt_sums`` (``store.attempt_terms``: one definition serves the report,
+    the roll-up and this list), so a listed count equals the figure's (``a`` attempts, ``k``
+    campaigns, ``d`` its disposition outer-joined on campaign and code)."""
+    t = store.attempt_terms(engine, a)
     return {
         "dials": sa.true(),
-        "live": live,
-        "contacts": contact,
-        "bridged": bridged,
-        "successes": sa.and_(contact, d.c.success.is_(True)),
+        "live": t.live,
+        "contacts": t.contact,
+        "bridged": t.bridged,
+        "successes": sa.and_(t.contact, d.c.success.is_(True)),
         "abandoned": a.c.abandoned.is_(True),
         "ring_n": a.c.answered_at.is_not(None),
-        "fcr": sa.and_(bridged, d.c.final.is_(True), sa.not_(earlier)),
+        "fcr": sa.and_(t.first_bridged, d.c.final.is_(True)),
         "transfers": a.c.transferred_at.is_not(None),
-        "rv_done": sa.and_(contact, k.c.kind == "return_visit"),
+        "rv_done": sa.and_(t.contact, k.c.kind == "return_visit"),
     }
 
 

@@ -175,9 +175,14 @@ def _rolled(
         rslot: Any = r.c.slot
     else:  # positive numbers: truncation is floor
         rslot = (r.c.slot * SLOT + slots.off) // slots.size
-    ent = r.c.entity if by_agent else sa.literal("")
-    camp = r.c.campaign_id if by_campaign else sa.literal(0)
-    keys = [ent.label("entity"), camp.label("campaign_id"), rslot.label("slot"), r.c.reason]
+    # a dimension the report does not split by is left out of the query (not a constant column
+    # fetched on every row) and filled in below
+    keys = [
+        *([r.c.entity.label("entity")] if by_agent else []),
+        *([r.c.campaign_id.label("campaign_id")] if by_campaign else []),
+        rslot.label("slot"),
+        r.c.reason,
+    ]
     q = (
         sa.select(*keys, *(sa.func.sum(getattr(r.c, s)) for s in store.AGENT_STATES))
         .where(r.c.slot >= lo, r.c.slot < hi)
@@ -187,6 +192,11 @@ def _rolled(
         q = q.where(r.c.campaign_id.in_(w.campaigns))
     if w.skip_agents and not w.simulated:
         q = q.where(r.c.entity.not_in([str(int(u)) for u in w.skip_agents]))
+    names = [k.name for k in keys]
     with engine.connect() as conn:
-        rows = conn.execute(q).all()
-    return store.frame(rows, ["entity", "campaign_id", "slot", "reason", *store.AGENT_STATES])
+        df = store.fetch_frame(conn, q, [*names, *store.AGENT_STATES])
+    if not by_agent:
+        df.insert(0, "entity", "")
+    if not by_campaign:
+        df.insert(1, "campaign_id", 0)
+    return df

@@ -122,3 +122,70 @@ def test_survey_answers_of_simulated_calls_left_out_unless_asked(engine: Engine)
     assert store.simulated_agents(engine) == (sim.id,)
     assert sorted(store.survey_answers(engine, real)["value"]) == [5]
     assert sorted(store.survey_answers(engine, both)["value"]) == [1, 2, 5]
+
+
+def test_fetch_frame_reads_the_same_values_as_sqlalchemy_rows(engine: Engine) -> None:
+    """The driver's tuples (no SQLAlchemy conversion) hold the same numbers and text as the
+    Row objects, on SQLite and PostgreSQL: ints, floats, text and NULL."""
+    import sqlalchemy as sa
+
+    timeline.build(engine)
+    a = store.ATT.alias("a")
+    t = store.attempt_terms(engine, a)
+    q = (
+        sa.select(
+            store.slot_of(engine, a.c.created_at).label("slot"),
+            a.c.agent_user_id,
+            a.c.disposition,
+            sa.func.count(),
+            sa.func.sum(t.ring),
+        )
+        .group_by(sa.text("1"), a.c.agent_user_id, a.c.disposition)
+        .order_by(sa.text("1"), a.c.agent_user_id, a.c.disposition)
+    )
+    cols = ["slot", "agent", "disposition", "n", "ring"]
+    with engine.connect() as conn:
+        fast = store.fetch_frame(conn, q, cols)
+        rows = store.frame(conn.execute(q).all(), cols)
+    assert len(fast) >= 2 and fast["agent"].isna().any()  # a call no agent took: NULL
+    assert fast.astype(object).where(fast.notna(), None).values.tolist() == (
+        rows.astype(object).where(rows.notna(), None).values.tolist()
+    )
+    assert [type(x) for x in fast.iloc[0, [0, 3]]] == [type(x) for x in rows.iloc[0, [0, 3]]]
+    with engine.connect() as conn:  # no rows: the columns still
+        empty = store.fetch_frame(conn, q.where(sa.false()), cols)
+    assert empty.empty and list(empty.columns) == cols
+
+
+def test_gc_paused_nests_across_threads_and_restores_the_collector() -> None:
+    import gc
+    import threading
+
+    assert gc.isenabled()
+    inside: list[bool] = []
+    go, done = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with store.gc_paused():
+            go.set()
+            done.wait(5)
+            inside.append(gc.isenabled())
+
+    th = threading.Thread(target=other)
+    with store.gc_paused():
+        th.start()
+        go.wait(5)
+        with store.gc_paused():
+            inside.append(gc.isenabled())
+        inside.append(gc.isenabled())
+    inside.append(gc.isenabled())  # the other thread still inside: still off
+    done.set()
+    th.join(5)
+    assert inside == [False, False, False, False] and gc.isenabled()
+    gc.disable()  # a caller that turned it off itself keeps it off
+    try:
+        with store.gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
