@@ -53,9 +53,11 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^unknown (?:kind|mode) (.+) \(one of (.+)\)$"), N_("Unknown value %(a)s.")),
     (
         re.compile(r"^(.+) is not a prompt name: upload the WAV .*$"),
-        N_("%(a)s is not a prompt name: upload the recording on the Prompts page, then write "
-           "its name here."),
-    ),  # fmt: skip
+        N_(
+            "%(a)s is not a prompt name: upload the recording on the Prompts page, then write "
+            "its name here."
+        ),
+    ),
     (
         re.compile(r"^unknown key (.+) \(known: (.+)\)$"),
         N_("Unknown setting %(a)s (known: %(b)s)."),
