@@ -17,10 +17,10 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 
 async def test_editor_shows_problems_next_to_fields_and_saves(
-    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
 ) -> None:
-    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
-    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "mgr", Role.MANAGER)
     csrf = await consolekit.login(client, "mgr")
     h = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
     form = {"name": XSS, "kind": "return_visit", "mode": "progressive", "caller_id": "123",

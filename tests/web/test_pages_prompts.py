@@ -45,14 +45,14 @@ async def test_the_prompts_table_names_a_prompt_not_a_person(
 
 
 async def test_a_prompt_shows_its_name_length_and_player_never_a_server_path(
-    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
 ) -> None:
     """The page once printed where the server keeps each WAV (its data directory)."""
-    camp = store.create(sqlite_engine, "rv")
+    camp = store.create(engine, "rv")
     data_dir = tmp_path / "srv-data"
     data_dir.mkdir()
-    client = await aiohttp_client(consolekit.app_for(sqlite_engine, data_dir))
-    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    client = await aiohttp_client(consolekit.app_for(engine, data_dir))
+    consolekit.user(engine, "mgr", Role.MANAGER)
     csrf = await consolekit.login(client, "mgr")
     h = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
     form = aiohttp.FormData()
