@@ -205,7 +205,9 @@ def _post_as(
             " give --as USER or --token",
             user=as_user,
         )
-    row, secret = auth.create_token(engine, users[0].username, f"cli: campaign {action}")
+    row, secret = auth.create_token(
+        engine, users[0].username, f"{auth.ONE_SHOT_PREFIX}campaign {action}"
+    )
     try:
         return _post(url, secret, method)
     finally:

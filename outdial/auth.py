@@ -231,11 +231,29 @@ def create_token(engine: Engine, username: str, name: str) -> tuple[ApiToken, st
     return token, secret
 
 
-def list_tokens(engine: Engine, user_id: int | None = None) -> list[tuple[ApiToken, str]]:
+#: the name of a token the CLI makes for one command and revokes right after
+#: (dialer/cli_campaign.py, issue 16.10): nobody holds its secret.
+ONE_SHOT_PREFIX = "cli: "
+
+
+def list_tokens(
+    engine: Engine, user_id: int | None = None, spent_one_shots: bool = True
+) -> list[tuple[ApiToken, str]]:
+    """Tokens with their owners' names. ``spent_one_shots=False`` leaves out the CLI's
+    revoked one-command tokens: an admin reviewing who holds access has nothing to do with
+    them (one per ``outdial campaign start``), while a live one (a command killed before it
+    revoked its token) is still listed to be revoked."""
     with session_scope(engine) as s:
         q = select(ApiToken, User.username).join(User, col(User.id) == ApiToken.user_id)
         if user_id is not None:
             q = q.where(ApiToken.user_id == user_id)
+        if not spent_one_shots:
+            q = q.where(
+                ~(
+                    col(ApiToken.name).startswith(ONE_SHOT_PREFIX)
+                    & col(ApiToken.revoked_at).is_not(None)
+                )
+            )
         return [(t, u) for t, u in s.exec(q.order_by(col(ApiToken.id)))]
 
 

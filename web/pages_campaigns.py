@@ -19,8 +19,9 @@ from campaigns import files, rules, store, toml_text
 from campaigns.errors import CampaignInvalid
 from lists import browse
 from outdial.errors import Conflict, InvalidInput, NotFound, OutdialError
-from web import inputs
+from web import campaign_words, inputs
 from web.apidoc import ANY_OBJ, Doc, obj
+from web.i18n import Lang
 from web.keys import CONFIG, ENGINE
 from web.middleware import run_db
 from web.routing import Routes
@@ -73,9 +74,9 @@ def from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     return {k: v for k, v in data.items() if v != "" or k == "script"}, errors
 
 
-def field_errors(err: OutdialError) -> dict[str, str]:
+def field_errors(err: OutdialError, lang: Lang) -> dict[str, str]:
     """Validation problems by form field ("schedule.mon" goes next to Monday, unknown
-    fields to "More settings")."""
+    fields to "More settings"), in ``lang``."""
     out: dict[str, str] = {}
     problems = err.fields.get("problems")
     items: list[Any] = problems if isinstance(problems, list) else []
@@ -90,7 +91,8 @@ def field_errors(err: OutdialError) -> dict[str, str]:
             key = top
         else:
             key = "more"
-        out[key] = f"{out[key]}; {p['message']}" if key in out else str(p["message"])
+        said = campaign_words.say(str(p["message"]), lang)
+        out[key] = f"{out[key]}; {said}" if key in out else said
     return out
 
 
@@ -161,7 +163,7 @@ async def _save(request: web.Request, cid: int | None) -> web.Response:
                 status=204, headers={"HX-Redirect": f"/campaigns/{saved}/edit?saved=1"}
             )
         except (CampaignInvalid, Conflict, InvalidInput) as err:
-            errors = field_errors(err)
+            errors = field_errors(err, lang_of(request))
     shown: dict[str, Any] = {k: str(form.get(k, "")) for k in (*TEXT, *NUMBERS)}
     shown["name"], shown["schedule"] = data.get("name", ""), data["schedule"]
     ctx = _context(request, shown, str(form.get("more", "")), cid, errors)
@@ -260,7 +262,7 @@ async def upload(request: web.Request) -> web.Response:
     try:
         saved = await _load_text(text, suffix, request.app[ENGINE])
     except OutdialError as err:
-        problems = field_errors(err)
+        problems = field_errors(err, lang_of(request))
         return render("_upload_problem.html", request, {"message": "; ".join(
             f"{k}: {v}" for k, v in problems.items())})  # fmt: skip
     return web.Response(

@@ -25,7 +25,7 @@ ADMINS = {Role.ADMIN}
 async def _page(request: web.Request, **extra: Any) -> web.Response:
     engine = request.app[ENGINE]
     users = await run_db(auth.list_users, engine)
-    tokens = await run_db(auth.list_tokens, engine, None)
+    tokens = await run_db(auth.list_tokens, engine, None, False)  # no spent CLI ones
     ctx = {
         "users": users,
         "teams": await run_db(auth.teams, engine),

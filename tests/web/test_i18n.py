@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from web import catalog, i18n
 
 
@@ -72,3 +74,17 @@ def test_a_calls_outcome_reads_in_words_in_the_desks_history() -> None:
         words = zh.gettext(label("outcome", code))
         assert words != code and "_" not in words
     assert label("outcome", "回访成功 / Done") == "回访成功 / Done"  # a disposition label stays
+
+
+def test_chinese_sentences_use_full_width_punctuation() -> None:
+    """Between Chinese words a comma, semicolon or colon is full width (，；：), and a
+    bracket after Chinese words is （）: the pacer's notes once read "渐进式外呼: 每名...".
+    ASCII stays where it is code or a formula: sip:用户@主机, (通话 + 话后处理) / 通话数."""
+    cjk = "[\u4e00-\u9fff]"
+    mixed = re.compile(rf"{cjk} ?[,;:] ?{cjk}|{cjk} ?\(|\) ?{cjk}")
+    wrong = []
+    for m in catalog.current("zh_CN"):
+        strings = m.string if isinstance(m.string, tuple | list) else [m.string]
+        wrong += [s for s in strings if s and mixed.search(s)]
+    assert wrong == []
+    assert mixed.search("渐进式外呼: 每名示闲坐席 1 路") and mixed.search("人员(管理员)")

@@ -17,10 +17,10 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 
 async def test_editor_shows_problems_next_to_fields_and_saves(
-    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
 ) -> None:
-    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
-    consolekit.user(sqlite_engine, "mgr", Role.MANAGER)
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "mgr", Role.MANAGER)
     csrf = await consolekit.login(client, "mgr")
     h = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
     form = {"name": XSS, "kind": "return_visit", "mode": "progressive", "caller_id": "123",
@@ -46,6 +46,13 @@ async def test_editor_shows_problems_next_to_fields_and_saves(
     assert "already exists" in await again.text()
     zh = await client.post("/campaigns/new", data=form, headers={**h, "Accept-Language": "zh-CN"})
     assert "外呼任务：请换一个名称" in await zh.text()  # in the manager's language, by the field
+    bad = {**form, "name": "另一个", "caller_id": "123", "schedule_tue": "9-5"}
+    zh = await client.post("/campaigns/new", data=bad, headers={**h, "Accept-Language": "zh-CN"})
+    zh_html = await zh.text()
+    caller = re.search(r'name="caller_id".*?</label>', zh_html, re.S)
+    assert caller and "外显号码须为 E.164" in caller.group(0)
+    tuesday = re.search(r'name="schedule_tue".*?</label>', zh_html, re.S)
+    assert tuesday and "不是有效的时段" in tuesday.group(0) and "not a span" not in tuesday.group(0)
 
 
 async def test_a_campaign_file_loads_over_the_api(

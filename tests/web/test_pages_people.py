@@ -75,3 +75,26 @@ async def test_an_admin_puts_agents_in_teams(
     assert "班组未保存" in await bad.text() and auth.get_user(engine, "wang").team == "早班 A组"
     await client.post("/people/users/li/team", data={"team": ""}, headers=h)
     assert auth.get_user(engine, "li").team == ""
+
+
+async def test_people_lists_tokens_but_not_the_clis_spent_one_command_ones(
+    aiohttp_client: Any, tmp_path: Path, engine: Engine
+) -> None:
+    """Each ``outdial campaign start/pause/stop`` makes a token and revokes it at once: they
+    piled up on People as revoked "cli: campaign start" rows nobody ever held."""
+    client = await aiohttp_client(consolekit.app_for(engine, tmp_path))
+    consolekit.user(engine, "root", Role.ADMIN)
+    h = {"X-CSRF-Token": await consolekit.login(client, "root"), "Accept-Language": "en"}
+    crm, _ = auth.create_token(engine, "root", "crm")
+    auth.revoke_token(engine, crm.id or 0)  # a person's revoked token: still history
+    for action in ("start", "pause", "stop"):
+        spent, _ = auth.create_token(engine, "root", f"{auth.ONE_SHOT_PREFIX}campaign {action}")
+        auth.revoke_token(engine, spent.id or 0)
+    live, _ = auth.create_token(engine, "root", f"{auth.ONE_SHOT_PREFIX}campaign resume")
+    page = await (await client.get("/people", headers=h)).text()
+    tokens = page[page.index("API tokens") :]
+    assert "<td>crm</td>" in tokens and "cli: campaign resume" in tokens  # live: revocable
+    assert f"/people/tokens/{live.id}/revoke" in tokens
+    assert "cli: campaign start" not in tokens and "cli: campaign stop" not in tokens
+    every = await (await client.get("/api/tokens", headers=h)).json()
+    assert len(every["tokens"]) == 5  # the API and `outdial tokens list` keep the full record

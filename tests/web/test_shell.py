@@ -137,6 +137,22 @@ async def test_static_assets_are_cached_and_confined(
     assert (await client.get("/static/%2e%2e/shell.py")).status == 404
 
 
+async def test_the_icon_is_served_and_linked_from_every_page(
+    aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """Browsers ask for /favicon.ico on every page: a 404 there was noise in their logs."""
+    client = await aiohttp_client(consolekit.app_for(sqlite_engine, tmp_path))
+    icon = await client.get("/favicon.ico")  # public: the login page asks for it too
+    assert icon.status == 200 and icon.content_type == "image/svg+xml"
+    assert "max-age=604800" in icon.headers["Cache-Control"]
+    assert (await icon.text()).startswith("<svg")
+    login = await (await client.get("/login")).text()
+    linked = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', login)
+    assert linked and linked.group(1).startswith("/static/console/favicon.svg?v=")
+    versioned = await client.get(linked.group(1))
+    assert versioned.status == 200 and "immutable" in versioned.headers["Cache-Control"]
+
+
 async def test_every_page_form_needs_the_csrf_header(
     aiohttp_client: Any, tmp_path: Path, sqlite_engine: Engine
 ) -> None:
