@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select
+from sqlmodel import Session, col, delete, select
 
 from campaigns import callbacks, orders, rules, store, survey_store, surveys
 from campaigns.models import Callback, ReturnVisitTask
@@ -280,12 +280,7 @@ def save_draft(db: Engine, user_id: int, call_id: str, data: dict[str, str], now
     for tries_left in (1, 0):
         try:
             with session_scope(db) as s:
-                row = s.exec(
-                    select(DeskDraft)
-                    .where(DeskDraft.user_id == user_id)
-                    .where(DeskDraft.call_id == call_id)
-                ).first()
-                row = row or DeskDraft(user_id=user_id, call_id=call_id)
+                row = _draft_row(s, user_id, call_id) or DeskDraft(user_id=user_id, call_id=call_id)
                 row.data, row.updated_at = dict(data), now
                 s.add(row)
             return
@@ -298,12 +293,14 @@ def save_draft(db: Engine, user_id: int, call_id: str, data: dict[str, str], now
 
 def draft_of(db: Engine, user_id: int, call_id: str) -> dict[str, str]:
     with session_scope(db) as s:
-        row = s.exec(
-            select(DeskDraft)
-            .where(DeskDraft.user_id == user_id)
-            .where(DeskDraft.call_id == call_id)
-        ).first()
+        row = _draft_row(s, user_id, call_id)
     return {str(k): str(v) for k, v in (row.data if row else {}).items()}
+
+
+def _draft_row(s: Session, user_id: int, call_id: str) -> DeskDraft | None:
+    return s.exec(
+        select(DeskDraft).where(DeskDraft.user_id == user_id).where(DeskDraft.call_id == call_id)
+    ).first()
 
 
 def drop_draft(db: Engine, user_id: int, call_id: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from web.i18n import N_, Lang
+from web.i18n import N_, Lang, say_by_pattern
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -67,9 +67,4 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def say(problem: str, lang: Lang) -> str:
     """``problem`` in ``lang``; unknown problems unchanged."""
-    for pattern, message in PATTERNS:
-        m = pattern.match(problem.strip())
-        if m:
-            values = dict(zip("ab", m.groups(), strict=False))
-            return lang.gettext(message, **values) if values else lang.gettext(message)
-    return problem
+    return say_by_pattern(PATTERNS, problem, lang, "ab")

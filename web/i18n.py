@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass
 from datetime import date as date_
 from datetime import datetime, timedelta
@@ -145,3 +146,16 @@ class Lang:
 
 def lang(code: str | None) -> Lang:
     return Lang(code if code in LOCALES else DEFAULT)
+
+
+def say_by_pattern(
+    patterns: list[tuple[re.Pattern[str], str]], text: str, lang: Lang, letters: str = "abcd"
+) -> str:
+    """An engine's English sentence in ``lang``: the first pattern that matches gives the
+    msgid, its groups the values ``%(a)s``, ``%(b)s``, ...; an unknown sentence unchanged."""
+    for pattern, message in patterns:
+        m = pattern.match(text.strip())
+        if m:
+            values = dict(zip(letters, m.groups(), strict=False))
+            return lang.gettext(message, **values) if values else lang.gettext(message)
+    return text

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from web.i18n import N_, Lang
+from web.i18n import N_, Lang, say_by_pattern
 
 _N = r"([\d.]+%?)"
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -57,9 +57,4 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def say(reason: str, lang: Lang) -> str:
     """``reason`` in ``lang``; unknown sentences unchanged."""
-    for pattern, message in PATTERNS:
-        m = pattern.match(reason.strip())
-        if m:
-            values = dict(zip("abcd", m.groups(), strict=False))
-            return lang.gettext(message, **values) if values else lang.gettext(message)
-    return reason
+    return say_by_pattern(PATTERNS, reason, lang, "abcd")
