@@ -14,6 +14,7 @@ import browserkit
 import consolekit
 import dialdata
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy.engine import Engine
 
 from outdial import auth
@@ -231,7 +232,7 @@ async def test_manager_flow_in_both_languages(
                 await admin.page.get_by_role("button", name="Create token").click()
                 await admin.page.locator("#people code", has_text="od_").first.wait_for()
                 agent_row = admin.page.locator("#people tr", has_text="agent1")
-                await agent_row.locator("summary").click()
+                await _open(agent_row)
                 await agent_row.locator("input[name=campaign]").first.check()
                 await agent_row.locator("form.assign").get_by_role("button", name="Save").click()
                 await (
@@ -244,3 +245,16 @@ async def test_manager_flow_in_both_languages(
             await admin.shot("people", lang)
             assert admin.problems == [], admin.problems
     assert dialogs == []  # no stored script ever ran
+
+
+async def _open(row: Any) -> None:
+    """Open the row's campaigns (a <details>); a click that landed while the table was being
+    swapped in (seen once at load) is repeated once the new table is there."""
+    for _ in range(3):
+        await row.locator("summary").click()
+        try:
+            await row.locator("input[name=campaign]").first.wait_for(state="visible", timeout=5000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the row's campaigns did not open")
