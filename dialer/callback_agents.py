@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from campaigns.callback_times import TeamsOnline
 from dialer import actions as act
 from dialer import states
-from dialer.core import Agent
+from dialer.core_records import Agent
 
 
 def ready_owners(agents: Mapping[str, Agent], agent_users: Mapping[str, int]) -> dict[int, str]:

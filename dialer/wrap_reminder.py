@@ -15,7 +15,7 @@ import structlog
 
 from dialer import actions as act
 from dialer import states
-from dialer.core import Agent
+from dialer.core_records import Agent
 from dialer.inbox import WrapCheck
 from dialer.screens import ScreenLanes
 
