@@ -24,13 +24,14 @@ them out. A verdict that never comes is ``unknown`` at ``amd_deadline`` (plus th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from campaigns.dialing import DialingMode
 from compliance.amd_sampling import SAMPLED_MACHINE, sampled
 from dialer import actions as act
-from dialer import pacing
-from dialer.errors import DispositionOwed, IllegalTransition, UnknownAgent, UnknownCall
+from dialer import pacing, wrapup
+from dialer.core_records import Agent, Call, finished, fire_agent, fire_call
+from dialer.errors import IllegalTransition, UnknownAgent, UnknownCall
 from dialer.states import (
     AgentEvent,
     AgentMachine,
@@ -38,7 +39,6 @@ from dialer.states import (
     CallEvent,
     CallMachine,
     CallState,
-    Transition,
 )
 
 MAX_CONNECT_LIMIT = 2.0  # rule 3: the two-second rule is a ceiling for every campaign
@@ -82,34 +82,6 @@ class CoreConfig:
             raise ValueError(f"connect_from must be one of {', '.join(CONNECT_FROM)}")
 
 
-@dataclass
-class Call:
-    """One attempt the core is tracking."""
-
-    call_id: str
-    lead: act.Lead
-    machine: CallMachine
-    dialed_at: float
-    answered_at: float | None = None
-    connect_from: float | None = None  # the rule-3 timer's start: the answer, or the greeting
-    agent_id: str | None = None  # reserved or bridged agent
-    preview_agent: str | None = None  # preview/progressive with a guaranteed agent
-    bridged_at: float | None = None
-    answer_to_bridge: float | None = None
-    tried_agents: set[str] = field(default_factory=set)
-    end_reason: str = ""  # why the core ended it, when it did (a carrier announcement)
-
-
-@dataclass
-class Agent:
-    agent_id: str
-    uri: str
-    machine: AgentMachine
-    call_id: str | None = None
-    talk_started: float | None = None
-    wrap_started: float | None = None
-
-
 class DialerCore:
     """One campaign's calls and the agents working it."""
 
@@ -149,60 +121,38 @@ class DialerCore:
             self.agents[agent_id] = agent
         agent.uri = uri
         if owed_call is not None:
-            out = self._agent(agent, AgentEvent.RESUME_WRAP, now)
+            out = fire_agent(agent, AgentEvent.RESUME_WRAP, now)
             agent.call_id, agent.wrap_started = owed_call, None  # its wrap time is not known
             return out
-        out = self._agent(agent, AgentEvent.LOGIN, now)
+        out = fire_agent(agent, AgentEvent.LOGIN, now)
         return out + self._serve_waiting(now)
 
     def agent_ready(self, agent_id: str, now: float) -> list[act.Action]:
-        return self._agent(self._get_agent(agent_id), AgentEvent.READY, now) + self._serve_waiting(
+        return fire_agent(self._get_agent(agent_id), AgentEvent.READY, now) + self._serve_waiting(
             now
         )
 
     def agent_pause(self, agent_id: str, reason: str, now: float) -> list[act.Action]:
         agent = self._get_agent(agent_id)
-        self._no_disposition_owed(agent, AgentEvent.PAUSE)
-        return self._agent(agent, AgentEvent.PAUSE, now, reason)
+        wrapup.no_disposition_owed(agent, AgentEvent.PAUSE)
+        return fire_agent(agent, AgentEvent.PAUSE, now, reason)
 
     def agent_logout(self, agent_id: str, now: float) -> list[act.Action]:
         agent = self._get_agent(agent_id)
-        self._no_disposition_owed(agent, AgentEvent.LOGOUT)
-        return self._agent(agent, AgentEvent.LOGOUT, now)
-
-    @staticmethod
-    def _no_disposition_owed(agent: Agent, event: AgentEvent) -> None:
-        """Wrap-up ends with the last call's disposition, not with a pause or a log-out (the
-        disposition's own "pause after this call" goes through :meth:`agent_disposition`)."""
-        if agent.machine.state is AgentState.WRAP and agent.call_id is not None:
-            word = "logging out" if event is AgentEvent.LOGOUT else "pausing"
-            raise DispositionOwed(
-                f"set the disposition of call {agent.call_id} before {word}",
-                call_id=agent.call_id,
-                entity=agent.agent_id,
-                state=AgentState.WRAP.value,
-                event=event.value,
-            )
+        wrapup.no_disposition_owed(agent, AgentEvent.LOGOUT)
+        return fire_agent(agent, AgentEvent.LOGOUT, now)
 
     def agent_disposition(
         self, agent_id: str, now: float, pause_reason: str | None = None
     ) -> list[act.Action]:
         """The agent set a disposition (already committed by the adapter): wrap-up ends."""
         agent = self._get_agent(agent_id)
-        if agent.machine.state is not AgentState.WRAP:
-            raise IllegalTransition(
-                f"agent {agent_id} has no call in wrap-up",
-                entity=agent_id,
-                state=agent.machine.state.value,
-                event="disposition",
-            )
-        if agent.wrap_started is not None:
-            self.pacer.observe(pacing.WrapEnded(now - agent.wrap_started))
-        agent.wrap_started = None
-        agent.call_id = None
+        wrapped = wrapup.end_wrap_up(agent, now)
+        if wrapped is not None:
+            self.pacer.observe(pacing.WrapEnded(wrapped))
         if pause_reason:
-            return self._agent(agent, AgentEvent.PAUSE, now, pause_reason)
-        return self._agent(agent, AgentEvent.DISPOSITION, now) + self._serve_waiting(now)
+            return fire_agent(agent, AgentEvent.PAUSE, now, pause_reason)
+        return fire_agent(agent, AgentEvent.DISPOSITION, now) + self._serve_waiting(now)
 
     def transfer_to_ivr(self, agent_id: str, call_id: str, now: float) -> list[act.Action]:
         """The agent hands the bridged customer to the campaign's IVR flow (a survey).
@@ -220,7 +170,7 @@ class DialerCore:
                 state=call.machine.state.value,
                 event=CallEvent.TRANSFER_IVR.value,
             )
-        out: list[act.Action] = [self._call(call, CallEvent.TRANSFER_IVR, now, "agent transfer")]
+        out: list[act.Action] = [fire_call(call, CallEvent.TRANSFER_IVR, now, "agent transfer")]
         out.append(act.DropAgentLeg(call_id))
         out += self._end_talk(call, now)
         out.append(act.StartIvr(call_id, call.lead, agent.agent_id))
@@ -303,12 +253,12 @@ class DialerCore:
         out: list[act.Action] = []
         if preview_agent is not None:
             agent = self._get_agent(preview_agent)
-            out += self._agent(agent, AgentEvent.RESERVE, now, call_id)
+            out += fire_agent(agent, AgentEvent.RESERVE, now, call_id)
             agent.call_id = call_id
             call.agent_id = preview_agent
         self.calls[call_id] = call
-        out.append(self._call(call, CallEvent.CLAIM, now))
-        out.append(self._call(call, CallEvent.DIAL, now))
+        out.append(fire_call(call, CallEvent.CLAIM, now))
+        out.append(fire_call(call, CallEvent.DIAL, now))
         second = int(now)
         count = self._placed_this_second[1] if self._placed_this_second[0] == second else 0
         self._placed_this_second = (second, count + 1)
@@ -322,14 +272,14 @@ class DialerCore:
         event = CallEvent.EARLY_MEDIA if early_media else CallEvent.RINGING
         if not call.machine.can(event):
             return []  # a repeated 180/183: nothing changes
-        return [self._call(call, event, now)]
+        return [fire_call(call, event, now)]
 
     def on_answered(self, call_id: str, now: float) -> list[act.Action]:
         call = self._get_call(call_id)
         call.answered_at = call.connect_from = now
-        out: list[act.Action] = [self._call(call, CallEvent.ANSWER, now)]
+        out: list[act.Action] = [fire_call(call, CallEvent.ANSWER, now)]
         if self.config.mode == "agentless":
-            out.append(self._call(call, CallEvent.TO_IVR, now))  # no agent: never abandoned
+            out.append(fire_call(call, CallEvent.TO_IVR, now))  # no agent: never abandoned
             self.pacer.observe(pacing.Answered(now - call.dialed_at))
             out.append(act.StartIvr(call_id, call.lead))
             return out
@@ -354,7 +304,7 @@ class DialerCore:
             # 200 OK, is no answer: not offered to an agent, not in the answer rate.
             call.end_reason = f"{why or 'sit'}: carrier announcement"
             self.pacer.observe(pacing.Failed(now - call.dialed_at))
-            fail = self._call(call, CallEvent.FAIL, now, call.end_reason)
+            fail = fire_call(call, CallEvent.FAIL, now, call.end_reason)
             return [fail, act.Hangup(call_id, "announcement")]
         if call.machine.state is not CallState.ANSWERED:
             return []  # already decided or ended
@@ -362,7 +312,7 @@ class DialerCore:
         if verdict == "machine":
             if self.amd_label(call_id, verdict) == "machine":
                 self.pacer.observe(pacing.Machine(now - call.dialed_at))
-                return [self._call(call, CallEvent.MACHINE, now), act.Hangup(call_id, "machine")]
+                return [fire_call(call, CallEvent.MACHINE, now), act.Hangup(call_id, "machine")]
             reason = "amd sample: a machine verdict offered to an agent (rule 19)"
         call.connect_from = self._timer_start(call, now, speech)
         # human or unknown: treat as a person (conservative); a sampled machine: the same,
@@ -393,8 +343,8 @@ class DialerCore:
         agent = self.agents[call.agent_id]
         call.bridged_at = now
         call.answer_to_bridge = now - (call.answered_at or now)
-        out: list[act.Action] = [self._call(call, CallEvent.BRIDGED, now)]
-        out += self._agent(agent, AgentEvent.CONNECT, now, call_id)
+        out: list[act.Action] = [fire_call(call, CallEvent.BRIDGED, now)]
+        out += fire_agent(agent, AgentEvent.CONNECT, now, call_id)
         agent.talk_started = now
         self.pacer.observe(pacing.Connected(call.answer_to_bridge))
         out.append(act.AgentConnected(agent.agent_id, call_id, call.lead, call.answer_to_bridge))
@@ -419,10 +369,10 @@ class DialerCore:
         agent.call_id = None
         out: list[act.Action] = []
         if agent.machine.state is AgentState.RESERVED:
-            out += self._agent(agent, AgentEvent.RELEASE, now)
-            out += self._agent(agent, AgentEvent.PAUSE, now, "softphone_unreachable")
+            out += fire_agent(agent, AgentEvent.RELEASE, now)
+            out += fire_agent(agent, AgentEvent.PAUSE, now, "softphone_unreachable")
         if call.machine.state is CallState.BRIDGING:
-            out.append(self._call(call, CallEvent.BRIDGE_FAILED, now))
+            out.append(fire_call(call, CallEvent.BRIDGE_FAILED, now))
             out += self._assign(call, now)
         return out
 
@@ -454,7 +404,7 @@ class DialerCore:
             return []
         call.tried_agents.add(call.agent_id)
         call.preview_agent = None  # its reserved agent cannot be reached: the 2 s rule applies
-        out: list[act.Action] = [self._call(call, CallEvent.BRIDGE_FAILED, now, reason)]
+        out: list[act.Action] = [fire_call(call, CallEvent.BRIDGE_FAILED, now, reason)]
         out += self._release_agent(call, now)  # back to ready; serves calls waiting
         return out + self._serve_waiting(now)  # this call too, if nobody took it yet
 
@@ -475,7 +425,7 @@ class DialerCore:
             }.get(outcome, CallEvent.FAIL)
             if st is CallState.CLAIMED:
                 event = CallEvent.CANCEL
-            out.append(self._call(call, event, now, reason or outcome))
+            out.append(fire_call(call, event, now, reason or outcome))
             since = now - call.dialed_at
             self.pacer.observe(
                 pacing.Busy(since)
@@ -489,18 +439,18 @@ class DialerCore:
                 self.pacer.observe(pacing.Answered(now - call.dialed_at))
             # rule 3 [U]: a customer who hangs up before reaching an agent counts as abandoned
             event = CallEvent.CUSTOMER_HANGUP
-            out.append(self._call(call, event, now, "customer hung up before an agent"))
+            out.append(fire_call(call, event, now, "customer hung up before an agent"))
             if call.machine.state is CallState.ABANDONED:
                 self.pacer.observe(pacing.Abandoned())
             out += self._release_agent(call, now)
         elif st is CallState.MACHINE:
-            out.append(self._call(call, CallEvent.HANGUP, now))
+            out.append(fire_call(call, CallEvent.HANGUP, now))
         elif st is CallState.IVR:
-            out.append(self._call(call, CallEvent.CUSTOMER_HANGUP, now))
+            out.append(fire_call(call, CallEvent.CUSTOMER_HANGUP, now))
         elif st is CallState.BRIDGED:
-            out.append(self._call(call, CallEvent.CUSTOMER_HANGUP, now))
+            out.append(fire_call(call, CallEvent.CUSTOMER_HANGUP, now))
             out += self._end_talk(call, now)
-        out.append(self._finished(call, outcome, sip_status, reason))
+        out.append(finished(call, outcome, sip_status, reason))
         del self.calls[call_id]
         return out
 
@@ -524,11 +474,11 @@ class DialerCore:
                 continue
             if st is CallState.ANSWERED:
                 self.pacer.observe(pacing.Answered(now - call.dialed_at))
-                out.append(self._call(call, CallEvent.HUMAN, now, "undecided at deadline"))
+                out.append(fire_call(call, CallEvent.HUMAN, now, "undecided at deadline"))
             if call.machine.state is CallState.BRIDGING:  # the agent's phone still rings
                 out.append(act.DropAgentLeg(call.call_id))
             out += self._release_agent(call, now)
-            out.append(self._call(call, CallEvent.CONNECT_TIMEOUT, now, "no agent within limit"))
+            out.append(fire_call(call, CallEvent.CONNECT_TIMEOUT, now, "no agent within limit"))
             self.pacer.observe(pacing.Abandoned())
             out.append(act.PlaySafeHarbor(call.call_id))
         return out
@@ -550,9 +500,9 @@ class DialerCore:
     # --- internals --------------------------------------------------------------------------
     def _human(self, call: Call, now: float, reason: str | None = None) -> list[act.Action]:
         self.pacer.observe(pacing.Answered(now - call.dialed_at))
-        out: list[act.Action] = [self._call(call, CallEvent.HUMAN, now, reason)]
+        out: list[act.Action] = [fire_call(call, CallEvent.HUMAN, now, reason)]
         if call.preview_agent is not None:
-            out.append(self._call(call, CallEvent.AGENT_FOUND, now, "agent reserved at dial"))
+            out.append(fire_call(call, CallEvent.AGENT_FOUND, now, "agent reserved at dial"))
             agent = self.agents[call.preview_agent]
             out.append(act.ConnectAgent(call.call_id, agent.agent_id, agent.uri))
             return out
@@ -562,10 +512,10 @@ class DialerCore:
         agent = self._longest_idle(exclude=call.tried_agents)
         if agent is None:
             return []  # waits; _serve_waiting or expire decides
-        out = self._agent(agent, AgentEvent.RESERVE, now, call.call_id)
+        out = fire_agent(agent, AgentEvent.RESERVE, now, call.call_id)
         agent.call_id = call.call_id
         call.agent_id = agent.agent_id
-        out.append(self._call(call, CallEvent.AGENT_FOUND, now))
+        out.append(fire_call(call, CallEvent.AGENT_FOUND, now))
         out.append(act.ConnectAgent(call.call_id, agent.agent_id, agent.uri))
         return out
 
@@ -599,7 +549,7 @@ class DialerCore:
         agent.call_id = None
         if agent.machine.state is AgentState.RESERVED:
             return (
-                self._agent(agent, AgentEvent.RELEASE, now)
+                fire_agent(agent, AgentEvent.RELEASE, now)
                 + act.as_list(act.AgentReleased(agent.agent_id, call.call_id))
                 + self._serve_waiting(now)
             )
@@ -612,35 +562,9 @@ class DialerCore:
         if agent.talk_started is not None:
             self.pacer.observe(pacing.TalkEnded(now - agent.talk_started))
         agent.talk_started = None
-        out = self._agent(agent, AgentEvent.HANGUP, now, call.call_id)
+        out = fire_agent(agent, AgentEvent.HANGUP, now, call.call_id)
         agent.wrap_started = now
         return out
-
-    def _finished(self, call: Call, outcome: str, sip_status: int, reason: str) -> act.Action:
-        st = call.machine.state
-        return act.CallFinished(
-            call_id=call.call_id,
-            lead=call.lead,
-            state=st.value,
-            sip_outcome=outcome,
-            sip_status=sip_status,
-            reason=call.end_reason or reason,
-            abandoned=st is CallState.ABANDONED,
-            agent_id=call.agent_id if call.bridged_at is not None else None,
-            answered=call.answered_at is not None,
-            answer_to_bridge=call.answer_to_bridge,
-        )
-
-    def _call(
-        self, call: Call, event: CallEvent, now: float, reason: str | None = None
-    ) -> act.Persist:
-        return act.Persist(call.machine.fire(event, now, reason))
-
-    def _agent(
-        self, agent: Agent, event: AgentEvent, now: float, reason: str | None = None
-    ) -> list[act.Action]:
-        record: Transition[AgentState, AgentEvent] = agent.machine.fire(event, now, reason)
-        return [act.Persist(record), act.AgentState(agent.agent_id, record.target.value, reason)]
 
     def _get_agent(self, agent_id: str) -> Agent:
         agent = self.agents.get(agent_id)

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from campaigns.callback_times import TeamsOnline
 from compliance.gate import GateVerdict
 from dialer import actions as act
-from dialer import hopper, recovery, states
+from dialer import callback_agents, hopper, recovery
 from dialer.core import DialerCore
 from dialer.errors import UnknownAgent
 from dialer.inbox import (
@@ -57,6 +57,7 @@ from dialer.screens import ScreenLanes
 from dialer.sip_lane import SIP_ACTIONS, SipLane
 from dialer.snapshot import snapshot
 from dialer.softphone_check import SoftphoneChecks
+from dialer.wrap_reminder import WrapReminder
 from dialer.writer import Outcome, StateWriter
 from outdial.models import utcnow
 from sip import events as sipev
@@ -98,6 +99,8 @@ class CampaignRunner:
         self.clock, self.wall = clock, wall
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
         self.screens = ScreenLanes(push, on_screen_overflow)
+        limit = settings.wrap_up_limit
+        self.wrap_reminder = WrapReminder(self.core.agents, self.screens, self.inbox, limit)
         self.writer = StateWriter(
             db,
             settings.campaign_id,
@@ -363,7 +366,7 @@ class CampaignRunner:
                 self._timer.cancel()
             self._timer = self._timer_at = None
         elif isinstance(msg, WrapCheck):
-            self._wrap_check(msg)
+            self.wrap_reminder.check(msg)
         else:
             await self._on_sip(msg)
 
@@ -430,16 +433,12 @@ class CampaignRunner:
 
     def _claimed(self, msg: Claimed) -> None:
         self.core.claims_settled(msg.asked - len(msg.leads))
-        owners = self._ready_owners()
-        leads: list[act.Lead] = []
-        ready_teams = self.teams_online().ready
-        for lead in msg.leads:  # a personal callback comes first: its agent is reserved
-            gone = lead.team is not None and lead.team not in ready_teams
-            if (lead.owner is not None and lead.owner not in owners) or gone:
-                self.core.claims_settled(1)  # busy since the claim: back to the queue
-                self._io_task(asyncio.to_thread(hopper.unclaim, self.db, lead))
-            else:
-                leads.append(lead)
+        leads, back = callback_agents.split_claimed(
+            msg.leads, self._ready_owners(), self.teams_online().ready
+        )
+        for lead in back:  # busy since the claim: back to the queue
+            self.core.claims_settled(1)
+            self._io_task(asyncio.to_thread(hopper.unclaim, self.db, lead))
         if leads:
             self._io_task(self.feed.prepare_all(leads))
 
@@ -448,7 +447,7 @@ class CampaignRunner:
             self.core.claims_settled(1)
         agent_id = msg.agent_id
         if (msg.lead.owner is not None or msg.lead.team is not None) and agent_id is None:
-            agent_id = self._reserved_for(msg.lead)
+            agent_id = callback_agents.reserved_for(msg.lead, self._ready_owners(), self.user_teams)
             if agent_id is None:
                 # the owner was taken while the attempt was written: no INVITE went out, so
                 # the attempt is withdrawn and the callback waits for the agent's next ready
@@ -468,34 +467,15 @@ class CampaignRunner:
         if msg.done is not None and not msg.done.done():
             msg.done.set_result(msg.call_id)
 
-    def _reserved_for(self, lead: act.Lead) -> str | None:
-        """The ready agent a callback's call is placed for: its owner, or one of its team."""
-        ready = self._ready_owners()
-        if lead.owner is not None:
-            return ready.get(lead.owner)
-        team = [a for u, a in sorted(ready.items()) if self.user_teams.get(u, "") == lead.team]
-        return team[0] if team else None
-
     def teams_online(self) -> TeamsOnline:
         """The teams of the agents signed in to this campaign and of those ready now."""
-        signed_in = {
-            self.user_teams.get(u, "")
-            for agent_id, u in self.agent_users.items()
-            if (a := self.core.agents.get(agent_id)) is not None
-            and a.machine.state is not states.AgentState.LOGGED_OUT
-        }
-        ready = {self.user_teams.get(u, "") for u in self._ready_owners()}
         grace = self.settings.team_callback_grace_min
-        return TeamsOnline(frozenset(signed_in - {""}), frozenset(ready - {""}), grace)
+        return callback_agents.teams_online(
+            self.core.agents, self.agent_users, self.user_teams, grace
+        )
 
     def _ready_owners(self) -> dict[int, str]:
-        """Ready agents by users.id: whose personal callbacks this runner may dial now."""
-        return {
-            user_id: agent_id
-            for agent_id, user_id in self.agent_users.items()
-            if (a := self.core.agents.get(agent_id)) is not None
-            and a.machine.state is states.AgentState.READY
-        }
+        return callback_agents.ready_owners(self.core.agents, self.agent_users)
 
     def _io_task(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -536,7 +516,7 @@ class CampaignRunner:
                 self.screens.offer(
                     a.agent_id, {"type": "agent_state", "state": a.state, "reason": a.reason}
                 )
-                self._wrap_limit(a)
+                self.wrap_reminder.arm(a)
             elif isinstance(a, act.AgentReleased):
                 self.screens.offer(a.agent_id, {"type": "call_released", "call_id": a.call_id})
             elif isinstance(a, act.SoftphoneTested):
@@ -589,31 +569,6 @@ class CampaignRunner:
                 "number": a.lead.number,
                 "record": a.lead.data,
                 "answer_to_bridge_ms": round(a.answer_to_bridge * 1000, 1),
-            },
-        )
-
-    def _wrap_limit(self, a: act.AgentState) -> None:
-        agent = self.core.agents.get(a.agent_id)
-        if a.state == "wrap" and self.settings.wrap_up_limit > 0 and agent is not None:
-            check = WrapCheck(a.agent_id, agent.machine.since)
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.settings.wrap_up_limit, self.inbox.put_nowait, check)
-
-    def _wrap_check(self, msg: WrapCheck) -> None:
-        """[dialing] wrap_up_limit: tell the agent's screen when wrap-up runs over. The
-        disposition is still theirs to set (it is committed before the next call)."""
-        agent = self.core.agents.get(msg.agent_id)
-        if agent is None or agent.machine.state is not states.AgentState.WRAP:
-            return
-        if agent.machine.since != msg.since:  # a later wrap-up has its own reminder
-            return
-        log.info("wrap-up over its limit", agent=msg.agent_id, limit=self.settings.wrap_up_limit)
-        self.screens.offer(
-            msg.agent_id,
-            {
-                "type": "wrap_up_overdue",
-                "call_id": agent.call_id,
-                "limit_seconds": self.settings.wrap_up_limit,
             },
         )
 

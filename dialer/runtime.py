@@ -15,28 +15,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine as DbEngine
 
 from campaigns.rules import RetryPolicy
-from dialer import recovery, sessions
+from dialer import launch, recovery, sessions
 from dialer import status as dbstatus
 from dialer.agent_ops import WRAP_AFTER_RESTART, AgentDesk
+from dialer.campaign_ports import GateFactory, ManagedPort, SipFactory, default_gate, sip_pool
 from dialer.core import CoreConfig, connect_from_for
 from dialer.engine import CampaignEngine
-from dialer.errors import CampaignNotReady, GateUnavailable, NotRunning
+from dialer.errors import CampaignNotReady, NotRunning
 from dialer.hopper import SIMULATED_NODE
 from dialer.pacing import Decision
-from dialer.ports import ComplianceGate, EngineSettings, SipPort
+from dialer.ports import ComplianceGate, EngineSettings
 from outdial.memo import Memo
 from outdial.models import utcnow
 from sip.commands import is_e164
@@ -46,38 +45,6 @@ log = structlog.get_logger(__name__)
 
 DECISION_REFRESH = 30.0  # seconds: an unchanged pacer decision is persisted again this often
 DECISION_MIN_GAP = 5.0  # seconds between persisted decisions that changed (about 17k rows/day)
-
-
-class ManagedPort(SipPort, Protocol):
-    """A SIP port the runtime starts and closes (``SipPool`` and ``FakeSipPort`` are)."""
-
-    async def start(self) -> None: ...
-    async def close(self, timeout: float = 10.0) -> None: ...
-
-
-SipFactory = Callable[[int], ManagedPort]
-GateFactory = Callable[[DbEngine, int], ComplianceGate]
-
-
-def default_gate(db: DbEngine, campaign_id: int) -> ComplianceGate:
-    """``compliance.gate.gate_for``; without it the campaign must not dial (typed error)."""
-    try:
-        module = importlib.import_module("compliance.gate")
-    except ModuleNotFoundError as exc:
-        if exc.name != "compliance.gate":
-            raise
-        raise GateUnavailable(
-            "the compliance gate (compliance/gate.py) is not installed; refusing to dial",
-            campaign=campaign_id,
-        ) from exc
-    gate_for = getattr(module, "gate_for", None)
-    if gate_for is None:
-        raise GateUnavailable(
-            "compliance.gate has no gate_for(db, campaign_id); refusing to dial",
-            campaign=campaign_id,
-        )
-    gate: ComplianceGate = gate_for(db, campaign_id)
-    return gate
 
 
 @dataclass
@@ -128,7 +95,7 @@ class DialerRuntime:
         wall: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
-        self.sip_factory = sip_factory or _sip_pool(pool_config)
+        self.sip_factory = sip_factory or sip_pool(pool_config)
         self.gate_factory = gate_factory
         self.node = node or socket.gethostname()[:64]
         self.default_caller_id = default_caller_id
@@ -242,7 +209,7 @@ class DialerRuntime:
     async def _start(self, campaign_id: int) -> None:
         settings = await asyncio.to_thread(self.engine_settings, campaign_id)
         gate = await asyncio.to_thread(self._gate, campaign_id)
-        await asyncio.to_thread(_basis_checks, gate, campaign_id)
+        await asyncio.to_thread(launch.basis_checks, gate, campaign_id)
         port = self.sip_factory(campaign_id)
         size_for = getattr(port, "set_max_lines", None)  # SipPool: workers follow the lines
         if callable(size_for):
@@ -454,91 +421,14 @@ class DialerRuntime:
         # rules 4, 20: the definition names an uploaded prompt; the file is found here
         prompt = spec.safe_harbor_prompt if spec is not None else ""
         settings.safe_harbor_wav = (
-            str(self.prompt_path(campaign_id, prompt, settings.data_dir))
+            str(launch.prompt_path(campaign_id, prompt, settings.data_dir))
             if prompt
             else self.default_safe_harbor
         )
         if dialing.machine_action.value == "leave_message" and settings.machine_wav is None:
-            settings.machine_wav = self._machine_wav(campaign_id, camp.name, settings)
-        self._launch_checks(camp.name, campaign_id, settings, prompt)
+            settings.machine_wav = launch.machine_wav(campaign_id, camp.name, settings)
+        launch.launch_checks(camp.name, campaign_id, settings, self.owned_numbers, prompt)
         return settings
-
-    def _machine_wav(self, campaign_id: int, name: str, settings: EngineSettings) -> str:
-        """The campaign's ``dialing.machine_prompt`` as a file (``outdial prompts add``)."""
-        path = self.prompt_path(campaign_id, settings.machine_prompt, settings.data_dir)
-        if not path.is_file():
-            raise CampaignNotReady(
-                f"campaign {name!r} leaves a message on machines, but its prompt "
-                f"{settings.machine_prompt!r} is not uploaded (outdial prompts add FILE "
-                f"--campaign {name!r} --name {settings.machine_prompt})",
-                campaign=campaign_id,
-                field="dialing.machine_prompt",
-            )
-        return str(path)
-
-    @staticmethod
-    def prompt_path(campaign_id: int, name: str, data_dir: str | None = None) -> Path:
-        """Where the campaign's uploaded prompt ``name`` lives (campaigns/prompts.py)."""
-        from campaigns.prompts import Owner
-
-        if data_dir is None:
-            from outdial import config
-
-            data_dir = str(config.load().data_dir)
-        folder = Owner("campaign", str(campaign_id), "").folder(Path(data_dir))
-        return folder / f"{name}.wav"
-
-    def _launch_checks(
-        self, name: str, campaign_id: int, settings: EngineSettings, prompt: str = ""
-    ) -> None:
-        """Refuse to start what compliance forbids: an anonymous or foreign caller ID, a ring
-        timeout under 15 s, no safe-harbor message where a call can be abandoned (rules 4,
-        5, 11, 20, 22, 23, 27)."""
-        from compliance.decision import CampaignSettings, Mode, Problem, launch_checks
-
-        owned = self.owned_numbers
-        problems = launch_checks(
-            CampaignSettings(
-                caller_id=settings.caller_id,
-                owned_numbers=frozenset({settings.caller_id}) if owned is None else owned,
-                mode=Mode(settings.core.mode),
-                ring_timeout_s=None
-                if settings.allow_short_ring_timeout_for_tests
-                else settings.ring_timeout,
-                safe_harbor_recording=settings.safe_harbor_wav,
-                agent_reserved=settings.core.mode == "preview",
-            )
-        )
-        if settings.allow_short_ring_timeout_for_tests:
-            problems = [p for p in problems if p.field != "ring_timeout_s"]
-        wav = settings.safe_harbor_wav
-        if prompt and wav and not Path(wav).is_file():  # rules 4, 20: named, never uploaded
-            problems.append(
-                Problem(
-                    ("rule-4", "rule-20"),
-                    "safe_harbor_prompt",
-                    f"campaign {name!r} has no prompt {prompt!r}: upload it with "
-                    f"`outdial prompts add FILE --campaign {name} --name {prompt}`",
-                )
-            )
-        elif wav and not Path(wav).is_file():  # rules 4, 20: a message that exists
-            problems.append(
-                Problem(
-                    ("rule-4", "rule-20"),
-                    "safe_harbor_recording",
-                    f"the safe-harbor recording {wav} does not exist",
-                )
-            )
-        if problems:
-            detail = "; ".join(f"{p.message} ({', '.join(p.rules)})" for p in problems)
-            raise CampaignNotReady(
-                f"campaign {name!r} cannot start: {detail}",
-                campaign=campaign_id,
-                problems=[
-                    {"field": p.field, "rules": list(p.rules), "message": p.message}
-                    for p in problems
-                ],
-            )
 
     # --- the engine's side -----------------------------------------------------------------
     def _pusher(self, campaign_id: int) -> Callable[[str, dict[str, Any]], Any]:
@@ -622,20 +512,6 @@ class DialerRuntime:
         return run
 
 
-def _basis_checks(gate: ComplianceGate, campaign_id: int) -> None:
-    """Rule 26: a campaign with no record it may lawfully call does not start, and says how
-    to record consent or a basis (the gate's ``launch_problems``)."""
-    problems = gate.launch_problems()
-    if problems:
-        raise CampaignNotReady(
-            f"campaign {campaign_id} cannot start: {'; '.join(problems)}",
-            campaign=campaign_id,
-            problems=[
-                {"field": "lawful_basis", "rules": ["rule-26"], "message": p} for p in problems
-            ],
-        )
-
-
 def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
     """The server's runtime: SIP trunk and owned caller IDs from outdial's configuration."""
     from sip.config import SipConfig, TrunkConfig
@@ -666,23 +542,6 @@ def from_config(db: DbEngine, cfg: Any) -> DialerRuntime:
         # IVR prompts and recordings live under the server's data directory
         engine_options={"data_dir": str(cfg.data_dir)},
     )
-
-
-def _sip_pool(config: PoolConfig | None) -> SipFactory:
-    """One ``SipPool`` per running campaign, made when the campaign starts; all of them
-    share the configured RTP port range, so no two workers of this process overlap."""
-    from sip.rtp_ports import RtpPortRange
-
-    pool_config = config or PoolConfig(max_workers=60)
-    ports = RtpPortRange(pool_config.sip.rtp_port_start, pool_config.sip.rtp_port_end)
-
-    def make(campaign_id: int) -> ManagedPort:
-        from sip.pool import SipPool
-
-        # K customer lines per worker, each with an agent leg reserved (sip/limits.py).
-        return SipPool(pool_config, rtp_ports=ports)
-
-    return make
 
 
 __all__ = ["DialerRuntime", "GateFactory", "ManagedPort", "SipFactory", "default_gate"]

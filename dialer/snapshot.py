@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from dialer.core import Agent, DialerCore
+from dialer.core import DialerCore
+from dialer.core_records import Agent
 from dialer.states import AgentState
 
 

@@ -22,8 +22,9 @@ from campaigns.errors import CallbackRefused
 from compliance.gate import GateVerdict
 from dialer import actions as act
 from dialer import hopper
+from dialer.campaign_ports import default_gate
 from dialer.errors import CampaignNotReady, DispositionOwed, GateUnavailable, NotYourCall
-from dialer.runtime import DialerRuntime, default_gate
+from dialer.runtime import DialerRuntime
 from outdial import auth
 from outdial.errors import Conflict, InvalidInput
 from outdial.roles import Role
